@@ -1,0 +1,6 @@
+export { generateNodeKey, nodeKeyFromSecret } from './nodeKey.ts'
+export type { NodeKey } from './nodeKey.ts'
+export { decryptKeystore, encryptKeystore, loadOrCreateNodeKey, readKeystore, writeKeystore } from './keystore.ts'
+export type { KdfStrength, KeystoreV3 } from './keystore.ts'
+export { addressOfPeer, canonicalJson, publicKeyOfPeer, recoverSigner, signDigest, signingDigest, verifyDigest } from './sign.ts'
+export { KeystoreCorruptError, WrongPassphraseError } from './errors.ts'

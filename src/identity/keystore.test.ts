@@ -1,0 +1,55 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { decryptKeystore, encryptKeystore, loadOrCreateNodeKey, readKeystore } from './keystore.ts'
+import { generateNodeKey } from './nodeKey.ts'
+import { KeystoreCorruptError, WrongPassphraseError } from './errors.ts'
+
+test('a node key survives a keystore round trip, and its PeerId and address come from one secret', async () => {
+  const key = await generateNodeKey()
+  const keystore = await encryptKeystore(key, 'correct horse', 'light')
+  assert.equal(keystore.version, 3)
+  assert.equal(`0x${keystore.address}`, key.address.toLowerCase())
+  const back = await decryptKeystore(keystore, 'correct horse')
+  assert.equal(back.address, key.address)
+  assert.equal(back.peerId.toString(), key.peerId.toString())
+  assert.equal(back.peerId.type, 'secp256k1')
+})
+
+test('decrypts a keystore made with the standard (geth default) scrypt cost', async () => {
+  const key = await generateNodeKey()
+  const keystore = await encryptKeystore(key, 'pw')
+  assert.equal(keystore.crypto.kdfparams.n, 1 << 18)
+  assert.equal((await decryptKeystore(keystore, 'pw')).address, key.address)
+})
+
+test('a wrong passphrase gives WrongPassphraseError', async () => {
+  const keystore = await encryptKeystore(await generateNodeKey(), 'right', 'light')
+  await assert.rejects(decryptKeystore(keystore, 'wrong'), WrongPassphraseError)
+})
+
+test('damaged keystores give KeystoreCorruptError', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'conun-ks-'))
+  const path = join(dir, 'node.key.json')
+  await writeFile(path, '{ not json')
+  await assert.rejects(readKeystore(path, 'x'), KeystoreCorruptError)
+  await writeFile(path, JSON.stringify({ version: 3, id: 'x' }))
+  await assert.rejects(readKeystore(path, 'x'), KeystoreCorruptError)
+
+  const keystore = await encryptKeystore(await generateNodeKey(), 'pw', 'light')
+  const other = await generateNodeKey()
+  await assert.rejects(decryptKeystore({ ...keystore, address: other.address.slice(2).toLowerCase() }, 'pw'), KeystoreCorruptError)
+})
+
+test('loadOrCreateNodeKey creates once, then loads the same identity', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'conun-ks-'))
+  const path = join(dir, 'keys', 'node.key.json')
+  const first = await loadOrCreateNodeKey(path, 'pw', 'light')
+  assert.equal(first.created, true)
+  const second = await loadOrCreateNodeKey(path, 'pw', 'light')
+  assert.equal(second.created, false)
+  assert.equal(second.key.address, first.key.address)
+  assert.match(await readFile(path, 'utf8'), /"kdf": "scrypt"/)
+})
