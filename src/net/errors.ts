@@ -1,0 +1,11 @@
+/** Why an incoming wire message was refused. The node answers with a typed error and keeps serving. */
+export type WireErrorCode = 'oversized' | 'malformed' | 'schema' | 'bad-signature' | 'unexpected' | 'closed'
+
+export class WireError extends Error {
+  override readonly name = 'WireError'
+  readonly code: WireErrorCode
+  constructor (code: WireErrorCode, message: string) {
+    super(message)
+    this.code = code
+  }
+}

@@ -1,0 +1,68 @@
+import { bootstrap } from '@libp2p/bootstrap'
+import { gossipsub } from '@libp2p/gossipsub'
+import { identify } from '@libp2p/identify'
+import { kadDHT, removePrivateAddressesMapper } from '@libp2p/kad-dht'
+import { noise } from '@libp2p/noise'
+import { ping } from '@libp2p/ping'
+import { tcp } from '@libp2p/tcp'
+import { webSockets } from '@libp2p/websockets'
+import { yamux } from '@libp2p/yamux'
+import type { GossipSub } from '@libp2p/gossipsub'
+import type { Identify } from '@libp2p/identify'
+import type { KadDHT } from '@libp2p/kad-dht'
+import type { Ping } from '@libp2p/ping'
+import type { PrivateKey } from '@libp2p/interface'
+import type { Libp2pOptions } from 'libp2p'
+
+export interface HostConfig {
+  readonly privateKey: PrivateKey
+  /** Multiaddrs to listen on, e.g. /ip4/127.0.0.1/tcp/0 and /ip4/127.0.0.1/tcp/0/ws. */
+  readonly listen: readonly string[]
+  /** Multiaddrs (with /p2p/<id>) of known peers to join the network through. */
+  readonly bootstrap: readonly string[]
+  /**
+   * Keep loopback and private addresses in the DHT. True for a grid on one machine or one LAN;
+   * false on the public internet, where such addresses only waste dials.
+   */
+  readonly allowPrivateAddresses: boolean
+}
+
+export interface HostServices {
+  identify: Identify
+  ping: Ping
+  dht: KadDHT
+  pubsub: GossipSub
+  [key: string]: unknown
+}
+
+/** conun's DHT is its own, so it never mixes with the public IPFS DHT. */
+export const DHT_PROTOCOL = '/conun/kad/1.0.0'
+
+/**
+ * The libp2p configuration of a conun node: TCP and WebSockets (for browsers), noise, yamux,
+ * identify and ping, Kademlia and bootstrap for discovery, gossipsub for offers. The host itself is
+ * created by the storage domain, because Helia (IPFS) runs on the same libp2p instance.
+ */
+export function hostOptions (config: HostConfig): Libp2pOptions<HostServices> {
+  const peerDiscovery: NonNullable<Libp2pOptions['peerDiscovery']> = []
+  if (config.bootstrap.length > 0) peerDiscovery.push(bootstrap({ list: [...config.bootstrap], timeout: 0 }))
+  return {
+    privateKey: config.privateKey,
+    addresses: { listen: [...config.listen] },
+    transports: [tcp(), webSockets()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    peerDiscovery,
+    connectionManager: { maxConnections: 300 },
+    services: {
+      identify: identify(),
+      ping: ping(),
+      dht: kadDHT({
+        protocol: DHT_PROTOCOL,
+        clientMode: false,
+        ...(config.allowPrivateAddresses ? {} : { peerInfoMapper: removePrivateAddressesMapper }),
+      }),
+      pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, emitSelf: false }),
+    },
+  }
+}

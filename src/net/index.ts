@@ -1,0 +1,7 @@
+export { DHT_PROTOCOL, hostOptions } from './hostOptions.ts'
+export type { HostConfig, HostServices } from './hostOptions.ts'
+export { FramedStream, decodeFrame, encodeFrame } from './framedStream.ts'
+export { assertSignedBy, signBody } from './signed.ts'
+export { WireError } from './errors.ts'
+export type { WireErrorCode } from './errors.ts'
+export * from './messages.ts'

@@ -1,0 +1,191 @@
+/**
+ * Every conun wire message, in one place. Each has a `type`, a version `v` and a zod schema;
+ * messages that carry commitments (offers, agreements, results) are signed by the sender's node key
+ * over a domain string and the body, and the body names the chain id and job, so that a signature
+ * cannot be replayed for another kind of message, job or chain.
+ */
+import { z } from 'zod'
+
+export const PROTOCOL_OFFER = '/conun/offer/1.0.0'
+export const PROTOCOL_TASK = '/conun/task/1.0.0'
+export const TOPIC_OFFERS = 'conun/offers/1'
+
+/** Upper bounds on one frame, per protocol: anything longer is refused before it is parsed. */
+export const MAX_OFFER_FRAME_BYTES = 64 * 1024
+export const MAX_TASK_FRAME_BYTES = 8 * 1024 * 1024
+
+/** Outputs up to this size travel inside the result message; larger ones go through storage. */
+export const INLINE_OUTPUT_MAX_BYTES = 4 * 1024
+
+/** Signing domains, one per signed message kind and version. */
+export const SIGNING_DOMAIN = {
+  offer: 'conun/offer/1',
+  agreementProposal: 'conun/agreement.propose/1',
+  agreementAcceptance: 'conun/agreement.accept/1',
+  results: 'conun/task.results/1',
+} as const
+
+const hex = (bytes?: number) => z.string().regex(bytes === undefined ? /^0x[0-9a-fA-F]*$/ : new RegExp(`^0x[0-9a-fA-F]{${bytes * 2}}$`))
+const address = hex(20)
+const signature = hex(65)
+const cid = z.string().min(8).max(128).regex(/^[a-zA-Z0-9]+$/)
+const peerId = z.string().min(8).max(128).regex(/^[a-zA-Z0-9]+$/)
+const id = z.string().min(1).max(64).regex(/^[A-Za-z0-9_.:-]+$/)
+const count = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)
+const base64 = z.string().max(MAX_TASK_FRAME_BYTES).regex(/^[A-Za-z0-9+/]*={0,2}$/)
+/** Token amounts in wei as decimal strings: JSON numbers cannot hold 18-decimal values exactly. */
+const wei = z.string().regex(/^\d{1,78}$/)
+
+export const runtimeName = z.enum(['wasi'])
+
+export const taskLimits = z.object({
+  memoryBytes: z.number().int().min(65536).max(4 * 1024 ** 3),
+  timeoutMs: z.number().int().min(1).max(24 * 3600 * 1000),
+  outputBytes: z.number().int().min(0).max(1024 ** 3),
+})
+
+// ---- offers: /conun/offer/1.0.0 (request → reply) and gossip on TOPIC_OFFERS ----
+
+export const offerBody = z.object({
+  peerId,
+  provider: address,
+  chainId: count,
+  runtimes: z.array(runtimeName).min(1).max(8),
+  cores: z.number().int().min(1).max(4096),
+  memoryBytes: count,
+  cpuModel: z.string().max(200),
+  pricePerTaskWei: wei,
+  /** Where to dial the provider, for requesters that only heard the offer through gossip. */
+  addrs: z.array(z.string().max(512)).max(32),
+  issuedAt: count,
+  expiresAt: count,
+})
+export type OfferBody = z.infer<typeof offerBody>
+
+export const signedOffer = z.object({ type: z.literal('offer'), v: z.literal(1), body: offerBody, signature })
+export type SignedOffer = z.infer<typeof signedOffer>
+
+export const offerRequest = z.object({ type: z.literal('offer.request'), v: z.literal(1) })
+export type OfferRequest = z.infer<typeof offerRequest>
+
+// ---- task sessions: /conun/task/1.0.0, one long-lived stream per (job, provider) ----
+
+export const agreementProposalBody = z.object({
+  agreementId: id,
+  jobId: id,
+  chainId: count,
+  requester: address,
+  provider: address,
+  /** keccak256 of the job's canonical spec, with its code and input CIDs. */
+  specHash: hex(32),
+  runtime: runtimeName,
+  limits: taskLimits,
+  /** How many tasks the requester may have outstanding with this provider at once. */
+  maxInFlight: z.number().int().min(1).max(4096),
+  pricePerTaskWei: wei,
+  /** Where the provider can check that the job is paid for; null until payments exist. */
+  escrow: z.null(),
+  expiresAt: count,
+})
+export type AgreementProposalBody = z.infer<typeof agreementProposalBody>
+
+export const agreementProposal = z.object({ type: z.literal('agreement.propose'), v: z.literal(1), body: agreementProposalBody, signature })
+export type AgreementProposal = z.infer<typeof agreementProposal>
+
+export const agreementAcceptanceBody = z.object({
+  agreementId: id,
+  jobId: id,
+  chainId: count,
+  provider: address,
+  /** The provider may lower the window to what it can hold. */
+  maxInFlight: z.number().int().min(1).max(4096),
+})
+export type AgreementAcceptanceBody = z.infer<typeof agreementAcceptanceBody>
+
+export const agreementAcceptance = z.object({ type: z.literal('agreement.accept'), v: z.literal(1), body: agreementAcceptanceBody, signature })
+export type AgreementAcceptance = z.infer<typeof agreementAcceptance>
+
+export const agreementRejection = z.object({
+  type: z.literal('agreement.reject'),
+  v: z.literal(1),
+  agreementId: id,
+  reason: z.string().max(1000),
+})
+export type AgreementRejection = z.infer<typeof agreementRejection>
+
+export const contentRef = z.object({ cid, size: count })
+export type ContentRef = z.infer<typeof contentRef>
+
+export const taskAssignment = z.object({
+  taskId: id,
+  attempt: z.number().int().min(1).max(1000),
+  module: contentRef,
+  args: z.array(z.string().max(64 * 1024)).max(1024),
+  env: z.record(z.string().max(256), z.string().max(64 * 1024)),
+  /** Small stdin inline (base64); large stdin by content address. */
+  stdin: z.union([z.object({ inline: base64 }), contentRef]).optional(),
+  inputs: z.array(z.object({ name: z.string().min(1).max(1024), cid, size: count })).max(1024),
+  limits: taskLimits,
+})
+export type TaskAssignment = z.infer<typeof taskAssignment>
+
+export const taskAssign = z.object({ type: z.literal('task.assign'), v: z.literal(1), tasks: z.array(taskAssignment).min(1).max(4096) })
+export type TaskAssign = z.infer<typeof taskAssign>
+
+export const taskCancel = z.object({ type: z.literal('task.cancel'), v: z.literal(1), taskIds: z.array(id).min(1).max(4096) })
+export type TaskCancel = z.infer<typeof taskCancel>
+
+export const taskStarted = z.object({ type: z.literal('task.started'), v: z.literal(1), taskIds: z.array(id).min(1).max(4096) })
+export type TaskStarted = z.infer<typeof taskStarted>
+
+/** An output: its content address and size, and the bytes themselves when small. */
+export const outputRef = z.object({ cid, size: count, inline: base64.optional() })
+export type OutputRef = z.infer<typeof outputRef>
+
+export const failureReason = z.enum(['timeout', 'memory-limit', 'output-limit', 'trap', 'invalid-module', 'cancelled', 'internal', 'fetch-failed'])
+export type FailureReason = z.infer<typeof failureReason>
+
+export const taskResult = z.object({
+  taskId: id,
+  attempt: z.number().int().min(1).max(1000),
+  status: z.enum(['exit', 'failed']),
+  exitCode: z.number().int().min(0).max(2 ** 32).optional(),
+  reason: failureReason.optional(),
+  message: z.string().max(4000).optional(),
+  stdout: outputRef,
+  stderr: outputRef,
+  files: z.array(outputRef.extend({ path: z.string().min(1).max(1024) })).max(4096),
+  usage: z.object({ wallMs: z.number().nonnegative(), memoryBytes: count }),
+}).refine(r => (r.status === 'exit') === (r.exitCode !== undefined) && (r.status === 'failed') === (r.reason !== undefined),
+  { message: 'an exit result has an exitCode and no reason; a failed result has a reason' })
+export type TaskResult = z.infer<typeof taskResult>
+
+/** Results travel in signed batches: one signature covers every result a provider finished together. */
+export const taskResultsBody = z.object({
+  agreementId: id,
+  jobId: id,
+  chainId: count,
+  provider: address,
+  results: z.array(taskResult).min(1).max(4096),
+})
+export type TaskResultsBody = z.infer<typeof taskResultsBody>
+
+export const taskResults = z.object({ type: z.literal('task.results'), v: z.literal(1), body: taskResultsBody, signature })
+export type TaskResults = z.infer<typeof taskResults>
+
+/** Sent before a peer closes a stream because of what it received, so the other side can say why. */
+export const protocolError = z.object({
+  type: z.literal('error'),
+  v: z.literal(1),
+  code: z.string().max(64),
+  message: z.string().max(2000),
+})
+export type ProtocolError = z.infer<typeof protocolError>
+
+/** What a requester may send on a task session, and what a provider may send back. */
+export const toProvider = z.discriminatedUnion('type', [agreementProposal, taskAssign, taskCancel])
+export type ToProvider = z.infer<typeof toProvider>
+export const toRequester = z.discriminatedUnion('type', [agreementAcceptance, agreementRejection, taskStarted, taskResults, protocolError])
+export type ToRequester = z.infer<typeof toRequester>
+export const offerMessage = z.discriminatedUnion('type', [offerRequest, signedOffer])
+export type OfferMessage = z.infer<typeof offerMessage>

@@ -1,0 +1,148 @@
+import { createHash } from 'node:crypto'
+import { createReadStream, createWriteStream } from 'node:fs'
+import { mkdir, rename, rm, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { withBitswap } from '@helia/bitswap'
+import { withLibp2pLight } from '@helia/libp2p'
+import { unixfs } from '@helia/unixfs'
+import { FsBlockstore } from 'blockstore-fs'
+import { FsDatastore } from 'datastore-fs'
+import { createHeliaLight } from 'helia'
+import { CID } from 'multiformats/cid'
+import * as raw from 'multiformats/codecs/raw'
+import { create as createDigest } from 'multiformats/hashes/digest'
+import { sha256 } from 'multiformats/hashes/sha2'
+import { ContentNotFoundError, InvalidCidError } from './errors.ts'
+import type { Libp2p, PeerId, ServiceMap } from '@libp2p/interface'
+import type { Libp2pOptions } from 'libp2p'
+
+export interface StoredContent {
+  readonly cid: string
+  readonly size: number
+}
+
+export interface FetchOptions {
+  /** Peers known to hold the content: asked first, before any DHT lookup. */
+  readonly from?: readonly PeerId[]
+  readonly signal?: AbortSignal
+}
+
+/**
+ * A node's content-addressed storage: an IPFS node (Helia) with an on-disk blockstore, running on
+ * the node's libp2p host. Files are chunked into blocks on the way in and streamed block by block
+ * on the way out, so even very large inputs never sit in memory whole; every block fetched from a
+ * peer is checked against its hash by bitswap.
+ */
+export interface Storage<S extends ServiceMap = ServiceMap> {
+  readonly libp2p: Libp2p<S>
+  putBytes(bytes: Uint8Array): Promise<StoredContent>
+  putFile(path: string): Promise<StoredContent>
+  putStream(source: AsyncIterable<Uint8Array>): Promise<StoredContent>
+  /** True when every block of the content is held locally. */
+  hasLocally(cid: string): Promise<boolean>
+  /** Streams the content, fetching missing blocks from peers. */
+  read(cid: string, options?: FetchOptions): AsyncIterable<Uint8Array>
+  /** Reads content that must be small, refusing more than `maxBytes`. */
+  readBytes(cid: string, maxBytes: number, options?: FetchOptions): Promise<Uint8Array>
+  /** Writes the content to `path` (atomically: a partial file never appears there). */
+  fetchToFile(cid: string, path: string, options?: FetchOptions): Promise<number>
+  stop(): Promise<void>
+}
+
+export function parseCid (cid: string): CID {
+  try {
+    return CID.parse(cid)
+  } catch (error) {
+    throw new InvalidCidError(cid, (error as Error).message)
+  }
+}
+
+/** The CID of small content sent inline: CIDv1, raw codec, sha-256 — what IPFS gives a one-block file. */
+export function inlineCid (bytes: Uint8Array): string {
+  const hash = createHash('sha256').update(bytes).digest()
+  return CID.createV1(raw.code, createDigest(sha256.code, hash)).toString()
+}
+
+export async function createStorage<S extends ServiceMap> (dir: string, libp2pOptions: Libp2pOptions<S>): Promise<Storage<S>> {
+  await mkdir(join(dir, 'tmp'), { recursive: true })
+  const blockstore = new FsBlockstore(join(dir, 'blocks'))
+  const datastore = new FsDatastore(join(dir, 'datastore'))
+  // No HTTP routers or public gateways: content moves only between conun peers.
+  const helia = withBitswap(withLibp2pLight(createHeliaLight({ blockstore, datastore }), libp2pOptions))
+  await helia.start()
+  const fs = unixfs(helia)
+  const libp2p = helia.libp2p as unknown as Libp2p<S>
+
+  const providers = (options?: FetchOptions) => options?.from?.map(peer => peer.toCID())
+
+  async function sizeOf (cid: CID): Promise<number> {
+    const stats = await fs.stat(cid, { offline: true } as never)
+    return Number(stats.size)
+  }
+
+  async function stored (cid: CID): Promise<StoredContent> {
+    return { cid: cid.toString(), size: await sizeOf(cid) }
+  }
+
+  let tempCounter = 0
+  const storage: Storage<S> = {
+    libp2p,
+    async putBytes (bytes) {
+      return stored(await fs.addBytes(bytes))
+    },
+    async putFile (path) {
+      return stored(await fs.addByteStream(createReadStream(path)))
+    },
+    async putStream (source) {
+      return stored(await fs.addByteStream(source))
+    },
+    async hasLocally (cid) {
+      try {
+        const parsed = parseCid(cid)
+        if (!(await helia.blockstore.has(parsed))) return false
+        // Walk the DAG offline: a missing block throws.
+        for await (const _ of fs.cat(parsed, { offline: true } as never)) { /* drain */ }
+        return true
+      } catch {
+        return false
+      }
+    },
+    read (cid, options) {
+      const parsed = parseCid(cid)
+      return (async function * () {
+        try {
+          yield * fs.cat(parsed, { signal: options?.signal, providers: providers(options) })
+        } catch (error) {
+          if (options?.signal?.aborted === true) throw error
+          throw new ContentNotFoundError(cid, (error as Error).message)
+        }
+      })()
+    },
+    async readBytes (cid, maxBytes, options) {
+      const chunks: Uint8Array[] = []
+      let total = 0
+      for await (const chunk of storage.read(cid, options)) {
+        total += chunk.byteLength
+        if (total > maxBytes) throw new ContentNotFoundError(cid, `content is larger than the ${maxBytes}-byte limit`)
+        chunks.push(chunk)
+      }
+      return Buffer.concat(chunks)
+    },
+    async fetchToFile (cid, path, options) {
+      const temp = join(dir, 'tmp', `${process.pid}-${++tempCounter}`)
+      try {
+        await pipeline(Readable.from(storage.read(cid, options)), createWriteStream(temp))
+        await rename(temp, path)
+      } finally {
+        await rm(temp, { force: true })
+      }
+      return (await stat(path)).size
+    },
+    async stop () {
+      await helia.stop()
+    },
+  }
+  return storage
+}

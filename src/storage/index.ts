@@ -1,0 +1,3 @@
+export { createStorage, inlineCid, parseCid } from './createStorage.ts'
+export type { FetchOptions, Storage, StoredContent } from './createStorage.ts'
+export { ContentNotFoundError, InvalidCidError } from './errors.ts'
