@@ -1,6 +1,6 @@
 import { bootstrap } from '@libp2p/bootstrap'
 import { gossipsub } from '@libp2p/gossipsub'
-import { identify } from '@libp2p/identify'
+import { identify, identifyPush } from '@libp2p/identify'
 import { kadDHT, removePrivateAddressesMapper } from '@libp2p/kad-dht'
 import { noise } from '@libp2p/noise'
 import { ping } from '@libp2p/ping'
@@ -8,7 +8,7 @@ import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
 import { yamux } from '@libp2p/yamux'
 import type { GossipSub } from '@libp2p/gossipsub'
-import type { Identify } from '@libp2p/identify'
+import type { Identify, IdentifyPush } from '@libp2p/identify'
 import type { KadDHT } from '@libp2p/kad-dht'
 import type { Ping } from '@libp2p/ping'
 import type { PrivateKey } from '@libp2p/interface'
@@ -29,6 +29,7 @@ export interface HostConfig {
 
 export interface HostServices {
   identify: Identify
+  identifyPush: IdentifyPush
   ping: Ping
   dht: KadDHT
   pubsub: GossipSub
@@ -56,6 +57,8 @@ export function hostOptions (config: HostConfig): Libp2pOptions<HostServices> {
     connectionManager: { maxConnections: 300 },
     services: {
       identify: identify(),
+      // Tells connected peers when this node starts serving a protocol (e.g. offers, once it provides).
+      identifyPush: identifyPush(),
       ping: ping(),
       dht: kadDHT({
         protocol: DHT_PROTOCOL,

@@ -9,10 +9,10 @@ export function signBody (secret: Uint8Array, domain: string, body: unknown): He
 }
 
 /** Throws WireError('bad-signature') unless `signer` signed `body` under `domain`. */
-export function assertSignedBy (signer: PeerId, domain: string, body: unknown, signature: Hex): void {
+export function assertSignedBy (signer: PeerId, domain: string, body: unknown, signature: string): void {
   const publicKey = publicKeyOfPeer(signer)
   if (publicKey === undefined) throw new WireError('bad-signature', `peer ${signer.toString()} has no secp256k1 key`)
-  if (!verifyDigest(publicKey, signingDigest(domain, body), signature)) {
+  if (!verifyDigest(publicKey, signingDigest(domain, body), signature as Hex)) {
     throw new WireError('bad-signature', `signature on ${domain} does not match peer ${signer.toString()}`)
   }
 }

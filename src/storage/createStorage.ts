@@ -40,6 +40,10 @@ export interface Storage<S extends ServiceMap = ServiceMap> {
   putBytes(bytes: Uint8Array): Promise<StoredContent>
   putFile(path: string): Promise<StoredContent>
   putStream(source: AsyncIterable<Uint8Array>): Promise<StoredContent>
+  /** Size of content held locally; ContentNotFoundError if its root is not here. */
+  stat(cid: string): Promise<StoredContent>
+  /** Makes every block of the content local, fetching what is missing from peers. */
+  fetch(cid: string, options?: FetchOptions): Promise<void>
   /** True when every block of the content is held locally. */
   hasLocally(cid: string): Promise<boolean>
   /** Streams the content, fetching missing blocks from peers. */
@@ -97,6 +101,17 @@ export async function createStorage<S extends ServiceMap> (dir: string, libp2pOp
     },
     async putStream (source) {
       return stored(await fs.addByteStream(source))
+    },
+    async stat (cid) {
+      const parsed = parseCid(cid)
+      try {
+        return await stored(parsed)
+      } catch (error) {
+        throw new ContentNotFoundError(cid, (error as Error).message)
+      }
+    },
+    async fetch (cid, options) {
+      for await (const _ of storage.read(cid, options)) { /* blocks are kept as they arrive */ }
     },
     async hasLocally (cid) {
       try {

@@ -1,0 +1,18 @@
+import type { NodeKey } from '../identity/index.ts'
+import type { OfferBook } from '../market/index.ts'
+import type { HostServices } from '../net/index.ts'
+import type { ProviderAgent } from '../provider/index.ts'
+import type { Requester } from '../requester/index.ts'
+import type { Storage } from '../storage/index.ts'
+import type { Libp2p } from '@libp2p/interface'
+
+/** The parts of a node the API reads and drives. */
+export interface ApiDeps {
+  readonly key: NodeKey
+  readonly host: Libp2p<HostServices>
+  readonly storage: Storage
+  readonly offers: OfferBook
+  readonly requester: Requester
+  readonly provider: ProviderAgent | undefined
+  readonly chainId: number
+}

@@ -1,0 +1,32 @@
+import { Readable } from 'node:stream'
+import { z } from 'zod'
+import { ApiError } from '../errors.ts'
+import { parseCid } from '../../storage/index.ts'
+import type { ApiDeps } from '../apiDeps.ts'
+import type { FastifyInstance } from 'fastify'
+
+/** Largest upload; the body is streamed into storage, never held whole in memory. */
+const MAX_UPLOAD_BYTES = 16 * 1024 ** 3
+
+/** Content by CID: upload code and inputs before a job; download outputs after it. */
+export function contentRoutes (app: FastifyInstance, node: ApiDeps): void {
+  app.addContentTypeParser('application/octet-stream', { bodyLimit: MAX_UPLOAD_BYTES }, (_request, payload, done) => done(null, payload))
+
+  app.post('/content', { bodyLimit: MAX_UPLOAD_BYTES }, async (request, reply) => {
+    if (request.headers['content-type'] !== 'application/octet-stream') {
+      throw new ApiError(415, 'unsupported-media-type', 'upload raw bytes with Content-Type: application/octet-stream')
+    }
+    const stored = await node.storage.putStream(request.body as Readable)
+    return reply.status(201).send(stored)
+  })
+
+  app.get('/content/:cid', async (request, reply) => {
+    const { cid } = z.object({ cid: z.string().min(1).max(200) }).parse(request.params)
+    parseCid(cid)
+    const inline = node.requester.inlineOutput(cid)
+    if (inline !== undefined) return reply.type('application/octet-stream').send(Buffer.from(inline))
+    if (!(await node.storage.hasLocally(cid))) throw new ApiError(404, 'content-not-found', `content ${cid} is not held by this node`)
+    const { size } = await node.storage.stat(cid)
+    return reply.type('application/octet-stream').header('content-length', size).send(Readable.from(node.storage.read(cid)))
+  })
+}

@@ -1,0 +1,32 @@
+import { z } from 'zod'
+import { parseJobSpec } from '../../requester/index.ts'
+import type { ApiDeps } from '../apiDeps.ts'
+import type { FastifyInstance } from 'fastify'
+
+const jobParams = z.object({ id: z.string().regex(/^[0-9a-f]{16}$/, 'a job id is 16 hex digits') })
+
+/** Jobs: submit (with CIDs, as uploaded through /content), follow, read results, cancel. */
+export function jobRoutes (app: FastifyInstance, node: ApiDeps): void {
+  app.post('/jobs', async (request, reply) => {
+    const job = await node.requester.submitJob(parseJobSpec(request.body))
+    return reply.status(201).send(node.requester.status(job.id))
+  })
+
+  app.get('/jobs', async request => {
+    const { limit } = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) }).parse(request.query)
+    return { jobs: node.requester.jobs(limit) }
+  })
+
+  app.get('/jobs/:id', async request => node.requester.status(jobParams.parse(request.params).id))
+
+  app.get('/jobs/:id/results', async request => {
+    const { id } = jobParams.parse(request.params)
+    return { job: node.requester.status(id).job, tasks: node.requester.outcomes(id) }
+  })
+
+  app.post('/jobs/:id/cancel', async request => {
+    const { id } = jobParams.parse(request.params)
+    await node.requester.cancel(id)
+    return node.requester.status(id)
+  })
+}

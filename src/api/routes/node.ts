@@ -1,0 +1,32 @@
+import type { ApiDeps } from '../apiDeps.ts'
+import type { FastifyInstance } from 'fastify'
+
+/** This node and the peers it knows. */
+export function nodeRoutes (app: FastifyInstance, node: ApiDeps): void {
+  app.get('/node', async () => ({
+    peerId: node.key.peerId.toString(),
+    address: node.key.address,
+    chainId: node.chainId,
+    multiaddrs: node.host.getMultiaddrs().map(addr => addr.toString()),
+    provider: node.provider?.status() ?? null,
+    runningJobs: node.requester.jobs().filter(status => status.job.state === 'running').length,
+  }))
+
+  app.get('/peers', async () => {
+    const offers = new Map(node.offers.list().map(offer => [offer.body.peerId, offer.body]))
+    const connected = node.host.getConnections().reduce((peers, connection) => {
+      const peerId = connection.remotePeer.toString()
+      peers.set(peerId, [...(peers.get(peerId) ?? []), connection.remoteAddr.toString()])
+      return peers
+    }, new Map<string, string[]>())
+    const peerIds = new Set([...connected.keys(), ...offers.keys()])
+    return {
+      peers: [...peerIds].sort().map(peerId => ({
+        peerId,
+        connected: connected.has(peerId),
+        addrs: connected.get(peerId) ?? offers.get(peerId)?.addrs ?? [],
+        offer: offers.get(peerId) ?? null,
+      })),
+    }
+  })
+}

@@ -1,0 +1,7 @@
+export { createOffer, verifyOffer } from './offer.ts'
+export type { OfferTerms } from './offer.ts'
+export { OfferBook } from './offerBook.ts'
+export { matchOffers } from './matchOffers.ts'
+export type { OfferRequirements } from './matchOffers.ts'
+export { startOfferExchange } from './offerExchange.ts'
+export type { OfferExchange, OfferExchangeInit } from './offerExchange.ts'

@@ -1,0 +1,131 @@
+import { FramedStream, decodeFrame, encodeFrame, MAX_OFFER_FRAME_BYTES, offerMessage, PROTOCOL_OFFER, signedOffer, TOPIC_OFFERS, WireError } from '../net/index.ts'
+import { verifyOffer } from './offer.ts'
+import type { OfferBook } from './offerBook.ts'
+import type { HostServices, SignedOffer } from '../net/index.ts'
+import type { Libp2p, PeerId } from '@libp2p/interface'
+
+export interface OfferExchangeInit {
+  readonly host: Libp2p<HostServices>
+  readonly book: OfferBook
+  readonly chainId: number
+  /** This node's current offer, when it provides. */
+  readonly ownOffer?: () => SignedOffer
+  /** How often a provider re-announces its offer on gossip. */
+  readonly republishMs?: number
+  readonly onRejected?: (from: string, error: WireError) => void
+}
+
+export interface OfferExchange {
+  /** Asks one peer directly for its offer (the fast path after connecting). */
+  query(peer: PeerId, signal?: AbortSignal): Promise<SignedOffer | undefined>
+  stop(): Promise<void>
+}
+
+/**
+ * Moves offers between nodes: providers answer direct requests on /conun/offer/1.0.0 and announce
+ * on gossipsub; requesters ask each newly identified provider directly and listen to gossip for the
+ * rest of the network. Every offer is verified before it enters the book.
+ */
+export async function startOfferExchange (init: OfferExchangeInit): Promise<OfferExchange> {
+  const { host, book, chainId } = init
+  const reject = (from: string, error: unknown) => {
+    if (error instanceof WireError) init.onRejected?.(from, error)
+  }
+
+  function accept (offer: SignedOffer, from: string): void {
+    try {
+      verifyOffer(offer, chainId)
+      if (offer.body.peerId !== host.peerId.toString()) book.upsert(offer)
+    } catch (error) {
+      reject(from, error)
+    }
+  }
+
+  if (init.ownOffer !== undefined) {
+    const ownOffer = init.ownOffer
+    await host.handle(PROTOCOL_OFFER, async (stream, connection) => {
+      const framed = new FramedStream(stream, offerMessage, MAX_OFFER_FRAME_BYTES)
+      try {
+        const request = await framed.read({ signal: AbortSignal.timeout(5000) })
+        if (request.type !== 'offer.request') throw new WireError('unexpected', `expected offer.request, got ${request.type}`)
+        await framed.write(ownOffer())
+        await framed.close()
+      } catch (error) {
+        reject(connection.remotePeer.toString(), error)
+        if (error instanceof WireError) await framed.fail(error)
+        else stream.abort(error as Error)
+      }
+    })
+  }
+
+  async function query (peer: PeerId, signal?: AbortSignal): Promise<SignedOffer | undefined> {
+    const stream = await host.dialProtocol(peer, PROTOCOL_OFFER, { signal })
+    const framed = new FramedStream(stream, offerMessage, MAX_OFFER_FRAME_BYTES)
+    try {
+      await framed.write({ type: 'offer.request', v: 1 })
+      const reply = await framed.read({ signal })
+      if (reply.type !== 'offer') throw new WireError('unexpected', `expected an offer, got ${reply.type}`)
+      if (reply.body.peerId !== peer.toString()) throw new WireError('unexpected', 'peer answered with somebody else\'s offer')
+      accept(reply, peer.toString())
+      return book.get(peer.toString())
+    } finally {
+      await framed.close()
+    }
+  }
+
+  // Ask each peer that serves offers directly, as soon as we learn it does (identify, or a later
+  // identify push when it starts providing), instead of waiting for the next gossip round.
+  const asked = new Set<string>()
+  const onPeerProtocols = (peerId: PeerId, protocols: readonly string[]) => {
+    const id = peerId.toString()
+    if (!protocols.includes(PROTOCOL_OFFER) || asked.has(id)) return
+    asked.add(id)
+    query(peerId, AbortSignal.timeout(5000)).catch(error => {
+      asked.delete(id)
+      reject(id, error)
+    })
+  }
+  const onIdentify = (event: CustomEvent<{ peerId: PeerId, protocols: string[] }>) => onPeerProtocols(event.detail.peerId, event.detail.protocols)
+  const onPeerUpdate = (event: CustomEvent<{ peer: { id: PeerId, protocols: string[] } }>) => onPeerProtocols(event.detail.peer.id, event.detail.peer.protocols)
+  const onDisconnect = (event: CustomEvent<PeerId>) => asked.delete(event.detail.toString())
+  host.addEventListener('peer:identify', onIdentify as never)
+  host.addEventListener('peer:update', onPeerUpdate as never)
+  host.addEventListener('peer:disconnect', onDisconnect as never)
+
+  const pubsub = host.services.pubsub
+  const onMessage = (event: CustomEvent<{ topic: string, data: Uint8Array, from?: PeerId }>) => {
+    if (event.detail.topic !== TOPIC_OFFERS) return
+    const from = event.detail.from?.toString() ?? 'gossip'
+    try {
+      accept(decodeFrame(event.detail.data, signedOffer, MAX_OFFER_FRAME_BYTES), from)
+    } catch (error) {
+      reject(from, error)
+    }
+  }
+  pubsub.addEventListener('message', onMessage as never)
+  pubsub.subscribe(TOPIC_OFFERS)
+
+  let timer: NodeJS.Timeout | undefined
+  if (init.ownOffer !== undefined) {
+    const ownOffer = init.ownOffer
+    const publish = () => {
+      pubsub.publish(TOPIC_OFFERS, encodeFrame(ownOffer())).catch(() => { /* no peers yet: the next round will reach them */ })
+    }
+    publish()
+    timer = setInterval(publish, init.republishMs ?? 10_000)
+    timer.unref()
+  }
+
+  return {
+    query,
+    async stop () {
+      clearInterval(timer)
+      host.removeEventListener('peer:identify', onIdentify as never)
+      host.removeEventListener('peer:update', onPeerUpdate as never)
+      host.removeEventListener('peer:disconnect', onDisconnect as never)
+      pubsub.removeEventListener('message', onMessage as never)
+      pubsub.unsubscribe(TOPIC_OFFERS)
+      if (init.ownOffer !== undefined) await host.unhandle(PROTOCOL_OFFER)
+    },
+  }
+}

@@ -1,0 +1,103 @@
+import { availableParallelism, homedir } from 'node:os'
+import { join } from 'node:path'
+import { z } from 'zod'
+
+/** The devnet passphrase: only for the local demo and tests, and labelled so wherever it is used. */
+export const DEVNET_PASSPHRASE = 'conun-devnet-insecure'
+/** Chain id of the embedded local dev chain (Hardhat's). */
+export const DEVNET_CHAIN_ID = 31337
+
+export const nodeConfig = z.strictObject({
+  dataDir: z.string().min(1),
+  listen: z.array(z.string().min(1)).min(1),
+  bootstrap: z.array(z.string().min(1)),
+  /** Keep loopback/LAN addresses in the DHT (a grid on one machine or LAN). */
+  allowPrivateAddresses: z.boolean(),
+  apiHost: z.string().min(1),
+  /** 0 picks a free port; the chosen URL is written to <dataDir>/node.json. */
+  apiPort: z.number().int().min(0).max(65535),
+  chainId: z.number().int().min(1),
+  /** Devnet mode: the well-known passphrase and a light keystore KDF. Never for real funds. */
+  devnet: z.boolean(),
+  provide: z.boolean(),
+  provider: z.strictObject({
+    cores: z.number().int().min(1).max(4096),
+    maxTaskMemoryMb: z.number().int().min(1),
+    maxTaskTimeoutMs: z.number().int().min(10),
+    maxTaskOutputMb: z.number().int().min(0),
+    maxQueuedPerSession: z.number().int().min(0).max(4096),
+    pricePerTaskWei: z.string().regex(/^\d{1,78}$/),
+  }),
+  scheduler: z.strictObject({
+    maxInFlightPerProvider: z.number().int().min(1).max(4096),
+    maxProviders: z.number().int().min(1).max(4096),
+    deadlineGraceMs: z.number().int().min(0),
+    reconnectBackoffMs: z.number().int().min(0),
+  }),
+})
+export type NodeConfig = z.infer<typeof nodeConfig>
+
+export function defaultDataDir (): string {
+  return process.env.CONUN_DATA_DIR ?? join(homedir(), '.conun')
+}
+
+export function defaultNodeConfig (): NodeConfig {
+  return {
+    dataDir: defaultDataDir(),
+    listen: ['/ip4/127.0.0.1/tcp/0', '/ip4/127.0.0.1/tcp/0/ws'],
+    bootstrap: [],
+    allowPrivateAddresses: true,
+    apiHost: '127.0.0.1',
+    apiPort: 0,
+    chainId: DEVNET_CHAIN_ID,
+    devnet: false,
+    provide: false,
+    provider: {
+      cores: availableParallelism(),
+      maxTaskMemoryMb: 2048,
+      maxTaskTimeoutMs: 3_600_000,
+      maxTaskOutputMb: 1024,
+      maxQueuedPerSession: 2 * availableParallelism(),
+      pricePerTaskWei: '0',
+    },
+    scheduler: { maxInFlightPerProvider: 64, maxProviders: 64, deadlineGraceMs: 30_000, reconnectBackoffMs: 5_000 },
+  }
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError'
+}
+
+type DeepPartial<T> = { [K in keyof T]?: T[K] extends Array<unknown> ? T[K] : T[K] extends object ? DeepPartial<T[K]> : T[K] }
+export type NodeConfigOverrides = DeepPartial<NodeConfig>
+
+function merge<T> (base: T, overrides: unknown): T {
+  if (overrides === undefined) return base
+  if (typeof base !== 'object' || base === null || Array.isArray(base) || typeof overrides !== 'object' || overrides === null || Array.isArray(overrides)) return overrides as T
+  const merged: Record<string, unknown> = { ...(base as Record<string, unknown>) }
+  for (const [key, value] of Object.entries(overrides)) merged[key] = value === undefined ? merged[key] : merge(merged[key], value)
+  return merged as T
+}
+
+/**
+ * The node's configuration: defaults, then `<dataDir>/config.json` if present, then `overrides`
+ * (command-line flags). Unknown keys and bad values are errors that name the key.
+ */
+export async function loadNodeConfig (overrides: NodeConfigOverrides, readConfigFile: (path: string) => Promise<string | undefined>): Promise<NodeConfig> {
+  const dataDir = overrides.dataDir ?? defaultDataDir()
+  const path = join(dataDir, 'config.json')
+  let fromFile: unknown
+  const text = await readConfigFile(path)
+  if (text !== undefined) {
+    try {
+      fromFile = JSON.parse(text)
+    } catch (error) {
+      throw new ConfigError(`${path} is not valid JSON: ${(error as Error).message}`)
+    }
+  }
+  const parsed = nodeConfig.safeParse(merge(merge(defaultNodeConfig(), fromFile), { ...overrides, dataDir }))
+  if (!parsed.success) {
+    throw new ConfigError(`invalid configuration (${text === undefined ? 'flags' : `${path} and flags`}):\n  - ${parsed.error.issues.map(i => `${i.path.join('.')}: ${i.message}`).join('\n  - ')}`)
+  }
+  return parsed.data
+}

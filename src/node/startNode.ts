@@ -1,0 +1,157 @@
+import { randomBytes } from 'node:crypto'
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { createApi } from '../api/index.ts'
+import { loadOrCreateNodeKey } from '../identity/index.ts'
+import { createOffer, OfferBook, startOfferExchange } from '../market/index.ts'
+import { hostOptions } from '../net/index.ts'
+import { createProviderAgent } from '../provider/index.ts'
+import { probeMachine } from '../resources/index.ts'
+import { createRequester, JobStore, libp2pLinks } from '../requester/index.ts'
+import { createWasiRuntime } from '../runtime/index.ts'
+import { createStorage } from '../storage/index.ts'
+import { openDatabase } from '../util/index.ts'
+import type { NodeConfig } from './config.ts'
+import type { Api } from '../api/index.ts'
+import type { NodeKey } from '../identity/index.ts'
+import type { OfferExchange } from '../market/index.ts'
+import type { HostServices } from '../net/index.ts'
+import type { ProviderAgent } from '../provider/index.ts'
+import type { Requester } from '../requester/index.ts'
+import type { Runtime } from '../runtime/index.ts'
+import type { Storage } from '../storage/index.ts'
+import type { Libp2p } from '@libp2p/interface'
+
+/** How long an offer stays valid; providers re-announce well before. */
+const OFFER_TTL_MS = 60_000
+
+export interface ConunNode {
+  readonly config: NodeConfig
+  readonly key: NodeKey
+  readonly host: Libp2p<HostServices>
+  readonly storage: Storage<HostServices>
+  readonly offers: OfferBook
+  readonly requester: Requester
+  readonly provider: ProviderAgent | undefined
+  readonly api: Api
+  stop(): Promise<void>
+}
+
+/** What a running node publishes in its data dir, so the CLI (or anyone local) can reach it. */
+export interface NodeInfoFile {
+  readonly apiUrl: string
+  readonly peerId: string
+  readonly address: string
+  readonly multiaddrs: string[]
+  readonly pid: number
+}
+
+/**
+ * Starts a conun node: identity, libp2p + IPFS storage, offer exchange, requester, provider (when
+ * asked to provide) and the local API, each handed only what it needs. `passphrase` unlocks (or
+ * creates) the node's keystore.
+ */
+export async function startNode (config: NodeConfig, passphrase: string): Promise<ConunNode> {
+  const { dataDir } = config
+  await mkdir(dataDir, { recursive: true, mode: 0o700 })
+  const { key } = await loadOrCreateNodeKey(join(dataDir, 'node.key.json'), passphrase, config.devnet ? 'light' : 'standard')
+  const db = openDatabase(join(dataDir, 'conun.db'))
+  const storage = await createStorage(join(dataDir, 'ipfs'), hostOptions({
+    privateKey: key.privateKey,
+    listen: config.listen,
+    bootstrap: config.bootstrap,
+    allowPrivateAddresses: config.allowPrivateAddresses,
+  }))
+  const host = storage.libp2p
+  const offers = new OfferBook()
+
+  let runtime: Runtime | undefined
+  let provider: ProviderAgent | undefined
+  let ownOffer
+  if (config.provide) {
+    runtime = createWasiRuntime({ slots: config.provider.cores, workDir: join(dataDir, 'sandbox') })
+    provider = await createProviderAgent({
+      key,
+      host,
+      storage,
+      runtime,
+      chainId: config.chainId,
+      dataDir,
+      policy: {
+        maxConcurrent: config.provider.cores,
+        maxTaskMemoryBytes: config.provider.maxTaskMemoryMb * 1024 * 1024,
+        maxTaskTimeoutMs: config.provider.maxTaskTimeoutMs,
+        maxTaskOutputBytes: config.provider.maxTaskOutputMb * 1024 * 1024,
+        maxQueuedPerSession: config.provider.maxQueuedPerSession,
+      },
+    })
+    const machine = probeMachine()
+    ownOffer = () => createOffer(key, {
+      chainId: config.chainId,
+      runtimes: [runtime!.name],
+      cores: config.provider.cores,
+      memoryBytes: Math.min(machine.memoryBytes, config.provider.maxTaskMemoryMb * 1024 * 1024 * config.provider.cores),
+      cpuModel: machine.cpuModel,
+      pricePerTaskWei: config.provider.pricePerTaskWei,
+      addrs: host.getMultiaddrs().map(addr => addr.toString()),
+    }, OFFER_TTL_MS)
+  }
+  const exchange: OfferExchange = await startOfferExchange({ host, book: offers, chainId: config.chainId, ownOffer })
+
+  const requester = createRequester({
+    key,
+    chainId: config.chainId,
+    store: new JobStore(db),
+    storage,
+    offers,
+    openLink: libp2pLinks(host, key, config.chainId),
+    config: config.scheduler,
+  })
+  requester.resume()
+
+  const token = await loadOrCreateToken(join(dataDir, 'api-token'))
+  const api = await createApi({ host: config.apiHost, port: config.apiPort, token, node: { key, host, storage, offers, requester, provider, chainId: config.chainId } })
+  const info: NodeInfoFile = {
+    apiUrl: api.url,
+    peerId: key.peerId.toString(),
+    address: key.address,
+    multiaddrs: host.getMultiaddrs().map(addr => addr.toString()),
+    pid: process.pid,
+  }
+  await writeFile(join(dataDir, 'node.json'), JSON.stringify(info, null, 2) + '\n', { mode: 0o600 })
+
+  let stopped = false
+  return {
+    config,
+    key,
+    host,
+    storage,
+    offers,
+    requester,
+    provider,
+    api,
+    async stop () {
+      if (stopped) return
+      stopped = true
+      await api.close()
+      await requester.stop()
+      await exchange.stop()
+      await provider?.stop()
+      await runtime?.close()
+      await storage.stop()
+      db.close()
+      await rm(join(dataDir, 'node.json'), { force: true })
+    },
+  }
+}
+
+/** The API token, created once per data dir and readable only by its owner. */
+async function loadOrCreateToken (path: string): Promise<string> {
+  try {
+    const token = (await readFile(path, 'utf8')).trim()
+    if (/^[0-9a-f]{64}$/.test(token)) return token
+  } catch { /* first start */ }
+  const token = randomBytes(32).toString('hex')
+  await writeFile(path, token + '\n', { mode: 0o600 })
+  return token
+}

@@ -1,0 +1,111 @@
+import { join } from 'node:path'
+import { PROTOCOL_TASK } from '../net/index.ts'
+import { EventHub } from '../util/index.ts'
+import { BlobCache } from './blobCache.ts'
+import { Semaphore } from './semaphore.ts'
+import { serveTaskSession } from './taskSession.ts'
+import type { Admission, ProviderContext, ProviderEvent } from './providerContext.ts'
+import type { NodeKey } from '../identity/index.ts'
+import type { AgreementProposalBody } from '../net/index.ts'
+import type { Runtime } from '../runtime/index.ts'
+import type { Storage } from '../storage/index.ts'
+import type { Libp2p } from '@libp2p/interface'
+
+/** Limits a provider puts on the work it accepts. */
+export interface ProviderPolicy {
+  /** Tasks run at once (defaults to every core). */
+  readonly maxConcurrent: number
+  readonly maxTaskMemoryBytes: number
+  readonly maxTaskTimeoutMs: number
+  readonly maxTaskOutputBytes: number
+  /** Tasks a requester may queue here beyond those running, per session. */
+  readonly maxQueuedPerSession: number
+}
+
+export interface ProviderAgentInit {
+  readonly key: NodeKey
+  readonly host: Libp2p
+  readonly storage: Storage
+  readonly runtime: Runtime
+  readonly chainId: number
+  readonly dataDir: string
+  readonly policy: ProviderPolicy
+  /** Extra admission check (e.g. escrow); runs after the policy's own checks. */
+  readonly admission?: Admission
+}
+
+export interface ProviderStatus {
+  readonly runtimes: readonly string[]
+  readonly maxConcurrent: number
+  readonly running: number
+  readonly queued: number
+  readonly completed: number
+  readonly failed: number
+  readonly sessions: number
+  /** Sandbox wall time of finished tasks, in ms. */
+  readonly busyMs: number
+}
+
+export interface ProviderAgent {
+  readonly policy: ProviderPolicy
+  readonly events: EventHub<ProviderEvent>
+  status(): ProviderStatus
+  stop(): Promise<void>
+}
+
+/** The provider side of a node: takes agreements and tasks over /conun/task/1.0.0 and runs them. */
+export async function createProviderAgent (init: ProviderAgentInit): Promise<ProviderAgent> {
+  const { policy } = init
+  const events = new EventHub<ProviderEvent>()
+  const counters = { running: 0, queued: 0, completed: 0, failed: 0, sessions: 0, busyMs: 0 }
+  events.on(event => {
+    if (event.type === 'task.queued') counters.queued++
+    else if (event.type === 'task.dropped') counters.queued--
+    else if (event.type === 'task.started') {
+      counters.queued--
+      counters.running++
+    } else if (event.type === 'task.finished') {
+      counters.running--
+      counters.busyMs += event.wallMs
+      if (event.status === 'exit') counters.completed++
+      else counters.failed++
+    }
+  })
+
+  async function admit (proposal: AgreementProposalBody) {
+    if (proposal.runtime !== init.runtime.name) return { accept: false as const, reason: `runtime ${proposal.runtime} is not offered here` }
+    if (proposal.limits.memoryBytes > policy.maxTaskMemoryBytes) return { accept: false as const, reason: `tasks may use at most ${policy.maxTaskMemoryBytes} bytes of memory here` }
+    if (proposal.limits.timeoutMs > policy.maxTaskTimeoutMs) return { accept: false as const, reason: `tasks may run at most ${policy.maxTaskTimeoutMs} ms here` }
+    if (proposal.limits.outputBytes > policy.maxTaskOutputBytes) return { accept: false as const, reason: `tasks may output at most ${policy.maxTaskOutputBytes} bytes here` }
+    const window = Math.min(proposal.maxInFlight, policy.maxConcurrent + policy.maxQueuedPerSession)
+    const decision = { accept: true as const, maxInFlight: window }
+    return init.admission === undefined ? decision : init.admission(proposal)
+  }
+
+  const context: ProviderContext = {
+    key: init.key,
+    chainId: init.chainId,
+    runtime: init.runtime,
+    storage: init.storage,
+    cache: new BlobCache(join(init.dataDir, 'cache'), init.storage),
+    slots: new Semaphore(policy.maxConcurrent),
+    admit,
+    events,
+  }
+
+  await init.host.handle(PROTOCOL_TASK, (stream, connection) => {
+    counters.sessions++
+    serveTaskSession(stream, connection, context)
+      .catch(error => events.emit({ type: 'protocol.rejected', peer: connection.remotePeer.toString(), code: 'internal', message: (error as Error).message }))
+      .finally(() => { counters.sessions-- })
+  }, { maxInboundStreams: 256 })
+
+  return {
+    policy,
+    events,
+    status: () => ({ runtimes: [init.runtime.name], maxConcurrent: policy.maxConcurrent, ...counters }),
+    async stop () {
+      await init.host.unhandle(PROTOCOL_TASK)
+    },
+  }
+}

@@ -1,0 +1,52 @@
+import { inlineCid } from '../storage/index.ts'
+import { publishOutput } from './publishOutput.ts'
+import type { BlobCache } from './blobCache.ts'
+import type { TaskAssignment, TaskResult } from '../net/index.ts'
+import type { Runtime, TaskRunOutcome } from '../runtime/index.ts'
+import type { Storage } from '../storage/index.ts'
+import type { PeerId } from '@libp2p/interface'
+
+export interface RunTaskDeps {
+  readonly runtime: Runtime
+  readonly storage: Storage
+  readonly cache: BlobCache
+  /** Where the code and inputs can be found first (the requester). */
+  readonly source: PeerId
+}
+
+const MAX_INLINE_STDIN = 1024 * 1024
+
+/** Fetches what a task needs by CID, runs it in the sandbox and turns the outcome into a result. */
+export async function runTask (task: TaskAssignment, deps: RunTaskDeps, signal: AbortSignal): Promise<TaskResult> {
+  const fetchOptions = { from: [deps.source], signal }
+  let outcome: TaskRunOutcome
+  try {
+    const [modulePath, inputs, stdin] = await Promise.all([
+      deps.cache.get(task.module.cid, task.module.size, fetchOptions),
+      Promise.all(task.inputs.map(async input => ({ name: input.name, path: await deps.cache.get(input.cid, input.size, fetchOptions) }))),
+      task.stdin === undefined
+        ? undefined
+        : 'inline' in task.stdin
+          ? Buffer.from(task.stdin.inline, 'base64')
+          : deps.storage.readBytes(task.stdin.cid, Math.min(task.stdin.size, MAX_INLINE_STDIN * 64), fetchOptions),
+    ])
+    outcome = await deps.runtime.run({ moduleCid: task.module.cid, modulePath, args: task.args, env: task.env, stdin, inputs, limits: task.limits, signal })
+  } catch (error) {
+    const reason = signal.aborted ? 'cancelled' : 'fetch-failed'
+    return failedResult(task, reason, (error as Error).message)
+  }
+  const [stdout, stderr] = await Promise.all([publishOutput(deps.storage, outcome.stdout), publishOutput(deps.storage, outcome.stderr)])
+  const usage = { wallMs: Math.round(outcome.usage.wallMs * 1000) / 1000, memoryBytes: outcome.usage.memoryBytes }
+  if (outcome.status === 'failed') {
+    return { taskId: task.taskId, attempt: task.attempt, status: 'failed', reason: outcome.reason, message: outcome.message.slice(0, 4000), stdout, stderr, files: [], usage }
+  }
+  const files = await Promise.all(outcome.files.map(async file => ({ path: file.path, ...(await publishOutput(deps.storage, file.bytes)) })))
+  return { taskId: task.taskId, attempt: task.attempt, status: 'exit', exitCode: outcome.exitCode, stdout, stderr, files, usage }
+}
+
+const EMPTY = { cid: inlineCid(new Uint8Array(0)), size: 0, inline: '' }
+
+/** A result for a task that never ran to an outcome of its own. */
+export function failedResult (task: TaskAssignment, reason: NonNullable<TaskResult['reason']>, message: string): TaskResult {
+  return { taskId: task.taskId, attempt: task.attempt, status: 'failed', reason, message: message.slice(0, 4000), stdout: EMPTY, stderr: EMPTY, files: [], usage: { wallMs: 0, memoryBytes: 0 } }
+}

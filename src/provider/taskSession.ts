@@ -1,0 +1,128 @@
+import { agreementProposalBody, assertSignedBy, FramedStream, MAX_TASK_FRAME_BYTES, signBody, SIGNING_DOMAIN, toProvider, WireError } from '../net/index.ts'
+import { failedResult, runTask } from './runTask.ts'
+import type { ProviderContext } from './providerContext.ts'
+import type { AgreementProposalBody, TaskAssignment, TaskResult, ToProvider } from '../net/index.ts'
+import type { Connection, Stream } from '@libp2p/interface'
+
+/** Results finished within one turn of the event loop go out in one signed batch (up to this many). */
+const MAX_RESULTS_PER_BATCH = 256
+
+/**
+ * One requester's session for one job: the agreement handshake, then a stream of task assignments
+ * in and signed result batches out. A bad message ends this session only; the agent keeps serving.
+ */
+export async function serveTaskSession (stream: Stream, connection: Connection, context: ProviderContext): Promise<void> {
+  const framed = new FramedStream(stream, toProvider, MAX_TASK_FRAME_BYTES)
+  const requester = connection.remotePeer
+  const running = new Map<string, AbortController>()
+  let agreement: AgreementProposalBody | undefined
+  let closed = false
+
+  let pending: TaskResult[] = []
+  let flushScheduled = false
+  const flush = () => {
+    flushScheduled = false
+    while (pending.length > 0 && agreement !== undefined && !closed) {
+      const results = pending.slice(0, MAX_RESULTS_PER_BATCH)
+      pending = pending.slice(results.length)
+      const body = { agreementId: agreement.agreementId, jobId: agreement.jobId, chainId: context.chainId, provider: context.key.address, results }
+      framed.write({ type: 'task.results', v: 1, body, signature: signBody(context.key.secret, SIGNING_DOMAIN.results, body) })
+        .catch(() => { closed = true })
+    }
+  }
+  const deliver = (result: TaskResult) => {
+    pending.push(result)
+    if (!flushScheduled) {
+      flushScheduled = true
+      setImmediate(flush)
+    }
+  }
+
+  const start = (task: TaskAssignment, terms: AgreementProposalBody) => {
+    if (running.has(task.taskId)) return
+    const controller = new AbortController()
+    running.set(task.taskId, controller)
+    context.events.emit({ type: 'task.queued', jobId: terms.jobId, taskId: task.taskId })
+    void (async () => {
+      let result: TaskResult
+      try {
+        await context.slots.acquire(controller.signal)
+      } catch {
+        running.delete(task.taskId)
+        context.events.emit({ type: 'task.dropped', jobId: terms.jobId, taskId: task.taskId })
+        return
+      }
+      try {
+        framed.write({ type: 'task.started', v: 1, taskIds: [task.taskId] }).catch(() => { closed = true })
+        context.events.emit({ type: 'task.started', jobId: terms.jobId, taskId: task.taskId })
+        result = withinAgreement(task, terms)
+          ? await runTask(task, { runtime: context.runtime, storage: context.storage, cache: context.cache, source: requester }, controller.signal)
+          : failedResult(task, 'internal', 'the task asks for more than the agreement allows')
+      } finally {
+        context.slots.release()
+        running.delete(task.taskId)
+      }
+      context.events.emit({ type: 'task.finished', jobId: terms.jobId, taskId: task.taskId, status: result.status, reason: result.reason, wallMs: result.usage.wallMs })
+      if (!controller.signal.aborted) deliver(result)
+    })()
+  }
+
+  try {
+    while (true) {
+      let message: ToProvider
+      try {
+        message = await framed.read()
+      } catch (error) {
+        if (error instanceof WireError && error.code !== 'closed') {
+          context.events.emit({ type: 'protocol.rejected', peer: requester.toString(), code: error.code, message: error.message })
+          await framed.fail(error)
+        }
+        return
+      }
+      if (agreement === undefined) {
+        if (message.type !== 'agreement.propose') {
+          await framed.fail(new WireError('unexpected', `a session starts with agreement.propose, not ${message.type}`))
+          return
+        }
+        try {
+          assertSignedBy(requester, SIGNING_DOMAIN.agreementProposal, message.body, message.signature)
+          if (message.body.chainId !== context.chainId) throw new WireError('unexpected', `agreement is for chain ${message.body.chainId}, this provider is on ${context.chainId}`)
+          if (message.body.provider.toLowerCase() !== context.key.address.toLowerCase()) throw new WireError('unexpected', `agreement names provider ${message.body.provider}, this is ${context.key.address}`)
+          if (message.body.expiresAt <= Date.now()) throw new WireError('unexpected', 'agreement proposal has expired')
+        } catch (error) {
+          context.events.emit({ type: 'protocol.rejected', peer: requester.toString(), code: (error as WireError).code, message: (error as Error).message })
+          await framed.fail(error as WireError)
+          return
+        }
+        const decision = await context.admit(message.body)
+        if (!decision.accept) {
+          await framed.write({ type: 'agreement.reject', v: 1, agreementId: message.body.agreementId, reason: decision.reason })
+          await framed.close()
+          return
+        }
+        agreement = agreementProposalBody.parse(message.body)
+        const body = { agreementId: agreement.agreementId, jobId: agreement.jobId, chainId: context.chainId, provider: context.key.address, maxInFlight: decision.maxInFlight }
+        await framed.write({ type: 'agreement.accept', v: 1, body, signature: signBody(context.key.secret, SIGNING_DOMAIN.agreementAcceptance, body) })
+        context.events.emit({ type: 'agreement.accepted', jobId: agreement.jobId, requester: requester.toString() })
+        continue
+      }
+      if (message.type === 'task.assign') {
+        for (const task of message.tasks) start(task, agreement)
+      } else if (message.type === 'task.cancel') {
+        for (const taskId of message.taskIds) running.get(taskId)?.abort()
+      } else {
+        await framed.fail(new WireError('unexpected', 'agreement.propose may only open a session'))
+        return
+      }
+    }
+  } finally {
+    closed = true
+    for (const controller of running.values()) controller.abort()
+  }
+}
+
+function withinAgreement (task: TaskAssignment, terms: AgreementProposalBody): boolean {
+  return task.limits.memoryBytes <= terms.limits.memoryBytes &&
+    task.limits.timeoutMs <= terms.limits.timeoutMs &&
+    task.limits.outputBytes <= terms.limits.outputBytes
+}

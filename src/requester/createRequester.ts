@@ -1,0 +1,180 @@
+import { randomBytes } from 'node:crypto'
+import { bytesToHex } from 'viem'
+import { signingDigest } from '../identity/index.ts'
+import { matchOffers } from '../market/index.ts'
+import { EventHub } from '../util/index.ts'
+import { JobRun } from './jobRun.ts'
+import { expandTasks } from './jobSpec.ts'
+import { unpaid } from './settlement.ts'
+import type { JobRecord, JobStore, ResolvedJob, TaskDefinition, TaskOutcome } from './jobStore.ts'
+import type { JobSpec } from './jobSpec.ts'
+import type { OpenLink } from './providerLink.ts'
+import type { RequesterEvent } from './requesterEvents.ts'
+import type { SchedulerConfig } from './jobRun.ts'
+import type { Settlement } from './settlement.ts'
+import type { TaskState } from './taskState.ts'
+import type { NodeKey } from '../identity/index.ts'
+import type { OfferBook } from '../market/index.ts'
+import type { ContentRef } from '../net/index.ts'
+import type { Storage } from '../storage/index.ts'
+
+export const DEFAULT_SCHEDULER_CONFIG: SchedulerConfig = {
+  maxInFlightPerProvider: 64,
+  maxProviders: 64,
+  deadlineGraceMs: 30_000,
+  reconnectBackoffMs: 5_000,
+}
+
+/** stdin up to this size travels inside the assignment; larger stdin is stored and sent by CID. */
+const INLINE_STDIN_MAX_BYTES = 64 * 1024
+
+export interface RequesterInit {
+  readonly key: NodeKey
+  readonly chainId: number
+  readonly store: JobStore
+  readonly storage: Storage
+  readonly offers: OfferBook
+  readonly openLink: OpenLink
+  readonly settlement?: Settlement
+  readonly config?: Partial<SchedulerConfig>
+}
+
+export interface JobStatus {
+  readonly job: JobRecord
+  readonly counts: Record<TaskState, number>
+  readonly providers: Array<{ peerId: string, address: string, inFlight: number, maxInFlight: number }>
+}
+
+export interface Requester {
+  readonly events: EventHub<RequesterEvent>
+  /** Accepts a job whose module and inputs are CIDs held by this node, stores it and starts it. */
+  submitJob(spec: JobSpec): Promise<JobRecord>
+  status(jobId: string): JobStatus
+  jobs(limit?: number): JobStatus[]
+  outcomes(jobId: string): TaskOutcome[]
+  cancel(jobId: string): Promise<void>
+  /** Bytes of a small task output kept in the job database, if `cid` is one. */
+  inlineOutput(cid: string): Uint8Array | undefined
+  /** Settles when the job has ended. */
+  waitForJob(jobId: string): Promise<JobRecord>
+  /** Picks up the jobs that were running when the node last stopped. */
+  resume(): void
+  stop(): Promise<void>
+}
+
+/** The requester side of a node: turns job specs into tasks and runs each job with a JobRun. */
+export function createRequester (init: RequesterInit): Requester {
+  const events = new EventHub<RequesterEvent>()
+  const config = { ...DEFAULT_SCHEDULER_CONFIG, ...init.config }
+  const settlement = init.settlement ?? unpaid
+  const runs = new Map<string, JobRun>()
+
+  const candidates = (job: JobRecord) => matchOffers(init.offers.list(), {
+    runtime: job.spec.runtime,
+    minCores: job.spec.constraints.minCores,
+    minMemoryBytes: job.spec.constraints.minMemoryBytes,
+    maxPricePerTaskWei: job.spec.constraints.maxPricePerTaskWei === undefined ? undefined : BigInt(job.spec.constraints.maxPricePerTaskWei),
+    allowPeers: job.spec.constraints.providers,
+  })
+
+  function run (job: JobRecord): JobRun {
+    const jobRun = new JobRun(job, {
+      store: init.store,
+      events,
+      settlement,
+      openLink: init.openLink,
+      candidates,
+      onOffer: listener => init.offers.onOffer(listener),
+      fetchOutput: async (cid, fromPeer, signal) => {
+        const from = init.storage.libp2p.getPeers().filter(peer => peer.toString() === fromPeer)
+        await init.storage.fetch(cid, { from, signal })
+      },
+      requester: init.key.address,
+      chainId: init.chainId,
+      config,
+    })
+    runs.set(job.id, jobRun)
+    void jobRun.done.then(() => runs.delete(job.id))
+    jobRun.start()
+    return jobRun
+  }
+
+  async function resolve (cid: string): Promise<ContentRef> {
+    return init.storage.stat(cid)
+  }
+
+  async function resolveTasks (spec: JobSpec): Promise<TaskDefinition[]> {
+    const shared = await Promise.all(Object.entries(spec.inputs ?? {}).map(async ([name, cid]) => ({ name, ...(await resolve(cid)) })))
+    return Promise.all(expandTasks(spec).map(async task => {
+      const own = await Promise.all(Object.entries(task.inputs ?? {}).map(async ([name, cid]) => ({ name, ...(await resolve(cid)) })))
+      const inputs = [...shared.filter(input => !own.some(o => o.name === input.name)), ...own]
+      let stdin: TaskDefinition['stdin']
+      if (task.stdin !== undefined) {
+        const bytes = Buffer.from(task.stdin, 'utf8')
+        stdin = bytes.byteLength <= INLINE_STDIN_MAX_BYTES ? { inline: bytes.toString('base64') } : await init.storage.putBytes(bytes)
+      }
+      return { args: task.args, env: { ...spec.env, ...task.env }, inputs, ...(stdin === undefined ? {} : { stdin }) }
+    }))
+  }
+
+  const status = (jobId: string): JobStatus => ({
+    job: init.store.job(jobId),
+    counts: init.store.taskCounts(jobId),
+    providers: runs.get(jobId)?.providers() ?? [],
+  })
+
+  return {
+    events,
+    async submitJob (spec) {
+      const resolved: ResolvedJob = {
+        name: spec.name ?? 'job',
+        runtime: spec.runtime,
+        module: await resolve(spec.module),
+        limits: { memoryBytes: spec.limits.memoryMb * 1024 * 1024, timeoutMs: spec.limits.timeoutMs, outputBytes: spec.limits.outputMb * 1024 * 1024 },
+        constraints: {
+          ...(spec.constraints.minCores === undefined ? {} : { minCores: spec.constraints.minCores }),
+          ...(spec.constraints.minMemoryMb === undefined ? {} : { minMemoryBytes: spec.constraints.minMemoryMb * 1024 * 1024 }),
+          ...(spec.constraints.maxPricePerTask === undefined ? {} : { maxPricePerTaskWei: spec.constraints.maxPricePerTask }),
+          ...(spec.constraints.providers === undefined ? {} : { providers: spec.constraints.providers }),
+        },
+        maxAttempts: spec.maxAttempts,
+      }
+      const tasks = await resolveTasks(spec)
+      const specHash = bytesToHex(signingDigest('conun/job-spec/1', { job: resolved, tasks }))
+      const id = randomBytes(8).toString('hex')
+      init.store.createJob(id, resolved, specHash, tasks)
+      const job = init.store.job(id)
+      await settlement.openJob(job)
+      events.emit({ type: 'job.submitted', jobId: id, taskCount: tasks.length })
+      run(job)
+      return job
+    },
+    status,
+    jobs: limit => init.store.jobs(limit).map(job => status(job.id)),
+    outcomes: jobId => {
+      init.store.job(jobId)
+      return init.store.outcomes(jobId)
+    },
+    async cancel (jobId) {
+      const job = init.store.job(jobId)
+      const jobRun = runs.get(jobId)
+      if (jobRun !== undefined) await jobRun.cancel()
+      else if (job.state === 'running') init.store.cancelJob(jobId)
+    },
+    inlineOutput: cid => init.store.inlineOutput(cid),
+    async waitForJob (jobId) {
+      await runs.get(jobId)?.done
+      return init.store.job(jobId)
+    },
+    resume () {
+      for (const jobId of init.store.jobsInState('running')) {
+        if (runs.has(jobId)) continue
+        init.store.recoverJob(jobId)
+        run(init.store.job(jobId))
+      }
+    },
+    async stop () {
+      await Promise.all([...runs.values()].map(async jobRun => jobRun.stop()))
+    },
+  }
+}

@@ -1,0 +1,106 @@
+import { z } from 'zod'
+
+/**
+ * The job spec a user writes (documented in README.md). `module` and input sources are local paths
+ * (relative to the spec file) or CIDs; clients upload paths and send the node CIDs only.
+ */
+const source = z.string().min(1).max(4096)
+const envMap = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'environment variable names are letters, digits and _').max(256), z.string().max(64 * 1024))
+const isInputName = (name: string) => !name.startsWith('/') && name.split('/').every(part => part !== '' && part !== '.' && part !== '..')
+const inputMap = z.record(z.string().min(1).max(1024), source).superRefine((inputs, ctx) => {
+  for (const name of Object.keys(inputs)) {
+    if (!isInputName(name)) ctx.addIssue({ code: 'custom', path: [name], message: 'input names are relative paths inside /in, without "." or ".." parts' })
+  }
+})
+const args = z.array(z.string().max(64 * 1024)).max(1024)
+
+export const taskSpec = z.strictObject({
+  args: args.default([]),
+  stdin: z.string().max(1024 * 1024).optional(),
+  env: envMap.optional(),
+  inputs: inputMap.optional(),
+})
+export type TaskSpec = z.infer<typeof taskSpec>
+
+/** Tasks generated from one template: `{i}` in args and stdin becomes 0 … count−1. */
+export const rangeSpec = z.strictObject({
+  count: z.number().int().min(1).max(1_000_000),
+  args: args.default([]),
+  stdin: z.string().max(1024 * 1024).optional(),
+})
+
+export const jobSpec = z.strictObject({
+  name: z.string().min(1).max(200).optional(),
+  runtime: z.literal('wasi'),
+  module: source,
+  env: envMap.optional(),
+  /** Inputs every task sees under /in: name → path or CID. */
+  inputs: inputMap.optional(),
+  tasks: z.array(taskSpec).min(1).max(1_000_000).optional(),
+  range: rangeSpec.optional(),
+  limits: z.strictObject({
+    memoryMb: z.number().int().min(1).max(4096).default(256),
+    timeoutMs: z.number().int().min(10).max(24 * 3600 * 1000).default(60_000),
+    outputMb: z.number().int().min(0).max(1024).default(64),
+  }).prefault({}),
+  constraints: z.strictObject({
+    minCores: z.number().int().min(1).optional(),
+    minMemoryMb: z.number().int().min(1).optional(),
+    /** Highest price per task, in wei, as a decimal string. */
+    maxPricePerTask: z.string().regex(/^\d{1,78}$/).optional(),
+    /** Only these providers (PeerIds). */
+    providers: z.array(z.string().min(1)).min(1).optional(),
+  }).prefault({}),
+  /** How many times a task may be tried (on different providers) before it fails. */
+  maxAttempts: z.number().int().min(1).max(20).default(3),
+}).refine(spec => (spec.tasks === undefined) !== (spec.range === undefined), { message: 'give either "tasks" or "range", not both and not neither', path: ['tasks'] })
+export type JobSpec = z.infer<typeof jobSpec>
+export type JobSpecInput = z.input<typeof jobSpec>
+
+export class JobSpecError extends Error {
+  override readonly name = 'JobSpecError'
+  readonly issues: readonly string[]
+  constructor (issues: readonly string[]) {
+    super(`invalid job spec:\n  - ${issues.join('\n  - ')}`)
+    this.issues = issues
+  }
+}
+
+/** Validates a job spec, throwing JobSpecError with one line per problem. */
+export function parseJobSpec (json: unknown): JobSpec {
+  const parsed = jobSpec.safeParse(json)
+  if (!parsed.success) {
+    throw new JobSpecError(parsed.error.issues.map(issue => `${issue.path.length > 0 ? issue.path.join('.') : '(spec)'}: ${issue.message}`))
+  }
+  return parsed.data
+}
+
+/** The job's tasks, with a range expanded. */
+export function expandTasks (spec: JobSpec): TaskSpec[] {
+  if (spec.tasks !== undefined) return spec.tasks
+  const range = spec.range!
+  const fill = (template: string, i: number) => template.replaceAll('{i}', String(i))
+  return Array.from({ length: range.count }, (_, i) => ({
+    args: range.args.map(arg => fill(arg, i)),
+    ...(range.stdin === undefined ? {} : { stdin: fill(range.stdin, i) }),
+  }))
+}
+
+/** Every local path or CID the spec refers to (module and inputs), for clients to upload. */
+export function specSources (spec: JobSpec): string[] {
+  const sources = new Set<string>([spec.module, ...Object.values(spec.inputs ?? {})])
+  for (const task of spec.tasks ?? []) for (const value of Object.values(task.inputs ?? {})) sources.add(value)
+  return [...sources]
+}
+
+/** The same spec with every source replaced through `resolve` (e.g. path → CID). */
+export function mapSources (spec: JobSpec, resolve: (source: string) => string): JobSpec {
+  const mapInputs = (inputs: Record<string, string> | undefined) =>
+    inputs === undefined ? undefined : Object.fromEntries(Object.entries(inputs).map(([name, value]) => [name, resolve(value)]))
+  return {
+    ...spec,
+    module: resolve(spec.module),
+    ...(spec.inputs === undefined ? {} : { inputs: mapInputs(spec.inputs) }),
+    ...(spec.tasks === undefined ? {} : { tasks: spec.tasks.map(task => ({ ...task, ...(task.inputs === undefined ? {} : { inputs: mapInputs(task.inputs) }) })) }),
+  }
+}

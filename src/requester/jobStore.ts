@@ -1,0 +1,329 @@
+import { transaction } from '../util/index.ts'
+import { nextTaskState } from './taskState.ts'
+import type { AttemptState, JobState, TaskEvent, TaskState } from './taskState.ts'
+import type { ContentRef, TaskAssignment, TaskResult } from '../net/index.ts'
+import type { DatabaseSync, StatementSync } from 'node:sqlite'
+
+/** A job as the node runs it: sources resolved to CIDs, limits in bytes. */
+export interface ResolvedJob {
+  readonly name: string
+  readonly runtime: 'wasi'
+  readonly module: ContentRef
+  readonly limits: TaskAssignment['limits']
+  readonly constraints: {
+    readonly minCores?: number
+    readonly minMemoryBytes?: number
+    readonly maxPricePerTaskWei?: string
+    readonly providers?: readonly string[]
+  }
+  readonly maxAttempts: number
+}
+
+/** What one task runs: everything of an assignment but the job-wide parts. */
+export type TaskDefinition = Pick<TaskAssignment, 'args' | 'env' | 'stdin' | 'inputs'>
+
+export interface JobRecord {
+  readonly id: string
+  readonly spec: ResolvedJob
+  readonly specHash: string
+  readonly state: JobState
+  readonly taskCount: number
+  readonly createdAt: number
+  readonly finishedAt: number | null
+}
+
+export interface TaskRow {
+  readonly idx: number
+  readonly state: TaskState
+  readonly attempts: number
+  readonly definition: TaskDefinition
+  /** Providers (PeerIds) that already had an attempt at it. */
+  readonly triedBy: string[]
+}
+
+export interface StoredOutput {
+  readonly kind: 'stdout' | 'stderr' | 'file'
+  readonly path: string
+  readonly cid: string
+  readonly size: number
+}
+
+export interface TaskOutcome {
+  readonly idx: number
+  readonly state: TaskState
+  readonly attempts: number
+  readonly provider: string | null
+  readonly providerAddress: string | null
+  readonly status: 'exit' | 'failed' | null
+  readonly exitCode: number | null
+  readonly reason: string | null
+  readonly message: string | null
+  readonly wallMs: number | null
+  readonly outputs: StoredOutput[]
+}
+
+export interface Dispatch {
+  readonly idx: number
+  readonly attempt: number
+  readonly peerId: string
+  readonly address: string
+}
+
+export class UnknownJobError extends Error {
+  override readonly name = 'UnknownJobError'
+  constructor (id: string) {
+    super(`no job with id ${id}`)
+  }
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS jobs (
+  id TEXT PRIMARY KEY,
+  spec TEXT NOT NULL,
+  spec_hash TEXT NOT NULL,
+  state TEXT NOT NULL,
+  task_count INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  finished_at INTEGER
+);
+CREATE TABLE IF NOT EXISTS tasks (
+  job_id TEXT NOT NULL REFERENCES jobs(id),
+  idx INTEGER NOT NULL,
+  definition TEXT NOT NULL,
+  state TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  accepted_attempt INTEGER,
+  reason TEXT,
+  message TEXT,
+  PRIMARY KEY (job_id, idx)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS attempts (
+  job_id TEXT NOT NULL,
+  idx INTEGER NOT NULL,
+  attempt INTEGER NOT NULL,
+  peer_id TEXT NOT NULL,
+  address TEXT NOT NULL,
+  state TEXT NOT NULL,
+  dispatched_at INTEGER NOT NULL,
+  finished_at INTEGER,
+  status TEXT,
+  exit_code INTEGER,
+  reason TEXT,
+  message TEXT,
+  wall_ms REAL,
+  memory_bytes INTEGER,
+  PRIMARY KEY (job_id, idx, attempt)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS outputs (
+  job_id TEXT NOT NULL,
+  idx INTEGER NOT NULL,
+  attempt INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  path TEXT NOT NULL,
+  cid TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  inline BLOB,
+  PRIMARY KEY (job_id, idx, attempt, kind, path)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS outputs_by_cid ON outputs (cid);
+`
+
+/**
+ * The requester's jobs, tasks, attempts and accepted outputs in SQLite. Every state change is one
+ * transaction guarded by the state it expects, so a crash never leaves half a change and a stale
+ * result can never overwrite a newer one.
+ */
+export class JobStore {
+  private readonly db: DatabaseSync
+  private readonly statements: Record<string, StatementSync>
+
+  constructor (db: DatabaseSync) {
+    this.db = db
+    db.exec(SCHEMA)
+    const prepare = (sql: string) => db.prepare(sql)
+    this.statements = {
+      insertJob: prepare('INSERT INTO jobs (id, spec, spec_hash, state, task_count, created_at) VALUES (?, ?, ?, \'running\', ?, ?)'),
+      insertTask: prepare('INSERT INTO tasks (job_id, idx, definition, state) VALUES (?, ?, ?, \'queued\')'),
+      job: prepare('SELECT * FROM jobs WHERE id = ?'),
+      jobs: prepare('SELECT * FROM jobs ORDER BY created_at DESC LIMIT ?'),
+      jobsInState: prepare('SELECT id FROM jobs WHERE state = ?'),
+      finishJob: prepare('UPDATE jobs SET state = ?, finished_at = ? WHERE id = ? AND state = \'running\''),
+      counts: prepare('SELECT state, count(*) AS n FROM tasks WHERE job_id = ? GROUP BY state'),
+      tasks: prepare('SELECT idx, state, attempts, definition FROM tasks WHERE job_id = ? ORDER BY idx'),
+      triedBy: prepare('SELECT idx, peer_id FROM attempts WHERE job_id = ?'),
+      taskState: prepare('SELECT state, attempts FROM tasks WHERE job_id = ? AND idx = ?'),
+      setTask: prepare('UPDATE tasks SET state = ?, attempts = ?, reason = ?, message = ?, accepted_attempt = ? WHERE job_id = ? AND idx = ? AND state = ?'),
+      insertAttempt: prepare('INSERT INTO attempts (job_id, idx, attempt, peer_id, address, state, dispatched_at) VALUES (?, ?, ?, ?, ?, \'in-flight\', ?)'),
+      endAttempt: prepare('UPDATE attempts SET state = ?, finished_at = ?, status = ?, exit_code = ?, reason = ?, message = ?, wall_ms = ?, memory_bytes = ? WHERE job_id = ? AND idx = ? AND attempt = ? AND state = \'in-flight\''),
+      insertOutput: prepare('INSERT INTO outputs (job_id, idx, attempt, kind, path, cid, size, inline) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+      cancelTasks: prepare('UPDATE tasks SET state = \'cancelled\' WHERE job_id = ? AND state IN (\'queued\', \'running\')'),
+      cancelAttempts: prepare('UPDATE attempts SET state = \'cancelled\', finished_at = ? WHERE job_id = ? AND state = \'in-flight\''),
+      loseInFlight: prepare('UPDATE attempts SET state = \'lost\', finished_at = ?, reason = \'requester-restarted\' WHERE job_id = ? AND state = \'in-flight\''),
+      requeueRunning: prepare('UPDATE tasks SET state = \'queued\' WHERE job_id = ? AND state = \'running\''),
+      outcomes: prepare(`SELECT t.idx, t.state, t.attempts, t.reason AS task_reason, t.message AS task_message, a.peer_id, a.address, a.status, a.exit_code, a.reason, a.message, a.wall_ms, t.accepted_attempt
+        FROM tasks t LEFT JOIN attempts a ON a.job_id = t.job_id AND a.idx = t.idx AND a.attempt = t.accepted_attempt
+        WHERE t.job_id = ? ORDER BY t.idx`),
+      jobOutputs: prepare('SELECT o.idx, o.kind, o.path, o.cid, o.size FROM outputs o JOIN tasks t ON t.job_id = o.job_id AND t.idx = o.idx AND t.accepted_attempt = o.attempt WHERE o.job_id = ? ORDER BY o.idx, o.kind, o.path'),
+      inlineByCid: prepare('SELECT inline FROM outputs WHERE cid = ? AND inline IS NOT NULL LIMIT 1'),
+    }
+  }
+
+  createJob (id: string, spec: ResolvedJob, specHash: string, tasks: readonly TaskDefinition[], now = Date.now()): void {
+    transaction(this.db, () => {
+      this.statements.insertJob!.run(id, JSON.stringify(spec), specHash, tasks.length, now)
+      tasks.forEach((task, idx) => this.statements.insertTask!.run(id, idx, JSON.stringify(task)))
+    })
+  }
+
+  job (id: string): JobRecord {
+    const row = this.statements.job!.get(id)
+    if (row === undefined) throw new UnknownJobError(id)
+    return toJob(row)
+  }
+
+  jobs (limit = 100): JobRecord[] {
+    return this.statements.jobs!.all(limit).map(toJob)
+  }
+
+  jobsInState (state: JobState): string[] {
+    return this.statements.jobsInState!.all(state).map(row => String(row.id))
+  }
+
+  taskCounts (jobId: string): Record<TaskState, number> {
+    const counts: Record<TaskState, number> = { queued: 0, running: 0, done: 0, failed: 0, cancelled: 0 }
+    for (const row of this.statements.counts!.all(jobId)) counts[row.state as TaskState] = Number(row.n)
+    return counts
+  }
+
+  tasks (jobId: string): TaskRow[] {
+    const tried = new Map<number, string[]>()
+    for (const row of this.statements.triedBy!.all(jobId)) {
+      const list = tried.get(Number(row.idx)) ?? []
+      list.push(String(row.peer_id))
+      tried.set(Number(row.idx), list)
+    }
+    return this.statements.tasks!.all(jobId).map(row => ({
+      idx: Number(row.idx),
+      state: row.state as TaskState,
+      attempts: Number(row.attempts),
+      definition: JSON.parse(String(row.definition)) as TaskDefinition,
+      triedBy: tried.get(Number(row.idx)) ?? [],
+    }))
+  }
+
+  /** Records that tasks went out to providers. */
+  dispatch (jobId: string, dispatches: readonly Dispatch[], now = Date.now()): void {
+    transaction(this.db, () => {
+      for (const d of dispatches) {
+        this.moveTask(jobId, d.idx, 'dispatch', { attempts: d.attempt })
+        this.statements.insertAttempt!.run(jobId, d.idx, d.attempt, d.peerId, d.address, now)
+      }
+    })
+  }
+
+  /**
+   * Ends attempts with the results providers returned. A result is applied only if its attempt is
+   * still in flight (a late or duplicate result changes nothing); returns the indices applied.
+   * `event` decides what happens to the task: accept, retry elsewhere, or fail for good.
+   */
+  recordResults (jobId: string, entries: ReadonlyArray<{ result: TaskResult, idx: number, event: TaskEvent, outputs: ReadonlyArray<StoredOutput & { inline?: Uint8Array }> }>, now = Date.now()): number[] {
+    return transaction(this.db, () => {
+      const applied: number[] = []
+      for (const { result, idx, event, outputs } of entries) {
+        const attemptState: AttemptState = event === 'accept' ? 'returned' : 'errored'
+        const ended = this.statements.endAttempt!.run(attemptState, now, result.status, result.exitCode ?? null, result.reason ?? null, result.message ?? null,
+          result.usage.wallMs, result.usage.memoryBytes, jobId, idx, result.attempt)
+        if (ended.changes === 0) continue
+        this.moveTask(jobId, idx, event, event === 'accept'
+          ? { acceptedAttempt: result.attempt }
+          : { reason: result.reason ?? null, message: result.message ?? null })
+        if (event === 'accept') {
+          for (const output of outputs) {
+            this.statements.insertOutput!.run(jobId, idx, result.attempt, output.kind, output.path, output.cid, output.size, output.inline ?? null)
+          }
+        }
+        applied.push(idx)
+      }
+      return applied
+    })
+  }
+
+  /** Ends an attempt that produced no result (provider gone, deadline missed); returns whether it applied. */
+  loseAttempt (jobId: string, idx: number, attempt: number, event: 'retry' | 'fail', reason: string, message: string, now = Date.now()): boolean {
+    return transaction(this.db, () => {
+      const ended = this.statements.endAttempt!.run('lost', now, null, null, reason, message, null, null, jobId, idx, attempt)
+      if (ended.changes === 0) return false
+      this.moveTask(jobId, idx, event, { reason, message })
+      return true
+    })
+  }
+
+  finishJob (jobId: string, state: Exclude<JobState, 'running'>, now = Date.now()): void {
+    this.statements.finishJob!.run(state, now, jobId)
+  }
+
+  /** Ends a running job as cancelled, with every task not yet ended. */
+  cancelJob (jobId: string, now = Date.now()): void {
+    transaction(this.db, () => {
+      this.statements.cancelAttempts!.run(now, jobId)
+      this.statements.cancelTasks!.run(jobId)
+      this.statements.finishJob!.run('cancelled', now, jobId)
+    })
+  }
+
+  /** After a restart: attempts that were in flight are lost, their tasks go back to the queue. */
+  recoverJob (jobId: string, now = Date.now()): void {
+    transaction(this.db, () => {
+      this.statements.loseInFlight!.run(now, jobId)
+      this.statements.requeueRunning!.run(jobId)
+    })
+  }
+
+  outcomes (jobId: string): TaskOutcome[] {
+    const outputs = new Map<number, StoredOutput[]>()
+    for (const row of this.statements.jobOutputs!.all(jobId)) {
+      const list = outputs.get(Number(row.idx)) ?? []
+      list.push({ kind: row.kind as StoredOutput['kind'], path: String(row.path), cid: String(row.cid), size: Number(row.size) })
+      outputs.set(Number(row.idx), list)
+    }
+    return this.statements.outcomes!.all(jobId).map(row => ({
+      idx: Number(row.idx),
+      state: row.state as TaskState,
+      attempts: Number(row.attempts),
+      provider: row.peer_id === null ? null : String(row.peer_id),
+      providerAddress: row.address === null ? null : String(row.address),
+      status: row.status === null ? null : row.status as 'exit' | 'failed',
+      exitCode: row.exit_code === null ? null : Number(row.exit_code),
+      reason: (row.reason ?? row.task_reason ?? null) as string | null,
+      message: (row.message ?? row.task_message ?? null) as string | null,
+      wallMs: row.wall_ms === null ? null : Number(row.wall_ms),
+      outputs: outputs.get(Number(row.idx)) ?? [],
+    }))
+  }
+
+  /** Bytes of a small output kept in the database, if that CID is one. */
+  inlineOutput (cid: string): Uint8Array | undefined {
+    const row = this.statements.inlineByCid!.get(cid)
+    return row === undefined ? undefined : row.inline as Uint8Array
+  }
+
+  private moveTask (jobId: string, idx: number, event: TaskEvent, changes: { attempts?: number, acceptedAttempt?: number, reason?: string | null, message?: string | null }): void {
+    const row = this.statements.taskState!.get(jobId, idx)
+    if (row === undefined) throw new UnknownJobError(`${jobId} task ${idx}`)
+    const from = row.state as TaskState
+    const to = nextTaskState(from, event)
+    this.statements.setTask!.run(to, changes.attempts ?? Number(row.attempts), changes.reason ?? null, changes.message ?? null, changes.acceptedAttempt ?? null, jobId, idx, from)
+  }
+}
+
+function toJob (row: Record<string, unknown>): JobRecord {
+  return {
+    id: String(row.id),
+    spec: JSON.parse(String(row.spec)) as ResolvedJob,
+    specHash: String(row.spec_hash),
+    state: row.state as JobState,
+    taskCount: Number(row.task_count),
+    createdAt: Number(row.created_at),
+    finishedAt: row.finished_at === null ? null : Number(row.finished_at),
+  }
+}

@@ -1,0 +1,116 @@
+import { peerIdFromString } from '@libp2p/peer-id'
+import { assertSignedBy, FramedStream, MAX_TASK_FRAME_BYTES, PROTOCOL_TASK, signBody, SIGNING_DOMAIN, toRequester, WireError } from '../net/index.ts'
+import type { NodeKey } from '../identity/index.ts'
+import type { AgreementProposalBody, SignedOffer, TaskAssignment, TaskResult, ToRequester } from '../net/index.ts'
+import type { Libp2p } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import { multiaddr } from '@multiformats/multiaddr'
+
+/** What a link reports back to the scheduler. */
+export interface LinkHandlers {
+  onStarted(taskIds: readonly string[]): void
+  /** Results whose batch signature and envelope were verified. */
+  onResults(results: readonly TaskResult[]): void
+  onClosed(reason: string): void
+}
+
+/**
+ * An agreed session with one provider for one job. The scheduler only sees this interface, so it
+ * does not care whether tasks travel over libp2p or anything else.
+ */
+export interface ProviderLink {
+  readonly peerId: string
+  readonly address: string
+  /** Tasks the provider agreed to hold at once. */
+  readonly maxInFlight: number
+  assign(tasks: readonly TaskAssignment[]): void
+  cancel(taskIds: readonly string[]): void
+  close(): Promise<void>
+}
+
+export type OpenLink = (offer: SignedOffer, proposal: AgreementProposalBody, handlers: LinkHandlers, signal: AbortSignal) => Promise<ProviderLink>
+
+export class AgreementRejectedError extends Error {
+  override readonly name = 'AgreementRejectedError'
+}
+
+/** Opens provider links over libp2p: dial, /conun/task/1.0.0, signed agreement, then task traffic. */
+export function libp2pLinks (host: Libp2p, key: NodeKey, chainId: number): OpenLink {
+  return async (offer, proposal, handlers, signal) => {
+    const provider = peerIdFromString(offer.body.peerId)
+    const addrs: Multiaddr[] = offer.body.addrs.flatMap(addr => {
+      try {
+        return [multiaddr(addr)]
+      } catch {
+        return []
+      }
+    })
+    if (addrs.length > 0) await host.peerStore.merge(provider, { multiaddrs: addrs })
+    const stream = await host.dialProtocol(provider, PROTOCOL_TASK, { signal })
+    const framed = new FramedStream(stream, toRequester, MAX_TASK_FRAME_BYTES)
+    await framed.write({ type: 'agreement.propose', v: 1, body: proposal, signature: signBody(key.secret, SIGNING_DOMAIN.agreementProposal, proposal) })
+    const answer = await framed.read({ signal })
+    if (answer.type === 'agreement.reject') {
+      await framed.close()
+      throw new AgreementRejectedError(`provider ${offer.body.peerId} declined: ${answer.reason}`)
+    }
+    if (answer.type !== 'agreement.accept') {
+      await framed.close()
+      throw new WireError('unexpected', `expected agreement.accept, got ${answer.type}`)
+    }
+    assertSignedBy(provider, SIGNING_DOMAIN.agreementAcceptance, answer.body, answer.signature)
+    if (answer.body.agreementId !== proposal.agreementId || answer.body.jobId !== proposal.jobId || answer.body.chainId !== chainId) {
+      await framed.close()
+      throw new WireError('unexpected', 'the acceptance is for another agreement')
+    }
+
+    let closed = false
+    const close = (reason: string) => {
+      if (closed) return
+      closed = true
+      handlers.onClosed(reason)
+    }
+    const handle = (message: ToRequester) => {
+      if (message.type === 'task.started') handlers.onStarted(message.taskIds)
+      else if (message.type === 'task.results') {
+        assertSignedBy(provider, SIGNING_DOMAIN.results, message.body, message.signature)
+        const { body } = message
+        if (body.agreementId !== proposal.agreementId || body.jobId !== proposal.jobId || body.chainId !== chainId || body.provider.toLowerCase() !== offer.body.provider.toLowerCase()) {
+          throw new WireError('unexpected', 'results are for another agreement')
+        }
+        handlers.onResults(body.results)
+      } else if (message.type === 'error') {
+        throw new WireError('unexpected', `provider reported ${message.code}: ${message.message}`)
+      } else {
+        throw new WireError('unexpected', `unexpected ${message.type} during a session`)
+      }
+    }
+    void (async () => {
+      try {
+        while (true) handle(await framed.read())
+      } catch (error) {
+        if (error instanceof WireError && error.code !== 'closed') await framed.fail(error)
+        close(error instanceof WireError && error.code === 'closed' ? 'provider closed the session' : (error as Error).message)
+      }
+    })()
+
+    const send = (message: unknown) => {
+      if (closed) return
+      framed.write(message).catch(error => {
+        stream.abort(error as Error)
+        close(`sending failed: ${(error as Error).message}`)
+      })
+    }
+    return {
+      peerId: offer.body.peerId,
+      address: offer.body.provider,
+      maxInFlight: answer.body.maxInFlight,
+      assign: tasks => send({ type: 'task.assign', v: 1, tasks }),
+      cancel: taskIds => send({ type: 'task.cancel', v: 1, taskIds }),
+      async close () {
+        closed = true
+        await framed.close()
+      },
+    }
+  }
+}

@@ -1,0 +1,12 @@
+import type { JobState } from './taskState.ts'
+
+/** What the requester tells its listeners (the node API, the CLI's --watch, the dashboard). */
+export type RequesterEvent =
+  | { type: 'job.submitted', jobId: string, taskCount: number }
+  | { type: 'provider.linked', jobId: string, provider: string, maxInFlight: number }
+  | { type: 'provider.lost', jobId: string, provider: string, reason: string }
+  | { type: 'task.dispatched', jobId: string, idx: number, attempt: number, provider: string }
+  | { type: 'task.done', jobId: string, idx: number, provider: string, exitCode: number, wallMs: number }
+  | { type: 'task.retry', jobId: string, idx: number, provider: string, reason: string }
+  | { type: 'task.failed', jobId: string, idx: number, provider: string | null, reason: string, message: string }
+  | { type: 'job.finished', jobId: string, state: Exclude<JobState, 'running'> }

@@ -1,0 +1,2 @@
+export { probeMachine } from './probeMachine.ts'
+export type { MachineProfile } from './probeMachine.ts'

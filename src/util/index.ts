@@ -1,0 +1,2 @@
+export { EventHub } from './eventHub.ts'
+export { openDatabase, transaction } from './openDatabase.ts'
