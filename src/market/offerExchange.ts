@@ -106,11 +106,22 @@ export async function startOfferExchange (init: OfferExchangeInit): Promise<Offe
   pubsub.subscribe(TOPIC_OFFERS)
 
   let timer: NodeJS.Timeout | undefined
+  let onSubscriptionChange: ((event: CustomEvent<{ subscriptions: Array<{ topic: string, subscribe: boolean }> }>) => void) | undefined
   if (init.ownOffer !== undefined) {
     const ownOffer = init.ownOffer
     const publish = () => {
       pubsub.publish(TOPIC_OFFERS, encodeFrame(ownOffer())).catch(() => { /* no peers yet: the next round will reach them */ })
     }
+    // A peer that just joined the offers topic hears this provider's offer at once, not a round later.
+    let pending: NodeJS.Timeout | undefined
+    onSubscriptionChange = event => {
+      if (pending !== undefined || !event.detail.subscriptions.some(s => s.topic === TOPIC_OFFERS && s.subscribe)) return
+      pending = setTimeout(() => {
+        pending = undefined
+        publish()
+      }, 50)
+    }
+    pubsub.addEventListener('subscription-change', onSubscriptionChange as never)
     publish()
     timer = setInterval(publish, init.republishMs ?? 10_000)
     timer.unref()
@@ -124,6 +135,7 @@ export async function startOfferExchange (init: OfferExchangeInit): Promise<Offe
       host.removeEventListener('peer:update', onPeerUpdate as never)
       host.removeEventListener('peer:disconnect', onDisconnect as never)
       pubsub.removeEventListener('message', onMessage as never)
+      if (onSubscriptionChange !== undefined) pubsub.removeEventListener('subscription-change', onSubscriptionChange as never)
       pubsub.unsubscribe(TOPIC_OFFERS)
       if (init.ownOffer !== undefined) await host.unhandle(PROTOCOL_OFFER)
     },

@@ -1,0 +1,40 @@
+import { connect } from '../connect.ts'
+import { shortId } from '../format.ts'
+import { CLIENT_OPTIONS, CLIENT_OPTIONS_HELP, parseFlags } from '../usage.ts'
+import type { JobStatus } from '../../requester/index.ts'
+import type { Command } from '../usage.ts'
+
+const help = `Usage: conun job status <job-id> [options]
+
+Shows a job's state, its task counts and the providers working on it.
+
+Options:
+  --json            print JSON
+${CLIENT_OPTIONS_HELP}`
+
+export function printStatus (status: JobStatus): void {
+  const { job, counts } = status
+  const elapsed = ((job.finishedAt ?? Date.now()) - job.createdAt) / 1000
+  console.log(`job ${job.id} (${job.spec.name}): ${job.state}`)
+  console.log(`  tasks     ${counts.done} done · ${counts.running} running · ${counts.queued} queued · ${counts.failed} failed${counts.cancelled > 0 ? ` · ${counts.cancelled} cancelled` : ''} (of ${job.taskCount})`)
+  console.log(`  time      ${elapsed.toFixed(2)} s${job.finishedAt === null ? ' so far' : ''}`)
+  console.log('  payment   none (unpaid job)')
+  for (const provider of status.providers) console.log(`  provider  ${shortId(provider.peerId)} ${provider.inFlight}/${provider.maxInFlight} in flight`)
+}
+
+export const jobStatus: Command = {
+  name: 'job status',
+  summary: 'show a job\'s state and progress',
+  help,
+  async run (argv) {
+    const { values, positionals } = parseFlags(argv, { ...CLIENT_OPTIONS, json: { type: 'boolean' } }, help, { min: 1, max: 1 })
+    if (values.help === true) {
+      console.log(help)
+      return 0
+    }
+    const status = await (await connect(values)).job(positionals[0]!)
+    if (values.json === true) console.log(JSON.stringify(status))
+    else printStatus(status)
+    return 0
+  },
+}

@@ -1,0 +1,102 @@
+import { readFile } from 'node:fs/promises'
+import { loadNodeConfig, startNode } from '../../node/index.ts'
+import { resolvePassphrase } from '../passphrase.ts'
+import { intFlag, parseFlags } from '../usage.ts'
+import type { NodeConfigOverrides } from '../../node/index.ts'
+import type { Command } from '../usage.ts'
+
+const help = `Usage: conun node start [options]
+
+Runs a conun node in the foreground until interrupted (Ctrl-C or SIGTERM). Every node can request
+work; with --provide it also lends this machine's cores to others.
+
+Options:
+  --provide               lend this machine: run other nodes' tasks
+  --cores N               tasks to run at once when providing (default: all cores)
+  --price WEI             price per task in wei of the CON token, advertised in offers (default: 0)
+  --listen MULTIADDR      address to listen on; repeat for more
+                          (default: /ip4/127.0.0.1/tcp/0 and /ip4/127.0.0.1/tcp/0/ws)
+  --bootstrap MULTIADDR   a peer to join the network through (with /p2p/<id>); repeat for more
+  --data-dir DIR          keys, database, storage and config (default: $CONUN_DATA_DIR or ~/.conun)
+  --api-host HOST         where the local API listens (default: 127.0.0.1)
+  --api-port PORT         API port; 0 picks a free one (default: 0)
+  --chain-id ID           chain the node settles on (default: 31337, the local dev chain)
+  --passphrase-file FILE  read the keystore passphrase from FILE's first line
+                          (otherwise $CONUN_PASSPHRASE, or you are asked on the terminal)
+  --devnet                use the well-known devnet passphrase and a light keystore KDF:
+                          INSECURE, for local demos and tests only
+  --json                  print the ready line as JSON (for scripts)
+  -h, --help              show this help
+
+Configuration is read from DIR/config.json when present (see README.md); flags override it.`
+
+export const nodeStart: Command = {
+  name: 'node start',
+  summary: 'run a node (requester, and provider with --provide)',
+  help,
+  async run (argv) {
+    const { values } = parseFlags(argv, {
+      provide: { type: 'boolean' },
+      cores: { type: 'string' },
+      price: { type: 'string' },
+      listen: { type: 'string', multiple: true },
+      bootstrap: { type: 'string', multiple: true },
+      'data-dir': { type: 'string' },
+      'api-host': { type: 'string' },
+      'api-port': { type: 'string' },
+      'chain-id': { type: 'string' },
+      'passphrase-file': { type: 'string' },
+      devnet: { type: 'boolean' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    }, help, { min: 0, max: 0 })
+    if (values.help === true) {
+      console.log(help)
+      return 0
+    }
+    const cores = intFlag(values.cores, 'cores', help, 1, 4096)
+    const overrides: NodeConfigOverrides = {
+      dataDir: values['data-dir'],
+      listen: values.listen,
+      bootstrap: values.bootstrap,
+      apiHost: values['api-host'],
+      apiPort: intFlag(values['api-port'], 'api-port', help, 0, 65535),
+      chainId: intFlag(values['chain-id'], 'chain-id', help, 1, Number.MAX_SAFE_INTEGER),
+      devnet: values.devnet,
+      provide: values.provide,
+      provider: {
+        cores,
+        ...(cores === undefined ? {} : { maxQueuedPerSession: 2 * cores }),
+        pricePerTaskWei: values.price,
+      },
+    }
+    const config = await loadNodeConfig(overrides, async path => readFile(path, 'utf8').catch(() => undefined))
+    const { passphrase, source } = await resolvePassphrase({ devnet: config.devnet, passphraseFile: values['passphrase-file'] })
+    if (config.devnet) console.error(`warning: devnet node key, passphrase is the ${source}`)
+    const node = await startNode(config, passphrase)
+    const ready = {
+      event: 'ready',
+      peerId: node.key.peerId.toString(),
+      address: node.key.address,
+      multiaddrs: node.host.getMultiaddrs().map(addr => addr.toString()),
+      apiUrl: node.api.url,
+      dataDir: config.dataDir,
+      provide: config.provide,
+    }
+    if (values.json === true) console.log(JSON.stringify(ready))
+    else {
+      console.log(`conun node ${ready.peerId}`)
+      console.log(`  address   ${ready.address}`)
+      for (const addr of ready.multiaddrs) console.log(`  listening ${addr}`)
+      console.log(`  api       ${ready.apiUrl} (token in ${config.dataDir}/api-token)`)
+      console.log(`  role      requester${config.provide ? ` + provider (${config.provider.cores} cores)` : ''}`)
+    }
+    await new Promise<void>(resolve => {
+      process.once('SIGINT', resolve)
+      process.once('SIGTERM', resolve)
+    })
+    await node.stop()
+    if (values.json !== true) console.log('stopped')
+    return 0
+  },
+}

@@ -1,0 +1,60 @@
+import { ConfigError } from '../node/index.ts'
+import { KeystoreCorruptError, WrongPassphraseError } from '../identity/index.ts'
+import { ConunApiError, NodeNotRunningError } from '../sdk/index.ts'
+import { JobSpecError } from '../requester/index.ts'
+import { jobCancel } from './commands/jobCancel.ts'
+import { jobList } from './commands/jobList.ts'
+import { jobResults } from './commands/jobResults.ts'
+import { jobRun } from './commands/jobRun.ts'
+import { jobStatus } from './commands/jobStatus.ts'
+import { nodeStart } from './commands/nodeStart.ts'
+import { nodeStatus } from './commands/nodeStatus.ts'
+import { peers } from './commands/peers.ts'
+import { PassphraseError } from './passphrase.ts'
+import { UsageError } from './usage.ts'
+import type { Command } from './usage.ts'
+
+const commands: Command[] = [nodeStart, nodeStatus, peers, jobRun, jobStatus, jobResults, jobList, jobCancel]
+
+const help = `conun — a peer-to-peer grid computer: lend idle machines, run jobs of sandboxed tasks.
+
+Usage: conun <command> [options]
+
+Commands:
+${commands.map(command => `  ${command.name.padEnd(14)} ${command.summary}`).join('\n')}
+
+Run "conun <command> --help" for a command's options. Exit codes: 0 success, 1 failure, 2 usage error.`
+
+/** Errors the user can act on print their message only; anything else is a bug and prints its stack. */
+const EXPECTED_ERRORS = [ConfigError, WrongPassphraseError, KeystoreCorruptError, PassphraseError, NodeNotRunningError, ConunApiError, JobSpecError]
+
+export async function main (argv: string[]): Promise<number> {
+  if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
+    console.log(help)
+    return argv.length === 0 ? 2 : 0
+  }
+  const command = commands.find(c => {
+    const words = c.name.split(' ')
+    return words.every((word, i) => argv[i] === word)
+  })
+  if (command === undefined) {
+    console.error(`conun: unknown command "${argv.slice(0, 2).join(' ')}"\n\n${help}`)
+    return 2
+  }
+  try {
+    return await command.run(argv.slice(command.name.split(' ').length))
+  } catch (error) {
+    if (error instanceof UsageError) {
+      console.error(`conun ${command.name}: ${error.message}\n\n${error.help}`)
+      return 2
+    }
+    if (EXPECTED_ERRORS.some(type => error instanceof type)) {
+      console.error(`conun ${command.name}: ${(error as Error).message}`)
+      return 1
+    }
+    console.error(`conun ${command.name}: unexpected error`, error)
+    return 1
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2))

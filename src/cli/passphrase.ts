@@ -1,0 +1,67 @@
+import { readFile } from 'node:fs/promises'
+import { DEVNET_PASSPHRASE } from '../node/index.ts'
+
+export class PassphraseError extends Error {
+  override readonly name = 'PassphraseError'
+}
+
+/**
+ * The keystore passphrase, from (in order) --devnet, --passphrase-file, $CONUN_PASSPHRASE, or a
+ * prompt on the terminal. Never from a plain flag: it would show in `ps` and shell history.
+ */
+export async function resolvePassphrase (options: { devnet: boolean, passphraseFile: string | undefined }): Promise<{ passphrase: string, source: string }> {
+  if (options.devnet) return { passphrase: DEVNET_PASSPHRASE, source: 'devnet default (INSECURE: for local demos and tests only)' }
+  if (options.passphraseFile !== undefined) {
+    let text: string
+    try {
+      text = await readFile(options.passphraseFile, 'utf8')
+    } catch (error) {
+      throw new PassphraseError(`cannot read --passphrase-file ${options.passphraseFile}: ${(error as Error).message}`)
+    }
+    const passphrase = text.split(/\r?\n/)[0] ?? ''
+    if (passphrase === '') throw new PassphraseError(`--passphrase-file ${options.passphraseFile} is empty`)
+    return { passphrase, source: options.passphraseFile }
+  }
+  const fromEnv = process.env.CONUN_PASSPHRASE
+  if (fromEnv !== undefined && fromEnv !== '') return { passphrase: fromEnv, source: 'CONUN_PASSPHRASE' }
+  if (process.stdin.isTTY !== true) {
+    throw new PassphraseError('the node key needs a passphrase: give --passphrase-file, set CONUN_PASSPHRASE, run on a terminal to be asked, or use --devnet for a local demo')
+  }
+  return { passphrase: await prompt('Node key passphrase: '), source: 'prompt' }
+}
+
+/** Reads a line from the terminal without echoing it. */
+async function prompt (question: string): Promise<string> {
+  process.stderr.write(question)
+  const stdin = process.stdin
+  stdin.setRawMode(true)
+  stdin.resume()
+  stdin.setEncoding('utf8')
+  try {
+    return await new Promise<string>((resolve, reject) => {
+      let answer = ''
+      const onData = (chunk: string) => {
+        for (const char of chunk) {
+          if (char === '\r' || char === '\n') {
+            stdin.off('data', onData)
+            process.stderr.write('\n')
+            if (answer === '') reject(new PassphraseError('an empty passphrase is not allowed'))
+            else resolve(answer)
+            return
+          }
+          if (char === '\u0003') {
+            stdin.off('data', onData)
+            reject(new PassphraseError('cancelled'))
+            return
+          }
+          if (char === '\u007f') answer = answer.slice(0, -1)
+          else answer += char
+        }
+      }
+      stdin.on('data', onData)
+    })
+  } finally {
+    stdin.setRawMode(false)
+    stdin.pause()
+  }
+}
