@@ -42,7 +42,8 @@ export class FramedStream<In extends z.ZodType> {
     this.stream = stream
     this.schema = schema
     this.maxFrameBytes = maxFrameBytes
-    this.lp = lpStream(stream, { maxDataLength: maxFrameBytes })
+    // The read buffer must hold one whole frame, or a legitimate large frame would abort the stream.
+    this.lp = lpStream(stream, { maxDataLength: maxFrameBytes, maxBufferSize: maxFrameBytes + 16 })
   }
 
   /** The next message; WireError('closed') at the end of the stream. */

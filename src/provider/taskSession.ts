@@ -81,7 +81,9 @@ export async function serveTaskSession (stream: Stream, connection: Connection, 
       }
       if (agreement === undefined) {
         if (message.type !== 'agreement.propose') {
-          await framed.fail(new WireError('unexpected', `a session starts with agreement.propose, not ${message.type}`))
+          const error = new WireError('unexpected', `a session starts with agreement.propose, not ${message.type}`)
+          context.events.emit({ type: 'protocol.rejected', peer: requester.toString(), code: error.code, message: error.message })
+          await framed.fail(error)
           return
         }
         try {

@@ -1,0 +1,121 @@
+import { spawn } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import { ConunClient } from '../sdk/index.ts'
+import type { ChildProcess } from 'node:child_process'
+
+const CLI = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'cli', 'main.ts')
+
+export interface GridNode {
+  readonly name: string
+  readonly process: ChildProcess
+  readonly peerId: string
+  readonly address: string
+  readonly multiaddrs: string[]
+  readonly dataDir: string
+  readonly client: ConunClient
+  /** Resolves with the exit code once the process has ended. */
+  readonly exited: Promise<number | null>
+}
+
+export interface LocalGrid {
+  readonly requester: GridNode
+  readonly providers: GridNode[]
+  /** Starts one more provider that joins through the requester. */
+  addProvider(cores?: number): Promise<GridNode>
+  /** Stops every node (SIGTERM, then SIGKILL after a grace period) and removes their data dirs. */
+  stop(): Promise<void>
+}
+
+export interface LocalGridOptions {
+  readonly providers: number
+  readonly coresPerProvider: number
+  /** Extra `conun node start` flags for every provider (e.g. ["--price", "10"]). */
+  readonly providerFlags?: readonly string[]
+  /** Keep data dirs after stop (for inspection). */
+  readonly keepData?: boolean
+  /** Receives every line the nodes print on stderr, prefixed with the node's name. */
+  readonly log?: (line: string) => void
+}
+
+/**
+ * A whole grid on loopback: one requester (which is also the bootstrap node) and N providers, each
+ * a separate `conun node start --devnet` OS process with its own data dir, keys and database.
+ * This is what `npm start`, the multi-process tests and the benchmark run on.
+ */
+export async function startLocalGrid (options: LocalGridOptions): Promise<LocalGrid> {
+  const root = await mkdtemp(join(tmpdir(), 'conun-grid-'))
+  const nodes: GridNode[] = []
+  const stopAll = async () => {
+    await Promise.all(nodes.map(stopNode))
+    if (options.keepData !== true) await rm(root, { recursive: true, force: true })
+  }
+  try {
+    const requester = await startNodeProcess('requester', join(root, 'requester'), [], options.log)
+    nodes.push(requester)
+    const bootstrap = requester.multiaddrs.filter(addr => !addr.includes('/ws'))
+    let count = 0
+    const addProvider = async (cores = options.coresPerProvider) => {
+      const name = `provider-${++count}`
+      const flags = ['--provide', '--cores', String(cores), ...bootstrap.flatMap(addr => ['--bootstrap', addr]), ...(options.providerFlags ?? [])]
+      const node = await startNodeProcess(name, join(root, name), flags, options.log)
+      nodes.push(node)
+      return node
+    }
+    const providers = await Promise.all(Array.from({ length: options.providers }, async () => addProvider()))
+    return { requester, providers, addProvider, stop: stopAll }
+  } catch (error) {
+    await stopAll()
+    throw error
+  }
+}
+
+async function startNodeProcess (name: string, dataDir: string, flags: string[], log?: (line: string) => void): Promise<GridNode> {
+  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', CLI, 'node', 'start', '--devnet', '--json', '--data-dir', dataDir, ...flags], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  const exited = new Promise<number | null>(resolve => child.once('exit', code => resolve(code)))
+  const stderr: string[] = []
+  createInterface({ input: child.stderr! }).on('line', line => {
+    stderr.push(line)
+    log?.(`[${name}] ${line}`)
+  })
+  const lines = createInterface({ input: child.stdout! })
+  const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not start within 30 s:\n${stderr.join('\n')}`)), 30_000)
+    lines.on('line', line => {
+      try {
+        const message = JSON.parse(line) as Record<string, unknown>
+        if (message.event === 'ready') {
+          clearTimeout(timer)
+          resolve(message)
+        }
+      } catch { /* not a JSON line */ }
+    })
+    void exited.then(code => {
+      clearTimeout(timer)
+      reject(new Error(`${name} exited with ${code} before it was ready:\n${stderr.join('\n')}`))
+    })
+  })
+  return {
+    name,
+    process: child,
+    peerId: String(ready.peerId),
+    address: String(ready.address),
+    multiaddrs: ready.multiaddrs as string[],
+    dataDir,
+    client: await ConunClient.fromDataDir(dataDir),
+    exited,
+  }
+}
+
+async function stopNode (node: GridNode): Promise<void> {
+  if (node.process.exitCode !== null || node.process.signalCode !== null) return
+  node.process.kill('SIGTERM')
+  const timer = setTimeout(() => node.process.kill('SIGKILL'), 10_000)
+  await node.exited
+  clearTimeout(timer)
+}

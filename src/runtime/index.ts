@@ -1,0 +1,13 @@
+/** The runtime domain's public door: the sandbox contract and the WASI runtime that fulfils it. */
+export type {
+  OutputFile,
+  Runtime,
+  RuntimeName,
+  TaskFailureReason,
+  TaskLimits,
+  TaskRunOutcome,
+  TaskRunRequest,
+  TaskUsage,
+} from './types.ts'
+export { createWasiRuntime } from './wasi/createWasiRuntime.ts'
+export type { WasiRuntime, WasiRuntimeOptions, WasiRuntimeStats } from './wasi/createWasiRuntime.ts'

@@ -1,0 +1,130 @@
+/** One task inside a worker, synchronously: folders, sandboxed WASI instance, `_start`, outputs. */
+import { mkdirSync, rmdirSync, rmSync } from 'node:fs'
+import { WASI } from 'node:wasi'
+import { describeRunError, TaskFailure } from './errors.ts'
+import type { RunMessage, WorkerOutcome } from './protocol.ts'
+import { createSandbox, type Sandbox, type WasiFunction } from './sandboxImports.ts'
+import { collectOutputs, placeInputs } from './taskFiles.ts'
+import { wasm, type WasmImports, type WasmInstance, type WasmMemory } from './webAssembly.ts'
+
+/** The fds node:wasi gives preopens, in the order they are listed (0–2 are stdio). */
+const IN_FD = 3
+const OUT_FD = 4
+
+/**
+ * A trap or failing exit this close to the cap is taken as the module running out of memory: a
+ * failed memory.grow is invisible from outside, but allocators fail within one chunk of the cap.
+ */
+function nearCap(memoryBytes: number, capBytes: number): boolean {
+  return capBytes - memoryBytes <= Math.max(capBytes / 8, 2 * 1024 * 1024)
+}
+
+export function runTask(task: RunMessage, stdioFds: readonly number[]): WorkerOutcome {
+  const { inDir, outDir } = task
+  try {
+    // Exclusive creation: the folders are new, never something a module or a user left behind.
+    mkdirSync(inDir, { mode: 0o700 })
+    mkdirSync(outDir, { mode: 0o700 })
+    placeInputs(inDir, task.inputs)
+    return runModule(task, inDir, outDir, stdioFds)
+  } catch (err) {
+    return { status: 'failed', memoryBytes: 0, ...describeRunError(err) }
+  } finally {
+    removeFolder(inDir)
+    removeFolder(outDir)
+  }
+}
+
+/** rmdir first: most tasks leave a folder empty, and the recursive walk costs several syscalls more. */
+function removeFolder(dir: string): void {
+  try {
+    rmdirSync(dir)
+  } catch {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+function runModule(task: RunMessage, inDir: string, outDir: string, stdioFds: readonly number[]): WorkerOutcome {
+  const [stdin, stdout, stderr] = stdioFds
+  const wasi = new WASI({
+    version: 'preview1',
+    args: ['task.wasm', ...task.args],
+    env: task.env,
+    preopens: { '/in': inDir, '/out': outDir },
+    returnOnExit: true,
+    stdin,
+    stdout,
+    stderr,
+  })
+  const sandbox = createSandbox({
+    wasiImport: wasi.wasiImport as Record<string, WasiFunction>,
+    stdin: task.stdin,
+    stdout: task.stdout,
+    stderr: task.stderr,
+    outputBytes: task.outputBytes,
+    preopenFds: [IN_FD, OUT_FD],
+    readOnlyFd: IN_FD,
+  })
+  const { memory: plan } = task
+  const imported = plan.import
+    ? new wasm.Memory({ initial: plan.initialPages, maximum: plan.maximumPages, shared: plan.shared })
+    : undefined
+  const imports: WasmImports = { wasi_snapshot_preview1: sandbox.imports }
+  if (plan.import && imported) imports[plan.import.module] = { ...imports[plan.import.module], [plan.import.name]: imported }
+
+  // uvwasi opened the preopens already; closing them needs bindings, so bind a throwaway memory.
+  const giveUp = (failure: Error): never => {
+    wasi.finalizeBindings({ exports: {} }, { memory: imported ?? new wasm.Memory({ initial: 0 }) })
+    sandbox.closeOpenFds()
+    throw failure
+  }
+  let instance: WasmInstance
+  try {
+    instance = new wasm.Instance(task.module, imports)
+  } catch (err) {
+    // A trap in the module's start function is the module's doing; anything else means it cannot link.
+    return giveUp(err instanceof wasm.RuntimeError
+      ? err
+      : new TaskFailure('invalid-module', `cannot instantiate the module: ${describeRunError(err).message}`))
+  }
+  const memory = instance.exports.memory ?? imported
+  const start = instance.exports._start
+  if (!(memory instanceof wasm.Memory) || typeof start !== 'function') {
+    return giveUp(new TaskFailure('invalid-module', 'a WASI command must have a memory and export _start'))
+  }
+  wasi.finalizeBindings(instance, { memory })
+  sandbox.attach(memory)
+  return finish(task, outDir, memory, sandbox, start as () => unknown)
+}
+
+function finish(task: RunMessage, outDir: string, memory: WasmMemory, sandbox: Sandbox, start: () => unknown): WorkerOutcome {
+  let thrown: unknown
+  try {
+    start()
+  } catch (err) {
+    thrown = err
+  } finally {
+    sandbox.closeOpenFds()
+  }
+  const memoryBytes = memory.buffer.byteLength
+  const halt = sandbox.halt()
+  if (halt?.kind === 'failed') return { status: 'failed', memoryBytes, reason: halt.failure.reason, message: halt.failure.message }
+  const exitCode = halt?.kind === 'exit' ? halt.code : 0
+  const failure = halt === undefined && thrown !== undefined ? describeRunError(thrown) : undefined
+  if ((failure?.reason === 'trap' || (!failure && exitCode !== 0)) && nearCap(memoryBytes, task.capBytes)) {
+    const how = failure ? failure.message : `exit code ${exitCode}`
+    return {
+      status: 'failed',
+      memoryBytes,
+      reason: 'memory-limit',
+      message: `ran out of memory at ${memoryBytes} of the ${task.capBytes} bytes allowed (${how})`,
+    }
+  }
+  if (failure) return { status: 'failed', memoryBytes, ...failure }
+  try {
+    const files = collectOutputs(outDir, task.outputBytes - task.stdout.byteLength - task.stderr.byteLength)
+    return { status: 'exit', exitCode, files, memoryBytes }
+  } catch (err) {
+    return { status: 'failed', memoryBytes, ...describeRunError(err) }
+  }
+}

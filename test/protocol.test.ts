@@ -1,0 +1,110 @@
+// Hostile peers on every wire protocol: malformed bytes, oversized frames, schema violations and
+// wrong signatures are refused with a typed error, and the node goes on serving honest peers.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { lpStream } from '@libp2p/utils'
+import { createLibp2p } from 'libp2p'
+import { generateNodeKey } from '../src/identity/index.ts'
+import { createOffer } from '../src/market/index.ts'
+import { encodeFrame, hostOptions, MAX_OFFER_FRAME_BYTES, MAX_TASK_FRAME_BYTES, PROTOCOL_OFFER, PROTOCOL_TASK, protocolError, signBody, SIGNING_DOMAIN, TOPIC_OFFERS, decodeFrame } from '../src/net/index.ts'
+import { defaultNodeConfig, startNode } from '../src/node/index.ts'
+import { buildWasiFixture } from './fixtures/wasi/buildFixtures.ts'
+import type { AgreementProposalBody } from '../src/net/index.ts'
+
+const base = await mkdtemp(join(tmpdir(), 'conun-protocol-'))
+const provider = await startNode({ ...defaultNodeConfig(), dataDir: join(base, 'provider'), devnet: true, provide: true }, 'test')
+const requester = await startNode({ ...defaultNodeConfig(), dataDir: join(base, 'requester'), devnet: true, bootstrap: provider.host.getMultiaddrs().map(String) }, 'test')
+const attackerKey = await generateNodeKey()
+const attacker = await createLibp2p(hostOptions({ privateKey: attackerKey.privateKey, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], allowPrivateAddresses: true }))
+const rejections: string[] = []
+provider.provider!.events.on(event => { if (event.type === 'protocol.rejected') rejections.push(event.code) })
+
+test.after(async () => {
+  await attacker.stop()
+  await requester.stop()
+  await provider.stop()
+  await rm(base, { recursive: true, force: true })
+})
+
+function varint (value: number): Uint8Array {
+  const bytes: number[] = []
+  for (; value >= 0x80; value = Math.floor(value / 128)) bytes.push((value % 128) | 0x80)
+  return Uint8Array.from([...bytes, value])
+}
+
+/** Sends frames (or raw bytes) on a fresh stream and returns the error the node answers with. */
+async function exchange (protocol: string, frames: Uint8Array[], maxFrame: number, raw?: Uint8Array) {
+  const stream = await attacker.dialProtocol(provider.host.getMultiaddrs()[0]!, protocol)
+  if (raw !== undefined) stream.send(raw)
+  const lp = lpStream(stream, { maxDataLength: maxFrame, maxBufferSize: maxFrame * 2 })
+  // The node may hang up before it has read everything (an oversized frame): don't wait on the writes.
+  const writing = (async () => { for (const frame of frames) await lp.write(frame) })().catch(() => {})
+  const reply = await lp.read({ signal: AbortSignal.timeout(5000) })
+  await writing
+  return decodeFrame(reply.subarray(), protocolError, maxFrame)
+}
+
+function proposal (overrides: Partial<AgreementProposalBody> = {}): AgreementProposalBody {
+  return {
+    agreementId: 'a1', jobId: 'j1', chainId: 31337, requester: attackerKey.address, provider: provider.key.address,
+    specHash: `0x${'00'.repeat(32)}`, runtime: 'wasi', limits: { memoryBytes: 1 << 20, timeoutMs: 1000, outputBytes: 1 << 20 },
+    maxInFlight: 4, pricePerTaskWei: '0', escrow: null, expiresAt: Date.now() + 60_000, ...overrides,
+  }
+}
+
+test('offer protocol: malformed and oversized frames are refused', async () => {
+  assert.equal((await exchange(PROTOCOL_OFFER, [new Uint8Array([0xff, 0xfe, 0x00])], MAX_OFFER_FRAME_BYTES)).code, 'malformed')
+  assert.equal((await exchange(PROTOCOL_OFFER, [encodeFrame({ type: 'offer.request', v: 2 })], MAX_OFFER_FRAME_BYTES)).code, 'schema')
+  assert.equal((await exchange(PROTOCOL_OFFER, [new Uint8Array(MAX_OFFER_FRAME_BYTES + 1)], MAX_OFFER_FRAME_BYTES + 16)).code, 'oversized')
+})
+
+test('task protocol: malformed, oversized, out-of-order and schema-violating messages are refused', async () => {
+  assert.equal((await exchange(PROTOCOL_TASK, [encodeFrame('{').subarray(1)], MAX_TASK_FRAME_BYTES)).code, 'malformed')
+  assert.equal((await exchange(PROTOCOL_TASK, [encodeFrame({ type: 'task.assign', v: 1, tasks: [{ taskId: '../../x' }] })], MAX_TASK_FRAME_BYTES)).code, 'schema')
+  assert.equal((await exchange(PROTOCOL_TASK, [encodeFrame({ type: 'task.cancel', v: 1, taskIds: ['1'] })], MAX_TASK_FRAME_BYTES)).code, 'unexpected')
+  // A length prefix over the limit is refused before the body is read or buffered.
+  assert.equal((await exchange(PROTOCOL_TASK, [], MAX_TASK_FRAME_BYTES, varint(MAX_TASK_FRAME_BYTES + 1))).code, 'oversized')
+  // Actually sending 9 MiB: libp2p resets the stream once its read buffer is full.
+  const flood = await exchange(PROTOCOL_TASK, [new Uint8Array(MAX_TASK_FRAME_BYTES + 1024 * 1024)], MAX_TASK_FRAME_BYTES * 2).then(reply => reply.code, (error: Error) => error.name)
+  assert.ok(['oversized', 'StreamResetError'].includes(flood), flood)
+})
+
+test('task protocol: agreements with wrong signatures, chain or provider are refused', async () => {
+  const body = proposal()
+  const forged = signBody((await generateNodeKey()).secret, SIGNING_DOMAIN.agreementProposal, body)
+  assert.equal((await exchange(PROTOCOL_TASK, [encodeFrame({ type: 'agreement.propose', v: 1, body, signature: forged })], MAX_TASK_FRAME_BYTES)).code, 'bad-signature')
+  const otherDomain = signBody(attackerKey.secret, SIGNING_DOMAIN.offer, body)
+  assert.equal((await exchange(PROTOCOL_TASK, [encodeFrame({ type: 'agreement.propose', v: 1, body, signature: otherDomain })], MAX_TASK_FRAME_BYTES)).code, 'bad-signature')
+  const otherChain = proposal({ chainId: 1 })
+  assert.equal((await exchange(PROTOCOL_TASK, [encodeFrame({ type: 'agreement.propose', v: 1, body: otherChain, signature: signBody(attackerKey.secret, SIGNING_DOMAIN.agreementProposal, otherChain) })], MAX_TASK_FRAME_BYTES)).code, 'unexpected')
+  const otherProvider = proposal({ provider: attackerKey.address })
+  assert.equal((await exchange(PROTOCOL_TASK, [encodeFrame({ type: 'agreement.propose', v: 1, body: otherProvider, signature: signBody(attackerKey.secret, SIGNING_DOMAIN.agreementProposal, otherProvider) })], MAX_TASK_FRAME_BYTES)).code, 'unexpected')
+})
+
+test('gossip: forged and malformed offers never enter the offer book', async () => {
+  await attacker.dial(requester.host.getMultiaddrs()[0]!)
+  const pubsub = attacker.services.pubsub
+  pubsub.subscribe(TOPIC_OFFERS)
+  await new Promise(resolve => setTimeout(resolve, 500))
+  const honest = createOffer(attackerKey, { chainId: 31337, runtimes: ['wasi'], cores: 64, memoryBytes: 1 << 30, cpuModel: 'x', pricePerTaskWei: '0', addrs: [] }, 60_000)
+  const forged = { ...honest, body: { ...honest.body, cores: 4096 } }
+  const stolen = createOffer(attackerKey, { chainId: 31337, runtimes: ['wasi'], cores: 1, memoryBytes: 1, cpuModel: 'x', pricePerTaskWei: '0', addrs: [] }, 60_000)
+  const impersonation = { ...stolen, body: { ...stolen.body, peerId: provider.key.peerId.toString(), provider: provider.key.address } }
+  for (const message of [new Uint8Array([1, 2, 3]), encodeFrame({ type: 'offer', v: 1 }), encodeFrame(forged), encodeFrame(impersonation)]) {
+    await pubsub.publish(TOPIC_OFFERS, message).catch(() => {})
+  }
+  await new Promise(resolve => setTimeout(resolve, 500))
+  assert.equal(requester.offers.get(attackerKey.peerId.toString()), undefined)
+  assert.equal(requester.offers.get(provider.key.peerId.toString())?.body.cores, provider.config.provider.cores)
+})
+
+test('after all that, the provider still serves an honest job', async () => {
+  assert.ok(rejections.length >= 8, `the provider reported its rejections (${rejections.join(', ')})`)
+  const module = await requester.storage.putFile(await buildWasiFixture('echo'))
+  const job = await requester.requester.submitJob((await import('../src/requester/index.ts')).parseJobSpec({ runtime: 'wasi', module: module.cid, range: { count: 5, args: ['{i}'] } }))
+  const done = await requester.requester.waitForJob(job.id)
+  assert.equal(done.state, 'completed')
+})
