@@ -1,0 +1,112 @@
+// The CLI through the real binary: help, clear errors with non-zero exits, JSON that parses.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { readdir, readFile, writeFile } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import { startLocalGrid } from '../src/devnet/index.ts'
+import { buildWasiFixture } from './fixtures/wasi/buildFixtures.ts'
+import { tempDir, waitFor } from './helpers.ts'
+
+const BIN = resolve(import.meta.dirname, '..', 'bin', 'conun')
+
+function conun (args: string[], env: Record<string, string> = {}): Promise<{ code: number | null, stdout: string, stderr: string }> {
+  return new Promise(resolve => {
+    const child = spawn(BIN, args, { env: { ...process.env, CONUN_DATA_DIR: '/nonexistent/conun', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', chunk => { stdout += chunk })
+    child.stderr.on('data', chunk => { stderr += chunk })
+    child.on('close', code => resolve({ code, stdout, stderr }))
+  })
+}
+
+const COMMANDS = [['node', 'start'], ['node', 'status'], ['peers'], ['job', 'run'], ['job', 'status'], ['job', 'results'], ['job', 'list'], ['job', 'cancel']]
+
+test('every command has --help', async () => {
+  const top = await conun(['--help'])
+  assert.equal(top.code, 0)
+  for (const command of COMMANDS) {
+    const { code, stdout } = await conun([...command, '--help'])
+    assert.equal(code, 0, command.join(' '))
+    assert.match(stdout, new RegExp(`^Usage: conun ${command.join(' ')}`), command.join(' '))
+  }
+})
+
+test('bad flags and unknown commands are usage errors (exit 2)', async () => {
+  const unknown = await conun(['job', 'explode'])
+  assert.equal(unknown.code, 2)
+  assert.match(unknown.stderr, /unknown command/)
+  const flag = await conun(['node', 'start', '--cores', 'many'])
+  assert.equal(flag.code, 2)
+  assert.match(flag.stderr, /--cores must be a whole number/)
+  const extra = await conun(['peers', '--frobnicate'])
+  assert.equal(extra.code, 2)
+  assert.match(extra.stderr, /Unknown option '--frobnicate'/)
+})
+
+test('talking to no node is a clear error (exit 1)', async () => {
+  const { code, stderr } = await conun(['peers'])
+  assert.equal(code, 1)
+  assert.match(stderr, /no node is running on \/nonexistent\/conun/)
+})
+
+test('a node refuses a wrong passphrase with a clear error', async () => {
+  const dataDir = await tempDir('cli-key')
+  const first = spawn(BIN, ['node', 'start', '--devnet', '--json', '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] })
+  await new Promise(resolve => first.stdout.once('data', resolve))
+  first.kill('SIGTERM')
+  await new Promise(resolve => first.once('close', resolve))
+  const wrong = await conun(['node', 'start', '--data-dir', dataDir], { CONUN_PASSPHRASE: 'not the devnet one' })
+  assert.equal(wrong.code, 1)
+  assert.match(wrong.stderr, /Wrong passphrase for the node keystore/)
+  await writeFile(join(dataDir, 'node.key.json'), '{"version":3')
+  const damaged = await conun(['node', 'start', '--devnet', '--data-dir', dataDir])
+  assert.equal(damaged.code, 1)
+  assert.match(damaged.stderr, /keystore .* is damaged/)
+})
+
+test('with a running grid: bad specs are refused, jobs run, --json parses, results download', async (t) => {
+  const grid = await startLocalGrid({ providers: 1, coresPerProvider: 2 })
+  t.after(() => grid.stop())
+  const dataDir = grid.requester.dataDir
+  const dir = await tempDir('cli-job')
+  const echo = await buildWasiFixture('echo')
+
+  await writeFile(join(dir, 'bad.json'), JSON.stringify({ runtime: 'wasi', module: 'echo.wasm', tasks: [], limits: { memoryMb: -1 } }))
+  const bad = await conun(['job', 'run', join(dir, 'bad.json'), '--data-dir', dataDir])
+  assert.equal(bad.code, 1)
+  assert.match(bad.stderr, /invalid job spec/)
+  assert.match(bad.stderr, /limits\.memoryMb/)
+  const missing = await conun(['job', 'run', join(dir, 'nope.json'), '--data-dir', dataDir])
+  assert.equal(missing.code, 2)
+  assert.match(missing.stderr, /cannot read the job spec/)
+  await writeFile(join(dir, 'nofile.json'), JSON.stringify({ runtime: 'wasi', module: './missing.wasm', range: { count: 1 } }))
+  const noModule = await conun(['job', 'run', join(dir, 'nofile.json'), '--data-dir', dataDir])
+  assert.equal(noModule.code, 1)
+  assert.match(noModule.stderr, /"\.\/missing\.wasm" is neither a file/)
+
+  await waitFor(async () => (await grid.requester.client.peers()).some(peer => peer.offer !== null), 20_000, 'an offer')
+  await writeFile(join(dir, 'job.json'), JSON.stringify({ name: 'cli', runtime: 'wasi', module: echo, range: { count: 12, args: ['x{i}'] } }))
+  const run = await conun(['job', 'run', join(dir, 'job.json'), '--watch', '--json', '--data-dir', dataDir])
+  assert.equal(run.code, 0, run.stderr)
+  const status = JSON.parse(run.stdout.trim().split('\n').at(-1)!)
+  assert.equal(status.job.state, 'completed')
+  assert.equal(status.counts.done, 12)
+
+  for (const args of [['job', 'status', status.job.id], ['job', 'list'], ['peers'], ['node', 'status']]) {
+    const { code, stdout } = await conun([...args, '--json', '--data-dir', dataDir])
+    assert.equal(code, 0, args.join(' '))
+    assert.doesNotThrow(() => JSON.parse(stdout), args.join(' '))
+  }
+
+  const out = join(dir, 'results')
+  const results = await conun(['job', 'results', status.job.id, '--out', out, '--data-dir', dataDir])
+  assert.equal(results.code, 0, results.stderr)
+  assert.equal((await readdir(out)).filter(name => /^\d+$/.test(name)).length, 12)
+  assert.match(await readFile(join(out, '5', 'stdout'), 'utf8'), /argv\[1\]=x5/)
+  assert.equal(await readFile(join(out, '5', 'out', 'sub', 'dir', 'x.txt'), 'utf8'), 'nested\n')
+  const unknownJob = await conun(['job', 'status', '0123456789abcdef', '--data-dir', dataDir])
+  assert.equal(unknownJob.code, 1)
+  assert.match(unknownJob.stderr, /no job with id 0123456789abcdef/)
+})
