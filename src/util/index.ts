@@ -1,2 +1,3 @@
 export { EventHub } from './eventHub.ts'
 export { openDatabase, transaction } from './openDatabase.ts'
+export { encodePng } from './png.ts'

@@ -1,0 +1,141 @@
+// `npm start`: the conun demo. Starts a grid on loopback (one requester/bootstrap node and three
+// providers, each its own OS process), renders a Mandelbrot image tile by tile across the providers,
+// counts primes with a reduce step, prints a summary, and shuts everything down.
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { dirname, join, resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import { assembleTiles } from '../examples/mandelbrot/tiles.ts'
+import { reducePrimeCounts } from '../examples/primes/primes.ts'
+import { formatBytes, Progress, shortId } from '../src/cli/index.ts'
+import { startLocalGrid } from '../src/devnet/index.ts'
+import { encodePng } from '../src/util/index.ts'
+import { buildExamples } from './build-examples.ts'
+import type { GridNode } from '../src/devnet/index.ts'
+import type { ConunClient } from '../src/sdk/index.ts'
+
+const ROOT = resolve(import.meta.dirname, '..')
+const { values } = parseArgs({ options: { json: { type: 'boolean' }, providers: { type: 'string' }, help: { type: 'boolean', short: 'h' } } })
+if (values.help === true) {
+  console.log('Usage: npm start [-- --json] [-- --providers N]\n\nRuns the conun demo on a local grid; --json ends with the summary as one JSON line.')
+  process.exit(0)
+}
+const providerCount = Number(values.providers ?? 3)
+if (!Number.isInteger(providerCount) || providerCount < 1 || providerCount > 16) {
+  console.error('--providers must be a whole number from 1 to 16')
+  process.exit(2)
+}
+const say = (line: string) => console.log(line)
+
+say('building the example WebAssembly modules…')
+await buildExamples()
+say(`starting a grid on loopback: 1 requester + ${providerCount} providers, each a separate process…`)
+const grid = await startLocalGrid({ providers: providerCount, coresPerProvider: 1 })
+let exitCode = 0
+try {
+  const client = grid.requester.client
+  say(`  requester ${grid.requester.peerId} (${grid.requester.address})`)
+  for (const provider of grid.providers) say(`  provider  ${provider.peerId} (${provider.address})`)
+  const discoveryStart = Date.now()
+  while ((await client.peers()).filter(peer => peer.offer !== null).length < providerCount) {
+    if (Date.now() - discoveryStart > 30_000) throw new Error('providers did not advertise within 30 s')
+    await new Promise(resolve => setTimeout(resolve, 50))
+  }
+  say(`  ${providerCount} offers received over libp2p in ${Date.now() - discoveryStart} ms`)
+
+  const mandelbrot = await runJob(client, grid.providers, join(ROOT, 'examples', 'mandelbrot', 'job.json'))
+  const spec = JSON.parse(await readFile(join(ROOT, 'examples', 'mandelbrot', 'job.json'), 'utf8')) as { range: { args: string[] } }
+  const arg = (name: string) => Number(spec.range.args[spec.range.args.indexOf(name) + 1])
+  const [width, height, tileSize] = [arg('--width'), arg('--height'), arg('--tile-size')]
+  const tiles = new Map<number, Uint8Array>()
+  for (const task of mandelbrot.results.tasks) {
+    const tile = task.outputs.find(output => output.kind === 'file' && output.path === 'tile.ppm')
+    if (tile === undefined) throw new Error(`tile ${task.idx} has no /out/tile.ppm (${task.reason ?? 'no result'})`)
+    tiles.set(task.idx, await download(client, tile.cid))
+  }
+  const image = join(ROOT, 'out', 'mandelbrot.png')
+  await mkdir(dirname(image), { recursive: true })
+  await writeFile(image, encodePng(width, height, assembleTiles(width, height, tileSize, tiles)))
+  say(`  wrote ${image} (${width}×${height}, ${tiles.size} tiles)`)
+
+  const primes = await runJob(client, grid.providers, join(ROOT, 'examples', 'primes', 'job.json'))
+  const stdouts = await Promise.all(primes.results.tasks.map(async task => (await download(client, task.outputs.find(o => o.kind === 'stdout')!.cid)).toString()))
+  const primeCount = reducePrimeCounts(stdouts)
+  const primeSpec = JSON.parse(await readFile(join(ROOT, 'examples', 'primes', 'job.json'), 'utf8')) as { tasks: Array<{ args: string[] }> }
+  const limit = Number(primeSpec.tasks.at(-1)!.args.at(-1))
+  say(`  reduce: ${primeCount} primes below ${limit.toLocaleString('en')}`)
+
+  const jobs = [mandelbrot, primes]
+  const tasks = jobs.reduce((sum, job) => sum + job.results.tasks.length, 0)
+  const wallMs = jobs.reduce((sum, job) => sum + job.wallMs, 0)
+  const perProvider: Record<string, number> = {}
+  for (const job of jobs) for (const [peer, count] of job.perProvider) perProvider[peer] = (perProvider[peer] ?? 0) + count
+  const summary = {
+    tasks,
+    providersUsed: Object.keys(perProvider).length,
+    wallTimeMs: Math.round(wallMs),
+    tasksPerSecond: Math.round((tasks / (wallMs / 1000)) * 10) / 10,
+    bytesMoved: jobs.reduce((sum, job) => sum + job.bytesMoved, 0),
+    perProvider,
+    image: image,
+    primes: { below: limit, count: primeCount },
+  }
+  say('')
+  say('summary')
+  say(`  tasks            ${summary.tasks} (${mandelbrot.results.tasks.length} tiles + ${primes.results.tasks.length} prime ranges)`)
+  say(`  providers used   ${summary.providersUsed}: ${Object.entries(perProvider).map(([peer, count]) => `${shortId(peer)} ${count}`).join(', ')}`)
+  say(`  wall time        ${(summary.wallTimeMs / 1000).toFixed(2)} s`)
+  say(`  throughput       ${summary.tasksPerSecond} tasks/s`)
+  say(`  bytes moved      ${formatBytes(summary.bytesMoved)} (code and inputs to providers, results back)`)
+  say(`  image            ${summary.image}`)
+  if (values.json === true) console.log(JSON.stringify(summary))
+} catch (error) {
+  console.error(`demo failed: ${(error as Error).message}`)
+  exitCode = 1
+} finally {
+  say('stopping the grid…')
+  await grid.stop()
+}
+process.exitCode = exitCode
+
+/** Submits a job spec file, shows live progress per provider, and returns its results. */
+async function runJob (client: ConunClient, providers: GridNode[], specPath: string) {
+  const spec = JSON.parse(await readFile(specPath, 'utf8')) as { name: string }
+  const perProvider = new Map<string, number>()
+  let done = 0
+  let failed = 0
+  let total = 0
+  let jobId: string | undefined
+  const progress = new Progress(process.stdout)
+  const startedAt = Date.now()
+  let ended: () => void = () => {}
+  const finished = new Promise<void>(resolve => { ended = resolve })
+  const stop = await client.events(event => {
+    if (event.source !== 'requester' || event.jobId !== jobId) return
+    if (event.type === 'task.done') {
+      done++
+      perProvider.set(event.provider, (perProvider.get(event.provider) ?? 0) + 1)
+    } else if (event.type === 'task.failed') failed++
+    else if (event.type === 'job.finished') ended()
+    progress.update({ done, failed, total, perProvider, startedAt })
+  })
+  say(`\njob "${spec.name}": submitting ${specPath}`)
+  const submitted = await client.submitJob(spec, dirname(specPath))
+  jobId = submitted.job.id
+  total = submitted.job.taskCount
+  while ((await client.job(jobId)).job.state === 'running') await Promise.race([finished, new Promise(resolve => setTimeout(resolve, 1000))])
+  stop()
+  progress.update({ done, failed, total, perProvider, startedAt }, true)
+  const results = await client.results(jobId)
+  if (results.job.state !== 'completed') throw new Error(`job ${spec.name} ended ${results.job.state}`)
+  const wallMs = results.job.finishedAt! - results.job.createdAt
+  const outputs = results.tasks.reduce((sum, task) => sum + task.outputs.reduce((s, o) => s + o.size, 0), 0)
+  const moduleToProviders = results.job.spec.module.size * providers.filter(p => perProvider.has(p.peerId)).length
+  say(`job "${spec.name}": ${results.tasks.length} tasks in ${(wallMs / 1000).toFixed(2)} s on ${perProvider.size} providers`)
+  return { results, perProvider, wallMs, bytesMoved: outputs + moduleToProviders }
+}
+
+async function download (client: ConunClient, cid: string): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  for await (const chunk of await client.content(cid)) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks)
+}

@@ -1,0 +1,44 @@
+// Killing a provider (SIGKILL) in the middle of a job: its tasks go to the others and the job
+// still completes with exactly the right outputs.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { startLocalGrid } from '../src/devnet/index.ts'
+import { buildExamples } from '../scripts/build-examples.ts'
+import { countPrimesJs, primeRanges, primeTaskArgs } from '../examples/primes/primes.ts'
+import { stdoutOf, waitFor } from './helpers.ts'
+
+test('a provider killed with SIGKILL mid-job: its tasks are rescheduled and the job completes correctly', async (t) => {
+  const primesModule = (await buildExamples()).find(path => path.endsWith('primes.wasm'))!
+  const grid = await startLocalGrid({ providers: 3, coresPerProvider: 1 })
+  t.after(() => grid.stop())
+  const client = grid.requester.client
+  await waitFor(async () => (await client.peers()).filter(peer => peer.offer !== null).length === 3, 20_000, 'three offers')
+
+  const ranges = primeRanges(40_000_000, 60)
+  const done = new Map<string, number>()
+  const stopEvents = await client.events(event => {
+    if (event.source === 'requester' && event.type === 'task.done') done.set(event.provider, (done.get(event.provider) ?? 0) + 1)
+  })
+  t.after(stopEvents)
+  const submitted = await client.submitJob({ name: 'primes', runtime: 'wasi', module: primesModule, tasks: ranges.map(range => ({ args: primeTaskArgs(range) })) })
+
+  const victim = grid.providers[0]!
+  await waitFor(() => (done.get(victim.peerId) ?? 0) >= 3, 60_000, 'the victim to finish a few tasks')
+  const status = await client.job(submitted.job.id)
+  assert.equal(status.job.state, 'running', 'the job is still running when the provider dies')
+  assert.ok((status.providers.find(p => p.peerId === victim.peerId)?.inFlight ?? 0) > 0, 'the victim holds tasks when it dies')
+  victim.process.kill('SIGKILL')
+  await victim.exited
+
+  await waitFor(async () => (await client.job(submitted.job.id)).job.state !== 'running', 180_000, 'the job to end')
+  const results = await client.results(submitted.job.id)
+  assert.equal(results.job.state, 'completed')
+  for (const task of results.tasks) {
+    const range = ranges[task.idx]!
+    assert.equal(task.state, 'done')
+    assert.equal(Number((await stdoutOf(client, task.outputs)).trim()), countPrimesJs(range.from, range.to), `task ${task.idx}`)
+  }
+  const retried = results.tasks.filter(task => task.attempts > 1)
+  assert.ok(retried.length > 0, 'some tasks needed a second attempt')
+  for (const task of retried) assert.notEqual(task.provider, victim.peerId, `task ${task.idx} was finished elsewhere`)
+})
