@@ -12,6 +12,8 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-console': 'off',
       eqeqeq: ['error', 'always'],
+      // Event handlers set up before a value is known read it later: that is not a missed const.
+      'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
     },
   },
 )

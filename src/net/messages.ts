@@ -14,8 +14,12 @@ export const TOPIC_OFFERS = 'conun/offers/1'
 export const MAX_OFFER_FRAME_BYTES = 64 * 1024
 export const MAX_TASK_FRAME_BYTES = 8 * 1024 * 1024
 
-/** Outputs up to this size travel inside the result message; larger ones go through storage. */
-export const INLINE_OUTPUT_MAX_BYTES = 4 * 1024
+/**
+ * Outputs up to this size travel inside the result message; larger ones go through storage, where
+ * the requester fetches them by CID. One bitswap round trip per output costs far more than 64 KiB
+ * on the task stream.
+ */
+export const INLINE_OUTPUT_MAX_BYTES = 64 * 1024
 
 /** Signing domains, one per signed message kind and version. */
 export const SIGNING_DOMAIN = {

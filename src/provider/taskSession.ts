@@ -23,12 +23,24 @@ export async function serveTaskSession (stream: Stream, connection: Connection, 
   const flush = () => {
     flushScheduled = false
     while (pending.length > 0 && agreement !== undefined && !closed) {
-      const results = pending.slice(0, MAX_RESULTS_PER_BATCH)
-      pending = pending.slice(results.length)
+      const results = takeBatch()
       const body = { agreementId: agreement.agreementId, jobId: agreement.jobId, chainId: context.chainId, provider: context.key.address, results }
       framed.write({ type: 'task.results', v: 1, body, signature: signBody(context.key.secret, SIGNING_DOMAIN.results, body) })
         .catch(() => { closed = true })
     }
+  }
+  /** As many pending results as fit one frame, by count and by the size of their inline outputs. */
+  const takeBatch = () => {
+    let bytes = 0
+    let count = 0
+    while (count < pending.length && count < MAX_RESULTS_PER_BATCH) {
+      const result = pending[count]!
+      const size = 1024 + [result.stdout, result.stderr, ...result.files].reduce((sum, ref) => sum + (ref.inline?.length ?? 0), 0)
+      if (count > 0 && bytes + size > MAX_TASK_FRAME_BYTES / 2) break
+      bytes += size
+      count++
+    }
+    return pending.splice(0, count)
   }
   const deliver = (result: TaskResult) => {
     pending.push(result)

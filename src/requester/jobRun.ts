@@ -305,7 +305,8 @@ export class JobRun {
 
   private async fetchThenRecord (state: LinkState, accepted: Accepted): Promise<void> {
     const size = accepted.outputs.reduce((sum, output) => sum + output.size, 0)
-    const signal = AbortSignal.any([this.stopController.signal, AbortSignal.timeout(30_000 + size / 1000)])
+    // 30 s, plus 1 s per MB: even a slow peer moves a megabyte a second.
+    const signal = AbortSignal.any([this.stopController.signal, AbortSignal.timeout(30_000 + Math.ceil(size / 1000))])
     try {
       for (const output of accepted.outputs) {
         if (output.inline === undefined) await this.deps.fetchOutput(output.cid, state.link.peerId, signal)

@@ -73,6 +73,8 @@ export const nodeStart: Command = {
     const config = await loadNodeConfig(overrides, async path => readFile(path, 'utf8').catch(() => undefined))
     const { passphrase, source } = await resolvePassphrase({ devnet: config.devnet, passphraseFile: values['passphrase-file'] })
     if (config.devnet) console.error(`warning: devnet node key, passphrase is the ${source}`)
+    // A node serves many peers: one stray failure is logged, it must not take the node down.
+    process.on('unhandledRejection', error => console.error('unhandled rejection (the node keeps running):', error))
     const node = await startNode(config, passphrase)
     const ready = {
       event: 'ready',
