@@ -31,6 +31,7 @@ await buildExamples()
 say(`starting a grid on loopback: 1 requester + ${providerCount} providers, each a separate process…`)
 const grid = await startLocalGrid({ providers: providerCount, coresPerProvider: 1 })
 let exitCode = 0
+let finalLine: string | undefined
 try {
   const client = grid.requester.client
   say(`  requester ${grid.requester.peerId} (${grid.requester.address})`)
@@ -87,14 +88,17 @@ try {
   say(`  throughput       ${summary.tasksPerSecond} tasks/s`)
   say(`  bytes moved      ${formatBytes(summary.bytesMoved)} (code and inputs to providers, results back)`)
   say(`  image            ${summary.image}`)
-  if (values.json === true) console.log(JSON.stringify(summary))
+  finalLine = JSON.stringify(summary)
 } catch (error) {
   console.error(`demo failed: ${(error as Error).message}`)
   exitCode = 1
 } finally {
   say('stopping the grid…')
   await grid.stop()
+  say('all nodes stopped')
 }
+// With --json, the summary is the very last line, for scripts.
+if (values.json === true && finalLine !== undefined) console.log(finalLine)
 process.exitCode = exitCode
 
 /** Submits a job spec file, shows live progress per provider, and returns its results. */

@@ -1,6 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { hashMessage, hexToBytes, recoverMessageAddress } from 'viem'
+import { bytesToHex, hashMessage, hexToBytes, recoverMessageAddress } from 'viem'
+import { secp256k1 } from '@noble/curves/secp256k1.js'
 import { canonicalJson, addressOfPeer, publicKeyOfPeer, recoverSigner, signDigest, signingDigest, verifyDigest } from './sign.ts'
 import { generateNodeKey } from './nodeKey.ts'
 
@@ -34,4 +35,24 @@ test('r‖s‖v signatures are what Ethereum tooling expects', async () => {
   // viem hashes an EIP-191 message itself; sign that same digest ourselves and compare recoveries.
   const signature = signDigest(key.secret, hexToBytes(hashMessage('hello')))
   assert.equal(await recoverMessageAddress({ message: 'hello', signature }), key.address)
+})
+
+test('verifyDigest agrees with the reference ECDSA verification on valid, tampered and high-s signatures', async () => {
+  for (let i = 0; i < 40; i++) {
+    const key = await generateNodeKey()
+    const publicKey = publicKeyOfPeer(key.peerId)!
+    const digest = signingDigest('conun/test/1', { i })
+    const signature = signDigest(key.secret, digest)
+    const bytes = hexToBytes(signature)
+    const tampered = Uint8Array.from(bytes)
+    tampered[i % 64]! ^= 1 << (i % 8)
+    // The same signature with s replaced by n − s: valid ECDSA, but not low-s, so refused.
+    const n = secp256k1.Point.Fn.ORDER
+    const highS = (n - BigInt(bytesToHex(bytes.subarray(32, 64)))).toString(16).padStart(64, '0')
+    for (const candidate of [bytes, tampered, Uint8Array.from([...bytes.subarray(0, 32), ...hexToBytes(`0x${highS}`), bytes[64]!])]) {
+      const reference = secp256k1.verify(candidate.subarray(0, 64), digest, publicKey, { prehash: false, lowS: true })
+      assert.equal(verifyDigest(publicKey, digest, bytesToHex(candidate)), reference)
+    }
+    assert.equal(verifyDigest(publicKey, digest, signature), true)
+  }
 })

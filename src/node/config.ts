@@ -57,7 +57,7 @@ export function defaultNodeConfig (): NodeConfig {
       maxTaskMemoryMb: 2048,
       maxTaskTimeoutMs: 3_600_000,
       maxTaskOutputMb: 1024,
-      maxQueuedPerSession: 2 * availableParallelism(),
+      maxQueuedPerSession: 64,
       pricePerTaskWei: '0',
     },
     scheduler: { maxInFlightPerProvider: 64, maxProviders: 64, deadlineGraceMs: 30_000, reconnectBackoffMs: 5_000 },

@@ -4,8 +4,14 @@ import type { ProviderContext } from './providerContext.ts'
 import type { AgreementProposalBody, TaskAssignment, TaskResult, ToProvider } from '../net/index.ts'
 import type { Connection, Stream } from '@libp2p/interface'
 
-/** Results finished within one turn of the event loop go out in one signed batch (up to this many). */
+/** Results finished close together go out in one signed batch (up to this many). */
 const MAX_RESULTS_PER_BATCH = 256
+/**
+ * At most one batch per interval: under load, results gather into large batches, so the costly
+ * signature (and the requester's check of it) is paid once for many tasks. When idle, a result
+ * goes out at once.
+ */
+const RESULT_BATCH_INTERVAL_MS = 5
 
 /**
  * One requester's session for one job: the agreement handshake, then a stream of task assignments
@@ -18,10 +24,12 @@ export async function serveTaskSession (stream: Stream, connection: Connection, 
   let agreement: AgreementProposalBody | undefined
   let closed = false
 
-  let pending: TaskResult[] = []
+  const pending: TaskResult[] = []
   let flushScheduled = false
+  let lastFlushAt = 0
   const flush = () => {
     flushScheduled = false
+    lastFlushAt = performance.now()
     while (pending.length > 0 && agreement !== undefined && !closed) {
       const results = takeBatch()
       const body = { agreementId: agreement.agreementId, jobId: agreement.jobId, chainId: context.chainId, provider: context.key.address, results }
@@ -46,7 +54,9 @@ export async function serveTaskSession (stream: Stream, connection: Connection, 
     pending.push(result)
     if (!flushScheduled) {
       flushScheduled = true
-      setImmediate(flush)
+      const wait = lastFlushAt + RESULT_BATCH_INTERVAL_MS - performance.now()
+      if (wait <= 0) setImmediate(flush)
+      else setTimeout(flush, wait)
     }
   }
 

@@ -41,6 +41,21 @@ interface LinkState {
   readonly inFlight: Set<number>
   /** Cores the provider offered: how many of the window run at once. */
   readonly cores: number
+  /** Moving average of this provider's sandbox time per task, in ms (undefined until a result). */
+  taskMs: number | undefined
+}
+
+/**
+ * How much queued work to keep at a provider beyond what runs: enough to cover a round trip and
+ * a result batch, no more, so that long tasks are not stuck behind each other at one provider
+ * while another is idle.
+ */
+const QUEUE_TARGET_MS = 50
+
+/** The window actually used: cores plus about QUEUE_TARGET_MS of queued tasks, within the agreed maximum. */
+function windowOf (state: LinkState): number {
+  const queued = state.taskMs === undefined ? 1 : Math.ceil((state.cores * QUEUE_TARGET_MS) / Math.max(state.taskMs, 0.05))
+  return Math.min(state.link.maxInFlight, state.cores + Math.max(1, queued))
 }
 
 interface Outstanding {
@@ -148,7 +163,7 @@ export class JobRun {
       specHash: this.job.specHash,
       runtime: this.job.spec.runtime,
       limits: this.job.spec.limits,
-      maxInFlight: Math.min(this.deps.config.maxInFlightPerProvider, offer.body.cores * 8),
+      maxInFlight: Math.min(this.deps.config.maxInFlightPerProvider, offer.body.cores + 64),
       pricePerTaskWei: offer.body.pricePerTaskWei,
       escrow: null,
       expiresAt: Date.now() + 60_000,
@@ -161,7 +176,7 @@ export class JobRun {
     }
     try {
       const link = await this.deps.openLink(offer, proposal, handlers, AbortSignal.any([this.stopController.signal, AbortSignal.timeout(10_000)]))
-      state = { link, inFlight: new Set(), cores: offer.body.cores }
+      state = { link, inFlight: new Set(), cores: offer.body.cores, taskMs: undefined }
       if (this.finished) {
         await link.close()
         return
@@ -222,7 +237,7 @@ export class JobRun {
     while (progress && this.queueLength() > 0) {
       progress = false
       for (const state of this.links.values()) {
-        if (state.inFlight.size >= state.link.maxInFlight) continue
+        if (state.inFlight.size >= windowOf(state)) continue
         const idx = this.takeFor(state.link.peerId)
         if (idx === undefined) continue
         const attempt = (this.attempts.get(idx) ?? 0) + 1
@@ -264,6 +279,7 @@ export class JobRun {
       if (entry === undefined || entry.attempt !== result.attempt || entry.peerId !== state.link.peerId) continue
       this.outstanding.delete(idx)
       state.inFlight.delete(idx)
+      state.taskMs = state.taskMs === undefined ? result.usage.wallMs : 0.8 * state.taskMs + 0.2 * result.usage.wallMs
       const decided = this.decide(idx, result)
       if (decided.event !== 'accept' || decided.outputs.every(output => output.inline !== undefined)) {
         ready.push(decided)

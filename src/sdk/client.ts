@@ -152,7 +152,9 @@ export class ConunClient {
   /** Live events; resolves once subscribed. Call the returned function to stop. */
   async events (onEvent: (event: NodeEvent) => void): Promise<() => void> {
     const socket = new WebSocket(`${this.url.replace(/^http/, 'ws')}/v1/events?token=${this.token}`)
-    socket.on('message', data => onEvent(JSON.parse(String(data)) as NodeEvent))
+    socket.on('message', data => {
+      for (const event of JSON.parse(String(data)) as NodeEvent[]) onEvent(event)
+    })
     await new Promise<void>((resolve, reject) => {
       socket.once('open', () => resolve())
       socket.once('error', reject)

@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generateNodeKey } from '../identity/index.ts'
 import { hostOptions } from '../net/index.ts'
-import { ContentNotFoundError, createStorage, inlineCid, InvalidCidError } from './index.ts'
+import { lpStream } from '@libp2p/utils'
+import { ContentNotFoundError, createStorage, inlineCid, InvalidCidError, PROTOCOL_BLOCKS } from './index.ts'
 
 async function startStorage () {
   const dir = await mkdtemp(join(tmpdir(), 'conun-storage-'))
@@ -32,6 +33,8 @@ test('content put on one node is fetched by CID from another and verified', asyn
   const path = join(b.dir, 'big.bin')
   assert.equal(await b.storage.fetchToFile(bigRef.cid, path, { from: [a.storage.libp2p.peerId] }), big.length)
   assert.deepEqual(await readFile(path), big)
+  assert.equal(await b.storage.hasLocally(bigRef.cid), false, 'fetchToFile writes the file, not the blocks')
+  await b.storage.fetch(bigRef.cid, { from: [a.storage.libp2p.peerId] })
   assert.equal(await b.storage.hasLocally(bigRef.cid), true)
   assert.deepEqual(Buffer.from(await b.storage.readBytes(smallRef.cid, 100)), Buffer.from(small))
 })
@@ -44,4 +47,25 @@ test('bad CIDs, size limits and missing content give typed errors', async (t) =>
   await assert.rejects(a.storage.readBytes(ref.cid, 10), ContentNotFoundError)
   const missing = inlineCid(randomBytes(8))
   await assert.rejects(a.storage.readBytes(missing, 10, { signal: AbortSignal.timeout(300) }))
+})
+
+test('a peer that sends bytes not matching the CID is caught, and bitswap is not fooled either', async (t) => {
+  const honest = await startStorage()
+  const liar = await startStorage()
+  const reader = await startStorage()
+  t.after(async () => { await honest.stop(); await liar.stop(); await reader.stop() })
+  const content = randomBytes(1000)
+  const { cid } = await honest.storage.putBytes(content)
+  // The liar answers every block request with its own bytes.
+  await liar.storage.libp2p.unhandle(PROTOCOL_BLOCKS)
+  await liar.storage.libp2p.handle(PROTOCOL_BLOCKS, async stream => {
+    const lp = lpStream(stream)
+    await lp.read()
+    await lp.write(Buffer.concat([Uint8Array.of(1), randomBytes(1000)]))
+  })
+  await reader.storage.libp2p.dial(liar.storage.libp2p.getMultiaddrs()[0]!)
+  await reader.storage.libp2p.dial(honest.storage.libp2p.getMultiaddrs()[0]!)
+  // The forged block is refused; the content then comes, verified, from the honest peer.
+  const bytes = await reader.storage.readBytes(cid, 2000, { from: [liar.storage.libp2p.peerId], signal: AbortSignal.timeout(20_000) })
+  assert.deepEqual(Buffer.from(bytes), content)
 })

@@ -14,7 +14,9 @@ import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { create as createDigest } from 'multiformats/hashes/digest'
 import { sha256 } from 'multiformats/hashes/sha2'
+import { BlockSession, collect, serveBlocks } from './blockExchange.ts'
 import { ContentNotFoundError, InvalidCidError } from './errors.ts'
+import { readFileDag } from './readFileDag.ts'
 import type { Libp2p, PeerId, ServiceMap } from '@libp2p/interface'
 import type { Libp2pOptions } from 'libp2p'
 
@@ -55,6 +57,7 @@ export interface Storage<S extends ServiceMap = ServiceMap> {
   stop(): Promise<void>
 }
 
+
 export function parseCid (cid: string): CID {
   try {
     return CID.parse(cid)
@@ -90,6 +93,49 @@ export async function createStorage<S extends ServiceMap> (dir: string, libp2pOp
     return { cid: cid.toString(), size: await sizeOf(cid) }
   }
 
+  await serveBlocks(libp2p, blockstore)
+
+  /**
+   * Streams a file: local blocks from disk, missing ones straight from the peers named in
+   * `options.from` (see blockExchange.ts), and anything they lack through bitswap from whoever has
+   * it. Every block is checked against its CID; `keep` stores fetched blocks locally.
+   */
+  function readContent (cid: string, options: FetchOptions | undefined, keep: boolean): AsyncIterable<Uint8Array> {
+    const root = parseCid(cid)
+    return (async function * () {
+      let session: BlockSession | undefined
+      const direct = options?.from?.[0]
+      const getBlock = async (block: CID): Promise<Uint8Array> => {
+        if (await blockstore.has(block)) return collect(blockstore.get(block))
+        if (direct !== undefined) {
+          try {
+            // Only worth it over a live connection (the usual case: requester and provider are
+            // in a task session); finding an unconnected peer's address is bitswap's job.
+            if (libp2p.getConnections(direct).length === 0) throw new ContentNotFoundError(cid, 'not connected to the named peer')
+            session ??= await BlockSession.open(libp2p, direct, options?.signal)
+            const bytes = await session.get(block)
+            if (keep) await blockstore.put(block, bytes)
+            return bytes
+          } catch (error) {
+            if (options?.signal?.aborted === true) throw error
+          }
+        }
+        // bitswap: verifies the block and keeps it in the blockstore. The named peers are a hint
+        // only when we could not ask them directly; if we did, they failed us.
+        const hint = session === undefined ? providers(options) : undefined
+        return collect(helia.blockstore.get(block, { signal: options?.signal, providers: hint } as never))
+      }
+      try {
+        yield * readFileDag(root, getBlock)
+      } catch (error) {
+        if (options?.signal?.aborted === true || error instanceof ContentNotFoundError) throw error
+        throw new ContentNotFoundError(cid, (error as Error).message)
+      } finally {
+        await session?.close()
+      }
+    })()
+  }
+
   let tempCounter = 0
   const storage: Storage<S> = {
     libp2p,
@@ -111,29 +157,21 @@ export async function createStorage<S extends ServiceMap> (dir: string, libp2pOp
       }
     },
     async fetch (cid, options) {
-      for await (const _ of storage.read(cid, options)) { /* blocks are kept as they arrive */ }
+      for await (const _ of readContent(cid, options, true)) { /* blocks are kept as they arrive */ }
     },
     async hasLocally (cid) {
       try {
-        const parsed = parseCid(cid)
-        if (!(await helia.blockstore.has(parsed))) return false
-        // Walk the DAG offline: a missing block throws.
-        for await (const _ of fs.cat(parsed, { offline: true } as never)) { /* drain */ }
+        for await (const _ of readFileDag(parseCid(cid), async block => {
+          if (!(await blockstore.has(block))) throw new ContentNotFoundError(cid, 'not held locally')
+          return collect(blockstore.get(block))
+        })) { /* every block is here */ }
         return true
       } catch {
         return false
       }
     },
     read (cid, options) {
-      const parsed = parseCid(cid)
-      return (async function * () {
-        try {
-          yield * fs.cat(parsed, { signal: options?.signal, providers: providers(options) })
-        } catch (error) {
-          if (options?.signal?.aborted === true) throw error
-          throw new ContentNotFoundError(cid, (error as Error).message)
-        }
-      })()
+      return readContent(cid, options, false)
     },
     async readBytes (cid, maxBytes, options) {
       const chunks: Uint8Array[] = []

@@ -64,11 +64,7 @@ export const nodeStart: Command = {
       chainId: intFlag(values['chain-id'], 'chain-id', help, 1, Number.MAX_SAFE_INTEGER),
       devnet: values.devnet,
       provide: values.provide,
-      provider: {
-        cores,
-        ...(cores === undefined ? {} : { maxQueuedPerSession: 2 * cores }),
-        pricePerTaskWei: values.price,
-      },
+      provider: { cores, pricePerTaskWei: values.price },
     }
     const config = await loadNodeConfig(overrides, async path => readFile(path, 'utf8').catch(() => undefined))
     const { passphrase, source } = await resolvePassphrase({ devnet: config.devnet, passphraseFile: values['passphrase-file'] })

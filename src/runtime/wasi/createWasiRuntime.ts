@@ -57,6 +57,26 @@ export function createWasiRuntime(options: WasiRuntimeOptions): WasiRuntime {
   let closed = false
   const running = new Set<Promise<TaskRunOutcome>>()
 
+  // Each worker reuses one pair of task folders (see runTask.ts); a discarded worker's are removed.
+  const folders = new Map<Worker, string>()
+  const folderOf = (worker: Worker): string => {
+    let folder = folders.get(worker)
+    if (folder === undefined) {
+      folder = join(workDir, `worker-${randomUUID()}`)
+      folders.set(worker, folder)
+    }
+    return folder
+  }
+  const removeFolders = async (worker: Worker): Promise<void> => {
+    const folder = folders.get(worker)
+    folders.delete(worker)
+    if (folder === undefined) return
+    for (const dir of [`${folder}-in`, `${folder}-out`]) {
+      closeFdsUnder(dir)
+      await rm(dir, { recursive: true, force: true })
+    }
+  }
+
   const execute = async (request: TaskRunRequest): Promise<TaskRunOutcome> => {
     if (closed) throw new Error('the runtime is closed')
     checkRequest(request)
@@ -81,7 +101,7 @@ export function createWasiRuntime(options: WasiRuntimeOptions): WasiRuntime {
       pool.release(worker)
       return failed('cancelled', 'cancelled by the caller')
     }
-    const folder = join(workDir, `task-${randomUUID()}`)
+    const folder = folderOf(worker)
 
     const captureBytes = Math.min(limits.outputBytes, CAPTURE_CEILING_BYTES)
     const task: RunMessage = {
@@ -115,10 +135,7 @@ export function createWasiRuntime(options: WasiRuntimeOptions): WasiRuntime {
     }
     // The worker never finished: kill it, then clean up what it left behind.
     await pool.discard(worker)
-    for (const dir of [task.inDir, task.outDir]) {
-      closeFdsUnder(dir)
-      await rm(dir, { recursive: true, force: true })
-    }
+    await removeFolders(worker)
     const reason = closed ? 'cancelled' : settled.reason
     const message = closed ? 'the runtime was closed' : settled.message
     return { status: 'failed', reason, message, stdout, stderr, usage: { wallMs, memoryBytes: 0 } }
@@ -139,6 +156,7 @@ export function createWasiRuntime(options: WasiRuntimeOptions): WasiRuntime {
       closed = true
       await pool.close()
       await Promise.allSettled(running)
+      await Promise.all([...folders.keys()].map(removeFolders))
     },
     stats: () => ({ compiles: cache.compiles, cachedModules: cache.size, workersStarted: pool.started }),
   }

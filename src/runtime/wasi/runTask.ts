@@ -1,5 +1,6 @@
 /** One task inside a worker, synchronously: folders, sandboxed WASI instance, `_start`, outputs. */
-import { mkdirSync, rmdirSync, rmSync } from 'node:fs'
+import { mkdirSync, readdirSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
 import { WASI } from 'node:wasi'
 import { describeRunError, TaskFailure } from './errors.ts'
 import type { RunMessage, WorkerOutcome } from './protocol.ts'
@@ -19,28 +20,41 @@ function nearCap(memoryBytes: number, capBytes: number): boolean {
   return capBytes - memoryBytes <= Math.max(capBytes / 8, 2 * 1024 * 1024)
 }
 
+/** Folders this worker has made; they are emptied after every task and reused by the next. */
+const madeFolders = new Set<string>()
+
 export function runTask(task: RunMessage, stdioFds: readonly number[]): WorkerOutcome {
   const { inDir, outDir } = task
   try {
-    // Exclusive creation: the folders are new, never something a module or a user left behind.
-    mkdirSync(inDir, { mode: 0o700 })
-    mkdirSync(outDir, { mode: 0o700 })
+    prepareFolder(inDir)
+    prepareFolder(outDir)
     placeInputs(inDir, task.inputs)
     return runModule(task, inDir, outDir, stdioFds)
   } catch (err) {
     return { status: 'failed', memoryBytes: 0, ...describeRunError(err) }
   } finally {
-    removeFolder(inDir)
-    removeFolder(outDir)
+    emptyFolder(inDir)
+    emptyFolder(outDir)
   }
 }
 
-/** rmdir first: most tasks leave a folder empty, and the recursive walk costs several syscalls more. */
-function removeFolder(dir: string): void {
+/**
+ * Each worker keeps one /in and one /out folder for its life, made by us (0700) and emptied after
+ * every task: creating and removing two folders per task cost more than running a small module.
+ * Modules cannot leave links behind (the shim refuses them), so an empty folder is a clean one.
+ */
+function prepareFolder(dir: string): void {
+  if (madeFolders.has(dir)) return
+  mkdirSync(dir, { mode: 0o700 })
+  madeFolders.add(dir)
+}
+
+function emptyFolder(dir: string): void {
   try {
-    rmdirSync(dir)
+    for (const entry of readdirSync(dir)) rmSync(join(dir, entry), { recursive: true, force: true })
   } catch {
     rmSync(dir, { recursive: true, force: true })
+    madeFolders.delete(dir)
   }
 }
 

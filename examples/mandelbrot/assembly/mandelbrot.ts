@@ -1,0 +1,257 @@
+// Renders one tile of a Mandelbrot image and writes it to /out/tile.ppm as a binary PPM (P6).
+//
+//   mandelbrot --width W --height H --tile-size S --tile I --max-iter N [--stdout]
+//
+// Tile I counts row-major over ceil(W/S) × ceil(H/S) tiles; tiles on the right and bottom edges
+// are clipped. With --stdout the PPM goes to standard output instead of /out. A one-line summary
+// goes to stderr. The float math is mirrored line by line in ../tiles.ts (renderTileJs), which the
+// tests compare against pixel for pixel, so change both together. Only + - * / sqrt floor are used
+// on floats: those are exactly rounded in WebAssembly and JavaScript alike.
+//
+// AssemblyScript, compiled with @assemblyscript/wasi-shim (see scripts/build-examples.ts).
+
+import {
+  fd_prestat_get,
+  fd_prestat_dir_name,
+  path_open,
+  fd_write,
+  fd_close,
+  errnoToString,
+  oflags,
+  rights,
+  prestat,
+} from "~lib/bindings/wasi_snapshot_preview1";
+
+const LN2: f64 = 0.6931471805599453;
+const SQRT2: f64 = 1.4142135623730951;
+const ESCAPE2: f64 = 65536.0;
+const CENTER_X: f64 = -0.6;
+const CENTER_Y: f64 = 0.0;
+const SPAN_X: f64 = 3.2;
+const SPAN_Y: f64 = 2.4;
+const STOPS: StaticArray<f64> = [
+  0.0, 0.0, 7.0, 100.0,
+  0.16, 32.0, 107.0, 203.0,
+  0.42, 237.0, 255.0, 255.0,
+  0.6425, 255.0, 170.0, 0.0,
+  0.8575, 0.0, 2.0, 0.0,
+  1.0, 0.0, 7.0, 100.0,
+];
+const COLOR_SCALE: f64 = 0.19;
+const COLOR_OFFSET: f64 = 0.62;
+
+// ---- output helpers ----
+
+function fail(message: string, code: i32 = 2): void {
+  process.stderr.write("mandelbrot: " + message + "\n");
+  process.exit(code);
+}
+
+const USAGE = "usage: mandelbrot --width W --height H --tile-size S --tile I --max-iter N [--stdout]";
+
+/** Parses a decimal integer in [min, max]; anything else is a usage error. */
+function parseIntArg(name: string, text: string, min: i64, max: i64): i64 {
+  if (text.length == 0 || text.length > 18) fail(name + " must be an integer, got \"" + text + "\"");
+  let v: i64 = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) fail(name + " must be an integer, got \"" + text + "\"");
+    v = v * 10 + (c - 48);
+  }
+  if (v < min || v > max) fail(name + " must be in " + min.toString() + ".." + max.toString() + ", got " + text);
+  return v;
+}
+
+/** Finds the preopened directory called /out, or -1. */
+function findPreopen(want: string): i32 {
+  const buf = memory.data(8);
+  for (let fd: u32 = 3; fd < 64; fd++) {
+    if (fd_prestat_get(fd, changetype<prestat>(buf)) != 0) break; // EBADF: no more preopens
+    if (load<u8>(buf) != 0) continue; // not a directory
+    const len = load<u32>(buf, 4);
+    const name = new ArrayBuffer(<i32>len);
+    if (fd_prestat_dir_name(fd, changetype<usize>(name), len) != 0) continue;
+    let dir = String.UTF8.decode(name);
+    while (dir.length > 1 && dir.endsWith("/")) dir = dir.substring(0, dir.length - 1);
+    if (dir == want || "/" + dir == want) return <i32>fd;
+  }
+  return -1;
+}
+
+/** Writes all of `data` to `fd`, retrying short writes. Returns a WASI errno. */
+function writeAll(fd: u32, data: Uint8Array): u16 {
+  const iov = memory.data(16);
+  const written = memory.data(8);
+  let off = 0;
+  while (off < data.length) {
+    store<usize>(iov, data.dataStart + <usize>off);
+    store<usize>(iov, <usize>(data.length - off), sizeof<usize>());
+    const err = fd_write(fd, iov, 1, written);
+    if (err != 0) return err;
+    const n = <i32>load<usize>(written);
+    if (n == 0) return 29; // EIO: no progress
+    off += n;
+  }
+  return 0;
+}
+
+/** Creates (or truncates) `path` inside the directory `dirFd` and writes `data` to it. */
+function writeFile(dirFd: i32, path: string, data: Uint8Array): void {
+  const pathBuf = String.UTF8.encode(path);
+  const fdOut = memory.data(8);
+  let err = path_open(
+    <u32>dirFd, 0, changetype<usize>(pathBuf), <usize>pathBuf.byteLength,
+    oflags.CREAT | oflags.TRUNC,
+    rights.FD_WRITE | rights.FD_SEEK | rights.FD_TELL | rights.FD_FILESTAT_GET,
+    0, 0, fdOut,
+  );
+  if (err != 0) fail("cannot create /out/" + path + ": " + errnoToString(err), 1);
+  const fd = load<u32>(fdOut);
+  err = writeAll(fd, data);
+  if (err != 0) fail("cannot write /out/" + path + ": " + errnoToString(err), 1);
+  err = fd_close(fd);
+  if (err != 0) fail("cannot close /out/" + path + ": " + errnoToString(err), 1);
+}
+
+// ---- the renderer; keep every line in step with ../tiles.ts ----
+
+function ln(x: f64): f64 {
+  let e: f64 = 0.0;
+  while (x >= 2.0) { x = x * 0.5; e = e + 1.0; }
+  while (x < 1.0) { x = x * 2.0; e = e - 1.0; }
+  if (x > SQRT2) { x = x * 0.5; e = e + 1.0; }
+  const s = (x - 1.0) / (x + 1.0);
+  const s2 = s * s;
+  let p: f64 = 1.0 / 23.0;
+  p = p * s2 + 1.0 / 21.0;
+  p = p * s2 + 1.0 / 19.0;
+  p = p * s2 + 1.0 / 17.0;
+  p = p * s2 + 1.0 / 15.0;
+  p = p * s2 + 1.0 / 13.0;
+  p = p * s2 + 1.0 / 11.0;
+  p = p * s2 + 1.0 / 9.0;
+  p = p * s2 + 1.0 / 7.0;
+  p = p * s2 + 1.0 / 5.0;
+  p = p * s2 + 1.0 / 3.0;
+  p = p * s2 + 1.0;
+  return e * LN2 + 2.0 * s * p;
+}
+
+function channel(v: f64): u8 {
+  const r = Math.floor(v + 0.5);
+  return r < 0.0 ? 0 : r > 255.0 ? 255 : <u8><i32>r;
+}
+
+function shade(rgb: Uint8Array, o: i32, inside: bool, mu: f64): void {
+  if (inside) {
+    rgb[o] = 0; rgb[o + 1] = 0; rgb[o + 2] = 0;
+    return;
+  }
+  if (mu < 0.0) mu = 0.0;
+  let t = Math.sqrt(mu) * COLOR_SCALE + COLOR_OFFSET;
+  t = t - Math.floor(t);
+  let k = 0;
+  while (k < 16 && t > unchecked(STOPS[k + 4])) k += 4;
+  const t0 = unchecked(STOPS[k]);
+  const f = (t - t0) / (unchecked(STOPS[k + 4]) - t0);
+  rgb[o] = channel(unchecked(STOPS[k + 1]) + (unchecked(STOPS[k + 5]) - unchecked(STOPS[k + 1])) * f);
+  rgb[o + 1] = channel(unchecked(STOPS[k + 2]) + (unchecked(STOPS[k + 6]) - unchecked(STOPS[k + 2])) * f);
+  rgb[o + 2] = channel(unchecked(STOPS[k + 3]) + (unchecked(STOPS[k + 7]) - unchecked(STOPS[k + 3])) * f);
+}
+
+// ---- main ----
+
+const argv = process.argv;
+let width: i64 = -1, height: i64 = -1, tileSize: i64 = -1, tile: i64 = -1, maxIter: i64 = -1;
+let toStdout = false;
+for (let i = 1; i < argv.length; i++) {
+  const a = argv[i];
+  if (a == "--stdout") { toStdout = true; continue; }
+  if (a == "--help" || a == "-h") { process.stdout.write(USAGE + "\n"); process.exit(0); }
+  if (i + 1 >= argv.length) fail("missing value after " + a + "\n" + USAGE);
+  const v = argv[++i];
+  if (a == "--width") width = parseIntArg(a, v, 1, 65536);
+  else if (a == "--height") height = parseIntArg(a, v, 1, 65536);
+  else if (a == "--tile-size") tileSize = parseIntArg(a, v, 1, 65536);
+  else if (a == "--tile") tile = parseIntArg(a, v, 0, 0x7fffffff);
+  else if (a == "--max-iter") maxIter = parseIntArg(a, v, 1, 100000000);
+  else fail("unknown option " + a + "\n" + USAGE);
+}
+if (width < 0 || height < 0 || tileSize < 0 || tile < 0 || maxIter < 0) fail("missing options\n" + USAGE);
+
+const cols = (width + tileSize - 1) / tileSize;
+const rows = (height + tileSize - 1) / tileSize;
+if (tile >= cols * rows) fail("tile " + tile.toString() + " is outside 0.." + (cols * rows - 1).toString());
+const rx = <i32>((tile % cols) * tileSize);
+const ry = <i32>((tile / cols) * tileSize);
+const rw = <i32>min<i64>(tileSize, width - rx);
+const rh = <i32>min<i64>(tileSize, height - ry);
+const pixelBytes = <i64>rw * <i64>rh * 3;
+if (pixelBytes > 48 * 1024 * 1024) fail("tile " + rw.toString() + "x" + rh.toString() + " is too large; use a smaller --tile-size");
+
+const header = String.UTF8.encode("P6\n" + rw.toString() + " " + rh.toString() + "\n255\n");
+const headerLen = header.byteLength;
+const ppm = new Uint8Array(headerLen + <i32>pixelBytes);
+memory.copy(ppm.dataStart, changetype<usize>(header), <usize>headerLen);
+const rgb = ppm.subarray(headerLen);
+
+const w = <f64>width;
+const h = <f64>height;
+const scale = Math.max(SPAN_X / w, SPAN_Y / h);
+const halfW = w * 0.5;
+const halfH = h * 0.5;
+const limit = <i32>maxIter;
+let insideCount: i64 = 0;
+let iterations: i64 = 0;
+let o = 0;
+for (let py = ry; py < ry + rh; py++) {
+  const cy = CENTER_Y - ((<f64>py + 0.5) - halfH) * scale;
+  for (let px = rx; px < rx + rw; px++) {
+    const cx = CENTER_X + ((<f64>px + 0.5) - halfW) * scale;
+    const xq = cx - 0.25;
+    const y2 = cy * cy;
+    const q = xq * xq + y2;
+    const xb = cx + 1.0;
+    let inside = q * (q + xq) <= 0.25 * y2 || xb * xb + y2 <= 0.0625;
+    let mu: f64 = 0.0;
+    if (!inside) {
+      let zx: f64 = 0.0;
+      let zy: f64 = 0.0;
+      let zx2: f64 = 0.0;
+      let zy2: f64 = 0.0;
+      let n = 0;
+      while (n < limit && zx2 + zy2 <= ESCAPE2) {
+        zy = 2.0 * zx * zy + cy;
+        zx = zx2 - zy2 + cx;
+        zx2 = zx * zx;
+        zy2 = zy * zy;
+        n++;
+      }
+      iterations += n;
+      if (n >= limit && zx2 + zy2 <= ESCAPE2) {
+        inside = true;
+      } else {
+        const log2Abs = 0.5 * ln(zx2 + zy2) / LN2;
+        mu = <f64>n + 1.0 - ln(log2Abs) / LN2;
+      }
+    }
+    if (inside) insideCount++;
+    shade(rgb, o, inside, mu);
+    o += 3;
+  }
+}
+
+if (toStdout) {
+  const err = writeAll(1, ppm);
+  if (err != 0) fail("cannot write stdout: " + errnoToString(err), 1);
+} else {
+  const dir = findPreopen("/out");
+  if (dir < 0) fail("no preopened /out directory (run with --stdout to write the PPM to standard output)", 1);
+  writeFile(dir, "tile.ppm", ppm);
+}
+process.stderr.write(
+  "mandelbrot: tile " + tile.toString() + " of " + (cols * rows).toString() +
+  " at (" + rx.toString() + "," + ry.toString() + ") " + rw.toString() + "x" + rh.toString() +
+  ", max-iter " + maxIter.toString() + ": " + insideCount.toString() + " inside, " +
+  iterations.toString() + " iterations\n",
+);
