@@ -117,9 +117,10 @@ await withGrid(2, 1, async client => {
 console.log('\n[2] CPU-heavy job: 1 provider vs 2 providers (1 core each)')
 const heavy = { runtime: 'wasi', module: primesWasm, tasks: primeRanges(quick ? 2_000_000_000 : 6_000_000_000, 8).map(range => ({ args: primeTaskArgs(range) })) }
 // Each grid first runs a small job, so both measurements start on a warm network.
+// The machine is shared and noisy: the best of two runs stands for each configuration.
 const warmThenTime = async (client: ConunClient) => {
   await timeJob(client, { runtime: 'wasi', module: primesWasm, range: { count: 20, args: trivialArgs } })
-  return (await timeJob(client, heavy)).wallMs
+  return Math.min((await timeJob(client, heavy)).wallMs, (await timeJob(client, heavy)).wallMs)
 }
 const oneMs = await withGrid(1, 1, warmThenTime)
 const twoMs = await withGrid(2, 1, warmThenTime)

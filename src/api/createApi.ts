@@ -8,6 +8,8 @@ import { jobRoutes } from './routes/jobs.ts'
 import { nodeRoutes } from './routes/node.ts'
 import type { ApiDeps } from './apiDeps.ts'
 
+const UNAUTHORISED = 'missing or wrong API token (see <data-dir>/api-token)'
+
 export interface ApiInit {
   readonly host: string
   readonly port: number
@@ -23,7 +25,8 @@ export interface Api {
 
 /** The node's local HTTP + WebSocket API, which the CLI, the SDK and the dashboard use. */
 export async function createApi (init: ApiInit): Promise<Api> {
-  const app = Fastify({ logger: false, bodyLimit: 64 * 1024 * 1024 })
+  // On shutdown, drop open connections (even a refused WebSocket upgrade) instead of waiting on them.
+  const app = Fastify({ logger: false, bodyLimit: 64 * 1024 * 1024, forceCloseConnections: true })
   const expected = Buffer.from(init.token)
   const authorised = (given: string | undefined) => {
     if (given === undefined) return false
@@ -32,10 +35,11 @@ export async function createApi (init: ApiInit): Promise<Api> {
   }
 
   app.addHook('onRequest', async request => {
+    // WebSocket upgrades are checked in their route, which closes the socket with 4401: a refused
+    // upgrade would otherwise leave a half-open connection behind.
+    if (request.headers.upgrade === 'websocket') return
     const header = request.headers.authorization
-    const bearer = header?.startsWith('Bearer ') === true ? header.slice(7) : undefined
-    const query = request.headers.upgrade === 'websocket' ? (request.query as { token?: string }).token : undefined
-    if (!authorised(bearer ?? query)) throw new ApiError(401, 'unauthorised', 'missing or wrong API token (see <data-dir>/api-token)')
+    if (!authorised(header?.startsWith('Bearer ') === true ? header.slice(7) : undefined)) throw new ApiError(401, 'unauthorised', UNAUTHORISED)
   })
   app.setErrorHandler((error, _request, reply) => {
     const apiError = toApiError(error)
@@ -50,7 +54,7 @@ export async function createApi (init: ApiInit): Promise<Api> {
     nodeRoutes(scope, init.node)
     contentRoutes(scope, init.node)
     jobRoutes(scope, init.node)
-    eventRoutes(scope, init.node)
+    eventRoutes(scope, init.node, authorised)
   }, { prefix: '/v1' })
 
   await app.listen({ host: init.host, port: init.port })

@@ -1,0 +1,82 @@
+// The node API at its boundary: no token, bad bodies, bad ids and bad CIDs get clear typed errors,
+// nothing is stored, and the node keeps serving.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { readFile, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import WebSocket from 'ws'
+import { defaultNodeConfig, startNode } from '../src/node/index.ts'
+import { tempDir } from './helpers.ts'
+
+const dataDir = await tempDir('api')
+const node = await startNode({ ...defaultNodeConfig(), dataDir, devnet: true }, 'test')
+const token = (await readFile(join(dataDir, 'api-token'), 'utf8')).trim()
+test.after(async () => {
+  await node.stop()
+  await rm(dataDir, { recursive: true, force: true })
+})
+
+async function call (method: string, path: string, body?: string | Uint8Array, headers: Record<string, string> = {}) {
+  const response = await fetch(`${node.api.url}${path}`, { method, body, headers: { authorization: `Bearer ${token}`, ...headers } })
+  const text = await response.text()
+  return { status: response.status, json: text === '' ? undefined : JSON.parse(text) }
+}
+
+test('the API listens on loopback only and refuses requests without the right token', async () => {
+  assert.match(node.api.url, /^http:\/\/127\.0\.0\.1:\d+$/)
+  for (const authorization of [undefined, 'Bearer wrong', `Bearer ${token}x`, token]) {
+    const response = await fetch(`${node.api.url}/v1/node`, { headers: authorization === undefined ? {} : { authorization } })
+    assert.equal(response.status, 401)
+    assert.equal(((await response.json()) as { error: { code: string } }).error.code, 'unauthorised')
+  }
+  const closeCode = await new Promise(resolve => {
+    const socket = new WebSocket(`${node.api.url.replace('http', 'ws')}/v1/events?token=nope`)
+    socket.on('close', resolve)
+  })
+  assert.equal(closeCode, 4401)
+})
+
+test('bad job submissions are refused with every problem listed, and nothing is stored', async () => {
+  const notJson = await call('POST', '/v1/jobs', '{ nope', { 'content-type': 'application/json' })
+  assert.equal(notJson.status, 400)
+  const invalid = await call('POST', '/v1/jobs', JSON.stringify({ runtime: 'wasi', module: 'x', range: { count: 0 }, limits: { timeoutMs: 'soon' } }), { 'content-type': 'application/json' })
+  assert.equal(invalid.status, 400)
+  assert.equal(invalid.json.error.code, 'invalid-spec')
+  assert.ok(invalid.json.error.issues.some((issue: string) => issue.startsWith('range.count')))
+  assert.ok(invalid.json.error.issues.some((issue: string) => issue.startsWith('limits.timeoutMs')))
+  const unknownModule = await call('POST', '/v1/jobs', JSON.stringify({ runtime: 'wasi', module: 'bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku', range: { count: 1 } }), { 'content-type': 'application/json' })
+  assert.equal(unknownModule.status, 404)
+  assert.equal(unknownModule.json.error.code, 'content-not-found')
+  const badCid = await call('POST', '/v1/jobs', JSON.stringify({ runtime: 'wasi', module: 'not-a-cid', range: { count: 1 } }), { 'content-type': 'application/json' })
+  assert.equal(badCid.status, 400)
+  assert.equal(badCid.json.error.code, 'invalid-cid')
+  assert.deepEqual((await call('GET', '/v1/jobs')).json.jobs, [])
+})
+
+test('ids, CIDs and uploads are checked', async () => {
+  assert.equal((await call('GET', '/v1/jobs/../../etc')).status, 404)
+  const badId = await call('GET', '/v1/jobs/xyz')
+  assert.equal(badId.status, 400)
+  assert.equal(badId.json.error.code, 'invalid-request')
+  assert.equal((await call('GET', '/v1/jobs/0123456789abcdef')).json.error.code, 'unknown-job')
+  assert.equal((await call('GET', '/v1/content/zzz')).json.error.code, 'invalid-cid')
+  assert.equal((await call('POST', '/v1/content', 'text', { 'content-type': 'text/plain' })).status, 415)
+  const upload = await call('POST', '/v1/content', new Uint8Array([1, 2, 3]), { 'content-type': 'application/octet-stream' })
+  assert.equal(upload.status, 201)
+  assert.equal(upload.json.size, 3)
+  const download = await fetch(`${node.api.url}/v1/content/${upload.json.cid}`, { headers: { authorization: `Bearer ${token}` } })
+  assert.deepEqual(new Uint8Array(await download.arrayBuffer()), new Uint8Array([1, 2, 3]))
+})
+
+test('a burst of random bodies on every route changes nothing and the node keeps serving', async () => {
+  const routes = ['/v1/jobs', '/v1/content', '/v1/jobs/0123456789abcdef/cancel', '/v1/node', '/v1/peers']
+  for (let i = 0; i < 200; i++) {
+    const route = routes[i % routes.length]!
+    const body = crypto.getRandomValues(new Uint8Array(i % 50))
+    const type = ['application/json', 'application/octet-stream', 'text/plain'][i % 3]!
+    const { status } = await call(i % 2 === 0 ? 'POST' : 'GET', route, i % 2 === 0 ? body : undefined, i % 2 === 0 ? { 'content-type': type } : {})
+    assert.ok(status < 500, `${route} answered ${status}`)
+  }
+  assert.deepEqual((await call('GET', '/v1/jobs')).json.jobs, [])
+  assert.equal((await call('GET', '/v1/node')).json.peerId, node.key.peerId.toString())
+})
