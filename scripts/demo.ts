@@ -11,6 +11,7 @@ import { startLocalGrid } from '../src/devnet/index.ts'
 import { encodePng } from '../src/util/index.ts'
 import { buildExamples } from './build-examples.ts'
 import type { GridNode } from '../src/devnet/index.ts'
+import { followJob } from '../src/sdk/index.ts'
 import type { ConunClient } from '../src/sdk/index.ts'
 
 const ROOT = resolve(import.meta.dirname, '..')
@@ -51,7 +52,7 @@ try {
   for (const task of mandelbrot.results.tasks) {
     const tile = task.outputs.find(output => output.kind === 'file' && output.path === 'tile.ppm')
     if (tile === undefined) throw new Error(`tile ${task.idx} has no /out/tile.ppm (${task.reason ?? 'no result'})`)
-    tiles.set(task.idx, await download(client, tile.cid))
+    tiles.set(task.idx, await client.contentBytes(tile.cid))
   }
   const image = join(ROOT, 'out', 'mandelbrot.png')
   await mkdir(dirname(image), { recursive: true })
@@ -59,7 +60,7 @@ try {
   say(`  wrote ${image} (${width}×${height}, ${tiles.size} tiles)`)
 
   const primes = await runJob(client, grid.providers, join(ROOT, 'examples', 'primes', 'job.json'))
-  const stdouts = await Promise.all(primes.results.tasks.map(async task => (await download(client, task.outputs.find(o => o.kind === 'stdout')!.cid)).toString()))
+  const stdouts = await Promise.all(primes.results.tasks.map(async task => (await client.contentBytes(task.outputs.find(o => o.kind === 'stdout')!.cid)).toString()))
   const primeCount = reducePrimeCounts(stdouts)
   const primeSpec = JSON.parse(await readFile(join(ROOT, 'examples', 'primes', 'job.json'), 'utf8')) as { tasks: Array<{ args: string[] }> }
   const limit = Number(primeSpec.tasks.at(-1)!.args.at(-1))
@@ -104,42 +105,16 @@ process.exitCode = exitCode
 /** Submits a job spec file, shows live progress per provider, and returns its results. */
 async function runJob (client: ConunClient, providers: GridNode[], specPath: string) {
   const spec = JSON.parse(await readFile(specPath, 'utf8')) as { name: string }
-  const perProvider = new Map<string, number>()
-  let done = 0
-  let failed = 0
-  let total = 0
-  let jobId: string | undefined
-  const progress = new Progress(process.stdout)
-  const startedAt = Date.now()
-  let ended: () => void = () => {}
-  const finished = new Promise<void>(resolve => { ended = resolve })
-  const stop = await client.events(event => {
-    if (event.source !== 'requester' || event.jobId !== jobId) return
-    if (event.type === 'task.done') {
-      done++
-      perProvider.set(event.provider, (perProvider.get(event.provider) ?? 0) + 1)
-    } else if (event.type === 'task.failed') failed++
-    else if (event.type === 'job.finished') ended()
-    progress.update({ done, failed, total, perProvider, startedAt })
-  })
+  const bar = new Progress(process.stdout)
   say(`\njob "${spec.name}": submitting ${specPath}`)
-  const submitted = await client.submitJob(spec, dirname(specPath))
-  jobId = submitted.job.id
-  total = submitted.job.taskCount
-  while ((await client.job(jobId)).job.state === 'running') await Promise.race([finished, new Promise(resolve => setTimeout(resolve, 1000))])
-  stop()
-  progress.update({ done, failed, total, perProvider, startedAt }, true)
-  const results = await client.results(jobId)
+  const { status, progress } = await followJob(client, () => client.submitJob(spec, dirname(specPath)), current => bar.update(current))
+  bar.update(progress, true)
+  const perProvider = progress.perProvider
+  const results = await client.results(status.job.id)
   if (results.job.state !== 'completed') throw new Error(`job ${spec.name} ended ${results.job.state}`)
   const wallMs = results.job.finishedAt! - results.job.createdAt
   const outputs = results.tasks.reduce((sum, task) => sum + task.outputs.reduce((s, o) => s + o.size, 0), 0)
   const moduleToProviders = results.job.spec.module.size * providers.filter(p => perProvider.has(p.peerId)).length
   say(`job "${spec.name}": ${results.tasks.length} tasks in ${(wallMs / 1000).toFixed(2)} s on ${perProvider.size} providers`)
   return { results, perProvider, wallMs, bytesMoved: outputs + moduleToProviders }
-}
-
-async function download (client: ConunClient, cid: string): Promise<Buffer> {
-  const chunks: Buffer[] = []
-  for await (const chunk of await client.content(cid)) chunks.push(chunk as Buffer)
-  return Buffer.concat(chunks)
 }

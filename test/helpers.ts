@@ -11,9 +11,7 @@ export async function tempDir (prefix: string): Promise<string> {
 export async function stdoutOf (client: ConunClient, outputs: ReadonlyArray<{ kind: string, cid: string }>): Promise<string> {
   const stdout = outputs.find(output => output.kind === 'stdout')
   if (stdout === undefined) throw new Error('task has no stdout')
-  const chunks: Buffer[] = []
-  for await (const chunk of await client.content(stdout.cid)) chunks.push(chunk as Buffer)
-  return Buffer.concat(chunks).toString('utf8')
+  return (await client.contentBytes(stdout.cid)).toString('utf8')
 }
 
 /** Waits until `check` returns true, polling; throws after `timeoutMs`. */

@@ -1,74 +1,22 @@
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { basename, join, resolve } from 'node:path'
-import { WASI } from 'node:wasi'
-import { buildExamples } from '../../scripts/build-examples.ts'
+import { existsSync, readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { exampleRunner } from '../runExample.ts'
+import type { ExampleRun } from '../runExample.ts'
 import { assembleTiles, encodePpm, parsePpm, renderTileJs, tileCount, tileRect } from './tiles.ts'
 
-/** The little of the WebAssembly API used here: its types live in the DOM lib, which tsconfig leaves out. */
-interface WasmApi {
-  compile (bytes: Uint8Array): Promise<object>
-  instantiate (module: object, imports: object): Promise<object>
-}
-const { WebAssembly: wasm } = globalThis as unknown as { WebAssembly: WasmApi }
-
-let module: object
-let scratch: string
+let runner: Awaited<ReturnType<typeof exampleRunner>>
 
 before(async () => {
-  const built = await buildExamples({ log: () => {} })
-  const path = built.find((p) => basename(p) === 'mandelbrot.wasm')
-  assert.ok(path, 'buildExamples did not produce mandelbrot.wasm')
-  module = await wasm.compile(readFileSync(path))
-  scratch = mkdtempSync(join(tmpdir(), 'conun-mandelbrot-'))
+  runner = await exampleRunner('mandelbrot')
 })
 
-after(() => {
-  if (scratch !== undefined) rmSync(scratch, { recursive: true, force: true })
+after(async () => {
+  await runner?.close()
 })
 
-interface Run {
-  readonly exitCode: number
-  readonly stdout: Uint8Array
-  readonly stderr: string
-  /** Files the module left in /out. */
-  readonly files: Map<string, Uint8Array>
-}
-
-let runs = 0
-
-/** Runs the module as conun's sandbox would: argv, captured stdio, /in read-only, /out writable. */
-async function run (args: string[]): Promise<Run> {
-  const dir = join(scratch, String(runs++))
-  const inDir = join(dir, 'in')
-  const outDir = join(dir, 'out')
-  mkdirSync(inDir, { recursive: true })
-  mkdirSync(outDir, { recursive: true })
-  const stdoutFd = openSync(join(dir, 'stdout'), 'w')
-  const stderrFd = openSync(join(dir, 'stderr'), 'w')
-  let exitCode: number
-  try {
-    const wasi = new WASI({
-      version: 'preview1',
-      args: ['mandelbrot', ...args],
-      env: {},
-      preopens: { '/in': inDir, '/out': outDir },
-      stdout: stdoutFd,
-      stderr: stderrFd,
-      returnOnExit: true,
-    })
-    const instance = await wasm.instantiate(module, wasi.getImportObject())
-    exitCode = wasi.start(instance)
-  } finally {
-    closeSync(stdoutFd)
-    closeSync(stderrFd)
-  }
-  const files = new Map<string, Uint8Array>()
-  for (const name of readdirSync(outDir)) files.set(name, new Uint8Array(readFileSync(join(outDir, name))))
-  return { exitCode, stdout: new Uint8Array(readFileSync(join(dir, 'stdout'))), stderr: readFileSync(join(dir, 'stderr'), 'utf8'), files }
-}
+const run = (args: string[]): Promise<ExampleRun> => runner.run(args)
 
 function tileArgs (width: number, height: number, tileSize: number, tile: number, maxIter: number): string[] {
   return ['--width', String(width), '--height', String(height), '--tile-size', String(tileSize), '--tile', String(tile), '--max-iter', String(maxIter)]

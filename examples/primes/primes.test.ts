@@ -1,67 +1,25 @@
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { basename, join, resolve } from 'node:path'
-import { WASI } from 'node:wasi'
-import { buildExamples } from '../../scripts/build-examples.ts'
+import { existsSync, readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { exampleRunner } from '../runExample.ts'
+import type { ExampleRun } from '../runExample.ts'
 import { countPrimesJs, primeRanges, primeTaskArgs, reducePrimeCounts } from './primes.ts'
 
-/** The little of the WebAssembly API used here: its types live in the DOM lib, which tsconfig leaves out. */
-interface WasmApi {
-  compile (bytes: Uint8Array): Promise<object>
-  instantiate (module: object, imports: object): Promise<object>
-}
-const { WebAssembly: wasm } = globalThis as unknown as { WebAssembly: WasmApi }
-
-let module: object
-let scratch: string
+let runner: Awaited<ReturnType<typeof exampleRunner>>
 
 before(async () => {
-  const built = await buildExamples({ log: () => {} })
-  const path = built.find((p) => basename(p) === 'primes.wasm')
-  assert.ok(path, 'buildExamples did not produce primes.wasm')
-  module = await wasm.compile(readFileSync(path))
-  scratch = mkdtempSync(join(tmpdir(), 'conun-primes-'))
+  runner = await exampleRunner('primes')
 })
 
-after(() => {
-  if (scratch !== undefined) rmSync(scratch, { recursive: true, force: true })
+after(async () => {
+  await runner?.close()
 })
 
-interface Run {
-  readonly exitCode: number
-  readonly stdout: string
-  readonly stderr: string
-}
-
-let runs = 0
-
-/** Runs the module as conun's sandbox would: argv, captured stdio, /in read-only, /out writable. */
-async function run (args: string[]): Promise<Run> {
-  const dir = join(scratch, String(runs++))
-  mkdirSync(join(dir, 'in'), { recursive: true })
-  mkdirSync(join(dir, 'out'), { recursive: true })
-  const stdoutFd = openSync(join(dir, 'stdout'), 'w')
-  const stderrFd = openSync(join(dir, 'stderr'), 'w')
-  let exitCode: number
-  try {
-    const wasi = new WASI({
-      version: 'preview1',
-      args: ['primes', ...args],
-      env: {},
-      preopens: { '/in': join(dir, 'in'), '/out': join(dir, 'out') },
-      stdout: stdoutFd,
-      stderr: stderrFd,
-      returnOnExit: true,
-    })
-    const instance = await wasm.instantiate(module, wasi.getImportObject())
-    exitCode = wasi.start(instance)
-  } finally {
-    closeSync(stdoutFd)
-    closeSync(stderrFd)
-  }
-  return { exitCode, stdout: readFileSync(join(dir, 'stdout'), 'utf8'), stderr: readFileSync(join(dir, 'stderr'), 'utf8') }
+/** Runs the module in conun's sandbox, with stdout as text. */
+async function run (args: string[]): Promise<Omit<ExampleRun, 'stdout'> & { stdout: string }> {
+  const result = await runner.run(args)
+  return { ...result, stdout: Buffer.from(result.stdout).toString('utf8') }
 }
 
 async function countPrimesWasm (from: number, to: number): Promise<string> {

@@ -41,8 +41,13 @@ export async function main (argv: string[]): Promise<number> {
     console.error(`conun: unknown command "${argv.slice(0, 2).join(' ')}"\n\n${help}`)
     return 2
   }
+  const args = argv.slice(command.name.split(' ').length)
+  if (args.includes('--help') || args.includes('-h')) {
+    console.log(command.help)
+    return 0
+  }
   try {
-    return await command.run(argv.slice(command.name.split(' ').length))
+    return await command.run(args)
   } catch (error) {
     if (error instanceof UsageError) {
       console.error(`conun ${command.name}: ${error.message}\n\n${error.help}`)

@@ -43,10 +43,8 @@ export function parseFlags<O extends Options> (argv: string[], options: O, help:
   } catch (error) {
     throw new UsageError((error as Error).message.replace(/\. To specify a positional.*$/s, '.'), help)
   }
-  if ((parsed.values as { help?: boolean }).help !== true) {
-    if (parsed.positionals.length < positionals.min) throw new UsageError('missing argument', help)
-    if (parsed.positionals.length > positionals.max) throw new UsageError(`unexpected argument "${parsed.positionals[positionals.max]}"`, help)
-  }
+  if (parsed.positionals.length < positionals.min) throw new UsageError('missing argument', help)
+  if (parsed.positionals.length > positionals.max) throw new UsageError(`unexpected argument "${parsed.positionals[positionals.max]}"`, help)
   return parsed
 }
 

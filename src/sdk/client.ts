@@ -149,6 +149,13 @@ export class ConunClient {
     return Readable.fromWeb(response.body as never)
   }
 
+  /** The bytes of content held by the node, in one buffer (for outputs known to be small). */
+  async contentBytes (cid: string): Promise<Buffer> {
+    const chunks: Buffer[] = []
+    for await (const chunk of await this.content(cid)) chunks.push(chunk as Buffer)
+    return Buffer.concat(chunks)
+  }
+
   /** Live events; resolves once subscribed. Call the returned function to stop. */
   async events (onEvent: (event: NodeEvent) => void): Promise<() => void> {
     const socket = new WebSocket(`${this.url.replace(/^http/, 'ws')}/v1/events?token=${this.token}`)

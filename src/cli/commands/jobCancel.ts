@@ -15,10 +15,6 @@ export const jobCancel: Command = {
   help,
   async run (argv) {
     const { values, positionals } = parseFlags(argv, CLIENT_OPTIONS, help, { min: 1, max: 1 })
-    if (values.help === true) {
-      console.log(help)
-      return 0
-    }
     const status = await (await connect(values)).cancel(positionals[0]!)
     console.log(`job ${status.job.id}: ${status.job.state}`)
     return 0

@@ -17,10 +17,6 @@ export const jobList: Command = {
   help,
   async run (argv) {
     const { values } = parseFlags(argv, { ...CLIENT_OPTIONS, json: { type: 'boolean' } }, help, { min: 0, max: 0 })
-    if (values.help === true) {
-      console.log(help)
-      return 0
-    }
     const jobs = await (await connect(values)).jobs()
     if (values.json === true) {
       console.log(JSON.stringify(jobs))

@@ -23,10 +23,6 @@ export const jobResults: Command = {
   help,
   async run (argv) {
     const { values, positionals } = parseFlags(argv, { ...CLIENT_OPTIONS, out: { type: 'string' }, json: { type: 'boolean' } }, help, { min: 1, max: 1 })
-    if (values.help === true) {
-      console.log(help)
-      return 0
-    }
     if (values.out === undefined) throw new UsageError('--out <dir> is required', help)
     const out = resolve(values.out)
     const client = await connect(values)

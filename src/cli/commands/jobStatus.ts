@@ -28,10 +28,6 @@ export const jobStatus: Command = {
   help,
   async run (argv) {
     const { values, positionals } = parseFlags(argv, { ...CLIENT_OPTIONS, json: { type: 'boolean' } }, help, { min: 1, max: 1 })
-    if (values.help === true) {
-      console.log(help)
-      return 0
-    }
     const status = await (await connect(values)).job(positionals[0]!)
     if (values.json === true) console.log(JSON.stringify(status))
     else printStatus(status)

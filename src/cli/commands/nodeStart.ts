@@ -50,10 +50,6 @@ export const nodeStart: Command = {
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     }, help, { min: 0, max: 0 })
-    if (values.help === true) {
-      console.log(help)
-      return 0
-    }
     const cores = intFlag(values.cores, 'cores', help, 1, 4096)
     const overrides: NodeConfigOverrides = {
       dataDir: values['data-dir'],

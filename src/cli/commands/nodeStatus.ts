@@ -16,10 +16,6 @@ export const nodeStatus: Command = {
   help,
   async run (argv) {
     const { values } = parseFlags(argv, { ...CLIENT_OPTIONS, json: { type: 'boolean' } }, help, { min: 0, max: 0 })
-    if (values.help === true) {
-      console.log(help)
-      return 0
-    }
     const node = await (await connect(values)).node()
     if (values.json === true) {
       console.log(JSON.stringify(node))

@@ -17,10 +17,6 @@ export const peers: Command = {
   help,
   async run (argv) {
     const { values } = parseFlags(argv, { ...CLIENT_OPTIONS, json: { type: 'boolean' } }, help, { min: 0, max: 0 })
-    if (values.help === true) {
-      console.log(help)
-      return 0
-    }
     const list = await (await connect(values)).peers()
     if (values.json === true) {
       console.log(JSON.stringify(list))
