@@ -58,6 +58,10 @@ export interface Storage<S extends ServiceMap = ServiceMap> {
 }
 
 
+/** How long one block may take through bitswap, and how often it is asked for again. */
+const BITSWAP_BLOCK_TIMEOUT_MS = 10_000
+const BITSWAP_TRIES = 3
+
 export function parseCid (cid: string): CID {
   try {
     return CID.parse(cid)
@@ -123,7 +127,16 @@ export async function createStorage<S extends ServiceMap> (dir: string, libp2pOp
         // bitswap: verifies the block and keeps it in the blockstore. The named peers are a hint
         // only when we could not ask them directly; if we did, they failed us.
         const hint = session === undefined ? providers(options) : undefined
-        return collect(helia.blockstore.get(block, { signal: options?.signal, providers: hint } as never))
+        // A want can get lost (seen here: a 100 MB transfer stalled for good at 63 MB), so each
+        // block gets a deadline, and a fresh want after it.
+        for (let attempt = 1; ; attempt++) {
+          const signal = AbortSignal.any([options?.signal ?? new AbortController().signal, AbortSignal.timeout(BITSWAP_BLOCK_TIMEOUT_MS)])
+          try {
+            return await collect(helia.blockstore.get(block, { signal, providers: hint } as never))
+          } catch (error) {
+            if (options?.signal?.aborted === true || attempt >= BITSWAP_TRIES) throw error
+          }
+        }
       }
       try {
         yield * readFileDag(root, getBlock)
