@@ -1,0 +1,53 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { openDatabase } from '../util/index.ts'
+import { JobStore, UnknownJobError } from './jobStore.ts'
+import type { ResolvedJob } from './jobStore.ts'
+import type { TaskResult } from '../net/index.ts'
+
+const spec: ResolvedJob = {
+  name: 't', runtime: 'wasi', module: { cid: 'bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku', size: 0 },
+  limits: { memoryBytes: 1 << 20, timeoutMs: 1000, outputBytes: 1 << 20 }, constraints: {}, maxAttempts: 2,
+}
+const empty = { cid: spec.module.cid, size: 0, inline: '' }
+const result = (idx: number, attempt: number): TaskResult => ({ taskId: String(idx), attempt, status: 'exit', exitCode: 0, stdout: empty, stderr: empty, files: [], usage: { wallMs: 1, memoryBytes: 0 } })
+
+function storeWithJob () {
+  const store = new JobStore(openDatabase(':memory:'))
+  store.createJob('j', spec, '0x00', [{ args: ['a'], env: {}, inputs: [] }, { args: ['b'], env: {}, inputs: [] }])
+  return store
+}
+
+test('a result is recorded once, only for the attempt in flight', () => {
+  const store = storeWithJob()
+  store.dispatch('j', [{ idx: 0, attempt: 1, peerId: 'p1', address: '0x1' }])
+  assert.deepEqual(store.recordResults('j', [{ idx: 0, result: result(0, 1), event: 'accept', outputs: [{ kind: 'stdout', path: '', cid: 'c', size: 2, inline: new Uint8Array([104, 105]) }] }]), [0])
+  // A duplicate, or a late result of an older attempt, changes nothing.
+  assert.deepEqual(store.recordResults('j', [{ idx: 0, result: result(0, 1), event: 'accept', outputs: [] }]), [])
+  assert.deepEqual(store.taskCounts('j'), { queued: 1, running: 0, done: 1, failed: 0, cancelled: 0 })
+  assert.deepEqual([...store.inlineOutput('c')!], [104, 105])
+  const [outcome] = store.outcomes('j')
+  assert.equal(outcome?.provider, 'p1')
+  assert.equal(outcome?.outputs.length, 1)
+})
+
+test('a lost attempt goes back to the queue; a restart requeues what was in flight', () => {
+  const store = storeWithJob()
+  store.dispatch('j', [{ idx: 0, attempt: 1, peerId: 'p1', address: '0x1' }, { idx: 1, attempt: 1, peerId: 'p2', address: '0x2' }])
+  assert.equal(store.loseAttempt('j', 0, 1, 'retry', 'provider-lost', 'gone'), true)
+  assert.equal(store.loseAttempt('j', 0, 1, 'retry', 'provider-lost', 'gone'), false, 'an attempt ends once')
+  store.recoverJob('j')
+  const tasks = store.tasks('j')
+  assert.deepEqual(tasks.map(t => t.state), ['queued', 'queued'])
+  assert.deepEqual(tasks.map(t => t.triedBy), [['p1'], ['p2']])
+  assert.deepEqual(tasks.map(t => t.attempts), [1, 1])
+})
+
+test('cancelling ends every open task; unknown jobs are typed errors', () => {
+  const store = storeWithJob()
+  store.dispatch('j', [{ idx: 0, attempt: 1, peerId: 'p1', address: '0x1' }])
+  store.cancelJob('j')
+  assert.equal(store.job('j').state, 'cancelled')
+  assert.deepEqual(store.taskCounts('j'), { queued: 0, running: 0, done: 0, failed: 0, cancelled: 2 })
+  assert.throws(() => store.job('nope'), UnknownJobError)
+})
