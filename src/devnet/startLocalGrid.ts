@@ -11,6 +11,8 @@ const CLI = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'cli', 'main.
 
 export interface GridNode {
   readonly name: string
+  /** The flags it was started with, to start it again the same way. */
+  readonly flags: readonly string[]
   readonly process: ChildProcess
   readonly peerId: string
   readonly address: string
@@ -26,6 +28,11 @@ export interface LocalGrid {
   readonly providers: GridNode[]
   /** Starts one more provider that joins through the requester. */
   addProvider(cores?: number): Promise<GridNode>
+  /**
+   * Starts a node that has stopped (or was killed) again on its data dir, its listen addresses
+   * and its flags: the same identity, database and storage. Returns the new process.
+   */
+  restart(node: GridNode): Promise<GridNode>
   /** Stops every node (SIGTERM, then SIGKILL after a grace period) and removes their data dirs. */
   stop(): Promise<void>
 }
@@ -66,7 +73,14 @@ export async function startLocalGrid (options: LocalGridOptions): Promise<LocalG
       return node
     }
     const providers = await Promise.all(Array.from({ length: options.providers }, async () => addProvider()))
-    return { requester, providers, addProvider, stop: stopAll }
+    const restart = async (node: GridNode) => {
+      if (node.process.exitCode === null && node.process.signalCode === null) throw new Error(`${node.name} is still running`)
+      const listen = node.multiaddrs.map(addr => addr.replace(/\/p2p\/[^/]+$/, '')).flatMap(addr => ['--listen', addr])
+      const again = await startNodeProcess(node.name, node.dataDir, [...node.flags.filter((_, i, all) => all[i] !== '--listen' && all[i - 1] !== '--listen'), ...listen], options.log)
+      nodes.push(again)
+      return again
+    }
+    return { requester, providers, addProvider, restart, stop: stopAll }
   } catch (error) {
     await stopAll()
     throw error
@@ -102,6 +116,7 @@ async function startNodeProcess (name: string, dataDir: string, flags: string[],
   })
   return {
     name,
+    flags,
     process: child,
     peerId: String(ready.peerId),
     address: String(ready.address),

@@ -11,6 +11,7 @@ import type { GossipSub } from '@libp2p/gossipsub'
 import type { Identify, IdentifyPush } from '@libp2p/identify'
 import type { KadDHT } from '@libp2p/kad-dht'
 import type { Ping } from '@libp2p/ping'
+import { KEEP_ALIVE } from '@libp2p/interface'
 import type { PrivateKey } from '@libp2p/interface'
 import type { Libp2pOptions } from 'libp2p'
 
@@ -46,7 +47,8 @@ export const DHT_PROTOCOL = '/conun/kad/1.0.0'
  */
 export function hostOptions (config: HostConfig): Libp2pOptions<HostServices> {
   const peerDiscovery: NonNullable<Libp2pOptions['peerDiscovery']> = []
-  if (config.bootstrap.length > 0) peerDiscovery.push(bootstrap({ list: [...config.bootstrap], timeout: 0 }))
+  // Bootstrap peers are kept alive: if one restarts, this node dials it again (with backoff).
+  if (config.bootstrap.length > 0) peerDiscovery.push(bootstrap({ list: [...config.bootstrap], timeout: 0, tagName: KEEP_ALIVE }))
   return {
     privateKey: config.privateKey,
     addresses: { listen: [...config.listen] },
@@ -54,7 +56,7 @@ export function hostOptions (config: HostConfig): Libp2pOptions<HostServices> {
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     peerDiscovery,
-    connectionManager: { maxConnections: 300 },
+    connectionManager: { maxConnections: 300, reconnectRetries: 10, reconnectRetryInterval: 500, reconnectBackoffFactor: 2 },
     services: {
       identify: identify(),
       // Tells connected peers when this node starts serving a protocol (e.g. offers, once it provides).

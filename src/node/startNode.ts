@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { createApi } from '../api/index.ts'
 import { loadOrCreateNodeKey } from '../identity/index.ts'
 import { createOffer, OfferBook, startOfferExchange } from '../market/index.ts'
-import { hostOptions } from '../net/index.ts'
+import { hostOptions, PROTOCOL_OFFER } from '../net/index.ts'
 import { createProviderAgent } from '../provider/index.ts'
 import { probeMachine } from '../resources/index.ts'
 import { createRequester, JobStore, libp2pLinks } from '../requester/index.ts'
@@ -108,6 +108,7 @@ export async function startNode (config: NodeConfig, passphrase: string): Promis
     config: config.scheduler,
   })
   requester.resume()
+  reconnectKnownProviders(host)
 
   const token = await loadOrCreateToken(join(dataDir, 'api-token'))
   const api = await createApi({ host: config.apiHost, port: config.apiPort, token, node: { key, host, storage, offers, requester, provider, chainId: config.chainId } })
@@ -143,6 +144,19 @@ export async function startNode (config: NodeConfig, passphrase: string): Promis
       await rm(join(dataDir, 'node.json'), { force: true })
     },
   }
+}
+
+/**
+ * After a restart, dials the providers this node knew (libp2p keeps its peer store in the data
+ * dir), so the jobs it resumes find their providers again without waiting for gossip.
+ */
+function reconnectKnownProviders (host: Libp2p<HostServices>): void {
+  void (async () => {
+    for (const peer of await host.peerStore.all()) {
+      if (!peer.protocols.includes(PROTOCOL_OFFER) || peer.addresses.length === 0) continue
+      host.dial(peer.id, { signal: AbortSignal.timeout(10_000) }).catch(() => { /* gone for good, or not yet back */ })
+    }
+  })()
 }
 
 /** The API token, created once per data dir and readable only by its owner. */
