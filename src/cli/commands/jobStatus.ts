@@ -20,6 +20,7 @@ export function printStatus (status: JobStatus): void {
   console.log(`  time      ${elapsed.toFixed(2)} s${job.finishedAt === null ? ' so far' : ''}`)
   console.log('  payment   none (unpaid job)')
   for (const provider of status.providers) console.log(`  provider  ${shortId(provider.peerId)} ${provider.inFlight}/${provider.maxInFlight} in flight`)
+  if (job.state === 'running' && status.providers.length === 0) console.log('  provider  none yet: waiting for an offer that meets the job\'s constraints (see conun peers)')
 }
 
 export const jobStatus: Command = {
