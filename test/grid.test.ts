@@ -30,6 +30,11 @@ test('a job of 60 tasks completes on both providers with outputs equal to a loca
     perProvider.set(task.provider!, (perProvider.get(task.provider!) ?? 0) + 1)
   }
   assert.deepEqual([...perProvider.keys()].sort(), grid.providers.map(p => p.peerId).sort(), 'tasks ran on both providers')
+  // Each provider's record on this node counts the results it delivered.
+  for (const peer of (await client.peers()).filter(p => perProvider.has(p.peerId))) {
+    assert.equal(peer.reputation?.valid, perProvider.get(peer.peerId))
+    assert.equal(peer.reputation?.streak, perProvider.get(peer.peerId))
+  }
 })
 
 test('hostile tasks fail with a reason and the providers go on serving', async () => {

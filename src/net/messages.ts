@@ -146,7 +146,11 @@ export type TaskStarted = z.infer<typeof taskStarted>
 export const outputRef = z.object({ cid, size: count, inline: base64.optional() })
 export type OutputRef = z.infer<typeof outputRef>
 
-export const failureReason = z.enum(['timeout', 'memory-limit', 'output-limit', 'trap', 'invalid-module', 'cancelled', 'internal', 'fetch-failed'])
+/**
+ * Why an attempt failed. Providers report the sandbox's reasons and fetch-failed; the requester
+ * adds invalid-output when what came back does not match what the provider signed.
+ */
+export const failureReason = z.enum(['timeout', 'memory-limit', 'output-limit', 'trap', 'invalid-module', 'cancelled', 'internal', 'fetch-failed', 'invalid-output'])
 export type FailureReason = z.infer<typeof failureReason>
 
 export const taskResult = z.object({

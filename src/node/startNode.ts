@@ -7,7 +7,7 @@ import { createOffer, OfferBook, startOfferExchange } from '../market/index.ts'
 import { hostOptions, PROTOCOL_OFFER } from '../net/index.ts'
 import { createProviderAgent } from '../provider/index.ts'
 import { probeMachine } from '../resources/index.ts'
-import { createRequester, JobStore, libp2pLinks } from '../requester/index.ts'
+import { createRequester, JobStore, libp2pLinks, ReputationStore } from '../requester/index.ts'
 import { createWasiRuntime } from '../runtime/index.ts'
 import { createStorage } from '../storage/index.ts'
 import { openDatabase } from '../util/index.ts'
@@ -102,6 +102,7 @@ export async function startNode (config: NodeConfig, passphrase: string): Promis
     key,
     chainId: config.chainId,
     store: new JobStore(db),
+    reputation: new ReputationStore(db),
     storage,
     offers,
     openLink: libp2pLinks(host, key, config.chainId),

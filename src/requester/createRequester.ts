@@ -7,6 +7,7 @@ import { JobRun } from './jobRun.ts'
 import { expandTasks } from './jobSpec.ts'
 import { unpaid } from './settlement.ts'
 import type { JobRecord, JobStore, ResolvedJob, TaskDefinition, TaskOutcome } from './jobStore.ts'
+import type { ProviderReputation, ReputationStore } from './reputationStore.ts'
 import type { JobSpec } from './jobSpec.ts'
 import type { OpenLink } from './providerLink.ts'
 import type { RequesterEvent } from './requesterEvents.ts'
@@ -32,6 +33,7 @@ export interface RequesterInit {
   readonly key: NodeKey
   readonly chainId: number
   readonly store: JobStore
+  readonly reputation: ReputationStore
   readonly storage: Storage
   readonly offers: OfferBook
   readonly openLink: OpenLink
@@ -53,6 +55,8 @@ export interface Requester {
   jobs(limit?: number): JobStatus[]
   outcomes(jobId: string): TaskOutcome[]
   cancel(jobId: string): Promise<void>
+  /** Every provider's track record with this node. */
+  reputation(): ProviderReputation[]
   /** Bytes of a small task output kept in the job database, if `cid` is one. */
   inlineOutput(cid: string): Uint8Array | undefined
   /** Settles when the job has ended. */
@@ -68,6 +72,7 @@ export function createRequester (init: RequesterInit): Requester {
   const config = { ...DEFAULT_SCHEDULER_CONFIG, ...init.config }
   const settlement = init.settlement ?? unpaid
   const runs = new Map<string, JobRun>()
+  events.on(event => init.reputation.observe(event))
 
   const candidates = (job: JobRecord) => matchOffers(init.offers.list(), {
     runtime: job.spec.runtime,
@@ -75,6 +80,7 @@ export function createRequester (init: RequesterInit): Requester {
     minMemoryBytes: job.spec.constraints.minMemoryBytes,
     maxPricePerTaskWei: job.spec.constraints.maxPricePerTaskWei === undefined ? undefined : BigInt(job.spec.constraints.maxPricePerTaskWei),
     allowPeers: job.spec.constraints.providers,
+    excludePeers: init.reputation.blacklisted(),
   })
 
   function run (job: JobRecord): JobRun {
@@ -162,6 +168,7 @@ export function createRequester (init: RequesterInit): Requester {
       else if (job.state === 'running') init.store.cancelJob(jobId)
     },
     inlineOutput: cid => init.store.inlineOutput(cid),
+    reputation: () => init.reputation.all(),
     async waitForJob (jobId) {
       await runs.get(jobId)?.done
       return init.store.job(jobId)

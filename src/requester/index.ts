@@ -1,6 +1,8 @@
 export { createRequester, DEFAULT_SCHEDULER_CONFIG } from './createRequester.ts'
 export type { JobStatus, Requester, RequesterInit } from './createRequester.ts'
 export { JobStore, UnknownJobError } from './jobStore.ts'
+export { ReputationStore } from './reputationStore.ts'
+export type { ProviderReputation } from './reputationStore.ts'
 export type { JobRecord, ResolvedJob, StoredOutput, TaskDefinition, TaskOutcome } from './jobStore.ts'
 export { expandTasks, JobSpecError, jobSpec, mapSources, parseJobSpec, specSources } from './jobSpec.ts'
 export type { JobSpec, JobSpecInput, TaskSpec } from './jobSpec.ts'

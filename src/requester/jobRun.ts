@@ -305,7 +305,7 @@ export class JobRun {
       if (ref.inline !== undefined) {
         inline = Buffer.from(ref.inline, 'base64')
         if (inline.byteLength !== ref.size || inlineCid(inline) !== ref.cid) {
-          return { idx, event: this.retryOrFail(idx), outputs: [], result: { ...result, status: 'failed', reason: 'internal', message: `the provider's ${kind} ${path} does not match its CID` } }
+          return { idx, event: this.retryOrFail(idx), outputs: [], result: { ...result, status: 'failed', reason: 'invalid-output', message: `the provider's ${kind} ${path} does not match its CID` } }
         }
       }
       outputs.push({ kind, path, cid: ref.cid, size: ref.size, ...(inline === undefined ? {} : { inline }) })

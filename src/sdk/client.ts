@@ -5,7 +5,7 @@ import { Readable } from 'node:stream'
 import { CID } from 'multiformats/cid'
 import WebSocket from 'ws'
 import { mapSources, parseJobSpec, specSources } from '../requester/index.ts'
-import type { JobStatus, JobSpecInput, RequesterEvent, TaskOutcome, JobRecord } from '../requester/index.ts'
+import type { JobStatus, JobSpecInput, ProviderReputation, RequesterEvent, TaskOutcome, JobRecord } from '../requester/index.ts'
 import type { NodeInfoFile } from '../node/index.ts'
 import type { OfferBody } from '../net/index.ts'
 import type { ProviderEvent, ProviderStatus } from '../provider/index.ts'
@@ -24,6 +24,8 @@ export interface PeerSummary {
   readonly connected: boolean
   readonly addrs: string[]
   readonly offer: OfferBody | null
+  /** How this node's jobs went on that provider, if it ever worked for them. */
+  readonly reputation: ProviderReputation | null
 }
 
 export type NodeEvent = ({ source: 'requester' } & RequesterEvent) | ({ source: 'provider' } & ProviderEvent)

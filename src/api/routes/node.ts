@@ -19,13 +19,15 @@ export function nodeRoutes (app: FastifyInstance, node: ApiDeps): void {
       peers.set(peerId, [...(peers.get(peerId) ?? []), connection.remoteAddr.toString()])
       return peers
     }, new Map<string, string[]>())
-    const peerIds = new Set([...connected.keys(), ...offers.keys()])
+    const reputation = new Map(node.requester.reputation().map(entry => [entry.peerId, entry]))
+    const peerIds = new Set([...connected.keys(), ...offers.keys(), ...reputation.keys()])
     return {
       peers: [...peerIds].sort().map(peerId => ({
         peerId,
         connected: connected.has(peerId),
         addrs: connected.get(peerId) ?? offers.get(peerId)?.addrs ?? [],
         offer: offers.get(peerId) ?? null,
+        reputation: reputation.get(peerId) ?? null,
       })),
     }
   })

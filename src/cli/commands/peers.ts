@@ -5,7 +5,9 @@ import type { Command } from '../usage.ts'
 
 const help = `Usage: conun peers [options]
 
-Lists the peers the node is connected to or has offers from.
+Lists the peers the node is connected to, has offers from, or has given work to, with their
+track record on this node's jobs (valid, invalid, timed-out and failed attempts, current streak)
+and whether they are blacklisted.
 
 Options:
   --json            print JSON
@@ -26,14 +28,21 @@ export const peers: Command = {
       console.log('no peers yet')
       return 0
     }
-    console.log(table(['PEER', 'CONNECTED', 'OFFER', 'CORES', 'MEMORY', 'PRICE/TASK (wei)'], list.map(peer => [
-      peer.peerId,
-      peer.connected ? 'yes' : 'no',
-      peer.offer === null ? '-' : peer.offer.runtimes.join(','),
-      peer.offer === null ? '-' : String(peer.offer.cores),
-      peer.offer === null ? '-' : formatBytes(peer.offer.memoryBytes),
-      peer.offer === null ? '-' : peer.offer.pricePerTaskWei,
-    ])))
+    const now = Date.now()
+    console.log(table(['PEER', 'CONNECTED', 'OFFER', 'CORES', 'MEMORY', 'PRICE/TASK (wei)', 'VALID', 'INVALID', 'TIMEOUTS', 'ERRORS', 'STREAK', 'STATUS'], list.map(peer => {
+      const { offer, reputation } = peer
+      const blacklisted = reputation?.blacklistedUntil !== null && reputation?.blacklistedUntil !== undefined && reputation.blacklistedUntil > now
+      return [
+        peer.peerId,
+        peer.connected ? 'yes' : 'no',
+        offer === null ? '-' : offer.runtimes.join(','),
+        offer === null ? '-' : String(offer.cores),
+        offer === null ? '-' : formatBytes(offer.memoryBytes),
+        offer === null ? '-' : offer.pricePerTaskWei,
+        ...(reputation === null ? ['-', '-', '-', '-', '-'] : [reputation.valid, reputation.invalid, reputation.timeouts, reputation.errors, reputation.streak].map(String)),
+        blacklisted ? `blacklisted until ${new Date(reputation!.blacklistedUntil!).toISOString()}` : 'ok',
+      ]
+    })))
     return 0
   },
 }
