@@ -9,7 +9,7 @@ import { lpStream } from '@libp2p/utils'
 import { createLibp2p } from 'libp2p'
 import { generateNodeKey } from '../src/identity/index.ts'
 import { createOffer } from '../src/market/index.ts'
-import { encodeFrame, hostOptions, MAX_OFFER_FRAME_BYTES, MAX_TASK_FRAME_BYTES, PROTOCOL_OFFER, PROTOCOL_TASK, protocolError, signBody, SIGNING_DOMAIN, TOPIC_OFFERS, decodeFrame } from '../src/net/index.ts'
+import { encodeFrame, FramedStream, hostOptions, toRequester, MAX_OFFER_FRAME_BYTES, MAX_TASK_FRAME_BYTES, PROTOCOL_OFFER, PROTOCOL_TASK, protocolError, signBody, SIGNING_DOMAIN, TOPIC_OFFERS, decodeFrame } from '../src/net/index.ts'
 import { defaultNodeConfig, startNode } from '../src/node/index.ts'
 import { buildWasiFixture } from './fixtures/wasi/buildFixtures.ts'
 import type { AgreementProposalBody } from '../src/net/index.ts'
@@ -82,6 +82,26 @@ test('task protocol: agreements with wrong signatures, chain or provider are ref
   assert.equal((await exchange(PROTOCOL_TASK, [encodeFrame({ type: 'agreement.propose', v: 1, body: otherChain, signature: signBody(attackerKey.secret, SIGNING_DOMAIN.agreementProposal, otherChain) })], MAX_TASK_FRAME_BYTES)).code, 'unexpected')
   const otherProvider = proposal({ provider: attackerKey.address })
   assert.equal((await exchange(PROTOCOL_TASK, [encodeFrame({ type: 'agreement.propose', v: 1, body: otherProvider, signature: signBody(attackerKey.secret, SIGNING_DOMAIN.agreementProposal, otherProvider) })], MAX_TASK_FRAME_BYTES)).code, 'unexpected')
+})
+
+test('task protocol: tasks beyond the agreed window are refused, not queued', async () => {
+  const stream = await attacker.dialProtocol(provider.host.getMultiaddrs()[0]!, PROTOCOL_TASK)
+  const framed = new FramedStream(stream, toRequester, MAX_TASK_FRAME_BYTES)
+  const body = proposal({ maxInFlight: 4 })
+  await framed.write({ type: 'agreement.propose', v: 1, body, signature: signBody(attackerKey.secret, SIGNING_DOMAIN.agreementProposal, body) })
+  const accepted = await framed.read({ signal: AbortSignal.timeout(5000) })
+  assert.equal(accepted.type, 'agreement.accept')
+  // Code that nobody can serve: the four tasks in the window wait to fetch it; the rest are refused.
+  const missing = { cid: 'bafkreiaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', size: 10 }
+  const tasks = Array.from({ length: 10 }, (_, i) => ({ taskId: String(i), attempt: 1, module: missing, args: [], env: {}, inputs: [], limits: body.limits }))
+  await framed.write({ type: 'task.assign', v: 1, tasks })
+  const refused: string[] = []
+  while (refused.length < 6) {
+    const message = await framed.read({ signal: AbortSignal.timeout(5000) })
+    if (message.type === 'task.results') refused.push(...message.body.results.map(result => `${result.taskId}:${result.message}`))
+  }
+  assert.deepEqual(refused, [4, 5, 6, 7, 8, 9].map(i => `${i}:more than the agreed 4 tasks in flight`))
+  await framed.close()
 })
 
 test('gossip: forged and malformed offers never enter the offer book', async () => {

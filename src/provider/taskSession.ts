@@ -1,4 +1,4 @@
-import { agreementProposalBody, assertSignedBy, FramedStream, MAX_TASK_FRAME_BYTES, signBody, SIGNING_DOMAIN, toProvider, WireError } from '../net/index.ts'
+import { assertSignedBy, FramedStream, MAX_TASK_FRAME_BYTES, signBody, SIGNING_DOMAIN, toProvider, WireError } from '../net/index.ts'
 import { failedResult, runTask } from './runTask.ts'
 import type { ProviderContext } from './providerContext.ts'
 import type { AgreementProposalBody, TaskAssignment, TaskResult, ToProvider } from '../net/index.ts'
@@ -20,8 +20,10 @@ const RESULT_BATCH_INTERVAL_MS = 5
 export async function serveTaskSession (stream: Stream, connection: Connection, context: ProviderContext): Promise<void> {
   const framed = new FramedStream(stream, toProvider, MAX_TASK_FRAME_BYTES)
   const requester = connection.remotePeer
-  const running = new Map<string, AbortController>()
+  /** Tasks taken and not yet answered, by task id and attempt. */
+  const running = new Map<string, { taskId: string, controller: AbortController }>()
   let agreement: AgreementProposalBody | undefined
+  let window = 0
   let closed = false
 
   const pending: TaskResult[] = []
@@ -60,29 +62,48 @@ export async function serveTaskSession (stream: Stream, connection: Connection, 
     }
   }
 
+  // Tasks that started in one turn of the event loop are announced in one message.
+  let started: string[] = []
+  const announceStarted = (taskId: string) => {
+    if (started.length === 0) {
+      setImmediate(() => {
+        const taskIds = started
+        started = []
+        if (!closed) framed.write({ type: 'task.started', v: 1, taskIds }).catch(() => { closed = true })
+      })
+    }
+    started.push(taskId)
+  }
+
   const start = (task: TaskAssignment, terms: AgreementProposalBody) => {
-    if (running.has(task.taskId)) return
+    const key = `${task.taskId}#${task.attempt}`
+    if (running.has(key)) return
+    // The requester agreed to a window; what goes beyond it is refused, not queued without bound.
+    if (running.size >= window) {
+      deliver(failedResult(task, 'internal', `more than the agreed ${window} tasks in flight`))
+      return
+    }
     const controller = new AbortController()
-    running.set(task.taskId, controller)
+    running.set(key, { taskId: task.taskId, controller })
     context.events.emit({ type: 'task.queued', jobId: terms.jobId, taskId: task.taskId })
     void (async () => {
       let result: TaskResult
       try {
         await context.slots.acquire(controller.signal)
       } catch {
-        running.delete(task.taskId)
+        running.delete(key)
         context.events.emit({ type: 'task.dropped', jobId: terms.jobId, taskId: task.taskId })
         return
       }
       try {
-        framed.write({ type: 'task.started', v: 1, taskIds: [task.taskId] }).catch(() => { closed = true })
+        announceStarted(task.taskId)
         context.events.emit({ type: 'task.started', jobId: terms.jobId, taskId: task.taskId })
         result = withinAgreement(task, terms)
           ? await runTask(task, { runtime: context.runtime, storage: context.storage, cache: context.cache, source: requester }, controller.signal)
           : failedResult(task, 'internal', 'the task asks for more than the agreement allows')
       } finally {
         context.slots.release()
-        running.delete(task.taskId)
+        running.delete(key)
       }
       context.events.emit({ type: 'task.finished', jobId: terms.jobId, taskId: task.taskId, status: result.status, reason: result.reason, wallMs: result.usage.wallMs })
       if (!controller.signal.aborted) deliver(result)
@@ -124,7 +145,8 @@ export async function serveTaskSession (stream: Stream, connection: Connection, 
           await framed.close()
           return
         }
-        agreement = agreementProposalBody.parse(message.body)
+        agreement = message.body
+        window = decision.maxInFlight
         const body = { agreementId: agreement.agreementId, jobId: agreement.jobId, chainId: context.chainId, provider: context.key.address, maxInFlight: decision.maxInFlight }
         await framed.write({ type: 'agreement.accept', v: 1, body, signature: signBody(context.key.secret, SIGNING_DOMAIN.agreementAcceptance, body) })
         context.events.emit({ type: 'agreement.accepted', jobId: agreement.jobId, requester: requester.toString() })
@@ -133,7 +155,8 @@ export async function serveTaskSession (stream: Stream, connection: Connection, 
       if (message.type === 'task.assign') {
         for (const task of message.tasks) start(task, agreement)
       } else if (message.type === 'task.cancel') {
-        for (const taskId of message.taskIds) running.get(taskId)?.abort()
+        const cancelled = new Set(message.taskIds)
+        for (const entry of running.values()) if (cancelled.has(entry.taskId)) entry.controller.abort()
       } else {
         await framed.fail(new WireError('unexpected', 'agreement.propose may only open a session'))
         return
@@ -141,7 +164,7 @@ export async function serveTaskSession (stream: Stream, connection: Connection, 
     }
   } finally {
     closed = true
-    for (const controller of running.values()) controller.abort()
+    for (const entry of running.values()) entry.controller.abort()
   }
 }
 
