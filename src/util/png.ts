@@ -42,12 +42,6 @@ export function encodePng (width: number, height: number, rgb: Uint8Array): Uint
   }
   const idat = new Uint8Array(deflateSync(raw))
 
-  const parts = [PNG_SIGNATURE, chunk('IHDR', ihdr), chunk('IDAT', idat), chunk('IEND', new Uint8Array(0))]
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let pos = 0
-  for (const p of parts) {
-    out.set(p, pos)
-    pos += p.length
-  }
-  return out
+  const png = Buffer.concat([PNG_SIGNATURE, chunk('IHDR', ihdr), chunk('IDAT', idat), chunk('IEND', new Uint8Array(0))])
+  return new Uint8Array(png.buffer, png.byteOffset, png.byteLength)
 }

@@ -213,13 +213,8 @@ class Splicer {
 }
 
 function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let at = 0
-  for (const part of parts) {
-    out.set(part, at)
-    at += part.length
-  }
-  return out
+  const joined = Buffer.concat(parts)
+  return new Uint8Array(joined.buffer, joined.byteOffset, joined.byteLength)
 }
 
 function readU32LE(bytes: Uint8Array, at: number): number {
