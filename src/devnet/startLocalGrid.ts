@@ -11,8 +11,9 @@ const CLI = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'cli', 'main.
 
 export interface GridNode {
   readonly name: string
-  /** The flags it was started with, to start it again the same way. */
+  /** The flags (and program, if not the CLI) it was started with, to start it again the same way. */
   readonly flags: readonly string[]
+  readonly entry: string | undefined
   readonly process: ChildProcess
   readonly peerId: string
   readonly address: string
@@ -26,8 +27,11 @@ export interface GridNode {
 export interface LocalGrid {
   readonly requester: GridNode
   readonly providers: GridNode[]
-  /** Starts one more provider that joins through the requester. */
-  addProvider(cores?: number): Promise<GridNode>
+  /**
+   * Starts one more provider that joins through the requester. `entry` runs another program in
+   * place of `conun node start` (given the same flags), e.g. a test's misbehaving provider.
+   */
+  addProvider(options?: { cores?: number, entry?: string, flags?: readonly string[] }): Promise<GridNode>
   /**
    * Starts a node that has stopped (or was killed) again on its data dir, its listen addresses
    * and its flags: the same identity, database and storage. Returns the new process.
@@ -65,10 +69,10 @@ export async function startLocalGrid (options: LocalGridOptions): Promise<LocalG
     nodes.push(requester)
     const bootstrap = requester.multiaddrs.filter(addr => !addr.includes('/ws'))
     let count = 0
-    const addProvider = async (cores = options.coresPerProvider) => {
+    const addProvider = async ({ cores = options.coresPerProvider, entry, flags: extra = [] }: { cores?: number, entry?: string, flags?: readonly string[] } = {}) => {
       const name = `provider-${++count}`
-      const flags = ['--provide', '--cores', String(cores), ...bootstrap.flatMap(addr => ['--bootstrap', addr]), ...(options.providerFlags ?? [])]
-      const node = await startNodeProcess(name, join(root, name), flags, options.log)
+      const flags = ['--provide', '--cores', String(cores), ...bootstrap.flatMap(addr => ['--bootstrap', addr]), ...(options.providerFlags ?? []), ...extra]
+      const node = await startNodeProcess(name, join(root, name), flags, options.log, entry)
       nodes.push(node)
       return node
     }
@@ -76,7 +80,7 @@ export async function startLocalGrid (options: LocalGridOptions): Promise<LocalG
     const restart = async (node: GridNode) => {
       if (node.process.exitCode === null && node.process.signalCode === null) throw new Error(`${node.name} is still running`)
       const listen = node.multiaddrs.map(addr => addr.replace(/\/p2p\/[^/]+$/, '')).flatMap(addr => ['--listen', addr])
-      const again = await startNodeProcess(node.name, node.dataDir, [...node.flags.filter((_, i, all) => all[i] !== '--listen' && all[i - 1] !== '--listen'), ...listen], options.log)
+      const again = await startNodeProcess(node.name, node.dataDir, [...node.flags.filter((_, i, all) => all[i] !== '--listen' && all[i - 1] !== '--listen'), ...listen], options.log, node.entry)
       nodes.push(again)
       return again
     }
@@ -87,8 +91,9 @@ export async function startLocalGrid (options: LocalGridOptions): Promise<LocalG
   }
 }
 
-async function startNodeProcess (name: string, dataDir: string, flags: string[], log?: (line: string) => void): Promise<GridNode> {
-  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', CLI, 'node', 'start', '--devnet', '--json', '--data-dir', dataDir, ...flags], {
+async function startNodeProcess (name: string, dataDir: string, flags: string[], log?: (line: string) => void, entry?: string): Promise<GridNode> {
+  const program = entry === undefined ? [CLI, 'node', 'start'] : [entry]
+  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', ...program, '--devnet', '--json', '--data-dir', dataDir, ...flags], {
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   const exited = new Promise<number | null>(resolve => child.once('exit', code => resolve(code)))
@@ -117,6 +122,7 @@ async function startNodeProcess (name: string, dataDir: string, flags: string[],
   return {
     name,
     flags,
+    entry,
     process: child,
     peerId: String(ready.peerId),
     address: String(ready.address),

@@ -148,9 +148,10 @@ export type OutputRef = z.infer<typeof outputRef>
 
 /**
  * Why an attempt failed. Providers report the sandbox's reasons and fetch-failed; the requester
- * adds invalid-output when what came back does not match what the provider signed.
+ * adds invalid-output when what came back does not match what the provider signed, and no-quorum
+ * when replicas never agreed.
  */
-export const failureReason = z.enum(['timeout', 'memory-limit', 'output-limit', 'trap', 'invalid-module', 'cancelled', 'internal', 'fetch-failed', 'invalid-output'])
+export const failureReason = z.enum(['timeout', 'memory-limit', 'output-limit', 'trap', 'invalid-module', 'cancelled', 'internal', 'fetch-failed', 'invalid-output', 'no-quorum'])
 export type FailureReason = z.infer<typeof failureReason>
 
 export const taskResult = z.object({

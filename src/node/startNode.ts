@@ -51,7 +51,12 @@ export interface NodeInfoFile {
  * asked to provide) and the local API, each handed only what it needs. `passphrase` unlocks (or
  * creates) the node's keystore.
  */
-export async function startNode (config: NodeConfig, passphrase: string): Promise<ConunNode> {
+export interface StartNodeOptions {
+  /** The sandbox a provider runs tasks in (default: the WASI runtime). */
+  readonly runtime?: (config: NodeConfig) => Runtime
+}
+
+export async function startNode (config: NodeConfig, passphrase: string, options: StartNodeOptions = {}): Promise<ConunNode> {
   const { dataDir } = config
   await mkdir(dataDir, { recursive: true, mode: 0o700 })
   const { key } = await loadOrCreateNodeKey(join(dataDir, 'node.key.json'), passphrase, config.devnet ? 'light' : 'standard')
@@ -69,7 +74,7 @@ export async function startNode (config: NodeConfig, passphrase: string): Promis
   let provider: ProviderAgent | undefined
   let ownOffer
   if (config.provide) {
-    runtime = createWasiRuntime({ slots: config.provider.cores, workDir: join(dataDir, 'sandbox') })
+    runtime = options.runtime?.(config) ?? createWasiRuntime({ slots: config.provider.cores, workDir: join(dataDir, 'sandbox') })
     provider = await createProviderAgent({
       key,
       host,

@@ -4,7 +4,7 @@ import { signingDigest } from '../identity/index.ts'
 import { matchOffers } from '../market/index.ts'
 import { EventHub } from '../util/index.ts'
 import { JobRun } from './jobRun.ts'
-import { expandTasks } from './jobSpec.ts'
+import { expandTasks, quorumOf } from './jobSpec.ts'
 import { unpaid } from './settlement.ts'
 import type { JobRecord, JobStore, ResolvedJob, TaskDefinition, TaskOutcome } from './jobStore.ts'
 import type { ProviderReputation, ReputationStore } from './reputationStore.ts'
@@ -144,6 +144,8 @@ export function createRequester (init: RequesterInit): Requester {
           ...(spec.constraints.providers === undefined ? {} : { providers: spec.constraints.providers }),
         },
         maxAttempts: spec.maxAttempts,
+        replication: spec.replication,
+        quorum: quorumOf(spec),
       }
       const tasks = await resolveTasks(spec)
       const specHash = bytesToHex(signingDigest('conun/job-spec/1', { job: resolved, tasks }))

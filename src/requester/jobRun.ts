@@ -1,10 +1,11 @@
+import { createHash } from 'node:crypto'
+import { canonicalJson } from '../identity/index.ts'
 import { inlineCid } from '../storage/index.ts'
 import { DETERMINISTIC_FAILURES } from './taskState.ts'
-import type { JobRecord, JobStore, StoredOutput, TaskDefinition } from './jobStore.ts'
+import type { JobRecord, JobStore, RecordedResult, ReturnedReplica, StoredOutput, TaskDefinition } from './jobStore.ts'
 import type { LinkHandlers, OpenLink, ProviderLink } from './providerLink.ts'
 import type { RequesterEvent } from './requesterEvents.ts'
 import type { Settlement } from './settlement.ts'
-import type { TaskEvent } from './taskState.ts'
 import type { AgreementProposalBody, SignedOffer, TaskAssignment, TaskResult } from '../net/index.ts'
 import type { EventHub } from '../util/index.ts'
 import type { Address } from 'viem'
@@ -38,7 +39,8 @@ export interface JobRunDeps {
 
 interface LinkState {
   readonly link: ProviderLink
-  readonly inFlight: Set<number>
+  /** Tasks out at this provider: index → attempt (a provider holds at most one replica of a task). */
+  readonly inFlight: Map<number, number>
   /** Cores the provider offered: how many of the window run at once. */
   readonly cores: number
   /** Moving average of this provider's sandbox time per task, in ms (undefined until a result). */
@@ -59,12 +61,48 @@ function windowOf (state: LinkState): number {
 }
 
 interface Outstanding {
+  readonly idx: number
   readonly attempt: number
   readonly peerId: string
   deadline: number
 }
 
-type Accepted = { result: TaskResult, idx: number, event: TaskEvent, outputs: Array<StoredOutput & { inline?: Uint8Array }> }
+type Outputs = Array<StoredOutput & { inline?: Uint8Array }>
+
+/** A result with what it means for its task, ready to be stored. */
+type Decided = RecordedResult & {
+  readonly provider: string
+  /** Put the task back in the queue for another replica. */
+  readonly requeue?: boolean
+  /** Replicas judged by this result, with their providers' addresses (for reputation and pay). */
+  readonly judged?: ReadonlyArray<{ peerId: string, address: string, verdict: 'valid' | 'invalid' }>
+}
+
+interface Replica extends ReturnedReplica {
+  readonly address: string
+}
+
+const outstandingKey = (idx: number, attempt: number) => `${idx}/${attempt}`
+
+/**
+ * What two replicas must agree on: the exit code and the content (by CID) of stdout and every file
+ * in /out — or the same deterministic failure. stderr is left out: it often carries timings.
+ */
+function outcomeHash (result: TaskResult): string {
+  const outcome = result.status === 'exit'
+    ? { exit: result.exitCode, stdout: result.stdout.cid, files: result.files.map(file => [file.path, file.cid]).sort() }
+    : { failed: result.reason }
+  return createHash('sha256').update(canonicalJson(outcome)).digest('hex')
+}
+
+const EMPTY = { cid: inlineCid(new Uint8Array(0)), size: 0 }
+
+/** The size of the largest group of replicas with the same outcome. */
+function largestAgreement (replicas: readonly ReturnedReplica[]): number {
+  const counts = new Map<string, number>()
+  for (const replica of replicas) counts.set(replica.outcomeHash, (counts.get(replica.outcomeHash) ?? 0) + 1)
+  return Math.max(0, ...counts.values())
+}
 
 /**
  * Runs one job to its end: finds providers for it, streams tasks to each within its agreed window,
@@ -80,7 +118,11 @@ export class JobRun {
   private readonly triedBy = new Map<number, Set<string>>()
   private queue: number[] = []
   private queueHead = 0
-  private readonly outstanding = new Map<number, Outstanding>()
+  private readonly outstanding = new Map<string, Outstanding>()
+  /** Replicas that returned an outcome, per task, until the task is judged. */
+  private readonly returned = new Map<number, Replica[]>()
+  /** Tasks judged (done or failed): late replicas of them change nothing. */
+  private readonly closed = new Set<number>()
   private readonly links = new Map<string, LinkState>()
   private readonly connecting = new Set<string>()
   private readonly backoffUntil = new Map<string, number>()
@@ -107,8 +149,13 @@ export class JobRun {
       this.definitions.set(task.idx, task.definition)
       this.attempts.set(task.idx, task.attempts)
       this.triedBy.set(task.idx, new Set(task.triedBy))
-      if (task.state === 'queued') this.queue.push(task.idx)
-      if (task.state === 'queued' || task.state === 'running') this.remaining++
+      if (task.state !== 'queued' && task.state !== 'running') continue
+      this.remaining++
+      // Replicas that returned before a restart still count towards the quorum.
+      this.returned.set(task.idx, task.returned.map(replica => ({ ...replica, address: '' })))
+      const best = largestAgreement(task.returned)
+      const needed = Math.max(this.job.spec.quorum - best, this.job.spec.replication - task.returned.length, task.returned.length === 0 ? this.job.spec.replication : 0)
+      for (let i = 0; i < needed; i++) this.queue.push(task.idx)
     }
     this.unsubscribe = this.deps.onOffer(() => this.discover())
     this.timer = setInterval(() => {
@@ -130,7 +177,7 @@ export class JobRun {
   /** Cancels every task still queued or running and ends the job as cancelled. */
   async cancel (): Promise<void> {
     for (const state of this.links.values()) {
-      if (state.inFlight.size > 0) state.link.cancel([...state.inFlight].map(String))
+      if (state.inFlight.size > 0) state.link.cancel([...state.inFlight.keys()].map(String))
     }
     this.deps.store.cancelJob(this.job.id)
     await this.finish('cancelled')
@@ -170,13 +217,13 @@ export class JobRun {
     }
     let state: LinkState | undefined
     const handlers: LinkHandlers = {
-      onStarted: taskIds => this.onStarted(taskIds),
+      onStarted: taskIds => { if (state !== undefined) this.onStarted(state, taskIds) },
       onResults: results => { if (state !== undefined) this.onResults(state, results) },
       onClosed: reason => { if (state !== undefined) this.onLinkClosed(state, reason) },
     }
     try {
       const link = await this.deps.openLink(offer, proposal, handlers, AbortSignal.any([this.stopController.signal, AbortSignal.timeout(10_000)]))
-      state = { link, inFlight: new Set(), cores: offer.body.cores, taskMs: undefined }
+      state = { link, inFlight: new Map(), cores: offer.body.cores, taskMs: undefined }
       if (this.finished) {
         await link.close()
         return
@@ -203,7 +250,9 @@ export class JobRun {
       const idx = this.queue[this.queueHead + offset]!
       const tried = this.triedBy.get(idx)
       const fresh = tried === undefined || !tried.has(peerId)
-      const nobodyElse = !fresh && [...this.links.keys()].every(other => other === peerId || tried!.has(other))
+      // Replicas of one task always go to different providers; a single copy may go back to one
+      // that failed it when nobody else is there.
+      const nobodyElse = !fresh && this.job.spec.replication === 1 && [...this.links.keys()].every(other => other === peerId || tried!.has(other))
       if (fresh || nobodyElse) {
         if (offset === 0) this.queueHead++
         else this.queue.splice(this.queueHead + offset, 1)
@@ -245,10 +294,10 @@ export class JobRun {
         const tried = this.triedBy.get(idx) ?? new Set()
         tried.add(state.link.peerId)
         this.triedBy.set(idx, tried)
-        state.inFlight.add(idx)
+        state.inFlight.set(idx, attempt)
         // Until the provider says it started, the task may wait behind the rest of the window.
         const queued = Math.ceil(state.inFlight.size / state.cores)
-        this.outstanding.set(idx, { attempt, peerId: state.link.peerId, deadline: now + spec.limits.timeoutMs * (queued + 1) + this.deps.config.deadlineGraceMs })
+        this.outstanding.set(outstandingKey(idx, attempt), { idx, attempt, peerId: state.link.peerId, deadline: now + spec.limits.timeoutMs * (queued + 1) + this.deps.config.deadlineGraceMs })
         dispatches.push({ idx, attempt, peerId: state.link.peerId, address: state.link.address })
         const batch = batches.get(state) ?? []
         batch.push({ taskId: String(idx), attempt, module: spec.module, limits: spec.limits, ...this.definitions.get(idx)! })
@@ -262,39 +311,47 @@ export class JobRun {
     for (const d of dispatches) this.deps.events.emit({ type: 'task.dispatched', jobId: this.job.id, idx: d.idx, attempt: d.attempt, provider: d.peerId })
   }
 
-  private onStarted (taskIds: readonly string[]): void {
+  private onStarted (state: LinkState, taskIds: readonly string[]): void {
     const now = Date.now()
     for (const taskId of taskIds) {
-      const entry = this.outstanding.get(Number(taskId))
+      const attempt = state.inFlight.get(Number(taskId))
+      const entry = attempt === undefined ? undefined : this.outstanding.get(outstandingKey(Number(taskId), attempt))
       if (entry !== undefined) entry.deadline = now + this.job.spec.limits.timeoutMs + this.deps.config.deadlineGraceMs
     }
   }
 
   private onResults (state: LinkState, results: readonly TaskResult[]): void {
-    const ready: Accepted[] = []
+    const ready: Decided[] = []
     for (const result of results) {
       const idx = Number(result.taskId)
-      const entry = this.outstanding.get(idx)
+      const entry = this.outstanding.get(outstandingKey(idx, result.attempt))
       // A result for an attempt we no longer wait for (late, duplicate, or from elsewhere) changes nothing.
-      if (entry === undefined || entry.attempt !== result.attempt || entry.peerId !== state.link.peerId) continue
-      this.outstanding.delete(idx)
+      if (entry === undefined || entry.peerId !== state.link.peerId) continue
+      this.outstanding.delete(outstandingKey(idx, result.attempt))
       state.inFlight.delete(idx)
       state.taskMs = state.taskMs === undefined ? result.usage.wallMs : 0.8 * state.taskMs + 0.2 * result.usage.wallMs
-      const decided = this.decide(idx, result)
-      if (decided.event !== 'accept' || decided.outputs.every(output => output.inline !== undefined)) {
-        ready.push(decided)
-        continue
+      const checked = this.checkOutputs(result)
+      if (this.closed.has(idx)) {
+        // A replica of a task already judged: it ends, and says nothing more.
+        ready.push({ idx, result, event: 'none', outputs: [], provider: state.link.peerId })
+      } else if ('invalid' in checked) {
+        ready.push(this.failure(idx, state.link.peerId, checked.invalid, [{ peerId: state.link.peerId, address: state.link.address, verdict: 'invalid' }]))
+      } else if (result.status === 'exit' && checked.outputs.some(output => output.inline === undefined)) {
+        this.fetches++
+        void this.fetchThenJudge(state, idx, result, checked.outputs)
+      } else if (result.status === 'exit' || DETERMINISTIC_FAILURES.has(result.reason ?? '')) {
+        ready.push(this.judge(idx, state, result, checked.outputs))
+      } else {
+        ready.push(this.failure(idx, state.link.peerId, result))
       }
-      this.fetches++
-      void this.fetchThenRecord(state, decided)
     }
-    this.record(state, ready)
+    this.record(ready)
     this.schedulePump()
   }
 
-  /** What a result means for its task, with its outputs checked against their CIDs. */
-  private decide (idx: number, result: TaskResult): Accepted {
-    const outputs: Accepted['outputs'] = []
+  /** The result's outputs, checked against their CIDs; a mismatch makes the result invalid. */
+  private checkOutputs (result: TaskResult): { outputs: Outputs } | { invalid: TaskResult } {
+    const outputs: Outputs = []
     const refs = [
       { kind: 'stdout' as const, path: '', ref: result.stdout },
       { kind: 'stderr' as const, path: '', ref: result.stderr },
@@ -305,33 +362,102 @@ export class JobRun {
       if (ref.inline !== undefined) {
         inline = Buffer.from(ref.inline, 'base64')
         if (inline.byteLength !== ref.size || inlineCid(inline) !== ref.cid) {
-          return { idx, event: this.retryOrFail(idx), outputs: [], result: { ...result, status: 'failed', reason: 'invalid-output', message: `the provider's ${kind} ${path} does not match its CID` } }
+          return { invalid: { ...result, status: 'failed', exitCode: undefined, reason: 'invalid-output', message: `the provider's ${kind} ${path} does not match its CID` } }
         }
       }
       outputs.push({ kind, path, cid: ref.cid, size: ref.size, ...(inline === undefined ? {} : { inline }) })
     }
-    if (result.status === 'exit') return { idx, event: 'accept', outputs, result }
-    const event = DETERMINISTIC_FAILURES.has(result.reason ?? '') ? 'fail' : this.retryOrFail(idx)
-    return { idx, event, outputs: [], result }
+    return { outputs }
   }
 
-  private retryOrFail (idx: number): TaskEvent {
-    return (this.attempts.get(idx) ?? 0) < this.job.spec.maxAttempts ? 'retry' : 'fail'
+  /**
+   * A replica returned an outcome (an exit, or a failure any provider would see). When `quorum`
+   * replicas agree, the task is judged: agreeing replicas were valid, the others invalid. Until then
+   * the task waits, and gets another replica when the ones out cannot reach the quorum any more.
+   */
+  private judge (idx: number, state: LinkState, result: TaskResult, outputs: Outputs): Decided {
+    const { quorum } = this.job.spec
+    const hash = outcomeHash(result)
+    const replicas = this.returned.get(idx) ?? []
+    replicas.push({ attempt: result.attempt, peerId: state.link.peerId, address: state.link.address, outcomeHash: hash })
+    this.returned.set(idx, replicas)
+    const agreeing = replicas.filter(replica => replica.outcomeHash === hash)
+    const provider = state.link.peerId
+    if (agreeing.length >= quorum) {
+      this.closeTask(idx)
+      const judged = replicas.map(replica => ({ peerId: replica.peerId, address: replica.address, verdict: replica.outcomeHash === hash ? 'valid' as const : 'invalid' as const }))
+      const canonical = {
+        attempt: agreeing[0]!.attempt,
+        valid: agreeing.map(replica => replica.attempt),
+        invalid: replicas.filter(replica => replica.outcomeHash !== hash).map(replica => replica.attempt),
+      }
+      return { idx, result, event: result.status === 'exit' ? 'accept' : 'fail', outputs, outcomeHash: hash, canonical, provider: agreeing[0]!.peerId, judged }
+    }
+    if (largestAgreement(replicas) + this.replicasPending(idx) >= quorum) return { idx, result, event: 'hold', outputs, outcomeHash: hash, provider }
+    if (this.attemptsLeft(idx)) return { idx, result, event: 'hold', outputs, outcomeHash: hash, provider, requeue: true }
+    this.closeTask(idx)
+    const message = `no ${quorum} identical outcomes from ${replicas.length} replicas`
+    return { idx, result: { ...result, status: 'failed', exitCode: undefined, reason: 'no-quorum', message }, event: 'fail', outputs: [], outcomeHash: hash, provider }
   }
 
-  private async fetchThenRecord (state: LinkState, accepted: Accepted): Promise<void> {
-    const size = accepted.outputs.reduce((sum, output) => sum + output.size, 0)
+  /** A replica failed through its provider (timeout, lost, error, invalid output): try another, if attempts are left. */
+  private failure (idx: number, provider: string, result: TaskResult, judged?: Decided['judged']): Decided {
+    const others = this.replicasPending(idx) > 0 || (this.returned.get(idx)?.length ?? 0) > 0
+    if (this.attemptsLeft(idx)) return { idx, result, event: others ? 'none' : 'retry', outputs: [], provider, requeue: true, ...(judged === undefined ? {} : { judged }) }
+    if (others) return { idx, result, event: 'none', outputs: [], provider, ...(judged === undefined ? {} : { judged }) }
+    this.closeTask(idx)
+    return { idx, result, event: 'fail', outputs: [], provider, ...(judged === undefined ? {} : { judged }) }
+  }
+
+  /** Attempts a task may still make: maxAttempts per replica. */
+  private attemptsLeft (idx: number): boolean {
+    const queued = this.queuedCount(idx)
+    return (this.attempts.get(idx) ?? 0) + queued < this.job.spec.maxAttempts * this.job.spec.replication
+  }
+
+  private queuedCount (idx: number): number {
+    let count = 0
+    for (let i = this.queueHead; i < this.queue.length; i++) if (this.queue[i] === idx) count++
+    return count
+  }
+
+  /** Replicas still out at providers or waiting in the queue. */
+  private replicasPending (idx: number): number {
+    let out = 0
+    for (const entry of this.outstanding.values()) if (entry.idx === idx) out++
+    return out + (this.job.spec.replication > 1 ? this.queuedCount(idx) : 0)
+  }
+
+  /** The task is judged: drop its queued replicas and cancel those still out. */
+  private closeTask (idx: number): void {
+    this.closed.add(idx)
+    this.returned.delete(idx)
+    if (this.job.spec.replication === 1) return
+    this.queue = this.queue.slice(this.queueHead).filter(entry => entry !== idx)
+    this.queueHead = 0
+    for (const [key, entry] of this.outstanding) {
+      if (entry.idx !== idx) continue
+      this.outstanding.delete(key)
+      const state = this.links.get(entry.peerId)
+      state?.inFlight.delete(idx)
+      state?.link.cancel([String(idx)])
+      this.deps.store.loseAttempt(this.job.id, idx, entry.attempt, 'none', 'not-needed', 'the task reached its quorum without this replica')
+    }
+  }
+
+  private async fetchThenJudge (state: LinkState, idx: number, result: TaskResult, outputs: Outputs): Promise<void> {
+    const size = outputs.reduce((sum, output) => sum + output.size, 0)
     // 30 s, plus 1 s per MB: even a slow peer moves a megabyte a second.
     const signal = AbortSignal.any([this.stopController.signal, AbortSignal.timeout(30_000 + Math.ceil(size / 1000))])
     try {
-      for (const output of accepted.outputs) {
+      for (const output of outputs) {
         if (output.inline === undefined) await this.deps.fetchOutput(output.cid, state.link.peerId, signal)
       }
-      this.record(state, [accepted])
+      this.record([this.closed.has(idx) ? { idx, result, event: 'none', outputs: [], provider: state.link.peerId } : this.judge(idx, state, result, outputs)])
     } catch (error) {
       if (this.stopController.signal.aborted) return
       const message = `could not fetch the outputs: ${(error as Error).message}`
-      this.record(state, [{ ...accepted, event: this.retryOrFail(accepted.idx), outputs: [], result: { ...accepted.result, status: 'failed', reason: 'fetch-failed', message } }])
+      if (!this.closed.has(idx)) this.record([this.failure(idx, state.link.peerId, { ...result, status: 'failed', exitCode: undefined, reason: 'fetch-failed', message })])
     } finally {
       this.fetches--
       this.schedulePump()
@@ -339,56 +465,60 @@ export class JobRun {
     }
   }
 
-  private record (state: LinkState, entries: Accepted[]): void {
+  private record (entries: Decided[]): void {
     if (entries.length === 0 || this.finished) return
     const applied = new Set(this.deps.store.recordResults(this.job.id, entries))
-    let accepted = 0
-    for (const { idx, event, result } of entries) {
+    const paid = new Map<string, number>()
+    for (const { idx, event, result, provider, requeue, judged } of entries) {
       if (!applied.has(idx)) continue
-      const provider = state.link.peerId
+      if (requeue === true) this.queue.push(idx)
+      for (const { peerId, address, verdict } of judged ?? []) {
+        this.deps.events.emit({ type: 'result.judged', jobId: this.job.id, idx, provider: peerId, verdict })
+        if (verdict === 'valid' && event === 'accept' && address !== '') paid.set(address, (paid.get(address) ?? 0) + 1)
+      }
       if (event === 'accept') {
-        accepted++
         this.remaining--
         this.deps.events.emit({ type: 'task.done', jobId: this.job.id, idx, provider, exitCode: result.exitCode ?? 0, wallMs: result.usage.wallMs })
-      } else if (event === 'retry') {
-        this.queue.push(idx)
-        this.deps.events.emit({ type: 'task.retry', jobId: this.job.id, idx, provider, reason: result.reason ?? 'internal' })
-      } else {
+      } else if (event === 'fail') {
         this.remaining--
         this.deps.events.emit({ type: 'task.failed', jobId: this.job.id, idx, provider, reason: result.reason ?? 'internal', message: result.message ?? '' })
+      } else if (result.status === 'failed' && (event === 'retry' || event === 'none')) {
+        this.deps.events.emit({ type: 'task.retry', jobId: this.job.id, idx, provider, reason: result.reason ?? 'internal' })
       }
     }
-    if (accepted > 0) this.deps.settlement.resultsAccepted(this.job, state.link.address, accepted)
+    for (const [address, count] of paid) this.deps.settlement.resultsAccepted(this.job, address, count)
     this.checkFinished()
   }
 
-  /** An attempt ended without a result: retry it elsewhere, or fail the task when out of attempts. */
-  private loseAttempt (idx: number, reason: string, message: string): void {
-    const entry = this.outstanding.get(idx)
+  /** An attempt ended without a result (deadline missed, provider gone). */
+  private loseAttempt (key: string, reason: string, message: string): void {
+    const entry = this.outstanding.get(key)
     if (entry === undefined) return
-    this.outstanding.delete(idx)
-    this.links.get(entry.peerId)?.inFlight.delete(idx)
-    const event = this.retryOrFail(idx) as 'retry' | 'fail'
-    if (!this.deps.store.loseAttempt(this.job.id, idx, entry.attempt, event, reason, message)) return
-    if (event === 'retry') {
-      this.queue.push(idx)
-      this.deps.events.emit({ type: 'task.retry', jobId: this.job.id, idx, provider: entry.peerId, reason })
-    } else {
+    this.outstanding.delete(key)
+    this.links.get(entry.peerId)?.inFlight.delete(entry.idx)
+    const lost: TaskResult = { taskId: String(entry.idx), attempt: entry.attempt, status: 'failed', reason: 'internal', message, stdout: EMPTY, stderr: EMPTY, files: [], usage: { wallMs: 0, memoryBytes: 0 } }
+    const decided = this.failure(entry.idx, entry.peerId, lost)
+    const event = decided.event as 'retry' | 'fail' | 'none'
+    if (!this.deps.store.loseAttempt(this.job.id, entry.idx, entry.attempt, event, reason, message)) return
+    if (decided.requeue === true) this.queue.push(entry.idx)
+    if (event === 'fail') {
       this.remaining--
-      this.deps.events.emit({ type: 'task.failed', jobId: this.job.id, idx, provider: entry.peerId, reason, message })
+      this.deps.events.emit({ type: 'task.failed', jobId: this.job.id, idx: entry.idx, provider: entry.peerId, reason, message })
+    } else {
+      this.deps.events.emit({ type: 'task.retry', jobId: this.job.id, idx: entry.idx, provider: entry.peerId, reason })
     }
   }
 
   private expireDeadlines (): void {
     const now = Date.now()
-    const late = new Map<string, number[]>()
-    for (const [idx, entry] of this.outstanding) {
+    const late = new Map<string, Outstanding[]>()
+    for (const entry of this.outstanding.values()) {
       if (entry.deadline > now) continue
-      late.set(entry.peerId, [...(late.get(entry.peerId) ?? []), idx])
+      late.set(entry.peerId, [...(late.get(entry.peerId) ?? []), entry])
     }
-    for (const [peerId, indices] of late) {
-      this.links.get(peerId)?.link.cancel(indices.map(String))
-      for (const idx of indices) this.loseAttempt(idx, 'deadline-missed', `no result from ${peerId} before the deadline`)
+    for (const [peerId, entries] of late) {
+      this.links.get(peerId)?.link.cancel(entries.map(entry => String(entry.idx)))
+      for (const entry of entries) this.loseAttempt(outstandingKey(entry.idx, entry.attempt), 'deadline-missed', `no result from ${peerId} before the deadline`)
     }
     if (late.size > 0) {
       this.schedulePump()
@@ -402,7 +532,7 @@ export class JobRun {
     this.backoffUntil.set(state.link.peerId, Date.now() + this.deps.config.reconnectBackoffMs)
     if (this.finished) return
     this.deps.events.emit({ type: 'provider.lost', jobId: this.job.id, provider: state.link.peerId, reason })
-    for (const idx of [...state.inFlight]) this.loseAttempt(idx, 'provider-lost', `provider ${state.link.peerId} went away: ${reason}`)
+    for (const [idx, attempt] of [...state.inFlight]) this.loseAttempt(outstandingKey(idx, attempt), 'provider-lost', `provider ${state.link.peerId} went away: ${reason}`)
     this.schedulePump()
     this.checkFinished()
   }

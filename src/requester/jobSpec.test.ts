@@ -20,6 +20,7 @@ test('bad specs list every problem', () => {
   assert.throws(() => parseJobSpec({ runtime: 'wasi', module: 'm', tasks: [{ args: [] }], range: { count: 1 } }), /either "tasks" or "range"/)
   assert.throws(() => parseJobSpec({ runtime: 'wasi', module: 'm', inputs: { '../etc/passwd': 'x' }, range: { count: 1 } }), /relative paths inside \/in/)
   assert.throws(() => parseJobSpec('not an object'), JobSpecError)
+  assert.throws(() => parseJobSpec({ runtime: 'wasi', module: 'm', range: { count: 1 }, replication: 2, quorum: 3 }), /quorum cannot be more than replication/)
 })
 
 test('sources are listed once and can be replaced', () => {

@@ -51,9 +51,14 @@ export const jobSpec = z.strictObject({
     /** Only these providers (PeerIds). */
     providers: z.array(z.string().min(1)).min(1).optional(),
   }).prefault({}),
-  /** How many times a task may be tried (on different providers) before it fails. */
+  /** How many times a task may be tried (on different providers) before it fails; with replication, per replica. */
   maxAttempts: z.number().int().min(1).max(20).default(3),
+  /** Replicas of each task, each on a different provider. */
+  replication: z.number().int().min(1).max(16).default(1),
+  /** Identical outcomes that make a result canonical (default: a majority of the replicas). */
+  quorum: z.number().int().min(1).max(16).optional(),
 }).refine(spec => (spec.tasks === undefined) !== (spec.range === undefined), { message: 'give either "tasks" or "range", not both and not neither', path: ['tasks'] })
+  .refine(spec => (spec.quorum ?? 1) <= spec.replication, { message: 'quorum cannot be more than replication', path: ['quorum'] })
 export type JobSpec = z.infer<typeof jobSpec>
 export type JobSpecInput = z.input<typeof jobSpec>
 
@@ -84,6 +89,11 @@ export function expandTasks (spec: JobSpec): TaskSpec[] {
     args: range.args.map(arg => fill(arg, i)),
     ...(range.stdin === undefined ? {} : { stdin: fill(range.stdin, i) }),
   }))
+}
+
+/** The quorum a spec asks for: as given, or a majority of its replicas. */
+export function quorumOf (spec: JobSpec): number {
+  return spec.quorum ?? Math.floor(spec.replication / 2) + 1
 }
 
 /** Every local path or CID the spec refers to (module and inputs), for clients to upload. */

@@ -7,7 +7,7 @@ import type { TaskResult } from '../net/index.ts'
 
 const spec: ResolvedJob = {
   name: 't', runtime: 'wasi', module: { cid: 'bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku', size: 0 },
-  limits: { memoryBytes: 1 << 20, timeoutMs: 1000, outputBytes: 1 << 20 }, constraints: {}, maxAttempts: 2,
+  limits: { memoryBytes: 1 << 20, timeoutMs: 1000, outputBytes: 1 << 20 }, constraints: {}, maxAttempts: 2, replication: 1, quorum: 1,
 }
 const empty = { cid: spec.module.cid, size: 0, inline: '' }
 const result = (idx: number, attempt: number): TaskResult => ({ taskId: String(idx), attempt, status: 'exit', exitCode: 0, stdout: empty, stderr: empty, files: [], usage: { wallMs: 1, memoryBytes: 0 } })
@@ -50,4 +50,22 @@ test('cancelling ends every open task; unknown jobs are typed errors', () => {
   assert.equal(store.job('j').state, 'cancelled')
   assert.deepEqual(store.taskCounts('j'), { queued: 0, running: 0, done: 0, failed: 0, cancelled: 2 })
   assert.throws(() => store.job('nope'), UnknownJobError)
+})
+
+test('replicas are held until a quorum, then judged valid or invalid, and kept across a restart', () => {
+  const store = new JobStore(openDatabase(':memory:'))
+  store.createJob('r', { ...spec, replication: 2, quorum: 2 }, '0x00', [{ args: [], env: {}, inputs: [] }])
+  store.dispatch('r', [{ idx: 0, attempt: 1, peerId: 'honest', address: '0x1' }, { idx: 0, attempt: 2, peerId: 'liar', address: '0x2' }])
+  const out = (cid: string) => [{ kind: 'stdout' as const, path: '', cid, size: 1, inline: new Uint8Array([1]) }]
+  assert.deepEqual(store.recordResults('r', [{ idx: 0, result: result(0, 1), event: 'hold', outputs: out('good'), outcomeHash: 'A' }]), [0])
+  assert.deepEqual(store.recordResults('r', [{ idx: 0, result: result(0, 2), event: 'hold', outputs: out('bad'), outcomeHash: 'B' }]), [0])
+  store.recoverJob('r')
+  assert.deepEqual(store.tasks('r')[0]?.returned.map(r => [r.attempt, r.peerId, r.outcomeHash]), [[1, 'honest', 'A'], [2, 'liar', 'B']])
+  store.dispatch('r', [{ idx: 0, attempt: 3, peerId: 'third', address: '0x3' }])
+  store.recordResults('r', [{ idx: 0, result: result(0, 3), event: 'accept', outputs: out('good'), outcomeHash: 'A', canonical: { attempt: 1, valid: [1, 3], invalid: [2] } }])
+  const [outcome] = store.outcomes('r')
+  assert.equal(outcome?.state, 'done')
+  assert.equal(outcome?.provider, 'honest', 'the canonical result is the first of the agreeing replicas')
+  assert.deepEqual(outcome?.outputs.map(o => o.cid), ['good'])
+  assert.deepEqual(store.tasks('r')[0]?.returned, [], 'judged replicas wait for nothing')
 })

@@ -17,6 +17,9 @@ export interface ResolvedJob {
     readonly providers?: readonly string[]
   }
   readonly maxAttempts: number
+  /** Replicas per task, each on a different provider, and how many identical outcomes make one canonical. */
+  readonly replication: number
+  readonly quorum: number
 }
 
 /** What one task runs: everything of an assignment but the job-wide parts. */
@@ -39,6 +42,31 @@ export interface TaskRow {
   readonly definition: TaskDefinition
   /** Providers (PeerIds) that already had an attempt at it. */
   readonly triedBy: string[]
+  /** Replicas that returned an outcome not yet judged (waiting for a quorum). */
+  readonly returned: ReturnedReplica[]
+}
+
+export interface ReturnedReplica {
+  readonly attempt: number
+  readonly peerId: string
+  /** Hash of the outcome (exit code, stdout and /out by CID, or a deterministic failure). */
+  readonly outcomeHash: string
+}
+
+/**
+ * What a result does to its task: one of the task transitions, or `hold` (a replica returned an
+ * outcome, the task waits for a quorum) or `none` (the attempt ends, other replicas carry on).
+ */
+export type ResultEvent = TaskEvent | 'hold' | 'none'
+
+export interface RecordedResult {
+  readonly result: TaskResult
+  readonly idx: number
+  readonly event: ResultEvent
+  readonly outputs: ReadonlyArray<StoredOutput & { inline?: Uint8Array }>
+  readonly outcomeHash?: string
+  /** With `accept`: the canonical attempt and the judged replicas. */
+  readonly canonical?: { readonly attempt: number, readonly valid: readonly number[], readonly invalid: readonly number[] }
 }
 
 export interface StoredOutput {
@@ -112,6 +140,8 @@ CREATE TABLE IF NOT EXISTS attempts (
   message TEXT,
   wall_ms REAL,
   memory_bytes INTEGER,
+  output_hash TEXT,
+  verdict TEXT,
   PRIMARY KEY (job_id, idx, attempt)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS outputs (
@@ -140,6 +170,9 @@ export class JobStore {
   constructor (db: DatabaseSync) {
     this.db = db
     db.exec(SCHEMA)
+    // Databases made before replication lack the two columns it needs.
+    const columns = new Set(db.prepare('PRAGMA table_info(attempts)').all().map(row => String(row.name)))
+    for (const column of ['output_hash', 'verdict']) if (!columns.has(column)) db.exec(`ALTER TABLE attempts ADD COLUMN ${column} TEXT`)
     const prepare = (sql: string) => db.prepare(sql)
     this.statements = {
       insertJob: prepare('INSERT INTO jobs (id, spec, spec_hash, state, task_count, created_at) VALUES (?, ?, ?, \'running\', ?, ?)'),
@@ -154,7 +187,10 @@ export class JobStore {
       taskState: prepare('SELECT state, attempts FROM tasks WHERE job_id = ? AND idx = ?'),
       setTask: prepare('UPDATE tasks SET state = ?, attempts = ?, reason = ?, message = ?, accepted_attempt = ? WHERE job_id = ? AND idx = ? AND state = ?'),
       insertAttempt: prepare('INSERT INTO attempts (job_id, idx, attempt, peer_id, address, state, dispatched_at) VALUES (?, ?, ?, ?, ?, \'in-flight\', ?)'),
-      endAttempt: prepare('UPDATE attempts SET state = ?, finished_at = ?, status = ?, exit_code = ?, reason = ?, message = ?, wall_ms = ?, memory_bytes = ? WHERE job_id = ? AND idx = ? AND attempt = ? AND state = \'in-flight\''),
+      endAttempt: prepare('UPDATE attempts SET state = ?, finished_at = ?, status = ?, exit_code = ?, reason = ?, message = ?, wall_ms = ?, memory_bytes = ?, output_hash = ? WHERE job_id = ? AND idx = ? AND attempt = ? AND state = \'in-flight\''),
+      setVerdict: prepare('UPDATE attempts SET verdict = ? WHERE job_id = ? AND idx = ? AND attempt = ?'),
+      setAttempts: prepare('UPDATE tasks SET attempts = ? WHERE job_id = ? AND idx = ?'),
+      returned: prepare('SELECT idx, attempt, peer_id, output_hash FROM attempts WHERE job_id = ? AND state = \'returned\' AND verdict IS NULL'),
       insertOutput: prepare('INSERT INTO outputs (job_id, idx, attempt, kind, path, cid, size, inline) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
       cancelTasks: prepare('UPDATE tasks SET state = \'cancelled\' WHERE job_id = ? AND state IN (\'queued\', \'running\')'),
       cancelAttempts: prepare('UPDATE attempts SET state = \'cancelled\', finished_at = ? WHERE job_id = ? AND state = \'in-flight\''),
@@ -202,12 +238,19 @@ export class JobStore {
       list.push(String(row.peer_id))
       tried.set(Number(row.idx), list)
     }
+    const returned = new Map<number, ReturnedReplica[]>()
+    for (const row of this.statements.returned!.all(jobId)) {
+      const list = returned.get(Number(row.idx)) ?? []
+      list.push({ attempt: Number(row.attempt), peerId: String(row.peer_id), outcomeHash: String(row.output_hash) })
+      returned.set(Number(row.idx), list)
+    }
     return this.statements.tasks!.all(jobId).map(row => ({
       idx: Number(row.idx),
       state: row.state as TaskState,
       attempts: Number(row.attempts),
       definition: JSON.parse(String(row.definition)) as TaskDefinition,
       triedBy: tried.get(Number(row.idx)) ?? [],
+      returned: returned.get(Number(row.idx)) ?? [],
     }))
   }
 
@@ -215,7 +258,9 @@ export class JobStore {
   dispatch (jobId: string, dispatches: readonly Dispatch[], now = Date.now()): void {
     transaction(this.db, () => {
       for (const d of dispatches) {
-        this.moveTask(jobId, d.idx, 'dispatch', { attempts: d.attempt })
+        // A task already running (another replica is out) only counts one more attempt.
+        if (this.statements.taskState!.get(jobId, d.idx)?.state === 'running') this.statements.setAttempts!.run(d.attempt, jobId, d.idx)
+        else this.moveTask(jobId, d.idx, 'dispatch', { attempts: d.attempt })
         this.statements.insertAttempt!.run(jobId, d.idx, d.attempt, d.peerId, d.address, now)
       }
     })
@@ -224,23 +269,34 @@ export class JobStore {
   /**
    * Ends attempts with the results providers returned. A result is applied only if its attempt is
    * still in flight (a late or duplicate result changes nothing); returns the indices applied.
-   * `event` decides what happens to the task: accept, retry elsewhere, or fail for good.
+   * `event` decides what happens to the task (see ResultEvent); outputs of returned replicas are
+   * kept, so whichever becomes canonical has its outputs here.
    */
-  recordResults (jobId: string, entries: ReadonlyArray<{ result: TaskResult, idx: number, event: TaskEvent, outputs: ReadonlyArray<StoredOutput & { inline?: Uint8Array }> }>, now = Date.now()): number[] {
+  recordResults (jobId: string, entries: readonly RecordedResult[], now = Date.now()): number[] {
     return transaction(this.db, () => {
       const applied: number[] = []
-      for (const { result, idx, event, outputs } of entries) {
-        const attemptState: AttemptState = event === 'accept' ? 'returned' : 'errored'
+      for (const { result, idx, event, outputs, outcomeHash, canonical } of entries) {
+        const returned = event === 'accept' || event === 'hold'
+        const attemptState: AttemptState = returned ? 'returned' : 'errored'
         const ended = this.statements.endAttempt!.run(attemptState, now, result.status, result.exitCode ?? null, result.reason ?? null, result.message ?? null,
-          result.usage.wallMs, result.usage.memoryBytes, jobId, idx, result.attempt)
+          result.usage.wallMs, result.usage.memoryBytes, outcomeHash ?? null, jobId, idx, result.attempt)
         if (ended.changes === 0) continue
-        this.moveTask(jobId, idx, event, event === 'accept'
-          ? { acceptedAttempt: result.attempt }
-          : { reason: result.reason ?? null, message: result.message ?? null })
-        if (event === 'accept') {
+        if (returned) {
           for (const output of outputs) {
             this.statements.insertOutput!.run(jobId, idx, result.attempt, output.kind, output.path, output.cid, output.size, output.inline ?? null)
           }
+        }
+        if (event === 'accept') {
+          this.moveTask(jobId, idx, 'accept', { acceptedAttempt: canonical?.attempt ?? result.attempt })
+          for (const attempt of canonical?.valid ?? [result.attempt]) this.statements.setVerdict!.run('valid', jobId, idx, attempt)
+          for (const attempt of canonical?.invalid ?? []) this.statements.setVerdict!.run('invalid', jobId, idx, attempt)
+        } else if (event === 'fail' && canonical !== undefined) {
+          // A quorum agreed on a failure: the agreeing replicas were right, the others wrong.
+          this.moveTask(jobId, idx, 'fail', { reason: result.reason ?? null, message: result.message ?? null })
+          for (const attempt of canonical.valid) this.statements.setVerdict!.run('valid', jobId, idx, attempt)
+          for (const attempt of canonical.invalid) this.statements.setVerdict!.run('invalid', jobId, idx, attempt)
+        } else if (event !== 'hold' && event !== 'none') {
+          this.moveTask(jobId, idx, event, { reason: result.reason ?? null, message: result.message ?? null })
         }
         applied.push(idx)
       }
@@ -249,11 +305,11 @@ export class JobStore {
   }
 
   /** Ends an attempt that produced no result (provider gone, deadline missed); returns whether it applied. */
-  loseAttempt (jobId: string, idx: number, attempt: number, event: 'retry' | 'fail', reason: string, message: string, now = Date.now()): boolean {
+  loseAttempt (jobId: string, idx: number, attempt: number, event: 'retry' | 'fail' | 'none', reason: string, message: string, now = Date.now()): boolean {
     return transaction(this.db, () => {
-      const ended = this.statements.endAttempt!.run('lost', now, null, null, reason, message, null, null, jobId, idx, attempt)
+      const ended = this.statements.endAttempt!.run('lost', now, null, null, reason, message, null, null, null, jobId, idx, attempt)
       if (ended.changes === 0) return false
-      this.moveTask(jobId, idx, event, { reason, message })
+      if (event !== 'none') this.moveTask(jobId, idx, event, { reason, message })
       return true
     })
   }

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict'
 import { openDatabase } from '../util/index.ts'
 import { ReputationStore } from './reputationStore.ts'
 
-const done = (provider: string) => ({ type: 'task.done' as const, jobId: 'j', idx: 0, provider, exitCode: 0, wallMs: 1 })
+const done = (provider: string) => ({ type: 'result.judged' as const, jobId: 'j', idx: 0, provider, verdict: 'valid' as const })
+const invalid = (provider: string) => ({ type: 'result.judged' as const, jobId: 'j', idx: 0, provider, verdict: 'invalid' as const })
 const retry = (provider: string, reason: string) => ({ type: 'task.retry' as const, jobId: 'j', idx: 0, provider, reason })
 
 test('outcomes count for or against the provider that produced them', () => {
@@ -23,10 +24,10 @@ test('a provider whose outputs keep failing their checks is blacklisted for a wh
   const reputation = new ReputationStore(openDatabase(':memory:'))
   const now = 1_000_000
   reputation.observe(done('liar'), now)
-  reputation.observe(retry('liar', 'invalid-output'), now)
-  reputation.observe(retry('liar', 'invalid-output'), now)
+  reputation.observe(invalid('liar'), now)
+  reputation.observe(invalid('liar'), now)
   assert.equal(reputation.blacklisted(now).size, 0, 'two strikes are not enough')
-  reputation.observe(retry('liar', 'invalid-output'), now)
+  reputation.observe(invalid('liar'), now)
   assert.deepEqual([...reputation.blacklisted(now)], ['liar'])
   assert.deepEqual([...reputation.blacklisted(now + 2 * 3_600_000)], [], 'the blacklisting expires')
 })

@@ -4,9 +4,9 @@ import type { DatabaseSync, StatementSync } from 'node:sqlite'
 /** What this requester has seen of one provider, across all its jobs. */
 export interface ProviderReputation {
   readonly peerId: string
-  /** Results accepted (until replication checks them, an accepted result counts as valid). */
+  /** Results that agreed with the canonical outcome (without replication: every accepted result). */
   readonly valid: number
-  /** Results whose outputs did not match what the provider claimed. */
+  /** Results that disagreed with the quorum, or whose outputs did not match what the provider signed. */
   readonly invalid: number
   /** Attempts that ran out of time, missed their deadline, or lost their provider. */
   readonly timeouts: number
@@ -66,13 +66,14 @@ export class ReputationStore {
 
   /** Counts what a scheduler event says about a provider. */
   observe (event: RequesterEvent, now = Date.now()): void {
-    if (event.type !== 'task.done' && event.type !== 'task.retry' && event.type !== 'task.failed') return
+    if (event.type !== 'result.judged' && event.type !== 'task.retry' && event.type !== 'task.failed') return
     const peerId = event.provider
     if (peerId === null) return
     this.statements.touch.run(peerId, now)
-    if (event.type === 'task.done') this.statements.valid.run(now, peerId)
-    else if (event.reason === 'invalid-output') this.punishInvalid(peerId, now)
-    else if (TIMEOUT_REASONS.has(event.reason)) this.statements.timeout.run(now, peerId)
+    if (event.type === 'result.judged') {
+      if (event.verdict === 'valid') this.statements.valid.run(now, peerId)
+      else this.punishInvalid(peerId, now)
+    } else if (TIMEOUT_REASONS.has(event.reason)) this.statements.timeout.run(now, peerId)
     else if (PROVIDER_ERROR_REASONS.has(event.reason)) this.statements.error.run(now, peerId)
   }
 

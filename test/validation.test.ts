@@ -1,0 +1,41 @@
+// Replication and quorum against real lying providers: with 2 of 5 providers returning made-up
+// outputs at random, no wrong result is accepted, and the liars end up blacklisted.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { join } from 'node:path'
+import { startLocalGrid } from '../src/devnet/index.ts'
+import { buildExamples } from '../scripts/build-examples.ts'
+import { countPrimesJs, primeRanges, primeTaskArgs } from '../examples/primes/primes.ts'
+import { stdoutOf, waitFor } from './helpers.ts'
+
+const LIAR = join(import.meta.dirname, 'fixtures', 'lyingProvider.ts')
+
+test('replication 2 / quorum 2 accepts no wrong result from lying providers, and blacklists them', async (t) => {
+  const primesModule = (await buildExamples()).find(path => path.endsWith('primes.wasm'))!
+  const grid = await startLocalGrid({ providers: 3, coresPerProvider: 1 })
+  t.after(() => grid.stop())
+  const liars = [await grid.addProvider({ entry: LIAR, flags: ['--lie-rate', '0.8'] }), await grid.addProvider({ entry: LIAR, flags: ['--lie-rate', '0.8'] })]
+  const client = grid.requester.client
+  await waitFor(async () => (await client.peers()).filter(peer => peer.offer !== null).length === 5, 30_000, 'five offers')
+
+  const ranges = primeRanges(20_000_000, 200)
+  const submitted = await client.submitJob({ name: 'primes', runtime: 'wasi', module: primesModule, tasks: ranges.map(range => ({ args: primeTaskArgs(range) })), replication: 2, quorum: 2, maxAttempts: 4 })
+  await waitFor(async () => (await client.job(submitted.job.id)).job.state !== 'running', 240_000, 'the job to end')
+  const results = await client.results(submitted.job.id)
+  assert.equal(results.job.state, 'completed')
+
+  let wrong = 0
+  for (const task of results.tasks) {
+    const range = ranges[task.idx]!
+    if (Number((await stdoutOf(client, task.outputs)).trim()) !== countPrimesJs(range.from, range.to)) wrong++
+  }
+  assert.equal(wrong, 0, 'wrong results accepted')
+
+  const peers = new Map((await client.peers()).map(peer => [peer.peerId, peer.reputation]))
+  for (const liar of liars) {
+    const reputation = peers.get(liar.peerId)
+    assert.ok((reputation?.invalid ?? 0) > 0, `liar ${liar.name} was caught: ${JSON.stringify(reputation)}`)
+    assert.ok((reputation?.blacklistedUntil ?? 0) > Date.now(), `liar ${liar.name} is blacklisted: ${JSON.stringify(reputation)}`)
+  }
+  for (const honest of grid.providers) assert.equal(peers.get(honest.peerId)?.invalid ?? 0, 0, `${honest.name} was never judged wrong`)
+})
