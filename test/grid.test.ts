@@ -16,7 +16,8 @@ test.after(() => grid.stop())
 await waitFor(async () => (await client.peers()).filter(peer => peer.offer !== null).length === 2, 20_000, 'both offers')
 
 test('a job of 60 tasks completes on both providers with outputs equal to a local computation', async () => {
-  const ranges = primeRanges(3_000_000, 60)
+  // ~10 ms tasks: enough work that the second provider, linked a moment later, gets its share.
+  const ranges = primeRanges(600_000_000, 60)
   const submitted = await client.submitJob({ name: 'primes', runtime: 'wasi', module: primesModule, tasks: ranges.map(range => ({ args: primeTaskArgs(range) })) })
   const results = await waitForResults(submitted.job.id)
   assert.equal(results.job.state, 'completed')
