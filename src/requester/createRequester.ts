@@ -90,6 +90,7 @@ export function createRequester (init: RequesterInit): Requester {
       settlement,
       openLink: init.openLink,
       candidates,
+      excluded: () => init.reputation.blacklisted(),
       onOffer: listener => init.offers.onOffer(listener),
       fetchOutput: async (cid, fromPeer, signal) => {
         const from = init.storage.libp2p.getPeers().filter(peer => peer.toString() === fromPeer)

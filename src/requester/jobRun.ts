@@ -28,6 +28,8 @@ export interface JobRunDeps {
   readonly openLink: OpenLink
   /** Offers that meet the job's constraints, best first. */
   readonly candidates: (job: JobRecord) => SignedOffer[]
+  /** Providers that get no work now (blacklisted). */
+  readonly excluded: () => ReadonlySet<string>
   /** Subscribes to new offers; returns the unsubscribe function. */
   readonly onOffer: (listener: () => void) => () => void
   /** Makes an output that came by CID local, fetching it from the provider. */
@@ -160,6 +162,7 @@ export class JobRun {
     this.unsubscribe = this.deps.onOffer(() => this.discover())
     this.timer = setInterval(() => {
       this.expireDeadlines()
+      this.dropExcluded()
       this.discover()
     }, 250)
     this.timer.unref()
@@ -185,6 +188,29 @@ export class JobRun {
 
   providers (): Array<{ peerId: string, address: string, inFlight: number, maxInFlight: number }> {
     return [...this.links.values()].map(({ link, inFlight }) => ({ peerId: link.peerId, address: link.address, inFlight: inFlight.size, maxInFlight: link.maxInFlight }))
+  }
+
+  /**
+   * A provider blacklisted while it works for this job loses it: the session ends, its tasks go
+   * elsewhere, and its replicas not yet judged stop counting towards any quorum.
+   */
+  private dropExcluded (): void {
+    const excluded = this.deps.excluded()
+    if (excluded.size === 0) return
+    for (const [peerId, state] of [...this.links]) {
+      if (!excluded.has(peerId)) continue
+      void state.link.close()
+      this.onLinkClosed(state, 'blacklisted')
+      this.deps.store.discardReplicas(this.job.id, peerId)
+    }
+    for (const [idx, replicas] of this.returned) {
+      const kept = replicas.filter(replica => !excluded.has(replica.peerId))
+      if (kept.length === replicas.length) continue
+      this.returned.set(idx, kept)
+      // The quorum may now need another replica than those still out.
+      if (largestAgreement(kept) + this.replicasPending(idx) < this.job.spec.quorum && this.attemptsLeft(idx)) this.queue.push(idx)
+    }
+    this.schedulePump()
   }
 
   private discover (): void {

@@ -189,6 +189,7 @@ export class JobStore {
       insertAttempt: prepare('INSERT INTO attempts (job_id, idx, attempt, peer_id, address, state, dispatched_at) VALUES (?, ?, ?, ?, ?, \'in-flight\', ?)'),
       endAttempt: prepare('UPDATE attempts SET state = ?, finished_at = ?, status = ?, exit_code = ?, reason = ?, message = ?, wall_ms = ?, memory_bytes = ?, output_hash = ? WHERE job_id = ? AND idx = ? AND attempt = ? AND state = \'in-flight\''),
       setVerdict: prepare('UPDATE attempts SET verdict = ? WHERE job_id = ? AND idx = ? AND attempt = ?'),
+      discardReplicas: prepare('UPDATE attempts SET verdict = \'discarded\' WHERE job_id = ? AND peer_id = ? AND state = \'returned\' AND verdict IS NULL'),
       setAttempts: prepare('UPDATE tasks SET attempts = ? WHERE job_id = ? AND idx = ?'),
       returned: prepare('SELECT idx, attempt, peer_id, output_hash FROM attempts WHERE job_id = ? AND state = \'returned\' AND verdict IS NULL'),
       insertOutput: prepare('INSERT INTO outputs (job_id, idx, attempt, kind, path, cid, size, inline) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
@@ -316,6 +317,11 @@ export class JobStore {
 
   finishJob (jobId: string, state: Exclude<JobState, 'running'>, now = Date.now()): void {
     this.statements.finishJob!.run(state, now, jobId)
+  }
+
+  /** A blacklisted provider's replicas not yet judged stop counting towards any quorum of the job. */
+  discardReplicas (jobId: string, peerId: string): void {
+    this.statements.discardReplicas!.run(jobId, peerId)
   }
 
   /** Ends a running job as cancelled, with every task not yet ended. */
