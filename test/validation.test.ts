@@ -49,3 +49,29 @@ test('replication 2 / quorum 2 accepts no wrong result from lying providers, and
   assert.ok(liars.some(liar => dropped.has(liar.peerId)), 'a liar blacklisted during the job lost its session with it')
   for (const honest of grid.providers) assert.equal(peers.get(honest.peerId)?.invalid ?? 0, 0, `${honest.name} was never judged wrong`)
 })
+
+test('adaptive replication: once providers have earned trust, most tasks run once, and results stay right', async (t) => {
+  const primesModule = (await buildExamples()).find(path => path.endsWith('primes.wasm'))!
+  const grid = await startLocalGrid({ providers: 3, coresPerProvider: 1 })
+  t.after(() => grid.stop())
+  const client = grid.requester.client
+  await waitFor(async () => (await client.peers()).filter(peer => peer.offer !== null).length === 3, 30_000, 'three offers')
+  const run = async (count: number) => {
+    const ranges = primeRanges(count * 1_000_000, count)
+    const submitted = await client.submitJob({ runtime: 'wasi', module: primesModule, tasks: ranges.map(range => ({ args: primeTaskArgs(range) })), replication: 2, adaptive: true })
+    await waitFor(async () => (await client.job(submitted.job.id)).job.state !== 'running', 240_000, 'the job to end')
+    const results = await client.results(submitted.job.id)
+    assert.equal(results.job.state, 'completed')
+    for (const task of results.tasks) {
+      const range = ranges[task.idx]!
+      assert.equal(Number((await stdoutOf(client, task.outputs)).trim()), countPrimesJs(range.from, range.to), `task ${task.idx}`)
+    }
+    return results.tasks.reduce((sum, task) => sum + task.attempts, 0) / results.tasks.length
+  }
+  const warmUp = await run(60)
+  const trusted = await run(200)
+  // Trust is earned during the first job (10 valid replicated results in a row), so it starts fully
+  // replicated and ends mostly single; the second job runs mostly single throughout.
+  assert.ok(warmUp > 1.5, `while trust is being earned, most tasks are replicated (${warmUp.toFixed(2)} runs per task)`)
+  assert.ok(trusted < 1.5 && trusted < warmUp, `with trust, most tasks run once (${trusted.toFixed(2)} runs per task, ${warmUp.toFixed(2)} before)`)
+})

@@ -91,6 +91,7 @@ export function createRequester (init: RequesterInit): Requester {
       openLink: init.openLink,
       candidates,
       excluded: () => init.reputation.blacklisted(),
+      streakOf: peerId => init.reputation.get(peerId)?.streak ?? 0,
       onOffer: listener => init.offers.onOffer(listener),
       fetchOutput: async (cid, fromPeer, signal) => {
         const from = init.storage.libp2p.getPeers().filter(peer => peer.toString() === fromPeer)
@@ -147,6 +148,7 @@ export function createRequester (init: RequesterInit): Requester {
         maxAttempts: spec.maxAttempts,
         replication: spec.replication,
         quorum: quorumOf(spec),
+        adaptive: spec.adaptive,
       }
       const tasks = await resolveTasks(spec)
       const specHash = bytesToHex(signingDigest('conun/job-spec/1', { job: resolved, tasks }))

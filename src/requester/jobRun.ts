@@ -30,6 +30,8 @@ export interface JobRunDeps {
   readonly candidates: (job: JobRecord) => SignedOffer[]
   /** Providers that get no work now (blacklisted). */
   readonly excluded: () => ReadonlySet<string>
+  /** A provider's current run of valid replicated results (for adaptive replication). */
+  readonly streakOf: (peerId: string) => number
   /** Subscribes to new offers; returns the unsubscribe function. */
   readonly onOffer: (listener: () => void) => () => void
   /** Makes an output that came by CID local, fetching it from the provider. */
@@ -77,7 +79,7 @@ type Decided = RecordedResult & {
   /** Put the task back in the queue for another replica. */
   readonly requeue?: boolean
   /** Replicas judged by this result, with their providers' addresses (for reputation and pay). */
-  readonly judged?: ReadonlyArray<{ peerId: string, address: string, verdict: 'valid' | 'invalid' }>
+  readonly judged?: ReadonlyArray<{ peerId: string, address: string, verdict: 'valid' | 'invalid' | 'unchecked' }>
 }
 
 interface Replica extends ReturnedReplica {
@@ -85,6 +87,16 @@ interface Replica extends ReturnedReplica {
 }
 
 const outstandingKey = (idx: number, attempt: number) => `${idx}/${attempt}`
+
+/**
+ * Adaptive replication, as BOINC does it: a provider is trusted after this many valid replicated
+ * results in a row; a trusted provider's task then runs once, unless picked for a spot check, with a
+ * probability that falls as the streak grows (1 at the threshold, 0.5 at twice it, never below 5 %).
+ */
+export const TRUST_STREAK = 10
+export function spotCheckProbability (streak: number): number {
+  return streak < TRUST_STREAK ? 1 : Math.max(0.05, TRUST_STREAK / streak)
+}
 
 /**
  * What two replicas must agree on: the exit code and the content (by CID) of stdout and every file
@@ -125,6 +137,8 @@ export class JobRun {
   private readonly returned = new Map<number, Replica[]>()
   /** Tasks judged (done or failed): late replicas of them change nothing. */
   private readonly closed = new Set<number>()
+  /** Tasks a trusted provider runs alone (adaptive replication): quorum 1, and no verdict. */
+  private readonly unreplicated = new Set<number>()
   private readonly links = new Map<string, LinkState>()
   private readonly connecting = new Set<string>()
   private readonly backoffUntil = new Map<string, number>()
@@ -315,6 +329,7 @@ export class JobRun {
         if (state.inFlight.size >= windowOf(state)) continue
         const idx = this.takeFor(state.link.peerId)
         if (idx === undefined) continue
+        this.maybeTrust(idx, state.link.peerId)
         const attempt = (this.attempts.get(idx) ?? 0) + 1
         this.attempts.set(idx, attempt)
         const tried = this.triedBy.get(idx) ?? new Set()
@@ -402,7 +417,8 @@ export class JobRun {
    * the task waits, and gets another replica when the ones out cannot reach the quorum any more.
    */
   private judge (idx: number, state: LinkState, result: TaskResult, outputs: Outputs): Decided {
-    const { quorum } = this.job.spec
+    const single = this.unreplicated.has(idx)
+    const quorum = single ? 1 : this.job.spec.quorum
     const hash = outcomeHash(result)
     const replicas = this.returned.get(idx) ?? []
     replicas.push({ attempt: result.attempt, peerId: state.link.peerId, address: state.link.address, outcomeHash: hash })
@@ -411,7 +427,8 @@ export class JobRun {
     const provider = state.link.peerId
     if (agreeing.length >= quorum) {
       this.closeTask(idx)
-      const judged = replicas.map(replica => ({ peerId: replica.peerId, address: replica.address, verdict: replica.outcomeHash === hash ? 'valid' as const : 'invalid' as const }))
+      // An unchecked result earns no trust (only replicated results move a provider's record), but is paid.
+      const judged = replicas.map(replica => ({ peerId: replica.peerId, address: replica.address, verdict: single ? 'unchecked' as const : replica.outcomeHash === hash ? 'valid' as const : 'invalid' as const }))
       const canonical = {
         attempt: agreeing[0]!.attempt,
         valid: agreeing.map(replica => replica.attempt),
@@ -426,8 +443,23 @@ export class JobRun {
     return { idx, result: { ...result, status: 'failed', exitCode: undefined, reason: 'no-quorum', message }, event: 'fail', outputs: [], outcomeHash: hash, provider }
   }
 
+  /**
+   * With adaptive replication, the first replica of a task going to a trusted provider may be the
+   * only one: its other replicas leave the queue, and its result is accepted unchecked.
+   */
+  private maybeTrust (idx: number, peerId: string): void {
+    const { spec } = this.job
+    if (!spec.adaptive || spec.replication === 1 || (this.attempts.get(idx) ?? 0) > 0 || this.unreplicated.has(idx)) return
+    if (Math.random() < spotCheckProbability(this.deps.streakOf(peerId))) return
+    this.unreplicated.add(idx)
+    this.queue = this.queue.slice(this.queueHead).filter(entry => entry !== idx)
+    this.queueHead = 0
+  }
+
   /** A replica failed through its provider (timeout, lost, error, invalid output): try another, if attempts are left. */
   private failure (idx: number, provider: string, result: TaskResult, judged?: Decided['judged']): Decided {
+    // A task that ran unchecked and failed goes back to full replication.
+    this.unreplicated.delete(idx)
     const others = this.replicasPending(idx) > 0 || (this.returned.get(idx)?.length ?? 0) > 0
     if (this.attemptsLeft(idx)) return { idx, result, event: others ? 'none' : 'retry', outputs: [], provider, requeue: true, ...(judged === undefined ? {} : { judged }) }
     if (others) return { idx, result, event: 'none', outputs: [], provider, ...(judged === undefined ? {} : { judged }) }
@@ -500,7 +532,7 @@ export class JobRun {
       if (requeue === true) this.queue.push(idx)
       for (const { peerId, address, verdict } of judged ?? []) {
         this.deps.events.emit({ type: 'result.judged', jobId: this.job.id, idx, provider: peerId, verdict })
-        if (verdict === 'valid' && event === 'accept' && address !== '') paid.set(address, (paid.get(address) ?? 0) + 1)
+        if (verdict !== 'invalid' && event === 'accept' && address !== '') paid.set(address, (paid.get(address) ?? 0) + 1)
       }
       if (event === 'accept') {
         this.remaining--

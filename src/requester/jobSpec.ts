@@ -57,6 +57,8 @@ export const jobSpec = z.strictObject({
   replication: z.number().int().min(1).max(16).default(1),
   /** Identical outcomes that make a result canonical (default: a majority of the replicas). */
   quorum: z.number().int().min(1).max(16).optional(),
+  /** Adaptive replication: trusted providers' tasks run once, with spot checks (needs replication > 1). */
+  adaptive: z.boolean().default(false),
 }).refine(spec => (spec.tasks === undefined) !== (spec.range === undefined), { message: 'give either "tasks" or "range", not both and not neither', path: ['tasks'] })
   .refine(spec => (spec.quorum ?? 1) <= spec.replication, { message: 'quorum cannot be more than replication', path: ['quorum'] })
 export type JobSpec = z.infer<typeof jobSpec>

@@ -20,6 +20,7 @@ export interface ResolvedJob {
   /** Replicas per task, each on a different provider, and how many identical outcomes make one canonical. */
   readonly replication: number
   readonly quorum: number
+  readonly adaptive: boolean
 }
 
 /** What one task runs: everything of an assignment but the job-wide parts. */

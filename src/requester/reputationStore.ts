@@ -72,7 +72,7 @@ export class ReputationStore {
     this.statements.touch.run(peerId, now)
     if (event.type === 'result.judged') {
       if (event.verdict === 'valid') this.statements.valid.run(now, peerId)
-      else this.punishInvalid(peerId, now)
+      else if (event.verdict === 'invalid') this.punishInvalid(peerId, now)
     } else if (TIMEOUT_REASONS.has(event.reason)) this.statements.timeout.run(now, peerId)
     else if (PROVIDER_ERROR_REASONS.has(event.reason)) this.statements.error.run(now, peerId)
   }

@@ -7,8 +7,11 @@ export type RequesterEvent =
   | { type: 'provider.lost', jobId: string, provider: string, reason: string }
   | { type: 'task.dispatched', jobId: string, idx: number, attempt: number, provider: string }
   | { type: 'task.done', jobId: string, idx: number, provider: string, exitCode: number, wallMs: number }
-  /** A provider's result was checked: it agreed with the canonical outcome (valid) or not (invalid). */
-  | { type: 'result.judged', jobId: string, idx: number, provider: string, verdict: 'valid' | 'invalid' }
+  /**
+   * A provider's result was judged: it agreed with the canonical outcome (valid) or not (invalid),
+   * or was accepted alone from a trusted provider (unchecked).
+   */
+  | { type: 'result.judged', jobId: string, idx: number, provider: string, verdict: 'valid' | 'invalid' | 'unchecked' }
   | { type: 'task.retry', jobId: string, idx: number, provider: string, reason: string }
   | { type: 'task.failed', jobId: string, idx: number, provider: string | null, reason: string, message: string }
   | { type: 'job.finished', jobId: string, state: Exclude<JobState, 'running'> }
