@@ -80,3 +80,15 @@ test('a burst of random bodies on every route changes nothing and the node keeps
   assert.deepEqual((await call('GET', '/v1/jobs')).json.jobs, [])
   assert.equal((await call('GET', '/v1/node')).json.peerId, node.key.peerId.toString())
 })
+
+test('a job no provider takes ends failed after waitForProvidersMs, saying why, instead of hanging', async () => {
+  const upload = await call('POST', '/v1/content', new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]), { 'content-type': 'application/octet-stream' })
+  const submitted = await call('POST', '/v1/jobs', JSON.stringify({ runtime: 'wasi', module: upload.json.cid, range: { count: 3 }, waitForProvidersMs: 300 }), { 'content-type': 'application/json' })
+  assert.equal(submitted.status, 201)
+  const id = submitted.json.job.id as string
+  const deadline = Date.now() + 10_000
+  while ((await call('GET', `/v1/jobs/${id}`)).json.job.state === 'running' && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 100))
+  const results = (await call('GET', `/v1/jobs/${id}/results`)).json
+  assert.equal(results.job.state, 'failed')
+  assert.deepEqual(results.tasks.map((task: { state: string, reason: string }) => [task.state, task.reason]), [['failed', 'no-provider'], ['failed', 'no-provider'], ['failed', 'no-provider']])
+})

@@ -149,6 +149,7 @@ export function createRequester (init: RequesterInit): Requester {
         replication: spec.replication,
         quorum: quorumOf(spec),
         adaptive: spec.adaptive,
+        waitForProvidersMs: spec.waitForProvidersMs,
       }
       const tasks = await resolveTasks(spec)
       const specHash = bytesToHex(signingDigest('conun/job-spec/1', { job: resolved, tasks }))

@@ -137,6 +137,8 @@ export class JobRun {
   private readonly returned = new Map<number, Replica[]>()
   /** Tasks judged (done or failed): late replicas of them change nothing. */
   private readonly closed = new Set<number>()
+  /** Since when queued tasks have had no provider at all (undefined while there is one). */
+  private unservedSince: number | undefined
   /** Tasks a trusted provider runs alone (adaptive replication): quorum 1, and no verdict. */
   private readonly unreplicated = new Set<number>()
   private readonly links = new Map<string, LinkState>()
@@ -178,6 +180,7 @@ export class JobRun {
       this.expireDeadlines()
       this.dropExcluded()
       this.discover()
+      this.failUnserved()
     }, 250)
     this.timer.unref()
     this.discover()
@@ -225,6 +228,30 @@ export class JobRun {
       if (largestAgreement(kept) + this.replicasPending(idx) < this.job.spec.quorum && this.attemptsLeft(idx)) this.queue.push(idx)
     }
     this.schedulePump()
+  }
+
+  /**
+   * A job never hangs: when its queued tasks have had no provider (none matches, none answers) for
+   * `waitForProvidersMs`, they fail with reason no-provider and the job ends.
+   */
+  private failUnserved (now = Date.now()): void {
+    if (this.finished || this.links.size > 0 || this.outstanding.size > 0 || this.queueLength() === 0) {
+      this.unservedSince = undefined
+      return
+    }
+    this.unservedSince ??= now
+    if (now - this.unservedSince < this.job.spec.waitForProvidersMs) return
+    const indices = [...new Set(this.queue.slice(this.queueHead))].filter(idx => !this.closed.has(idx))
+    const message = `no provider took the task within ${this.job.spec.waitForProvidersMs} ms (check the job's constraints and conun peers)`
+    this.deps.store.failTasks(this.job.id, indices, 'no-provider', message)
+    this.queue = []
+    this.queueHead = 0
+    for (const idx of indices) {
+      this.closed.add(idx)
+      this.remaining--
+      this.deps.events.emit({ type: 'task.failed', jobId: this.job.id, idx, provider: null, reason: 'no-provider', message })
+    }
+    this.checkFinished()
   }
 
   private discover (): void {

@@ -59,6 +59,8 @@ export const jobSpec = z.strictObject({
   quorum: z.number().int().min(1).max(16).optional(),
   /** Adaptive replication: trusted providers' tasks run once, with spot checks (needs replication > 1). */
   adaptive: z.boolean().default(false),
+  /** How long tasks may wait with no provider to run them before they fail (the job never hangs). */
+  waitForProvidersMs: z.number().int().min(0).max(7 * 24 * 3600 * 1000).default(600_000),
 }).refine(spec => (spec.tasks === undefined) !== (spec.range === undefined), { message: 'give either "tasks" or "range", not both and not neither', path: ['tasks'] })
   .refine(spec => (spec.quorum ?? 1) <= spec.replication, { message: 'quorum cannot be more than replication', path: ['quorum'] })
 export type JobSpec = z.infer<typeof jobSpec>

@@ -21,6 +21,7 @@ export interface ResolvedJob {
   readonly replication: number
   readonly quorum: number
   readonly adaptive: boolean
+  readonly waitForProvidersMs: number
 }
 
 /** What one task runs: everything of an assignment but the job-wide parts. */
@@ -318,6 +319,13 @@ export class JobStore {
 
   finishJob (jobId: string, state: Exclude<JobState, 'running'>, now = Date.now()): void {
     this.statements.finishJob!.run(state, now, jobId)
+  }
+
+  /** Fails tasks that never got to run (e.g. no provider came), with the reason. */
+  failTasks (jobId: string, indices: readonly number[], reason: string, message: string): void {
+    transaction(this.db, () => {
+      for (const idx of indices) this.moveTask(jobId, idx, 'fail', { reason, message })
+    })
   }
 
   /** A blacklisted provider's replicas not yet judged stop counting towards any quorum of the job. */
