@@ -1,4 +1,4 @@
-import { inlineCid } from '../storage/index.ts'
+import { EMPTY_OUTPUT } from '../storage/index.ts'
 import { publishOutput } from './publishOutput.ts'
 import type { BlobCache } from './blobCache.ts'
 import type { TaskAssignment, TaskResult } from '../net/index.ts'
@@ -44,9 +44,8 @@ export async function runTask (task: TaskAssignment, deps: RunTaskDeps, signal: 
   return { taskId: task.taskId, attempt: task.attempt, status: 'exit', exitCode: outcome.exitCode, stdout, stderr, files, usage }
 }
 
-const EMPTY = { cid: inlineCid(new Uint8Array(0)), size: 0, inline: '' }
 
 /** A result for a task that never ran to an outcome of its own. */
 export function failedResult (task: TaskAssignment, reason: NonNullable<TaskResult['reason']>, message: string): TaskResult {
-  return { taskId: task.taskId, attempt: task.attempt, status: 'failed', reason, message: message.slice(0, 4000), stdout: EMPTY, stderr: EMPTY, files: [], usage: { wallMs: 0, memoryBytes: 0 } }
+  return { taskId: task.taskId, attempt: task.attempt, status: 'failed', reason, message: message.slice(0, 4000), stdout: EMPTY_OUTPUT, stderr: EMPTY_OUTPUT, files: [], usage: { wallMs: 0, memoryBytes: 0 } }
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { canonicalJson } from '../identity/index.ts'
-import { inlineCid } from '../storage/index.ts'
+import { EMPTY_OUTPUT, inlineCid } from '../storage/index.ts'
 import { DETERMINISTIC_FAILURES } from './taskState.ts'
 import type { JobRecord, JobStore, RecordedResult, ReturnedReplica, StoredOutput, TaskDefinition } from './jobStore.ts'
 import type { LinkHandlers, OpenLink, ProviderLink } from './providerLink.ts'
@@ -109,7 +109,6 @@ function outcomeHash (result: TaskResult): string {
   return createHash('sha256').update(canonicalJson(outcome)).digest('hex')
 }
 
-const EMPTY = { cid: inlineCid(new Uint8Array(0)), size: 0 }
 
 /** The size of the largest group of replicas with the same outcome. */
 function largestAgreement (replicas: readonly ReturnedReplica[]): number {
@@ -581,7 +580,7 @@ export class JobRun {
     if (entry === undefined) return
     this.outstanding.delete(key)
     this.links.get(entry.peerId)?.inFlight.delete(entry.idx)
-    const lost: TaskResult = { taskId: String(entry.idx), attempt: entry.attempt, status: 'failed', reason: 'internal', message, stdout: EMPTY, stderr: EMPTY, files: [], usage: { wallMs: 0, memoryBytes: 0 } }
+    const lost: TaskResult = { taskId: String(entry.idx), attempt: entry.attempt, status: 'failed', reason: 'internal', message, stdout: EMPTY_OUTPUT, stderr: EMPTY_OUTPUT, files: [], usage: { wallMs: 0, memoryBytes: 0 } }
     const decided = this.failure(entry.idx, entry.peerId, lost)
     const event = decided.event as 'retry' | 'fail' | 'none'
     if (!this.deps.store.loseAttempt(this.job.id, entry.idx, entry.attempt, event, reason, message)) return

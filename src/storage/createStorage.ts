@@ -28,6 +28,8 @@ export interface StoredContent {
 export interface FetchOptions {
   /** Peers known to hold the content: asked first, before any DHT lookup. */
   readonly from?: readonly PeerId[]
+  /** Local blocks only: a missing block is ContentNotFoundError, never a network fetch. */
+  readonly offline?: boolean
   readonly signal?: AbortSignal
 }
 
@@ -70,6 +72,9 @@ export function parseCid (cid: string): CID {
   }
 }
 
+/** The output reference of empty content (stdout of a task that printed nothing, or never ran). */
+export const EMPTY_OUTPUT = { cid: inlineCid(new Uint8Array(0)), size: 0, inline: '' }
+
 /** The CID of small content sent inline: CIDv1, raw codec, sha-256 — what IPFS gives a one-block file. */
 export function inlineCid (bytes: Uint8Array): string {
   const hash = createHash('sha256').update(bytes).digest()
@@ -111,6 +116,7 @@ export async function createStorage<S extends ServiceMap> (dir: string, libp2pOp
       const direct = options?.from?.[0]
       const getBlock = async (block: CID): Promise<Uint8Array> => {
         if (await blockstore.has(block)) return collect(blockstore.get(block))
+        if (options?.offline === true) throw new ContentNotFoundError(cid, 'not held by this node')
         if (direct !== undefined) {
           try {
             // Only worth it over a live connection (the usual case: requester and provider are
@@ -174,10 +180,7 @@ export async function createStorage<S extends ServiceMap> (dir: string, libp2pOp
     },
     async hasLocally (cid) {
       try {
-        for await (const _ of readFileDag(parseCid(cid), async block => {
-          if (!(await blockstore.has(block))) throw new ContentNotFoundError(cid, 'not held locally')
-          return collect(blockstore.get(block))
-        })) { /* every block is here */ }
+        for await (const _ of readContent(cid, { offline: true }, false)) { /* every block is here */ }
         return true
       } catch {
         return false

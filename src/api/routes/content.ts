@@ -25,8 +25,8 @@ export function contentRoutes (app: FastifyInstance, node: ApiDeps): void {
     parseCid(cid)
     const inline = node.requester.inlineOutput(cid)
     if (inline !== undefined) return reply.type('application/octet-stream').send(Buffer.from(inline))
-    if (!(await node.storage.hasLocally(cid))) throw new ApiError(404, 'content-not-found', `content ${cid} is not held by this node`)
+    // stat fails (404) unless the file's root is here; the stream then reads local blocks only, once.
     const { size } = await node.storage.stat(cid)
-    return reply.type('application/octet-stream').header('content-length', size).send(Readable.from(node.storage.read(cid)))
+    return reply.type('application/octet-stream').header('content-length', size).send(Readable.from(node.storage.read(cid, { offline: true })))
   })
 }
