@@ -6,6 +6,7 @@ import { contentRoutes } from './routes/content.ts'
 import { eventRoutes } from './routes/events.ts'
 import { jobRoutes } from './routes/jobs.ts'
 import { nodeRoutes } from './routes/node.ts'
+import { webRoutes } from './routes/web.ts'
 import type { ApiDeps } from './apiDeps.ts'
 
 const UNAUTHORISED = 'missing or wrong API token (see <data-dir>/api-token)'
@@ -35,6 +36,8 @@ export async function createApi (init: ApiInit): Promise<Api> {
   }
 
   app.addHook('onRequest', async request => {
+    // The browser pages are public (see routes/web.ts); decided by the matched route, not the raw URL.
+    if ((request.routeOptions.config as { public?: boolean }).public === true) return
     // WebSocket upgrades are checked in their route, which closes the socket with 4401: a refused
     // upgrade would otherwise leave a half-open connection behind.
     if (request.headers.upgrade === 'websocket') return
@@ -56,6 +59,7 @@ export async function createApi (init: ApiInit): Promise<Api> {
     jobRoutes(scope, init.node)
     eventRoutes(scope, init.node, authorised)
   }, { prefix: '/v1' })
+  webRoutes(app)
 
   await app.listen({ host: init.host, port: init.port })
   const address = app.server.address()

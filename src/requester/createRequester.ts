@@ -54,6 +54,8 @@ export interface Requester {
   status(jobId: string): JobStatus
   jobs(limit?: number): JobStatus[]
   outcomes(jobId: string): TaskOutcome[]
+  /** Each task's arguments, by task index (the dashboard places image tiles with them). */
+  taskArgs(jobId: string): string[][]
   cancel(jobId: string): Promise<void>
   /** Every provider's track record with this node. */
   reputation(): ProviderReputation[]
@@ -166,6 +168,11 @@ export function createRequester (init: RequesterInit): Requester {
     outcomes: jobId => {
       init.store.job(jobId)
       return init.store.outcomes(jobId)
+    },
+    taskArgs: jobId => {
+      const args: string[][] = []
+      for (const task of init.store.tasks(jobId)) args[task.idx] = task.definition.args
+      return args
     },
     async cancel (jobId) {
       const job = init.store.job(jobId)

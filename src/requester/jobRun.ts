@@ -566,6 +566,8 @@ export class JobRun {
       } else if (event === 'fail') {
         this.remaining--
         this.deps.events.emit({ type: 'task.failed', jobId: this.job.id, idx, provider, reason: result.reason ?? 'internal', message: result.message ?? '' })
+      } else if (event === 'hold') {
+        this.deps.events.emit({ type: 'task.validating', jobId: this.job.id, idx, provider })
       } else if (result.status === 'failed' && (event === 'retry' || event === 'none')) {
         this.deps.events.emit({ type: 'task.retry', jobId: this.job.id, idx, provider, reason: result.reason ?? 'internal' })
       }

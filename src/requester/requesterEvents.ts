@@ -6,6 +6,8 @@ export type RequesterEvent =
   | { type: 'provider.linked', jobId: string, provider: string, maxInFlight: number }
   | { type: 'provider.lost', jobId: string, provider: string, reason: string }
   | { type: 'task.dispatched', jobId: string, idx: number, attempt: number, provider: string }
+  /** A replica returned an outcome; its task waits for the other replicas to reach a quorum. */
+  | { type: 'task.validating', jobId: string, idx: number, provider: string }
   | { type: 'task.done', jobId: string, idx: number, provider: string, exitCode: number, wallMs: number }
   /**
    * A provider's result was judged: it agreed with the canonical outcome (valid) or not (invalid),

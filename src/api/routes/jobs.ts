@@ -21,7 +21,8 @@ export function jobRoutes (app: FastifyInstance, node: ApiDeps): void {
 
   app.get('/jobs/:id/results', async request => {
     const { id } = jobParams.parse(request.params)
-    return { job: node.requester.status(id).job, tasks: node.requester.outcomes(id) }
+    const args = node.requester.taskArgs(id)
+    return { job: node.requester.status(id).job, tasks: node.requester.outcomes(id).map(task => ({ ...task, args: args[task.idx] ?? [] })) }
   })
 
   app.post('/jobs/:id/cancel', async request => {

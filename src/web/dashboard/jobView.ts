@@ -1,0 +1,193 @@
+/**
+ * One job in detail: counts, providers, the payments placeholder, every task's state (queued,
+ * running, validating, done, failed) and provider, downloads, and for image jobs the picture,
+ * painted tile by tile as results arrive.
+ */
+import { download, fill, formatBytes, h, shortId } from '../common/dom.ts'
+import { mosaicGeometry, paintTile, tileIndex, tileOutput } from './mosaic.ts'
+import type { JobResults, NodeApi } from '../common/nodeApi.ts'
+import type { MosaicGeometry } from './mosaic.ts'
+import type { JobStatus, RequesterEvent } from '../../requester/index.ts'
+
+type TaskView = 'queued' | 'running' | 'validating' | 'done' | 'failed' | 'cancelled'
+
+const LEGEND: TaskView[] = ['queued', 'running', 'validating', 'done', 'failed', 'cancelled']
+/** Results are re-read at most this often while tasks finish (one request, however many finished). */
+const RESULTS_REFRESH_MS = 250
+
+export class JobView {
+  private readonly api: NodeApi
+  private readonly root: HTMLElement
+  readonly jobId: string
+  private status: JobStatus | undefined
+  private results: JobResults | undefined
+  private readonly states: TaskView[] = []
+  private readonly providers: Array<string | null> = []
+  private readonly cells: HTMLElement[] = []
+  private readonly painted = new Set<number>()
+  private geometry: MosaicGeometry | undefined
+  private canvas: HTMLCanvasElement | undefined
+  private refreshTimer: number | undefined
+  private readonly detail = h('div', { class: 'mono dim', id: 'task-detail' })
+
+  constructor (api: NodeApi, root: HTMLElement, jobId: string) {
+    this.api = api
+    this.root = root
+    this.jobId = jobId
+  }
+
+  /** Loads the job and draws it whole; called on selection and after the event stream reconnects. */
+  async load (): Promise<void> {
+    const [status, results] = await Promise.all([this.api.job(this.jobId), this.api.results(this.jobId)])
+    this.status = status
+    this.results = results
+    for (const task of results.tasks) {
+      this.states[task.idx] = task.state
+      this.providers[task.idx] = task.provider
+    }
+    this.geometry = mosaicGeometry(results.tasks[0]?.args)
+    this.render()
+    await this.paintFinishedTiles()
+  }
+
+  /** Applies one live event of this job. */
+  apply (event: RequesterEvent): void {
+    if (!('idx' in event)) return
+    const next: TaskView | undefined = {
+      'task.dispatched': 'running' as const,
+      'task.validating': 'validating' as const,
+      'task.done': 'done' as const,
+      'task.failed': 'failed' as const,
+      'task.retry': 'queued' as const,
+      'result.judged': undefined,
+    }[event.type]
+    if (next === undefined) return
+    this.states[event.idx] = next
+    if ('provider' in event && event.provider !== null) this.providers[event.idx] = event.provider
+    this.paintCell(event.idx)
+    if (next === 'done' && this.geometry !== undefined) this.scheduleRefresh()
+  }
+
+  /** New counts from the jobs list (the job's state and task counts). */
+  update (status: JobStatus): void {
+    this.status = status
+    this.renderSummary()
+  }
+
+  stop (): void {
+    clearTimeout(this.refreshTimer)
+  }
+
+  private scheduleRefresh (): void {
+    this.refreshTimer ??= window.setTimeout(() => {
+      void this.api.results(this.jobId).then(async results => {
+        this.results = results
+        await this.paintFinishedTiles()
+      }).finally(() => { this.refreshTimer = undefined })
+    }, RESULTS_REFRESH_MS)
+  }
+
+  private async paintFinishedTiles (): Promise<void> {
+    if (this.geometry === undefined || this.canvas === undefined || this.results === undefined) return
+    const todo = this.results.tasks.filter(task => task.state === 'done' && !this.painted.has(task.idx))
+    await Promise.all(todo.map(async task => {
+      const output = tileOutput(task.outputs)
+      const tile = tileIndex(task.args)
+      if (output === undefined || tile === undefined) return
+      this.painted.add(task.idx)
+      paintTile(this.canvas!, this.geometry!, tile, await this.api.content(output.cid))
+    }))
+    this.canvas.dataset.painted = String(this.painted.size)
+  }
+
+  private readonly summary = h('div')
+
+  private render (): void {
+    const count = this.status?.job.taskCount ?? 0
+    this.cells.length = 0
+    const grid = h('div', { class: 'tasks', id: 'task-grid' })
+    for (let idx = 0; idx < count; idx++) {
+      const cell = h('div', { class: 'task' })
+      cell.addEventListener('click', () => this.showTask(idx))
+      this.cells[idx] = cell
+      grid.append(cell)
+      this.paintCell(idx)
+    }
+    this.canvas = this.geometry === undefined
+      ? undefined
+      : h('canvas', { class: 'picture', id: 'picture', width: this.geometry.width, height: this.geometry.height })
+    const legend = h('div', { class: 'legend' }, ...LEGEND.map(state => h('span', {}, h('i', { class: `task ${state}` }), state)))
+    const actions = h('div', { class: 'row' },
+      button('Download results.json', () => this.downloadResults()),
+      button('Cancel job', async () => {
+        this.update(await this.api.cancel(this.jobId))
+      }, 'secondary'))
+    this.renderSummary()
+    fill(this.root, this.summary, legend, grid, this.detail, actions, this.canvas)
+  }
+
+  private renderSummary (): void {
+    const status = this.status
+    if (status === undefined) return
+    const { job, counts } = status
+    const stat = (value: string | number, label: string) => h('div', { class: 'stat' }, h('b', {}, String(value)), h('span', {}, label))
+    const elapsed = ((job.finishedAt ?? Date.now()) - job.createdAt) / 1000
+    const perProvider = new Map<string, number>()
+    this.states.forEach((state, idx) => {
+      const provider = this.providers[idx]
+      if (state === 'done' && provider !== null && provider !== undefined) perProvider.set(provider, (perProvider.get(provider) ?? 0) + 1)
+    })
+    fill(this.summary,
+      h('div', { class: 'row' }, h('span', { class: `pill ${job.state}`, id: 'job-state' }, job.state), h('span', { class: 'mono' }, job.id), h('span', { class: 'dim' }, `${job.spec.name} · ${job.spec.module.cid.slice(0, 16)}… (${formatBytes(job.spec.module.size)}) · ${elapsed.toFixed(1)} s`)),
+      h('div', { class: 'stats' },
+        stat(job.taskCount, 'tasks'), stat(counts.queued, 'queued'), stat(counts.running, 'running'),
+        stat(counts.done, 'done'), stat(counts.failed, 'failed'), stat(status.providers.length, 'providers linked')),
+      // Payments: the payments engineer adds escrow/owed/paid to the job API; they are shown here.
+      h('p', { class: 'payments', id: 'payments' }, paymentsLine(job as unknown as Record<string, unknown>)),
+      perProvider.size === 0
+        ? undefined
+        : h('table', {}, h('tr', {}, h('th', {}, 'provider'), h('th', {}, 'tasks done')),
+          ...[...perProvider].sort((a, b) => b[1] - a[1]).map(([peer, done]) => h('tr', {}, h('td', { class: 'mono', title: peer }, shortId(peer)), h('td', {}, String(done))))))
+  }
+
+  private paintCell (idx: number): void {
+    const cell = this.cells[idx]
+    if (cell === undefined) return
+    const state = this.states[idx] ?? 'queued'
+    const provider = this.providers[idx]
+    cell.className = `task ${state}`
+    cell.title = `task ${idx}: ${state}${provider === null || provider === undefined ? '' : ` on ${provider}`}`
+  }
+
+  private showTask (idx: number): void {
+    const task = this.results?.tasks.find(t => t.idx === idx)
+    if (task === undefined) {
+      fill(this.detail, `task ${idx}: ${this.states[idx] ?? 'queued'}`)
+      return
+    }
+    fill(this.detail,
+      `task ${idx}: ${this.states[idx] ?? task.state}${task.provider === null ? '' : ` on ${shortId(task.provider)}`}${task.exitCode === null ? '' : `, exit ${task.exitCode}`}${task.reason === null ? '' : `, ${task.reason}`}${task.wallMs === null ? '' : `, ${task.wallMs.toFixed(1)} ms`} `,
+      ...task.outputs.map(output => button(`${output.kind === 'file' ? output.path : output.kind} (${formatBytes(output.size)})`, async () => {
+        download(`task-${idx}-${output.kind === 'file' ? output.path.replaceAll('/', '_') : output.kind}`, await this.api.content(output.cid) as BlobPart)
+      }, 'secondary')))
+  }
+
+  private async downloadResults (): Promise<void> {
+    const results = await this.api.results(this.jobId)
+    download(`conun-${this.jobId}-results.json`, JSON.stringify(results, null, 2), 'application/json')
+  }
+}
+
+function button (label: string, onClick: () => void | Promise<void>, kind?: string): HTMLButtonElement {
+  const element = h('button', { type: 'button', class: kind })
+  element.textContent = label
+  element.addEventListener('click', () => void onClick())
+  return element
+}
+
+/** Escrow, owed and paid amounts, once the job API carries them. */
+function paymentsLine (job: Record<string, unknown>): string {
+  const payment = job.payment as { escrow?: string, owed?: string, paid?: string } | undefined
+  if (payment === undefined) return 'payments: escrow — · owed — · paid — (this job runs unpaid)'
+  return `payments: escrow ${payment.escrow ?? '—'} · owed ${payment.owed ?? '—'} · paid ${payment.paid ?? '—'} (wei)`
+}

@@ -1,0 +1,57 @@
+// Vite bundles the two browser pages (the dashboard and the browser provider) into build/web.
+// `npm run build:web` runs it; a node also runs it on demand when the bundle is missing or stale.
+import { createHash } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { join, relative, resolve } from 'node:path'
+import { defineConfig } from 'vite'
+import type { Plugin } from 'vite'
+
+const ROOT = resolve(import.meta.dirname, '..', '..')
+const OUT_DIR = process.env.CONUN_WEB_OUT_DIR ?? resolve(ROOT, 'build', 'web')
+
+/**
+ * Records every project source file the bundle was made from, with its hash, in sources.json: the
+ * node compares them with the files on disk to know whether the bundle is still current.
+ */
+function recordSources (): Plugin {
+  return {
+    name: 'conun-record-sources',
+    generateBundle () {
+      const files: Record<string, string> = {}
+      for (const id of this.getModuleIds()) {
+        const path = id.split('?')[0]!
+        if (!path.startsWith(ROOT) || path.includes('/node_modules/')) continue
+        files[relative(ROOT, path)] = createHash('sha256').update(readFileSync(path)).digest('hex')
+      }
+      this.emitFile({ type: 'asset', fileName: 'sources.json', source: JSON.stringify({ files }, null, 2) })
+    },
+  }
+}
+
+export default defineConfig({
+  root: resolve(ROOT, 'src', 'web'),
+  base: '/',
+  logLevel: 'warn',
+  plugins: [recordSources()],
+  worker: { format: 'es' },
+  build: {
+    outDir: OUT_DIR,
+    emptyOutDir: true,
+    target: 'es2022',
+    chunkSizeWarningLimit: 2048,
+    rolldownOptions: {
+      input: {
+        dashboard: resolve(ROOT, 'src', 'web', 'dashboard', 'index.html'),
+        provide: resolve(ROOT, 'src', 'web', 'provide', 'index.html'),
+      },
+      // Domain doors (index.ts) re-export node-only modules next to isomorphic ones. The pages use
+      // only the isomorphic ones; declaring conun's own modules free of side effects lets the
+      // bundler drop the others whole, top-level code included (the browser tests prove it).
+      treeshake: { moduleSideEffects: id => !id.startsWith(join(ROOT, 'src')) || id.startsWith(join(ROOT, 'src', 'web')) },
+      onwarn (warning, warn) {
+        if (warning.message.includes('externalized for browser compatibility')) return
+        warn(warning)
+      },
+    },
+  },
+})

@@ -1,0 +1,92 @@
+// The dashboard against a real grid: a Mandelbrot job's progress and picture, and a refused spec.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdir } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import { buildExamples } from '../../scripts/build-examples.ts'
+import { renderTileJs, tileRect } from '../../examples/mandelbrot/tiles.ts'
+import { startLocalGrid } from '../../src/devnet/index.ts'
+import { ensureWebBundle } from '../../src/web/index.ts'
+import { waitFor } from '../helpers.ts'
+import { launchChromium, pageUrl } from './browser.ts'
+
+const ROOT = resolve(import.meta.dirname, '..', '..')
+const [examples] = await Promise.all([buildExamples({ log: () => {} }), ensureWebBundle()])
+const mandelbrot = examples.find(path => path.endsWith('mandelbrot.wasm'))!
+const grid = await startLocalGrid({ providers: 2, coresPerProvider: 1 })
+const browser = await launchChromium()
+const client = grid.requester.client
+test.after(async () => {
+  await browser.close()
+  await grid.stop()
+})
+await waitFor(async () => (await client.peers()).filter(peer => peer.offer !== null).length === 2, 20_000, 'both offers')
+
+const [WIDTH, HEIGHT, TILE, MAX_ITER] = [480, 360, 40, 300]
+
+test('the dashboard follows a Mandelbrot job task by task and paints its picture', async () => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 1400 } })
+  await page.goto(await pageUrl(grid.requester, '/'))
+  await page.waitForSelector('#peers-table')
+  assert.equal(await page.locator('#peers-table tr[data-peer]').count(), 2, 'both providers are listed with their offers')
+  assert.equal(new URL(page.url()).hash, '', 'the token is taken out of the address bar')
+
+  const submitted = await client.submitJob({
+    name: 'mandelbrot',
+    runtime: 'wasi',
+    module: mandelbrot,
+    range: { count: (WIDTH / TILE) * (HEIGHT / TILE), args: ['--width', String(WIDTH), '--height', String(HEIGHT), '--tile-size', String(TILE), '--tile', '{i}', '--max-iter', String(MAX_ITER)] },
+  })
+  const jobId = submitted.job.id
+  await page.locator(`tr[data-job="${jobId}"]`).click()
+  await page.waitForSelector('#picture')
+  const count = submitted.job.taskCount
+  assert.equal(await page.locator('#task-grid .task').count(), count, 'one cell per task')
+  await page.waitForFunction(n => document.querySelectorAll('#task-grid .task.done').length === n && document.querySelector('#picture')?.getAttribute('data-painted') === String(n), count, { timeout: 120_000 })
+  await page.waitForFunction(() => document.querySelector('#job-state')?.textContent === 'completed')
+  const titles = await page.locator('#task-grid .task').evaluateAll(cells => cells.map(cell => cell.getAttribute('title') ?? ''))
+  const providers = new Set(grid.providers.map(p => p.peerId))
+  for (const title of titles) assert.ok([...providers].some(peer => title.endsWith(`on ${peer}`)), `each task names its provider: ${title}`)
+
+  // The canvas holds exactly the pixels a local render of the same tiles gives.
+  const pixels = await page.locator('#picture').evaluate((canvas: HTMLCanvasElement) => Array.from(canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data))
+  for (const tile of [0, 7, count - 1]) {
+    const expected = renderTileJs(WIDTH, HEIGHT, TILE, tile, MAX_ITER)
+    const rect = tileRect(tile, WIDTH, HEIGHT, TILE)
+    for (let y = 0; y < rect.h; y += 7) {
+      for (let x = 0; x < rect.w; x += 7) {
+        const at = ((rect.y + y) * WIDTH + rect.x + x) * 4
+        const want = (y * rect.w + x) * 3
+        assert.deepEqual(pixels.slice(at, at + 3), Array.from(expected.rgb.subarray(want, want + 3)), `tile ${tile} pixel ${x},${y}`)
+      }
+    }
+  }
+  await mkdir(join(ROOT, 'out'), { recursive: true })
+  const shot = await page.screenshot({ path: join(ROOT, 'out', 'dashboard.png'), fullPage: true })
+  assert.ok(shot.byteLength > 10_000, 'the screenshot has content')
+  await page.close()
+})
+
+test('an invalid spec submitted from the page shows its errors and creates no job', async () => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } })
+  await page.goto(await pageUrl(grid.requester, '/'))
+  await page.waitForSelector('#jobs-table, #jobs p')
+  const before = (await client.jobs()).length
+  await page.fill('#spec', JSON.stringify({ runtime: 'wasi', module: 'mandelbrot.wasm', range: { count: 0 }, replication: 2, quorum: 3 }))
+  await page.setInputFiles('#files', mandelbrot)
+  await page.click('#submit')
+  const errors = page.locator('#submit-errors')
+  await errors.waitFor({ state: 'visible' })
+  const text = await errors.textContent() ?? ''
+  assert.match(text, /The spec is invalid/)
+  assert.match(text, /range\.count/)
+  assert.match(text, /quorum cannot be more than replication/)
+  assert.equal((await client.jobs()).length, before, 'no job was created')
+  assert.equal(await page.locator('#submit-status').textContent(), '', 'nothing was uploaded')
+
+  await page.fill('#spec', '{ "runtime": "wasi", ')
+  await page.click('#submit')
+  await page.waitForFunction(() => document.querySelector('#submit-errors')?.textContent?.includes('not valid JSON') === true)
+  assert.equal((await client.jobs()).length, before, 'still no job')
+  await page.close()
+})
