@@ -1,11 +1,13 @@
 import { FramedStream, decodeFrame, encodeFrame, MAX_OFFER_FRAME_BYTES, offerMessage, PROTOCOL_OFFER, signedOffer, TOPIC_OFFERS, WireError } from '../net/index.ts'
 import { verifyOffer } from './offer.ts'
 import type { OfferBook } from './offerBook.ts'
-import type { HostServices, SignedOffer } from '../net/index.ts'
+import type { SignedOffer } from '../net/index.ts'
+import type { GossipSub } from '@libp2p/gossipsub'
 import type { Libp2p, PeerId } from '@libp2p/interface'
 
 export interface OfferExchangeInit {
-  readonly host: Libp2p<HostServices>
+  /** Any libp2p host with gossipsub: a node's, or a browser provider's. */
+  readonly host: Libp2p<{ pubsub: GossipSub }>
   readonly book: OfferBook
   readonly chainId: number
   /** This node's current offer, when it provides. */
@@ -124,7 +126,8 @@ export async function startOfferExchange (init: OfferExchangeInit): Promise<Offe
     pubsub.addEventListener('subscription-change', onSubscriptionChange as never)
     publish()
     timer = setInterval(publish, init.republishMs ?? 10_000)
-    timer.unref()
+    // A node's process may exit with the timer pending; browsers' timers have no unref.
+    ;(timer as { unref?: () => void }).unref?.()
   }
 
   return {

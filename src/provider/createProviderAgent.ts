@@ -4,7 +4,7 @@ import { EventHub } from '../util/index.ts'
 import { BlobCache } from './blobCache.ts'
 import { Semaphore } from './semaphore.ts'
 import { serveTaskSession } from './taskSession.ts'
-import type { Admission, ProviderContext, ProviderEvent } from './providerContext.ts'
+import type { Admission, ContentCache, ProviderContext, ProviderEvent, TaskStorage } from './providerContext.ts'
 import type { NodeKey } from '../identity/index.ts'
 import type { AgreementProposalBody } from '../net/index.ts'
 import type { Runtime } from '../runtime/index.ts'
@@ -22,13 +22,20 @@ export interface ProviderPolicy {
   readonly maxQueuedPerSession: number
 }
 
-export interface ProviderAgentInit {
+/**
+ * A node's agent keeps fetched code and inputs in <dataDir>/cache, through its storage; a browser
+ * brings its own cache (in memory) and only the storage a task needs.
+ */
+export type ProviderAgentInit = ProviderAgentBase & (
+  | { readonly storage: Storage, readonly dataDir: string }
+  | { readonly storage: TaskStorage, readonly cache: ContentCache }
+)
+
+interface ProviderAgentBase {
   readonly key: NodeKey
   readonly host: Libp2p
-  readonly storage: Storage
   readonly runtime: Runtime
   readonly chainId: number
-  readonly dataDir: string
   readonly policy: ProviderPolicy
   /** Extra admission check (e.g. escrow); runs after the policy's own checks. */
   readonly admission?: Admission
@@ -87,7 +94,7 @@ export async function createProviderAgent (init: ProviderAgentInit): Promise<Pro
     chainId: init.chainId,
     runtime: init.runtime,
     storage: init.storage,
-    cache: new BlobCache(join(init.dataDir, 'cache'), init.storage),
+    cache: 'cache' in init ? init.cache : new BlobCache(join(init.dataDir, 'cache'), init.storage),
     slots: new Semaphore(policy.maxConcurrent),
     admit,
     events,

@@ -1,9 +1,8 @@
-import type { BlobCache } from './blobCache.ts'
 import type { Semaphore } from './semaphore.ts'
 import type { NodeKey } from '../identity/index.ts'
 import type { AgreementProposalBody } from '../net/index.ts'
 import type { Runtime } from '../runtime/index.ts'
-import type { Storage } from '../storage/index.ts'
+import type { FetchOptions, Storage } from '../storage/index.ts'
 import type { EventHub } from '../util/index.ts'
 
 /** What the agent tells its listeners (the node API, the dashboard). */
@@ -24,13 +23,24 @@ export type AdmissionDecision = { accept: true, maxInFlight: number } | { accept
  */
 export type Admission = (proposal: AgreementProposalBody) => Promise<AdmissionDecision>
 
+/** What a task needs of storage: large stdin in, large outputs out. */
+export type TaskStorage = Pick<Storage, 'readBytes' | 'putBytes'>
+
+/**
+ * Task code and inputs, fetched by CID and verified, kept where the runtime reads them: `get`
+ * answers the reference the runtime is given (a file path on a node, a key in memory in a browser).
+ */
+export interface ContentCache {
+  get(cid: string, size: number, options?: FetchOptions): Promise<string>
+}
+
 /** Everything a task session needs, wired once by the agent. */
 export interface ProviderContext {
   readonly key: NodeKey
   readonly chainId: number
   readonly runtime: Runtime
-  readonly storage: Storage
-  readonly cache: BlobCache
+  readonly storage: TaskStorage
+  readonly cache: ContentCache
   /** Tasks running at once across all sessions. */
   readonly slots: Semaphore
   readonly admit: Admission

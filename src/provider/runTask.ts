@@ -1,15 +1,15 @@
 import { EMPTY_OUTPUT } from '../storage/index.ts'
+import { fromBase64 } from '../util/index.ts'
 import { publishOutput } from './publishOutput.ts'
-import type { BlobCache } from './blobCache.ts'
+import type { ContentCache, TaskStorage } from './providerContext.ts'
 import type { TaskAssignment, TaskResult } from '../net/index.ts'
 import type { Runtime, TaskRunOutcome } from '../runtime/index.ts'
-import type { Storage } from '../storage/index.ts'
 import type { PeerId } from '@libp2p/interface'
 
 export interface RunTaskDeps {
   readonly runtime: Runtime
-  readonly storage: Storage
-  readonly cache: BlobCache
+  readonly storage: TaskStorage
+  readonly cache: ContentCache
   /** Where the code and inputs can be found first (the requester). */
   readonly source: PeerId
 }
@@ -27,7 +27,7 @@ export async function runTask (task: TaskAssignment, deps: RunTaskDeps, signal: 
       task.stdin === undefined
         ? undefined
         : 'inline' in task.stdin
-          ? Buffer.from(task.stdin.inline, 'base64')
+          ? fromBase64(task.stdin.inline)
           : deps.storage.readBytes(task.stdin.cid, Math.min(task.stdin.size, MAX_INLINE_STDIN * 64), fetchOptions),
     ])
     outcome = await deps.runtime.run({ moduleCid: task.module.cid, modulePath, args: task.args, env: task.env, stdin, inputs, limits: task.limits, signal })

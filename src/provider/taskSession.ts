@@ -13,6 +13,9 @@ const MAX_RESULTS_PER_BATCH = 256
  */
 const RESULT_BATCH_INTERVAL_MS = 5
 
+/** The next turn of the event loop: setImmediate on Node; browsers (the browser provider) have only timers. */
+const nextTurn: (callback: () => void) => void = globalThis.setImmediate ?? (callback => setTimeout(callback, 0))
+
 /**
  * One requester's session for one job: the agreement handshake, then a stream of task assignments
  * in and signed result batches out. A bad message ends this session only; the agent keeps serving.
@@ -57,7 +60,7 @@ export async function serveTaskSession (stream: Stream, connection: Connection, 
     if (!flushScheduled) {
       flushScheduled = true
       const wait = lastFlushAt + RESULT_BATCH_INTERVAL_MS - performance.now()
-      if (wait <= 0) setImmediate(flush)
+      if (wait <= 0) nextTurn(flush)
       else setTimeout(flush, wait)
     }
   }
@@ -66,7 +69,7 @@ export async function serveTaskSession (stream: Stream, connection: Connection, 
   let started: string[] = []
   const announceStarted = (taskId: string) => {
     if (started.length === 0) {
-      setImmediate(() => {
+      nextTurn(() => {
         const taskIds = started
         started = []
         if (!closed) framed.write({ type: 'task.started', v: 1, taskIds }).catch(() => { closed = true })

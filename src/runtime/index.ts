@@ -11,3 +11,6 @@ export type {
 } from './types.ts'
 export { createWasiRuntime } from './wasi/createWasiRuntime.ts'
 export type { WasiRuntime, WasiRuntimeOptions, WasiRuntimeStats } from './wasi/createWasiRuntime.ts'
+export { capMemory, PAGE_BYTES } from './wasi/capMemory.ts'
+export type { CappedModule, MemoryDescriptor } from './wasi/capMemory.ts'
+export { TaskFailure } from './wasi/errors.ts'

@@ -1,8 +1,9 @@
-import { createHash } from 'node:crypto'
 import { lpStream } from '@libp2p/utils'
 import { CID } from 'multiformats/cid'
 import { sha256 } from 'multiformats/hashes/sha2'
+import { concatBytes, equalBytes } from '../util/index.ts'
 import { ContentNotFoundError } from './errors.ts'
+import { readFileDag } from './readFileDag.ts'
 import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
 import type { Blockstore } from 'interface-blockstore'
 
@@ -21,7 +22,7 @@ const FOUND = 1
 const MISSING = 0
 
 /** Serves blocks of the local blockstore to any peer that asks; never fetches on their behalf. */
-export async function serveBlocks (libp2p: Libp2p, blockstore: Blockstore): Promise<void> {
+export async function serveBlocks (libp2p: Libp2p, blockstore: Pick<Blockstore, 'has' | 'get'>): Promise<void> {
   await libp2p.handle(PROTOCOL_BLOCKS, async stream => {
     const lp = lpStream(stream, { maxDataLength: MAX_REQUEST_BYTES })
     try {
@@ -38,7 +39,7 @@ export async function serveBlocks (libp2p: Libp2p, blockstore: Blockstore): Prom
           if (await blockstore.has(cid)) block = await collect(blockstore.get(cid))
         } catch { /* not a CID we can serve */ }
         const found = block !== undefined && block.byteLength <= MAX_BLOCK_BYTES
-        await lp.write(found ? Buffer.concat([Uint8Array.of(FOUND), block!]) : Uint8Array.of(MISSING))
+        await lp.write(found ? concatBytes([Uint8Array.of(FOUND), block!]) : Uint8Array.of(MISSING))
       }
       await stream.close()
     } catch (error) {
@@ -53,7 +54,7 @@ export async function collect (value: Uint8Array | Iterable<Uint8Array> | AsyncI
   if (resolved instanceof Uint8Array) return resolved
   const chunks: Uint8Array[] = []
   for await (const chunk of resolved) chunks.push(chunk)
-  return Buffer.concat(chunks)
+  return concatBytes(chunks)
 }
 
 /** Pipelined block requests to one peer over one stream; responses come back in request order. */
@@ -97,8 +98,9 @@ export class BlockSession {
           continue
         }
         const block = frame.subarray(1)
-        const digest = createHash('sha256').update(block).digest()
-        if (!Buffer.from(request.cid.multihash.digest).equals(digest)) {
+        // multiformats hashes with node:crypto on Node and WebCrypto in browsers (the browser provider).
+        const { digest } = await sha256.digest(block)
+        if (!equalBytes(request.cid.multihash.digest, digest)) {
           const error = new ContentNotFoundError(request.cid.toString(), 'the peer sent a block that does not match its CID')
           request.reject(error)
           throw error
@@ -125,5 +127,18 @@ export class BlockSession {
     } catch (error) {
       this.stream.abort(error as Error)
     }
+  }
+}
+
+/**
+ * The bytes of content straight from a connected peer that holds it, block by block, each checked
+ * against its CID: how a browser provider, which has no blockstore of its own, fetches task code.
+ */
+export async function * readFromPeer (libp2p: Libp2p, peer: PeerId, cid: CID, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
+  const session = await BlockSession.open(libp2p, peer, signal)
+  try {
+    yield * readFileDag(cid, block => session.get(block))
+  } finally {
+    await session.close()
   }
 }

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto'
 import { createReadStream, createWriteStream } from 'node:fs'
 import { mkdir, rename, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -11,9 +10,6 @@ import { FsBlockstore } from 'blockstore-fs'
 import { FsDatastore } from 'datastore-fs'
 import { createHeliaLight } from 'helia'
 import { CID } from 'multiformats/cid'
-import * as raw from 'multiformats/codecs/raw'
-import { create as createDigest } from 'multiformats/hashes/digest'
-import { sha256 } from 'multiformats/hashes/sha2'
 import { BlockSession, collect, serveBlocks } from './blockExchange.ts'
 import { ContentNotFoundError, InvalidCidError } from './errors.ts'
 import { readFileDag } from './readFileDag.ts'
@@ -70,15 +66,6 @@ export function parseCid (cid: string): CID {
   } catch (error) {
     throw new InvalidCidError(cid, (error as Error).message)
   }
-}
-
-/** The output reference of empty content (stdout of a task that printed nothing, or never ran). */
-export const EMPTY_OUTPUT = { cid: inlineCid(new Uint8Array(0)), size: 0, inline: '' }
-
-/** The CID of small content sent inline: CIDv1, raw codec, sha-256 — what IPFS gives a one-block file. */
-export function inlineCid (bytes: Uint8Array): string {
-  const hash = createHash('sha256').update(bytes).digest()
-  return CID.createV1(raw.code, createDigest(sha256.code, hash)).toString()
 }
 
 export async function createStorage<S extends ServiceMap> (dir: string, libp2pOptions: Libp2pOptions<S>): Promise<Storage<S>> {

@@ -1,4 +1,5 @@
-export { createStorage, EMPTY_OUTPUT, inlineCid, parseCid } from './createStorage.ts'
+export { createStorage, parseCid } from './createStorage.ts'
+export { EMPTY_OUTPUT, inlineCid } from './inlineCid.ts'
 export type { FetchOptions, Storage, StoredContent } from './createStorage.ts'
 export { ContentNotFoundError, InvalidCidError } from './errors.ts'
-export { PROTOCOL_BLOCKS } from './blockExchange.ts'
+export { PROTOCOL_BLOCKS, readFromPeer, serveBlocks } from './blockExchange.ts'
