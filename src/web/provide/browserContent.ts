@@ -1,0 +1,84 @@
+/**
+ * What a browser provider holds, all in memory: task code and inputs fetched by CID straight from
+ * the requester (every block checked against its hash), and outputs too large to travel inline,
+ * stored as UnixFS blocks (the same CIDs a node computes) and served to the requester over
+ * /conun/blocks/1.0.0, which is how it fetches large outputs from any provider.
+ */
+import { unixfs } from '@helia/unixfs'
+import { CID } from 'multiformats/cid'
+import { ContentNotFoundError, parseCid, readFromPeer, serveBlocks } from '../../storage/index.ts'
+import { concatBytes } from '../../util/index.ts'
+import type { ContentCache, TaskStorage } from '../../provider/index.ts'
+import type { FetchOptions, StoredContent } from '../../storage/index.ts'
+import type { Libp2p } from '@libp2p/interface'
+
+export class BrowserContent implements ContentCache, TaskStorage {
+  private readonly libp2p: Libp2p
+  private readonly blobs = new Map<string, Uint8Array>()
+  private readonly pending = new Map<string, Promise<string>>()
+  private readonly blocks = new Map<string, Uint8Array>()
+  private readonly store = {
+    has: (cid: CID) => this.blocks.has(cid.toString()),
+    put: (cid: CID, bytes: Uint8Array) => {
+      this.blocks.set(cid.toString(), bytes)
+      return cid
+    },
+    get: (cid: CID) => {
+      const bytes = this.blocks.get(cid.toString())
+      if (bytes === undefined) throw new ContentNotFoundError(cid.toString(), 'not held by this browser')
+      return (function * () { yield bytes })()
+    },
+  }
+
+  constructor (libp2p: Libp2p) {
+    this.libp2p = libp2p
+  }
+
+  /** Serves the outputs this browser stored to the peers that ask for them. */
+  async start (): Promise<void> {
+    await serveBlocks(this.libp2p, this.store)
+  }
+
+  /** The reference handed to the runtime is the CID itself; `bytes` turns it back into the content. */
+  async get (cid: string, size: number, options?: FetchOptions): Promise<string> {
+    if (this.blobs.has(cid)) return cid
+    const known = this.pending.get(cid)
+    if (known !== undefined) return known
+    const fetching = (async () => {
+      const bytes = await this.readBytes(cid, size, options)
+      if (bytes.byteLength !== size) throw new Error(`content ${cid} is ${bytes.byteLength} bytes, the task said ${size}`)
+      this.blobs.set(cid, bytes)
+      return cid
+    })()
+    this.pending.set(cid, fetching)
+    try {
+      return await fetching
+    } finally {
+      this.pending.delete(cid)
+    }
+  }
+
+  bytes (reference: string): Uint8Array {
+    const bytes = this.blobs.get(reference)
+    if (bytes === undefined) throw new ContentNotFoundError(reference, 'not fetched by this browser')
+    return bytes
+  }
+
+  async readBytes (cid: string, maxBytes: number, options?: FetchOptions): Promise<Uint8Array> {
+    const source = options?.from?.[0]
+    if (source === undefined) throw new ContentNotFoundError(cid, 'a browser fetches only from the peer that sent the task')
+    const chunks: Uint8Array[] = []
+    let total = 0
+    for await (const chunk of readFromPeer(this.libp2p, source, parseCid(cid), options?.signal)) {
+      total += chunk.byteLength
+      if (total > maxBytes) throw new ContentNotFoundError(cid, `content is larger than the ${maxBytes}-byte limit`)
+      chunks.push(chunk)
+    }
+    return concatBytes(chunks)
+  }
+
+  async putBytes (bytes: Uint8Array): Promise<StoredContent> {
+    const cid = await unixfs({ blockstore: this.store as never }).addBytes(bytes)
+    return { cid: CID.asCID(cid)!.toString(), size: bytes.byteLength }
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * A browser joins the grid as a provider: a libp2p host over WebSockets (dialling the node that
+ * served the page), a signed `wasi` offer over /conun/offer/1.0.0 and gossip, and the provider
+ * agent of src/provider (the same agreement, task and signed-results protocol as a node's) running
+ * tasks in Web Workers.
+ */
+import { gossipsub } from '@libp2p/gossipsub'
+import { identify, identifyPush } from '@libp2p/identify'
+import { noise } from '@libp2p/noise'
+import { ping } from '@libp2p/ping'
+import { webSockets } from '@libp2p/websockets'
+import { yamux } from '@libp2p/yamux'
+import { multiaddr } from '@multiformats/multiaddr'
+import { createLibp2p } from 'libp2p'
+import { createOffer, OfferBook, startOfferExchange } from '../../market/index.ts'
+import { createProviderAgent } from '../../provider/index.ts'
+import { BrowserContent } from './browserContent.ts'
+import { createBrowserRuntime } from './browserRuntime.ts'
+import type { NodeKey } from '../../identity/index.ts'
+import type { ProviderAgent } from '../../provider/index.ts'
+
+/** How long an offer stays valid; it is re-announced well before. */
+const OFFER_TTL_MS = 60_000
+
+export interface BrowserProviderInit {
+  readonly key: NodeKey
+  readonly chainId: number
+  /** The node to join through: its WebSocket multiaddr, with /p2p/<id>. */
+  readonly bootstrap: string
+  /** Tasks run at once (one Web Worker each). */
+  readonly slots: number
+  readonly pricePerTaskWei: string
+}
+
+export interface BrowserProvider {
+  readonly agent: ProviderAgent
+  /** Sandbox time given so far, in ms. */
+  busyMs(): number
+  stop(): Promise<void>
+}
+
+export async function startBrowserProvider (init: BrowserProviderInit): Promise<BrowserProvider> {
+  const host = await createLibp2p({
+    privateKey: init.key.privateKey,
+    transports: [webSockets()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    // Browsers refuse to dial private addresses by default; the node that served this page is one.
+    connectionGater: { denyDialMultiaddr: () => false },
+    services: {
+      identify: identify(),
+      identifyPush: identifyPush(),
+      ping: ping(),
+      pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, emitSelf: false }),
+    },
+  })
+  const content = new BrowserContent(host)
+  await content.start()
+  const runtime = createBrowserRuntime(init.slots, reference => content.bytes(reference))
+  const agent = await createProviderAgent({
+    key: init.key,
+    host,
+    storage: content,
+    cache: content,
+    runtime,
+    chainId: init.chainId,
+    policy: {
+      maxConcurrent: init.slots,
+      maxTaskMemoryBytes: 1024 * 1024 * 1024,
+      maxTaskTimeoutMs: 3_600_000,
+      maxTaskOutputBytes: 1024 * 1024 * 1024,
+      maxQueuedPerSession: 2 * init.slots,
+    },
+  })
+  const memoryGiB = (navigator as { deviceMemory?: number }).deviceMemory ?? 2
+  const exchange = await startOfferExchange({
+    host,
+    book: new OfferBook(),
+    chainId: init.chainId,
+    ownOffer: () => createOffer(init.key, {
+      chainId: init.chainId,
+      runtimes: ['wasi'],
+      cores: init.slots,
+      memoryBytes: Math.round(memoryGiB * 1024 ** 3),
+      cpuModel: `browser: ${navigator.userAgent.slice(0, 160)}`,
+      pricePerTaskWei: init.pricePerTaskWei,
+      // Nobody can dial a browser: requesters reach it over the connection it opened.
+      addrs: [],
+    }, OFFER_TTL_MS),
+  })
+  await host.dial(multiaddr(init.bootstrap))
+  return {
+    agent,
+    busyMs: () => runtime.busyMs,
+    async stop () {
+      await exchange.stop()
+      await agent.stop()
+      await runtime.close()
+      await host.stop()
+    },
+  }
+}

@@ -1,0 +1,17 @@
+/** Messages between the browser runtime and its WASI workers. */
+import type { MemoryDescriptor } from '../../runtime/index.ts'
+
+export interface WorkerTask {
+  readonly module: WebAssembly.Module
+  /** The module's memory after capping, when it imports it (the worker then makes it). */
+  readonly memory: MemoryDescriptor | undefined
+  readonly args: readonly string[]
+  readonly env: Readonly<Record<string, string>>
+  readonly stdin: Uint8Array
+  readonly inputs: ReadonlyArray<{ readonly name: string, readonly bytes: Uint8Array }>
+  readonly outputBytes: number
+}
+
+export type WorkerOutcome =
+  | { readonly status: 'exit', readonly exitCode: number, readonly stdout: Uint8Array, readonly stderr: Uint8Array, readonly files: Array<{ path: string, bytes: Uint8Array }>, readonly memoryBytes: number }
+  | { readonly status: 'failed', readonly reason: 'invalid-module' | 'trap' | 'output-limit', readonly message: string, readonly stdout: Uint8Array, readonly stderr: Uint8Array, readonly memoryBytes: number }
