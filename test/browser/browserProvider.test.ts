@@ -6,10 +6,11 @@ import { buildExamples } from '../../scripts/build-examples.ts'
 import { countPrimesJs, primeRanges, primeTaskArgs } from '../../examples/primes/primes.ts'
 import { startLocalGrid } from '../../src/devnet/index.ts'
 import { ensureWebBundle } from '../../src/web/index.ts'
+import { buildWasiFixture } from '../fixtures/wasi/buildFixtures.ts'
 import { stdoutOf, waitFor } from '../helpers.ts'
 import { launchChromium, pageUrl } from './browser.ts'
 
-const [examples] = await Promise.all([buildExamples({ log: () => {} }), ensureWebBundle()])
+const [examples, bigout] = await Promise.all([buildExamples({ log: () => {} }), buildWasiFixture('bigout'), ensureWebBundle()])
 const primes = examples.find(path => path.endsWith('primes.wasm'))!
 const grid = await startLocalGrid({ providers: 1, coresPerProvider: 1 })
 const browser = await launchChromium()
@@ -19,7 +20,7 @@ test.after(async () => {
   await grid.stop()
 })
 
-test('two browser tabs join as providers and complete a share of the work with correct results', async () => {
+test('two browser tabs join as providers and complete a share of the work with correct results, large outputs included', async () => {
   // Two tabs, each its own session key (sessionStorage is per tab).
   const tabs = await Promise.all([0, 1].map(async () => {
     const page = await browser.newPage()
@@ -51,6 +52,18 @@ test('two browser tabs join as providers and complete a share of the work with c
   }
   assert.deepEqual([...perBrowser.keys()].sort(), [...browserPeers].sort(), 'both tabs ran tasks')
   assert.equal((await client.job(nodeJob.job.id)).job.state, 'completed')
+
+  // A 10 MB output cannot travel inline: the tab stores it as UnixFS blocks and serves them. With
+  // one replica on the node provider and one in a tab, the task is done only if both name the same CID.
+  const large = await client.submitJob({ name: 'bigout', runtime: 'wasi', module: bigout, range: { count: 1 }, replication: 2, quorum: 2, constraints: { providers: [grid.providers[0]!.peerId, browserPeers[0]!] } })
+  await waitFor(async () => (await client.job(large.job.id)).job.state !== 'running', 120_000, 'the bigout job')
+  const [bigTask] = (await client.results(large.job.id)).tasks
+  assert.equal(bigTask?.state, 'done', `${bigTask?.reason}: ${bigTask?.message}`)
+  const bigFile = bigTask!.outputs.find(output => output.path === 'big.bin')!
+  const bytes = await client.contentBytes(bigFile.cid)
+  assert.equal(bytes.byteLength, bigFile.size)
+  assert.ok(bytes.every(byte => byte === 0x62), 'the output is what the module wrote')
+  perBrowser.set(browserPeers[0]!, perBrowser.get(browserPeers[0]!)! + 1)
 
   // Each tab counts what it did, and stops cleanly.
   for (const tab of tabs) {

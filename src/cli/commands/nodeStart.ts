@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { loadNodeConfig, startNode } from '../../node/index.ts'
 import { resolvePassphrase } from '../passphrase.ts'
 import { intFlag, parseFlags } from '../usage.ts'
@@ -68,12 +69,15 @@ export const nodeStart: Command = {
     // A node serves many peers: one stray failure is logged, it must not take the node down.
     process.on('unhandledRejection', error => console.error('unhandled rejection (the node keeps running):', error))
     const node = await startNode(config, passphrase)
+    // The token rides in the URL fragment, which the browser never sends; the page keeps it for the tab.
+    const dashboardUrl = `${node.api.url}/#token=${(await readFile(join(config.dataDir, 'api-token'), 'utf8')).trim()}`
     const ready = {
       event: 'ready',
       peerId: node.key.peerId.toString(),
       address: node.key.address,
       multiaddrs: node.host.getMultiaddrs().map(addr => addr.toString()),
       apiUrl: node.api.url,
+      dashboardUrl,
       dataDir: config.dataDir,
       provide: config.provide,
     }
@@ -83,6 +87,7 @@ export const nodeStart: Command = {
       console.log(`  address   ${ready.address}`)
       for (const addr of ready.multiaddrs) console.log(`  listening ${addr}`)
       console.log(`  api       ${ready.apiUrl} (token in ${config.dataDir}/api-token)`)
+      console.log(`  dashboard ${dashboardUrl}`)
       console.log(`  role      requester${config.provide ? ` + provider (${config.provider.cores} cores)` : ''}`)
     }
     await new Promise<void>(resolve => {

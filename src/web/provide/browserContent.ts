@@ -12,11 +12,17 @@ import type { ContentCache, TaskStorage } from '../../provider/index.ts'
 import type { FetchOptions, StoredContent } from '../../storage/index.ts'
 import type { Libp2p } from '@libp2p/interface'
 
+/**
+ * A tab's memory is all it has: code and inputs, and output blocks, are each kept up to this many
+ * bytes, the oldest dropped first (a requester fetches large outputs as soon as their result arrives).
+ */
+const MAX_KEPT_BYTES = 256 * 1024 * 1024
+
 export class BrowserContent implements ContentCache, TaskStorage {
   private readonly libp2p: Libp2p
-  private readonly blobs = new Map<string, Uint8Array>()
+  private readonly blobs = new BoundedMap()
   private readonly pending = new Map<string, Promise<string>>()
-  private readonly blocks = new Map<string, Uint8Array>()
+  private readonly blocks = new BoundedMap()
   private readonly store = {
     has: (cid: CID) => this.blocks.has(cid.toString()),
     put: (cid: CID, bytes: Uint8Array) => {
@@ -80,5 +86,30 @@ export class BrowserContent implements ContentCache, TaskStorage {
   async putBytes (bytes: Uint8Array): Promise<StoredContent> {
     const cid = await unixfs({ blockstore: this.store as never }).addBytes(bytes)
     return { cid: CID.asCID(cid)!.toString(), size: bytes.byteLength }
+  }
+}
+
+/** Bytes by key, the oldest dropped once the total passes MAX_KEPT_BYTES. */
+class BoundedMap {
+  private readonly entries = new Map<string, Uint8Array>()
+  private bytes = 0
+
+  has (key: string): boolean {
+    return this.entries.has(key)
+  }
+
+  get (key: string): Uint8Array | undefined {
+    return this.entries.get(key)
+  }
+
+  set (key: string, value: Uint8Array): void {
+    if (this.entries.has(key)) return
+    this.entries.set(key, value)
+    this.bytes += value.byteLength
+    for (const [oldest, dropped] of this.entries) {
+      if (this.bytes <= MAX_KEPT_BYTES || oldest === key) break
+      this.entries.delete(oldest)
+      this.bytes -= dropped.byteLength
+    }
   }
 }

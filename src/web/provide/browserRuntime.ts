@@ -52,8 +52,9 @@ export function createBrowserRuntime (slots: number, read: (reference: string) =
     try {
       program = await compile(request)
     } catch (error) {
-      const message = error instanceof TaskFailure ? error.message : `cannot compile the module: ${(error as Error).message}`
-      return { status: 'failed', reason: 'invalid-module', message, stdout: empty, stderr: empty, usage: usage(0) }
+      // Only what the module itself causes is invalid-module (deterministic); anything else is ours.
+      const reason = error instanceof TaskFailure || error instanceof WebAssembly.CompileError ? 'invalid-module' : 'internal'
+      return { status: 'failed', reason, message: `cannot compile the module: ${(error as Error).message}`, stdout: empty, stderr: empty, usage: usage(0) }
     }
     const task: WorkerTask = {
       module: program.module,
