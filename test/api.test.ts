@@ -92,3 +92,22 @@ test('a job no provider takes ends failed after waitForProvidersMs, saying why, 
   assert.equal(results.job.state, 'failed')
   assert.deepEqual(results.tasks.map((task: { state: string, reason: string }) => [task.state, task.reason]), [['failed', 'no-provider'], ['failed', 'no-provider'], ['failed', 'no-provider']])
 })
+
+test('the browser pages are served without the token; their assets only by their bundle names', async () => {
+  for (const path of ['/', '/provide']) {
+    const page = await fetch(`${node.api.url}${path}`)
+    assert.equal(page.status, 200)
+    assert.match(page.headers.get('content-type') ?? '', /^text\/html/)
+    const html = await page.text()
+    const script = /src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1]
+    assert.ok(script !== undefined, `${path} loads its bundle`)
+    const asset = await fetch(`${node.api.url}${script}`)
+    assert.equal(asset.status, 200)
+    assert.match(asset.headers.get('content-type') ?? '', /^text\/javascript/)
+  }
+  for (const path of ['/assets/..%2Fsources.json', '/assets/.hidden.js', '/assets/missing-abc.js']) {
+    assert.ok([400, 404].includes((await fetch(`${node.api.url}${path}`)).status), path)
+  }
+  assert.equal((await fetch(`${node.api.url}/sources.json`)).status, 401, 'anything else needs the token')
+  assert.equal((await fetch(`${node.api.url}/v1/jobs`)).status, 401)
+})

@@ -14,6 +14,8 @@ type TaskView = 'queued' | 'running' | 'validating' | 'done' | 'failed' | 'cance
 const LEGEND: TaskView[] = ['queued', 'running', 'validating', 'done', 'failed', 'cancelled']
 /** Results are re-read at most this often while tasks finish (one request, however many finished). */
 const RESULTS_REFRESH_MS = 250
+/** Cells drawn at most: a million-task job would otherwise be a million elements. */
+const MAX_CELLS = 5000
 
 export class JobView {
   private readonly api: NodeApi
@@ -106,7 +108,7 @@ export class JobView {
     const count = this.status?.job.taskCount ?? 0
     this.cells.length = 0
     const grid = h('div', { class: 'tasks', id: 'task-grid' })
-    for (let idx = 0; idx < count; idx++) {
+    for (let idx = 0; idx < Math.min(count, MAX_CELLS); idx++) {
       const cell = h('div', { class: 'task' })
       cell.addEventListener('click', () => this.showTask(idx))
       this.cells[idx] = cell
@@ -123,7 +125,8 @@ export class JobView {
         this.update(await this.api.cancel(this.jobId))
       }, 'secondary'))
     this.renderSummary()
-    fill(this.root, this.summary, legend, grid, this.detail, actions, this.canvas)
+    const clipped = count > MAX_CELLS ? h('p', { class: 'dim' }, `showing the first ${MAX_CELLS} of ${count} tasks`) : undefined
+    fill(this.root, this.summary, legend, grid, clipped, this.detail, actions, this.canvas)
   }
 
   private renderSummary (): void {
