@@ -28,8 +28,11 @@ const workloads: Array<{ name: string, count: number, spec: (count: number) => J
   },
 ]
 
-/** Runs `spec` on `provider` alone; answers tasks/s from submission to the last result. */
-async function tasksPerSecond (client: ConunClient, spec: JobSpecInput, provider: string): Promise<number> {
+/**
+ * Runs `spec` on `provider` alone; answers tasks/s from submission to the last result, and the
+ * mean time a task spent in the sandbox (the rest is fetching, scheduling, messages, signatures).
+ */
+async function measure (client: ConunClient, spec: JobSpecInput, provider: string): Promise<{ tasksPerSecond: number, sandboxMs: number }> {
   const submitted = await client.submitJob({ ...spec, constraints: { providers: [provider] } })
   let status = submitted
   while (status.job.state === 'running') {
@@ -37,7 +40,11 @@ async function tasksPerSecond (client: ConunClient, spec: JobSpecInput, provider
     status = await client.job(submitted.job.id)
   }
   if (status.job.state !== 'completed') throw new Error(`job ${status.job.id} ended ${status.job.state}`)
-  return status.job.taskCount / ((status.job.finishedAt! - status.job.createdAt) / 1000)
+  const { tasks } = await client.results(submitted.job.id)
+  return {
+    tasksPerSecond: status.job.taskCount / ((status.job.finishedAt! - status.job.createdAt) / 1000),
+    sandboxMs: tasks.reduce((sum, task) => sum + (task.wallMs ?? 0), 0) / tasks.length,
+  }
 }
 
 const grid = await startLocalGrid({ providers: 1, coresPerProvider: 1 })
@@ -51,14 +58,15 @@ try {
   const nodePeer = grid.providers[0]!.peerId
   while ((await client.peers()).filter(peer => peer.offer !== null).length < 2) await new Promise(resolve => setTimeout(resolve, 50))
   console.log(`conun browser benchmark — ${new Date().toISOString().slice(0, 10)}, chromium ${browser.version()} vs Node ${process.version}, one sandbox each`)
-  console.log('\n| workload | browser provider | node provider | browser / node |\n|---|---|---|---|')
+  console.log('\n| workload | browser provider | node provider | browser / node | sandbox time per task, browser / node |\n|---|---|---|---|---|')
   for (const { name, count, spec } of workloads) {
     // A short warm-up on each: module fetched and compiled, agreement made, before measuring.
-    await tasksPerSecond(client, spec(4), nodePeer)
-    await tasksPerSecond(client, spec(4), browserPeer)
-    const onNode = await tasksPerSecond(client, spec(count), nodePeer)
-    const inBrowser = await tasksPerSecond(client, spec(count), browserPeer)
-    console.log(`| ${name} | ${inBrowser.toFixed(1)} tasks/s | ${onNode.toFixed(1)} tasks/s | ${(inBrowser / onNode).toFixed(2)}× |`)
+    await measure(client, spec(4), nodePeer)
+    await measure(client, spec(4), browserPeer)
+    const onNode = await measure(client, spec(count), nodePeer)
+    const inBrowser = await measure(client, spec(count), browserPeer)
+    const ms = (value: number) => `${value.toFixed(2)} ms`
+    console.log(`| ${name} | ${inBrowser.tasksPerSecond.toFixed(1)} tasks/s | ${onNode.tasksPerSecond.toFixed(1)} tasks/s | ${(inBrowser.tasksPerSecond / onNode.tasksPerSecond).toFixed(2)}× | ${ms(inBrowser.sandboxMs)} / ${ms(onNode.sandboxMs)} |`)
   }
 } finally {
   await browser.close()

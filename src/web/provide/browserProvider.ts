@@ -69,7 +69,9 @@ export async function startBrowserProvider (init: BrowserProviderInit): Promise<
       maxTaskMemoryBytes: 1024 * 1024 * 1024,
       maxTaskTimeoutMs: 3_600_000,
       maxTaskOutputBytes: 1024 * 1024 * 1024,
-      maxQueuedPerSession: 2 * init.slots,
+      // Enough queued that the worker never waits for the next assignment (results go back in batches);
+      // a tab that pauses loses these to other providers, so not the node default of 64.
+      maxQueuedPerSession: 32,
     },
   })
   const memoryGiB = (navigator as { deviceMemory?: number }).deviceMemory ?? 2
