@@ -54,8 +54,11 @@ export interface Requester {
   status(jobId: string): JobStatus
   jobs(limit?: number): JobStatus[]
   outcomes(jobId: string): TaskOutcome[]
-  /** Each task's arguments, by task index (the dashboard places image tiles with them). */
-  taskArgs(jobId: string): string[][]
+  /**
+   * Per task, by index: its arguments (the dashboard places image tiles with them) and how many
+   * replicas are back waiting for a quorum (the task is being validated).
+   */
+  taskDetails(jobId: string): Array<{ args: string[], replicasReturned: number }>
   cancel(jobId: string): Promise<void>
   /** Every provider's track record with this node. */
   reputation(): ProviderReputation[]
@@ -169,10 +172,10 @@ export function createRequester (init: RequesterInit): Requester {
       init.store.job(jobId)
       return init.store.outcomes(jobId)
     },
-    taskArgs: jobId => {
-      const args: string[][] = []
-      for (const task of init.store.tasks(jobId)) args[task.idx] = task.definition.args
-      return args
+    taskDetails: jobId => {
+      const details: Array<{ args: string[], replicasReturned: number }> = []
+      for (const task of init.store.tasks(jobId)) details[task.idx] = { args: task.definition.args, replicasReturned: task.returned.length }
+      return details
     },
     async cancel (jobId) {
       const job = init.store.job(jobId)

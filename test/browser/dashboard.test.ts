@@ -67,6 +67,20 @@ test('the dashboard follows a Mandelbrot job task by task and paints its picture
   await page.close()
 })
 
+test('with replication, a task whose first replica is back shows as validating', async () => {
+  const page = await browser.newPage()
+  await page.goto(await pageUrl(grid.requester, '/'))
+  await page.waitForSelector('#peers-table')
+  // Two replicas on distinct providers, but only one provider allowed: every task stays validating.
+  const submitted = await client.submitJob({ name: 'replicated', runtime: 'wasi', module: mandelbrot, range: { count: 4, args: ['--width', '80', '--height', '80', '--tile-size', '40', '--tile', '{i}'] }, replication: 2, quorum: 2, constraints: { providers: [grid.providers[0]!.peerId] } })
+  await page.locator(`tr[data-job="${submitted.job.id}"]`).click()
+  await page.waitForFunction(() => document.querySelectorAll('#task-grid .task.validating').length === 4, undefined, { timeout: 60_000 })
+  await page.getByRole('button', { name: 'Cancel job' }).click()
+  await page.waitForFunction(() => document.querySelector('#job-state')?.textContent === 'cancelled')
+  assert.equal((await client.job(submitted.job.id)).job.state, 'cancelled')
+  await page.close()
+})
+
 test('an invalid spec submitted from the page shows its errors and creates no job', async () => {
   const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } })
   await page.goto(await pageUrl(grid.requester, '/'))

@@ -21,8 +21,8 @@ export function jobRoutes (app: FastifyInstance, node: ApiDeps): void {
 
   app.get('/jobs/:id/results', async request => {
     const { id } = jobParams.parse(request.params)
-    const args = node.requester.taskArgs(id)
-    return { job: node.requester.status(id).job, tasks: node.requester.outcomes(id).map(task => ({ ...task, args: args[task.idx] ?? [] })) }
+    const details = node.requester.taskDetails(id)
+    return { job: node.requester.status(id).job, tasks: node.requester.outcomes(id).map(task => ({ ...task, ...(details[task.idx] ?? { args: [], replicasReturned: 0 }) })) }
   })
 
   app.post('/jobs/:id/cancel', async request => {

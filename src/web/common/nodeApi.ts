@@ -22,7 +22,7 @@ export class ApiRequestError extends Error {
 
 export interface JobResults {
   readonly job: JobRecord
-  readonly tasks: Array<TaskOutcome & { args: string[] }>
+  readonly tasks: Array<TaskOutcome & { args: string[], replicasReturned: number }>
 }
 
 /** The token from the URL fragment (then removed from the address bar), or the one kept for this tab. */

@@ -3,6 +3,7 @@
  * running, validating, done, failed) and provider, downloads, and for image jobs the picture,
  * painted tile by tile as results arrive.
  */
+import { coalesce } from '../common/coalesce.ts'
 import { download, fill, formatBytes, h, shortId } from '../common/dom.ts'
 import { mosaicGeometry, paintTile, tileIndex, tileOutput } from './mosaic.ts'
 import type { JobResults, NodeApi } from '../common/nodeApi.ts'
@@ -27,9 +28,19 @@ export class JobView {
   private readonly providers: Array<string | null> = []
   private readonly cells: HTMLElement[] = []
   private readonly painted = new Set<number>()
+  /** Tasks changed by live events while a load was under way: newer than the loaded snapshot. */
+  private readonly changedWhileLoading = new Set<number>()
+  private loading = false
   private geometry: MosaicGeometry | undefined
   private canvas: HTMLCanvasElement | undefined
-  private refreshTimer: number | undefined
+  private stopped = false
+  /** Re-reads the results (for the tiles' CIDs) after tasks finish, in one request for many. */
+  private readonly scheduleRefresh = coalesce(async () => {
+    if (this.stopped) return
+    this.results = await this.api.results(this.jobId)
+    await this.paintFinishedTiles()
+  }, RESULTS_REFRESH_MS)
+  private readonly summary = h('div')
   private readonly detail = h('div', { class: 'mono dim', id: 'task-detail' })
 
   constructor (api: NodeApi, root: HTMLElement, jobId: string) {
@@ -40,11 +51,14 @@ export class JobView {
 
   /** Loads the job and draws it whole; called on selection and after the event stream reconnects. */
   async load (): Promise<void> {
-    const [status, results] = await Promise.all([this.api.job(this.jobId), this.api.results(this.jobId)])
+    this.loading = true
+    this.changedWhileLoading.clear()
+    const [status, results] = await Promise.all([this.api.job(this.jobId), this.api.results(this.jobId)]).finally(() => { this.loading = false })
     this.status = status
     this.results = results
     for (const task of results.tasks) {
-      this.states[task.idx] = task.state
+      if (this.changedWhileLoading.has(task.idx)) continue
+      this.states[task.idx] = task.state === 'running' && task.replicasReturned > 0 ? 'validating' : task.state
       this.providers[task.idx] = task.provider
     }
     this.geometry = mosaicGeometry(results.tasks[0]?.args)
@@ -65,6 +79,7 @@ export class JobView {
     }[event.type]
     if (next === undefined) return
     this.states[event.idx] = next
+    if (this.loading) this.changedWhileLoading.add(event.idx)
     if ('provider' in event && event.provider !== null) this.providers[event.idx] = event.provider
     this.paintCell(event.idx)
     if (next === 'done' && this.geometry !== undefined) this.scheduleRefresh()
@@ -77,17 +92,9 @@ export class JobView {
   }
 
   stop (): void {
-    clearTimeout(this.refreshTimer)
+    this.stopped = true
   }
 
-  private scheduleRefresh (): void {
-    this.refreshTimer ??= window.setTimeout(() => {
-      void this.api.results(this.jobId).then(async results => {
-        this.results = results
-        await this.paintFinishedTiles()
-      }).finally(() => { this.refreshTimer = undefined })
-    }, RESULTS_REFRESH_MS)
-  }
 
   private async paintFinishedTiles (): Promise<void> {
     if (this.geometry === undefined || this.canvas === undefined || this.results === undefined) return
@@ -101,8 +108,6 @@ export class JobView {
     }))
     this.canvas.dataset.painted = String(this.painted.size)
   }
-
-  private readonly summary = h('div')
 
   private render (): void {
     const count = this.status?.job.taskCount ?? 0

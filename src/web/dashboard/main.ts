@@ -3,6 +3,7 @@
  * jobs with live per-task progress, throughput, and a form to submit jobs. Live through the
  * node's WebSocket events; lists the events cannot carry (peers, provider state) are re-read.
  */
+import { coalesce } from '../common/coalesce.ts'
 import { byId, fill, formatBytes, h, shortId } from '../common/dom.ts'
 import { forgetToken, keepToken, NodeApi, takeToken } from '../common/nodeApi.ts'
 import { JobView } from './jobView.ts'
@@ -75,17 +76,12 @@ async function open (api: NodeApi): Promise<void> {
       })))
   }
 
-  let jobsTimer: number | undefined
-  const refreshJobs = () => {
-    jobsTimer ??= window.setTimeout(() => {
-      void api.jobs().then(list => {
-        jobs = list
-        renderJobs()
-        const current = list.find(status => status.job.id === selected?.jobId)
-        if (current !== undefined) selected?.update(current)
-      }).finally(() => { jobsTimer = undefined })
-    }, JOBS_REFRESH_MS)
-  }
+  const refreshJobs = coalesce(async () => {
+    jobs = await api.jobs()
+    renderJobs()
+    const current = jobs.find(status => status.job.id === selected?.jobId)
+    if (current !== undefined) selected?.update(current)
+  }, JOBS_REFRESH_MS)
 
   const refreshNode = async () => {
     const [node, peers] = await Promise.all([api.node(), api.peers()])
