@@ -14,3 +14,4 @@ export type { WasiRuntime, WasiRuntimeOptions, WasiRuntimeStats } from './wasi/c
 export { capMemory, PAGE_BYTES } from './wasi/capMemory.ts'
 export type { CappedModule, MemoryDescriptor } from './wasi/capMemory.ts'
 export { TaskFailure } from './wasi/errors.ts'
+export { ERRNO_PERM, ERRNO_ROFS, ERRNO_SUCCESS, nearMemoryCap, OFLAGS_WRITING, RIGHTS_WRITING } from './wasi/sandboxRules.ts'

@@ -9,20 +9,25 @@ import type { Plugin } from 'vite'
 const ROOT = resolve(import.meta.dirname, '..', '..')
 const OUT_DIR = process.env.CONUN_WEB_OUT_DIR ?? resolve(ROOT, 'build', 'web')
 
+/** Project source files bundled so far, by the page builds and the Web Worker builds alike (and this config). */
+const bundled = new Set<string>([resolve(ROOT, 'src', 'web', 'vite.config.ts')])
+
 /**
  * Records every project source file the bundle was made from, with its hash, in sources.json: the
- * node compares them with the files on disk to know whether the bundle is still current.
+ * node compares them with the files on disk to know whether the bundle is still current. Workers
+ * are bundled separately, before the pages are written: their plugin only collects.
  */
-function recordSources (): Plugin {
+function recordSources (write: boolean): Plugin {
   return {
     name: 'conun-record-sources',
     generateBundle () {
-      const files: Record<string, string> = {}
       for (const id of this.getModuleIds()) {
         const path = id.split('?')[0]!
-        if (!path.startsWith(ROOT) || path.includes('/node_modules/')) continue
-        files[relative(ROOT, path)] = createHash('sha256').update(readFileSync(path)).digest('hex')
+        if (path.startsWith(ROOT) && !path.includes('/node_modules/')) bundled.add(path)
       }
+      if (!write) return
+      const files: Record<string, string> = {}
+      for (const path of [...bundled].sort()) files[relative(ROOT, path)] = createHash('sha256').update(readFileSync(path)).digest('hex')
       this.emitFile({ type: 'asset', fileName: 'sources.json', source: JSON.stringify({ files }, null, 2) })
     },
   }
@@ -32,8 +37,8 @@ export default defineConfig({
   root: resolve(ROOT, 'src', 'web'),
   base: '/',
   logLevel: 'warn',
-  plugins: [recordSources()],
-  worker: { format: 'es' },
+  plugins: [recordSources(true)],
+  worker: { format: 'es', plugins: () => [recordSources(false)] },
   build: {
     outDir: OUT_DIR,
     emptyOutDir: true,

@@ -1,73 +1,103 @@
 // Browser tabs as providers: they join the grid over WebSockets, take agreements and run tasks in
-// Web Workers, and their signed results are accepted and correct.
+// Web Workers under the same sandbox contract as a node, and their signed results are accepted.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { buildExamples } from '../../scripts/build-examples.ts'
 import { countPrimesJs, primeRanges, primeTaskArgs } from '../../examples/primes/primes.ts'
 import { startLocalGrid } from '../../src/devnet/index.ts'
 import { ensureWebBundle } from '../../src/web/index.ts'
 import { buildWasiFixture } from '../fixtures/wasi/buildFixtures.ts'
-import { stdoutOf, waitFor } from '../helpers.ts'
+import { stdoutOf, tempDir, waitFor } from '../helpers.ts'
 import { launchChromium, pageUrl } from './browser.ts'
+import type { JobSpecInput } from '../../src/requester/index.ts'
 
-const [examples, bigout] = await Promise.all([buildExamples({ log: () => {} }), buildWasiFixture('bigout'), ensureWebBundle()])
+const [examples, bigout, escape, memhog, loop] = await Promise.all([
+  buildExamples({ log: () => {} }), buildWasiFixture('bigout'), buildWasiFixture('escape'), buildWasiFixture('memhog'), buildWasiFixture('loop'), ensureWebBundle(),
+])
 const primes = examples.find(path => path.endsWith('primes.wasm'))!
 const grid = await startLocalGrid({ providers: 1, coresPerProvider: 1 })
 const browser = await launchChromium()
 const client = grid.requester.client
+const nodeProvider = grid.providers[0]!.peerId
 test.after(async () => {
   await browser.close()
   await grid.stop()
 })
 
-test('two browser tabs join as providers and complete a share of the work with correct results, large outputs included', async () => {
-  // Two tabs, each its own session key (sessionStorage is per tab).
-  const tabs = await Promise.all([0, 1].map(async () => {
-    const page = await browser.newPage()
-    await page.goto(await pageUrl(grid.requester, '/provide'))
-    await page.waitForFunction(() => document.querySelector('#state')?.textContent === 'providing')
-    return { page, peerId: await page.locator('#peer').textContent() ?? '' }
-  }))
-  assert.notEqual(tabs[0]!.peerId, tabs[1]!.peerId, 'each tab has its own key')
-  const browserPeers = tabs.map(tab => tab.peerId)
-  await waitFor(async () => (await client.peers()).filter(peer => browserPeers.includes(peer.peerId) && peer.offer?.runtimes.includes('wasi') === true).length === 2, 20_000, 'both browsers\' offers')
+// Two tabs, each its own session key (sessionStorage is per tab).
+const tabs = await Promise.all([0, 1].map(async () => {
+  const page = await browser.newPage()
+  await page.goto(await pageUrl(grid.requester, '/provide'))
+  await page.waitForFunction(() => document.querySelector('#state')?.textContent === 'providing')
+  return { page, peerId: await page.locator('#peer').textContent() ?? '' }
+}))
+const browserPeers = tabs.map(tab => tab.peerId)
+await waitFor(async () => (await client.peers()).filter(peer => browserPeers.includes(peer.peerId) && peer.offer?.runtimes.includes('wasi') === true).length === 2, 20_000, 'both browsers\' offers')
+/** Tasks each tab finished, as the requester saw them. */
+const doneByTab = new Map(browserPeers.map(peer => [peer, 0]))
 
-  // The grid's node provider takes a job of its own; this one may go to the browsers only.
+async function run (spec: JobSpecInput) {
+  const submitted = await client.submitJob(spec)
+  await waitFor(async () => (await client.job(submitted.job.id)).job.state !== 'running', 120_000, `job ${spec.name}`)
+  return client.results(submitted.job.id)
+}
+
+test('two tabs, each with its own key, complete a share of the work with correct results', async () => {
+  assert.notEqual(browserPeers[0], browserPeers[1])
+  // The grid's node provider takes a job of its own; this one may go to the tabs only.
   const ranges = primeRanges(20_000_000, 24)
-  const [nodeJob, browserJob] = await Promise.all([
-    client.submitJob({ name: 'primes-node', runtime: 'wasi', module: primes, tasks: ranges.slice(0, 8).map(range => ({ args: primeTaskArgs(range) })), constraints: { providers: [grid.providers[0]!.peerId] } }),
-    client.submitJob({ name: 'primes-browsers', runtime: 'wasi', module: primes, tasks: ranges.map(range => ({ args: primeTaskArgs(range) })), constraints: { providers: browserPeers } }),
+  const [onNode, inTabs] = await Promise.all([
+    run({ name: 'primes-node', runtime: 'wasi', module: primes, tasks: ranges.slice(0, 8).map(range => ({ args: primeTaskArgs(range) })), constraints: { providers: [nodeProvider] } }),
+    run({ name: 'primes-browsers', runtime: 'wasi', module: primes, tasks: ranges.map(range => ({ args: primeTaskArgs(range) })), constraints: { providers: browserPeers } }),
   ])
-  for (const id of [nodeJob.job.id, browserJob.job.id]) await waitFor(async () => (await client.job(id)).job.state !== 'running', 120_000, `job ${id}`)
-
-  const results = await client.results(browserJob.job.id)
-  assert.equal(results.job.state, 'completed')
-  const perBrowser = new Map<string, number>()
-  for (const task of results.tasks) {
-    assert.equal(task.state, 'done')
+  assert.equal(onNode.job.state, 'completed')
+  assert.equal(inTabs.job.state, 'completed')
+  for (const task of inTabs.tasks) {
     assert.equal(task.exitCode, 0)
     const range = ranges[task.idx]!
     assert.equal(Number((await stdoutOf(client, task.outputs)).trim()), countPrimesJs(range.from, range.to), `task ${task.idx}`)
-    perBrowser.set(task.provider!, (perBrowser.get(task.provider!) ?? 0) + 1)
+    doneByTab.set(task.provider!, doneByTab.get(task.provider!)! + 1)
   }
-  assert.deepEqual([...perBrowser.keys()].sort(), [...browserPeers].sort(), 'both tabs ran tasks')
-  assert.equal((await client.job(nodeJob.job.id)).job.state, 'completed')
+  assert.ok(browserPeers.every(peer => doneByTab.get(peer)! > 0), 'both tabs ran tasks')
+})
 
-  // A 10 MB output cannot travel inline: the tab stores it as UnixFS blocks and serves them. With
-  // one replica on the node provider and one in a tab, the task is done only if both name the same CID.
-  const large = await client.submitJob({ name: 'bigout', runtime: 'wasi', module: bigout, range: { count: 1 }, replication: 2, quorum: 2, constraints: { providers: [grid.providers[0]!.peerId, browserPeers[0]!] } })
-  await waitFor(async () => (await client.job(large.job.id)).job.state !== 'running', 120_000, 'the bigout job')
-  const [bigTask] = (await client.results(large.job.id)).tasks
-  assert.equal(bigTask?.state, 'done', `${bigTask?.reason}: ${bigTask?.message}`)
-  const bigFile = bigTask!.outputs.find(output => output.path === 'big.bin')!
-  const bytes = await client.contentBytes(bigFile.cid)
-  assert.equal(bytes.byteLength, bigFile.size)
+test('a tab serves a 10 MB output by CID, and a node computing the same task agrees on it', async () => {
+  // With one replica on the node and one in a tab, the task is done only if both name the same CID.
+  const results = await run({ name: 'bigout', runtime: 'wasi', module: bigout, range: { count: 1 }, replication: 2, quorum: 2, constraints: { providers: [nodeProvider, browserPeers[0]!] } })
+  const [task] = results.tasks
+  assert.equal(task?.state, 'done', `${task?.reason}: ${task?.message}`)
+  const file = task!.outputs.find(output => output.path === 'big.bin')!
+  const bytes = await client.contentBytes(file.cid)
+  assert.equal(bytes.byteLength, file.size)
   assert.ok(bytes.every(byte => byte === 0x62), 'the output is what the module wrote')
-  perBrowser.set(browserPeers[0]!, perBrowser.get(browserPeers[0]!)! + 1)
+  doneByTab.set(browserPeers[0]!, doneByTab.get(browserPeers[0]!)! + 1)
+})
 
-  // Each tab counts what it did, and stops cleanly.
+test('a tab keeps the sandbox contract: /in read-only, no links, memory and time limits', async () => {
+  const secret = join(await tempDir('browser-in'), 'x.txt')
+  await writeFile(secret, 'secret input')
+  const inTab = { constraints: { providers: [browserPeers[1]!] }, maxAttempts: 1 }
+  const [escaping, hog, looping] = await Promise.all([
+    run({ name: 'escape', runtime: 'wasi', module: escape, inputs: { x: secret }, range: { count: 1 }, ...inTab }),
+    run({ name: 'memhog', runtime: 'wasi', module: memhog, range: { count: 1 }, limits: { memoryMb: 16 }, ...inTab }),
+    run({ name: 'loop', runtime: 'wasi', module: loop, range: { count: 1 }, limits: { timeoutMs: 300 }, ...inTab }),
+  ])
+  const report = await stdoutOf(client, escaping.tasks[0]!.outputs)
+  assert.equal(escaping.tasks[0]!.exitCode, 0)
+  assert.doesNotMatch(report, /ESCAPED/)
+  assert.equal(report.match(/^blocked: /gm)?.length, 20, report)
+  assert.match(report, /^read \/in\/x: secret input$/m)
+  assert.deepEqual(escaping.tasks[0]!.outputs.filter(output => output.kind === 'file'), [])
+  assert.equal(hog.tasks[0]!.reason, 'memory-limit', hog.tasks[0]!.message ?? '')
+  assert.equal(looping.tasks[0]!.reason, 'timeout', looping.tasks[0]!.message ?? '')
+  doneByTab.set(browserPeers[1]!, doneByTab.get(browserPeers[1]!)! + 1)
+})
+
+test('each tab counts what it did, and stops cleanly', async () => {
   for (const tab of tabs) {
-    await tab.page.waitForFunction(n => document.querySelector('#tasks-done')?.textContent === String(n), perBrowser.get(tab.peerId))
+    await tab.page.waitForFunction(n => document.querySelector('#tasks-done')?.textContent === String(n), doneByTab.get(tab.peerId))
     await tab.page.click('#toggle')
     await tab.page.waitForFunction(() => document.querySelector('#state')?.textContent === 'stopped')
   }

@@ -5,20 +5,13 @@ import { WASI } from 'node:wasi'
 import { describeRunError, TaskFailure } from './errors.ts'
 import type { RunMessage, WorkerOutcome } from './protocol.ts'
 import { createSandbox, type Sandbox, type WasiFunction } from './sandboxImports.ts'
+import { nearMemoryCap } from './sandboxRules.ts'
 import { collectOutputs, placeInputs } from './taskFiles.ts'
 import { wasm, type WasmImports, type WasmInstance, type WasmMemory } from './webAssembly.ts'
 
 /** The fds node:wasi gives preopens, in the order they are listed (0–2 are stdio). */
 const IN_FD = 3
 const OUT_FD = 4
-
-/**
- * A trap or failing exit this close to the cap is taken as the module running out of memory: a
- * failed memory.grow is invisible from outside, but allocators fail within one chunk of the cap.
- */
-function nearCap(memoryBytes: number, capBytes: number): boolean {
-  return capBytes - memoryBytes <= Math.max(capBytes / 8, 2 * 1024 * 1024)
-}
 
 /** Folders this worker has made; they are emptied after every task and reused by the next. */
 const madeFolders = new Set<string>()
@@ -125,7 +118,7 @@ function finish(task: RunMessage, outDir: string, memory: WasmMemory, sandbox: S
   if (halt?.kind === 'failed') return { status: 'failed', memoryBytes, reason: halt.failure.reason, message: halt.failure.message }
   const exitCode = halt?.kind === 'exit' ? halt.code : 0
   const failure = halt === undefined && thrown !== undefined ? describeRunError(thrown) : undefined
-  if ((failure?.reason === 'trap' || (!failure && exitCode !== 0)) && nearCap(memoryBytes, task.capBytes)) {
+  if ((failure?.reason === 'trap' || (!failure && exitCode !== 0)) && nearMemoryCap(memoryBytes, task.capBytes)) {
     const how = failure ? failure.message : `exit code ${exitCode}`
     return {
       status: 'failed',

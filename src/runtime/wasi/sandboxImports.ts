@@ -5,6 +5,7 @@
  * and captures stdout/stderr/stdin in memory.
  */
 import { TaskFailure } from './errors.ts'
+import { ERRNO_PERM, ERRNO_ROFS, ERRNO_SUCCESS, OFLAGS_WRITING, RIGHTS_WRITING } from './sandboxRules.ts'
 import type { WasmMemory } from './webAssembly.ts'
 
 /** The shape of a preview-1 call as JS sees it: i32 → number, i64 → bigint, errno back. */
@@ -37,17 +38,10 @@ export interface Sandbox {
   closeOpenFds(): void
 }
 
-const ERRNO_SUCCESS = 0
 const ERRNO_BADF = 8
 const ERRNO_FAULT = 21
 const ERRNO_NOTSUP = 58
-const ERRNO_PERM = 63
-const ERRNO_ROFS = 69
 const ERRNO_SPIPE = 70
-
-const OFLAGS_WRITING = 1 | 4 | 8 // CREAT | EXCL | TRUNC
-// FD_DATASYNC | FD_WRITE | FD_ALLOCATE | FD_FILESTAT_SET_SIZE: any of these makes uvwasi open for writing.
-const RIGHTS_WRITING = (1n << 0n) | (1n << 6n) | (1n << 8n) | (1n << 22n)
 
 // poll_oneoff layouts (witx): subscription { userdata u64, tag u8 @8, clock { id u32 @16,
 // timeout u64 @24, precision u64 @32, flags u16 @40 } }; event { userdata u64, error u16, type u8 } in 32 bytes.

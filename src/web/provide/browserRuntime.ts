@@ -52,9 +52,12 @@ export function createBrowserRuntime (slots: number, read: (reference: string) =
     try {
       program = await compile(request)
     } catch (error) {
-      // Only what the module itself causes is invalid-module (deterministic); anything else is ours.
-      const reason = error instanceof TaskFailure || error instanceof WebAssembly.CompileError ? 'invalid-module' : 'internal'
-      return { status: 'failed', reason, message: `cannot compile the module: ${(error as Error).message}`, stdout: empty, stderr: empty, usage: usage(0) }
+      // What the module itself causes (a memory it cannot have, bytes that do not compile) is
+      // deterministic, as on a node; anything else is this tab's failure.
+      const [reason, message] = error instanceof TaskFailure
+        ? [error.reason, error.message]
+        : [error instanceof WebAssembly.CompileError ? 'invalid-module' as const : 'internal' as const, `cannot compile the module: ${(error as Error).message}`]
+      return { status: 'failed', reason, message, stdout: empty, stderr: empty, usage: usage(0) }
     }
     const task: WorkerTask = {
       module: program.module,
@@ -64,6 +67,7 @@ export function createBrowserRuntime (slots: number, read: (reference: string) =
       stdin: request.stdin ?? empty,
       inputs: request.inputs.map(input => ({ name: input.name, bytes: read(input.path) })),
       outputBytes: request.limits.outputBytes,
+      capBytes: Math.max(1, Math.floor(request.limits.memoryBytes / PAGE_BYTES)) * PAGE_BYTES,
     }
     const worker = takeWorker()
     let timer: ReturnType<typeof setTimeout> | undefined

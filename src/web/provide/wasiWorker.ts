@@ -5,10 +5,16 @@
  */
 import { ConsoleStdout, Directory, File, OpenFile, PreopenDirectory, WASI } from '@bjorn3/browser_wasi_shim'
 import type { Inode } from '@bjorn3/browser_wasi_shim'
+import { ERRNO_PERM, ERRNO_ROFS, ERRNO_SUCCESS, nearMemoryCap, OFLAGS_WRITING, RIGHTS_WRITING } from '../../runtime/index.ts'
 import { concatBytes } from '../../util/index.ts'
 import type { WorkerOutcome, WorkerTask } from './workerProtocol.ts'
 
 class OutputLimitReached extends Error {}
+
+/** The fd of /in, the read-only preopen (0–2 are stdio, 4 is /out). */
+const IN_FD = 3
+/** The 29 rights of WASI preview 1, all set; fdstat holds rights_base at +8 and rights_inheriting at +16. */
+const ALL_RIGHTS = (1n << 29n) - 1n
 
 const scope = self as unknown as { onmessage: ((event: MessageEvent<WorkerTask>) => void) | null, postMessage(message: WorkerOutcome, transfer?: Transferable[]): void }
 
@@ -39,7 +45,7 @@ function run (task: WorkerTask): WorkerOutcome {
     new PreopenDirectory('/in', inputTree(task.inputs)),
     new PreopenDirectory('/out', out),
   ], { debug: false })
-  const imports: Record<string, Record<string, unknown>> = { wasi_snapshot_preview1: wasi.wasiImport }
+  const imports: Record<string, Record<string, unknown>> = { wasi_snapshot_preview1: readOnlyIn(wasi) }
   let importedMemory: WebAssembly.Memory | undefined
   if (task.memory?.import !== undefined) {
     importedMemory = new WebAssembly.Memory({ initial: task.memory.initialPages, maximum: task.memory.maximumPages, shared: task.memory.shared })
@@ -58,15 +64,77 @@ function run (task: WorkerTask): WorkerOutcome {
     exitCode = wasi.start({ exports: { memory, _start: instance.exports._start as () => unknown } })
   } catch (error) {
     if (error instanceof OutputLimitReached) return failed('output-limit', error.message)
-    return failed('trap', `the module trapped: ${(error as Error).message}`)
+    const message = error instanceof Error ? error.message : String(error)
+    if (nearMemoryCap(memory.buffer.byteLength, task.capBytes)) return failed('memory-limit', outOfMemory(message))
+    return failed('trap', `the module trapped: ${message}`)
   }
+  if (exitCode !== 0 && nearMemoryCap(memory.buffer.byteLength, task.capBytes)) return failed('memory-limit', outOfMemory(`exit code ${exitCode}`))
   const files = collect(out, '').sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
   used += files.reduce((sum, file) => sum + file.bytes.byteLength, 0)
   if (used > task.outputBytes) return failed('output-limit', `output exceeded the limit of ${task.outputBytes} bytes`)
   return { status: 'exit', exitCode, stdout: stdout.bytes(), stderr: stderr.bytes(), files, memoryBytes: memory.buffer.byteLength }
 
-  function failed (reason: 'invalid-module' | 'trap' | 'output-limit', message: string): WorkerOutcome {
+  function outOfMemory (how: string): string {
+    return `ran out of memory at ${memory!.buffer.byteLength} of the ${task.capBytes} bytes allowed (${how})`
+  }
+
+  function failed (reason: 'invalid-module' | 'trap' | 'output-limit' | 'memory-limit', message: string): WorkerOutcome {
     return { status: 'failed', reason, message, stdout: stdout.bytes(), stderr: stderr.bytes(), memoryBytes: memory?.buffer.byteLength ?? 0 }
+  }
+}
+
+/**
+ * The shim's calls, with /in and everything opened through it read-only, and no links, as on a
+ * node (src/runtime/wasi/sandboxImports.ts): the same module gets the same answers in both.
+ */
+function readOnlyIn (wasi: WASI): Record<string, (...args: Array<number | bigint>) => unknown> {
+  const real = wasi.wasiImport as Record<string, (...args: Array<number | bigint>) => unknown>
+  const readOnly = new Set([IN_FD])
+  const refuseOn = (name: string) => (fd: number | bigint, ...rest: Array<number | bigint>) =>
+    readOnly.has(Number(fd)) ? ERRNO_ROFS : real[name]!(fd, ...rest)
+  return {
+    ...real,
+    fd_write: refuseOn('fd_write'),
+    fd_pwrite: refuseOn('fd_pwrite'),
+    fd_allocate: refuseOn('fd_allocate'),
+    fd_filestat_set_size: refuseOn('fd_filestat_set_size'),
+    fd_filestat_set_times: refuseOn('fd_filestat_set_times'),
+    path_create_directory: refuseOn('path_create_directory'),
+    path_remove_directory: refuseOn('path_remove_directory'),
+    path_unlink_file: refuseOn('path_unlink_file'),
+    path_filestat_set_times: refuseOn('path_filestat_set_times'),
+    path_rename: (fd, oldPath, oldLen, newFd, ...rest) =>
+      readOnly.has(Number(fd)) || readOnly.has(Number(newFd)) ? ERRNO_ROFS : real.path_rename!(fd, oldPath, oldLen, newFd, ...rest),
+    // The shim reports no rights at all, and wasi-libc asks only for rights a directory reports
+    // as inheritable: every open would then look read-only and slip past the check in path_open.
+    // Reporting every right (as node:wasi does) makes libc say what it means to do.
+    fd_fdstat_get: (fd, stat) => {
+      const errno = real.fd_fdstat_get!(fd, stat)
+      if (errno === ERRNO_SUCCESS) {
+        const view = new DataView(wasi.inst.exports.memory.buffer)
+        view.setBigUint64(Number(stat) + 8, ALL_RIGHTS, true)
+        view.setBigUint64(Number(stat) + 16, ALL_RIGHTS, true)
+      }
+      return errno
+    },
+    // A read-only fd renumbered onto another number stays read-only there.
+    fd_renumber: (from, to) => {
+      const errno = real.fd_renumber!(from, to)
+      if (errno === ERRNO_SUCCESS) {
+        if (readOnly.has(Number(from))) readOnly.add(Number(to))
+        else readOnly.delete(Number(to))
+      }
+      return errno
+    },
+    path_symlink: () => ERRNO_PERM,
+    path_link: () => ERRNO_PERM,
+    path_open: (fd, dirflags, path, pathLen, oflags, rightsBase, rightsInheriting, fdflags, opened) => {
+      const inReadOnly = readOnly.has(Number(fd))
+      if (inReadOnly && ((Number(oflags) & OFLAGS_WRITING) !== 0 || (BigInt(rightsBase) & RIGHTS_WRITING) !== 0n)) return ERRNO_ROFS
+      const errno = real.path_open!(fd, dirflags, path, pathLen, oflags, rightsBase, rightsInheriting, fdflags, opened)
+      if (errno === ERRNO_SUCCESS && inReadOnly) readOnly.add(new DataView(wasi.inst.exports.memory.buffer).getUint32(Number(opened), true))
+      return errno
+    },
   }
 }
 

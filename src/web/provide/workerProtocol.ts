@@ -10,8 +10,10 @@ export interface WorkerTask {
   readonly stdin: Uint8Array
   readonly inputs: ReadonlyArray<{ readonly name: string, readonly bytes: Uint8Array }>
   readonly outputBytes: number
+  /** The memory cap, in bytes: a failure close to it is reported as memory-limit, as on a node. */
+  readonly capBytes: number
 }
 
 export type WorkerOutcome =
   | { readonly status: 'exit', readonly exitCode: number, readonly stdout: Uint8Array, readonly stderr: Uint8Array, readonly files: Array<{ path: string, bytes: Uint8Array }>, readonly memoryBytes: number }
-  | { readonly status: 'failed', readonly reason: 'invalid-module' | 'trap' | 'output-limit', readonly message: string, readonly stdout: Uint8Array, readonly stderr: Uint8Array, readonly memoryBytes: number }
+  | { readonly status: 'failed', readonly reason: 'invalid-module' | 'trap' | 'output-limit' | 'memory-limit', readonly message: string, readonly stdout: Uint8Array, readonly stderr: Uint8Array, readonly memoryBytes: number }
