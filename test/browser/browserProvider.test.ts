@@ -2,8 +2,8 @@
 // Web Workers under the same sandbox contract as a node, and their signed results are accepted.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { mkdir, writeFile } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
 import { buildExamples } from '../../scripts/build-examples.ts'
 import { countPrimesJs, primeRanges, primeTaskArgs } from '../../examples/primes/primes.ts'
 import { startLocalGrid } from '../../src/devnet/index.ts'
@@ -16,6 +16,7 @@ import type { JobSpecInput } from '../../src/requester/index.ts'
 const [examples, bigout, escape, memhog, loop] = await Promise.all([
   buildExamples({ log: () => {} }), buildWasiFixture('bigout'), buildWasiFixture('escape'), buildWasiFixture('memhog'), buildWasiFixture('loop'), ensureWebBundle(),
 ])
+const OUT = resolve(import.meta.dirname, '..', '..', 'out')
 const primes = examples.find(path => path.endsWith('primes.wasm'))!
 const grid = await startLocalGrid({ providers: 1, coresPerProvider: 1 })
 const browser = await launchChromium()
@@ -95,9 +96,30 @@ test('a tab keeps the sandbox contract: /in read-only, no links, memory and time
   doneByTab.set(browserPeers[1]!, doneByTab.get(browserPeers[1]!)! + 1)
 })
 
+test('a hidden tab stops providing, and carries on once visible again', async () => {
+  const { page, peerId } = tabs[0]!
+  const setVisibility = (state: string) => page.evaluate(value => {
+    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => value })
+    document.dispatchEvent(new Event('visibilitychange'))
+  }, state)
+  await setVisibility('hidden')
+  await page.waitForFunction(() => document.querySelector('#state')?.textContent === 'paused')
+  assert.match(await page.locator('#reason').textContent() ?? '', /hidden/)
+  await waitFor(async () => (await client.peers()).find(peer => peer.peerId === peerId)?.connected === false, 20_000, 'the hidden tab to hang up')
+  await setVisibility('visible')
+  await page.waitForFunction(() => document.querySelector('#state')?.textContent === 'providing')
+  await waitFor(async () => (await client.peers()).find(peer => peer.peerId === peerId)?.connected === true, 20_000, 'the tab to join again')
+  // Same key, same provider: it takes work again.
+  const again = await run({ name: 'primes-again', runtime: 'wasi', module: primes, tasks: [{ args: primeTaskArgs({ from: 0, to: 1000 }) }], constraints: { providers: [peerId] } })
+  assert.equal(again.job.state, 'completed')
+  assert.equal(Number((await stdoutOf(client, again.tasks[0]!.outputs)).trim()), countPrimesJs(0, 1000))
+  doneByTab.set(peerId, doneByTab.get(peerId)! + 1)
+})
+
 test('each tab counts what it did, and stops cleanly', async () => {
   for (const tab of tabs) {
     await tab.page.waitForFunction(n => document.querySelector('#tasks-done')?.textContent === String(n), doneByTab.get(tab.peerId))
+    await tab.page.screenshot({ path: join(await mkdir(OUT, { recursive: true }).then(() => OUT), 'provide.png') })
     await tab.page.click('#toggle')
     await tab.page.waitForFunction(() => document.querySelector('#state')?.textContent === 'stopped')
   }
