@@ -76,14 +76,16 @@ test('a tab serves a 10 MB output by CID, and a node computing the same task agr
   doneByTab.set(browserPeers[0]!, doneByTab.get(browserPeers[0]!)! + 1)
 })
 
-test('a tab keeps the sandbox contract: /in read-only, no links, memory and time limits', async () => {
+test('a tab keeps the sandbox contract: /in read-only, no links, memory, output and time limits', async () => {
   const secret = join(await tempDir('browser-in'), 'x.txt')
   await writeFile(secret, 'secret input')
   const inTab = { constraints: { providers: [browserPeers[1]!] }, maxAttempts: 1 }
-  const [escaping, hog, looping] = await Promise.all([
+  const [escaping, hog, looping, writer] = await Promise.all([
     run({ name: 'escape', runtime: 'wasi', module: escape, inputs: { x: secret }, range: { count: 1 }, ...inTab }),
     run({ name: 'memhog', runtime: 'wasi', module: memhog, range: { count: 1 }, limits: { memoryMb: 16 }, ...inTab }),
     run({ name: 'loop', runtime: 'wasi', module: loop, range: { count: 1 }, limits: { timeoutMs: 300 }, ...inTab }),
+    // 10 MB written to /out against a 1 MB cap: stopped as it writes, not after.
+    run({ name: 'bigout-capped', runtime: 'wasi', module: bigout, range: { count: 1 }, limits: { outputMb: 1 }, ...inTab }),
   ])
   const report = await stdoutOf(client, escaping.tasks[0]!.outputs)
   assert.equal(escaping.tasks[0]!.exitCode, 0)
@@ -93,6 +95,7 @@ test('a tab keeps the sandbox contract: /in read-only, no links, memory and time
   assert.deepEqual(escaping.tasks[0]!.outputs.filter(output => output.kind === 'file'), [])
   assert.equal(hog.tasks[0]!.reason, 'memory-limit', hog.tasks[0]!.message ?? '')
   assert.equal(looping.tasks[0]!.reason, 'timeout', looping.tasks[0]!.message ?? '')
+  assert.equal(writer.tasks[0]!.reason, 'output-limit', writer.tasks[0]!.message ?? '')
   doneByTab.set(browserPeers[1]!, doneByTab.get(browserPeers[1]!)! + 1)
 })
 

@@ -25,12 +25,16 @@ scope.onmessage = ({ data: task }) => {
 }
 
 function run (task: WorkerTask): WorkerOutcome {
+  /** stdout, stderr and every byte written to files share the output budget, checked as they go. */
   let used = 0
+  const reserve = (bytes: number) => {
+    used += bytes
+    if (used > task.outputBytes) throw new OutputLimitReached(`output exceeded the limit of ${task.outputBytes} bytes`)
+  }
   const capture = () => {
     const chunks: Uint8Array[] = []
     const fd = new ConsoleStdout(buffer => {
-      used += buffer.byteLength
-      if (used > task.outputBytes) throw new OutputLimitReached(`output exceeded the limit of ${task.outputBytes} bytes`)
+      reserve(buffer.byteLength)
       chunks.push(buffer.slice())
     })
     return { fd, bytes: () => concatBytes(chunks) }
@@ -45,7 +49,7 @@ function run (task: WorkerTask): WorkerOutcome {
     new PreopenDirectory('/in', inputTree(task.inputs)),
     new PreopenDirectory('/out', out),
   ], { debug: false })
-  const imports: Record<string, Record<string, unknown>> = { wasi_snapshot_preview1: readOnlyIn(wasi) }
+  const imports: Record<string, Record<string, unknown>> = { wasi_snapshot_preview1: withSandboxRules(wasi, reserve) }
   let importedMemory: WebAssembly.Memory | undefined
   if (task.memory?.import !== undefined) {
     importedMemory = new WebAssembly.Memory({ initial: task.memory.initialPages, maximum: task.memory.maximumPages, shared: task.memory.shared })
@@ -70,8 +74,6 @@ function run (task: WorkerTask): WorkerOutcome {
   }
   if (exitCode !== 0 && nearMemoryCap(memory.buffer.byteLength, task.capBytes)) return failed('memory-limit', outOfMemory(`exit code ${exitCode}`))
   const files = collect(out, '').sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
-  used += files.reduce((sum, file) => sum + file.bytes.byteLength, 0)
-  if (used > task.outputBytes) return failed('output-limit', `output exceeded the limit of ${task.outputBytes} bytes`)
   return { status: 'exit', exitCode, stdout: stdout.bytes(), stderr: stderr.bytes(), files, memoryBytes: memory.buffer.byteLength }
 
   function outOfMemory (how: string): string {
@@ -84,18 +86,30 @@ function run (task: WorkerTask): WorkerOutcome {
 }
 
 /**
- * The shim's calls, with /in and everything opened through it read-only, and no links, as on a
- * node (src/runtime/wasi/sandboxImports.ts): the same module gets the same answers in both.
+ * The shim's calls, with /in and everything opened through it read-only, no links, and file
+ * writes counted against the output budget before they happen, as on a node
+ * (src/runtime/wasi/sandboxImports.ts): the same module gets the same answers in both.
  */
-function readOnlyIn (wasi: WASI): Record<string, (...args: Array<number | bigint>) => unknown> {
+function withSandboxRules (wasi: WASI, reserve: (bytes: number) => void): Record<string, (...args: Array<number | bigint>) => unknown> {
   const real = wasi.wasiImport as Record<string, (...args: Array<number | bigint>) => unknown>
   const readOnly = new Set([IN_FD])
   const refuseOn = (name: string) => (fd: number | bigint, ...rest: Array<number | bigint>) =>
     readOnly.has(Number(fd)) ? ERRNO_ROFS : real[name]!(fd, ...rest)
+  /** fd_write and fd_pwrite to files: stdio is counted by its own capture. */
+  const writeTo = (name: 'fd_write' | 'fd_pwrite') => (fd: number | bigint, iovs: number | bigint, count: number | bigint, ...rest: Array<number | bigint>) => {
+    if (readOnly.has(Number(fd))) return ERRNO_ROFS
+    if (Number(fd) > 2) {
+      const view = new DataView(wasi.inst.exports.memory.buffer)
+      let bytes = 0
+      for (let i = 0; i < Number(count); i++) bytes += view.getUint32(Number(iovs) + i * 8 + 4, true)
+      reserve(bytes)
+    }
+    return real[name]!(fd, iovs, count, ...rest)
+  }
   return {
     ...real,
-    fd_write: refuseOn('fd_write'),
-    fd_pwrite: refuseOn('fd_pwrite'),
+    fd_write: writeTo('fd_write'),
+    fd_pwrite: writeTo('fd_pwrite'),
     fd_allocate: refuseOn('fd_allocate'),
     fd_filestat_set_size: refuseOn('fd_filestat_set_size'),
     fd_filestat_set_times: refuseOn('fd_filestat_set_times'),
