@@ -1,0 +1,45 @@
+import { isAddress, parseEther } from 'viem'
+import { conunTokenAbi } from './abi.ts'
+import { DEVNET_CHAIN_ID, DEVNET_FAUCET_KEY } from './devChain.ts'
+import { createLedgerClient, LedgerError, sendContract } from './ledgerClient.ts'
+import { formatCon } from './units.ts'
+import type { LedgerClient, SentTransaction } from './ledgerClient.ts'
+import type { Address } from 'viem'
+
+export interface Balances {
+  readonly con: bigint
+  /** Native currency, for gas. */
+  readonly eth: bigint
+}
+
+export async function readBalances (client: LedgerClient, address: Address): Promise<Balances> {
+  const [con, eth] = await Promise.all([
+    client.public.readContract({ address: client.info.token, abi: conunTokenAbi, functionName: 'balanceOf', args: [address] }),
+    client.public.getBalance({ address }),
+  ])
+  return { con, eth }
+}
+
+/** Sends CON, checking the address and the balance first so mistakes fail before signing. */
+export async function transferCon (client: LedgerClient, to: string, amount: bigint): Promise<SentTransaction> {
+  if (!isAddress(to, { strict: false })) throw new LedgerError(`"${to}" is not an Ethereum address (0x followed by 40 hex digits)`)
+  if (amount <= 0n) throw new LedgerError('the amount must be more than 0')
+  const { con } = await readBalances(client, client.account.address)
+  if (con < amount) throw new LedgerError(`insufficient funds: ${formatCon(con)} available, ${formatCon(amount)} asked`)
+  return sendContract(client, { address: client.info.token, abi: conunTokenAbi, functionName: 'transfer', args: [to, amount] })
+}
+
+/** What the dev-chain faucet gives: enough CON to run jobs and enough ETH for gas. */
+export const FAUCET_CON = parseEther('10000')
+export const FAUCET_ETH = parseEther('10')
+
+/** On the embedded dev chain only: the faucet account sends `address` CON and gas money. */
+export async function fundFromFaucet (client: LedgerClient, address: Address): Promise<void> {
+  if (client.info.chainId !== DEVNET_CHAIN_ID) throw new LedgerError(`the faucet exists only on the local dev chain (chain id ${DEVNET_CHAIN_ID}); this is chain ${client.info.chainId}`)
+  const faucet = createLedgerClient(client.info, Buffer.from(DEVNET_FAUCET_KEY.slice(2), 'hex'))
+  if (await client.public.getCode({ address: client.info.token }) === undefined) throw new LedgerError(`no token contract at ${client.info.token}`)
+  const hash = await faucet.wallet.sendTransaction({ to: address, value: FAUCET_ETH })
+  await faucet.public.waitForTransactionReceipt({ hash })
+  await sendContract(faucet, { address: client.info.token, abi: conunTokenAbi, functionName: 'transfer', args: [address, FAUCET_CON] })
+}
+
