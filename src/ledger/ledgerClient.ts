@@ -1,4 +1,4 @@
-import { BaseError, ContractFunctionRevertedError, createPublicClient, createWalletClient, defineChain, http, nonceManager } from 'viem'
+import { BaseError, ContractFunctionRevertedError, createPublicClient, createWalletClient, defineChain, http } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import type { Abi, Account, Address, ContractFunctionArgs, ContractFunctionName, Hex, PublicClient, Transport, WalletClient, Chain } from 'viem'
 
@@ -36,8 +36,8 @@ export function createLedgerClient (info: ChainInfo, secret: Uint8Array): Ledger
     rpcUrls: { default: { http: [info.rpcUrl] } },
   })
   const transport = http(info.rpcUrl, { retryCount: 2, timeout: 30_000 })
-  // The nonce manager hands out nonces locally, so a node may send several transactions at once.
-  const account = privateKeyToAccount(`0x${Buffer.from(secret).toString('hex')}` as Hex, { nonceManager })
+  // Nonces come from the chain ("pending"); inTurn() keeps one account's sends in order.
+  const account = privateKeyToAccount(`0x${Buffer.from(secret).toString('hex')}` as Hex)
   return {
     info,
     account,
@@ -61,13 +61,27 @@ export async function sendContract<const TAbi extends Abi, TName extends Contrac
 ): Promise<SentTransaction> {
   try {
     const { request } = await client.public.simulateContract({ ...call, account: client.account } as never)
-    const hash = await client.wallet.writeContract(request as never)
+    const hash = await inTurn(client, () => client.wallet.writeContract(request as never))
     const receipt = await client.public.waitForTransactionReceipt({ hash, timeout: 120_000 })
     if (receipt.status !== 'success') throw new LedgerError(`${call.functionName} reverted in transaction ${hash}`)
     return { hash, gasUsed: receipt.gasUsed }
   } catch (error) {
     throw asLedgerError(error, call.functionName)
   }
+}
+
+/**
+ * Sends one account's transactions one after another: a dev chain that mines each transaction at
+ * once refuses a nonce that arrives before the one below it, which concurrent sends can cause.
+ */
+const queues = new Map<string, Promise<unknown>>()
+export function inTurn<T> (client: LedgerClient, send: () => Promise<T>): Promise<T> {
+  const key = `${client.info.rpcUrl} ${client.account.address}`
+  const turn = (queues.get(key) ?? Promise.resolve()).then(send, send)
+  const settled = turn.catch(() => undefined)
+  queues.set(key, settled)
+  void settled.then(() => { if (queues.get(key) === settled) queues.delete(key) })
+  return turn
 }
 
 /** Turns viem's errors into one LedgerError with the contract's error name and arguments. */

@@ -1,9 +1,9 @@
 import { isAddress, parseEther } from 'viem'
 import { conunTokenAbi } from './abi.ts'
 import { DEVNET_CHAIN_ID, DEVNET_FAUCET_KEY } from './devChain.ts'
-import { createLedgerClient, LedgerError, sendContract } from './ledgerClient.ts'
+import { createLedgerClient, inTurn, LedgerError, sendContract } from './ledgerClient.ts'
 import { formatCon } from './units.ts'
-import type { LedgerClient, SentTransaction } from './ledgerClient.ts'
+import type { ChainInfo, LedgerClient, SentTransaction } from './ledgerClient.ts'
 import type { Address } from 'viem'
 
 export interface Balances {
@@ -34,12 +34,12 @@ export const FAUCET_CON = parseEther('10000')
 export const FAUCET_ETH = parseEther('10')
 
 /** On the embedded dev chain only: the faucet account sends `address` CON and gas money. */
-export async function fundFromFaucet (client: LedgerClient, address: Address): Promise<void> {
-  if (client.info.chainId !== DEVNET_CHAIN_ID) throw new LedgerError(`the faucet exists only on the local dev chain (chain id ${DEVNET_CHAIN_ID}); this is chain ${client.info.chainId}`)
-  const faucet = createLedgerClient(client.info, Buffer.from(DEVNET_FAUCET_KEY.slice(2), 'hex'))
-  if (await client.public.getCode({ address: client.info.token }) === undefined) throw new LedgerError(`no token contract at ${client.info.token}`)
-  const hash = await faucet.wallet.sendTransaction({ to: address, value: FAUCET_ETH })
+export async function fundFromFaucet (chain: ChainInfo, address: Address): Promise<void> {
+  if (chain.chainId !== DEVNET_CHAIN_ID) throw new LedgerError(`the faucet exists only on the local dev chain (chain id ${DEVNET_CHAIN_ID}); this is chain ${chain.chainId}`)
+  const faucet = createLedgerClient(chain, Buffer.from(DEVNET_FAUCET_KEY.slice(2), 'hex'))
+  if (await faucet.public.getCode({ address: chain.token }) === undefined) throw new LedgerError(`no token contract at ${chain.token}`)
+  const hash = await inTurn(faucet, () => faucet.wallet.sendTransaction({ to: address, value: FAUCET_ETH }))
   await faucet.public.waitForTransactionReceipt({ hash })
-  await sendContract(faucet, { address: client.info.token, abi: conunTokenAbi, functionName: 'transfer', args: [address, FAUCET_CON] })
+  await sendContract(faucet, { address: chain.token, abi: conunTokenAbi, functionName: 'transfer', args: [address, FAUCET_CON] })
 }
 

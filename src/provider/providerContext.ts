@@ -3,8 +3,10 @@ import type { Semaphore } from './semaphore.ts'
 import type { NodeKey } from '../identity/index.ts'
 import type { AgreementProposalBody } from '../net/index.ts'
 import type { Runtime } from '../runtime/index.ts'
+import type { ProviderPayments } from './providerPayments.ts'
 import type { Storage } from '../storage/index.ts'
 import type { EventHub } from '../util/index.ts'
+import type { PeerId } from '@libp2p/interface'
 
 /** What the agent tells its listeners (the node API, the dashboard). */
 export type ProviderEvent =
@@ -15,14 +17,14 @@ export type ProviderEvent =
   | { type: 'task.dropped', jobId: string, taskId: string }
   | { type: 'task.finished', jobId: string, taskId: string, status: 'exit' | 'failed', reason: string | undefined, wallMs: number }
   | { type: 'protocol.rejected', peer: string, code: string, message: string }
+  | { type: 'receipt.received', jobId: string, cumulativeWei: string }
+  | { type: 'receipt.rejected', jobId: string, reason: string }
+  | { type: 'payment.claimed', jobId: string, cumulativeWei: string }
+  /** A job closed paying less than the requester's own receipt promised: proof of a cheating requester. */
+  | { type: 'payment.short', jobId: string, requester: string, owedWei: string, paidWei: string }
 
 export type AdmissionDecision = { accept: true, maxInFlight: number } | { accept: false, reason: string }
 
-/**
- * Decides whether to take a job. This is where a provider checks, before any work, that the job's
- * escrow holds enough to pay it (the ledger plugs in here).
- */
-export type Admission = (proposal: AgreementProposalBody) => Promise<AdmissionDecision>
 
 /** Everything a task session needs, wired once by the agent. */
 export interface ProviderContext {
@@ -33,6 +35,9 @@ export interface ProviderContext {
   readonly cache: BlobCache
   /** Tasks running at once across all sessions. */
   readonly slots: Semaphore
-  readonly admit: Admission
+  /** Decides whether to take a job: the policy's limits, then (for a paid job) its escrow. */
+  readonly admit: (proposal: AgreementProposalBody, requester: PeerId) => Promise<AdmissionDecision>
+  /** Escrow checks, receipts and claims (absent on a node without a chain). */
+  readonly payments: ProviderPayments | undefined
   readonly events: EventHub<ProviderEvent>
 }

@@ -86,6 +86,9 @@ interface Replica extends ReturnedReplica {
   readonly address: string
 }
 
+/** Receipts to one provider go out at most this often (each is a signature). */
+const RECEIPT_INTERVAL_MS = 50
+
 const outstandingKey = (idx: number, attempt: number) => `${idx}/${attempt}`
 
 /**
@@ -147,6 +150,9 @@ export class JobRun {
   private fetches = 0
   private agreements = 0
   private pumpScheduled = false
+  /** Providers (PeerIds) whose receipt is behind what they are owed. */
+  private readonly receiptsDue = new Set<string>()
+  private receiptTimer: NodeJS.Timeout | undefined
   private finished = false
   private readonly stopController = new AbortController()
   private timer: NodeJS.Timeout | undefined
@@ -277,8 +283,8 @@ export class JobRun {
       runtime: this.job.spec.runtime,
       limits: this.job.spec.limits,
       maxInFlight: Math.min(this.deps.config.maxInFlightPerProvider, offer.body.cores + 64),
-      pricePerTaskWei: offer.body.pricePerTaskWei,
-      escrow: null,
+      pricePerTaskWei: this.job.spec.priceWei ?? '0',
+      escrow: this.deps.settlement.escrowOf(this.job.id),
       expiresAt: Date.now() + 60_000,
     }
     let state: LinkState | undefined
@@ -295,6 +301,9 @@ export class JobRun {
         return
       }
       this.links.set(peerId, state)
+      // A provider linked again (e.g. after this node restarted) gets what it is owed so far at once.
+      this.receiptsDue.add(peerId)
+      this.scheduleReceipts()
       this.deps.events.emit({ type: 'provider.linked', jobId: this.job.id, provider: peerId, maxInFlight: link.maxInFlight })
       this.schedulePump()
     } catch (error) {
@@ -552,13 +561,13 @@ export class JobRun {
   private record (entries: Decided[]): void {
     if (entries.length === 0 || this.finished) return
     const applied = new Set(this.deps.store.recordResults(this.job.id, entries))
-    const paid = new Map<string, number>()
+    const paid = new Map<string, { address: string, count: number }>()
     for (const { idx, event, result, provider, requeue, judged } of entries) {
       if (!applied.has(idx)) continue
       if (requeue === true) this.queue.push(idx)
       for (const { peerId, address, verdict } of judged ?? []) {
         this.deps.events.emit({ type: 'result.judged', jobId: this.job.id, idx, provider: peerId, verdict })
-        if (verdict !== 'invalid' && event === 'accept' && address !== '') paid.set(address, (paid.get(address) ?? 0) + 1)
+        if (verdict !== 'invalid' && event === 'accept' && address !== '') paid.set(peerId, { address, count: (paid.get(peerId)?.count ?? 0) + 1 })
       }
       if (event === 'accept') {
         this.remaining--
@@ -570,8 +579,33 @@ export class JobRun {
         this.deps.events.emit({ type: 'task.retry', jobId: this.job.id, idx, provider, reason: result.reason ?? 'internal' })
       }
     }
-    for (const [address, count] of paid) this.deps.settlement.resultsAccepted(this.job, address, count)
+    for (const [peerId, { address, count }] of paid) {
+      this.deps.settlement.resultsAccepted(this.job, address, count)
+      this.receiptsDue.add(peerId)
+    }
+    if (paid.size > 0) this.scheduleReceipts()
     this.checkFinished()
+  }
+
+  /**
+   * Receipts are cumulative, so results accepted close together share one: at most one signed
+   * receipt per provider every RECEIPT_INTERVAL_MS, and a last one before the job's links close.
+   */
+  private scheduleReceipts (): void {
+    if (this.receiptTimer !== undefined || this.finished) return
+    this.receiptTimer = setTimeout(() => this.sendReceipts(), RECEIPT_INTERVAL_MS)
+  }
+
+  private sendReceipts (): void {
+    clearTimeout(this.receiptTimer)
+    this.receiptTimer = undefined
+    for (const peerId of this.receiptsDue) {
+      const state = this.links.get(peerId)
+      if (state === undefined) continue
+      const receipt = this.deps.settlement.receipt(this.job, state.link.agreementId, state.link.address)
+      if (receipt !== undefined) state.link.sendReceipt(receipt)
+    }
+    this.receiptsDue.clear()
   }
 
   /** An attempt ended without a result (deadline missed, provider gone). */
@@ -629,6 +663,7 @@ export class JobRun {
 
   private async finish (state: 'completed' | 'failed' | 'cancelled'): Promise<void> {
     if (this.finished) return
+    this.sendReceipts()
     this.teardown()
     if (state !== 'cancelled') this.deps.store.finishJob(this.job.id, state)
     this.deps.events.emit({ type: 'job.finished', jobId: this.job.id, state })
@@ -641,6 +676,7 @@ export class JobRun {
   private teardown (): void {
     this.finished = true
     clearInterval(this.timer)
+    clearTimeout(this.receiptTimer)
     this.unsubscribe?.()
     this.stopController.abort()
   }

@@ -13,7 +13,6 @@ export interface ResolvedJob {
   readonly constraints: {
     readonly minCores?: number
     readonly minMemoryBytes?: number
-    readonly maxPricePerTaskWei?: string
     readonly providers?: readonly string[]
   }
   readonly maxAttempts: number
@@ -22,6 +21,9 @@ export interface ResolvedJob {
   readonly quorum: number
   readonly adaptive: boolean
   readonly waitForProvidersMs: number
+  /** What each accepted result pays, and the most the job may cost ("0": a free job). */
+  readonly priceWei: string
+  readonly budgetWei: string
 }
 
 /** What one task runs: everything of an assignment but the job-wide parts. */
@@ -203,6 +205,10 @@ export class JobStore {
         FROM tasks t LEFT JOIN attempts a ON a.job_id = t.job_id AND a.idx = t.idx AND a.attempt = t.accepted_attempt
         WHERE t.job_id = ? ORDER BY t.idx`),
       jobOutputs: prepare('SELECT o.idx, o.kind, o.path, o.cid, o.size FROM outputs o JOIN tasks t ON t.job_id = o.job_id AND t.idx = o.idx AND t.accepted_attempt = o.attempt WHERE o.job_id = ? ORDER BY o.idx, o.kind, o.path'),
+      acceptedCounts: prepare(`SELECT a.address, count(*) AS n FROM attempts a JOIN tasks t ON t.job_id = a.job_id AND t.idx = a.idx
+        WHERE a.job_id = ? AND a.verdict = 'valid' AND t.state = 'done' GROUP BY a.address`),
+      acceptedOutcomes: prepare(`SELECT t.idx, a.output_hash FROM tasks t JOIN attempts a ON a.job_id = t.job_id AND a.idx = t.idx AND a.attempt = t.accepted_attempt
+        WHERE t.job_id = ? AND t.state = 'done' ORDER BY t.idx`),
       inlineByCid: prepare('SELECT inline FROM outputs WHERE cid = ? AND inline IS NOT NULL LIMIT 1'),
     }
   }
@@ -370,6 +376,19 @@ export class JobStore {
       wallMs: row.wall_ms === null ? null : Number(row.wall_ms),
       outputs: outputs.get(Number(row.idx)) ?? [],
     }))
+  }
+
+  /**
+   * Accepted results per provider address: replicas that agreed with the canonical outcome of a
+   * task that is done (or ran alone, unchecked). What a paid job owes each provider follows from it.
+   */
+  acceptedCounts (jobId: string): Map<string, number> {
+    return new Map(this.statements.acceptedCounts!.all(jobId).map(row => [String(row.address), Number(row.n)]))
+  }
+
+  /** Each done task's accepted outcome hash (hex), for the job's result root. */
+  acceptedOutcomes (jobId: string): Array<{ idx: number, outcomeHash: string }> {
+    return this.statements.acceptedOutcomes!.all(jobId).map(row => ({ idx: Number(row.idx), outcomeHash: String(row.output_hash) }))
   }
 
   /** Bytes of a small output kept in the database, if that CID is one. */

@@ -19,7 +19,7 @@ let stranger: LedgerClient & { secret: Uint8Array }
 async function newAccount (): Promise<LedgerClient & { secret: Uint8Array }> {
   const secret = randomBytes(32)
   const client = createLedgerClient(chain.info, secret)
-  await fundFromFaucet(client, client.account.address)
+  await fundFromFaucet(chain.info, client.account.address)
   return Object.assign(client, { secret })
 }
 
