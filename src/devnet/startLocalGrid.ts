@@ -115,7 +115,11 @@ async function startNodeProcess (name: string, dataDir: string, flags: string[],
   })
   const lines = createInterface({ input: child.stdout! })
   const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not start within 30 s:\n${stderr.join('\n')}`)), 30_000)
+    const timer = setTimeout(() => {
+      // A node that never came up is not left running behind the caller's back.
+      child.kill('SIGKILL')
+      reject(new Error(`${name} did not start within 60 s:\n${stderr.join('\n')}`))
+    }, 60_000)
     lines.on('line', line => {
       try {
         const message = JSON.parse(line) as Record<string, unknown>
