@@ -1,6 +1,7 @@
 // `npm start`: the conun demo. Starts a grid on loopback (one requester/bootstrap node and three
 // providers, each its own OS process), renders a Mandelbrot image tile by tile across the providers,
-// counts primes with a reduce step, prints a summary, and shuts everything down.
+// counts primes with a reduce step, pays the providers through the escrow on a local dev chain,
+// prints a summary with token balances before and after, and shuts everything down.
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -8,6 +9,7 @@ import { assembleTiles } from '../examples/mandelbrot/tiles.ts'
 import { reducePrimeCounts } from '../examples/primes/primes.ts'
 import { formatBytes, Progress, shortId } from '../src/cli/index.ts'
 import { startLocalGrid } from '../src/devnet/index.ts'
+import { formatCon } from '../src/ledger/index.ts'
 import { encodePng } from '../src/util/index.ts'
 import { buildExamples } from './build-examples.ts'
 import type { GridNode } from '../src/devnet/index.ts'
@@ -43,6 +45,9 @@ try {
     await new Promise(resolve => setTimeout(resolve, 50))
   }
   say(`  ${providerCount} offers received over libp2p in ${Date.now() - discoveryStart} ms`)
+  const nodes = [grid.requester, ...grid.providers]
+  const balancesBefore = await balances(nodes)
+  say(`  chain ${grid.chain.info.rpcUrl} (id ${grid.chain.info.chainId}): CON ${grid.chain.info.token}, escrow ${grid.chain.info.escrow}`)
 
   const mandelbrot = await runJob(client, grid.providers, join(ROOT, 'examples', 'mandelbrot', 'job.json'))
   const spec = JSON.parse(await readFile(join(ROOT, 'examples', 'mandelbrot', 'job.json'), 'utf8')) as { range: { args: string[] } }
@@ -66,6 +71,13 @@ try {
   const limit = Number(primeSpec.tasks.at(-1)!.args.at(-1))
   say(`  reduce: ${primeCount} primes below ${limit.toLocaleString('en')}`)
 
+  const balancesAfter = await balances(nodes)
+  say('\nbalances (CON)')
+  for (const node of nodes) {
+    const change = balancesAfter.get(node.name)! - balancesBefore.get(node.name)!
+    say(`  ${node.name.padEnd(11)} ${formatCon(balancesBefore.get(node.name)!).padStart(16)} → ${formatCon(balancesAfter.get(node.name)!).padStart(16)}  (${change >= 0n ? '+' : '−'}${formatCon(change >= 0n ? change : -change)})`)
+  }
+
   const jobs = [mandelbrot, primes]
   const tasks = jobs.reduce((sum, job) => sum + job.results.tasks.length, 0)
   const wallMs = jobs.reduce((sum, job) => sum + job.wallMs, 0)
@@ -80,6 +92,9 @@ try {
     perProvider,
     image: image,
     primes: { below: limit, count: primeCount },
+    paidTotal: formatCon(jobs.reduce((sum, job) => sum + BigInt(job.payment.paidWei), 0n)),
+    gasUsed: jobs.reduce((sum, job) => sum + Number(job.payment.gasUsed), 0),
+    txCount: jobs.reduce((sum, job) => sum + job.payment.txCount, 0),
   }
   say('')
   say('summary')
@@ -88,6 +103,7 @@ try {
   say(`  wall time        ${(summary.wallTimeMs / 1000).toFixed(2)} s`)
   say(`  throughput       ${summary.tasksPerSecond} tasks/s`)
   say(`  bytes moved      ${formatBytes(summary.bytesMoved)} (code and inputs to providers, results back)`)
+  say(`  paid             ${summary.paidTotal} to providers, settled in ${summary.txCount} transactions (${summary.gasUsed.toLocaleString('en')} gas, ${Math.round(summary.gasUsed / summary.tasks)} gas per task)`)
   say(`  image            ${summary.image}`)
   finalLine = JSON.stringify(summary)
 } catch (error) {
@@ -112,9 +128,21 @@ async function runJob (client: ConunClient, providers: GridNode[], specPath: str
   const perProvider = progress.perProvider
   const results = await client.results(status.job.id)
   if (results.job.state !== 'completed') throw new Error(`job ${spec.name} ended ${results.job.state}`)
+  // The requester settles the escrow as the job ends: every provider paid in one transaction.
+  let payment = (await client.job(status.job.id)).payment
+  for (const deadline = Date.now() + 60_000; payment?.state !== 'finalized' && Date.now() < deadline;) {
+    await new Promise(resolve => setTimeout(resolve, 50))
+    payment = (await client.job(status.job.id)).payment
+  }
+  if (payment === null || payment.state !== 'finalized') throw new Error(`job ${spec.name} was not settled: ${payment?.error ?? 'no escrow'}`)
   const wallMs = results.job.finishedAt! - results.job.createdAt
   const outputs = results.tasks.reduce((sum, task) => sum + task.outputs.reduce((s, o) => s + o.size, 0), 0)
   const moduleToProviders = results.job.spec.module.size * providers.filter(p => perProvider.has(p.peerId)).length
   say(`job "${spec.name}": ${results.tasks.length} tasks in ${(wallMs / 1000).toFixed(2)} s on ${perProvider.size} providers`)
-  return { results, perProvider, wallMs, bytesMoved: outputs + moduleToProviders }
+  say(`job "${spec.name}": paid ${formatCon(BigInt(payment.paidWei))} from an escrow of ${formatCon(BigInt(payment.escrowWei))}, the rest returned`)
+  return { results, perProvider, wallMs, bytesMoved: outputs + moduleToProviders, payment }
+}
+
+async function balances (nodes: GridNode[]): Promise<Map<string, bigint>> {
+  return new Map(await Promise.all(nodes.map(async node => [node.name, BigInt((await node.client.wallet()).conWei)] as const)))
 }

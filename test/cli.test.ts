@@ -3,25 +3,13 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { readdir, readFile, writeFile } from 'node:fs/promises'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { startLocalGrid } from '../src/devnet/index.ts'
 import { buildWasiFixture } from './fixtures/wasi/buildFixtures.ts'
-import { tempDir, waitFor } from './helpers.ts'
+import { BIN, conun, tempDir, waitFor } from './helpers.ts'
 
-const BIN = resolve(import.meta.dirname, '..', 'bin', 'conun')
-
-function conun (args: string[], env: Record<string, string> = {}): Promise<{ code: number | null, stdout: string, stderr: string }> {
-  return new Promise(resolve => {
-    const child = spawn(BIN, args, { env: { ...process.env, CONUN_DATA_DIR: '/nonexistent/conun', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', chunk => { stdout += chunk })
-    child.stderr.on('data', chunk => { stderr += chunk })
-    child.on('close', code => resolve({ code, stdout, stderr }))
-  })
-}
-
-const COMMANDS = [['node', 'start'], ['node', 'status'], ['peers'], ['job', 'run'], ['job', 'status'], ['job', 'results'], ['job', 'list'], ['job', 'cancel']]
+const COMMANDS = [['node', 'start'], ['node', 'status'], ['peers'], ['job', 'run'], ['job', 'status'], ['job', 'results'], ['job', 'list'], ['job', 'cancel'],
+  ['wallet', 'address'], ['wallet', 'balance'], ['wallet', 'transfer'], ['wallet', 'export'], ['wallet', 'import'], ['wallet', 'faucet']]
 
 test('every command has --help', async () => {
   const top = await conun(['--help'])

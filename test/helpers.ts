@@ -1,6 +1,7 @@
 import { mkdtemp, readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { spawn } from 'node:child_process'
+import { join, resolve } from 'node:path'
 import type { ConunClient } from '../src/sdk/index.ts'
 
 export async function tempDir (prefix: string): Promise<string> {
@@ -25,4 +26,18 @@ export async function waitFor (check: () => boolean | Promise<boolean>, timeoutM
 
 export async function readJson (path: string): Promise<unknown> {
   return JSON.parse(await readFile(path, 'utf8'))
+}
+
+export const BIN = resolve(import.meta.dirname, '..', 'bin', 'conun')
+
+/** Runs the real CLI binary (with no default data dir unless the test gives one). */
+export function conun (args: string[], env: Record<string, string> = {}): Promise<{ code: number | null, stdout: string, stderr: string }> {
+  return new Promise(resolve => {
+    const child = spawn(BIN, args, { env: { ...process.env, CONUN_DATA_DIR: '/nonexistent/conun', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', chunk => { stdout += chunk })
+    child.stderr.on('data', chunk => { stderr += chunk })
+    child.on('close', code => resolve({ code, stdout, stderr }))
+  })
 }

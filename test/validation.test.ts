@@ -75,3 +75,28 @@ test('adaptive replication: once providers have earned trust, most tasks run onc
   assert.ok(warmUp > 1.5, `while trust is being earned, most tasks are replicated (${warmUp.toFixed(2)} runs per task)`)
   assert.ok(trusted < 1.5 && trusted < warmUp, `with trust, most tasks run once (${trusted.toFixed(2)} runs per task, ${warmUp.toFixed(2)} before)`)
 })
+
+test('colluding liars (10 % of providers, the same wrong output): replication 3 / quorum 2 accepts no wrong result', async (t) => {
+  const primesModule = (await buildExamples()).find(path => path.endsWith('primes.wasm'))!
+  const grid = await startLocalGrid({ providers: 18, coresPerProvider: 1 })
+  t.after(() => grid.stop())
+  const colluders = await Promise.all([0, 1].map(async () => grid.addProvider({ entry: LIAR, flags: ['--lie-rate', '1', '--collude'] })))
+  const client = grid.requester.client
+  await waitFor(async () => (await client.peers()).filter(peer => peer.offer !== null).length === 20, 180_000, 'twenty offers')
+  const ranges = primeRanges(300_000_000, 300)
+  const submitted = await client.submitJob({ name: 'primes', runtime: 'wasi', module: primesModule, tasks: ranges.map(range => ({ args: primeTaskArgs(range) })), replication: 3, quorum: 2, maxAttempts: 4 })
+  await waitFor(async () => (await client.job(submitted.job.id)).job.state !== 'running', 300_000, 'the job to end')
+  const results = await client.results(submitted.job.id)
+  assert.equal(results.job.state, 'completed')
+  let wrong = 0
+  for (const task of results.tasks) {
+    const range = ranges[task.idx]!
+    if (Number((await stdoutOf(client, task.outputs)).trim()) !== countPrimesJs(range.from, range.to)) wrong++
+  }
+  const peers = new Map((await client.peers()).map(peer => [peer.peerId, peer.reputation]))
+  const caught = colluders.map(colluder => peers.get(colluder.peerId)?.invalid ?? 0)
+  const executions = results.tasks.reduce((sum, task) => sum + task.attempts, 0)
+  console.log(`colluders: ${wrong} wrong of ${results.tasks.length} accepted (${(100 * wrong / results.tasks.length).toFixed(2)} %), colluders' invalid results ${caught.join(' and ')}, ${(executions / results.tasks.length).toFixed(2)} executions per task`)
+  assert.ok(wrong / results.tasks.length <= 0.001, `wrong results accepted: ${wrong}`)
+  for (const colluder of colluders) assert.equal(peers.get(colluder.peerId)?.valid ?? 0, 0, `a lie of ${colluder.name} was judged valid`)
+})

@@ -1,7 +1,8 @@
 import type { NodeKey } from '../identity/index.ts'
 import type { OfferBook } from '../market/index.ts'
 import type { HostServices } from '../net/index.ts'
-import type { ProviderAgent } from '../provider/index.ts'
+import type { ProviderAgent, ProviderPayments } from '../provider/index.ts'
+import type { LedgerClient } from '../ledger/index.ts'
 import type { Requester } from '../requester/index.ts'
 import type { Storage } from '../storage/index.ts'
 import type { Libp2p } from '@libp2p/interface'
@@ -15,4 +16,8 @@ export interface ApiDeps {
   readonly requester: Requester
   readonly provider: ProviderAgent | undefined
   readonly chainId: number
+  /** The node's chain client (its account is the node key). */
+  readonly ledger: LedgerClient
+  /** Receipts held and claims made, when the node provides. */
+  readonly payments: ProviderPayments | undefined
 }

@@ -1,6 +1,7 @@
 import { ZodError } from 'zod'
 import { JobSpecError, UnknownJobError } from '../requester/index.ts'
 import { ContentNotFoundError, InvalidCidError } from '../storage/index.ts'
+import { AmountError, LedgerError } from '../ledger/index.ts'
 
 /** An error the API answers with: HTTP status, a stable code, a message, and details when useful. */
 export class ApiError extends Error {
@@ -21,6 +22,9 @@ export function toApiError (error: unknown): ApiError {
   if (error instanceof ApiError) return error
   if (error instanceof JobSpecError) return new ApiError(400, 'invalid-spec', error.message, error.issues)
   if (error instanceof ZodError) return new ApiError(400, 'invalid-request', 'the request does not match its schema', error.issues.map(i => `${i.path.join('.') || '(body)'}: ${i.message}`))
+  // The chain refused (e.g. too few CON for the budget): the job was not created.
+  if (error instanceof LedgerError) return new ApiError(402, 'payment-failed', error.message)
+  if (error instanceof AmountError) return new ApiError(400, 'invalid-amount', error.message)
   if (error instanceof UnknownJobError) return new ApiError(404, 'unknown-job', error.message)
   if (error instanceof InvalidCidError) return new ApiError(400, 'invalid-cid', error.message)
   if (error instanceof ContentNotFoundError) return new ApiError(404, 'content-not-found', `${error.message}. Upload it to this node first (POST /v1/content).`)

@@ -10,23 +10,25 @@ import { jobStatus } from './commands/jobStatus.ts'
 import { nodeStart } from './commands/nodeStart.ts'
 import { nodeStatus } from './commands/nodeStatus.ts'
 import { peers } from './commands/peers.ts'
+import { walletCommands } from './commands/wallet.ts'
+import { AmountError, LedgerError } from '../ledger/index.ts'
 import { PassphraseError } from './passphrase.ts'
 import { UsageError } from './usage.ts'
 import type { Command } from './usage.ts'
 
-const commands: Command[] = [nodeStart, nodeStatus, peers, jobRun, jobStatus, jobResults, jobList, jobCancel]
+const commands: Command[] = [nodeStart, nodeStatus, peers, jobRun, jobStatus, jobResults, jobList, jobCancel, ...walletCommands]
 
 const help = `conun — a peer-to-peer grid computer: lend idle machines, run jobs of sandboxed tasks.
 
 Usage: conun <command> [options]
 
 Commands:
-${commands.map(command => `  ${command.name.padEnd(14)} ${command.summary}`).join('\n')}
+${commands.map(command => `  ${command.name.padEnd(16)} ${command.summary}`).join('\n')}
 
 Run "conun <command> --help" for a command's options. Exit codes: 0 success, 1 failure, 2 usage error.`
 
 /** Errors the user can act on print their message only; anything else is a bug and prints its stack. */
-const EXPECTED_ERRORS = [ConfigError, WrongPassphraseError, KeystoreCorruptError, PassphraseError, NodeNotRunningError, ConunApiError, JobSpecError]
+const EXPECTED_ERRORS = [ConfigError, WrongPassphraseError, KeystoreCorruptError, PassphraseError, NodeNotRunningError, ConunApiError, JobSpecError, LedgerError, AmountError]
 
 export async function main (argv: string[]): Promise<number> {
   if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {

@@ -1,3 +1,4 @@
+import { parseCon } from '../ledger/index.ts'
 import { parseArgs } from 'node:util'
 import type { ParseArgsConfig } from 'node:util'
 
@@ -54,4 +55,13 @@ export function intFlag (value: string | undefined, flag: string, help: string, 
   const number = Number(value)
   if (!Number.isInteger(number) || number < min || number > max) throw new UsageError(`--${flag} must be a whole number from ${min} to ${max}, got "${value}"`, help)
   return number
+}
+
+/** An amount of CON given on the command line, in wei. */
+export function conFlag (value: string, flag: string, help: string): bigint {
+  try {
+    return parseCon(value)
+  } catch (error) {
+    throw new UsageError(`--${flag}: ${(error as Error).message}`, help)
+  }
 }

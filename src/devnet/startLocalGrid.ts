@@ -4,7 +4,10 @@ import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
+import { fundFromFaucet, startDevChain } from '../ledger/index.ts'
 import { ConunClient } from '../sdk/index.ts'
+import type { DevChain } from '../ledger/index.ts'
+import type { Address } from 'viem'
 import type { ChildProcess } from 'node:child_process'
 
 const CLI = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'cli', 'main.ts')
@@ -25,6 +28,8 @@ export interface GridNode {
 }
 
 export interface LocalGrid {
+  /** The dev chain every node settles on, run by this process (so it outlives any node). */
+  readonly chain: DevChain
   readonly requester: GridNode
   readonly providers: GridNode[]
   /**
@@ -60,21 +65,27 @@ export interface LocalGridOptions {
 export async function startLocalGrid (options: LocalGridOptions): Promise<LocalGrid> {
   const root = await mkdtemp(join(tmpdir(), 'conun-grid-'))
   const nodes: GridNode[] = []
+  const chain = await startDevChain()
+  const chainFlags = ['--rpc', chain.info.rpcUrl, '--token', chain.info.token, '--escrow', chain.info.escrow]
   const stopAll = async () => {
     await Promise.all(nodes.map(stopNode))
+    await chain.close()
     if (options.keepData !== true) await rm(root, { recursive: true, force: true })
   }
+  const start = async (name: string, dataDir: string, flags: string[], entry?: string) => {
+    const node = await startNodeProcess(name, dataDir, flags, options.log, entry)
+    nodes.push(node)
+    await fundFromFaucet(chain.info, node.address as Address)
+    return node
+  }
   try {
-    const requester = await startNodeProcess('requester', join(root, 'requester'), [], options.log)
-    nodes.push(requester)
+    const requester = await start('requester', join(root, 'requester'), chainFlags)
     const bootstrap = requester.multiaddrs.filter(addr => !addr.includes('/ws'))
     let count = 0
     const addProvider = async ({ cores = options.coresPerProvider, entry, flags: extra = [] }: { cores?: number, entry?: string, flags?: readonly string[] } = {}) => {
       const name = `provider-${++count}`
-      const flags = ['--provide', '--cores', String(cores), ...bootstrap.flatMap(addr => ['--bootstrap', addr]), ...(options.providerFlags ?? []), ...extra]
-      const node = await startNodeProcess(name, join(root, name), flags, options.log, entry)
-      nodes.push(node)
-      return node
+      const flags = [...chainFlags, '--provide', '--cores', String(cores), ...bootstrap.flatMap(addr => ['--bootstrap', addr]), ...(options.providerFlags ?? []), ...extra]
+      return start(name, join(root, name), flags, entry)
     }
     const providers = await Promise.all(Array.from({ length: options.providers }, async () => addProvider()))
     const restart = async (node: GridNode) => {
@@ -84,7 +95,7 @@ export async function startLocalGrid (options: LocalGridOptions): Promise<LocalG
       nodes.push(again)
       return again
     }
-    return { requester, providers, addProvider, restart, stop: stopAll }
+    return { chain, requester, providers, addProvider, restart, stop: stopAll }
   } catch (error) {
     await stopAll()
     throw error
@@ -104,7 +115,11 @@ async function startNodeProcess (name: string, dataDir: string, flags: string[],
   })
   const lines = createInterface({ input: child.stdout! })
   const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not start within 30 s:\n${stderr.join('\n')}`)), 30_000)
+    const timer = setTimeout(() => {
+      // A node that never came up is not left running behind the caller's back.
+      child.kill('SIGKILL')
+      reject(new Error(`${name} did not start within 60 s:\n${stderr.join('\n')}`))
+    }, 60_000)
     lines.on('line', line => {
       try {
         const message = JSON.parse(line) as Record<string, unknown>

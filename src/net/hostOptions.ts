@@ -56,7 +56,16 @@ export function hostOptions (config: HostConfig): Libp2pOptions<HostServices> {
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     peerDiscovery,
-    connectionManager: { maxConnections: 300, reconnectRetries: 10, reconnectRetryInterval: 500, reconnectBackoffFactor: 2 },
+    connectionManager: {
+      maxConnections: 300,
+      reconnectRetries: 10,
+      reconnectRetryInterval: 500,
+      reconnectBackoffFactor: 2,
+      // libp2p refuses more than 5 new connections a second from one IP address. On a LAN or one
+      // machine (a grid behind one NAT, or the local devnet) a bootstrap node meets dozens at once.
+      inboundConnectionThreshold: config.allowPrivateAddresses ? 1000 : 20,
+      maxIncomingPendingConnections: 64,
+    },
     services: {
       identify: identify(),
       // Tells connected peers when this node starts serving a protocol (e.g. offers, once it provides).

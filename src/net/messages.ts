@@ -87,8 +87,13 @@ export const agreementProposalBody = z.object({
   /** How many tasks the requester may have outstanding with this provider at once. */
   maxInFlight: z.number().int().min(1).max(4096),
   pricePerTaskWei: wei,
-  /** Where the provider can check that the job is paid for; null until payments exist. */
-  escrow: z.null(),
+  /** Where the provider checks that the job is paid for; null for a free job (price 0). */
+  escrow: z.object({
+    address,
+    /** The job's id in the escrow contract. */
+    jobId: hex(32),
+    budgetWei: wei,
+  }).nullable(),
   expiresAt: count,
 })
 export type AgreementProposalBody = z.infer<typeof agreementProposalBody>
@@ -135,6 +140,24 @@ export type TaskAssignment = z.infer<typeof taskAssignment>
 
 export const taskAssign = z.object({ type: z.literal('task.assign'), v: z.literal(1), tasks: z.array(taskAssignment).min(1).max(4096) })
 export type TaskAssign = z.infer<typeof taskAssign>
+
+/**
+ * The requester's cumulative receipt for a paid job: the total owed to this provider so far,
+ * signed as EIP-712 typed data that the escrow contract pays out on `claim` (see src/ledger).
+ */
+export const receiptBody = z.object({
+  agreementId: id,
+  jobId: id,
+  chainId: count,
+  escrow: address,
+  onchainJobId: hex(32),
+  provider: address,
+  cumulativeWei: wei,
+})
+export type ReceiptBody = z.infer<typeof receiptBody>
+
+export const taskReceipt = z.object({ type: z.literal('task.receipt'), v: z.literal(1), body: receiptBody, signature })
+export type TaskReceipt = z.infer<typeof taskReceipt>
 
 export const taskCancel = z.object({ type: z.literal('task.cancel'), v: z.literal(1), taskIds: z.array(id).min(1).max(4096) })
 export type TaskCancel = z.infer<typeof taskCancel>
@@ -192,7 +215,7 @@ export const protocolError = z.object({
 export type ProtocolError = z.infer<typeof protocolError>
 
 /** What a requester may send on a task session, and what a provider may send back. */
-export const toProvider = z.discriminatedUnion('type', [agreementProposal, taskAssign, taskCancel])
+export const toProvider = z.discriminatedUnion('type', [agreementProposal, taskAssign, taskCancel, taskReceipt])
 export type ToProvider = z.infer<typeof toProvider>
 export const toRequester = z.discriminatedUnion('type', [agreementAcceptance, agreementRejection, taskStarted, taskResults, protocolError])
 export type ToRequester = z.infer<typeof toRequester>

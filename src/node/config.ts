@@ -1,11 +1,11 @@
 import { availableParallelism, homedir } from 'node:os'
 import { join } from 'node:path'
 import { z } from 'zod'
+import { DEVNET_CHAIN_ID } from '../ledger/index.ts'
 
 /** The devnet passphrase: only for the local demo and tests, and labelled so wherever it is used. */
 export const DEVNET_PASSPHRASE = 'conun-devnet-insecure'
-/** Chain id of the embedded local dev chain (Hardhat's). */
-export const DEVNET_CHAIN_ID = 31337
+export { DEVNET_CHAIN_ID }
 
 export const nodeConfig = z.strictObject({
   dataDir: z.string().min(1),
@@ -17,6 +17,14 @@ export const nodeConfig = z.strictObject({
   /** 0 picks a free port; the chosen URL is written to <dataDir>/node.json. */
   apiPort: z.number().int().min(0).max(65535),
   chainId: z.number().int().min(1),
+  /** Where payments settle. rpcUrl null: the embedded dev chain, started and deployed by the node. */
+  chain: z.strictObject({
+    rpcUrl: z.url({ protocol: /^https?$/ }).nullable(),
+    token: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'a contract address').nullable(),
+    escrow: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'a contract address').nullable(),
+    /** Port of the embedded dev chain's JSON-RPC (0 picks a free one). */
+    devChainPort: z.number().int().min(0).max(65535),
+  }).refine(chain => chain.rpcUrl === null || (chain.token !== null && chain.escrow !== null), { message: 'with an RPC endpoint, give the token and escrow contract addresses too' }),
   /** Devnet mode: the well-known passphrase and a light keystore KDF. Never for real funds. */
   devnet: z.boolean(),
   provide: z.boolean(),
@@ -27,6 +35,10 @@ export const nodeConfig = z.strictObject({
     maxTaskOutputMb: z.number().int().min(0),
     maxQueuedPerSession: z.number().int().min(0).max(4096),
     pricePerTaskWei: z.string().regex(/^\d{1,78}$/),
+    /** Claim during a job once this much (wei) is owed and unclaimed. */
+    claimThresholdWei: z.string().regex(/^\d{1,78}$/),
+    /** After a job ends, how long the requester has to settle before the provider claims itself. */
+    claimDelayMs: z.number().int().min(0),
   }),
   scheduler: z.strictObject({
     maxInFlightPerProvider: z.number().int().min(1).max(4096),
@@ -50,6 +62,7 @@ export function defaultNodeConfig (): NodeConfig {
     apiHost: '127.0.0.1',
     apiPort: 0,
     chainId: DEVNET_CHAIN_ID,
+    chain: { rpcUrl: null, token: null, escrow: null, devChainPort: 0 },
     devnet: false,
     provide: false,
     provider: {
@@ -59,6 +72,8 @@ export function defaultNodeConfig (): NodeConfig {
       maxTaskOutputMb: 1024,
       maxQueuedPerSession: 64,
       pricePerTaskWei: '0',
+      claimThresholdWei: String(100n * 10n ** 18n),
+      claimDelayMs: 10_000,
     },
     scheduler: { maxInFlightPerProvider: 64, maxProviders: 64, deadlineGraceMs: 30_000, reconnectBackoffMs: 5_000 },
   }

@@ -5,9 +5,11 @@ import { createApi } from '../api/index.ts'
 import { loadOrCreateNodeKey } from '../identity/index.ts'
 import { createOffer, OfferBook, startOfferExchange } from '../market/index.ts'
 import { hostOptions, PROTOCOL_OFFER } from '../net/index.ts'
-import { createProviderAgent } from '../provider/index.ts'
+import { createProviderAgent, ProviderPayments } from '../provider/index.ts'
 import { probeMachine } from '../resources/index.ts'
-import { createRequester, JobStore, libp2pLinks, ReputationStore } from '../requester/index.ts'
+import { createRequester, EscrowSettlement, JobStore, libp2pLinks, ReputationStore } from '../requester/index.ts'
+import { EventHub } from '../util/index.ts'
+import { connectChain } from './connectChain.ts'
 import { createWasiRuntime } from '../runtime/index.ts'
 import { createStorage } from '../storage/index.ts'
 import { openDatabase } from '../util/index.ts'
@@ -16,10 +18,11 @@ import type { Api } from '../api/index.ts'
 import type { NodeKey } from '../identity/index.ts'
 import type { OfferExchange } from '../market/index.ts'
 import type { HostServices } from '../net/index.ts'
-import type { ProviderAgent } from '../provider/index.ts'
+import type { ProviderAgent, ProviderEvent } from '../provider/index.ts'
 import type { Requester } from '../requester/index.ts'
 import type { Runtime } from '../runtime/index.ts'
 import type { Storage } from '../storage/index.ts'
+import type { LedgerClient } from '../ledger/index.ts'
 import type { Libp2p } from '@libp2p/interface'
 
 /** How long an offer stays valid; providers re-announce well before. */
@@ -33,6 +36,7 @@ export interface ConunNode {
   readonly offers: OfferBook
   readonly requester: Requester
   readonly provider: ProviderAgent | undefined
+  readonly ledger: LedgerClient
   readonly api: Api
   stop(): Promise<void>
 }
@@ -60,6 +64,7 @@ export async function startNode (config: NodeConfig, passphrase: string, options
   const { dataDir } = config
   await mkdir(dataDir, { recursive: true, mode: 0o700 })
   const { key } = await loadOrCreateNodeKey(join(dataDir, 'node.key.json'), passphrase, config.devnet ? 'light' : 'standard')
+  const chain = await connectChain(config, key)
   const db = openDatabase(join(dataDir, 'conun.db'))
   const storage = await createStorage(join(dataDir, 'ipfs'), hostOptions({
     privateKey: key.privateKey,
@@ -72,8 +77,21 @@ export async function startNode (config: NodeConfig, passphrase: string, options
 
   let runtime: Runtime | undefined
   let provider: ProviderAgent | undefined
+  let payments: ProviderPayments | undefined
   let ownOffer
   if (config.provide) {
+    const events = new EventHub<ProviderEvent>()
+    payments = new ProviderPayments({
+      client: chain.client,
+      key,
+      db,
+      events,
+      policy: {
+        priceWei: BigInt(config.provider.pricePerTaskWei),
+        claimThresholdWei: BigInt(config.provider.claimThresholdWei),
+        claimDelayMs: config.provider.claimDelayMs,
+      },
+    })
     runtime = options.runtime?.(config) ?? createWasiRuntime({ slots: config.provider.cores, workDir: join(dataDir, 'sandbox') })
     provider = await createProviderAgent({
       key,
@@ -82,6 +100,8 @@ export async function startNode (config: NodeConfig, passphrase: string, options
       runtime,
       chainId: config.chainId,
       dataDir,
+      events,
+      payments,
       policy: {
         maxConcurrent: config.provider.cores,
         maxTaskMemoryBytes: config.provider.maxTaskMemoryMb * 1024 * 1024,
@@ -103,21 +123,23 @@ export async function startNode (config: NodeConfig, passphrase: string, options
   }
   const exchange: OfferExchange = await startOfferExchange({ host, book: offers, chainId: config.chainId, ownOffer })
 
+  const jobStore = new JobStore(db)
   const requester = createRequester({
     key,
     chainId: config.chainId,
-    store: new JobStore(db),
+    store: jobStore,
     reputation: new ReputationStore(db),
     storage,
     offers,
     openLink: libp2pLinks(host, key, config.chainId),
+    settlement: events => new EscrowSettlement({ client: chain.client, key, db, store: jobStore, events }),
     config: config.scheduler,
   })
   requester.resume()
   reconnectKnownProviders(host)
 
   const token = await loadOrCreateToken(join(dataDir, 'api-token'))
-  const api = await createApi({ host: config.apiHost, port: config.apiPort, token, node: { key, host, storage, offers, requester, provider, chainId: config.chainId } })
+  const api = await createApi({ host: config.apiHost, port: config.apiPort, token, node: { key, host, storage, offers, requester, provider, chainId: config.chainId, ledger: chain.client, payments } })
   const info: NodeInfoFile = {
     apiUrl: api.url,
     peerId: key.peerId.toString(),
@@ -136,6 +158,7 @@ export async function startNode (config: NodeConfig, passphrase: string, options
     offers,
     requester,
     provider,
+    ledger: chain.client,
     api,
     async stop () {
       if (stopped) return
@@ -147,6 +170,7 @@ export async function startNode (config: NodeConfig, passphrase: string, options
       await runtime?.close()
       await storage.stop()
       db.close()
+      await chain.devChain?.close()
       await rm(join(dataDir, 'node.json'), { force: true })
     },
   }

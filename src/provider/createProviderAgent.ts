@@ -4,12 +4,13 @@ import { EventHub } from '../util/index.ts'
 import { BlobCache } from './blobCache.ts'
 import { Semaphore } from './semaphore.ts'
 import { serveTaskSession } from './taskSession.ts'
-import type { Admission, ContentCache, ProviderContext, ProviderEvent, TaskStorage } from './providerContext.ts'
+import type { AdmissionDecision, ContentCache, ProviderContext, ProviderEvent, TaskStorage } from './providerContext.ts'
+import type { ProviderPayments } from './providerPayments.ts'
 import type { NodeKey } from '../identity/index.ts'
 import type { AgreementProposalBody } from '../net/index.ts'
 import type { Runtime } from '../runtime/index.ts'
 import type { Storage } from '../storage/index.ts'
-import type { Libp2p } from '@libp2p/interface'
+import type { Libp2p, PeerId } from '@libp2p/interface'
 
 /** Limits a provider puts on the work it accepts. */
 export interface ProviderPolicy {
@@ -37,8 +38,10 @@ interface ProviderAgentBase {
   readonly runtime: Runtime
   readonly chainId: number
   readonly policy: ProviderPolicy
-  /** Extra admission check (e.g. escrow); runs after the policy's own checks. */
-  readonly admission?: Admission
+  /** Where the agent reports what it does (created by the caller, shared with its payments). */
+  readonly events?: EventHub<ProviderEvent>
+  /** Escrow checks, receipts and claims for paid jobs (absent on a node without a chain). */
+  readonly payments?: ProviderPayments
 }
 
 export interface ProviderStatus {
@@ -63,7 +66,7 @@ export interface ProviderAgent {
 /** The provider side of a node: takes agreements and tasks over /conun/task/1.0.0 and runs them. */
 export async function createProviderAgent (init: ProviderAgentInit): Promise<ProviderAgent> {
   const { policy } = init
-  const events = new EventHub<ProviderEvent>()
+  const events = init.events ?? new EventHub<ProviderEvent>()
   const counters = { running: 0, queued: 0, completed: 0, failed: 0, sessions: 0, busyMs: 0 }
   events.on(event => {
     if (event.type === 'task.queued') counters.queued++
@@ -79,14 +82,16 @@ export async function createProviderAgent (init: ProviderAgentInit): Promise<Pro
     }
   })
 
-  async function admit (proposal: AgreementProposalBody) {
+  async function admit (proposal: AgreementProposalBody, requester: PeerId): Promise<AdmissionDecision> {
     if (proposal.runtime !== init.runtime.name) return { accept: false as const, reason: `runtime ${proposal.runtime} is not offered here` }
     if (proposal.limits.memoryBytes > policy.maxTaskMemoryBytes) return { accept: false as const, reason: `tasks may use at most ${policy.maxTaskMemoryBytes} bytes of memory here` }
     if (proposal.limits.timeoutMs > policy.maxTaskTimeoutMs) return { accept: false as const, reason: `tasks may run at most ${policy.maxTaskTimeoutMs} ms here` }
     if (proposal.limits.outputBytes > policy.maxTaskOutputBytes) return { accept: false as const, reason: `tasks may output at most ${policy.maxTaskOutputBytes} bytes here` }
     const window = Math.min(proposal.maxInFlight, policy.maxConcurrent + policy.maxQueuedPerSession)
-    const decision = { accept: true as const, maxInFlight: window }
-    return init.admission === undefined ? decision : init.admission(proposal)
+    const refusal = await init.payments?.admit(proposal, requester)
+    if (refusal !== undefined) return refusal
+    if (init.payments === undefined && BigInt(proposal.pricePerTaskWei) > 0n) return { accept: false as const, reason: 'this provider has no chain to be paid on' }
+    return { accept: true as const, maxInFlight: window }
   }
 
   const context: ProviderContext = {
@@ -97,8 +102,10 @@ export async function createProviderAgent (init: ProviderAgentInit): Promise<Pro
     cache: 'cache' in init ? init.cache : new BlobCache(join(init.dataDir, 'cache'), init.storage),
     slots: new Semaphore(policy.maxConcurrent),
     admit,
+    payments: init.payments,
     events,
   }
+  init.payments?.start()
 
   await init.host.handle(PROTOCOL_TASK, (stream, connection) => {
     counters.sessions++
@@ -112,6 +119,7 @@ export async function createProviderAgent (init: ProviderAgentInit): Promise<Pro
     events,
     status: () => ({ runtimes: [init.runtime.name], maxConcurrent: policy.maxConcurrent, ...counters }),
     async stop () {
+      init.payments?.stop()
       await init.host.unhandle(PROTOCOL_TASK)
     },
   }

@@ -1,4 +1,6 @@
 export { createProviderAgent } from './createProviderAgent.ts'
 export type { ProviderAgent, ProviderAgentInit, ProviderPolicy, ProviderStatus } from './createProviderAgent.ts'
-export type { Admission, AdmissionDecision, ProviderEvent } from './providerContext.ts'
+export type { AdmissionDecision, ProviderEvent } from './providerContext.ts'
 export type { ContentCache, TaskStorage } from './providerContext.ts'
+export { ProviderPayments } from './providerPayments.ts'
+export type { HeldReceipt, PaymentPolicy } from './providerPayments.ts'

@@ -2,8 +2,10 @@ import type { Semaphore } from './semaphore.ts'
 import type { NodeKey } from '../identity/index.ts'
 import type { AgreementProposalBody } from '../net/index.ts'
 import type { Runtime } from '../runtime/index.ts'
+import type { ProviderPayments } from './providerPayments.ts'
 import type { FetchOptions, Storage } from '../storage/index.ts'
 import type { EventHub } from '../util/index.ts'
+import type { PeerId } from '@libp2p/interface'
 
 /** What the agent tells its listeners (the node API, the dashboard). */
 export type ProviderEvent =
@@ -14,14 +16,14 @@ export type ProviderEvent =
   | { type: 'task.dropped', jobId: string, taskId: string }
   | { type: 'task.finished', jobId: string, taskId: string, status: 'exit' | 'failed', reason: string | undefined, wallMs: number }
   | { type: 'protocol.rejected', peer: string, code: string, message: string }
+  | { type: 'receipt.received', jobId: string, cumulativeWei: string }
+  | { type: 'receipt.rejected', jobId: string, reason: string }
+  | { type: 'payment.claimed', jobId: string, cumulativeWei: string }
+  /** A job closed paying less than the requester's own receipt promised: proof of a cheating requester. */
+  | { type: 'payment.short', jobId: string, requester: string, owedWei: string, paidWei: string }
 
 export type AdmissionDecision = { accept: true, maxInFlight: number } | { accept: false, reason: string }
 
-/**
- * Decides whether to take a job. This is where a provider checks, before any work, that the job's
- * escrow holds enough to pay it (the ledger plugs in here).
- */
-export type Admission = (proposal: AgreementProposalBody) => Promise<AdmissionDecision>
 
 /** What a task needs of storage: large stdin in, large outputs out. */
 export type TaskStorage = Pick<Storage, 'readBytes' | 'putBytes'>
@@ -43,6 +45,9 @@ export interface ProviderContext {
   readonly cache: ContentCache
   /** Tasks running at once across all sessions. */
   readonly slots: Semaphore
-  readonly admit: Admission
+  /** Decides whether to take a job: the policy's limits, then (for a paid job) its escrow. */
+  readonly admit: (proposal: AgreementProposalBody, requester: PeerId) => Promise<AdmissionDecision>
+  /** Escrow checks, receipts and claims (absent on a node without a chain). */
+  readonly payments: ProviderPayments | undefined
   readonly events: EventHub<ProviderEvent>
 }

@@ -86,6 +86,10 @@ export async function serveTaskSession (stream: Stream, connection: Connection, 
       deliver(failedResult(task, 'internal', `more than the agreed ${window} tasks in flight`))
       return
     }
+    if (context.payments?.canTakeTask(terms, running.size) === false) {
+      deliver(failedResult(task, 'internal', 'the job\'s escrow cannot pay for more tasks'))
+      return
+    }
     const controller = new AbortController()
     running.set(key, { taskId: task.taskId, controller })
     context.events.emit({ type: 'task.queued', jobId: terms.jobId, taskId: task.taskId })
@@ -142,7 +146,7 @@ export async function serveTaskSession (stream: Stream, connection: Connection, 
           await framed.fail(error as WireError)
           return
         }
-        const decision = await context.admit(message.body)
+        const decision = await context.admit(message.body, requester)
         if (!decision.accept) {
           await framed.write({ type: 'agreement.reject', v: 1, agreementId: message.body.agreementId, reason: decision.reason })
           await framed.close()
@@ -157,6 +161,9 @@ export async function serveTaskSession (stream: Stream, connection: Connection, 
       }
       if (message.type === 'task.assign') {
         for (const task of message.tasks) start(task, agreement)
+      } else if (message.type === 'task.receipt') {
+        if (context.payments === undefined) context.events.emit({ type: 'receipt.rejected', jobId: agreement.jobId, reason: 'this provider has no chain to claim on' })
+        else context.payments.accept(message, agreement, requester)
       } else if (message.type === 'task.cancel') {
         const cancelled = new Set(message.taskIds)
         for (const entry of running.values()) if (cancelled.has(entry.taskId)) entry.controller.abort()
@@ -168,6 +175,7 @@ export async function serveTaskSession (stream: Stream, connection: Connection, 
   } finally {
     closed = true
     for (const entry of running.values()) entry.controller.abort()
+    if (agreement !== undefined) context.payments?.sessionEnded(agreement)
   }
 }
 

@@ -4,7 +4,8 @@ import { signingDigest } from '../identity/index.ts'
 import { matchOffers } from '../market/index.ts'
 import { EventHub } from '../util/index.ts'
 import { JobRun } from './jobRun.ts'
-import { expandTasks, quorumOf } from './jobSpec.ts'
+import { expandTasks, JobSpecError, quorumOf } from './jobSpec.ts'
+import { formatCon, parseCon } from '../ledger/index.ts'
 import { unpaid } from './settlement.ts'
 import type { JobRecord, JobStore, ResolvedJob, TaskDefinition, TaskOutcome } from './jobStore.ts'
 import type { ProviderReputation, ReputationStore } from './reputationStore.ts'
@@ -12,7 +13,7 @@ import type { JobSpec } from './jobSpec.ts'
 import type { OpenLink } from './providerLink.ts'
 import type { RequesterEvent } from './requesterEvents.ts'
 import type { SchedulerConfig } from './jobRun.ts'
-import type { Settlement } from './settlement.ts'
+import type { PaymentStatus, Settlement } from './settlement.ts'
 import type { TaskState } from './taskState.ts'
 import type { NodeKey } from '../identity/index.ts'
 import type { OfferBook } from '../market/index.ts'
@@ -26,6 +27,19 @@ export const DEFAULT_SCHEDULER_CONFIG: SchedulerConfig = {
   reconnectBackoffMs: 5_000,
 }
 
+function taskCount (spec: JobSpec): number {
+  return spec.tasks?.length ?? spec.range?.count ?? 0
+}
+
+/** The job's price and budget in wei; the budget must cover every replica of every task. */
+function jobPrice (spec: JobSpec, tasks: number): { priceWei: string, budgetWei: string } {
+  const price = parseCon(spec.price)
+  const most = price * BigInt(tasks) * BigInt(spec.replication)
+  const budget = spec.budget === undefined ? most : parseCon(spec.budget)
+  if (budget < most) throw new JobSpecError([`budget: ${formatCon(budget)} cannot pay ${tasks} tasks × ${spec.replication} replicas at ${formatCon(price)}; it needs ${formatCon(most)}`])
+  return { priceWei: String(price), budgetWei: String(budget) }
+}
+
 /** stdin up to this size travels inside the assignment; larger stdin is stored and sent by CID. */
 const INLINE_STDIN_MAX_BYTES = 64 * 1024
 
@@ -37,7 +51,8 @@ export interface RequesterInit {
   readonly storage: Storage
   readonly offers: OfferBook
   readonly openLink: OpenLink
-  readonly settlement?: Settlement
+  /** How jobs are paid for, given the requester's event hub (default: unpaid). */
+  readonly settlement?: (events: EventHub<RequesterEvent>) => Settlement
   readonly config?: Partial<SchedulerConfig>
 }
 
@@ -52,6 +67,8 @@ export interface Requester {
   /** Accepts a job whose module and inputs are CIDs held by this node, stores it and starts it. */
   submitJob(spec: JobSpec): Promise<JobRecord>
   status(jobId: string): JobStatus
+  /** What a paid job has locked, owes and paid; null for a free job. */
+  payment(jobId: string): Promise<PaymentStatus | null>
   jobs(limit?: number): JobStatus[]
   outcomes(jobId: string): TaskOutcome[]
   /**
@@ -75,7 +92,7 @@ export interface Requester {
 export function createRequester (init: RequesterInit): Requester {
   const events = new EventHub<RequesterEvent>()
   const config = { ...DEFAULT_SCHEDULER_CONFIG, ...init.config }
-  const settlement = init.settlement ?? unpaid
+  const settlement = init.settlement?.(events) ?? unpaid
   const runs = new Map<string, JobRun>()
   events.on(event => init.reputation.observe(event))
 
@@ -83,7 +100,8 @@ export function createRequester (init: RequesterInit): Requester {
     runtime: job.spec.runtime,
     minCores: job.spec.constraints.minCores,
     minMemoryBytes: job.spec.constraints.minMemoryBytes,
-    maxPricePerTaskWei: job.spec.constraints.maxPricePerTaskWei === undefined ? undefined : BigInt(job.spec.constraints.maxPricePerTaskWei),
+    // A provider takes a job that pays at least its price; older jobs have no price: free.
+    maxPricePerTaskWei: BigInt(job.spec.priceWei ?? '0'),
     allowPeers: job.spec.constraints.providers,
     excludePeers: init.reputation.blacklisted(),
   })
@@ -147,7 +165,6 @@ export function createRequester (init: RequesterInit): Requester {
         constraints: {
           ...(spec.constraints.minCores === undefined ? {} : { minCores: spec.constraints.minCores }),
           ...(spec.constraints.minMemoryMb === undefined ? {} : { minMemoryBytes: spec.constraints.minMemoryMb * 1024 * 1024 }),
-          ...(spec.constraints.maxPricePerTask === undefined ? {} : { maxPricePerTaskWei: spec.constraints.maxPricePerTask }),
           ...(spec.constraints.providers === undefined ? {} : { providers: spec.constraints.providers }),
         },
         maxAttempts: spec.maxAttempts,
@@ -155,18 +172,24 @@ export function createRequester (init: RequesterInit): Requester {
         quorum: quorumOf(spec),
         adaptive: spec.adaptive,
         waitForProvidersMs: spec.waitForProvidersMs,
+        ...jobPrice(spec, taskCount(spec)),
       }
       const tasks = await resolveTasks(spec)
       const specHash = bytesToHex(signingDigest('conun/job-spec/1', { job: resolved, tasks }))
       const id = randomBytes(8).toString('hex')
+      // The budget is locked before the job exists: a job that cannot pay never runs.
+      await settlement.openJob({ id, specHash, priceWei: resolved.priceWei, budgetWei: resolved.budgetWei })
       init.store.createJob(id, resolved, specHash, tasks)
       const job = init.store.job(id)
-      await settlement.openJob(job)
       events.emit({ type: 'job.submitted', jobId: id, taskCount: tasks.length })
       run(job)
       return job
     },
     status,
+    payment: async jobId => {
+      init.store.job(jobId)
+      return settlement.status(jobId)
+    },
     jobs: limit => init.store.jobs(limit).map(job => status(job.id)),
     outcomes: jobId => {
       init.store.job(jobId)
@@ -190,6 +213,7 @@ export function createRequester (init: RequesterInit): Requester {
       return init.store.job(jobId)
     },
     resume () {
+      settlement.resume(jobId => init.store.job(jobId))
       for (const jobId of init.store.jobsInState('running')) {
         if (runs.has(jobId)) continue
         init.store.recoverJob(jobId)

@@ -86,6 +86,9 @@ interface Replica extends ReturnedReplica {
   readonly address: string
 }
 
+/** Receipts to one provider go out at most this often (each is a signature). */
+const RECEIPT_INTERVAL_MS = 50
+
 const outstandingKey = (idx: number, attempt: number) => `${idx}/${attempt}`
 
 /**
@@ -110,11 +113,20 @@ function outcomeHash (result: TaskResult): string {
 }
 
 
-/** The size of the largest group of replicas with the same outcome. */
-function largestAgreement (replicas: readonly ReturnedReplica[]): number {
+/**
+ * The outcome the replicas settle on, if any. It needs `quorum` identical replicas, and a lead over
+ * the largest group that disagrees, counting the replicas still out as possible dissent, of
+ * `replication − quorum + 1`: with 2 of 2 a single liar is outvoted by one more honest replica; with
+ * 2 of 3, two colluders returning the same wrong output first cannot win against an honest replica,
+ * since every further replica goes to another provider.
+ */
+export function canonicalOutcome (replicas: readonly ReturnedReplica[], pending: number, quorum: number, replication: number): string | undefined {
   const counts = new Map<string, number>()
   for (const replica of replicas) counts.set(replica.outcomeHash, (counts.get(replica.outcomeHash) ?? 0) + 1)
-  return Math.max(0, ...counts.values())
+  const ranked = [...counts].sort((a, b) => b[1] - a[1])
+  const [best, rival] = [ranked[0], ranked[1]?.[1] ?? 0]
+  if (best === undefined || best[1] < quorum) return undefined
+  return best[1] - rival - pending >= Math.max(1, replication - quorum + 1) ? best[0] : undefined
 }
 
 /**
@@ -147,6 +159,9 @@ export class JobRun {
   private fetches = 0
   private agreements = 0
   private pumpScheduled = false
+  /** Providers (PeerIds) whose receipt is behind what they are owed. */
+  private readonly receiptsDue = new Set<string>()
+  private receiptTimer: NodeJS.Timeout | undefined
   private finished = false
   private readonly stopController = new AbortController()
   private timer: NodeJS.Timeout | undefined
@@ -170,8 +185,8 @@ export class JobRun {
       this.remaining++
       // Replicas that returned before a restart still count towards the quorum.
       this.returned.set(task.idx, task.returned.map(replica => ({ ...replica, address: '' })))
-      const best = largestAgreement(task.returned)
-      const needed = Math.max(this.job.spec.quorum - best, this.job.spec.replication - task.returned.length, task.returned.length === 0 ? this.job.spec.replication : 0)
+      // Top the replicas up to the job's replication; if they are all back and undecided, one more.
+      const needed = task.returned.length === 0 ? this.job.spec.replication : Math.max(this.job.spec.replication - task.returned.length, 1)
       for (let i = 0; i < needed; i++) this.queue.push(task.idx)
     }
     this.unsubscribe = this.deps.onOffer(() => this.discover())
@@ -223,8 +238,8 @@ export class JobRun {
       const kept = replicas.filter(replica => !excluded.has(replica.peerId))
       if (kept.length === replicas.length) continue
       this.returned.set(idx, kept)
-      // The quorum may now need another replica than those still out.
-      if (largestAgreement(kept) + this.replicasPending(idx) < this.job.spec.quorum && this.attemptsLeft(idx)) this.queue.push(idx)
+      // Only a new replica's return judges the task again.
+      if (this.replicasPending(idx) === 0 && this.attemptsLeft(idx)) this.queue.push(idx)
     }
     this.schedulePump()
   }
@@ -277,8 +292,8 @@ export class JobRun {
       runtime: this.job.spec.runtime,
       limits: this.job.spec.limits,
       maxInFlight: Math.min(this.deps.config.maxInFlightPerProvider, offer.body.cores + 64),
-      pricePerTaskWei: offer.body.pricePerTaskWei,
-      escrow: null,
+      pricePerTaskWei: this.job.spec.priceWei ?? '0',
+      escrow: this.deps.settlement.escrowOf(this.job.id),
       expiresAt: Date.now() + 60_000,
     }
     let state: LinkState | undefined
@@ -295,6 +310,9 @@ export class JobRun {
         return
       }
       this.links.set(peerId, state)
+      // A provider linked again (e.g. after this node restarted) gets what it is owed so far at once.
+      this.receiptsDue.add(peerId)
+      this.scheduleReceipts()
       this.deps.events.emit({ type: 'provider.linked', jobId: this.job.id, provider: peerId, maxInFlight: link.maxInFlight })
       this.schedulePump()
     } catch (error) {
@@ -438,31 +456,35 @@ export class JobRun {
   }
 
   /**
-   * A replica returned an outcome (an exit, or a failure any provider would see). When `quorum`
-   * replicas agree, the task is judged: agreeing replicas were valid, the others invalid. Until then
-   * the task waits, and gets another replica when the ones out cannot reach the quorum any more.
+   * A replica returned an outcome (an exit, or a failure any provider would see). Once the replicas
+   * settle on one (see canonicalOutcome), the task is judged: agreeing replicas were valid, the
+   * others invalid. Until then the task waits for the replicas out, then gets one more.
    */
   private judge (idx: number, state: LinkState, result: TaskResult, outputs: Outputs): Decided {
     const single = this.unreplicated.has(idx)
-    const quorum = single ? 1 : this.job.spec.quorum
     const hash = outcomeHash(result)
     const replicas = this.returned.get(idx) ?? []
-    replicas.push({ attempt: result.attempt, peerId: state.link.peerId, address: state.link.address, outcomeHash: hash })
+    replicas.push({ attempt: result.attempt, peerId: state.link.peerId, address: state.link.address, outcomeHash: hash, status: result.status, exitCode: result.exitCode ?? null, reason: result.reason ?? null })
     this.returned.set(idx, replicas)
-    const agreeing = replicas.filter(replica => replica.outcomeHash === hash)
     const provider = state.link.peerId
-    if (agreeing.length >= quorum) {
+    const pending = this.replicasPending(idx)
+    const quorum = single ? 1 : this.job.spec.quorum
+    const winner = canonicalOutcome(replicas, pending, quorum, single ? 1 : this.job.spec.replication)
+    if (winner !== undefined) {
       this.closeTask(idx)
+      const agreeing = replicas.filter(replica => replica.outcomeHash === winner)
+      const first = agreeing[0]!
       // An unchecked result earns no trust (only replicated results move a provider's record), but is paid.
-      const judged = replicas.map(replica => ({ peerId: replica.peerId, address: replica.address, verdict: single ? 'unchecked' as const : replica.outcomeHash === hash ? 'valid' as const : 'invalid' as const }))
+      const judged = replicas.map(replica => ({ peerId: replica.peerId, address: replica.address, verdict: single ? 'unchecked' as const : replica.outcomeHash === winner ? 'valid' as const : 'invalid' as const }))
       const canonical = {
-        attempt: agreeing[0]!.attempt,
+        attempt: first.attempt,
         valid: agreeing.map(replica => replica.attempt),
-        invalid: replicas.filter(replica => replica.outcomeHash !== hash).map(replica => replica.attempt),
+        invalid: replicas.filter(replica => replica.outcomeHash !== winner).map(replica => replica.attempt),
       }
-      return { idx, result, event: result.status === 'exit' ? 'accept' : 'fail', outputs, outcomeHash: hash, canonical, provider: agreeing[0]!.peerId, judged }
+      const verdict = { status: first.status, exitCode: first.exitCode, reason: first.reason }
+      return { idx, result, event: first.status === 'exit' ? 'accept' : 'fail', outputs, outcomeHash: hash, canonical, verdict, provider: first.peerId, judged }
     }
-    if (largestAgreement(replicas) + this.replicasPending(idx) >= quorum) return { idx, result, event: 'hold', outputs, outcomeHash: hash, provider }
+    if (pending > 0) return { idx, result, event: 'hold', outputs, outcomeHash: hash, provider }
     if (this.attemptsLeft(idx)) return { idx, result, event: 'hold', outputs, outcomeHash: hash, provider, requeue: true }
     this.closeTask(idx)
     const message = `no ${quorum} identical outcomes from ${replicas.length} replicas`
@@ -552,28 +574,54 @@ export class JobRun {
   private record (entries: Decided[]): void {
     if (entries.length === 0 || this.finished) return
     const applied = new Set(this.deps.store.recordResults(this.job.id, entries))
-    const paid = new Map<string, number>()
-    for (const { idx, event, result, provider, requeue, judged } of entries) {
+    const paid = new Map<string, { address: string, count: number }>()
+    for (const { idx, event, result, provider, requeue, judged, verdict } of entries) {
       if (!applied.has(idx)) continue
       if (requeue === true) this.queue.push(idx)
       for (const { peerId, address, verdict } of judged ?? []) {
         this.deps.events.emit({ type: 'result.judged', jobId: this.job.id, idx, provider: peerId, verdict })
-        if (verdict !== 'invalid' && event === 'accept' && address !== '') paid.set(address, (paid.get(address) ?? 0) + 1)
+        if (verdict !== 'invalid' && event === 'accept' && address !== '') paid.set(peerId, { address, count: (paid.get(peerId)?.count ?? 0) + 1 })
       }
       if (event === 'accept') {
         this.remaining--
-        this.deps.events.emit({ type: 'task.done', jobId: this.job.id, idx, provider, exitCode: result.exitCode ?? 0, wallMs: result.usage.wallMs })
+        this.deps.events.emit({ type: 'task.done', jobId: this.job.id, idx, provider, exitCode: verdict?.exitCode ?? result.exitCode ?? 0, wallMs: result.usage.wallMs })
       } else if (event === 'fail') {
         this.remaining--
-        this.deps.events.emit({ type: 'task.failed', jobId: this.job.id, idx, provider, reason: result.reason ?? 'internal', message: result.message ?? '' })
+        const reason = verdict?.reason ?? result.reason ?? 'internal'
+        this.deps.events.emit({ type: 'task.failed', jobId: this.job.id, idx, provider, reason, message: reason === result.reason ? result.message ?? '' : `replicas agreed on ${reason}` })
       } else if (event === 'hold') {
         this.deps.events.emit({ type: 'task.validating', jobId: this.job.id, idx, provider })
       } else if (result.status === 'failed' && (event === 'retry' || event === 'none')) {
         this.deps.events.emit({ type: 'task.retry', jobId: this.job.id, idx, provider, reason: result.reason ?? 'internal' })
       }
     }
-    for (const [address, count] of paid) this.deps.settlement.resultsAccepted(this.job, address, count)
+    for (const [peerId, { address, count }] of paid) {
+      this.deps.settlement.resultsAccepted(this.job, address, count)
+      this.receiptsDue.add(peerId)
+    }
+    if (paid.size > 0) this.scheduleReceipts()
     this.checkFinished()
+  }
+
+  /**
+   * Receipts are cumulative, so results accepted close together share one: at most one signed
+   * receipt per provider every RECEIPT_INTERVAL_MS, and a last one before the job's links close.
+   */
+  private scheduleReceipts (): void {
+    if (this.receiptTimer !== undefined || this.finished) return
+    this.receiptTimer = setTimeout(() => this.sendReceipts(), RECEIPT_INTERVAL_MS)
+  }
+
+  private sendReceipts (): void {
+    clearTimeout(this.receiptTimer)
+    this.receiptTimer = undefined
+    for (const peerId of this.receiptsDue) {
+      const state = this.links.get(peerId)
+      if (state === undefined) continue
+      const receipt = this.deps.settlement.receipt(this.job, state.link.agreementId, state.link.address)
+      if (receipt !== undefined) state.link.sendReceipt(receipt)
+    }
+    this.receiptsDue.clear()
   }
 
   /** An attempt ended without a result (deadline missed, provider gone). */
@@ -631,6 +679,7 @@ export class JobRun {
 
   private async finish (state: 'completed' | 'failed' | 'cancelled'): Promise<void> {
     if (this.finished) return
+    this.sendReceipts()
     this.teardown()
     if (state !== 'cancelled') this.deps.store.finishJob(this.job.id, state)
     this.deps.events.emit({ type: 'job.finished', jobId: this.job.id, state })
@@ -643,6 +692,7 @@ export class JobRun {
   private teardown (): void {
     this.finished = true
     clearInterval(this.timer)
+    clearTimeout(this.receiptTimer)
     this.unsubscribe?.()
     this.stopController.abort()
   }

@@ -12,6 +12,8 @@ const inputMap = z.record(z.string().min(1).max(1024), source).superRefine((inpu
     if (!isInputName(name)) ctx.addIssue({ code: 'custom', path: [name], message: 'input names are relative paths inside /in, without "." or ".." parts' })
   }
 })
+/** An amount of CON as a decimal string: JSON numbers cannot hold 18 decimals exactly. */
+const con = z.string().regex(/^\d{1,30}(\.\d{1,18})?$/, 'an amount of CON as a string, like "0.5"')
 const args = z.array(z.string().max(64 * 1024)).max(1024)
 
 export const taskSpec = z.strictObject({
@@ -46,11 +48,16 @@ export const jobSpec = z.strictObject({
   constraints: z.strictObject({
     minCores: z.number().int().min(1).optional(),
     minMemoryMb: z.number().int().min(1).optional(),
-    /** Highest price per task, in wei, as a decimal string. */
-    maxPricePerTask: z.string().regex(/^\d{1,78}$/).optional(),
     /** Only these providers (PeerIds). */
     providers: z.array(z.string().min(1)).min(1).optional(),
   }).prefault({}),
+  /**
+   * What each accepted result earns its provider, in CON (e.g. "0.01"); "0" makes a free job, for
+   * grids of one's own machines. A paid job's budget is locked in the escrow before it starts.
+   */
+  price: con.default('0'),
+  /** CON locked for the job (default: price × tasks × replication, the most it can cost). */
+  budget: con.optional(),
   /** How many times a task may be tried (on different providers) before it fails; with replication, per replica. */
   maxAttempts: z.number().int().min(1).max(20).default(3),
   /** Replicas of each task, each on a different provider. */

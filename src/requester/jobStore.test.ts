@@ -7,7 +7,7 @@ import type { TaskResult } from '../net/index.ts'
 
 const spec: ResolvedJob = {
   name: 't', runtime: 'wasi', module: { cid: 'bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku', size: 0 },
-  limits: { memoryBytes: 1 << 20, timeoutMs: 1000, outputBytes: 1 << 20 }, constraints: {}, maxAttempts: 2, replication: 1, quorum: 1, adaptive: false, waitForProvidersMs: 1000,
+  limits: { memoryBytes: 1 << 20, timeoutMs: 1000, outputBytes: 1 << 20 }, constraints: {}, maxAttempts: 2, replication: 1, quorum: 1, adaptive: false, priceWei: '0', budgetWei: '0', waitForProvidersMs: 1000,
 }
 const empty = { cid: spec.module.cid, size: 0, inline: '' }
 const result = (idx: number, attempt: number): TaskResult => ({ taskId: String(idx), attempt, status: 'exit', exitCode: 0, stdout: empty, stderr: empty, files: [], usage: { wallMs: 1, memoryBytes: 0 } })

@@ -13,7 +13,6 @@ export interface ResolvedJob {
   readonly constraints: {
     readonly minCores?: number
     readonly minMemoryBytes?: number
-    readonly maxPricePerTaskWei?: string
     readonly providers?: readonly string[]
   }
   readonly maxAttempts: number
@@ -22,6 +21,9 @@ export interface ResolvedJob {
   readonly quorum: number
   readonly adaptive: boolean
   readonly waitForProvidersMs: number
+  /** What each accepted result pays, and the most the job may cost ("0": a free job). */
+  readonly priceWei: string
+  readonly budgetWei: string
 }
 
 /** What one task runs: everything of an assignment but the job-wide parts. */
@@ -53,6 +55,9 @@ export interface ReturnedReplica {
   readonly peerId: string
   /** Hash of the outcome (exit code, stdout and /out by CID, or a deterministic failure). */
   readonly outcomeHash: string
+  readonly status: 'exit' | 'failed'
+  readonly exitCode: number | null
+  readonly reason: string | null
 }
 
 /**
@@ -69,6 +74,8 @@ export interface RecordedResult {
   readonly outcomeHash?: string
   /** With `accept`: the canonical attempt and the judged replicas. */
   readonly canonical?: { readonly attempt: number, readonly valid: readonly number[], readonly invalid: readonly number[] }
+  /** The canonical outcome, when it is not the result recorded here (it came from another replica). */
+  readonly verdict?: { readonly status: 'exit' | 'failed', readonly exitCode: number | null, readonly reason: string | null }
 }
 
 export interface StoredOutput {
@@ -193,7 +200,7 @@ export class JobStore {
       setVerdict: prepare('UPDATE attempts SET verdict = ? WHERE job_id = ? AND idx = ? AND attempt = ?'),
       discardReplicas: prepare('UPDATE attempts SET verdict = \'discarded\' WHERE job_id = ? AND peer_id = ? AND state = \'returned\' AND verdict IS NULL'),
       setAttempts: prepare('UPDATE tasks SET attempts = ? WHERE job_id = ? AND idx = ?'),
-      returned: prepare('SELECT idx, attempt, peer_id, output_hash FROM attempts WHERE job_id = ? AND state = \'returned\' AND verdict IS NULL'),
+      returned: prepare('SELECT idx, attempt, peer_id, output_hash, status, exit_code, reason FROM attempts WHERE job_id = ? AND state = \'returned\' AND verdict IS NULL'),
       insertOutput: prepare('INSERT INTO outputs (job_id, idx, attempt, kind, path, cid, size, inline) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
       cancelTasks: prepare('UPDATE tasks SET state = \'cancelled\' WHERE job_id = ? AND state IN (\'queued\', \'running\')'),
       cancelAttempts: prepare('UPDATE attempts SET state = \'cancelled\', finished_at = ? WHERE job_id = ? AND state = \'in-flight\''),
@@ -203,6 +210,10 @@ export class JobStore {
         FROM tasks t LEFT JOIN attempts a ON a.job_id = t.job_id AND a.idx = t.idx AND a.attempt = t.accepted_attempt
         WHERE t.job_id = ? ORDER BY t.idx`),
       jobOutputs: prepare('SELECT o.idx, o.kind, o.path, o.cid, o.size FROM outputs o JOIN tasks t ON t.job_id = o.job_id AND t.idx = o.idx AND t.accepted_attempt = o.attempt WHERE o.job_id = ? ORDER BY o.idx, o.kind, o.path'),
+      acceptedCounts: prepare(`SELECT a.address, count(*) AS n FROM attempts a JOIN tasks t ON t.job_id = a.job_id AND t.idx = a.idx
+        WHERE a.job_id = ? AND a.verdict = 'valid' AND t.state = 'done' GROUP BY a.address`),
+      acceptedOutcomes: prepare(`SELECT t.idx, a.output_hash FROM tasks t JOIN attempts a ON a.job_id = t.job_id AND a.idx = t.idx AND a.attempt = t.accepted_attempt
+        WHERE t.job_id = ? AND t.state = 'done' ORDER BY t.idx`),
       inlineByCid: prepare('SELECT inline FROM outputs WHERE cid = ? AND inline IS NOT NULL LIMIT 1'),
     }
   }
@@ -244,7 +255,7 @@ export class JobStore {
     const returned = new Map<number, ReturnedReplica[]>()
     for (const row of this.statements.returned!.all(jobId)) {
       const list = returned.get(Number(row.idx)) ?? []
-      list.push({ attempt: Number(row.attempt), peerId: String(row.peer_id), outcomeHash: String(row.output_hash) })
+      list.push({ attempt: Number(row.attempt), peerId: String(row.peer_id), outcomeHash: String(row.output_hash), status: row.status as 'exit' | 'failed', exitCode: row.exit_code === null ? null : Number(row.exit_code), reason: row.reason === null ? null : String(row.reason) })
       returned.set(Number(row.idx), list)
     }
     return this.statements.tasks!.all(jobId).map(row => ({
@@ -278,7 +289,7 @@ export class JobStore {
   recordResults (jobId: string, entries: readonly RecordedResult[], now = Date.now()): number[] {
     return transaction(this.db, () => {
       const applied: number[] = []
-      for (const { result, idx, event, outputs, outcomeHash, canonical } of entries) {
+      for (const { result, idx, event, outputs, outcomeHash, canonical, verdict } of entries) {
         const returned = event === 'accept' || event === 'hold'
         const attemptState: AttemptState = returned ? 'returned' : 'errored'
         const ended = this.statements.endAttempt!.run(attemptState, now, result.status, result.exitCode ?? null, result.reason ?? null, result.message ?? null,
@@ -295,7 +306,8 @@ export class JobStore {
           for (const attempt of canonical?.invalid ?? []) this.statements.setVerdict!.run('invalid', jobId, idx, attempt)
         } else if (event === 'fail' && canonical !== undefined) {
           // A quorum agreed on a failure: the agreeing replicas were right, the others wrong.
-          this.moveTask(jobId, idx, 'fail', { reason: result.reason ?? null, message: result.message ?? null })
+          const reason = verdict?.reason ?? result.reason ?? null
+          this.moveTask(jobId, idx, 'fail', { reason, message: reason === result.reason ? result.message ?? null : `replicas agreed on ${reason}` })
           for (const attempt of canonical.valid) this.statements.setVerdict!.run('valid', jobId, idx, attempt)
           for (const attempt of canonical.invalid) this.statements.setVerdict!.run('invalid', jobId, idx, attempt)
         } else if (event !== 'hold' && event !== 'none') {
@@ -370,6 +382,19 @@ export class JobStore {
       wallMs: row.wall_ms === null ? null : Number(row.wall_ms),
       outputs: outputs.get(Number(row.idx)) ?? [],
     }))
+  }
+
+  /**
+   * Accepted results per provider address: replicas that agreed with the canonical outcome of a
+   * task that is done (or ran alone, unchecked). What a paid job owes each provider follows from it.
+   */
+  acceptedCounts (jobId: string): Map<string, number> {
+    return new Map(this.statements.acceptedCounts!.all(jobId).map(row => [String(row.address), Number(row.n)]))
+  }
+
+  /** Each done task's accepted outcome hash (hex), for the job's result root. */
+  acceptedOutcomes (jobId: string): Array<{ idx: number, outcomeHash: string }> {
+    return this.statements.acceptedOutcomes!.all(jobId).map(row => ({ idx: Number(row.idx), outcomeHash: String(row.output_hash) }))
   }
 
   /** Bytes of a small output kept in the database, if that CID is one. */

@@ -1,7 +1,7 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { assertSignedBy, FramedStream, MAX_TASK_FRAME_BYTES, PROTOCOL_TASK, signBody, SIGNING_DOMAIN, toRequester, WireError } from '../net/index.ts'
 import type { NodeKey } from '../identity/index.ts'
-import type { AgreementProposalBody, SignedOffer, TaskAssignment, TaskResult, ToRequester } from '../net/index.ts'
+import type { AgreementProposalBody, SignedOffer, TaskAssignment, TaskReceipt, TaskResult, ToRequester } from '../net/index.ts'
 import type { Libp2p } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -21,10 +21,13 @@ export interface LinkHandlers {
 export interface ProviderLink {
   readonly peerId: string
   readonly address: string
+  readonly agreementId: string
   /** Tasks the provider agreed to hold at once. */
   readonly maxInFlight: number
   assign(tasks: readonly TaskAssignment[]): void
   cancel(taskIds: readonly string[]): void
+  /** Sends the provider its latest cumulative receipt (paid jobs). */
+  sendReceipt(receipt: TaskReceipt): void
   close(): Promise<void>
 }
 
@@ -104,9 +107,11 @@ export function libp2pLinks (host: Libp2p, key: NodeKey, chainId: number): OpenL
     return {
       peerId: offer.body.peerId,
       address: offer.body.provider,
+      agreementId: proposal.agreementId,
       maxInFlight: answer.body.maxInFlight,
       assign: tasks => send({ type: 'task.assign', v: 1, tasks }),
       cancel: taskIds => send({ type: 'task.cancel', v: 1, taskIds }),
+      sendReceipt: receipt => send(receipt),
       async close () {
         closed = true
         await framed.close()

@@ -17,3 +17,6 @@ export type RequesterEvent =
   | { type: 'task.retry', jobId: string, idx: number, provider: string, reason: string }
   | { type: 'task.failed', jobId: string, idx: number, provider: string | null, reason: string, message: string }
   | { type: 'job.finished', jobId: string, state: Exclude<JobState, 'running'> }
+  /** A paid job's escrow was finalised: every provider paid what it was owed, the result root recorded. */
+  | { type: 'job.settled', jobId: string, paidWei: string, resultRoot: string }
+  | { type: 'job.settlement-failed', jobId: string, message: string }

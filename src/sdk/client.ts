@@ -5,7 +5,7 @@ import { Readable } from 'node:stream'
 import { CID } from 'multiformats/cid'
 import WebSocket from 'ws'
 import { mapSources, parseJobSpec, specSources } from '../requester/index.ts'
-import type { JobStatus, JobSpecInput, ProviderReputation, RequesterEvent, TaskOutcome, JobRecord } from '../requester/index.ts'
+import type { JobStatus, JobSpecInput, PaymentStatus, ProviderReputation, RequesterEvent, TaskOutcome, JobRecord } from '../requester/index.ts'
 import type { NodeInfoFile } from '../node/index.ts'
 import type { OfferBody } from '../net/index.ts'
 import type { ProviderEvent, ProviderStatus } from '../provider/index.ts'
@@ -31,6 +31,16 @@ export interface PeerSummary {
 export type NodeEvent = ({ source: 'requester' } & RequesterEvent) | ({ source: 'provider' } & ProviderEvent)
 
 /** An error the node's API answered with. */
+export interface WalletSummary {
+  readonly address: string
+  readonly chainId: number
+  readonly token: string
+  readonly escrow: string
+  readonly conWei: string
+  readonly ethWei: string
+  readonly receipts: Array<{ onchainJobId: string, jobId: string, requester: string, cumulativeWei: string, paidWei: string, state: 'open' | 'settled' | 'short' }>
+}
+
 export class ConunApiError extends Error {
   override readonly name = 'ConunApiError'
   readonly status: number
@@ -129,8 +139,14 @@ export class ConunClient {
     return (await this.request<{ jobs: JobStatus[] }>('GET', '/v1/jobs')).jobs
   }
 
-  job (id: string): Promise<JobStatus> {
+  /** A job's progress, and for a paid job its escrow, what it owes and what it paid. */
+  job (id: string): Promise<JobStatus & { payment: PaymentStatus | null }> {
     return this.request('GET', `/v1/jobs/${encodeURIComponent(id)}`)
+  }
+
+  /** The node's account: CON and ETH balances, and as a provider the receipts it holds. */
+  wallet (): Promise<WalletSummary> {
+    return this.request('GET', '/v1/wallet')
   }
 
   results (id: string): Promise<{ job: JobRecord, tasks: TaskOutcome[] }> {

@@ -52,6 +52,9 @@ export default defineConfig({
       // Domain doors (index.ts) re-export node-only modules next to isomorphic ones. The pages use
       // only the isomorphic ones; declaring conun's own modules free of side effects lets the
       // bundler drop the others whole, top-level code included (the browser tests prove it).
+      // The chain toolchain (Hardhat, loaded on demand by the ledger's dev chain) is Node-only, with
+      // native bindings: never bundled, and its import is dropped with the code that needs it.
+      external: [/^hardhat(\/|$)/],
       treeshake: { moduleSideEffects: id => !id.startsWith(join(ROOT, 'src')) || id.startsWith(join(ROOT, 'src', 'web')) },
       onwarn (warning, warn) {
         if (warning.message.includes('externalized for browser compatibility')) return

@@ -17,7 +17,10 @@ export function jobRoutes (app: FastifyInstance, node: ApiDeps): void {
     return { jobs: node.requester.jobs(limit) }
   })
 
-  app.get('/jobs/:id', async request => node.requester.status(jobParams.parse(request.params).id))
+  app.get('/jobs/:id', async request => {
+    const { id } = jobParams.parse(request.params)
+    return { ...node.requester.status(id), payment: await node.requester.payment(id) }
+  })
 
   app.get('/jobs/:id/results', async request => {
     const { id } = jobParams.parse(request.params)

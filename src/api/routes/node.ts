@@ -1,3 +1,4 @@
+import { readBalances } from '../../ledger/index.ts'
 import type { ApiDeps } from '../apiDeps.ts'
 import type { FastifyInstance } from 'fastify'
 
@@ -11,6 +12,20 @@ export function nodeRoutes (app: FastifyInstance, node: ApiDeps): void {
     provider: node.provider?.status() ?? null,
     runningJobs: node.requester.jobs().filter(status => status.job.state === 'running').length,
   }))
+
+  /** This node's account on the chain: balances, and as a provider the receipts it holds. */
+  app.get('/wallet', async () => {
+    const balances = await readBalances(node.ledger, node.key.address)
+    return {
+      address: node.key.address,
+      chainId: node.ledger.info.chainId,
+      token: node.ledger.info.token,
+      escrow: node.ledger.info.escrow,
+      conWei: String(balances.con),
+      ethWei: String(balances.eth),
+      receipts: (node.payments?.receipts() ?? []).map(receipt => ({ ...receipt, cumulativeWei: String(receipt.cumulativeWei), paidWei: String(receipt.paidWei) })),
+    }
+  })
 
   app.get('/peers', async () => {
     const offers = new Map(node.offers.list().map(offer => [offer.body.peerId, offer.body]))

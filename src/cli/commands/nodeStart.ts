@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { loadNodeConfig, startNode } from '../../node/index.ts'
 import { resolvePassphrase } from '../passphrase.ts'
-import { intFlag, parseFlags } from '../usage.ts'
+import { conFlag, intFlag, parseFlags } from '../usage.ts'
 import type { NodeConfigOverrides } from '../../node/index.ts'
 import type { Command } from '../usage.ts'
 
@@ -14,7 +14,8 @@ work; with --provide it also lends this machine's cores to others.
 Options:
   --provide               lend this machine: run other nodes' tasks
   --cores N               tasks to run at once when providing (default: all cores)
-  --price WEI             price per task in wei of the CON token, advertised in offers (default: 0)
+  --price CON             least a job must pay per task, e.g. 0.01 (default: 0, free jobs welcome)
+  --claim-threshold CON   claim on chain during a job once this much is owed (default: 100)
   --listen MULTIADDR      address to listen on; repeat for more
                           (default: /ip4/127.0.0.1/tcp/0 and /ip4/127.0.0.1/tcp/0/ws)
   --bootstrap MULTIADDR   a peer to join the network through (with /p2p/<id>); repeat for more
@@ -22,6 +23,10 @@ Options:
   --api-host HOST         where the local API listens (default: 127.0.0.1)
   --api-port PORT         API port; 0 picks a free one (default: 0)
   --chain-id ID           chain the node settles on (default: 31337, the local dev chain)
+  --rpc URL               the chain's JSON-RPC endpoint; without it the node starts an embedded
+                          dev chain and deploys the contracts itself
+  --token ADDRESS         the CON token contract (with --rpc)
+  --escrow ADDRESS        the JobEscrow contract (with --rpc)
   --passphrase-file FILE  read the keystore passphrase from FILE's first line
                           (otherwise $CONUN_PASSPHRASE, or you are asked on the terminal)
   --devnet                use the well-known devnet passphrase and a light keystore KDF:
@@ -40,12 +45,16 @@ export const nodeStart: Command = {
       provide: { type: 'boolean' },
       cores: { type: 'string' },
       price: { type: 'string' },
+      'claim-threshold': { type: 'string' },
       listen: { type: 'string', multiple: true },
       bootstrap: { type: 'string', multiple: true },
       'data-dir': { type: 'string' },
       'api-host': { type: 'string' },
       'api-port': { type: 'string' },
       'chain-id': { type: 'string' },
+      rpc: { type: 'string' },
+      token: { type: 'string' },
+      escrow: { type: 'string' },
       'passphrase-file': { type: 'string' },
       devnet: { type: 'boolean' },
       json: { type: 'boolean' },
@@ -61,7 +70,12 @@ export const nodeStart: Command = {
       chainId: intFlag(values['chain-id'], 'chain-id', help, 1, Number.MAX_SAFE_INTEGER),
       devnet: values.devnet,
       provide: values.provide,
-      provider: { cores, pricePerTaskWei: values.price },
+      provider: {
+        cores,
+        pricePerTaskWei: values.price === undefined ? undefined : String(conFlag(values.price, 'price', help)),
+        claimThresholdWei: values['claim-threshold'] === undefined ? undefined : String(conFlag(values['claim-threshold'], 'claim-threshold', help)),
+      },
+      chain: { rpcUrl: values.rpc, token: values.token, escrow: values.escrow },
     }
     const config = await loadNodeConfig(overrides, async path => readFile(path, 'utf8').catch(() => undefined))
     const { passphrase, source } = await resolvePassphrase({ devnet: config.devnet, passphraseFile: values['passphrase-file'] })

@@ -1,0 +1,20 @@
+import { formatUnits, parseUnits } from 'viem'
+
+/** CON has 18 decimals, like ether. */
+export const CON_DECIMALS = 18
+
+export class AmountError extends Error {
+  override readonly name = 'AmountError'
+}
+
+/** "1.5" → 1.5 CON in wei; anything but a plain non-negative decimal with ≤ 18 places is an error. */
+export function parseCon (text: string): bigint {
+  const trimmed = text.trim()
+  if (!/^\d{1,60}(\.\d{1,18})?$/.test(trimmed)) throw new AmountError(`"${text}" is not an amount of CON (a number like 12 or 0.5, at most 18 decimals)`)
+  return parseUnits(trimmed, CON_DECIMALS)
+}
+
+/** 1500000000000000000n → "1.5 CON". */
+export function formatCon (wei: bigint): string {
+  return `${formatUnits(wei, CON_DECIMALS)} CON`
+}

@@ -1,0 +1,99 @@
+// Payments end to end on the real dev chain, with real node processes: providers end with exactly
+// what their accepted results earned, a provider killed mid-job still gets every receipt paid after
+// its restart, and a lying provider is never paid for a rejected result.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { join } from 'node:path'
+import { parseEther } from 'viem'
+import { startLocalGrid } from '../src/devnet/index.ts'
+import { createLedgerClient, readBalances, readEscrowJob } from '../src/ledger/index.ts'
+import { buildExamples } from '../scripts/build-examples.ts'
+import { primeRanges, primeTaskArgs } from '../examples/primes/primes.ts'
+import { waitFor } from './helpers.ts'
+import type { LocalGrid } from '../src/devnet/index.ts'
+import type { Address, Hex } from 'viem'
+
+const LIAR = join(import.meta.dirname, 'fixtures', 'lyingProvider.ts')
+const PRICE = '0.01'
+
+async function conOf (grid: LocalGrid, address: string): Promise<bigint> {
+  const reader = createLedgerClient(grid.chain.info, new Uint8Array(32).fill(1))
+  return (await readBalances(reader, address as Address)).con
+}
+
+/** Accepted results per provider address, as the requester recorded them. */
+function acceptedBy (tasks: ReadonlyArray<{ state: string, providerAddress: string | null }>): Map<string, number> {
+  const counts = new Map<string, number>()
+  for (const task of tasks) if (task.state === 'done' && task.providerAddress !== null) counts.set(task.providerAddress.toLowerCase(), (counts.get(task.providerAddress.toLowerCase()) ?? 0) + 1)
+  return counts
+}
+
+test('a paid job: escrow opened, receipts per accepted result, one final settlement pays every provider exactly', async (t) => {
+  const primesModule = (await buildExamples()).find(path => path.endsWith('primes.wasm'))!
+  // provider-1 claims by itself during the job (low threshold); it is killed mid-job and restarted.
+  const grid = await startLocalGrid({ providers: 2, coresPerProvider: 1, providerFlags: ['--price', '0.005'] })
+  t.after(() => grid.stop())
+  let claimer = await grid.addProvider({ flags: ['--claim-threshold', '0.05'] })
+  const client = grid.requester.client
+  await waitFor(async () => (await client.peers()).filter(peer => peer.offer !== null).length === 3, 30_000, 'three offers')
+  const providers = [...grid.providers, claimer]
+  const before = new Map(await Promise.all([grid.requester, ...providers].map(async node => [node.address.toLowerCase(), await conOf(grid, node.address)] as const)))
+
+  const ranges = primeRanges(400_000_000, 80)
+  const submitted = await client.submitJob({ name: 'paid primes', runtime: 'wasi', module: primesModule, tasks: ranges.map(range => ({ args: primeTaskArgs(range) })), price: PRICE })
+  const jobId = submitted.job.id
+  const opened = await client.job(jobId)
+  assert.equal(opened.payment?.state, 'open')
+  assert.equal(opened.payment?.escrowWei, String(parseEther(PRICE) * 80n))
+
+  // Kill the self-claiming provider once it holds receipts, then bring it back on its data dir.
+  await waitFor(async () => (await claimer.client.wallet()).receipts.some(receipt => BigInt(receipt.cumulativeWei) >= parseEther('0.05')), 120_000, 'provider-3 to hold receipts')
+  claimer.process.kill('SIGKILL')
+  await claimer.exited
+  claimer = await grid.restart(claimer)
+
+  await waitFor(async () => (await client.job(jobId)).payment?.state === 'finalized', 240_000, 'the job to be settled')
+  const results = await client.results(jobId)
+  assert.equal(results.job.state, 'completed')
+  const accepted = acceptedBy(results.tasks)
+  const price = parseEther(PRICE)
+  const status = (await client.job(jobId)).payment!
+  assert.equal(status.owedWei, String(price * 80n))
+  assert.equal(status.paidWei, String(price * 80n))
+  const escrowJob = await readEscrowJob(createLedgerClient(grid.chain.info, new Uint8Array(32).fill(1)), status.onchainJobId as Hex)
+  assert.equal(escrowJob.closed, true)
+
+  // Each provider is paid for exactly its accepted results, whether it claimed or the settlement paid.
+  for (const node of providers) {
+    const earned = price * BigInt(accepted.get(node.address.toLowerCase()) ?? 0)
+    await waitFor(async () => (await conOf(grid, node.address)) - before.get(node.address.toLowerCase())! === earned, 60_000, `${node.name} to be paid ${earned}`)
+  }
+  assert.equal(before.get(grid.requester.address.toLowerCase())! - await conOf(grid, grid.requester.address), price * 80n, 'the requester paid the job and got the rest back')
+  const restarted = await claimer.client.wallet()
+  const held = restarted.receipts.find(receipt => receipt.jobId === jobId)
+  assert.ok(held !== undefined, 'the restarted provider still has its receipt')
+  await waitFor(async () => (await claimer.client.wallet()).receipts.find(receipt => receipt.jobId === jobId)?.state === 'settled', 60_000, 'provider-3 to see its receipt settled')
+  assert.ok((accepted.get(claimer.address.toLowerCase()) ?? 0) > 0, 'the restarted provider did work')
+})
+
+test('no payment for rejected results: a lying provider earns nothing, honest ones are paid', async (t) => {
+  const primesModule = (await buildExamples()).find(path => path.endsWith('primes.wasm'))!
+  const grid = await startLocalGrid({ providers: 2, coresPerProvider: 1 })
+  t.after(() => grid.stop())
+  const liar = await grid.addProvider({ entry: LIAR, flags: ['--lie-rate', '1'] })
+  const client = grid.requester.client
+  await waitFor(async () => (await client.peers()).filter(peer => peer.offer !== null).length === 3, 30_000, 'three offers')
+  const nodes = [...grid.providers, liar]
+  const before = new Map(await Promise.all(nodes.map(async node => [node.name, await conOf(grid, node.address)] as const)))
+  const ranges = primeRanges(60_000_000, 30)
+  const submitted = await client.submitJob({ name: 'paid, replicated', runtime: 'wasi', module: primesModule, tasks: ranges.map(range => ({ args: primeTaskArgs(range) })), price: PRICE, replication: 2, quorum: 2, maxAttempts: 4 })
+  await waitFor(async () => (await client.job(submitted.job.id)).payment?.state === 'finalized', 240_000, 'the job to be settled')
+  const peers = new Map((await client.peers()).map(peer => [peer.peerId, peer.reputation]))
+  assert.ok((peers.get(liar.peerId)?.invalid ?? 0) > 0, 'the liar was caught')
+  assert.equal(await conOf(grid, liar.address), before.get(liar.name), 'the liar was paid nothing')
+  const price = parseEther(PRICE)
+  for (const node of grid.providers) {
+    const valid = BigInt(peers.get(node.peerId)?.valid ?? 0)
+    assert.equal(await conOf(grid, node.address) - before.get(node.name)!, price * valid, `${node.name} is paid for each valid result`)
+  }
+})
