@@ -13,7 +13,8 @@ import { launchChromium, pageUrl } from './browser.ts'
 const ROOT = resolve(import.meta.dirname, '..', '..')
 const [examples] = await Promise.all([buildExamples({ log: () => {} }), ensureWebBundle()])
 const mandelbrot = examples.find(path => path.endsWith('mandelbrot.wasm'))!
-const grid = await startLocalGrid({ providers: 2, coresPerProvider: 1 })
+// Providers ask 0.001 CON a task: the jobs here are paid through the dev chain's escrow.
+const grid = await startLocalGrid({ providers: 2, coresPerProvider: 1, providerFlags: ['--price', '0.001'] })
 const browser = await launchChromium()
 const client = grid.requester.client
 test.after(async () => {
@@ -34,6 +35,7 @@ test('the dashboard follows a Mandelbrot job task by task and paints its picture
   const submitted = await client.submitJob({
     name: 'mandelbrot',
     runtime: 'wasi',
+    price: '0.001',
     module: mandelbrot,
     range: { count: (WIDTH / TILE) * (HEIGHT / TILE), args: ['--width', String(WIDTH), '--height', String(HEIGHT), '--tile-size', String(TILE), '--tile', '{i}', '--max-iter', String(MAX_ITER)] },
   })
@@ -44,6 +46,10 @@ test('the dashboard follows a Mandelbrot job task by task and paints its picture
   assert.equal(await page.locator('#task-grid .task').count(), count, 'one cell per task')
   await page.waitForFunction(n => document.querySelectorAll('#task-grid .task.done').length === n && document.querySelector('#picture')?.getAttribute('data-painted') === String(n), count, { timeout: 120_000 })
   await page.waitForFunction(() => document.querySelector('#job-state')?.textContent === 'completed')
+  // Every tile was paid for once the escrow is settled: 0.001 CON each.
+  const paid = `paid ${count * 0.001} CON`
+  await page.waitForFunction(text => document.querySelector('#payments')?.textContent?.includes(text) === true, paid, { timeout: 60_000 })
+  assert.match(await page.locator('#payments').textContent() ?? '', /^payments \(finalized\): escrow [\d.]+ CON · owed [\d.]+ CON · paid/)
   const titles = await page.locator('#task-grid .task').evaluateAll(cells => cells.map(cell => cell.getAttribute('title') ?? ''))
   const providers = new Set(grid.providers.map(p => p.peerId))
   for (const title of titles) assert.ok([...providers].some(peer => title.endsWith(`on ${peer}`)), `each task names its provider: ${title}`)
@@ -72,7 +78,7 @@ test('with replication, a task whose first replica is back shows as validating',
   await page.goto(await pageUrl(grid.requester, '/'))
   await page.waitForSelector('#peers-table')
   // Two replicas on distinct providers, but only one provider allowed: every task stays validating.
-  const submitted = await client.submitJob({ name: 'replicated', runtime: 'wasi', module: mandelbrot, range: { count: 4, args: ['--width', '80', '--height', '80', '--tile-size', '40', '--tile', '{i}'] }, replication: 2, quorum: 2, constraints: { providers: [grid.providers[0]!.peerId] } })
+  const submitted = await client.submitJob({ name: 'replicated', runtime: 'wasi', price: '0.001', module: mandelbrot, range: { count: 4, args: ['--width', '80', '--height', '80', '--tile-size', '40', '--tile', '{i}'] }, replication: 2, quorum: 2, constraints: { providers: [grid.providers[0]!.peerId] } })
   await page.locator(`tr[data-job="${submitted.job.id}"]`).click()
   await page.waitForFunction(() => document.querySelectorAll('#task-grid .task.validating').length === 4, undefined, { timeout: 60_000 })
   await page.getByRole('button', { name: 'Cancel job' }).click()

@@ -3,7 +3,7 @@
  * from #token= in the URL, or is asked for once, and is kept for the tab in sessionStorage.
  */
 import type { NodeEvent, NodeSummary, PeerSummary } from '../../sdk/index.ts'
-import type { JobRecord, JobStatus, TaskOutcome } from '../../requester/index.ts'
+import type { JobRecord, JobStatus, PaymentStatus, TaskOutcome } from '../../requester/index.ts'
 
 const TOKEN_KEY = 'conun.apiToken'
 
@@ -75,7 +75,8 @@ export class NodeApi {
     return (await this.request<{ jobs: JobStatus[] }>('GET', '/v1/jobs')).jobs
   }
 
-  job (id: string): Promise<JobStatus> {
+  /** A job's status, with its escrow, owed and paid amounts when it is paid on chain. */
+  job (id: string): Promise<JobStatus & { payment: PaymentStatus | null }> {
     return this.request('GET', `/v1/jobs/${id}`)
   }
 

@@ -1,14 +1,15 @@
 /**
- * One job in detail: counts, providers, the payments placeholder, every task's state (queued,
+ * One job in detail: counts, providers, escrow/owed/paid, every task's state (queued,
  * running, validating, done, failed) and provider, downloads, and for image jobs the picture,
  * painted tile by tile as results arrive.
  */
 import { coalesce } from '../common/coalesce.ts'
+import { formatUnits } from 'viem'
 import { download, fill, formatBytes, h, shortId } from '../common/dom.ts'
 import { mosaicGeometry, paintTile, tileIndex, tileOutput } from './mosaic.ts'
 import type { JobResults, NodeApi } from '../common/nodeApi.ts'
 import type { MosaicGeometry } from './mosaic.ts'
-import type { JobStatus, RequesterEvent } from '../../requester/index.ts'
+import type { JobStatus, PaymentStatus, RequesterEvent } from '../../requester/index.ts'
 
 type TaskView = 'queued' | 'running' | 'validating' | 'done' | 'failed' | 'cancelled'
 
@@ -17,12 +18,15 @@ const LEGEND: TaskView[] = ['queued', 'running', 'validating', 'done', 'failed',
 const RESULTS_REFRESH_MS = 250
 /** Cells drawn at most: a million-task job would otherwise be a million elements. */
 const MAX_CELLS = 5000
+/** The job's payment is re-read at most this often while results are accepted (each may owe more). */
+const PAYMENT_REFRESH_MS = 1000
 
 export class JobView {
   private readonly api: NodeApi
   private readonly root: HTMLElement
   readonly jobId: string
   private status: JobStatus | undefined
+  private payment: PaymentStatus | null = null
   private results: JobResults | undefined
   private readonly states: TaskView[] = []
   private readonly providers: Array<string | null> = []
@@ -40,6 +44,13 @@ export class JobView {
     this.results = await this.api.results(this.jobId)
     await this.paintFinishedTiles()
   }, RESULTS_REFRESH_MS)
+  private readonly refreshPayment = coalesce(async () => {
+    if (this.stopped) return
+    this.payment = (await this.api.job(this.jobId)).payment
+    this.renderSummary()
+    // An ended job's escrow is settled a moment later: follow it until it is.
+    if (this.payment?.state === 'open' && this.status?.job.state !== 'running') this.refreshPayment()
+  }, PAYMENT_REFRESH_MS)
   private readonly summary = h('div')
   private readonly detail = h('div', { class: 'mono dim', id: 'task-detail' })
 
@@ -55,6 +66,7 @@ export class JobView {
     this.changedWhileLoading.clear()
     const [status, results] = await Promise.all([this.api.job(this.jobId), this.api.results(this.jobId)]).finally(() => { this.loading = false })
     this.status = status
+    this.payment = status.payment
     this.results = results
     for (const task of results.tasks) {
       if (this.changedWhileLoading.has(task.idx)) continue
@@ -83,10 +95,13 @@ export class JobView {
     if ('provider' in event && event.provider !== null) this.providers[event.idx] = event.provider
     this.paintCell(event.idx)
     if (next === 'done' && this.geometry !== undefined) this.scheduleRefresh()
+    if (next === 'done' && this.payment !== null) this.refreshPayment()
   }
 
   /** New counts from the jobs list (the job's state and task counts). */
   update (status: JobStatus): void {
+    // A job that just ended is settled on chain: read its final amounts.
+    if (this.status?.job.state === 'running' && status.job.state !== 'running') this.refreshPayment()
     this.status = status
     this.renderSummary()
   }
@@ -150,8 +165,7 @@ export class JobView {
       h('div', { class: 'stats' },
         stat(job.taskCount, 'tasks'), stat(counts.queued, 'queued'), stat(counts.running, 'running'),
         stat(counts.done, 'done'), stat(counts.failed, 'failed'), stat(status.providers.length, 'providers linked')),
-      // Payments: the payments engineer adds escrow/owed/paid to the job API; they are shown here.
-      h('p', { class: 'payments', id: 'payments' }, paymentsLine(job as unknown as Record<string, unknown>)),
+      h('p', { class: 'payments', id: 'payments' }, paymentsLine(this.payment)),
       perProvider.size === 0
         ? undefined
         : h('table', {}, h('tr', {}, h('th', {}, 'provider'), h('th', {}, 'tasks done')),
@@ -193,9 +207,10 @@ function button (label: string, onClick: () => void | Promise<void>, kind?: stri
   return element
 }
 
-/** Escrow, owed and paid amounts, once the job API carries them. */
-function paymentsLine (job: Record<string, unknown>): string {
-  const payment = job.payment as { escrow?: string, owed?: string, paid?: string } | undefined
-  if (payment === undefined) return 'payments: escrow — · owed — · paid — (this job runs unpaid)'
-  return `payments: escrow ${payment.escrow ?? '—'} · owed ${payment.owed ?? '—'} · paid ${payment.paid ?? '—'} (wei)`
+/** Escrow, owed and paid amounts in CON (18 decimals), the gas spent, and the escrow's state. */
+function paymentsLine (payment: PaymentStatus | null): string {
+  if (payment === null) return 'payments: none (this job runs unpaid)'
+  const con = (wei: string) => `${formatUnits(BigInt(wei), 18)} CON`
+  const error = payment.error === undefined ? '' : ` · ${payment.error}`
+  return `payments (${payment.state}): escrow ${con(payment.escrowWei)} · owed ${con(payment.owedWei)} · paid ${con(payment.paidWei)} · gas ${BigInt(payment.gasUsed).toLocaleString('en')} in ${payment.txCount} tx${error}`
 }

@@ -3,6 +3,7 @@
  * jobs with live per-task progress, throughput, and a form to submit jobs. Live through the
  * node's WebSocket events; lists the events cannot carry (peers, provider state) are re-read.
  */
+import { formatUnits } from 'viem'
 import { coalesce } from '../common/coalesce.ts'
 import { byId, fill, formatBytes, h, shortId } from '../common/dom.ts'
 import { forgetToken, keepToken, NodeApi, takeToken } from '../common/nodeApi.ts'
@@ -160,7 +161,7 @@ function renderPeers (peers: PeerSummary[]): void {
         h('td', {}, offer?.runtimes.join(', ') ?? '—'),
         h('td', {}, offer === null ? '—' : String(offer.cores)),
         h('td', {}, offer === null ? '—' : formatBytes(offer.memoryBytes)),
-        h('td', {}, offer?.pricePerTaskWei ?? '—'),
+        h('td', {}, offer === null ? '—' : `${formatUnits(BigInt(offer.pricePerTaskWei), 18)} CON`),
         h('td', { class: 'dim' }, offer?.cpuModel.slice(0, 32) ?? ''),
         h('td', {}, String(rep?.valid ?? '—')), h('td', {}, String(rep?.invalid ?? '—')), h('td', {}, String(rep?.timeouts ?? '—')),
         h('td', {}, String(rep?.errors ?? '—')), h('td', {}, String(rep?.streak ?? '—')),

@@ -3,6 +3,7 @@
  * once, stops while the tab is hidden or the battery is low (where the browser tells), and shows
  * what it has given and earned.
  */
+import { formatUnits } from 'viem'
 import { byId, fill, shortId } from '../common/dom.ts'
 import { NodeApi, takeToken } from '../common/nodeApi.ts'
 import { loadOrCreateSessionKey } from './sessionKey.ts'
@@ -32,12 +33,14 @@ async function run (api: NodeApi, apiToken: string): Promise<void> {
   const key = await loadOrCreateSessionKey()
   const params = new URLSearchParams(location.search)
   const slots = Math.max(1, Math.min(Number(params.get('slots') ?? 1) || 1, navigator.hardwareConcurrency || 1))
-  const pricePerTaskWei = /^\d{1,78}$/.test(params.get('price') ?? '') ? params.get('price')! : '0'
+  // A tab holds no chain client to check escrows and claim receipts with (yet), so it asks nothing
+  // and takes free jobs; a provider asking a price without one refuses every agreement.
+  const pricePerTaskWei = '0'
   fill(byId('who'), `${key.peerId.toString()} · ${key.address}`)
   fill(byId('peer'), key.peerId.toString())
   fill(byId('address'), key.address)
   fill(byId('bootstrap'), bootstrap)
-  fill(byId('price'), `${pricePerTaskWei} wei`)
+  fill(byId('price'), `${formatUnits(BigInt(pricePerTaskWei), 18)} CON`)
   setUpPayout()
 
   const totals = { done: 0, failed: 0, busyMs: 0 }
@@ -104,7 +107,7 @@ async function run (api: NodeApi, apiToken: string): Promise<void> {
     fill(byId('tasks-failed'), String(totals.failed))
     fill(byId('running'), String(status?.running ?? 0))
     fill(byId('cpu-time'), `${((totals.busyMs + (provider?.busyMs() ?? 0)) / 1000).toFixed(1)} s`)
-    fill(byId('earnings'), (BigInt(totals.done) * BigInt(pricePerTaskWei)).toString())
+    fill(byId('earnings'), formatUnits(BigInt(totals.done) * BigInt(pricePerTaskWei), 18))
   }, 250)
 }
 
