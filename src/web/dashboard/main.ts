@@ -92,8 +92,11 @@ async function open (api: NodeApi): Promise<void> {
 
   const onEvents = (events: NodeEvent[]) => {
     for (const event of events) {
-      if (event.source !== 'requester') continue
-      if (event.type === 'task.done') chart.count()
+      if (event.source === 'provider') {
+        if (event.type === 'task.finished' && event.status === 'exit') chart.count('provided')
+        continue
+      }
+      if (event.type === 'task.done') chart.count('requested')
       if (event.jobId === selected?.jobId) selected.apply(event)
     }
     refreshJobs()
@@ -114,7 +117,8 @@ async function open (api: NodeApi): Promise<void> {
   setInterval(() => void refreshNode().catch(() => { /* the node may be restarting */ }), POLL_MS)
   setInterval(() => {
     chart.draw()
-    fill(byId('rate'), `${chart.rate().toFixed(1)} tasks/s`)
+    fill(byId('rate-requested'), `${chart.rate('requested').toFixed(1)} tasks/s`)
+    fill(byId('rate-provided'), `${chart.rate('provided').toFixed(1)} tasks/s`)
   }, 1000)
   chart.draw()
 }

@@ -1,26 +1,34 @@
-/** Tasks finished per second over the last minutes, drawn by hand on a canvas. */
+/**
+ * Tasks finished per second over the last two minutes, drawn by hand on a canvas, one line per
+ * series: the results this node's jobs received (as requester) and the tasks it ran (as provider).
+ */
 
 const WINDOW_SECONDS = 120
 
+export type Series = 'requested' | 'provided'
+
+const COLOURS: Record<Series, string> = { requested: '#4cc2ff', provided: '#3fcf8e' }
+
 export class ThroughputChart {
   private readonly canvas: HTMLCanvasElement
-  /** Finished tasks per whole second (ms since the epoch / 1000). */
-  private readonly perSecond = new Map<number, number>()
+  /** Finished tasks per whole second (ms since the epoch / 1000), per series. */
+  private readonly perSecond: Record<Series, Map<number, number>> = { requested: new Map(), provided: new Map() }
 
   constructor (canvas: HTMLCanvasElement) {
     this.canvas = canvas
   }
 
-  count (n = 1, now = Date.now()): void {
+  count (series: Series, now = Date.now()): void {
     const second = Math.floor(now / 1000)
-    this.perSecond.set(second, (this.perSecond.get(second) ?? 0) + n)
+    const counts = this.perSecond[series]
+    counts.set(second, (counts.get(second) ?? 0) + 1)
   }
 
   /** Tasks/s over the last full 5 seconds. */
-  rate (now = Date.now()): number {
+  rate (series: Series, now = Date.now()): number {
     const last = Math.floor(now / 1000) - 1
     let sum = 0
-    for (let s = last - 4; s <= last; s++) sum += this.perSecond.get(s) ?? 0
+    for (let s = last - 4; s <= last; s++) sum += this.perSecond[series].get(s) ?? 0
     return sum / 5
   }
 
@@ -33,9 +41,13 @@ export class ThroughputChart {
     const g = this.canvas.getContext('2d')!
     g.scale(ratio, ratio)
     const newest = Math.floor(now / 1000) - 1
-    for (const second of this.perSecond.keys()) if (second < newest - WINDOW_SECONDS) this.perSecond.delete(second)
-    const values = Array.from({ length: WINDOW_SECONDS }, (_, i) => this.perSecond.get(newest - WINDOW_SECONDS + 1 + i) ?? 0)
-    const top = niceCeiling(Math.max(4, ...values))
+    const values = (series: Series) => {
+      const counts = this.perSecond[series]
+      for (const second of counts.keys()) if (second < newest - WINDOW_SECONDS) counts.delete(second)
+      return Array.from({ length: WINDOW_SECONDS }, (_, i) => counts.get(newest - WINDOW_SECONDS + 1 + i) ?? 0)
+    }
+    const lines = { requested: values('requested'), provided: values('provided') }
+    const top = niceCeiling(Math.max(4, ...lines.requested, ...lines.provided))
     const left = 36
     const bottom = height - 18
     const plotWidth = width - left - 6
@@ -55,18 +67,13 @@ export class ThroughputChart {
     g.fillText('now', width - 30, height - 4)
     const x = (i: number) => left + plotWidth * i / (WINDOW_SECONDS - 1)
     const y = (v: number) => bottom - (bottom - 8) * v / top
-    g.beginPath()
-    g.moveTo(x(0), bottom)
-    values.forEach((v, i) => g.lineTo(x(i), y(v)))
-    g.lineTo(x(WINDOW_SECONDS - 1), bottom)
-    g.closePath()
-    g.fillStyle = 'rgba(76, 194, 255, 0.18)'
-    g.fill()
-    g.beginPath()
-    values.forEach((v, i) => (i === 0 ? g.moveTo(x(i), y(v)) : g.lineTo(x(i), y(v))))
-    g.strokeStyle = '#4cc2ff'
-    g.lineWidth = 1.5
-    g.stroke()
+    for (const series of ['requested', 'provided'] as const) {
+      g.beginPath()
+      lines[series].forEach((v, i) => (i === 0 ? g.moveTo(x(i), y(v)) : g.lineTo(x(i), y(v))))
+      g.strokeStyle = COLOURS[series]
+      g.lineWidth = 1.5
+      g.stroke()
+    }
   }
 }
 
