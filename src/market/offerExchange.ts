@@ -23,6 +23,9 @@ export interface OfferExchange {
   stop(): Promise<void>
 }
 
+const OFFER_REFRESH_INTERVAL_MS = 10_000
+const OFFER_REFRESH_BEFORE_EXPIRY_MS = 30_000
+
 /**
  * Moves offers between nodes: providers answer direct requests on /conun/offer/1.0.0 and announce
  * on gossipsub; requesters ask each newly identified provider directly and listen to gossip for the
@@ -107,6 +110,18 @@ export async function startOfferExchange (init: OfferExchangeInit): Promise<Offe
   pubsub.addEventListener('message', onMessage as never)
   pubsub.subscribe(TOPIC_OFFERS)
 
+  // Gossip is best effort: with many providers on one requester, republished offers were seen to
+  // stop arriving. A connected provider whose offer is about to expire is asked again directly.
+  const refresh = setInterval(() => {
+    const soon = Date.now() + OFFER_REFRESH_BEFORE_EXPIRY_MS
+    const connected = new Map(host.getConnections().map(connection => [connection.remotePeer.toString(), connection.remotePeer]))
+    for (const offer of book.list()) {
+      const peer = connected.get(offer.body.peerId)
+      if (peer !== undefined && offer.body.expiresAt < soon) query(peer, AbortSignal.timeout(5000)).catch(error => reject(offer.body.peerId, error))
+    }
+  }, OFFER_REFRESH_INTERVAL_MS)
+  refresh.unref()
+
   let timer: NodeJS.Timeout | undefined
   let onSubscriptionChange: ((event: CustomEvent<{ subscriptions: Array<{ topic: string, subscribe: boolean }> }>) => void) | undefined
   if (init.ownOffer !== undefined) {
@@ -134,6 +149,7 @@ export async function startOfferExchange (init: OfferExchangeInit): Promise<Offe
     query,
     async stop () {
       clearInterval(timer)
+      clearInterval(refresh)
       host.removeEventListener('peer:identify', onIdentify as never)
       host.removeEventListener('peer:update', onPeerUpdate as never)
       host.removeEventListener('peer:disconnect', onDisconnect as never)
