@@ -1,4 +1,5 @@
 import { FramedStream, decodeFrame, encodeFrame, MAX_OFFER_FRAME_BYTES, offerMessage, PROTOCOL_OFFER, signedOffer, TOPIC_OFFERS, WireError } from '../net/index.ts'
+import { unrefTimer } from '../util/index.ts'
 import { verifyOffer } from './offer.ts'
 import type { OfferBook } from './offerBook.ts'
 import type { SignedOffer } from '../net/index.ts'
@@ -120,7 +121,7 @@ export async function startOfferExchange (init: OfferExchangeInit): Promise<Offe
       if (peer !== undefined && offer.body.expiresAt < soon) query(peer, AbortSignal.timeout(5000)).catch(error => reject(offer.body.peerId, error))
     }
   }, OFFER_REFRESH_INTERVAL_MS)
-  refresh.unref()
+  unrefTimer(refresh)
 
   let timer: NodeJS.Timeout | undefined
   let onSubscriptionChange: ((event: CustomEvent<{ subscriptions: Array<{ topic: string, subscribe: boolean }> }>) => void) | undefined
@@ -141,8 +142,7 @@ export async function startOfferExchange (init: OfferExchangeInit): Promise<Offe
     pubsub.addEventListener('subscription-change', onSubscriptionChange as never)
     publish()
     timer = setInterval(publish, init.republishMs ?? 10_000)
-    // A node's process may exit with the timer pending; browsers' timers have no unref.
-    ;(timer as { unref?: () => void }).unref?.()
+    unrefTimer(timer)
   }
 
   return {
