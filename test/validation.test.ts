@@ -100,3 +100,21 @@ test('colluding liars (10 % of providers, the same wrong output): replication 3 
   assert.ok(wrong / results.tasks.length <= 0.001, `wrong results accepted: ${wrong}`)
   for (const colluder of colluders) assert.equal(peers.get(colluder.peerId)?.valid ?? 0, 0, `a lie of ${colluder.name} was judged valid`)
 })
+
+test('distinctHosts: replicas never share an IP address; a job that cannot place them fails, saying why, instead of hanging', async (t) => {
+  const primesModule = (await buildExamples()).find(path => path.endsWith('primes.wasm'))!
+  // Every provider of a loopback grid is at 127.0.0.1: one replica per task may run, never two.
+  const grid = await startLocalGrid({ providers: 2, coresPerProvider: 1 })
+  t.after(() => grid.stop())
+  const client = grid.requester.client
+  await waitFor(async () => (await client.peers()).filter(peer => peer.offer !== null).length === 2, 30_000, 'two offers')
+  const ranges = primeRanges(4_000_000, 4)
+  const submitted = await client.submitJob({ runtime: 'wasi', module: primesModule, tasks: ranges.map(range => ({ args: primeTaskArgs(range) })), replication: 2, distinctHosts: true, waitForProvidersMs: 3000 })
+  await waitFor(async () => (await client.job(submitted.job.id)).job.state !== 'running', 60_000, 'the job to end')
+  const results = await client.results(submitted.job.id)
+  assert.equal(results.job.state, 'failed')
+  for (const task of results.tasks) {
+    assert.equal(task.attempts, 1, `task ${task.idx} ran one replica only`)
+    assert.equal(task.reason, 'no-provider')
+  }
+})

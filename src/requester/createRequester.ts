@@ -111,6 +111,10 @@ export function createRequester (init: RequesterInit): Requester {
       excluded: () => init.reputation.blacklisted(),
       streakOf: peerId => init.reputation.get(peerId)?.streak ?? 0,
       onOffer: listener => init.offers.onOffer(listener),
+      hostOf: peerId => {
+        const connection = init.storage.libp2p.getConnections().find(c => c.remotePeer.toString() === peerId)
+        return connection?.remoteAddr.getComponents().find(c => c.name === 'ip4' || c.name === 'ip6')?.value
+      },
       fetchOutput: async (cid, fromPeer, signal) => {
         const from = init.storage.libp2p.getPeers().filter(peer => peer.toString() === fromPeer)
         await init.storage.fetch(cid, { from, signal })
@@ -166,6 +170,7 @@ export function createRequester (init: RequesterInit): Requester {
         replication: spec.replication,
         quorum: quorumOf(spec),
         adaptive: spec.adaptive,
+        distinctHosts: spec.distinctHosts,
         waitForProvidersMs: spec.waitForProvidersMs,
         ...jobPrice(spec, taskCount(spec)),
       }

@@ -34,6 +34,8 @@ export interface JobRunDeps {
   readonly streakOf: (peerId: string) => number
   /** Subscribes to new offers; returns the unsubscribe function. */
   readonly onOffer: (listener: () => void) => () => void
+  /** The IP address a provider is connected from, if it is connected. */
+  readonly hostOf: (peerId: string) => string | undefined
   /** Makes an output that came by CID local, fetching it from the provider. */
   readonly fetchOutput: (cid: string, fromPeer: string, signal: AbortSignal) => Promise<void>
   readonly requester: Address
@@ -141,6 +143,7 @@ export class JobRun {
   private readonly definitions = new Map<number, TaskDefinition>()
   private readonly attempts = new Map<number, number>()
   private readonly triedBy = new Map<number, Set<string>>()
+  private readonly knownHosts = new Map<string, string>()
   private queue: number[] = []
   private queueHead = 0
   private readonly outstanding = new Map<string, Outstanding>()
@@ -249,7 +252,8 @@ export class JobRun {
    * `waitForProvidersMs`, they fail with reason no-provider and the job ends.
    */
   private failUnserved (now = Date.now()): void {
-    if (this.finished || this.links.size > 0 || this.outstanding.size > 0 || this.queueLength() === 0) {
+    // Nothing out while tasks queue: no provider will take them (none linked, or none allowed).
+    if (this.finished || this.outstanding.size > 0 || this.queueLength() === 0) {
       this.unservedSince = undefined
       return
     }
@@ -333,7 +337,7 @@ export class JobRun {
     for (let offset = 0; offset < scan; offset++) {
       const idx = this.queue[this.queueHead + offset]!
       const tried = this.triedBy.get(idx)
-      const fresh = tried === undefined || !tried.has(peerId)
+      const fresh = (tried === undefined || !tried.has(peerId)) && !this.sharesHost(idx, peerId)
       // Replicas of one task always go to different providers; a single copy may go back to one
       // that failed it when nobody else is there.
       const nobodyElse = !fresh && this.job.spec.replication === 1 && [...this.links.keys()].every(other => other === peerId || tried!.has(other))
@@ -348,6 +352,26 @@ export class JobRun {
       }
     }
     return undefined
+  }
+
+  /**
+   * With `distinctHosts`, replicas of one task never run on providers at the same IP address: one
+   * machine (or one operator behind one address) posing as several providers cannot outvote others.
+   */
+  private sharesHost (idx: number, peerId: string): boolean {
+    if (this.job.spec.distinctHosts !== true || this.job.spec.replication === 1) return false
+    const host = this.hostOf(peerId)
+    if (host === undefined) return false
+    for (const other of this.triedBy.get(idx) ?? []) if (other !== peerId && this.hostOf(other) === host) return true
+    return false
+  }
+
+  /** A provider's address now, or the last one seen (it may have disconnected since its replica ran). */
+  private hostOf (peerId: string): string | undefined {
+    const host = this.deps.hostOf(peerId)
+    if (host === undefined) return this.knownHosts.get(peerId)
+    this.knownHosts.set(peerId, host)
+    return host
   }
 
   private schedulePump (): void {

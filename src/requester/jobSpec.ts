@@ -64,6 +64,8 @@ export const jobSpec = z.strictObject({
   replication: z.number().int().min(1).max(16).default(1),
   /** Identical outcomes that make a result canonical (default: a majority of the replicas). */
   quorum: z.number().int().min(1).max(16).optional(),
+  /** Replicas of one task never go to providers at the same IP address. */
+  distinctHosts: z.boolean().default(false),
   /** Adaptive replication: trusted providers' tasks run once, with spot checks (needs replication > 1). */
   adaptive: z.boolean().default(false),
   /** How long tasks may wait with no provider to run them before they fail (the job never hangs). */

@@ -20,6 +20,8 @@ export interface ResolvedJob {
   readonly replication: number
   readonly quorum: number
   readonly adaptive: boolean
+  /** Replicas of one task on providers at different IP addresses only (absent in older jobs). */
+  readonly distinctHosts?: boolean
   readonly waitForProvidersMs: number
   /** What each accepted result pays, and the most the job may cost ("0": a free job). */
   readonly priceWei: string
