@@ -7,6 +7,8 @@ import { join } from 'node:path'
 import { startLocalGrid } from '../src/devnet/index.ts'
 import { buildExamples } from '../scripts/build-examples.ts'
 import { countPrimesJs, primeRanges, primeTaskArgs } from '../examples/primes/primes.ts'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { assertSignedBy, SIGNING_DOMAIN } from '../src/net/index.ts'
 import { stdoutOf, waitFor } from './helpers.ts'
 
 const LIAR = join(import.meta.dirname, 'fixtures', 'lyingProvider.ts')
@@ -47,6 +49,15 @@ test('replication 2 / quorum 2 accepts no wrong result from lying providers, and
     if ((reputation?.invalid ?? 0) >= 3) assert.ok((reputation?.blacklistedUntil ?? 0) > Date.now(), `liar ${liar.name} is blacklisted: ${JSON.stringify(reputation)}`)
   }
   assert.ok(liars.some(liar => dropped.has(liar.peerId)), 'a liar blacklisted during the job lost its session with it')
+  // Every lie caught is kept with the liar's own signature over it.
+  for (const liar of liars) {
+    const evidence = await client.evidence(liar.peerId)
+    assert.equal(evidence.length, peers.get(liar.peerId)?.invalid ?? 0, `${liar.name}: one proof per invalid result`)
+    for (const proof of evidence) {
+      assertSignedBy(peerIdFromString(liar.peerId), SIGNING_DOMAIN.results, proof.batch.body, proof.batch.signature)
+      assert.ok(proof.batch.body.results.some(result => Number(result.taskId) === proof.idx && result.attempt === proof.attempt))
+    }
+  }
   for (const honest of grid.providers) assert.equal(peers.get(honest.peerId)?.invalid ?? 0, 0, `${honest.name} was never judged wrong`)
 })
 

@@ -74,6 +74,8 @@ export interface Requester {
   cancel(jobId: string): Promise<void>
   /** Every provider's track record with this node. */
   reputation(): ProviderReputation[]
+  /** A provider's results judged wrong, each with the signed batch that proves what it sent. */
+  evidence(peerId: string, limit?: number): ReturnType<JobStore['evidence']>
   /** Bytes of a small task output kept in the job database, if `cid` is one. */
   inlineOutput(cid: string): Uint8Array | undefined
   /** Settles when the job has ended. */
@@ -203,6 +205,7 @@ export function createRequester (init: RequesterInit): Requester {
     },
     inlineOutput: cid => init.store.inlineOutput(cid),
     reputation: () => init.reputation.all(),
+    evidence: (peerId, limit) => init.store.evidence(peerId, limit),
     async waitForJob (jobId) {
       await runs.get(jobId)?.done
       return init.store.job(jobId)

@@ -3,7 +3,7 @@ import { canonicalJson } from '../identity/index.ts'
 import { EMPTY_OUTPUT, inlineCid } from '../storage/index.ts'
 import { DETERMINISTIC_FAILURES } from './taskState.ts'
 import type { JobRecord, JobStore, RecordedResult, ReturnedReplica, StoredOutput, TaskDefinition } from './jobStore.ts'
-import type { LinkHandlers, OpenLink, ProviderLink } from './providerLink.ts'
+import type { LinkHandlers, OpenLink, ProviderLink, SignedBatch } from './providerLink.ts'
 import type { RequesterEvent } from './requesterEvents.ts'
 import type { Settlement } from './settlement.ts'
 import type { AgreementProposalBody, SignedOffer, TaskAssignment, TaskResult } from '../net/index.ts'
@@ -81,7 +81,7 @@ type Decided = RecordedResult & {
   /** Put the task back in the queue for another replica. */
   readonly requeue?: boolean
   /** Replicas judged by this result, with their providers' addresses (for reputation and pay). */
-  readonly judged?: ReadonlyArray<{ peerId: string, address: string, verdict: 'valid' | 'invalid' | 'unchecked' }>
+  readonly judged?: ReadonlyArray<{ peerId: string, address: string, attempt: number, verdict: 'valid' | 'invalid' | 'unchecked' }>
 }
 
 interface Replica extends ReturnedReplica {
@@ -144,6 +144,8 @@ export class JobRun {
   private readonly attempts = new Map<number, number>()
   private readonly triedBy = new Map<number, Set<string>>()
   private readonly knownHosts = new Map<string, string>()
+  /** The signed batch each returned replica came in, until the replica is judged. */
+  private readonly batches = new Map<string, SignedBatch>()
   private queue: number[] = []
   private queueHead = 0
   private readonly outstanding = new Map<string, Outstanding>()
@@ -303,7 +305,7 @@ export class JobRun {
     let state: LinkState | undefined
     const handlers: LinkHandlers = {
       onStarted: taskIds => { if (state !== undefined) this.onStarted(state, taskIds) },
-      onResults: results => { if (state !== undefined) this.onResults(state, results) },
+      onResults: (results, batch) => { if (state !== undefined) this.onResults(state, results, batch) },
       onClosed: reason => { if (state !== undefined) this.onLinkClosed(state, reason) },
     }
     try {
@@ -429,13 +431,14 @@ export class JobRun {
     }
   }
 
-  private onResults (state: LinkState, results: readonly TaskResult[]): void {
+  private onResults (state: LinkState, results: readonly TaskResult[], batch: SignedBatch): void {
     const ready: Decided[] = []
     for (const result of results) {
       const idx = Number(result.taskId)
       const entry = this.outstanding.get(outstandingKey(idx, result.attempt))
       // A result for an attempt we no longer wait for (late, duplicate, or from elsewhere) changes nothing.
       if (entry === undefined || entry.peerId !== state.link.peerId) continue
+      this.batches.set(outstandingKey(idx, result.attempt), batch)
       this.outstanding.delete(outstandingKey(idx, result.attempt))
       state.inFlight.delete(idx)
       state.taskMs = state.taskMs === undefined ? result.usage.wallMs : 0.8 * state.taskMs + 0.2 * result.usage.wallMs
@@ -444,7 +447,7 @@ export class JobRun {
         // A replica of a task already judged: it ends, and says nothing more.
         ready.push({ idx, result, event: 'none', outputs: [], provider: state.link.peerId })
       } else if ('invalid' in checked) {
-        ready.push(this.failure(idx, state.link.peerId, checked.invalid, [{ peerId: state.link.peerId, address: state.link.address, verdict: 'invalid' }]))
+        ready.push(this.failure(idx, state.link.peerId, checked.invalid, [{ peerId: state.link.peerId, address: state.link.address, attempt: result.attempt, verdict: 'invalid' }]))
       } else if (result.status === 'exit' && checked.outputs.some(output => output.inline === undefined)) {
         this.fetches++
         void this.fetchThenJudge(state, idx, result, checked.outputs)
@@ -499,7 +502,7 @@ export class JobRun {
       const agreeing = replicas.filter(replica => replica.outcomeHash === winner)
       const first = agreeing[0]!
       // An unchecked result earns no trust (only replicated results move a provider's record), but is paid.
-      const judged = replicas.map(replica => ({ peerId: replica.peerId, address: replica.address, verdict: single ? 'unchecked' as const : replica.outcomeHash === winner ? 'valid' as const : 'invalid' as const }))
+      const judged = replicas.map(replica => ({ peerId: replica.peerId, address: replica.address, attempt: replica.attempt, verdict: single ? 'unchecked' as const : replica.outcomeHash === winner ? 'valid' as const : 'invalid' as const }))
       const canonical = {
         attempt: first.attempt,
         valid: agreeing.map(replica => replica.attempt),
@@ -602,8 +605,13 @@ export class JobRun {
     for (const { idx, event, result, provider, requeue, judged, verdict } of entries) {
       if (!applied.has(idx)) continue
       if (requeue === true) this.queue.push(idx)
-      for (const { peerId, address, verdict } of judged ?? []) {
+      if (event !== 'hold') this.batches.delete(outstandingKey(idx, result.attempt))
+      for (const { peerId, address, attempt, verdict } of judged ?? []) {
         this.deps.events.emit({ type: 'result.judged', jobId: this.job.id, idx, provider: peerId, verdict })
+        // A result judged wrong is kept with the provider's signature over it: proof of misbehaviour.
+        const batch = this.batches.get(outstandingKey(idx, attempt))
+        if (verdict === 'invalid' && batch !== undefined) this.deps.store.keepEvidence(this.job.id, idx, attempt, peerId, batch)
+        this.batches.delete(outstandingKey(idx, attempt))
         if (verdict !== 'invalid' && event === 'accept' && address !== '') paid.set(peerId, { address, count: (paid.get(peerId)?.count ?? 0) + 1 })
       }
       if (event === 'accept') {
