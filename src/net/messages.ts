@@ -40,7 +40,7 @@ const base64 = z.string().max(MAX_TASK_FRAME_BYTES).regex(/^[A-Za-z0-9+/]*={0,2}
 /** Token amounts in wei as decimal strings: JSON numbers cannot hold 18-decimal values exactly. */
 const wei = z.string().regex(/^\d{1,78}$/)
 
-export const runtimeName = z.enum(['wasi'])
+export const runtimeName = z.enum(['wasi', 'docker'])
 
 export const taskLimits = z.object({
   memoryBytes: z.number().int().min(65536).max(4 * 1024 ** 3),
@@ -151,7 +151,7 @@ export type OutputRef = z.infer<typeof outputRef>
  * adds invalid-output when what came back does not match what the provider signed, and no-quorum
  * when replicas never agreed.
  */
-export const failureReason = z.enum(['timeout', 'memory-limit', 'output-limit', 'trap', 'invalid-module', 'cancelled', 'internal', 'fetch-failed', 'invalid-output', 'no-quorum'])
+export const failureReason = z.enum(['timeout', 'memory-limit', 'output-limit', 'trap', 'invalid-module', 'invalid-image', 'cancelled', 'internal', 'fetch-failed', 'invalid-output', 'no-quorum'])
 export type FailureReason = z.infer<typeof failureReason>
 
 export const taskResult = z.object({

@@ -1,10 +1,9 @@
 import type { BlobCache } from './blobCache.ts'
-import type { Semaphore } from './semaphore.ts'
 import type { NodeKey } from '../identity/index.ts'
 import type { AgreementProposalBody } from '../net/index.ts'
 import type { Runtime } from '../runtime/index.ts'
 import type { Storage } from '../storage/index.ts'
-import type { EventHub } from '../util/index.ts'
+import type { EventHub, Semaphore } from '../util/index.ts'
 
 /** What the agent tells its listeners (the node API, the dashboard). */
 export type ProviderEvent =

@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict'
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import { buildBusyboxImage } from '../../../test/fixtures/docker/busyboxImage.ts'
+import { createDockerRuntime, type DockerRuntime, type TaskRunOutcome, type TaskRunRequest } from '../index.ts'
+
+const MiB = 1024 * 1024
+const LIMITS = { memoryBytes: 64 * MiB, timeoutMs: 20_000, outputBytes: 4 * MiB }
+const text = (bytes: Uint8Array): string => Buffer.from(bytes).toString('utf8')
+
+let scratch: string
+let image: string
+let runtime: DockerRuntime
+
+function request (args: string[], extra: Partial<TaskRunRequest> = {}): TaskRunRequest {
+  return { moduleCid: 'cid-busybox', modulePath: image, args, env: {}, inputs: [], limits: LIMITS, ...extra }
+}
+
+function assertExit (outcome: TaskRunOutcome): asserts outcome is Extract<TaskRunOutcome, { status: 'exit' }> {
+  assert.equal(outcome.status, 'exit', outcome.status === 'failed' ? `${outcome.reason}: ${outcome.message}` : '')
+}
+
+/** Containers of this runtime that still exist, asked of the engine itself. */
+async function containersLeft (): Promise<number> {
+  const filters = encodeURIComponent(JSON.stringify({ label: [`org.conun.workdir=${join(scratch, 'work')}`] }))
+  return (await runtime.engine.json<unknown[]>('GET', `/containers/json?all=1&filters=${filters}`)).length
+}
+
+describe('createDockerRuntime', () => {
+  before(async () => {
+    scratch = await mkdtemp(join(tmpdir(), 'conun-docker-test-'))
+    image = await buildBusyboxImage()
+    runtime = await createDockerRuntime({ slots: 2, workDir: join(scratch, 'work') })
+  })
+
+  after(async () => {
+    await runtime.close()
+    assert.equal(await containersLeft(), 0, 'every container is removed')
+    assert.deepEqual(await readdir(join(scratch, 'work')), [], 'every task folder is removed')
+    await rm(scratch, { recursive: true, force: true })
+  })
+
+  it('round-trips args, env, stdin, /in files and nested /out files, as an unprivileged user', async () => {
+    const input = join(scratch, 'words.txt')
+    await writeFile(input, 'one two three\nfour\n')
+    const outcome = await runtime.run(request(['sh', '-c', 'echo "$GREETING"; id -u; wc -w < /in/data/words.txt; cat; echo oops >&2; mkdir /out/d; echo done > /out/d/f.txt; exit 3'], {
+      env: { GREETING: 'hi there' },
+      stdin: new TextEncoder().encode('from stdin\n'),
+      inputs: [{ name: 'data/words.txt', path: input }],
+    }))
+    assertExit(outcome)
+    assert.equal(outcome.exitCode, 3)
+    assert.equal(text(outcome.stdout), 'hi there\n65534\n4\nfrom stdin\n')
+    assert.equal(text(outcome.stderr), 'oops\n')
+    assert.deepEqual(outcome.files.map(file => [file.path, text(file.bytes)]), [['d/f.txt', 'done\n']])
+    assert.equal(await containersLeft(), 0)
+  })
+
+  it('loads an image once per CID', async () => {
+    const before = runtime.stats().imageLoads
+    await Promise.all([runtime.run(request(['true'])), runtime.run(request(['true']))])
+    assert.equal(runtime.stats().imageLoads, before)
+  })
+
+  it('fails a tarball that is not an image with invalid-image, and serves the next task', async () => {
+    const bogus = join(scratch, 'bogus.tar')
+    await writeFile(bogus, 'not a tarball at all')
+    const outcome = await runtime.run(request(['true'], { moduleCid: 'cid-bogus', modulePath: bogus }))
+    assert.equal(outcome.status, 'failed')
+    assert.equal(outcome.reason, 'invalid-image', outcome.message)
+    assertExit(await runtime.run(request(['true'])))
+  })
+
+  it('cancels a running task when the caller aborts', async () => {
+    const controller = new AbortController()
+    const outcome = runtime.run(request(['sh', '-c', 'echo started; sleep 60'], { signal: controller.signal }))
+    setTimeout(() => controller.abort(), 500)
+    const settled = await outcome
+    assert.equal(settled.status, 'failed')
+    assert.equal(settled.reason, 'cancelled')
+    assert.equal(await containersLeft(), 0)
+  })
+
+  it('rejects a request the engine could not honour', async () => {
+    await assert.rejects(runtime.run(request(['true'], { limits: { ...LIMITS, memoryBytes: MiB } })), /at least/)
+  })
+
+  it('removes containers a previous run of the same work folder left behind', async () => {
+    const orphan = await runtime.engine.json<{ Id: string }>('POST', '/containers/create', {
+      body: { Image: (await runtime.engine.json<{ Id: string }>('GET', '/images/conun-test%2Fbusybox:1/json')).Id, Cmd: ['true'], Labels: { 'org.conun.workdir': join(scratch, 'work') } },
+    })
+    assert.equal(await containersLeft(), 1)
+    const second = await createDockerRuntime({ slots: 1, workDir: join(scratch, 'work') })
+    await second.close()
+    assert.equal(await containersLeft(), 0, `orphan ${orphan.Id} was removed`)
+  })
+})
