@@ -27,6 +27,10 @@ export const nodeConfig = z.strictObject({
     maxTaskOutputMb: z.number().int().min(0),
     maxQueuedPerSession: z.number().int().min(0).max(4096),
     pricePerTaskWei: z.string().regex(/^\d{1,78}$/),
+    /** Sandboxes this provider may run; `docker` is offered only when a Docker Engine answers. */
+    runtimes: z.array(z.enum(['wasi', 'docker'])).min(1),
+    /** The Docker Engine's unix socket. */
+    dockerSocket: z.string().min(1),
   }),
   scheduler: z.strictObject({
     maxInFlightPerProvider: z.number().int().min(1).max(4096),
@@ -59,6 +63,8 @@ export function defaultNodeConfig (): NodeConfig {
       maxTaskOutputMb: 1024,
       maxQueuedPerSession: 64,
       pricePerTaskWei: '0',
+      runtimes: ['wasi', 'docker'],
+      dockerSocket: '/var/run/docker.sock',
     },
     scheduler: { maxInFlightPerProvider: 64, maxProviders: 64, deadlineGraceMs: 30_000, reconnectBackoffMs: 5_000 },
   }

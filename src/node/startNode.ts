@@ -8,9 +8,9 @@ import { hostOptions, PROTOCOL_OFFER } from '../net/index.ts'
 import { createProviderAgent } from '../provider/index.ts'
 import { probeMachine } from '../resources/index.ts'
 import { createRequester, JobStore, libp2pLinks, ReputationStore } from '../requester/index.ts'
-import { createWasiRuntime } from '../runtime/index.ts'
 import { createStorage } from '../storage/index.ts'
 import { openDatabase } from '../util/index.ts'
+import { providerRuntimes } from './providerRuntimes.ts'
 import type { NodeConfig } from './config.ts'
 import type { Api } from '../api/index.ts'
 import type { NodeKey } from '../identity/index.ts'
@@ -52,7 +52,7 @@ export interface NodeInfoFile {
  * creates) the node's keystore.
  */
 export interface StartNodeOptions {
-  /** The sandbox a provider runs tasks in (default: the WASI runtime). */
+  /** The WASI sandbox a provider runs tasks in (default: the WASI runtime); Docker is added when present. */
   readonly runtime?: (config: NodeConfig) => Runtime
 }
 
@@ -70,16 +70,16 @@ export async function startNode (config: NodeConfig, passphrase: string, options
   const host = storage.libp2p
   const offers = new OfferBook()
 
-  let runtime: Runtime | undefined
+  let runtimes: Runtime[] = []
   let provider: ProviderAgent | undefined
   let ownOffer
   if (config.provide) {
-    runtime = options.runtime?.(config) ?? createWasiRuntime({ slots: config.provider.cores, workDir: join(dataDir, 'sandbox') })
+    runtimes = await providerRuntimes(config, options.runtime)
     provider = await createProviderAgent({
       key,
       host,
       storage,
-      runtime,
+      runtimes,
       chainId: config.chainId,
       dataDir,
       policy: {
@@ -93,7 +93,7 @@ export async function startNode (config: NodeConfig, passphrase: string, options
     const machine = probeMachine()
     ownOffer = () => createOffer(key, {
       chainId: config.chainId,
-      runtimes: [runtime!.name],
+      runtimes: runtimes.map(runtime => runtime.name),
       cores: config.provider.cores,
       memoryBytes: Math.min(machine.memoryBytes, config.provider.maxTaskMemoryMb * 1024 * 1024 * config.provider.cores),
       cpuModel: machine.cpuModel,
@@ -144,7 +144,7 @@ export async function startNode (config: NodeConfig, passphrase: string, options
       await requester.stop()
       await exchange.stop()
       await provider?.stop()
-      await runtime?.close()
+      await Promise.all(runtimes.map(runtime => runtime.close()))
       await storage.stop()
       db.close()
       await rm(join(dataDir, 'node.json'), { force: true })

@@ -25,7 +25,8 @@ export interface ProviderAgentInit {
   readonly key: NodeKey
   readonly host: Libp2p
   readonly storage: Storage
-  readonly runtime: Runtime
+  /** The sandboxes tasks may run in; a job's agreement names one of them. */
+  readonly runtimes: readonly Runtime[]
   readonly chainId: number
   readonly dataDir: string
   readonly policy: ProviderPolicy
@@ -55,6 +56,7 @@ export interface ProviderAgent {
 /** The provider side of a node: takes agreements and tasks over /conun/task/1.0.0 and runs them. */
 export async function createProviderAgent (init: ProviderAgentInit): Promise<ProviderAgent> {
   const { policy } = init
+  const runtimes = new Map(init.runtimes.map(runtime => [runtime.name, runtime]))
   const events = new EventHub<ProviderEvent>()
   const counters = { running: 0, queued: 0, completed: 0, failed: 0, sessions: 0, busyMs: 0 }
   events.on(event => {
@@ -72,7 +74,7 @@ export async function createProviderAgent (init: ProviderAgentInit): Promise<Pro
   })
 
   async function admit (proposal: AgreementProposalBody) {
-    if (proposal.runtime !== init.runtime.name) return { accept: false as const, reason: `runtime ${proposal.runtime} is not offered here` }
+    if (!runtimes.has(proposal.runtime)) return { accept: false as const, reason: `runtime ${proposal.runtime} is not offered here` }
     if (proposal.limits.memoryBytes > policy.maxTaskMemoryBytes) return { accept: false as const, reason: `tasks may use at most ${policy.maxTaskMemoryBytes} bytes of memory here` }
     if (proposal.limits.timeoutMs > policy.maxTaskTimeoutMs) return { accept: false as const, reason: `tasks may run at most ${policy.maxTaskTimeoutMs} ms here` }
     if (proposal.limits.outputBytes > policy.maxTaskOutputBytes) return { accept: false as const, reason: `tasks may output at most ${policy.maxTaskOutputBytes} bytes here` }
@@ -84,7 +86,7 @@ export async function createProviderAgent (init: ProviderAgentInit): Promise<Pro
   const context: ProviderContext = {
     key: init.key,
     chainId: init.chainId,
-    runtime: init.runtime,
+    runtimes,
     storage: init.storage,
     cache: new BlobCache(join(init.dataDir, 'cache'), init.storage),
     slots: new Semaphore(policy.maxConcurrent),
@@ -102,7 +104,7 @@ export async function createProviderAgent (init: ProviderAgentInit): Promise<Pro
   return {
     policy,
     events,
-    status: () => ({ runtimes: [init.runtime.name], maxConcurrent: policy.maxConcurrent, ...counters }),
+    status: () => ({ runtimes: [...runtimes.keys()], maxConcurrent: policy.maxConcurrent, ...counters }),
     async stop () {
       await init.host.unhandle(PROTOCOL_TASK)
     },

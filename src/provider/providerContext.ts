@@ -1,7 +1,7 @@
 import type { BlobCache } from './blobCache.ts'
 import type { NodeKey } from '../identity/index.ts'
 import type { AgreementProposalBody } from '../net/index.ts'
-import type { Runtime } from '../runtime/index.ts'
+import type { Runtime, RuntimeName } from '../runtime/index.ts'
 import type { Storage } from '../storage/index.ts'
 import type { EventHub, Semaphore } from '../util/index.ts'
 
@@ -27,7 +27,8 @@ export type Admission = (proposal: AgreementProposalBody) => Promise<AdmissionDe
 export interface ProviderContext {
   readonly key: NodeKey
   readonly chainId: number
-  readonly runtime: Runtime
+  /** The sandboxes, by name; admission accepts only jobs whose runtime is here. */
+  readonly runtimes: ReadonlyMap<RuntimeName, Runtime>
   readonly storage: Storage
   readonly cache: BlobCache
   /** Tasks running at once across all sessions. */

@@ -4,7 +4,7 @@ import { signingDigest } from '../identity/index.ts'
 import { matchOffers } from '../market/index.ts'
 import { EventHub } from '../util/index.ts'
 import { JobRun } from './jobRun.ts'
-import { expandTasks, quorumOf } from './jobSpec.ts'
+import { codeOf, expandTasks, quorumOf } from './jobSpec.ts'
 import { unpaid } from './settlement.ts'
 import type { JobRecord, JobStore, ResolvedJob, TaskDefinition, TaskOutcome } from './jobStore.ts'
 import type { ProviderReputation, ReputationStore } from './reputationStore.ts'
@@ -137,7 +137,7 @@ export function createRequester (init: RequesterInit): Requester {
       const resolved: ResolvedJob = {
         name: spec.name ?? 'job',
         runtime: spec.runtime,
-        module: await resolve(spec.module),
+        module: await resolve(codeOf(spec)),
         limits: { memoryBytes: spec.limits.memoryMb * 1024 * 1024, timeoutMs: spec.limits.timeoutMs, outputBytes: spec.limits.outputMb * 1024 * 1024 },
         constraints: {
           ...(spec.constraints.minCores === undefined ? {} : { minCores: spec.constraints.minCores }),

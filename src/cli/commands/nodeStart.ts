@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { loadNodeConfig, startNode } from '../../node/index.ts'
 import { resolvePassphrase } from '../passphrase.ts'
 import { intFlag, parseFlags } from '../usage.ts'
-import type { NodeConfigOverrides } from '../../node/index.ts'
+import type { NodeConfig, NodeConfigOverrides } from '../../node/index.ts'
 import type { Command } from '../usage.ts'
 
 const help = `Usage: conun node start [options]
@@ -14,6 +14,8 @@ Options:
   --provide               lend this machine: run other nodes' tasks
   --cores N               tasks to run at once when providing (default: all cores)
   --price WEI             price per task in wei of the CON token, advertised in offers (default: 0)
+  --runtimes LIST         sandboxes to offer, comma-separated: wasi,docker (default: both; docker
+                          only when a Docker Engine answers on its socket)
   --listen MULTIADDR      address to listen on; repeat for more
                           (default: /ip4/127.0.0.1/tcp/0 and /ip4/127.0.0.1/tcp/0/ws)
   --bootstrap MULTIADDR   a peer to join the network through (with /p2p/<id>); repeat for more
@@ -39,6 +41,7 @@ export const nodeStart: Command = {
       provide: { type: 'boolean' },
       cores: { type: 'string' },
       price: { type: 'string' },
+      runtimes: { type: 'string' },
       listen: { type: 'string', multiple: true },
       bootstrap: { type: 'string', multiple: true },
       'data-dir': { type: 'string' },
@@ -60,7 +63,8 @@ export const nodeStart: Command = {
       chainId: intFlag(values['chain-id'], 'chain-id', help, 1, Number.MAX_SAFE_INTEGER),
       devnet: values.devnet,
       provide: values.provide,
-      provider: { cores, pricePerTaskWei: values.price },
+      // Checked with the rest of the configuration: an unknown runtime is a ConfigError naming the key.
+      provider: { cores, pricePerTaskWei: values.price, runtimes: values.runtimes?.split(',') as NodeConfig['provider']['runtimes'] | undefined },
     }
     const config = await loadNodeConfig(overrides, async path => readFile(path, 'utf8').catch(() => undefined))
     const { passphrase, source } = await resolvePassphrase({ devnet: config.devnet, passphraseFile: values['passphrase-file'] })

@@ -3,7 +3,7 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { buildBusyboxImage } from '../../../test/fixtures/docker/busyboxImage.ts'
+import { buildBusyboxImage } from '../../../scripts/build-busybox-image.ts'
 import { createDockerRuntime, type DockerRuntime, type TaskRunOutcome, type TaskRunRequest } from '../index.ts'
 
 const MiB = 1024 * 1024
@@ -89,7 +89,7 @@ describe('createDockerRuntime', () => {
 
   it('removes containers a previous run of the same work folder left behind', async () => {
     const orphan = await runtime.engine.json<{ Id: string }>('POST', '/containers/create', {
-      body: { Image: (await runtime.engine.json<{ Id: string }>('GET', '/images/conun-test%2Fbusybox:1/json')).Id, Cmd: ['true'], Labels: { 'org.conun.workdir': join(scratch, 'work') } },
+      body: { Image: (await runtime.engine.json<{ Id: string }>('GET', '/images/conun%2Fbusybox:1/json')).Id, Cmd: ['true'], Labels: { 'org.conun.workdir': join(scratch, 'work') } },
     })
     assert.equal(await containersLeft(), 1)
     const second = await createDockerRuntime({ slots: 1, workDir: join(scratch, 'work') })
