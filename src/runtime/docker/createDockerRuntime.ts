@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { Semaphore } from '../../util/index.ts'
 import { checkRequest } from '../wasi/checkRequest.ts'
 import { TaskFailure } from '../wasi/errors.ts'
-import { collectOutputs } from '../wasi/taskFiles.ts'
+import { collectOutputs, MAX_OUTPUT_FILES } from '../wasi/taskFiles.ts'
 import { containerSpec, FILE_SIZE_EXIT_CODE } from './containerSpec.ts'
 import { createDockerEngine, DEFAULT_DOCKER_SOCKET } from './engine.ts'
 import { DockerEngineError } from './errors.ts'
@@ -52,8 +52,6 @@ export interface DockerRuntime extends Runtime {
 const WORKDIR_LABEL = 'org.conun.workdir'
 /** How often a running task's /out is measured. */
 const WATCHDOG_MS = 200
-/** A result carries at most this many files (the wire schema's bound). */
-const MAX_OUT_ENTRIES = 4096
 /** The engine's smallest memory limit. */
 const MIN_MEMORY_BYTES = 6 * 1024 * 1024
 /** stdout and stderr are held in memory, so their capture stops here even under a larger output limit. */
@@ -197,7 +195,8 @@ async function runContainer (engine: DockerEngine, id: string, request: TaskRunR
       measuring = true
       measureDir(dirs.outDir).then(({ bytes, entries }) => {
         if (bytes + capture.bytes > limits.outputBytes) stop('output-limit', `files in /out passed the ${limits.outputBytes} bytes allowed`)
-        else if (entries > MAX_OUT_ENTRIES) stop('output-limit', `more than ${MAX_OUT_ENTRIES} entries in /out`)
+        // Folders count too: the task could otherwise fill the host with empty ones.
+        else if (entries > MAX_OUTPUT_FILES) stop('output-limit', `more than ${MAX_OUTPUT_FILES} entries in /out`)
       }, () => {}).finally(() => { measuring = false })
     }, WATCHDOG_MS)
     if (signal?.aborted) onAbort()
@@ -210,8 +209,6 @@ async function runContainer (engine: DockerEngine, id: string, request: TaskRunR
       (state.OOMKilled ? { reason: 'memory-limit' as const, message: `killed for using more than the ${limits.memoryBytes} bytes of memory allowed` } : undefined) ??
       (exitCode === FILE_SIZE_EXIT_CODE ? { reason: 'output-limit' as const, message: 'a file passed the size allowed (SIGXFSZ)' } : undefined)
     if (failure !== undefined) return { status: 'failed', ...failure, ...printed }
-    const { entries } = await measureDir(dirs.outDir)
-    if (entries > MAX_OUT_ENTRIES) return { status: 'failed', reason: 'output-limit', message: `more than ${MAX_OUT_ENTRIES} entries in /out`, ...printed }
     try {
       const files = collectOutputs(dirs.outDir, limits.outputBytes - capture.bytes)
       return { status: 'exit', exitCode, files, ...printed }
