@@ -6,6 +6,7 @@ import { serveTaskSession } from './taskSession.ts'
 import type { Admission, ProviderContext, ProviderEvent } from './providerContext.ts'
 import type { NodeKey } from '../identity/index.ts'
 import type { AgreementProposalBody } from '../net/index.ts'
+import type { PolicyStateName } from '../resources/index.ts'
 import type { Runtime } from '../runtime/index.ts'
 import type { Storage } from '../storage/index.ts'
 import type { Libp2p } from '@libp2p/interface'
@@ -34,8 +35,19 @@ export interface ProviderAgentInit {
   readonly admission?: Admission
 }
 
+/** Whether the machine is lent right now, as the idle policy decided (see resources/idlePolicy.ts). */
+export interface LendingState {
+  readonly state: PolicyStateName
+  readonly reason: string
+  readonly since: number
+  /** Share of the CPU (0–1) other programs used at the last reading, and conun with its tasks. */
+  readonly foreignLoad: number
+  readonly ownLoad: number
+}
+
 export interface ProviderStatus {
   readonly runtimes: readonly string[]
+  readonly lending: LendingState
   readonly maxConcurrent: number
   readonly running: number
   readonly queued: number
@@ -50,6 +62,8 @@ export interface ProviderAgent {
   readonly policy: ProviderPolicy
   readonly events: EventHub<ProviderEvent>
   status(): ProviderStatus
+  /** Starts or stops taking tasks: outside `running`, new agreements are declined and queued tasks wait. */
+  setLending(lending: LendingState): void
   stop(): Promise<void>
 }
 
@@ -73,7 +87,11 @@ export async function createProviderAgent (init: ProviderAgentInit): Promise<Pro
     }
   })
 
+  let lending: LendingState = { state: 'running', reason: 'lending the machine', since: Date.now(), foreignLoad: 0, ownLoad: 0 }
+  const slots = new Semaphore(policy.maxConcurrent)
+
   async function admit (proposal: AgreementProposalBody) {
+    if (lending.state !== 'running') return { accept: false as const, reason: `not taking work now: ${lending.reason}` }
     if (!runtimes.has(proposal.runtime)) return { accept: false as const, reason: `runtime ${proposal.runtime} is not offered here` }
     if (proposal.limits.memoryBytes > policy.maxTaskMemoryBytes) return { accept: false as const, reason: `tasks may use at most ${policy.maxTaskMemoryBytes} bytes of memory here` }
     if (proposal.limits.timeoutMs > policy.maxTaskTimeoutMs) return { accept: false as const, reason: `tasks may run at most ${policy.maxTaskTimeoutMs} ms here` }
@@ -89,7 +107,7 @@ export async function createProviderAgent (init: ProviderAgentInit): Promise<Pro
     runtimes,
     storage: init.storage,
     cache: new BlobCache(join(init.dataDir, 'cache'), init.storage),
-    slots: new Semaphore(policy.maxConcurrent),
+    slots,
     admit,
     events,
   }
@@ -104,7 +122,11 @@ export async function createProviderAgent (init: ProviderAgentInit): Promise<Pro
   return {
     policy,
     events,
-    status: () => ({ runtimes: [...runtimes.keys()], maxConcurrent: policy.maxConcurrent, ...counters }),
+    status: () => ({ runtimes: [...runtimes.keys()], lending, maxConcurrent: policy.maxConcurrent, ...counters }),
+    setLending (next) {
+      if ((next.state === 'running') !== (lending.state === 'running')) slots.resize(next.state === 'running' ? policy.maxConcurrent : 0)
+      lending = next
+    },
     async stop () {
       await init.host.unhandle(PROTOCOL_TASK)
     },
