@@ -151,7 +151,7 @@ export type OutputRef = z.infer<typeof outputRef>
  * adds invalid-output when what came back does not match what the provider signed, and no-quorum
  * when replicas never agreed.
  */
-export const failureReason = z.enum(['timeout', 'memory-limit', 'output-limit', 'trap', 'invalid-module', 'invalid-image', 'cancelled', 'internal', 'fetch-failed', 'invalid-output', 'no-quorum'])
+export const failureReason = z.enum(['timeout', 'memory-limit', 'output-limit', 'trap', 'invalid-module', 'invalid-image', 'cancelled', 'given-back', 'internal', 'fetch-failed', 'invalid-output', 'no-quorum'])
 export type FailureReason = z.infer<typeof failureReason>
 
 export const taskResult = z.object({

@@ -41,6 +41,7 @@ export type TaskFailureReason =
   | 'invalid-module' // not a WASI preview-1 module, or imports something not provided
   | 'invalid-image' // not a loadable Docker image tarball
   | 'cancelled' // the caller aborted
+  | 'given-back' // paused for the machine's owner too long; the requester runs it elsewhere
   | 'internal' // the runtime itself failed
 
 export interface OutputFile {

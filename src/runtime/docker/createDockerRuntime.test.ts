@@ -83,6 +83,26 @@ describe('createDockerRuntime', () => {
     assert.equal(await containersLeft(), 0)
   })
 
+  it('pauses running tasks, gives paused ones back, and counts their CPU time', async () => {
+    const spinning = runtime.run(request(['sh', '-c', 'while :; do :; done']))
+    let cpuMs = 0
+    while (cpuMs === 0) {
+      await new Promise(resolve => setTimeout(resolve, 100))
+      cpuMs = await runtime.cpuMs()
+    }
+    await runtime.pauseAll()
+    const states = await Promise.all((await runtime.engine.json<Array<{ State: string }>>('GET', `/containers/json?all=1&filters=${encodeURIComponent(JSON.stringify({ label: [`org.conun.workdir=${join(scratch, 'work')}`] }))}`)).map(c => c.State))
+    assert.deepEqual(states, ['paused'])
+    await runtime.giveBackPaused('the owner needs the machine')
+    const outcome = await spinning
+    assert.equal(outcome.status, 'failed')
+    assert.equal(outcome.reason, 'given-back')
+    assert.equal(outcome.message, 'the owner needs the machine')
+    await runtime.resumeAll()
+    assert.ok(await runtime.cpuMs() >= cpuMs, 'CPU time of removed containers is kept')
+    assertExit(await runtime.run(request(['true'])))
+  })
+
   it('rejects a request the engine could not honour', async () => {
     await assert.rejects(runtime.run(request(['true'], { limits: { ...LIMITS, memoryBytes: MiB } })), /at least/)
   })

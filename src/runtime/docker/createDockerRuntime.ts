@@ -46,6 +46,10 @@ export interface DockerRuntime extends Runtime {
   /** Pauses (freezes) or resumes every running task, e.g. while the machine's owner needs it. */
   pauseAll(): Promise<void>
   resumeAll(): Promise<void>
+  /** Ends every paused task with reason `given-back`, so its requester runs it elsewhere. */
+  giveBackPaused(message: string): Promise<void>
+  /** CPU time this runtime's containers have used so far, in ms (for telling conun's load from the owner's). */
+  cpuMs(): Promise<number>
 }
 
 /** Label carrying the work folder: it marks this runtime's containers, and only those are swept. */
@@ -69,7 +73,11 @@ export async function createDockerRuntime (options: DockerRuntimeOptions): Promi
   // Tasks never run as root; as the provider's own user they leave nothing it cannot clean up.
   const uid = process.getuid?.() ?? 0
   const user = uid === 0 ? '65534:65534' : `${uid}:${process.getgid?.() ?? uid}`
-  const live = new Set<string>()
+  /** Running containers, and how to stop each with a reason. */
+  const live = new Map<string, (reason: TaskFailureReason, message: string) => void>()
+  /** Last CPU reading per live container, and the total of those removed. */
+  const cpuSeen = new Map<string, number>()
+  let removedCpuMs = 0
   const running = new Set<Promise<TaskRunOutcome>>()
   let closed = false
   let paused = false
@@ -79,6 +87,8 @@ export async function createDockerRuntime (options: DockerRuntimeOptions): Promi
       if (!(error instanceof DockerEngineError && error.status === 404)) throw error
     })
     live.delete(id)
+    removedCpuMs += cpuSeen.get(id) ?? 0
+    cpuSeen.delete(id)
   }
   const leftovers = await engine.json<Array<{ Id: string }>>('GET', `/containers/json?all=1&filters=${encodeURIComponent(JSON.stringify({ label: [`${WORKDIR_LABEL}=${workDir}`] }))}`)
   await Promise.all(leftovers.map(container => removeContainer(container.Id)))
@@ -114,8 +124,7 @@ export async function createDockerRuntime (options: DockerRuntimeOptions): Promi
       if (signal?.aborted) return failed('cancelled', 'cancelled by the caller', 0)
       dirs = await makeTaskDirs(join(workDir, `task-${randomUUID()}`), request.inputs)
       id = await create(request, dirs)
-      live.add(id)
-      return await runContainer(engine, id, request, dirs, () => paused)
+      return await runContainer(engine, id, request, dirs, () => paused, stop => live.set(id!, stop))
     } catch (error) {
       const wallMs = performance.now() - started
       if (error instanceof InvalidImageError) return failed('invalid-image', error.message, wallMs)
@@ -128,7 +137,7 @@ export async function createDockerRuntime (options: DockerRuntimeOptions): Promi
     }
   }
 
-  const everyLive = (action: 'pause' | 'unpause') => Promise.all([...live].map(id =>
+  const everyLive = (action: 'pause' | 'unpause') => Promise.all([...live.keys()].map(id =>
     engine.json('POST', `/containers/${id}/${action}`).catch(() => { /* it ended meanwhile */ })))
 
   return {
@@ -145,7 +154,7 @@ export async function createDockerRuntime (options: DockerRuntimeOptions): Promi
     // Kills whatever still runs and resolves once every container is removed.
     close: async () => {
       closed = true
-      await Promise.all([...live].map(id => engine.json('POST', `/containers/${id}/kill`).catch(() => {})))
+      for (const stop of live.values()) stop('cancelled', 'the runtime was closed')
       await Promise.allSettled(running)
     },
     stats: () => ({ imageLoads: images.loads, containers: live.size }),
@@ -157,11 +166,25 @@ export async function createDockerRuntime (options: DockerRuntimeOptions): Promi
       paused = false
       await everyLive('unpause')
     },
+    giveBackPaused: async message => {
+      if (paused) for (const stop of live.values()) stop('given-back', message)
+    },
+    cpuMs: async () => {
+      await Promise.all([...live.keys()].map(async id => {
+        const stats = await engine.json<{ cpu_stats?: { cpu_usage?: { total_usage?: number } } }>('GET', `/containers/${id}/stats?stream=false&one-shot=true`).catch(() => undefined)
+        const usedNs = stats?.cpu_stats?.cpu_usage?.total_usage
+        // An exited container reads 0: keep its last reading.
+        if (usedNs !== undefined && usedNs > 0) cpuSeen.set(id, usedNs / 1e6)
+      }))
+      let total = removedCpuMs
+      for (const ms of cpuSeen.values()) total += ms
+      return total
+    },
   }
 }
 
 /** Attaches, starts, enforces the wall clock and the output limit, and turns the end into an outcome. */
-async function runContainer (engine: DockerEngine, id: string, request: TaskRunRequest, dirs: TaskDirs, isPaused: () => boolean): Promise<TaskRunOutcome> {
+async function runContainer (engine: DockerEngine, id: string, request: TaskRunRequest, dirs: TaskDirs, isPaused: () => boolean, register: (stop: (reason: TaskFailureReason, message: string) => void) => void): Promise<TaskRunOutcome> {
   const { limits, signal } = request
   let stopped: { reason: TaskFailureReason, message: string } | undefined
   const stop = (reason: TaskFailureReason, message: string): void => {
@@ -173,6 +196,7 @@ async function runContainer (engine: DockerEngine, id: string, request: TaskRunR
       await engine.json('POST', `/containers/${id}/kill`).catch(() => { /* it has just ended */ })
     })()
   }
+  register(stop)
   const capture = new OutputCapture(Math.min(limits.outputBytes, CAPTURE_CEILING_BYTES), () =>
     stop('output-limit', `stdout and stderr passed the ${limits.outputBytes} bytes allowed`))
   const stream = await engine.hijack(`/containers/${id}/attach?stream=1&stdout=1&stderr=1${request.stdin === undefined ? '' : '&stdin=1'}`)
@@ -187,6 +211,8 @@ async function runContainer (engine: DockerEngine, id: string, request: TaskRunR
   const started = performance.now()
   try {
     await engine.json('POST', `/containers/${id}/start`)
+    // Started just as the runtime paused: it waits with the others.
+    if (isPaused()) await engine.json('POST', `/containers/${id}/pause`).catch(() => {})
     if (request.stdin !== undefined) stream.end(request.stdin)
     timer = setTimeout(() => stop('timeout', `timed out after ${limits.timeoutMs} ms`), limits.timeoutMs)
     let measuring = false
