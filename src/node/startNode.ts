@@ -10,8 +10,10 @@ import { probeMachine } from '../resources/index.ts'
 import { createRequester, JobStore, libp2pLinks, ReputationStore } from '../requester/index.ts'
 import { createStorage } from '../storage/index.ts'
 import { openDatabase } from '../util/index.ts'
+import { startLendingPolicy } from './lendingPolicy.ts'
 import { providerRuntimes } from './providerRuntimes.ts'
 import type { NodeConfig } from './config.ts'
+import type { LendingPolicy } from './lendingPolicy.ts'
 import type { Api } from '../api/index.ts'
 import type { NodeKey } from '../identity/index.ts'
 import type { OfferExchange } from '../market/index.ts'
@@ -72,6 +74,7 @@ export async function startNode (config: NodeConfig, passphrase: string, options
 
   let runtimes: Runtime[] = []
   let provider: ProviderAgent | undefined
+  let lending: LendingPolicy | undefined
   let ownOffer
   if (config.provide) {
     runtimes = await providerRuntimes(config, options.runtime)
@@ -88,8 +91,10 @@ export async function startNode (config: NodeConfig, passphrase: string, options
         maxTaskTimeoutMs: config.provider.maxTaskTimeoutMs,
         maxTaskOutputBytes: config.provider.maxTaskOutputMb * 1024 * 1024,
         maxQueuedPerSession: config.provider.maxQueuedPerSession,
+        ...(config.provider.maxCacheMb === 0 ? {} : { maxCacheBytes: config.provider.maxCacheMb * 1024 * 1024 }),
       },
     })
+    lending = startLendingPolicy({ lending: config.provider.lending, provider, runtimes })
     const machine = probeMachine()
     ownOffer = () => createOffer(key, {
       chainId: config.chainId,
@@ -143,6 +148,7 @@ export async function startNode (config: NodeConfig, passphrase: string, options
       await api.close()
       await requester.stop()
       await exchange.stop()
+      await lending?.stop()
       await provider?.stop()
       await Promise.all(runtimes.map(runtime => runtime.close()))
       await storage.stop()

@@ -20,6 +20,8 @@ export interface ProviderPolicy {
   readonly maxTaskOutputBytes: number
   /** Tasks a requester may queue here beyond those running, per session. */
   readonly maxQueuedPerSession: number
+  /** Disk the cache of fetched code and inputs may use (default: no limit). */
+  readonly maxCacheBytes?: number
 }
 
 export interface ProviderAgentInit {
@@ -106,7 +108,7 @@ export async function createProviderAgent (init: ProviderAgentInit): Promise<Pro
     chainId: init.chainId,
     runtimes,
     storage: init.storage,
-    cache: new BlobCache(join(init.dataDir, 'cache'), init.storage),
+    cache: new BlobCache(join(init.dataDir, 'cache'), init.storage, { maxBytes: policy.maxCacheBytes }),
     slots,
     admit,
     events,

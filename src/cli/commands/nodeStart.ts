@@ -16,6 +16,16 @@ Options:
   --price WEI             price per task in wei of the CON token, advertised in offers (default: 0)
   --runtimes LIST         sandboxes to offer, comma-separated: wasi,docker (default: both; docker
                           only when a Docker Engine answers on its socket)
+  --max-memory MB         memory one task may use (default: 2048)
+  --max-cache-disk MB     disk for fetched code and inputs, least recently used go first
+                          (default: 0, no limit)
+  --idle-only             take tasks only while other programs leave the CPU idle; pause
+                          containers when they need it again
+  --idle-threshold PCT    CPU share other programs may use before the machine is busy (default: 30)
+  --idle-for SEC          how long the machine must stay quiet first (default: 60)
+  --max-paused SEC        give paused tasks back after this long (default: 600)
+  --window HH:MM-HH:MM    run tasks only in this daily window (local time); repeat for more
+  --on-battery            also run on battery (default: pause on battery)
   --listen MULTIADDR      address to listen on; repeat for more
                           (default: /ip4/127.0.0.1/tcp/0 and /ip4/127.0.0.1/tcp/0/ws)
   --bootstrap MULTIADDR   a peer to join the network through (with /p2p/<id>); repeat for more
@@ -42,6 +52,14 @@ export const nodeStart: Command = {
       cores: { type: 'string' },
       price: { type: 'string' },
       runtimes: { type: 'string' },
+      'max-memory': { type: 'string' },
+      'max-cache-disk': { type: 'string' },
+      'idle-only': { type: 'boolean' },
+      'idle-threshold': { type: 'string' },
+      'idle-for': { type: 'string' },
+      'max-paused': { type: 'string' },
+      window: { type: 'string', multiple: true },
+      'on-battery': { type: 'boolean' },
       listen: { type: 'string', multiple: true },
       bootstrap: { type: 'string', multiple: true },
       'data-dir': { type: 'string' },
@@ -64,7 +82,21 @@ export const nodeStart: Command = {
       devnet: values.devnet,
       provide: values.provide,
       // Checked with the rest of the configuration: an unknown runtime is a ConfigError naming the key.
-      provider: { cores, pricePerTaskWei: values.price, runtimes: values.runtimes?.split(',') as NodeConfig['provider']['runtimes'] | undefined },
+      provider: {
+        cores,
+        pricePerTaskWei: values.price,
+        runtimes: values.runtimes?.split(',') as NodeConfig['provider']['runtimes'] | undefined,
+        maxTaskMemoryMb: intFlag(values['max-memory'], 'max-memory', help, 6, 1024 * 1024),
+        maxCacheMb: intFlag(values['max-cache-disk'], 'max-cache-disk', help, 0, Number.MAX_SAFE_INTEGER),
+        lending: {
+          idleOnly: values['idle-only'],
+          busyAbovePercent: intFlag(values['idle-threshold'], 'idle-threshold', help, 0, 100),
+          idleForSec: intFlag(values['idle-for'], 'idle-for', help, 0, 24 * 3600),
+          maxPausedSec: intFlag(values['max-paused'], 'max-paused', help, 0, 7 * 24 * 3600),
+          windows: values.window,
+          runOnBattery: values['on-battery'],
+        },
+      },
     }
     const config = await loadNodeConfig(overrides, async path => readFile(path, 'utf8').catch(() => undefined))
     const { passphrase, source } = await resolvePassphrase({ devnet: config.devnet, passphraseFile: values['passphrase-file'] })
