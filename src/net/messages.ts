@@ -58,6 +58,8 @@ export const offerBody = z.object({
   cores: z.number().int().min(1).max(4096),
   memoryBytes: count,
   cpuModel: z.string().max(200),
+  /** Single-core speed score the provider measured (millions of sieve steps per second). */
+  speed: z.number().int().min(0).max(1_000_000).optional(),
   pricePerTaskWei: wei,
   /** Where to dial the provider, for requesters that only heard the offer through gossip. */
   addrs: z.array(z.string().max(512)).max(32),

@@ -102,6 +102,7 @@ export async function startNode (config: NodeConfig, passphrase: string, options
       cores: config.provider.cores,
       memoryBytes: Math.min(machine.memoryBytes, config.provider.maxTaskMemoryMb * 1024 * 1024 * config.provider.cores),
       cpuModel: machine.cpuModel,
+      speed: machine.speed,
       pricePerTaskWei: config.provider.pricePerTaskWei,
       addrs: host.getMultiaddrs().map(addr => addr.toString()),
     }, OFFER_TTL_MS)

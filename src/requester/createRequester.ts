@@ -78,6 +78,7 @@ export function createRequester (init: RequesterInit): Requester {
     runtime: job.spec.runtime,
     minCores: job.spec.constraints.minCores,
     minMemoryBytes: job.spec.constraints.minMemoryBytes,
+    minSpeed: job.spec.constraints.minSpeed,
     maxPricePerTaskWei: job.spec.constraints.maxPricePerTaskWei === undefined ? undefined : BigInt(job.spec.constraints.maxPricePerTaskWei),
     allowPeers: job.spec.constraints.providers,
     excludePeers: init.reputation.blacklisted(),
@@ -142,6 +143,7 @@ export function createRequester (init: RequesterInit): Requester {
         constraints: {
           ...(spec.constraints.minCores === undefined ? {} : { minCores: spec.constraints.minCores }),
           ...(spec.constraints.minMemoryMb === undefined ? {} : { minMemoryBytes: spec.constraints.minMemoryMb * 1024 * 1024 }),
+          ...(spec.constraints.minSpeed === undefined ? {} : { minSpeed: spec.constraints.minSpeed }),
           ...(spec.constraints.maxPricePerTask === undefined ? {} : { maxPricePerTaskWei: spec.constraints.maxPricePerTask }),
           ...(spec.constraints.providers === undefined ? {} : { providers: spec.constraints.providers }),
         },

@@ -46,6 +46,8 @@ const jobFields = {
   constraints: z.strictObject({
     minCores: z.number().int().min(1).optional(),
     minMemoryMb: z.number().int().min(1).optional(),
+    /** Lowest single-core speed score a provider advertises (see README). */
+    minSpeed: z.number().int().min(0).optional(),
     /** Highest price per task, in wei, as a decimal string. */
     maxPricePerTask: z.string().regex(/^\d{1,78}$/).optional(),
     /** Only these providers (PeerIds). */

@@ -15,6 +15,7 @@ export interface ResolvedJob {
   readonly constraints: {
     readonly minCores?: number
     readonly minMemoryBytes?: number
+    readonly minSpeed?: number
     readonly maxPricePerTaskWei?: string
     readonly providers?: readonly string[]
   }

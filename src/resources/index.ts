@@ -1,3 +1,4 @@
+export { benchmarkSpeed } from './benchmarkSpeed.ts'
 export { probeMachine } from './probeMachine.ts'
 export type { MachineProfile } from './probeMachine.ts'
 export { fitness, initialPolicyState, nextPolicyState, parseTimeWindow } from './idlePolicy.ts'
