@@ -83,12 +83,12 @@ export async function createDockerRuntime (options: DockerRuntimeOptions): Promi
   let paused = false
 
   const removeContainer = async (id: string): Promise<void> => {
-    await engine.json('DELETE', `/containers/${id}?force=1&v=1`).catch(error => {
-      if (!(error instanceof DockerEngineError && error.status === 404)) throw error
-    })
     live.delete(id)
     removedCpuMs += cpuSeen.get(id) ?? 0
     cpuSeen.delete(id)
+    await engine.json('DELETE', `/containers/${id}?force=1&v=1`).catch(error => {
+      if (!(error instanceof DockerEngineError && error.status === 404)) throw error
+    })
   }
   const leftovers = await engine.json<Array<{ Id: string }>>('GET', `/containers/json?all=1&filters=${encodeURIComponent(JSON.stringify({ label: [`${WORKDIR_LABEL}=${workDir}`] }))}`)
   await Promise.all(leftovers.map(container => removeContainer(container.Id)))
@@ -121,7 +121,7 @@ export async function createDockerRuntime (options: DockerRuntimeOptions): Promi
     let dirs: TaskDirs | undefined
     let id: string | undefined
     try {
-      if (signal?.aborted) return failed('cancelled', 'cancelled by the caller', 0)
+      if (closed || signal?.aborted) return failed('cancelled', closed ? 'the runtime was closed' : 'cancelled by the caller', 0)
       dirs = await makeTaskDirs(join(workDir, `task-${randomUUID()}`), request.inputs)
       id = await create(request, dirs)
       return await runContainer(engine, id, request, dirs, () => paused, stop => live.set(id!, stop))
@@ -131,9 +131,13 @@ export async function createDockerRuntime (options: DockerRuntimeOptions): Promi
       if (closed || signal?.aborted) return failed('cancelled', closed ? 'the runtime was closed' : 'cancelled by the caller', wallMs)
       return failed('internal', (error as Error).message, wallMs)
     } finally {
-      if (id !== undefined) await removeContainer(id)
-      if (dirs !== undefined) await removeTaskDirs(dirs)
-      gate.release()
+      try {
+        // A container the engine failed to remove keeps its label: the next start sweeps it.
+        if (id !== undefined) await removeContainer(id).catch(() => {})
+        if (dirs !== undefined) await removeTaskDirs(dirs)
+      } finally {
+        gate.release()
+      }
     }
   }
 
