@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict'
+import { createWriteStream } from 'node:fs'
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { pipeline } from 'node:stream/promises'
 import { after, before, describe, it } from 'node:test'
 import { buildBusyboxImage } from '../../../scripts/build-busybox-image.ts'
 import { createDockerRuntime, type DockerRuntime, type TaskRunOutcome, type TaskRunRequest } from '../index.ts'
@@ -71,6 +73,32 @@ describe('createDockerRuntime', () => {
     assert.equal(outcome.status, 'failed')
     assert.equal(outcome.reason, 'invalid-image', outcome.message)
     assertExit(await runtime.run(request(['true'])))
+  })
+
+  it('never lets a tarball move a tag the provider uses, and takes back the tags it sets', async () => {
+    const { engine } = runtime
+    const busybox = (await engine.json<{ Id: string }>('GET', '/images/conun%2Fbusybox:1/json')).Id
+    const helper = (await engine.json<{ Id: string }>('POST', '/containers/create', { body: { Image: busybox, Cmd: ['true'] } })).Id
+    // Two commits of one container are two images (their creation times differ).
+    const commit = async (comment: string) => (await engine.json<{ Id: string }>('POST', `/commit?container=${helper}&repo=conun-test/tagclash&tag=a&comment=${comment}`)).Id
+    const saved = await commit('saved')
+    const tarball = join(scratch, 'tagclash.tar')
+    await pipeline(await engine.download('/images/conun-test%2Ftagclash:a/get'), createWriteStream(tarball))
+    const other = await commit('other')
+    try {
+      const refused = await runtime.run(request(['true'], { moduleCid: 'cid-tagclash', modulePath: tarball }))
+      assert.equal(refused.status, 'failed')
+      assert.equal(refused.reason, 'invalid-image')
+      assert.match(refused.message, /would take the tag conun-test\/tagclash:a/)
+      await engine.json('DELETE', '/images/conun-test%2Ftagclash:a')
+      await engine.json('DELETE', `/images/${saved}`)
+      assertExit(await runtime.run(request(['true'], { moduleCid: 'cid-tagclash', modulePath: tarball })))
+      await assert.rejects(engine.json('GET', '/images/conun-test%2Ftagclash:a/json'), /404/, 'the tarball\'s own tag is taken off')
+      assert.equal((await engine.json<{ Id: string }>('GET', '/images/conun-image:cid-tagclash/json')).Id, saved)
+    } finally {
+      await engine.json('DELETE', `/containers/${helper}`)
+      for (const image of [other, 'conun-image:cid-tagclash']) await engine.json('DELETE', `/images/${image}?force=1`).catch(() => {})
+    }
   })
 
   it('cancels a running task when the caller aborts', async () => {

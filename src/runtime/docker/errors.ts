@@ -10,3 +10,8 @@ export class DockerEngineError extends Error {
     this.call = call
   }
 }
+
+/** The tarball is not a loadable image: a fact about the job, reported as `invalid-image`. */
+export class InvalidImageError extends Error {
+  override readonly name = 'InvalidImageError'
+}
