@@ -19,14 +19,12 @@ const MAX_JSON_BYTES = 16 * 1024 * 1024
 
 export interface CallOptions {
   readonly body?: unknown
-  readonly signal?: AbortSignal
 }
 
 export interface DockerEngine {
-  readonly socketPath: string
   /** A JSON call; resolves to the parsed answer (undefined for an empty one), rejects with DockerEngineError on a 4xx/5xx. */
   json<T>(method: string, path: string, options?: CallOptions): Promise<T>
-  /** Streams `body` up (e.g. a tarball) and resolves to the raw answer once it has fully arrived. */
+  /** Streams `body` up (e.g. a tarball) and resolves to the answer, to be read as a stream. */
   upload(method: string, path: string, body: Readable, contentType: string): Promise<IncomingMessage>
   /** The answer as a stream (e.g. an image tarball). */
   download(path: string): Promise<IncomingMessage>
@@ -35,8 +33,8 @@ export interface DockerEngine {
 }
 
 export function createDockerEngine (socketPath: string = DEFAULT_DOCKER_SOCKET): DockerEngine {
-  const open = (method: string, path: string, headers: Record<string, string>, signal?: AbortSignal) =>
-    httpRequest({ socketPath, method, path: API_PREFIX + path, headers, ...(signal === undefined ? {} : { signal }) })
+  const open = (method: string, path: string, headers: Record<string, string>) =>
+    httpRequest({ socketPath, method, path: API_PREFIX + path, headers })
 
   /** Resolves to the answer, or rejects with the daemon's error message on a 4xx/5xx. */
   const answer = (req: ReturnType<typeof open>, method: string, path: string) => new Promise<IncomingMessage>((resolve, reject) => {
@@ -57,10 +55,9 @@ export function createDockerEngine (socketPath: string = DEFAULT_DOCKER_SOCKET):
   })
 
   return {
-    socketPath,
     async json<T> (method: string, path: string, options: CallOptions = {}) {
       const payload = options.body === undefined ? undefined : JSON.stringify(options.body)
-      const req = open(method, path, payload === undefined ? {} : { 'content-type': 'application/json' }, options.signal)
+      const req = open(method, path, payload === undefined ? {} : { 'content-type': 'application/json' })
       req.end(payload)
       const text = await readBody(await answer(req, method, path), MAX_JSON_BYTES)
       return (text.trim() === '' ? undefined : JSON.parse(text)) as T

@@ -9,7 +9,7 @@ export class OutputCapture {
   private readonly kept: { stdout: Buffer[], stderr: Buffer[] } = { stdout: [], stderr: [] }
   private pending: Buffer = Buffer.alloc(0)
   private keptBytes = 0
-  overflowed = false
+  private overflowed = false
 
   constructor (limitBytes: number, onOverflow: () => void) {
     this.limitBytes = limitBytes
