@@ -11,6 +11,8 @@ import { createDockerRuntime, type DockerRuntime, type TaskRunOutcome, type Task
 const MiB = 1024 * 1024
 const LIMITS = { memoryBytes: 64 * MiB, timeoutMs: 20_000, outputBytes: 4 * MiB }
 const text = (bytes: Uint8Array): string => Buffer.from(bytes).toString('utf8')
+/** Tasks run as nobody under a root provider, else as the provider's own user: never as root. */
+const TASK_USER = process.getuid!() === 0 ? '65534:65534' : `${process.getuid!()}:${process.getgid!()}`
 
 let scratch: string
 let image: string
@@ -54,10 +56,34 @@ describe('createDockerRuntime', () => {
     }))
     assertExit(outcome)
     assert.equal(outcome.exitCode, 3)
-    assert.equal(text(outcome.stdout), 'hi there\n65534\n4\nfrom stdin\n')
+    assert.equal(text(outcome.stdout), `hi there\n${TASK_USER.split(':')[0]}\n4\nfrom stdin\n`)
     assert.equal(text(outcome.stderr), 'oops\n')
     assert.deepEqual(outcome.files.map(file => [file.path, text(file.bytes)]), [['d/f.txt', 'done\n']])
     assert.equal(await containersLeft(), 0)
+  })
+
+  it('confines the container as the engine itself reports it', async () => {
+    const controller = new AbortController()
+    const task = runtime.run(request(['sleep', '60'], { signal: controller.signal }))
+    const filters = encodeURIComponent(JSON.stringify({ label: [`org.conun.workdir=${join(scratch, 'work')}`], status: ['running'] }))
+    let running: Array<{ Id: string }> = []
+    while (running.length === 0) running = await runtime.engine.json('GET', `/containers/json?filters=${filters}`)
+    const { Config, HostConfig } = await runtime.engine.json<{ Config: Record<string, unknown>, HostConfig: Record<string, unknown> }>('GET', `/containers/${running[0]!.Id}/json`)
+    controller.abort()
+    await task
+    assert.equal(Config.User, TASK_USER)
+    assert.equal(Config.NetworkDisabled, true)
+    assert.equal(HostConfig.NetworkMode, 'none')
+    assert.equal(HostConfig.ReadonlyRootfs, true)
+    assert.deepEqual(HostConfig.CapDrop, ['ALL'])
+    assert.deepEqual(HostConfig.SecurityOpt, ['no-new-privileges'])
+    assert.equal(HostConfig.Privileged, false)
+    assert.equal(HostConfig.PidsLimit, 128)
+    assert.equal(HostConfig.Memory, LIMITS.memoryBytes)
+    assert.equal(HostConfig.MemorySwap, LIMITS.memoryBytes)
+    assert.equal(HostConfig.NanoCpus, 1e9)
+    assert.match(String((HostConfig.Binds as string[])[0]), /:\/in:ro$/)
+    assert.deepEqual(Object.keys(HostConfig.Tmpfs as object), ['/tmp'])
   })
 
   it('loads an image once per CID', async () => {
