@@ -68,7 +68,11 @@ export class ImageStore {
     const tag = cid.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 128)
     await this.engine.json('POST', `/images/${manifest.imageId}/tag?repo=${IMAGE_REPO}&tag=${encodeURIComponent(tag)}`)
     for (const repoTag of manifest.repoTags) {
-      if (!taggedBefore.has(repoTag)) await this.engine.json('DELETE', `/images/${encodeURIComponent(repoTag)}?noprune=1`)
+      if (taggedBefore.has(repoTag)) continue
+      // Another provider on this engine may have loaded the same tarball and taken the tag off first.
+      await this.engine.json('DELETE', `/images/${encodeURIComponent(repoTag)}?noprune=1`).catch(error => {
+        if (!(error instanceof DockerEngineError && error.status === 404)) throw error
+      })
     }
     return manifest.imageId
   }
