@@ -1,11 +1,10 @@
 import type { BlobCache } from './blobCache.ts'
-import type { Semaphore } from './semaphore.ts'
 import type { NodeKey } from '../identity/index.ts'
 import type { AgreementProposalBody } from '../net/index.ts'
-import type { Runtime } from '../runtime/index.ts'
 import type { ProviderPayments } from './providerPayments.ts'
+import type { Runtime, RuntimeName } from '../runtime/index.ts'
 import type { Storage } from '../storage/index.ts'
-import type { EventHub } from '../util/index.ts'
+import type { EventHub, Semaphore } from '../util/index.ts'
 import type { PeerId } from '@libp2p/interface'
 
 /** What the agent tells its listeners (the node API, the dashboard). */
@@ -25,12 +24,12 @@ export type ProviderEvent =
 
 export type AdmissionDecision = { accept: true, maxInFlight: number } | { accept: false, reason: string }
 
-
 /** Everything a task session needs, wired once by the agent. */
 export interface ProviderContext {
   readonly key: NodeKey
   readonly chainId: number
-  readonly runtime: Runtime
+  /** The sandboxes, by name; admission accepts only jobs whose runtime is here. */
+  readonly runtimes: ReadonlyMap<RuntimeName, Runtime>
   readonly storage: Storage
   readonly cache: BlobCache
   /** Tasks running at once across all sessions. */

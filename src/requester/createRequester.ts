@@ -4,7 +4,7 @@ import { signingDigest } from '../identity/index.ts'
 import { matchOffers } from '../market/index.ts'
 import { EventHub } from '../util/index.ts'
 import { JobRun } from './jobRun.ts'
-import { expandTasks, JobSpecError, quorumOf } from './jobSpec.ts'
+import { codeOf, expandTasks, JobSpecError, quorumOf } from './jobSpec.ts'
 import { formatCon, parseCon } from '../ledger/index.ts'
 import { unpaid } from './settlement.ts'
 import type { JobRecord, JobStore, ResolvedJob, TaskDefinition, TaskOutcome } from './jobStore.ts'
@@ -97,6 +97,7 @@ export function createRequester (init: RequesterInit): Requester {
     runtime: job.spec.runtime,
     minCores: job.spec.constraints.minCores,
     minMemoryBytes: job.spec.constraints.minMemoryBytes,
+    minSpeed: job.spec.constraints.minSpeed,
     // A provider takes a job that pays at least its price; older jobs have no price: free.
     maxPricePerTaskWei: BigInt(job.spec.priceWei ?? '0'),
     allowPeers: job.spec.constraints.providers,
@@ -161,11 +162,12 @@ export function createRequester (init: RequesterInit): Requester {
       const resolved: ResolvedJob = {
         name: spec.name ?? 'job',
         runtime: spec.runtime,
-        module: await resolve(spec.module),
+        module: await resolve(codeOf(spec)),
         limits: { memoryBytes: spec.limits.memoryMb * 1024 * 1024, timeoutMs: spec.limits.timeoutMs, outputBytes: spec.limits.outputMb * 1024 * 1024 },
         constraints: {
           ...(spec.constraints.minCores === undefined ? {} : { minCores: spec.constraints.minCores }),
           ...(spec.constraints.minMemoryMb === undefined ? {} : { minMemoryBytes: spec.constraints.minMemoryMb * 1024 * 1024 }),
+          ...(spec.constraints.minSpeed === undefined ? {} : { minSpeed: spec.constraints.minSpeed }),
           ...(spec.constraints.providers === undefined ? {} : { providers: spec.constraints.providers }),
         },
         maxAttempts: spec.maxAttempts,

@@ -3,17 +3,20 @@ import { transaction } from '../util/index.ts'
 import { nextTaskState } from './taskState.ts'
 import type { AttemptState, JobState, TaskEvent, TaskState } from './taskState.ts'
 import type { ContentRef, TaskAssignment, TaskResult } from '../net/index.ts'
+import type { RuntimeName } from '../runtime/index.ts'
 import type { DatabaseSync, StatementSync } from 'node:sqlite'
 
 /** A job as the node runs it: sources resolved to CIDs, limits in bytes. */
 export interface ResolvedJob {
   readonly name: string
-  readonly runtime: 'wasi'
+  readonly runtime: RuntimeName
+  /** The code tasks run: the WASI module, or the Docker image tarball. */
   readonly module: ContentRef
   readonly limits: TaskAssignment['limits']
   readonly constraints: {
     readonly minCores?: number
     readonly minMemoryBytes?: number
+    readonly minSpeed?: number
     readonly providers?: readonly string[]
   }
   readonly maxAttempts: number

@@ -1,4 +1,4 @@
-/** The runtime domain's public door: the sandbox contract and the WASI runtime that fulfils it. */
+/** The runtime domain's public door: the sandbox contract and the WASI and Docker runtimes that fulfil it. */
 export type {
   OutputFile,
   Runtime,
@@ -11,3 +11,8 @@ export type {
 } from './types.ts'
 export { createWasiRuntime } from './wasi/createWasiRuntime.ts'
 export type { WasiRuntime, WasiRuntimeOptions, WasiRuntimeStats } from './wasi/createWasiRuntime.ts'
+export { createDockerRuntime } from './docker/createDockerRuntime.ts'
+export type { DockerRuntime, DockerRuntimeOptions, DockerRuntimeStats } from './docker/createDockerRuntime.ts'
+export { createDockerEngine, DEFAULT_DOCKER_SOCKET, detectDocker } from './docker/engine.ts'
+export type { DockerEngine } from './docker/engine.ts'
+export { DockerEngineError } from './docker/errors.ts'

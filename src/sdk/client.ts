@@ -119,7 +119,7 @@ export class ConunClient {
   }
 
   /**
-   * Submits a job spec. Local paths in it (module, inputs) are resolved against `baseDir`,
+   * Submits a job spec. Local paths in it (module or image, inputs) are resolved against `baseDir`,
    * uploaded, and replaced by their CIDs; strings that are CIDs and not files are kept as they are.
    */
   async submitJob (spec: JobSpecInput | unknown, baseDir = process.cwd()): Promise<JobStatus> {
