@@ -175,6 +175,7 @@ export function createRequester (init: RequesterInit): Requester {
         quorum: quorumOf(spec),
         adaptive: spec.adaptive,
         distinctHosts: spec.distinctHosts,
+        ...(spec.compare === undefined ? {} : { compare: spec.compare }),
         waitForProvidersMs: spec.waitForProvidersMs,
         ...jobPrice(spec, taskCount(spec)),
       }

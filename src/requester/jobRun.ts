@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto'
-import { canonicalJson } from '../identity/index.ts'
 import { EMPTY_OUTPUT, inlineCid } from '../storage/index.ts'
+import { outcomeHash } from './outcome.ts'
 import { DETERMINISTIC_FAILURES } from './taskState.ts'
 import type { JobRecord, JobStore, RecordedResult, ReturnedReplica, StoredOutput, TaskDefinition } from './jobStore.ts'
 import type { LinkHandlers, OpenLink, ProviderLink, SignedBatch } from './providerLink.ts'
@@ -102,18 +101,6 @@ export const TRUST_STREAK = 10
 export function spotCheckProbability (streak: number): number {
   return streak < TRUST_STREAK ? 1 : Math.max(0.05, TRUST_STREAK / streak)
 }
-
-/**
- * What two replicas must agree on: the exit code and the content (by CID) of stdout and every file
- * in /out — or the same deterministic failure. stderr is left out: it often carries timings.
- */
-function outcomeHash (result: TaskResult): string {
-  const outcome = result.status === 'exit'
-    ? { exit: result.exitCode, stdout: result.stdout.cid, files: result.files.map(file => [file.path, file.cid]).sort() }
-    : { failed: result.reason }
-  return createHash('sha256').update(canonicalJson(outcome)).digest('hex')
-}
-
 
 /**
  * The outcome the replicas settle on, if any. It needs `quorum` identical replicas, and a lead over
@@ -489,7 +476,7 @@ export class JobRun {
    */
   private judge (idx: number, state: LinkState, result: TaskResult, outputs: Outputs): Decided {
     const single = this.unreplicated.has(idx)
-    const hash = outcomeHash(result)
+    const hash = outcomeHash(result, this.job.spec.compare)
     const replicas = this.returned.get(idx) ?? []
     replicas.push({ attempt: result.attempt, peerId: state.link.peerId, address: state.link.address, outcomeHash: hash, status: result.status, exitCode: result.exitCode ?? null, reason: result.reason ?? null })
     this.returned.set(idx, replicas)

@@ -66,6 +66,8 @@ const jobFields = {
   replication: z.number().int().min(1).max(16).default(1),
   /** Identical outcomes that make a result canonical (default: a majority of the replicas). */
   quorum: z.number().int().min(1).max(16).optional(),
+  /** How replicas' outputs are compared: numbers in stdout to so many significant digits (default: exactly). */
+  compare: z.strictObject({ significantDigits: z.number().int().min(1).max(17).optional() }).optional(),
   /** Replicas of one task never go to providers at the same IP address. */
   distinctHosts: z.boolean().default(false),
   /** Adaptive replication: trusted providers' tasks run once, with spot checks (needs replication > 1). */

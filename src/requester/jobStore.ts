@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { transaction } from '../util/index.ts'
 import { nextTaskState } from './taskState.ts'
+import type { OutputComparison } from './outcome.ts'
 import type { AttemptState, JobState, TaskEvent, TaskState } from './taskState.ts'
 import type { ContentRef, TaskAssignment, TaskResult } from '../net/index.ts'
 import type { RuntimeName } from '../runtime/index.ts'
@@ -24,6 +25,8 @@ export interface ResolvedJob {
   readonly replication: number
   readonly quorum: number
   readonly adaptive: boolean
+  /** How replicas' outputs are compared (absent: exactly). */
+  readonly compare?: OutputComparison
   /** Replicas of one task on providers at different IP addresses only (absent in older jobs). */
   readonly distinctHosts?: boolean
   readonly waitForProvidersMs: number
