@@ -7,6 +7,8 @@ import { join } from 'node:path'
 import { startLocalGrid } from '../src/devnet/index.ts'
 import { buildExamples } from '../scripts/build-examples.ts'
 import { countPrimesJs, primeRanges, primeTaskArgs } from '../examples/primes/primes.ts'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { assertSignedBy, SIGNING_DOMAIN } from '../src/net/index.ts'
 import { stdoutOf, waitFor } from './helpers.ts'
 
 const LIAR = join(import.meta.dirname, 'fixtures', 'lyingProvider.ts')
@@ -47,6 +49,15 @@ test('replication 2 / quorum 2 accepts no wrong result from lying providers, and
     if ((reputation?.invalid ?? 0) >= 3) assert.ok((reputation?.blacklistedUntil ?? 0) > Date.now(), `liar ${liar.name} is blacklisted: ${JSON.stringify(reputation)}`)
   }
   assert.ok(liars.some(liar => dropped.has(liar.peerId)), 'a liar blacklisted during the job lost its session with it')
+  // Every lie caught is kept with the liar's own signature over it.
+  for (const liar of liars) {
+    const evidence = await client.evidence(liar.peerId)
+    assert.equal(evidence.length, peers.get(liar.peerId)?.invalid ?? 0, `${liar.name}: one proof per invalid result`)
+    for (const proof of evidence) {
+      assertSignedBy(peerIdFromString(liar.peerId), SIGNING_DOMAIN.results, proof.batch.body, proof.batch.signature)
+      assert.ok(proof.batch.body.results.some(result => Number(result.taskId) === proof.idx && result.attempt === proof.attempt))
+    }
+  }
   for (const honest of grid.providers) assert.equal(peers.get(honest.peerId)?.invalid ?? 0, 0, `${honest.name} was never judged wrong`)
 })
 
@@ -99,4 +110,22 @@ test('colluding liars (10 % of providers, the same wrong output): replication 3 
   console.log(`colluders: ${wrong} wrong of ${results.tasks.length} accepted (${(100 * wrong / results.tasks.length).toFixed(2)} %), colluders' invalid results ${caught.join(' and ')}, ${(executions / results.tasks.length).toFixed(2)} executions per task`)
   assert.ok(wrong / results.tasks.length <= 0.001, `wrong results accepted: ${wrong}`)
   for (const colluder of colluders) assert.equal(peers.get(colluder.peerId)?.valid ?? 0, 0, `a lie of ${colluder.name} was judged valid`)
+})
+
+test('distinctHosts: replicas never share an IP address; a job that cannot place them fails, saying why, instead of hanging', async (t) => {
+  const primesModule = (await buildExamples()).find(path => path.endsWith('primes.wasm'))!
+  // Every provider of a loopback grid is at 127.0.0.1: one replica per task may run, never two.
+  const grid = await startLocalGrid({ providers: 2, coresPerProvider: 1 })
+  t.after(() => grid.stop())
+  const client = grid.requester.client
+  await waitFor(async () => (await client.peers()).filter(peer => peer.offer !== null).length === 2, 30_000, 'two offers')
+  const ranges = primeRanges(4_000_000, 4)
+  const submitted = await client.submitJob({ runtime: 'wasi', module: primesModule, tasks: ranges.map(range => ({ args: primeTaskArgs(range) })), replication: 2, distinctHosts: true, waitForProvidersMs: 3000 })
+  await waitFor(async () => (await client.job(submitted.job.id)).job.state !== 'running', 60_000, 'the job to end')
+  const results = await client.results(submitted.job.id)
+  assert.equal(results.job.state, 'failed')
+  for (const task of results.tasks) {
+    assert.equal(task.attempts, 1, `task ${task.idx} ran one replica only`)
+    assert.equal(task.reason, 'no-provider')
+  }
 })

@@ -5,6 +5,8 @@ export interface OfferRequirements {
   readonly runtime: string
   readonly minCores?: number
   readonly minMemoryBytes?: number
+  /** Lowest single-core speed score; offers without one do not qualify. */
+  readonly minSpeed?: number
   /** Highest acceptable price per task, in wei. */
   readonly maxPricePerTaskWei?: bigint
   /** Only these providers (PeerIds), when given. */
@@ -20,6 +22,7 @@ export function matchOffers (offers: readonly SignedOffer[], requirements: Offer
       body.runtimes.includes(requirements.runtime as never) &&
       body.cores >= (requirements.minCores ?? 1) &&
       body.memoryBytes >= (requirements.minMemoryBytes ?? 0) &&
+      (requirements.minSpeed === undefined || (body.speed ?? 0) >= requirements.minSpeed) &&
       (requirements.maxPricePerTaskWei === undefined || BigInt(body.pricePerTaskWei) <= requirements.maxPricePerTaskWei) &&
       (requirements.allowPeers === undefined || requirements.allowPeers.includes(body.peerId)) &&
       requirements.excludePeers?.has(body.peerId) !== true)

@@ -112,13 +112,20 @@ export async function startOfferExchange (init: OfferExchangeInit): Promise<Offe
   pubsub.subscribe(TOPIC_OFFERS)
 
   // Gossip is best effort: with many providers on one requester, republished offers were seen to
-  // stop arriving. A connected provider whose offer is about to expire is asked again directly.
+  // stop arriving, and a first query can fail on a busy machine. A connected provider whose offer
+  // is missing or about to expire is asked again directly.
   const refresh = setInterval(() => {
     const soon = Date.now() + OFFER_REFRESH_BEFORE_EXPIRY_MS
-    const connected = new Map(host.getConnections().map(connection => [connection.remotePeer.toString(), connection.remotePeer]))
-    for (const offer of book.list()) {
-      const peer = connected.get(offer.body.peerId)
-      if (peer !== undefined && offer.body.expiresAt < soon) query(peer, AbortSignal.timeout(5000)).catch(error => reject(offer.body.peerId, error))
+    const peers = new Map(host.getConnections().map(connection => [connection.remotePeer.toString(), connection.remotePeer]))
+    for (const [id, peer] of peers) {
+      const offer = book.get(id)
+      if (offer !== undefined && offer.body.expiresAt >= soon) continue
+      void (async () => {
+        // A peer known not to provide is left alone; one whose identify never completed is asked.
+        const { protocols } = await host.peerStore.get(peer)
+        if (offer === undefined && protocols.length > 0 && !protocols.includes(PROTOCOL_OFFER)) return
+        await query(peer, AbortSignal.timeout(5000))
+      })().catch(error => reject(id, error))
     }
   }, OFFER_REFRESH_INTERVAL_MS)
   unrefTimer(refresh)

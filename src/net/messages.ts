@@ -40,7 +40,7 @@ const base64 = z.string().max(MAX_TASK_FRAME_BYTES).regex(/^[A-Za-z0-9+/]*={0,2}
 /** Token amounts in wei as decimal strings: JSON numbers cannot hold 18-decimal values exactly. */
 const wei = z.string().regex(/^\d{1,78}$/)
 
-export const runtimeName = z.enum(['wasi'])
+export const runtimeName = z.enum(['wasi', 'docker'])
 
 export const taskLimits = z.object({
   memoryBytes: z.number().int().min(65536).max(4 * 1024 ** 3),
@@ -58,6 +58,8 @@ export const offerBody = z.object({
   cores: z.number().int().min(1).max(4096),
   memoryBytes: count,
   cpuModel: z.string().max(200),
+  /** Single-core speed score the provider measured (millions of sieve steps per second). */
+  speed: z.number().int().min(0).max(1_000_000).optional(),
   pricePerTaskWei: wei,
   /** Where to dial the provider, for requesters that only heard the offer through gossip. */
   addrs: z.array(z.string().max(512)).max(32),
@@ -174,7 +176,7 @@ export type OutputRef = z.infer<typeof outputRef>
  * adds invalid-output when what came back does not match what the provider signed, and no-quorum
  * when replicas never agreed.
  */
-export const failureReason = z.enum(['timeout', 'memory-limit', 'output-limit', 'trap', 'invalid-module', 'cancelled', 'internal', 'fetch-failed', 'invalid-output', 'no-quorum'])
+export const failureReason = z.enum(['timeout', 'memory-limit', 'output-limit', 'trap', 'invalid-module', 'invalid-image', 'cancelled', 'given-back', 'internal', 'fetch-failed', 'invalid-output', 'no-quorum'])
 export type FailureReason = z.infer<typeof failureReason>
 
 export const taskResult = z.object({

@@ -34,11 +34,33 @@ export const nodeConfig = z.strictObject({
     maxTaskTimeoutMs: z.number().int().min(10),
     maxTaskOutputMb: z.number().int().min(0),
     maxQueuedPerSession: z.number().int().min(0).max(4096),
+    /** Disk for fetched code and inputs; the least recently used go first. 0: no limit. */
+    maxCacheMb: z.number().int().min(0),
     pricePerTaskWei: z.string().regex(/^\d{1,78}$/),
     /** Claim during a job once this much (wei) is owed and unclaimed. */
     claimThresholdWei: z.string().regex(/^\d{1,78}$/),
     /** After a job ends, how long the requester has to settle before the provider claims itself. */
     claimDelayMs: z.number().int().min(0),
+    /** Sandboxes this provider may run; `docker` is offered only when a Docker Engine answers. */
+    runtimes: z.array(z.enum(['wasi', 'docker'])).min(1),
+    /** The Docker Engine's unix socket. */
+    dockerSocket: z.string().min(1),
+    /** When the machine is lent (see resources/idlePolicy.ts). */
+    lending: z.strictObject({
+      /** Take tasks only while other programs leave the CPU idle. */
+      idleOnly: z.boolean(),
+      /** CPU share, in %, other programs may use before the machine counts as busy. */
+      busyAbovePercent: z.number().min(0).max(100),
+      /** How long the machine must stay quiet before tasks start or resume. */
+      idleForSec: z.number().min(0),
+      /** Paused tasks are given back after this long. */
+      maxPausedSec: z.number().min(0),
+      /** Daily windows when tasks may run, "HH:MM-HH:MM" in local time; empty: any time. */
+      windows: z.array(z.string().regex(/^\d{1,2}:\d{2}-\d{1,2}:\d{2}$/, 'use HH:MM-HH:MM, e.g. 22:00-07:00')),
+      runOnBattery: z.boolean(),
+      /** How often the machine is read. */
+      checkEverySec: z.number().min(0.1),
+    }),
   }),
   scheduler: z.strictObject({
     maxInFlightPerProvider: z.number().int().min(1).max(4096),
@@ -71,9 +93,13 @@ export function defaultNodeConfig (): NodeConfig {
       maxTaskTimeoutMs: 3_600_000,
       maxTaskOutputMb: 1024,
       maxQueuedPerSession: 64,
+      maxCacheMb: 0,
       pricePerTaskWei: '0',
       claimThresholdWei: String(100n * 10n ** 18n),
       claimDelayMs: 10_000,
+      runtimes: ['wasi', 'docker'],
+      dockerSocket: '/var/run/docker.sock',
+      lending: { idleOnly: false, busyAbovePercent: 30, idleForSec: 60, maxPausedSec: 600, windows: [], runOnBattery: false, checkEverySec: 5 },
     },
     scheduler: { maxInFlightPerProvider: 64, maxProviders: 64, deadlineGraceMs: 30_000, reconnectBackoffMs: 5_000 },
   }

@@ -10,10 +10,12 @@ import { probeMachine } from '../resources/index.ts'
 import { createRequester, EscrowSettlement, JobStore, libp2pLinks, ReputationStore } from '../requester/index.ts'
 import { EventHub } from '../util/index.ts'
 import { connectChain } from './connectChain.ts'
-import { createWasiRuntime } from '../runtime/index.ts'
 import { createStorage } from '../storage/index.ts'
 import { openDatabase } from '../util/index.ts'
+import { startLendingPolicy } from './lendingPolicy.ts'
+import { providerRuntimes } from './providerRuntimes.ts'
 import type { NodeConfig } from './config.ts'
+import type { LendingPolicy } from './lendingPolicy.ts'
 import type { Api } from '../api/index.ts'
 import type { NodeKey } from '../identity/index.ts'
 import type { OfferExchange } from '../market/index.ts'
@@ -56,7 +58,7 @@ export interface NodeInfoFile {
  * creates) the node's keystore.
  */
 export interface StartNodeOptions {
-  /** The sandbox a provider runs tasks in (default: the WASI runtime). */
+  /** The WASI sandbox a provider runs tasks in (default: the WASI runtime); Docker is added when present. */
   readonly runtime?: (config: NodeConfig) => Runtime
 }
 
@@ -75,9 +77,10 @@ export async function startNode (config: NodeConfig, passphrase: string, options
   const host = storage.libp2p
   const offers = new OfferBook()
 
-  let runtime: Runtime | undefined
+  let runtimes: Runtime[] = []
   let provider: ProviderAgent | undefined
   let payments: ProviderPayments | undefined
+  let lending: LendingPolicy | undefined
   let ownOffer
   if (config.provide) {
     const events = new EventHub<ProviderEvent>()
@@ -92,12 +95,12 @@ export async function startNode (config: NodeConfig, passphrase: string, options
         claimDelayMs: config.provider.claimDelayMs,
       },
     })
-    runtime = options.runtime?.(config) ?? createWasiRuntime({ slots: config.provider.cores, workDir: join(dataDir, 'sandbox') })
+    runtimes = await providerRuntimes(config, options.runtime)
     provider = await createProviderAgent({
       key,
       host,
       storage,
-      runtime,
+      runtimes,
       chainId: config.chainId,
       dataDir,
       events,
@@ -108,15 +111,18 @@ export async function startNode (config: NodeConfig, passphrase: string, options
         maxTaskTimeoutMs: config.provider.maxTaskTimeoutMs,
         maxTaskOutputBytes: config.provider.maxTaskOutputMb * 1024 * 1024,
         maxQueuedPerSession: config.provider.maxQueuedPerSession,
+        ...(config.provider.maxCacheMb === 0 ? {} : { maxCacheBytes: config.provider.maxCacheMb * 1024 * 1024 }),
       },
     })
+    lending = startLendingPolicy({ lending: config.provider.lending, provider, runtimes })
     const machine = probeMachine()
     ownOffer = () => createOffer(key, {
       chainId: config.chainId,
-      runtimes: [runtime!.name],
+      runtimes: runtimes.map(runtime => runtime.name),
       cores: config.provider.cores,
       memoryBytes: Math.min(machine.memoryBytes, config.provider.maxTaskMemoryMb * 1024 * 1024 * config.provider.cores),
       cpuModel: machine.cpuModel,
+      speed: machine.speed,
       pricePerTaskWei: config.provider.pricePerTaskWei,
       addrs: host.getMultiaddrs().map(addr => addr.toString()),
     }, OFFER_TTL_MS)
@@ -166,8 +172,9 @@ export async function startNode (config: NodeConfig, passphrase: string, options
       await api.close()
       await requester.stop()
       await exchange.stop()
+      await lending?.stop()
       await provider?.stop()
-      await runtime?.close()
+      await Promise.all(runtimes.map(runtime => runtime.close()))
       await storage.stop()
       db.close()
       await chain.devChain?.close()

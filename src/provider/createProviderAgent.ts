@@ -1,13 +1,13 @@
 import { join } from 'node:path'
 import { PROTOCOL_TASK } from '../net/index.ts'
-import { EventHub } from '../util/index.ts'
+import { EventHub, Semaphore } from '../util/index.ts'
 import { BlobCache } from './blobCache.ts'
-import { Semaphore } from './semaphore.ts'
 import { serveTaskSession } from './taskSession.ts'
 import type { AdmissionDecision, ContentCache, ProviderContext, ProviderEvent, TaskStorage } from './providerContext.ts'
 import type { ProviderPayments } from './providerPayments.ts'
 import type { NodeKey } from '../identity/index.ts'
 import type { AgreementProposalBody } from '../net/index.ts'
+import type { PolicyStateName } from '../resources/index.ts'
 import type { Runtime } from '../runtime/index.ts'
 import type { Storage } from '../storage/index.ts'
 import type { Libp2p, PeerId } from '@libp2p/interface'
@@ -21,6 +21,8 @@ export interface ProviderPolicy {
   readonly maxTaskOutputBytes: number
   /** Tasks a requester may queue here beyond those running, per session. */
   readonly maxQueuedPerSession: number
+  /** Disk the cache of fetched code and inputs may use (default: no limit). */
+  readonly maxCacheBytes?: number
 }
 
 /**
@@ -35,7 +37,8 @@ export type ProviderAgentInit = ProviderAgentBase & (
 interface ProviderAgentBase {
   readonly key: NodeKey
   readonly host: Libp2p
-  readonly runtime: Runtime
+  /** The sandboxes tasks may run in; a job's agreement names one of them. */
+  readonly runtimes: readonly Runtime[]
   readonly chainId: number
   readonly policy: ProviderPolicy
   /** Where the agent reports what it does (created by the caller, shared with its payments). */
@@ -44,8 +47,19 @@ interface ProviderAgentBase {
   readonly payments?: ProviderPayments
 }
 
+/** Whether the machine is lent right now, as the idle policy decided (see resources/idlePolicy.ts). */
+export interface LendingState {
+  readonly state: PolicyStateName
+  readonly reason: string
+  readonly since: number
+  /** Share of the CPU (0–1) other programs used at the last reading, and conun with its tasks. */
+  readonly foreignLoad: number
+  readonly ownLoad: number
+}
+
 export interface ProviderStatus {
   readonly runtimes: readonly string[]
+  readonly lending: LendingState
   readonly maxConcurrent: number
   readonly running: number
   readonly queued: number
@@ -60,12 +74,15 @@ export interface ProviderAgent {
   readonly policy: ProviderPolicy
   readonly events: EventHub<ProviderEvent>
   status(): ProviderStatus
+  /** Starts or stops taking tasks: outside `running`, new agreements are declined and queued tasks wait. */
+  setLending(lending: LendingState): void
   stop(): Promise<void>
 }
 
 /** The provider side of a node: takes agreements and tasks over /conun/task/1.0.0 and runs them. */
 export async function createProviderAgent (init: ProviderAgentInit): Promise<ProviderAgent> {
   const { policy } = init
+  const runtimes = new Map(init.runtimes.map(runtime => [runtime.name, runtime]))
   const events = init.events ?? new EventHub<ProviderEvent>()
   const counters = { running: 0, queued: 0, completed: 0, failed: 0, sessions: 0, busyMs: 0 }
   events.on(event => {
@@ -82,8 +99,12 @@ export async function createProviderAgent (init: ProviderAgentInit): Promise<Pro
     }
   })
 
+  let lending: LendingState = { state: 'running', reason: 'lending the machine', since: Date.now(), foreignLoad: 0, ownLoad: 0 }
+  const slots = new Semaphore(policy.maxConcurrent)
+
   async function admit (proposal: AgreementProposalBody, requester: PeerId): Promise<AdmissionDecision> {
-    if (proposal.runtime !== init.runtime.name) return { accept: false as const, reason: `runtime ${proposal.runtime} is not offered here` }
+    if (lending.state !== 'running') return { accept: false as const, reason: `not taking work now: ${lending.reason}` }
+    if (!runtimes.has(proposal.runtime)) return { accept: false as const, reason: `runtime ${proposal.runtime} is not offered here` }
     if (proposal.limits.memoryBytes > policy.maxTaskMemoryBytes) return { accept: false as const, reason: `tasks may use at most ${policy.maxTaskMemoryBytes} bytes of memory here` }
     if (proposal.limits.timeoutMs > policy.maxTaskTimeoutMs) return { accept: false as const, reason: `tasks may run at most ${policy.maxTaskTimeoutMs} ms here` }
     if (proposal.limits.outputBytes > policy.maxTaskOutputBytes) return { accept: false as const, reason: `tasks may output at most ${policy.maxTaskOutputBytes} bytes here` }
@@ -97,10 +118,10 @@ export async function createProviderAgent (init: ProviderAgentInit): Promise<Pro
   const context: ProviderContext = {
     key: init.key,
     chainId: init.chainId,
-    runtime: init.runtime,
+    runtimes,
     storage: init.storage,
-    cache: 'cache' in init ? init.cache : new BlobCache(join(init.dataDir, 'cache'), init.storage),
-    slots: new Semaphore(policy.maxConcurrent),
+    cache: 'cache' in init ? init.cache : new BlobCache(join(init.dataDir, 'cache'), init.storage, { maxBytes: policy.maxCacheBytes }),
+    slots,
     admit,
     payments: init.payments,
     events,
@@ -117,7 +138,11 @@ export async function createProviderAgent (init: ProviderAgentInit): Promise<Pro
   return {
     policy,
     events,
-    status: () => ({ runtimes: [init.runtime.name], maxConcurrent: policy.maxConcurrent, ...counters }),
+    status: () => ({ runtimes: [...runtimes.keys()], lending, maxConcurrent: policy.maxConcurrent, ...counters }),
+    setLending (next) {
+      if ((next.state === 'running') !== (lending.state === 'running')) slots.resize(next.state === 'running' ? policy.maxConcurrent : 0)
+      lending = next
+    },
     async stop () {
       init.payments?.stop()
       await init.host.unhandle(PROTOCOL_TASK)

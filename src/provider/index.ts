@@ -1,5 +1,5 @@
 export { createProviderAgent } from './createProviderAgent.ts'
-export type { ProviderAgent, ProviderAgentInit, ProviderPolicy, ProviderStatus } from './createProviderAgent.ts'
+export type { LendingState, ProviderAgent, ProviderAgentInit, ProviderPolicy, ProviderStatus } from './createProviderAgent.ts'
 export type { AdmissionDecision, ProviderEvent } from './providerContext.ts'
 export type { ContentCache, TaskStorage } from './providerContext.ts'
 export { ProviderPayments } from './providerPayments.ts'

@@ -1,10 +1,9 @@
-import type { Semaphore } from './semaphore.ts'
 import type { NodeKey } from '../identity/index.ts'
 import type { AgreementProposalBody } from '../net/index.ts'
-import type { Runtime } from '../runtime/index.ts'
 import type { ProviderPayments } from './providerPayments.ts'
+import type { Runtime, RuntimeName } from '../runtime/index.ts'
 import type { FetchOptions, Storage } from '../storage/index.ts'
-import type { EventHub } from '../util/index.ts'
+import type { EventHub, Semaphore } from '../util/index.ts'
 import type { PeerId } from '@libp2p/interface'
 
 /** What the agent tells its listeners (the node API, the dashboard). */
@@ -40,7 +39,8 @@ export interface ContentCache {
 export interface ProviderContext {
   readonly key: NodeKey
   readonly chainId: number
-  readonly runtime: Runtime
+  /** The sandboxes, by name; admission accepts only jobs whose runtime is here. */
+  readonly runtimes: ReadonlyMap<RuntimeName, Runtime>
   readonly storage: TaskStorage
   readonly cache: ContentCache
   /** Tasks running at once across all sessions. */

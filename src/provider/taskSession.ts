@@ -106,7 +106,7 @@ export async function serveTaskSession (stream: Stream, connection: Connection, 
         announceStarted(task.taskId)
         context.events.emit({ type: 'task.started', jobId: terms.jobId, taskId: task.taskId })
         result = withinAgreement(task, terms)
-          ? await runTask(task, { runtime: context.runtime, storage: context.storage, cache: context.cache, source: requester }, controller.signal)
+          ? await runTask(task, { runtime: context.runtimes.get(terms.runtime)!, storage: context.storage, cache: context.cache, source: requester }, controller.signal)
           : failedResult(task, 'internal', 'the task asks for more than the agreement allows')
       } finally {
         context.slots.release()

@@ -4,7 +4,7 @@ import { signingDigest } from '../identity/index.ts'
 import { matchOffers } from '../market/index.ts'
 import { EventHub } from '../util/index.ts'
 import { JobRun } from './jobRun.ts'
-import { expandTasks, JobSpecError, quorumOf } from './jobSpec.ts'
+import { codeOf, expandTasks, JobSpecError, quorumOf } from './jobSpec.ts'
 import { formatCon, parseCon } from '../ledger/index.ts'
 import { unpaid } from './settlement.ts'
 import type { JobRecord, JobStore, ResolvedJob, TaskDefinition, TaskOutcome } from './jobStore.ts'
@@ -79,6 +79,8 @@ export interface Requester {
   cancel(jobId: string): Promise<void>
   /** Every provider's track record with this node. */
   reputation(): ProviderReputation[]
+  /** A provider's results judged wrong, each with the signed batch that proves what it sent. */
+  evidence(peerId: string, limit?: number): ReturnType<JobStore['evidence']>
   /** Bytes of a small task output kept in the job database, if `cid` is one. */
   inlineOutput(cid: string): Uint8Array | undefined
   /** Settles when the job has ended. */
@@ -100,6 +102,7 @@ export function createRequester (init: RequesterInit): Requester {
     runtime: job.spec.runtime,
     minCores: job.spec.constraints.minCores,
     minMemoryBytes: job.spec.constraints.minMemoryBytes,
+    minSpeed: job.spec.constraints.minSpeed,
     // A provider takes a job that pays at least its price; older jobs have no price: free.
     maxPricePerTaskWei: BigInt(job.spec.priceWei ?? '0'),
     allowPeers: job.spec.constraints.providers,
@@ -116,6 +119,10 @@ export function createRequester (init: RequesterInit): Requester {
       excluded: () => init.reputation.blacklisted(),
       streakOf: peerId => init.reputation.get(peerId)?.streak ?? 0,
       onOffer: listener => init.offers.onOffer(listener),
+      hostOf: peerId => {
+        const connection = init.storage.libp2p.getConnections().find(c => c.remotePeer.toString() === peerId)
+        return connection?.remoteAddr.getComponents().find(c => c.name === 'ip4' || c.name === 'ip6')?.value
+      },
       fetchOutput: async (cid, fromPeer, signal) => {
         const from = init.storage.libp2p.getPeers().filter(peer => peer.toString() === fromPeer)
         await init.storage.fetch(cid, { from, signal })
@@ -160,17 +167,20 @@ export function createRequester (init: RequesterInit): Requester {
       const resolved: ResolvedJob = {
         name: spec.name ?? 'job',
         runtime: spec.runtime,
-        module: await resolve(spec.module),
+        module: await resolve(codeOf(spec)),
         limits: { memoryBytes: spec.limits.memoryMb * 1024 * 1024, timeoutMs: spec.limits.timeoutMs, outputBytes: spec.limits.outputMb * 1024 * 1024 },
         constraints: {
           ...(spec.constraints.minCores === undefined ? {} : { minCores: spec.constraints.minCores }),
           ...(spec.constraints.minMemoryMb === undefined ? {} : { minMemoryBytes: spec.constraints.minMemoryMb * 1024 * 1024 }),
+          ...(spec.constraints.minSpeed === undefined ? {} : { minSpeed: spec.constraints.minSpeed }),
           ...(spec.constraints.providers === undefined ? {} : { providers: spec.constraints.providers }),
         },
         maxAttempts: spec.maxAttempts,
         replication: spec.replication,
         quorum: quorumOf(spec),
         adaptive: spec.adaptive,
+        distinctHosts: spec.distinctHosts,
+        ...(spec.compare === undefined ? {} : { compare: spec.compare }),
         waitForProvidersMs: spec.waitForProvidersMs,
         ...jobPrice(spec, taskCount(spec)),
       }
@@ -208,6 +218,7 @@ export function createRequester (init: RequesterInit): Requester {
     },
     inlineOutput: cid => init.store.inlineOutput(cid),
     reputation: () => init.reputation.all(),
+    evidence: (peerId, limit) => init.store.evidence(peerId, limit),
     async waitForJob (jobId) {
       await runs.get(jobId)?.done
       return init.store.job(jobId)

@@ -1,9 +1,8 @@
-import { createHash } from 'node:crypto'
-import { canonicalJson } from '../identity/index.ts'
 import { EMPTY_OUTPUT, inlineCid } from '../storage/index.ts'
+import { outcomeHash } from './outcome.ts'
 import { DETERMINISTIC_FAILURES } from './taskState.ts'
 import type { JobRecord, JobStore, RecordedResult, ReturnedReplica, StoredOutput, TaskDefinition } from './jobStore.ts'
-import type { LinkHandlers, OpenLink, ProviderLink } from './providerLink.ts'
+import type { LinkHandlers, OpenLink, ProviderLink, SignedBatch } from './providerLink.ts'
 import type { RequesterEvent } from './requesterEvents.ts'
 import type { Settlement } from './settlement.ts'
 import type { AgreementProposalBody, SignedOffer, TaskAssignment, TaskResult } from '../net/index.ts'
@@ -34,6 +33,8 @@ export interface JobRunDeps {
   readonly streakOf: (peerId: string) => number
   /** Subscribes to new offers; returns the unsubscribe function. */
   readonly onOffer: (listener: () => void) => () => void
+  /** The IP address a provider is connected from, if it is connected. */
+  readonly hostOf: (peerId: string) => string | undefined
   /** Makes an output that came by CID local, fetching it from the provider. */
   readonly fetchOutput: (cid: string, fromPeer: string, signal: AbortSignal) => Promise<void>
   readonly requester: Address
@@ -79,7 +80,7 @@ type Decided = RecordedResult & {
   /** Put the task back in the queue for another replica. */
   readonly requeue?: boolean
   /** Replicas judged by this result, with their providers' addresses (for reputation and pay). */
-  readonly judged?: ReadonlyArray<{ peerId: string, address: string, verdict: 'valid' | 'invalid' | 'unchecked' }>
+  readonly judged?: ReadonlyArray<{ peerId: string, address: string, attempt: number, verdict: 'valid' | 'invalid' | 'unchecked' }>
 }
 
 interface Replica extends ReturnedReplica {
@@ -100,18 +101,6 @@ export const TRUST_STREAK = 10
 export function spotCheckProbability (streak: number): number {
   return streak < TRUST_STREAK ? 1 : Math.max(0.05, TRUST_STREAK / streak)
 }
-
-/**
- * What two replicas must agree on: the exit code and the content (by CID) of stdout and every file
- * in /out — or the same deterministic failure. stderr is left out: it often carries timings.
- */
-function outcomeHash (result: TaskResult): string {
-  const outcome = result.status === 'exit'
-    ? { exit: result.exitCode, stdout: result.stdout.cid, files: result.files.map(file => [file.path, file.cid]).sort() }
-    : { failed: result.reason }
-  return createHash('sha256').update(canonicalJson(outcome)).digest('hex')
-}
-
 
 /**
  * The outcome the replicas settle on, if any. It needs `quorum` identical replicas, and a lead over
@@ -141,6 +130,9 @@ export class JobRun {
   private readonly definitions = new Map<number, TaskDefinition>()
   private readonly attempts = new Map<number, number>()
   private readonly triedBy = new Map<number, Set<string>>()
+  private readonly knownHosts = new Map<string, string>()
+  /** The signed batch each returned replica came in, until the replica is judged. */
+  private readonly batches = new Map<string, SignedBatch>()
   private queue: number[] = []
   private queueHead = 0
   private readonly outstanding = new Map<string, Outstanding>()
@@ -249,7 +241,8 @@ export class JobRun {
    * `waitForProvidersMs`, they fail with reason no-provider and the job ends.
    */
   private failUnserved (now = Date.now()): void {
-    if (this.finished || this.links.size > 0 || this.outstanding.size > 0 || this.queueLength() === 0) {
+    // Nothing out while tasks queue: no provider will take them (none linked, or none allowed).
+    if (this.finished || this.outstanding.size > 0 || this.queueLength() === 0) {
       this.unservedSince = undefined
       return
     }
@@ -299,7 +292,7 @@ export class JobRun {
     let state: LinkState | undefined
     const handlers: LinkHandlers = {
       onStarted: taskIds => { if (state !== undefined) this.onStarted(state, taskIds) },
-      onResults: results => { if (state !== undefined) this.onResults(state, results) },
+      onResults: (results, batch) => { if (state !== undefined) this.onResults(state, results, batch) },
       onClosed: reason => { if (state !== undefined) this.onLinkClosed(state, reason) },
     }
     try {
@@ -333,7 +326,7 @@ export class JobRun {
     for (let offset = 0; offset < scan; offset++) {
       const idx = this.queue[this.queueHead + offset]!
       const tried = this.triedBy.get(idx)
-      const fresh = tried === undefined || !tried.has(peerId)
+      const fresh = (tried === undefined || !tried.has(peerId)) && !this.sharesHost(idx, peerId)
       // Replicas of one task always go to different providers; a single copy may go back to one
       // that failed it when nobody else is there.
       const nobodyElse = !fresh && this.job.spec.replication === 1 && [...this.links.keys()].every(other => other === peerId || tried!.has(other))
@@ -348,6 +341,26 @@ export class JobRun {
       }
     }
     return undefined
+  }
+
+  /**
+   * With `distinctHosts`, replicas of one task never run on providers at the same IP address: one
+   * machine (or one operator behind one address) posing as several providers cannot outvote others.
+   */
+  private sharesHost (idx: number, peerId: string): boolean {
+    if (this.job.spec.distinctHosts !== true || this.job.spec.replication === 1) return false
+    const host = this.hostOf(peerId)
+    if (host === undefined) return false
+    for (const other of this.triedBy.get(idx) ?? []) if (other !== peerId && this.hostOf(other) === host) return true
+    return false
+  }
+
+  /** A provider's address now, or the last one seen (it may have disconnected since its replica ran). */
+  private hostOf (peerId: string): string | undefined {
+    const host = this.deps.hostOf(peerId)
+    if (host === undefined) return this.knownHosts.get(peerId)
+    this.knownHosts.set(peerId, host)
+    return host
   }
 
   private schedulePump (): void {
@@ -405,13 +418,14 @@ export class JobRun {
     }
   }
 
-  private onResults (state: LinkState, results: readonly TaskResult[]): void {
+  private onResults (state: LinkState, results: readonly TaskResult[], batch: SignedBatch): void {
     const ready: Decided[] = []
     for (const result of results) {
       const idx = Number(result.taskId)
       const entry = this.outstanding.get(outstandingKey(idx, result.attempt))
       // A result for an attempt we no longer wait for (late, duplicate, or from elsewhere) changes nothing.
       if (entry === undefined || entry.peerId !== state.link.peerId) continue
+      this.batches.set(outstandingKey(idx, result.attempt), batch)
       this.outstanding.delete(outstandingKey(idx, result.attempt))
       state.inFlight.delete(idx)
       state.taskMs = state.taskMs === undefined ? result.usage.wallMs : 0.8 * state.taskMs + 0.2 * result.usage.wallMs
@@ -420,7 +434,7 @@ export class JobRun {
         // A replica of a task already judged: it ends, and says nothing more.
         ready.push({ idx, result, event: 'none', outputs: [], provider: state.link.peerId })
       } else if ('invalid' in checked) {
-        ready.push(this.failure(idx, state.link.peerId, checked.invalid, [{ peerId: state.link.peerId, address: state.link.address, verdict: 'invalid' }]))
+        ready.push(this.failure(idx, state.link.peerId, checked.invalid, [{ peerId: state.link.peerId, address: state.link.address, attempt: result.attempt, verdict: 'invalid' }]))
       } else if (result.status === 'exit' && checked.outputs.some(output => output.inline === undefined)) {
         this.fetches++
         void this.fetchThenJudge(state, idx, result, checked.outputs)
@@ -462,7 +476,7 @@ export class JobRun {
    */
   private judge (idx: number, state: LinkState, result: TaskResult, outputs: Outputs): Decided {
     const single = this.unreplicated.has(idx)
-    const hash = outcomeHash(result)
+    const hash = outcomeHash(result, this.job.spec.compare)
     const replicas = this.returned.get(idx) ?? []
     replicas.push({ attempt: result.attempt, peerId: state.link.peerId, address: state.link.address, outcomeHash: hash, status: result.status, exitCode: result.exitCode ?? null, reason: result.reason ?? null })
     this.returned.set(idx, replicas)
@@ -475,7 +489,7 @@ export class JobRun {
       const agreeing = replicas.filter(replica => replica.outcomeHash === winner)
       const first = agreeing[0]!
       // An unchecked result earns no trust (only replicated results move a provider's record), but is paid.
-      const judged = replicas.map(replica => ({ peerId: replica.peerId, address: replica.address, verdict: single ? 'unchecked' as const : replica.outcomeHash === winner ? 'valid' as const : 'invalid' as const }))
+      const judged = replicas.map(replica => ({ peerId: replica.peerId, address: replica.address, attempt: replica.attempt, verdict: single ? 'unchecked' as const : replica.outcomeHash === winner ? 'valid' as const : 'invalid' as const }))
       const canonical = {
         attempt: first.attempt,
         valid: agreeing.map(replica => replica.attempt),
@@ -578,8 +592,13 @@ export class JobRun {
     for (const { idx, event, result, provider, requeue, judged, verdict } of entries) {
       if (!applied.has(idx)) continue
       if (requeue === true) this.queue.push(idx)
-      for (const { peerId, address, verdict } of judged ?? []) {
+      if (event !== 'hold') this.batches.delete(outstandingKey(idx, result.attempt))
+      for (const { peerId, address, attempt, verdict } of judged ?? []) {
         this.deps.events.emit({ type: 'result.judged', jobId: this.job.id, idx, provider: peerId, verdict })
+        // A result judged wrong is kept with the provider's signature over it: proof of misbehaviour.
+        const batch = this.batches.get(outstandingKey(idx, attempt))
+        if (verdict === 'invalid' && batch !== undefined) this.deps.store.keepEvidence(this.job.id, idx, attempt, peerId, batch)
+        this.batches.delete(outstandingKey(idx, attempt))
         if (verdict !== 'invalid' && event === 'accept' && address !== '') paid.set(peerId, { address, count: (paid.get(peerId)?.count ?? 0) + 1 })
       }
       if (event === 'accept') {

@@ -1,8 +1,9 @@
 import { z } from 'zod'
 
 /**
- * The job spec a user writes (documented in README.md). `module` and input sources are local paths
- * (relative to the spec file) or CIDs; clients upload paths and send the node CIDs only.
+ * The job spec a user writes (documented in README.md). The code (`module` or `image`) and input
+ * sources are local paths (relative to the spec file) or CIDs; clients upload paths and send the
+ * node CIDs only.
  */
 const source = z.string().min(1).max(4096)
 const envMap = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'environment variable names are letters, digits and _').max(256), z.string().max(64 * 1024))
@@ -31,10 +32,9 @@ export const rangeSpec = z.strictObject({
   stdin: z.string().max(1024 * 1024).optional(),
 })
 
-export const jobSpec = z.strictObject({
+/** What every job has, whichever sandbox runs it. */
+const jobFields = {
   name: z.string().min(1).max(200).optional(),
-  runtime: z.literal('wasi'),
-  module: source,
   env: envMap.optional(),
   /** Inputs every task sees under /in: name → path or CID. */
   inputs: inputMap.optional(),
@@ -48,6 +48,8 @@ export const jobSpec = z.strictObject({
   constraints: z.strictObject({
     minCores: z.number().int().min(1).optional(),
     minMemoryMb: z.number().int().min(1).optional(),
+    /** Lowest single-core speed score a provider advertises (see README). */
+    minSpeed: z.number().int().min(0).optional(),
     /** Only these providers (PeerIds). */
     providers: z.array(z.string().min(1)).min(1).optional(),
   }).prefault({}),
@@ -64,11 +66,26 @@ export const jobSpec = z.strictObject({
   replication: z.number().int().min(1).max(16).default(1),
   /** Identical outcomes that make a result canonical (default: a majority of the replicas). */
   quorum: z.number().int().min(1).max(16).optional(),
+  /** How replicas' outputs are compared: numbers in stdout to so many significant digits (default: exactly). */
+  compare: z.strictObject({ significantDigits: z.number().int().min(1).max(17).optional() }).optional(),
+  /** Replicas of one task never go to providers at the same IP address. */
+  distinctHosts: z.boolean().default(false),
   /** Adaptive replication: trusted providers' tasks run once, with spot checks (needs replication > 1). */
   adaptive: z.boolean().default(false),
   /** How long tasks may wait with no provider to run them before they fail (the job never hangs). */
   waitForProvidersMs: z.number().int().min(0).max(7 * 24 * 3600 * 1000).default(600_000),
-}).refine(spec => (spec.tasks === undefined) !== (spec.range === undefined), { message: 'give either "tasks" or "range", not both and not neither', path: ['tasks'] })
+}
+
+/** A WebAssembly/WASI module; a task's args are argv[1..]. */
+const wasiJob = z.strictObject({ ...jobFields, runtime: z.literal('wasi'), module: source })
+/**
+ * A Docker image (a `docker save` tarball, by path or CID); a task's argv is `command` followed by
+ * its args, and replaces the image's entrypoint. An empty argv runs the image's own.
+ */
+const dockerJob = z.strictObject({ ...jobFields, runtime: z.literal('docker'), image: source, command: args.default([]) })
+
+export const jobSpec = z.discriminatedUnion('runtime', [wasiJob, dockerJob], { error: 'runtime must be "wasi" or "docker"' })
+  .refine(spec => (spec.tasks === undefined) !== (spec.range === undefined), { message: 'give either "tasks" or "range", not both and not neither', path: ['tasks'] })
   .refine(spec => (spec.quorum ?? 1) <= spec.replication, { message: 'quorum cannot be more than replication', path: ['quorum'] })
 export type JobSpec = z.infer<typeof jobSpec>
 export type JobSpecInput = z.input<typeof jobSpec>
@@ -91,15 +108,21 @@ export function parseJobSpec (json: unknown): JobSpec {
   return parsed.data
 }
 
-/** The job's tasks, with a range expanded. */
+/** The job's tasks, with a range expanded and a Docker job's command put in front of each task's args. */
 export function expandTasks (spec: JobSpec): TaskSpec[] {
-  if (spec.tasks !== undefined) return spec.tasks
+  const command = spec.runtime === 'docker' ? spec.command : []
+  if (spec.tasks !== undefined) return spec.tasks.map(task => ({ ...task, args: [...command, ...task.args] }))
   const range = spec.range!
   const fill = (template: string, i: number) => template.replaceAll('{i}', String(i))
   return Array.from({ length: range.count }, (_, i) => ({
-    args: range.args.map(arg => fill(arg, i)),
+    args: [...command, ...range.args.map(arg => fill(arg, i))],
     ...(range.stdin === undefined ? {} : { stdin: fill(range.stdin, i) }),
   }))
+}
+
+/** The code tasks run: the WASI module, or the Docker image tarball. */
+export function codeOf (spec: JobSpec): string {
+  return spec.runtime === 'wasi' ? spec.module : spec.image
 }
 
 /** The quorum a spec asks for: as given, or a majority of its replicas. */
@@ -107,9 +130,9 @@ export function quorumOf (spec: JobSpec): number {
   return spec.quorum ?? Math.floor(spec.replication / 2) + 1
 }
 
-/** Every local path or CID the spec refers to (module and inputs), for clients to upload. */
+/** Every local path or CID the spec refers to (code and inputs), for clients to upload. */
 export function specSources (spec: JobSpec): string[] {
-  const sources = new Set<string>([spec.module, ...Object.values(spec.inputs ?? {})])
+  const sources = new Set<string>([codeOf(spec), ...Object.values(spec.inputs ?? {})])
   for (const task of spec.tasks ?? []) for (const value of Object.values(task.inputs ?? {})) sources.add(value)
   return [...sources]
 }
@@ -120,7 +143,7 @@ export function mapSources (spec: JobSpec, resolve: (source: string) => string):
     inputs === undefined ? undefined : Object.fromEntries(Object.entries(inputs).map(([name, value]) => [name, resolve(value)]))
   return {
     ...spec,
-    module: resolve(spec.module),
+    ...(spec.runtime === 'wasi' ? { module: resolve(spec.module) } : { image: resolve(spec.image) }),
     ...(spec.inputs === undefined ? {} : { inputs: mapInputs(spec.inputs) }),
     ...(spec.tasks === undefined ? {} : { tasks: spec.tasks.map(task => ({ ...task, ...(task.inputs === undefined ? {} : { inputs: mapInputs(task.inputs) }) })) }),
   }

@@ -1,18 +1,23 @@
+import { createHash } from 'node:crypto'
 import { transaction } from '../util/index.ts'
 import { nextTaskState } from './taskState.ts'
+import type { OutputComparison } from './outcome.ts'
 import type { AttemptState, JobState, TaskEvent, TaskState } from './taskState.ts'
 import type { ContentRef, TaskAssignment, TaskResult } from '../net/index.ts'
+import type { RuntimeName } from '../runtime/index.ts'
 import type { DatabaseSync, StatementSync } from 'node:sqlite'
 
 /** A job as the node runs it: sources resolved to CIDs, limits in bytes. */
 export interface ResolvedJob {
   readonly name: string
-  readonly runtime: 'wasi'
+  readonly runtime: RuntimeName
+  /** The code tasks run: the WASI module, or the Docker image tarball. */
   readonly module: ContentRef
   readonly limits: TaskAssignment['limits']
   readonly constraints: {
     readonly minCores?: number
     readonly minMemoryBytes?: number
+    readonly minSpeed?: number
     readonly providers?: readonly string[]
   }
   readonly maxAttempts: number
@@ -20,6 +25,10 @@ export interface ResolvedJob {
   readonly replication: number
   readonly quorum: number
   readonly adaptive: boolean
+  /** How replicas' outputs are compared (absent: exactly). */
+  readonly compare?: OutputComparison
+  /** Replicas of one task on providers at different IP addresses only (absent in older jobs). */
+  readonly distinctHosts?: boolean
   readonly waitForProvidersMs: number
   /** What each accepted result pays, and the most the job may cost ("0": a free job). */
   readonly priceWei: string
@@ -165,6 +174,21 @@ CREATE TABLE IF NOT EXISTS outputs (
   PRIMARY KEY (job_id, idx, attempt, kind, path)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS outputs_by_cid ON outputs (cid);
+CREATE TABLE IF NOT EXISTS signed_batches (
+  hash TEXT PRIMARY KEY,
+  peer_id TEXT NOT NULL,
+  body TEXT NOT NULL,
+  signature TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS evidence (
+  job_id TEXT NOT NULL,
+  idx INTEGER NOT NULL,
+  attempt INTEGER NOT NULL,
+  peer_id TEXT NOT NULL,
+  batch_hash TEXT NOT NULL REFERENCES signed_batches(hash),
+  PRIMARY KEY (job_id, idx, attempt)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS evidence_by_peer ON evidence (peer_id);
 `
 
 /**
@@ -214,6 +238,10 @@ export class JobStore {
         WHERE a.job_id = ? AND a.verdict = 'valid' AND t.state = 'done' GROUP BY a.address`),
       acceptedOutcomes: prepare(`SELECT t.idx, a.output_hash FROM tasks t JOIN attempts a ON a.job_id = t.job_id AND a.idx = t.idx AND a.attempt = t.accepted_attempt
         WHERE t.job_id = ? AND t.state = 'done' ORDER BY t.idx`),
+      insertBatch: prepare('INSERT OR IGNORE INTO signed_batches (hash, peer_id, body, signature) VALUES (?, ?, ?, ?)'),
+      insertEvidence: prepare('INSERT OR IGNORE INTO evidence (job_id, idx, attempt, peer_id, batch_hash) VALUES (?, ?, ?, ?, ?)'),
+      evidenceOf: prepare(`SELECT e.job_id, e.idx, e.attempt, b.body, b.signature FROM evidence e JOIN signed_batches b ON b.hash = e.batch_hash
+        WHERE e.peer_id = ? ORDER BY e.job_id, e.idx, e.attempt LIMIT ?`),
       inlineByCid: prepare('SELECT inline FROM outputs WHERE cid = ? AND inline IS NOT NULL LIMIT 1'),
     }
   }
@@ -395,6 +423,29 @@ export class JobStore {
   /** Each done task's accepted outcome hash (hex), for the job's result root. */
   acceptedOutcomes (jobId: string): Array<{ idx: number, outcomeHash: string }> {
     return this.statements.acceptedOutcomes!.all(jobId).map(row => ({ idx: Number(row.idx), outcomeHash: String(row.output_hash) }))
+  }
+
+  /**
+   * Keeps a result judged wrong as proof: the provider's whole signed batch (anyone can check the
+   * signature against its PeerId) and which result in it was wrong. Batches are stored once.
+   */
+  keepEvidence (jobId: string, idx: number, attempt: number, peerId: string, batch: { body: unknown, signature: string }): void {
+    const body = JSON.stringify(batch.body)
+    const hash = createHash('sha256').update(body).digest('hex')
+    transaction(this.db, () => {
+      this.statements.insertBatch!.run(hash, peerId, body, batch.signature)
+      this.statements.insertEvidence!.run(jobId, idx, attempt, peerId, hash)
+    })
+  }
+
+  /** The results of `peerId` judged wrong, each with the signed batch it came in. */
+  evidence (peerId: string, limit = 100): Array<{ jobId: string, idx: number, attempt: number, batch: { body: unknown, signature: string } }> {
+    return this.statements.evidenceOf!.all(peerId, limit).map(row => ({
+      jobId: String(row.job_id),
+      idx: Number(row.idx),
+      attempt: Number(row.attempt),
+      batch: { body: JSON.parse(String(row.body)) as unknown, signature: String(row.signature) },
+    }))
   }
 
   /** Bytes of a small output kept in the database, if that CID is one. */

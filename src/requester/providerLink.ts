@@ -1,16 +1,22 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { assertSignedBy, FramedStream, MAX_TASK_FRAME_BYTES, PROTOCOL_TASK, signBody, SIGNING_DOMAIN, toRequester, WireError } from '../net/index.ts'
 import type { NodeKey } from '../identity/index.ts'
-import type { AgreementProposalBody, SignedOffer, TaskAssignment, TaskReceipt, TaskResult, ToRequester } from '../net/index.ts'
+import type { AgreementProposalBody, SignedOffer, TaskAssignment, TaskReceipt, TaskResult, TaskResultsBody, ToRequester } from '../net/index.ts'
 import type { Libp2p } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { multiaddr } from '@multiformats/multiaddr'
 
+/** A provider's signed result batch, as it arrived: kept as proof when one of its results is judged wrong. */
+export interface SignedBatch {
+  readonly body: TaskResultsBody
+  readonly signature: string
+}
+
 /** What a link reports back to the scheduler. */
 export interface LinkHandlers {
   onStarted(taskIds: readonly string[]): void
-  /** Results whose batch signature and envelope were verified. */
-  onResults(results: readonly TaskResult[]): void
+  /** Results whose batch signature and envelope were verified, with the signed batch itself. */
+  onResults(results: readonly TaskResult[], batch: SignedBatch): void
   onClosed(reason: string): void
 }
 
@@ -81,7 +87,7 @@ export function libp2pLinks (host: Libp2p, key: NodeKey, chainId: number): OpenL
         if (body.agreementId !== proposal.agreementId || body.jobId !== proposal.jobId || body.chainId !== chainId || body.provider.toLowerCase() !== offer.body.provider.toLowerCase()) {
           throw new WireError('unexpected', 'results are for another agreement')
         }
-        handlers.onResults(body.results)
+        handlers.onResults(body.results, { body, signature: message.signature })
       } else if (message.type === 'error') {
         throw new WireError('unexpected', `provider reported ${message.code}: ${message.message}`)
       } else {

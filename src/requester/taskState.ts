@@ -39,4 +39,4 @@ export function nextTaskState (state: TaskState, event: TaskEvent): TaskState {
 }
 
 /** Failures that say something about the task itself: another provider would see the same. */
-export const DETERMINISTIC_FAILURES: ReadonlySet<string> = new Set(['trap', 'memory-limit', 'output-limit', 'invalid-module'])
+export const DETERMINISTIC_FAILURES: ReadonlySet<string> = new Set(['trap', 'memory-limit', 'output-limit', 'invalid-module', 'invalid-image'])

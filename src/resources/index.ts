@@ -1,2 +1,7 @@
+export { benchmarkSpeed } from './benchmarkSpeed.ts'
 export { probeMachine } from './probeMachine.ts'
 export type { MachineProfile } from './probeMachine.ts'
+export { fitness, initialPolicyState, nextPolicyState, parseTimeWindow } from './idlePolicy.ts'
+export type { IdlePolicyConfig, PolicyAction, PolicyInput, PolicyState, PolicyStateName, TimeWindow } from './idlePolicy.ts'
+export { createLoadSource, onBattery, parseProcStat } from './machineLoad.ts'
+export type { CpuTimes, LoadReading, LoadSourceOptions } from './machineLoad.ts'

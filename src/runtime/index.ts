@@ -1,4 +1,4 @@
-/** The runtime domain's public door: the sandbox contract and the WASI runtime that fulfils it. */
+/** The runtime domain's public door: the sandbox contract and the WASI and Docker runtimes that fulfil it. */
 export type {
   OutputFile,
   Runtime,
@@ -15,3 +15,8 @@ export { capMemory, PAGE_BYTES } from './wasi/capMemory.ts'
 export type { CappedModule, MemoryDescriptor } from './wasi/capMemory.ts'
 export { TaskFailure } from './wasi/errors.ts'
 export { ERRNO_PERM, ERRNO_ROFS, ERRNO_SUCCESS, nearMemoryCap, OFLAGS_WRITING, RIGHTS_WRITING } from './wasi/sandboxRules.ts'
+export { createDockerRuntime } from './docker/createDockerRuntime.ts'
+export type { DockerRuntime, DockerRuntimeOptions, DockerRuntimeStats } from './docker/createDockerRuntime.ts'
+export { createDockerEngine, DEFAULT_DOCKER_SOCKET, detectDocker } from './docker/engine.ts'
+export type { DockerEngine } from './docker/engine.ts'
+export { DockerEngineError } from './docker/errors.ts'

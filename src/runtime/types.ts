@@ -1,13 +1,13 @@
 /**
- * The contract every sandbox runtime (WASI today, Docker later) fulfils: run one task from local
+ * The contract every sandbox runtime (WASI, Docker) fulfils: run one task from local
  * files and report what happened. Runtimes never touch the network or storage; the provider agent
  * fetches code and inputs by CID before calling them, and publishes outputs afterwards.
  */
 
-export type RuntimeName = 'wasi'
+export type RuntimeName = 'wasi' | 'docker'
 
 export interface TaskLimits {
-  /** Upper bound on the sandbox's memory (WASI: linear memory), in bytes. */
+  /** Upper bound on the sandbox's memory (WASI: linear memory; Docker: the container's cgroup), in bytes. */
   readonly memoryBytes: number
   /** Wall-clock budget; the sandbox is killed when it runs out. */
   readonly timeoutMs: number
@@ -16,9 +16,9 @@ export interface TaskLimits {
 }
 
 export interface TaskRunRequest {
-  /** Content address of the module; compiled modules are cached under it. */
+  /** Content address of the code (WASI: the module; Docker: the image tarball); cached under it. */
   readonly moduleCid: string
-  /** Local path of the module's bytes (already verified against moduleCid). */
+  /** Local path of the code's bytes (already verified against moduleCid). */
   readonly modulePath: string
   /** argv[1..]; argv[0] is set by the runtime. */
   readonly args: readonly string[]
@@ -39,7 +39,9 @@ export type TaskFailureReason =
   | 'output-limit' // wrote more than allowed to stdout/stderr/out
   | 'trap' // WebAssembly trap (unreachable, out-of-bounds, …)
   | 'invalid-module' // not a WASI preview-1 module, or imports something not provided
+  | 'invalid-image' // not a loadable Docker image tarball
   | 'cancelled' // the caller aborted
+  | 'given-back' // paused for the machine's owner too long; the requester runs it elsewhere
   | 'internal' // the runtime itself failed
 
 export interface OutputFile {
@@ -50,7 +52,7 @@ export interface OutputFile {
 
 export interface TaskUsage {
   readonly wallMs: number
-  /** Peak linear memory of the module, in bytes. */
+  /** Peak linear memory of the module, in bytes (Docker: not measured, 0). */
   readonly memoryBytes: number
 }
 

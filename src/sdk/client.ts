@@ -7,7 +7,7 @@ import WebSocket from 'ws'
 import { mapSources, parseJobSpec, specSources } from '../requester/index.ts'
 import type { JobStatus, JobSpecInput, PaymentStatus, ProviderReputation, RequesterEvent, TaskOutcome, JobRecord } from '../requester/index.ts'
 import type { NodeInfoFile } from '../node/index.ts'
-import type { OfferBody } from '../net/index.ts'
+import type { OfferBody, TaskResultsBody } from '../net/index.ts'
 import type { ProviderEvent, ProviderStatus } from '../provider/index.ts'
 
 export interface NodeSummary {
@@ -119,7 +119,7 @@ export class ConunClient {
   }
 
   /**
-   * Submits a job spec. Local paths in it (module, inputs) are resolved against `baseDir`,
+   * Submits a job spec. Local paths in it (module or image, inputs) are resolved against `baseDir`,
    * uploaded, and replaced by their CIDs; strings that are CIDs and not files are kept as they are.
    */
   async submitJob (spec: JobSpecInput | unknown, baseDir = process.cwd()): Promise<JobStatus> {
@@ -142,6 +142,11 @@ export class ConunClient {
   /** A job's progress, and for a paid job its escrow, what it owes and what it paid. */
   job (id: string): Promise<JobStatus & { payment: PaymentStatus | null }> {
     return this.request('GET', `/v1/jobs/${encodeURIComponent(id)}`)
+  }
+
+  /** A provider's results judged wrong, with the signed batches that prove what it sent. */
+  async evidence (peerId: string): Promise<Array<{ jobId: string, idx: number, attempt: number, batch: { body: TaskResultsBody, signature: string } }>> {
+    return (await this.request<{ evidence: Array<{ jobId: string, idx: number, attempt: number, batch: { body: TaskResultsBody, signature: string } }> }>('GET', `/v1/peers/${encodeURIComponent(peerId)}/evidence`)).evidence
   }
 
   /** The node's account: CON and ETH balances, and as a provider the receipts it holds. */

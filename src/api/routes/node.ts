@@ -1,3 +1,4 @@
+import { z } from 'zod'
 import { readBalances } from '../../ledger/index.ts'
 import type { ApiDeps } from '../apiDeps.ts'
 import type { FastifyInstance } from 'fastify'
@@ -25,6 +26,12 @@ export function nodeRoutes (app: FastifyInstance, node: ApiDeps): void {
       ethWei: String(balances.eth),
       receipts: (node.payments?.receipts() ?? []).map(receipt => ({ ...receipt, cumulativeWei: String(receipt.cumulativeWei), paidWei: String(receipt.paidWei) })),
     }
+  })
+
+  /** Results a provider signed that were judged wrong, with the signed batches as proof. */
+  app.get('/peers/:peerId/evidence', async request => {
+    const { peerId } = z.object({ peerId: z.string().regex(/^[A-Za-z0-9]{8,128}$/, 'a PeerId') }).parse(request.params)
+    return { peerId, evidence: node.requester.evidence(peerId) }
   })
 
   app.get('/peers', async () => {

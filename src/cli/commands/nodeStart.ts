@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { loadNodeConfig, startNode } from '../../node/index.ts'
 import { resolvePassphrase } from '../passphrase.ts'
 import { conFlag, intFlag, parseFlags } from '../usage.ts'
-import type { NodeConfigOverrides } from '../../node/index.ts'
+import type { NodeConfig, NodeConfigOverrides } from '../../node/index.ts'
 import type { Command } from '../usage.ts'
 
 const help = `Usage: conun node start [options]
@@ -16,6 +16,18 @@ Options:
   --cores N               tasks to run at once when providing (default: all cores)
   --price CON             least a job must pay per task, e.g. 0.01 (default: 0, free jobs welcome)
   --claim-threshold CON   claim on chain during a job once this much is owed (default: 100)
+  --runtimes LIST         sandboxes to offer, comma-separated: wasi,docker (default: both; docker
+                          only when a Docker Engine answers on its socket)
+  --max-memory MB         memory one task may use (default: 2048)
+  --max-cache-disk MB     disk for fetched code and inputs, least recently used go first
+                          (default: 0, no limit)
+  --idle-only             take tasks only while other programs leave the CPU idle; pause
+                          containers when they need it again
+  --idle-threshold PCT    CPU share other programs may use before the machine is busy (default: 30)
+  --idle-for SEC          how long the machine must stay quiet first (default: 60)
+  --max-paused SEC        give paused tasks back after this long (default: 600)
+  --window HH:MM-HH:MM    run tasks only in this daily window (local time); repeat for more
+  --on-battery            also run on battery (default: pause on battery)
   --listen MULTIADDR      address to listen on; repeat for more
                           (default: /ip4/127.0.0.1/tcp/0 and /ip4/127.0.0.1/tcp/0/ws)
   --bootstrap MULTIADDR   a peer to join the network through (with /p2p/<id>); repeat for more
@@ -46,6 +58,15 @@ export const nodeStart: Command = {
       cores: { type: 'string' },
       price: { type: 'string' },
       'claim-threshold': { type: 'string' },
+      runtimes: { type: 'string' },
+      'max-memory': { type: 'string' },
+      'max-cache-disk': { type: 'string' },
+      'idle-only': { type: 'boolean' },
+      'idle-threshold': { type: 'string' },
+      'idle-for': { type: 'string' },
+      'max-paused': { type: 'string' },
+      window: { type: 'string', multiple: true },
+      'on-battery': { type: 'boolean' },
       listen: { type: 'string', multiple: true },
       bootstrap: { type: 'string', multiple: true },
       'data-dir': { type: 'string' },
@@ -70,10 +91,22 @@ export const nodeStart: Command = {
       chainId: intFlag(values['chain-id'], 'chain-id', help, 1, Number.MAX_SAFE_INTEGER),
       devnet: values.devnet,
       provide: values.provide,
+      // Checked with the rest of the configuration: an unknown runtime is a ConfigError naming the key.
       provider: {
         cores,
         pricePerTaskWei: values.price === undefined ? undefined : String(conFlag(values.price, 'price', help)),
         claimThresholdWei: values['claim-threshold'] === undefined ? undefined : String(conFlag(values['claim-threshold'], 'claim-threshold', help)),
+        runtimes: values.runtimes?.split(',') as NodeConfig['provider']['runtimes'] | undefined,
+        maxTaskMemoryMb: intFlag(values['max-memory'], 'max-memory', help, 6, 1024 * 1024),
+        maxCacheMb: intFlag(values['max-cache-disk'], 'max-cache-disk', help, 0, Number.MAX_SAFE_INTEGER),
+        lending: {
+          idleOnly: values['idle-only'],
+          busyAbovePercent: intFlag(values['idle-threshold'], 'idle-threshold', help, 0, 100),
+          idleForSec: intFlag(values['idle-for'], 'idle-for', help, 0, 24 * 3600),
+          maxPausedSec: intFlag(values['max-paused'], 'max-paused', help, 0, 7 * 24 * 3600),
+          windows: values.window,
+          runOnBattery: values['on-battery'],
+        },
       },
       chain: { rpcUrl: values.rpc, token: values.token, escrow: values.escrow },
     }

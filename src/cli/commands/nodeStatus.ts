@@ -30,6 +30,8 @@ export const nodeStatus: Command = {
     else {
       console.log(`provider  ${provider.runtimes.join(', ')} · ${provider.running}/${provider.maxConcurrent} running · ${provider.queued} queued · ${provider.sessions} sessions`)
       console.log(`          ${provider.completed} completed · ${provider.failed} failed · ${(provider.busyMs / 1000).toFixed(1)} s of sandbox time`)
+      const { lending } = provider
+      console.log(`lending   ${lending.state} since ${new Date(lending.since).toLocaleTimeString()}: ${lending.reason} · CPU: conun ${Math.round(lending.ownLoad * 100)} %, others ${Math.round(lending.foreignLoad * 100)} %`)
     }
     return 0
   },

@@ -37,6 +37,9 @@ export function placeInputs(inDir: string, inputs: ReadonlyArray<{ readonly name
   }
 }
 
+/** A result carries at most this many files (the wire schema's bound); empty files cost no bytes. */
+export const MAX_OUTPUT_FILES = 4096
+
 /**
  * Reads back every regular file under `outDir` (symlinks, devices and the like are skipped), after
  * checking the real sizes fit in `budget`: the shim's running count cannot see sparse files.
@@ -46,6 +49,7 @@ export function collectOutputs(outDir: string, budget: number): OutputFile[] {
   let total = 0
   const walk = (dir: string, prefix: string): void => {
     for (const entry of readdirSync(dir)) {
+      if (found.length > MAX_OUTPUT_FILES) throw new TaskFailure('output-limit', `more than ${MAX_OUTPUT_FILES} files in /out`)
       const full = join(dir, entry)
       const stat = lstatSync(full)
       if (stat.isDirectory()) walk(full, `${prefix}${entry}/`)

@@ -62,7 +62,7 @@ export async function startBrowserProvider (init: BrowserProviderInit): Promise<
     host,
     storage: content,
     cache: content,
-    runtime,
+    runtimes: [runtime],
     chainId: init.chainId,
     policy: {
       maxConcurrent: init.slots,

@@ -1,10 +1,19 @@
 /** At most `limit` holders at once; the rest wait in arrival order. */
 export class Semaphore {
   private available: number
+  private limit: number
   private readonly waiters: Array<() => void> = []
 
   constructor (limit: number) {
     this.available = limit
+    this.limit = limit
+  }
+
+  /** Changes the limit; holders above a lowered limit keep going, and nobody new gets in until they leave. */
+  resize (limit: number): void {
+    this.available += limit - this.limit
+    this.limit = limit
+    this.wakeWaiters()
   }
 
   async acquire (signal?: AbortSignal): Promise<void> {
@@ -28,8 +37,14 @@ export class Semaphore {
   }
 
   release (): void {
-    const next = this.waiters.shift()
-    if (next !== undefined) next()
-    else this.available++
+    this.available++
+    this.wakeWaiters()
+  }
+
+  private wakeWaiters (): void {
+    while (this.available > 0 && this.waiters.length > 0) {
+      this.available--
+      this.waiters.shift()!()
+    }
   }
 }
