@@ -49,3 +49,32 @@ test('a provider killed with SIGKILL mid-job: its tasks are rescheduled and the 
   assert.ok(retried.length > 0, 'some tasks needed a second attempt')
   for (const task of retried) assert.notEqual(task.provider, victim.peerId, `task ${task.idx} was finished elsewhere`)
 })
+
+test('a provider that stops answering (SIGSTOP: its connection stays open) loses its tasks on the heartbeat, not at their deadlines', async (t) => {
+  const primesModule = (await buildExamples()).find(path => path.endsWith('primes.wasm'))!
+  const grid = await startLocalGrid({ providers: 2, coresPerProvider: 1 })
+  const victim = grid.providers[0]!
+  t.after(async () => {
+    victim.process.kill('SIGCONT')
+    await grid.stop()
+  })
+  const client = grid.requester.client
+  await waitFor(async () => (await client.peers()).filter(peer => peer.offer !== null).length === 2, 20_000, 'two offers')
+  const ranges = primeRanges(2_000_000_000, 40)
+  const done = new Map<string, number>()
+  const lost: string[] = []
+  const stopEvents = await client.events(event => {
+    if (event.source === 'requester' && event.type === 'task.done') done.set(event.provider, (done.get(event.provider) ?? 0) + 1)
+    if (event.source === 'requester' && event.type === 'provider.lost' && event.provider === victim.peerId) lost.push(event.reason)
+  })
+  t.after(stopEvents)
+  // A ten-minute timeout: only the heartbeat can take the victim's tasks away in time.
+  const submitted = await client.submitJob({ name: 'primes', runtime: 'wasi', module: primesModule, tasks: ranges.map(range => ({ args: primeTaskArgs(range) })), limits: { timeoutMs: 600_000 } })
+  await waitFor(() => (done.get(victim.peerId) ?? 0) >= 2, 60_000, 'the victim to finish a few tasks')
+  victim.process.kill('SIGSTOP')
+  await waitFor(async () => (await client.job(submitted.job.id)).job.state !== 'running', 120_000, 'the job to end without the stopped provider')
+  const results = await client.results(submitted.job.id)
+  assert.equal(results.job.state, 'completed')
+  assert.equal(results.tasks.reduce((sum, task) => sum + Number(task.state === 'done'), 0), 40)
+  assert.ok(lost.some(reason => reason.includes('heartbeat')), `the victim was dropped for missing its heartbeat: ${lost.join('; ')}`)
+})

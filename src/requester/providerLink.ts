@@ -3,6 +3,7 @@ import { assertSignedBy, FramedStream, MAX_TASK_FRAME_BYTES, PROTOCOL_TASK, sign
 import type { NodeKey } from '../identity/index.ts'
 import type { AgreementProposalBody, SignedOffer, TaskAssignment, TaskReceipt, TaskResult, TaskResultsBody, ToRequester } from '../net/index.ts'
 import type { Libp2p } from '@libp2p/interface'
+import type { Ping } from '@libp2p/ping'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { multiaddr } from '@multiformats/multiaddr'
 
@@ -43,8 +44,16 @@ export class AgreementRejectedError extends Error {
   override readonly name = 'AgreementRejectedError'
 }
 
+/**
+ * A provider is pinged this often while its session is open; after HEARTBEAT_MISSES pings in a row
+ * go unanswered it counts as gone, and its tasks go elsewhere long before their deadlines (a
+ * stopped or partitioned machine can keep its TCP connection open for minutes).
+ */
+const HEARTBEAT_INTERVAL_MS = 2000
+const HEARTBEAT_MISSES = 3
+
 /** Opens provider links over libp2p: dial, /conun/task/1.0.0, signed agreement, then task traffic. */
-export function libp2pLinks (host: Libp2p, key: NodeKey, chainId: number): OpenLink {
+export function libp2pLinks (host: Libp2p<{ ping: Ping }>, key: NodeKey, chainId: number): OpenLink {
   return async (offer, proposal, handlers, signal) => {
     const provider = peerIdFromString(offer.body.peerId)
     const addrs: Multiaddr[] = offer.body.addrs.flatMap(addr => {
@@ -74,7 +83,22 @@ export function libp2pLinks (host: Libp2p, key: NodeKey, chainId: number): OpenL
     }
 
     let closed = false
+    let misses = 0
+    let pinging = false
+    const heartbeat = setInterval(() => {
+      if (pinging) return
+      pinging = true
+      host.services.ping.ping(provider, { signal: AbortSignal.timeout(HEARTBEAT_INTERVAL_MS) })
+        .then(() => { misses = 0 }, () => {
+          if (++misses < HEARTBEAT_MISSES) return
+          stream.abort(new Error('no heartbeat'))
+          close(`no heartbeat: the provider answered none of ${HEARTBEAT_MISSES} pings`)
+        })
+        .finally(() => { pinging = false })
+    }, HEARTBEAT_INTERVAL_MS)
+    heartbeat.unref()
     const close = (reason: string) => {
+      clearInterval(heartbeat)
       if (closed) return
       closed = true
       handlers.onClosed(reason)
@@ -120,6 +144,7 @@ export function libp2pLinks (host: Libp2p, key: NodeKey, chainId: number): OpenL
       sendReceipt: receipt => send(receipt),
       async close () {
         closed = true
+        clearInterval(heartbeat)
         await framed.close()
       },
     }
