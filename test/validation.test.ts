@@ -10,8 +10,19 @@ import { countPrimesJs, primeRanges, primeTaskArgs } from '../examples/primes/pr
 import { peerIdFromString } from '@libp2p/peer-id'
 import { assertSignedBy, SIGNING_DOMAIN } from '../src/net/index.ts'
 import { stdoutOf, waitFor } from './helpers.ts'
+import type { ConunClient } from '../src/sdk/index.ts'
 
 const LIAR = join(import.meta.dirname, 'fixtures', 'lyingProvider.ts')
+
+/** Accepted results whose prime count differs from a plain-JS computation of the same range. */
+async function wrongResults (client: ConunClient, tasks: ReadonlyArray<{ idx: number, outputs: Array<{ kind: string, cid: string }> }>, ranges: ReadonlyArray<{ from: number, to: number }>): Promise<number> {
+  let wrong = 0
+  for (const task of tasks) {
+    const range = ranges[task.idx]!
+    if (Number((await stdoutOf(client, task.outputs)).trim()) !== countPrimesJs(range.from, range.to)) wrong++
+  }
+  return wrong
+}
 
 test('replication 2 / quorum 2 accepts no wrong result from lying providers, and blacklists them', async (t) => {
   const primesModule = (await buildExamples()).find(path => path.endsWith('primes.wasm'))!
@@ -33,11 +44,7 @@ test('replication 2 / quorum 2 accepts no wrong result from lying providers, and
   const results = await client.results(submitted.job.id)
   assert.equal(results.job.state, 'completed')
 
-  let wrong = 0
-  for (const task of results.tasks) {
-    const range = ranges[task.idx]!
-    if (Number((await stdoutOf(client, task.outputs)).trim()) !== countPrimesJs(range.from, range.to)) wrong++
-  }
+  const wrong = await wrongResults(client, results.tasks, ranges)
   assert.equal(wrong, 0, 'wrong results accepted')
 
   const peers = new Map((await client.peers()).map(peer => [peer.peerId, peer.reputation]))
@@ -99,11 +106,7 @@ test('colluding liars (10 % of providers, the same wrong output): replication 3 
   await waitFor(async () => (await client.job(submitted.job.id)).job.state !== 'running', 300_000, 'the job to end')
   const results = await client.results(submitted.job.id)
   assert.equal(results.job.state, 'completed')
-  let wrong = 0
-  for (const task of results.tasks) {
-    const range = ranges[task.idx]!
-    if (Number((await stdoutOf(client, task.outputs)).trim()) !== countPrimesJs(range.from, range.to)) wrong++
-  }
+  const wrong = await wrongResults(client, results.tasks, ranges)
   const peers = new Map((await client.peers()).map(peer => [peer.peerId, peer.reputation]))
   const caught = colluders.map(colluder => peers.get(colluder.peerId)?.invalid ?? 0)
   const executions = results.tasks.reduce((sum, task) => sum + task.attempts, 0)

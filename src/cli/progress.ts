@@ -1,4 +1,4 @@
-import { shortId } from './format.ts'
+import { shortId } from '../util/index.ts'
 
 export interface ProgressState {
   readonly done: number

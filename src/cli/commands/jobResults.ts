@@ -3,7 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { dirname, join, resolve, sep } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { connect } from '../connect.ts'
-import { formatBytes } from '../format.ts'
+import { formatBytes } from '../../util/index.ts'
 import { CLIENT_OPTIONS, CLIENT_OPTIONS_HELP, parseFlags, UsageError } from '../usage.ts'
 import type { Command } from '../usage.ts'
 

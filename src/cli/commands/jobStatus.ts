@@ -1,5 +1,5 @@
 import { connect } from '../connect.ts'
-import { shortId } from '../format.ts'
+import { shortId } from '../../util/index.ts'
 import { CLIENT_OPTIONS, CLIENT_OPTIONS_HELP, parseFlags } from '../usage.ts'
 import { formatCon } from '../../ledger/index.ts'
 import type { JobStatus, PaymentStatus } from '../../requester/index.ts'

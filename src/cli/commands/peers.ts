@@ -1,5 +1,6 @@
 import { connect } from '../connect.ts'
-import { formatBytes, table } from '../format.ts'
+import { formatBytes } from '../../util/index.ts'
+import { table } from '../format.ts'
 import { CLIENT_OPTIONS, CLIENT_OPTIONS_HELP, parseFlags } from '../usage.ts'
 import type { Command } from '../usage.ts'
 

@@ -1,4 +1,5 @@
 /** The few DOM helpers both pages use. */
+export { formatBytes, shortId } from '../../util/index.ts'
 
 /** An element with attributes and children; strings become text nodes, so nothing is parsed as HTML. */
 export function h<K extends keyof HTMLElementTagNameMap> (tag: K, attrs: Record<string, string | number | boolean | undefined> = {}, ...children: Array<Node | string | undefined>): HTMLElementTagNameMap[K] {
@@ -20,21 +21,6 @@ export function byId<T extends HTMLElement = HTMLElement> (id: string): T {
 /** Replaces an element's children. */
 export function fill (element: Element, ...children: Array<Node | string | undefined>): void {
   element.replaceChildren(...children.filter(child => child !== undefined))
-}
-
-export function shortId (id: string): string {
-  return id.length > 14 ? `${id.slice(0, 8)}…${id.slice(-4)}` : id
-}
-
-export function formatBytes (bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
-  let value = bytes
-  let unit = 0
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024
-    unit++
-  }
-  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`
 }
 
 /** Saves bytes as a file through the browser's download. */
