@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs'
 import { readFile, stat } from 'node:fs/promises'
 import { dirname, isAbsolute, join, resolve } from 'node:path'
 import { Readable } from 'node:stream'
-import { CID } from 'multiformats/cid'
+import { isCid } from '../util/index.ts'
 import WebSocket from 'ws'
 import { mapSources, parseJobSpec, specSources } from '../requester/index.ts'
 import type { JobStatus, JobSpecInput, PaymentStatus, ProviderReputation, RequesterEvent, TaskOutcome, JobRecord } from '../requester/index.ts'
@@ -190,14 +190,5 @@ export class ConunClient {
       socket.once('error', reject)
     })
     return () => socket.close()
-  }
-}
-
-function isCid (value: string): boolean {
-  try {
-    CID.parse(value)
-    return true
-  } catch {
-    return false
   }
 }

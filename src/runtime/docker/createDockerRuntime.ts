@@ -20,6 +20,7 @@ import { makeTaskDirs, measureDir, removeTaskDirs } from './taskDirs.ts'
 import type { Runtime, TaskFailureReason, TaskRunOutcome, TaskRunRequest } from '../types.ts'
 import type { DockerEngine } from './engine.ts'
 import type { TaskDirs } from './taskDirs.ts'
+import { Settling } from '../settling.ts'
 
 export interface DockerRuntimeOptions {
   /** Tasks that may run at once. */
@@ -78,7 +79,7 @@ export async function createDockerRuntime (options: DockerRuntimeOptions): Promi
   /** Last CPU reading per live container, and the total of those removed. */
   const cpuSeen = new Map<string, number>()
   let removedCpuMs = 0
-  const running = new Set<Promise<TaskRunOutcome>>()
+  const running = new Settling<TaskRunOutcome>()
   let closed = false
   let paused = false
 
@@ -148,18 +149,12 @@ export async function createDockerRuntime (options: DockerRuntimeOptions): Promi
     name: 'docker',
     slots,
     engine,
-    run: request => {
-      const outcome = execute(request)
-      running.add(outcome)
-      const forget = (): void => { running.delete(outcome) }
-      outcome.then(forget, forget)
-      return outcome
-    },
+    run: request => running.track(execute(request)),
     // Kills whatever still runs and resolves once every container is removed.
     close: async () => {
       closed = true
       for (const stop of live.values()) stop('cancelled', 'the runtime was closed')
-      await Promise.allSettled(running)
+      await running.all()
     },
     stats: () => ({ imageLoads: images.loads, containers: live.size }),
     pauseAll: async () => {

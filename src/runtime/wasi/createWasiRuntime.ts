@@ -17,6 +17,7 @@ import type { RunMessage } from './protocol.ts'
 import { closeFdsUnder } from './reclaimFds.ts'
 import { runOnWorker } from './runOnWorker.ts'
 import { WorkerPool } from './workerPool.ts'
+import { Settling } from '../settling.ts'
 
 export interface WasiRuntimeOptions {
   /** Tasks that may run at once, one worker thread each. */
@@ -61,7 +62,7 @@ export function createWasiRuntime(options: WasiRuntimeOptions): WasiRuntime {
     resourceLimits: WORKER_LIMITS,
   }))
   let closed = false
-  const running = new Set<Promise<TaskRunOutcome>>()
+  const running = new Settling<TaskRunOutcome>()
 
   // Each worker reuses one pair of task folders (see runTask.ts); a discarded worker's are removed.
   const folders = new Map<Worker, string>()
@@ -150,18 +151,12 @@ export function createWasiRuntime(options: WasiRuntimeOptions): WasiRuntime {
   return {
     name: 'wasi',
     slots,
-    run: (request) => {
-      const outcome = execute(request)
-      running.add(outcome)
-      const forget = (): void => { running.delete(outcome) }
-      outcome.then(forget, forget)
-      return outcome
-    },
+    run: request => running.track(execute(request)),
     // Resolves once every task has settled and cleaned up, so workDir can be removed afterwards.
     close: async () => {
       closed = true
       await pool.close()
-      await Promise.allSettled(running)
+      await running.all()
       await Promise.all([...folders.keys()].map(removeFolders))
     },
     stats: () => ({ compiles: cache.compiles, cachedModules: cache.size, workersStarted: pool.started }),

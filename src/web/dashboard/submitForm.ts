@@ -3,7 +3,7 @@
  * is uploaded (an invalid spec changes nothing), then the picked files its sources name are
  * uploaded, and the spec goes to the node with CIDs in their place. Problems show inline.
  */
-import { CID } from 'multiformats/cid'
+import { isCid } from '../../util/index.ts'
 import { JobSpecError, mapSources, parseJobSpec, specSources } from '../../requester/index.ts'
 import { byId, fill } from '../common/dom.ts'
 import { ApiRequestError } from '../common/nodeApi.ts'
@@ -80,13 +80,4 @@ export function setUpSubmitForm (api: NodeApi, onSubmitted: (status: JobStatus) 
 
 function baseName (path: string): string {
   return path.split('/').at(-1) ?? path
-}
-
-function isCid (value: string): boolean {
-  try {
-    CID.parse(value)
-    return true
-  } catch {
-    return false
-  }
 }
