@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { createApi } from '../api/index.ts'
 import { loadOrCreateNodeKey } from '../identity/index.ts'
 import { createOffer, OfferBook, startOfferExchange } from '../market/index.ts'
-import { hostOptions, PROTOCOL_OFFER } from '../net/index.ts'
+import { hostOptions, keepBootstrapped, PROTOCOL_OFFER } from '../net/index.ts'
 import { createProviderAgent, ProviderPayments } from '../provider/index.ts'
 import { probeMachine } from '../resources/index.ts'
 import { createRequester, EscrowSettlement, JobStore, libp2pLinks, ReputationStore } from '../requester/index.ts'
@@ -143,6 +143,7 @@ export async function startNode (config: NodeConfig, passphrase: string, options
   })
   requester.resume()
   reconnectKnownProviders(host)
+  const stopBootstrapping = keepBootstrapped(host, config.bootstrap)
 
   const token = await loadOrCreateToken(join(dataDir, 'api-token'))
   const api = await createApi({ host: config.apiHost, port: config.apiPort, token, node: { key, host, storage, offers, requester, provider, chainId: config.chainId, ledger: chain.client, payments } })
@@ -169,6 +170,7 @@ export async function startNode (config: NodeConfig, passphrase: string, options
     async stop () {
       if (stopped) return
       stopped = true
+      stopBootstrapping()
       await api.close()
       await requester.stop()
       await exchange.stop()
