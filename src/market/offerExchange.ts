@@ -26,6 +26,7 @@ export interface OfferExchange {
 
 const OFFER_REFRESH_INTERVAL_MS = 10_000
 const OFFER_REFRESH_BEFORE_EXPIRY_MS = 30_000
+const NOT_SERVING_BACKOFF_MS = 60_000
 
 /**
  * Moves offers between nodes: providers answer direct requests on /conun/offer/1.0.0 and announce
@@ -114,18 +115,21 @@ export async function startOfferExchange (init: OfferExchangeInit): Promise<Offe
   // Gossip is best effort: with many providers on one requester, republished offers were seen to
   // stop arriving, and a first query can fail on a busy machine. A connected provider whose offer
   // is missing or about to expire is asked again directly.
+  const notServing = new Map<string, number>()
   const refresh = setInterval(() => {
     const soon = Date.now() + OFFER_REFRESH_BEFORE_EXPIRY_MS
     const peers = new Map(host.getConnections().map(connection => [connection.remotePeer.toString(), connection.remotePeer]))
     for (const [id, peer] of peers) {
       const offer = book.get(id)
       if (offer !== undefined && offer.body.expiresAt >= soon) continue
-      void (async () => {
-        // A peer known not to provide is left alone; one whose identify never completed is asked.
-        const { protocols } = await host.peerStore.get(peer)
-        if (offer === undefined && protocols.length > 0 && !protocols.includes(PROTOCOL_OFFER)) return
-        await query(peer, AbortSignal.timeout(5000))
-      })().catch(error => reject(id, error))
+      // Identify can miss a provider's offer protocol (it registers after connecting, and the push
+      // may be lost), so every connected peer without an offer is asked; one that turns out not
+      // to serve offers is left alone for a while.
+      if ((notServing.get(id) ?? 0) > Date.now()) continue
+      query(peer, AbortSignal.timeout(5000)).catch(error => {
+        if (offer === undefined) notServing.set(id, Date.now() + NOT_SERVING_BACKOFF_MS)
+        reject(id, error)
+      })
     }
   }, OFFER_REFRESH_INTERVAL_MS)
   unrefTimer(refresh)
