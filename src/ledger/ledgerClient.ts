@@ -85,7 +85,7 @@ export function inTurn<T> (client: LedgerClient, send: () => Promise<T>): Promis
 }
 
 /** Turns viem's errors into one LedgerError with the contract's error name and arguments. */
-export function asLedgerError (error: unknown, action: string): LedgerError {
+function asLedgerError (error: unknown, action: string): LedgerError {
   if (error instanceof LedgerError) return error
   if (error instanceof BaseError) {
     const revert = error.walk(e => e instanceof ContractFunctionRevertedError)

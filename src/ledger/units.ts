@@ -3,6 +3,9 @@ import { formatUnits, parseUnits } from 'viem'
 /** CON has 18 decimals, like ether. */
 export const CON_DECIMALS = 18
 
+/** An amount of CON as text: digits, and at most 18 decimals (as job specs take it). */
+const CON_AMOUNT = /^\d{1,30}(\.\d{1,18})?$/
+
 export class AmountError extends Error {
   override readonly name = 'AmountError'
 }
@@ -10,7 +13,7 @@ export class AmountError extends Error {
 /** "1.5" → 1.5 CON in wei; anything but a plain non-negative decimal with ≤ 18 places is an error. */
 export function parseCon (text: string): bigint {
   const trimmed = text.trim()
-  if (!/^\d{1,60}(\.\d{1,18})?$/.test(trimmed)) throw new AmountError(`"${text}" is not an amount of CON (a number like 12 or 0.5, at most 18 decimals)`)
+  if (!CON_AMOUNT.test(trimmed)) throw new AmountError(`"${text}" is not an amount of CON (a number like 12 or 0.5, at most 18 decimals)`)
   return parseUnits(trimmed, CON_DECIMALS)
 }
 

@@ -30,8 +30,8 @@ export async function transferCon (client: LedgerClient, to: string, amount: big
 }
 
 /** What the dev-chain faucet gives: enough CON to run jobs and enough ETH for gas. */
-export const FAUCET_CON = parseEther('10000')
-export const FAUCET_ETH = parseEther('10')
+const FAUCET_CON = parseEther('10000')
+const FAUCET_ETH = parseEther('10')
 
 /** On the embedded dev chain only: the faucet account sends `address` CON and gas money. */
 export async function fundFromFaucet (chain: ChainInfo, address: Address): Promise<void> {

@@ -159,11 +159,6 @@ export class ProviderPayments {
     return this.statements.all!.all(this.client.info.chainId, this.client.info.escrow, limit).map(toHeld)
   }
 
-  /** Waits for settlements under way (tests, shutdown). */
-  async settled (): Promise<void> {
-    await Promise.allSettled([...this.settling.values()])
-  }
-
   stop (): void {
     this.stopped = true
     for (const timer of this.timers) clearTimeout(timer)

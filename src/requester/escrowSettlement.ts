@@ -28,10 +28,10 @@ CREATE TABLE IF NOT EXISTS escrows (
 /** How long a job's escrow stays locked at most; the contract adds a day for providers to claim. */
 const ESCROW_LIFETIME_S = 7n * 24n * 3600n
 
-interface EscrowRow {
+/** What never changes about a job's escrow once it is open. */
+interface EscrowTerms {
   readonly ref: { address: Address, jobId: Hex, budgetWei: string }
   readonly priceWei: bigint
-  readonly state: PaymentStatus['state']
 }
 
 /**
@@ -49,6 +49,7 @@ export class EscrowSettlement implements Settlement {
   /** Accepted results per job and provider address, loaded from the job store on first use. */
   private readonly accepted = new Map<string, Map<string, number>>()
   private readonly closing = new Map<string, Promise<void>>()
+  private readonly terms = new Map<string, EscrowTerms | null>()
 
   constructor (init: { client: LedgerClient, key: NodeKey, db: DatabaseSync, store: JobStore, events: EventHub<RequesterEvent> }) {
     this.client = init.client
@@ -76,11 +77,11 @@ export class EscrowSettlement implements Settlement {
   }
 
   escrowOf (jobId: string): EscrowRef | null {
-    return this.row(jobId)?.ref ?? null
+    return this.termsOf(jobId)?.ref ?? null
   }
 
   resultsAccepted (job: JobRecord, provider: string, count: number): void {
-    if (this.row(job.id) === undefined) return
+    if (this.termsOf(job.id) === undefined) return
     // Loading the counts from the store (first use, e.g. after a restart) already includes these.
     if (!this.accepted.has(job.id)) {
       this.countsOf(job.id)
@@ -91,7 +92,7 @@ export class EscrowSettlement implements Settlement {
   }
 
   receipt (job: JobRecord, agreementId: string, provider: string): TaskReceipt | undefined {
-    const row = this.row(job.id)
+    const row = this.termsOf(job.id)
     const count = this.countsOf(job.id).get(provider.toLowerCase()) ?? 0
     if (row === undefined || count === 0) return undefined
     const body = {
@@ -146,8 +147,8 @@ export class EscrowSettlement implements Settlement {
   }
 
   private async finalize (job: JobRecord): Promise<void> {
-    const row = this.row(job.id)
-    if (row === undefined || row.state === 'finalized') return
+    const row = this.termsOf(job.id)
+    if (row === undefined || this.statements.get!.get(job.id)?.state === 'finalized') return
     const owed = [...this.countsOf(job.id)].filter(([, n]) => n > 0).map(([provider, n]) => ({ provider: provider as Address, cumulativeAmount: row.priceWei * BigInt(n) }))
     const root = resultRoot(this.store.acceptedOutcomes(job.id).map(({ idx, outcomeHash }) => ({ idx, outcomeHash: `0x${outcomeHash}` as Hex })))
     try {
@@ -164,14 +165,21 @@ export class EscrowSettlement implements Settlement {
     }
   }
 
-  private row (jobId: string): EscrowRow | undefined {
-    const row = this.statements.get!.get(jobId)
-    if (row === undefined) return undefined
-    return {
-      ref: { address: String(row.escrow) as Address, jobId: String(row.onchain_id) as Hex, budgetWei: String(row.budget_wei) },
-      priceWei: BigInt(String(row.price_wei)),
-      state: row.state as PaymentStatus['state'],
+  /**
+   * A job's escrow terms (undefined for a free job), read once: they are needed for every accepted
+   * batch. Only asked for jobs that exist, so after their escrow was opened.
+   */
+  private termsOf (jobId: string): EscrowTerms | undefined {
+    if (!this.terms.has(jobId)) {
+      const row = this.statements.get!.get(jobId)
+      this.terms.set(jobId, row === undefined
+        ? null
+        : {
+            ref: { address: String(row.escrow) as Address, jobId: String(row.onchain_id) as Hex, budgetWei: String(row.budget_wei) },
+            priceWei: BigInt(String(row.price_wei)),
+          })
     }
+    return this.terms.get(jobId) ?? undefined
   }
 
   private countsOf (jobId: string): Map<string, number> {

@@ -4,7 +4,7 @@ import { formatCon, fundFromFaucet, parseCon, readBalances, transferCon } from '
 import { formatEther } from 'viem'
 import { resolvePassphrase } from '../passphrase.ts'
 import { parseFlags, UsageError } from '../usage.ts'
-import { keystorePath, reader, signer, walletAddress, walletChain, WALLET_OPTIONS, WALLET_OPTIONS_HELP } from '../walletContext.ts'
+import { keystorePath, reader, signer, walletAddress, WALLET_OPTIONS, WALLET_OPTIONS_HELP } from '../walletContext.ts'
 import type { Command } from '../usage.ts'
 import type { KeystoreV3 } from '../../identity/index.ts'
 
@@ -106,9 +106,9 @@ export const walletFaucetCommand: Command = {
   async run (argv) {
     const { values } = parseFlags(argv, WALLET_OPTIONS, faucetHelp, { min: 0, max: 0 })
     const address = await walletAddress(values)
-    await reader(values)
-    await fundFromFaucet(await walletChain(values), address)
-    const { con, eth } = await readBalances(await reader(values), address)
+    const client = await reader(values)
+    await fundFromFaucet(client.info, address)
+    const { con, eth } = await readBalances(client, address)
     console.log(values.json === true ? JSON.stringify({ address, conWei: String(con), ethWei: String(eth) }) : `${address} now has ${formatCon(con)} and ${formatEther(eth)} ETH`)
     return 0
   },
