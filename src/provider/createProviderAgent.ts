@@ -133,7 +133,7 @@ export async function createProviderAgent (init: ProviderAgentInit): Promise<Pro
     serveTaskSession(stream, connection, context)
       .catch(error => events.emit({ type: 'protocol.rejected', peer: connection.remotePeer.toString(), code: 'internal', message: (error as Error).message }))
       .finally(() => { counters.sessions-- })
-  }, { maxInboundStreams: 256 })
+  }, { maxInboundStreams: 256, runOnLimitedConnection: true })
 
   return {
     policy,

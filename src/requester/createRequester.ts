@@ -17,7 +17,9 @@ import type { PaymentStatus, Settlement } from './settlement.ts'
 import type { TaskState } from './taskState.ts'
 import type { NodeKey } from '../identity/index.ts'
 import type { OfferBook } from '../market/index.ts'
-import type { ContentRef } from '../net/index.ts'
+import { pathOf, remoteIpOf } from '../net/index.ts'
+import type { ConnectionPath, ContentRef } from '../net/index.ts'
+import type { Libp2p } from '@libp2p/interface'
 import type { Storage } from '../storage/index.ts'
 
 export const DEFAULT_SCHEDULER_CONFIG: SchedulerConfig = {
@@ -25,6 +27,17 @@ export const DEFAULT_SCHEDULER_CONFIG: SchedulerConfig = {
   maxProviders: 64,
   deadlineGraceMs: 30_000,
   reconnectBackoffMs: 5_000,
+}
+
+/**
+ * Where a provider's packets come from, for `distinctHosts`: its IP on a direct or hole-punched
+ * connection. Reached only through a relay, its address is unknown, so it counts as being at the
+ * relay: two providers behind one relay never hold replicas of one task (safe, if strict).
+ */
+function hostOfPeer (host: Libp2p, peerId: string): string | undefined {
+  const connection = host.getConnections().filter(c => c.remotePeer.toString() === peerId).sort((a, b) => Number(pathOf(a) === 'relayed') - Number(pathOf(b) === 'relayed'))[0]
+  if (connection === undefined) return undefined
+  return remoteIpOf(connection) ?? `relay ${connection.remoteAddr.getComponents().find(part => part.name === 'p2p')?.value ?? '?'}`
 }
 
 function taskCount (spec: JobSpec): number {
@@ -59,7 +72,8 @@ export interface RequesterInit {
 export interface JobStatus {
   readonly job: JobRecord
   readonly counts: Record<TaskState, number>
-  readonly providers: Array<{ peerId: string, address: string, inFlight: number, maxInFlight: number }>
+  /** Providers working on the job now, and how each is reached. */
+  readonly providers: Array<{ peerId: string, address: string, inFlight: number, maxInFlight: number, path: ConnectionPath }>
 }
 
 export interface Requester {
@@ -119,10 +133,7 @@ export function createRequester (init: RequesterInit): Requester {
       excluded: () => init.reputation.blacklisted(),
       streakOf: peerId => init.reputation.get(peerId)?.streak ?? 0,
       onOffer: listener => init.offers.onOffer(listener),
-      hostOf: peerId => {
-        const connection = init.storage.libp2p.getConnections().find(c => c.remotePeer.toString() === peerId)
-        return connection?.remoteAddr.getComponents().find(c => c.name === 'ip4' || c.name === 'ip6')?.value
-      },
+      hostOf: peerId => hostOfPeer(init.storage.libp2p, peerId),
       fetchOutput: async (cid, fromPeer, signal) => {
         const from = init.storage.libp2p.getPeers().filter(peer => peer.toString() === fromPeer)
         await init.storage.fetch(cid, { from, signal })

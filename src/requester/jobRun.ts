@@ -5,7 +5,7 @@ import type { JobRecord, JobStore, RecordedResult, ReturnedReplica, StoredOutput
 import type { LinkHandlers, OpenLink, ProviderLink, SignedBatch } from './providerLink.ts'
 import type { RequesterEvent } from './requesterEvents.ts'
 import type { Settlement } from './settlement.ts'
-import type { AgreementProposalBody, SignedOffer, TaskAssignment, TaskResult } from '../net/index.ts'
+import type { AgreementProposalBody, ConnectionPath, SignedOffer, TaskAssignment, TaskResult } from '../net/index.ts'
 import type { EventHub } from '../util/index.ts'
 import type { Address } from 'viem'
 
@@ -209,8 +209,8 @@ export class JobRun {
     await this.finish('cancelled')
   }
 
-  providers (): Array<{ peerId: string, address: string, inFlight: number, maxInFlight: number }> {
-    return [...this.links.values()].map(({ link, inFlight }) => ({ peerId: link.peerId, address: link.address, inFlight: inFlight.size, maxInFlight: link.maxInFlight }))
+  providers (): Array<{ peerId: string, address: string, inFlight: number, maxInFlight: number, path: ConnectionPath }> {
+    return [...this.links.values()].map(({ link, inFlight }) => ({ peerId: link.peerId, address: link.address, inFlight: inFlight.size, maxInFlight: link.maxInFlight, path: link.path() }))
   }
 
   /**
@@ -306,7 +306,7 @@ export class JobRun {
       // A provider linked again (e.g. after this node restarted) gets what it is owed so far at once.
       this.receiptsDue.add(peerId)
       this.scheduleReceipts()
-      this.deps.events.emit({ type: 'provider.linked', jobId: this.job.id, provider: peerId, maxInFlight: link.maxInFlight })
+      this.deps.events.emit({ type: 'provider.linked', jobId: this.job.id, provider: peerId, maxInFlight: link.maxInFlight, path: link.path() })
       this.schedulePump()
     } catch (error) {
       this.backoffUntil.set(peerId, Date.now() + this.deps.config.reconnectBackoffMs)

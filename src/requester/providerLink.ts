@@ -1,11 +1,9 @@
 import { peerIdFromString } from '@libp2p/peer-id'
-import { assertSignedBy, FramedStream, MAX_TASK_FRAME_BYTES, PROTOCOL_TASK, signBody, SIGNING_DOMAIN, toRequester, WireError } from '../net/index.ts'
+import { assertSignedBy, dialPeer, FramedStream, pathOf, MAX_TASK_FRAME_BYTES, PROTOCOL_TASK, signBody, SIGNING_DOMAIN, toRequester, WireError } from '../net/index.ts'
 import type { NodeKey } from '../identity/index.ts'
-import type { AgreementProposalBody, SignedOffer, TaskAssignment, TaskReceipt, TaskResult, TaskResultsBody, ToRequester } from '../net/index.ts'
+import type { AgreementProposalBody, ConnectionPath, SignedOffer, TaskAssignment, TaskReceipt, TaskResult, TaskResultsBody, ToRequester } from '../net/index.ts'
 import type { Libp2p } from '@libp2p/interface'
 import type { Ping } from '@libp2p/ping'
-import type { Multiaddr } from '@multiformats/multiaddr'
-import { multiaddr } from '@multiformats/multiaddr'
 
 /** A provider's signed result batch, as it arrived: kept as proof when one of its results is judged wrong. */
 export interface SignedBatch {
@@ -31,6 +29,8 @@ export interface ProviderLink {
   readonly agreementId: string
   /** Tasks the provider agreed to hold at once. */
   readonly maxInFlight: number
+  /** How the session reaches the provider now. */
+  path(): ConnectionPath
   assign(tasks: readonly TaskAssignment[]): void
   cancel(taskIds: readonly string[]): void
   /** Sends the provider its latest cumulative receipt (paid jobs). */
@@ -52,19 +52,17 @@ export class AgreementRejectedError extends Error {
 const HEARTBEAT_INTERVAL_MS = 2000
 const HEARTBEAT_MISSES = 3
 
-/** Opens provider links over libp2p: dial, /conun/task/1.0.0, signed agreement, then task traffic. */
-export function libp2pLinks (host: Libp2p<{ ping: Ping }>, key: NodeKey, chainId: number): OpenLink {
+/**
+ * Opens provider links over libp2p: dial (directly, hole-punched or relayed, see net/dialPeer.ts),
+ * /conun/task/1.0.0, signed agreement, then task traffic. `allowPrivate`: a LAN grid, where
+ * providers' private addresses are worth dialing.
+ */
+export function libp2pLinks (host: Libp2p<{ ping: Ping }>, key: NodeKey, chainId: number, network: { allowPrivate: boolean }): OpenLink {
   return async (offer, proposal, handlers, signal) => {
     const provider = peerIdFromString(offer.body.peerId)
-    const addrs: Multiaddr[] = offer.body.addrs.flatMap(addr => {
-      try {
-        return [multiaddr(addr)]
-      } catch {
-        return []
-      }
-    })
-    if (addrs.length > 0) await host.peerStore.merge(provider, { multiaddrs: addrs })
-    const stream = await host.dialProtocol(provider, PROTOCOL_TASK, { signal })
+    const connection = await dialPeer(host, provider, { addrs: offer.body.addrs, allowPrivate: network.allowPrivate, signal })
+    // A relayed connection is "limited" (the relay caps it); conun's sessions run over it all the same.
+    const stream = await connection.newStream(PROTOCOL_TASK, { signal, runOnLimitedConnection: true })
     const framed = new FramedStream(stream, toRequester, MAX_TASK_FRAME_BYTES)
     await framed.write({ type: 'agreement.propose', v: 1, body: proposal, signature: signBody(key.secret, SIGNING_DOMAIN.agreementProposal, proposal) })
     const answer = await framed.read({ signal })
@@ -139,6 +137,7 @@ export function libp2pLinks (host: Libp2p<{ ping: Ping }>, key: NodeKey, chainId
       address: offer.body.provider,
       agreementId: proposal.agreementId,
       maxInFlight: answer.body.maxInFlight,
+      path: () => pathOf(connection),
       assign: tasks => send({ type: 'task.assign', v: 1, tasks }),
       cancel: taskIds => send({ type: 'task.cancel', v: 1, taskIds }),
       sendReceipt: receipt => send(receipt),

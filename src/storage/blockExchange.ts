@@ -45,7 +45,7 @@ export async function serveBlocks (libp2p: Libp2p, blockstore: Pick<Blockstore, 
     } catch (error) {
       stream.abort(error as Error)
     }
-  }, { maxInboundStreams: 64 })
+  }, { maxInboundStreams: 64, runOnLimitedConnection: true })
 }
 
 /** A blockstore answer (bytes, or bytes in pieces) as one array. */
@@ -72,7 +72,7 @@ export class BlockSession {
   }
 
   static async open (libp2p: Libp2p, peer: PeerId, signal?: AbortSignal): Promise<BlockSession> {
-    return new BlockSession(await libp2p.dialProtocol(peer, PROTOCOL_BLOCKS, { signal }))
+    return new BlockSession(await libp2p.dialProtocol(peer, PROTOCOL_BLOCKS, { signal, runOnLimitedConnection: true }))
   }
 
   /** The block's bytes, checked against its CID (sha-256 only). */
