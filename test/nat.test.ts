@@ -64,9 +64,14 @@ async function finished (requester: GridNode, jobId: string, timeoutMs: number):
   await waitFor(async () => (await requester.client.job(jobId)).job.state !== 'running', timeoutMs, `job ${jobId}`)
 }
 
+/** 0x5a XOR of every byte: what the transform fixture writes. */
+const transformed = (bytes: Uint8Array) => Buffer.from(bytes.map(byte => byte ^ 0x5a))
+
 describe('a grid across NATs', { skip: process.getuid?.() !== 0 ? 'needs root for network namespaces' : false }, () => {
   let natA: NatRouter
   let natB: NatRouter
+  let symmetricA: NatRouter
+  let symmetricB: NatRouter
   let pub1: NetHost
 
   before(async () => {
@@ -75,6 +80,8 @@ describe('a grid across NATs', { skip: process.getuid?.() !== 0 ? 'needs root fo
     pub1 = internet.addPublicHost('pub1')
     natA = internet.addNat('natA')
     natB = internet.addNat('natB')
+    symmetricA = internet.addNat('symA', { symmetric: true })
+    symmetricB = internet.addNat('symB', { symmetric: true })
   })
   after(async () => {
     await stopAll()
@@ -112,6 +119,28 @@ describe('a grid across NATs', { skip: process.getuid?.() !== 0 ? 'needs root fo
     assert.ok(status.reachability.relays.some(r => r.peerId === relay.node.peerId))
     const relayStatus = await relay.node.client.node()
     assert.equal(relayStatus.reachability.status, 'public')
+    await stopAll()
+  })
+
+  it('behind symmetric NATs hole punching fails: the job completes through the relay, 12 MB in and 12 MB out', async () => {
+    const module = await buildWasiFixture('transform')
+    const relay = await startOn(pub1, 'relay-sym', [])
+    const requester = await startOn(symmetricA.addHost('req-s'), 'requester-sym', ['--bootstrap', relay.bootstrap])
+    const provider = await startOn(symmetricB.addHost('prov-s'), 'provider-sym', ['--provide', '--cores', '1', '--bootstrap', relay.bootstrap])
+    await providerSeen(requester.node, [provider.node])
+    const input = join(root, 'big.bin')
+    const bytes = randomBytes(12 * 1024 * 1024)
+    await writeFile(input, bytes)
+    const paths = await trackSessionPaths(requester.node)
+    const submitted = await requester.node.client.submitJob({ runtime: 'wasi', module, inputs: { 'big.bin': input }, range: { count: 1, args: ['/in/big.bin', '/out/big.bin'] }, limits: { timeoutMs: 120_000, outputMb: 16 } })
+    await finished(requester.node, submitted.job.id, 240_000)
+    paths.stop()
+    const results = await requester.node.client.results(submitted.job.id)
+    assert.equal(results.job.state, 'completed', JSON.stringify(results.tasks.map(task => [task.reason, task.message])))
+    const [task] = results.tasks
+    const output = task!.outputs.find(o => o.kind === 'file' && o.path === 'big.bin')!
+    assert.deepEqual(await requester.node.client.contentBytes(output.cid), transformed(bytes))
+    assert.equal(paths.last(provider.node.peerId), 'relayed', `the session's paths: ${JSON.stringify(paths.history)}`)
     await stopAll()
   })
 })

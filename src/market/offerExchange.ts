@@ -1,4 +1,4 @@
-import { FramedStream, decodeFrame, encodeFrame, MAX_OFFER_FRAME_BYTES, offerMessage, PROTOCOL_OFFER, signedOffer, TOPIC_OFFERS, WireError } from '../net/index.ts'
+import { FramedStream, decodeFrame, encodeFrame, MAX_OFFER_FRAME_BYTES, offerMessage, openStream, PROTOCOL_OFFER, signedOffer, TOPIC_OFFERS, WireError } from '../net/index.ts'
 import { unrefTimer } from '../util/index.ts'
 import { verifyOffer } from './offer.ts'
 import type { OfferBook } from './offerBook.ts'
@@ -66,7 +66,7 @@ export async function startOfferExchange (init: OfferExchangeInit): Promise<Offe
   }
 
   async function query (peer: PeerId, signal?: AbortSignal): Promise<SignedOffer | undefined> {
-    const stream = await host.dialProtocol(peer, PROTOCOL_OFFER, { signal, runOnLimitedConnection: true })
+    const stream = await openStream(host, peer, PROTOCOL_OFFER, { signal })
     const framed = new FramedStream(stream, offerMessage, MAX_OFFER_FRAME_BYTES)
     try {
       await framed.write({ type: 'offer.request', v: 1 })

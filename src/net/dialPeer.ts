@@ -27,8 +27,24 @@ export function pathOf (connection: Connection): ConnectionPath {
 
 /** The best open connection to `peer`: any but a relayed one, else a relayed one. */
 export function bestConnection (host: Libp2p, peer: PeerId): Connection | undefined {
-  const open = host.getConnections(peer).filter(connection => connection.status === 'open')
+  const open = host.getConnections(peer).filter(connection => connection.status === 'open' && !isStillborn(connection))
   return open.find(connection => pathOf(connection) !== 'relayed') ?? open[0]
+}
+
+interface PeerConnectionHolder { maConn?: { peerConnection?: { connectionState?: string, selectedCandidatePair?: () => { remote?: { address?: string } } | null } } }
+
+/**
+ * A hole-punched connection whose ICE never connected. @libp2p/webrtc's receiving side upgrades a
+ * connection as soon as the signalling stream ends, even when the dialer gave up because the NATs
+ * let nothing through (a symmetric NAT): such a connection looks open, and every stream on it
+ * hangs. It is closed here, and never chosen.
+ */
+function isStillborn (connection: Connection): boolean {
+  if (pathOf(connection) !== 'hole-punched') return false
+  const state = (connection as PeerConnectionHolder).maConn?.peerConnection?.connectionState
+  if (state === undefined || state === 'connected') return false
+  connection.abort(new Error(`the hole punch never connected (ICE state ${state})`))
+  return true
 }
 
 /**
@@ -167,7 +183,7 @@ export function remoteIpOf (connection: Connection): string | undefined {
   if (path === 'hole-punched') {
     // libp2p hides the RTCPeerConnection inside the connection; node-datachannel's reports the ICE
     // pair in use (browsers' would not, and then the address stays unknown).
-    const peerConnection = (connection as { maConn?: { peerConnection?: { selectedCandidatePair?: () => { remote?: { address?: string } } | null } } }).maConn?.peerConnection
+    const peerConnection = (connection as PeerConnectionHolder).maConn?.peerConnection
     return peerConnection?.selectedCandidatePair?.()?.remote?.address ?? undefined
   }
   return connection.remoteAddr.getComponents().find(part => part.name === 'ip4' || part.name === 'ip6')?.value

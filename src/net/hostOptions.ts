@@ -10,6 +10,7 @@ import { tcp } from '@libp2p/tcp'
 import { webRTC } from '@libp2p/webrtc'
 import { webSockets } from '@libp2p/websockets'
 import { yamux } from '@libp2p/yamux'
+import { pacedWalks } from './pacedWalks.ts'
 import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { Identify, IdentifyPush } from '@libp2p/identify'
@@ -62,6 +63,9 @@ export interface HostServices {
   [key: string]: unknown
 }
 
+/** Random walks over the DHT (looking for relays or AutoNAT peers) start at most this often. */
+const WALK_INTERVAL_MS = 5_000
+
 /** conun's DHT is its own, so it never mixes with the public IPFS DHT. */
 export const DHT_PROTOCOL = '/conun/kad/1.0.0'
 
@@ -109,12 +113,12 @@ export function hostOptions (config: HostConfig): Libp2pOptions<HostServices> {
       // Tells connected peers when this node starts serving a protocol (e.g. offers, once it provides).
       identifyPush: identifyPush(),
       ping: ping(),
-      dht: kadDHT({
+      dht: pacedWalks(kadDHT({
         protocol: DHT_PROTOCOL,
         // A node nobody can dial answers no DHT queries: it would only time out others' lookups.
         clientMode: reservations > 0,
         ...(config.allowPrivateAddresses ? {} : { peerInfoMapper: removePrivateAddressesMapper }),
-      }),
+      }), WALK_INTERVAL_MS),
       pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, emitSelf: false }),
       ...(config.autoNat === true ? { autoNat: autoNATv2() } : {}),
       ...(config.relayService === undefined ? {} : { relay: relayServer(config.relayService) }),

@@ -1,9 +1,8 @@
 import { peerIdFromString } from '@libp2p/peer-id'
-import { assertSignedBy, dialPeer, FramedStream, pathOf, MAX_TASK_FRAME_BYTES, PROTOCOL_TASK, signBody, SIGNING_DOMAIN, toRequester, WireError } from '../net/index.ts'
+import { assertSignedBy, dialPeer, FramedStream, pathOf, pingOver, MAX_TASK_FRAME_BYTES, PROTOCOL_TASK, signBody, SIGNING_DOMAIN, toRequester, WireError } from '../net/index.ts'
 import type { NodeKey } from '../identity/index.ts'
 import type { AgreementProposalBody, ConnectionPath, SignedOffer, TaskAssignment, TaskReceipt, TaskResult, TaskResultsBody, ToRequester } from '../net/index.ts'
 import type { Libp2p } from '@libp2p/interface'
-import type { Ping } from '@libp2p/ping'
 
 /** A provider's signed result batch, as it arrived: kept as proof when one of its results is judged wrong. */
 export interface SignedBatch {
@@ -57,7 +56,7 @@ const HEARTBEAT_MISSES = 3
  * /conun/task/1.0.0, signed agreement, then task traffic. `allowPrivate`: a LAN grid, where
  * providers' private addresses are worth dialing.
  */
-export function libp2pLinks (host: Libp2p<{ ping: Ping }>, key: NodeKey, chainId: number, network: { allowPrivate: boolean }): OpenLink {
+export function libp2pLinks (host: Libp2p, key: NodeKey, chainId: number, network: { allowPrivate: boolean }): OpenLink {
   return async (offer, proposal, handlers, signal) => {
     const provider = peerIdFromString(offer.body.peerId)
     const connection = await dialPeer(host, provider, { addrs: offer.body.addrs, allowPrivate: network.allowPrivate, signal })
@@ -86,7 +85,8 @@ export function libp2pLinks (host: Libp2p<{ ping: Ping }>, key: NodeKey, chainId
     const heartbeat = setInterval(() => {
       if (pinging) return
       pinging = true
-      host.services.ping.ping(provider, { signal: AbortSignal.timeout(HEARTBEAT_INTERVAL_MS) })
+      // Over the session's own connection: libp2p's ping would dial afresh past a relayed one.
+      pingOver(connection, { signal: AbortSignal.timeout(HEARTBEAT_INTERVAL_MS) })
         .then(() => { misses = 0 }, () => {
           if (++misses < HEARTBEAT_MISSES) return
           stream.abort(new Error('no heartbeat'))

@@ -2,6 +2,7 @@ import { lpStream } from '@libp2p/utils'
 import { CID } from 'multiformats/cid'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { concatBytes, equalBytes } from '../util/index.ts'
+import { openStream } from '../net/index.ts'
 import { ContentNotFoundError } from './errors.ts'
 import { readFileDag } from './readFileDag.ts'
 import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
@@ -72,7 +73,7 @@ export class BlockSession {
   }
 
   static async open (libp2p: Libp2p, peer: PeerId, signal?: AbortSignal): Promise<BlockSession> {
-    return new BlockSession(await libp2p.dialProtocol(peer, PROTOCOL_BLOCKS, { signal, runOnLimitedConnection: true }))
+    return new BlockSession(await openStream(libp2p, peer, PROTOCOL_BLOCKS, { signal }))
   }
 
   /** The block's bytes, checked against its CID (sha-256 only). */
