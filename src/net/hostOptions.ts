@@ -64,7 +64,7 @@ export interface HostServices {
 }
 
 /** Random walks over the DHT (looking for relays or AutoNAT peers) start at most this often. */
-const WALK_INTERVAL_MS = 5_000
+const WALK_INTERVAL_MS = 30_000
 
 /** conun's DHT is its own, so it never mixes with the public IPFS DHT. */
 export const DHT_PROTOCOL = '/conun/kad/1.0.0'
