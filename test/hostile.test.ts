@@ -73,7 +73,8 @@ function wasiEscapeBlocked (outcome: TaskRunOutcome): string {
 
 // Hostile images (Docker only): tarballs that try to move a tag the provider uses — a harmless
 // manifest.json first, then the real one hidden where a reader that stops at the first name match
-// does not look, while the engine's reader keeps the last. A tag of the provider's own (VICTIM_TAG) must name the same image after each case.
+// does not look, while the engine's reader keeps the last — and image configs that reach past the
+// container's caps. A tag of the provider's own (VICTIM_TAG) must name the same image after each case.
 const VICTIM_TAG = `conun-hostile/victim:${process.pid}`
 /** One tar entry as its bytes (header, data, padding), to hide inside another entry's data. */
 const entryBytes = (piece: TarPiece) => tarball([piece]).subarray(0, -1024)
@@ -86,11 +87,11 @@ const refused = (why: RegExp) => (outcome: TaskRunOutcome) => {
 }
 /** Ids of the images the cases build; the runtime tags those it loads `conun-image:<hex>`. */
 const caseImages = new Set<string>()
-const imageCase = (name: string, docker: string, image: (image: TestImage) => TarPiece[], settings: Record<string, unknown>, check: HostileCase['check']): HostileCase => ({
+const imageCase = (name: string, docker: string, image: (image: TestImage) => TarPiece[], settings: Record<string, unknown>, check: HostileCase['check'], extraLayer?: TarPiece[]): HostileCase => ({
   name,
   docker,
   image: async () => {
-    const built = await testImage(settings)
+    const built = await testImage(settings, extraLayer)
     caseImages.add(built.id)
     return tarball(image(built))
   },
@@ -114,6 +115,8 @@ CASES.push(
     const config = imageFiles(image)[0]!
     return [config, { name: 'layer.tar', type: '2', link: '../../../../etc/passwd' }, { name: 'manifest.json', data: JSON.stringify([{ Config: config.name, Layers: ['layer.tar'] }]) }]
   }, {}, refused(/outside the archive/)),
+  imageCase('image with a VOLUME (storage outside the output limit)', 'dd if=/dev/zero of=/data/big bs=1M count=8 && echo "ESCAPED: 8 MiB in /data"', ownManifest,
+    { Volumes: { '/data': {} } }, refused(/declares volumes \(\/data\)/), [{ name: 'data/', type: '5', mode: 0o1777 }]),
 )
 
 /** The request's image, when the case brings its own tarball. */

@@ -21,6 +21,7 @@ const IMAGE_REPO = 'conun-image'
 /** What `GET /images/{name}/json` tells of an image. */
 interface ImageInspect {
   readonly Id: string
+  readonly Config?: { readonly Volumes?: Readonly<Record<string, unknown>> | null }
 }
 
 export class ImageStore {
@@ -64,6 +65,12 @@ export class ImageStore {
     if (failure !== undefined) throw new InvalidImageError(`the image tarball does not load: ${failure.error}`)
     const loaded = await this.inspect(tag)
     if (loaded?.Id !== image.imageId) throw new InvalidImageError(`the engine does not hold ${image.imageId}, the image the tarball holds`)
+    // The engine gives each declared volume a writable folder of its own, outside /out and its cap.
+    const volumes = Object.keys(loaded.Config?.Volumes ?? {})
+    if (volumes.length > 0) {
+      await this.engine.json('DELETE', `/images/${tag}`).catch(() => { /* another runtime refusing the same image removed it first */ })
+      throw new InvalidImageError(`the image declares volumes (${volumes.join(', ')}); a volume is writable storage outside the output limit, so conun runs no image with one`)
+    }
     return image.imageId
   }
 
