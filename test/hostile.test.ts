@@ -117,6 +117,13 @@ CASES.push(
   }, {}, refused(/outside the archive/)),
   imageCase('image with a VOLUME (storage outside the output limit)', 'dd if=/dev/zero of=/data/big bs=1M count=8 && echo "ESCAPED: 8 MiB in /data"', ownManifest,
     { Volumes: { '/data': {} } }, refused(/declares volumes \(\/data\)/), [{ name: 'data/', type: '5', mode: 0o1777 }]),
+  imageCase('image with a HEALTHCHECK (commands outside the task\'s argv)', 'sleep 2; cat /out/health 2>/dev/null; exit 0', ownManifest,
+    { Healthcheck: { Test: ['CMD-SHELL', 'echo ESCAPED: the health check ran >> /out/health'], Interval: 50_000_000 } }, outcome => {
+      assert.equal(outcome.status, 'exit', outcome.status === 'failed' ? `${outcome.reason}: ${outcome.message}` : '')
+      assert.doesNotMatch(text(outcome.stdout), /ESCAPED/)
+      assert.deepEqual(outcome.files.map(file => file.path), [])
+      return 'contained: the health check never runs'
+    }),
 )
 
 /** The request's image, when the case brings its own tarball. */

@@ -73,6 +73,7 @@ describe('createDockerRuntime', () => {
     await task
     assert.equal(Config.User, TASK_USER)
     assert.equal(Config.NetworkDisabled, true)
+    assert.deepEqual(Config.Healthcheck, { Test: ['NONE'] }, 'an image\'s HEALTHCHECK never runs')
     assert.equal(HostConfig.NetworkMode, 'none')
     assert.equal(HostConfig.ReadonlyRootfs, true)
     assert.deepEqual(HostConfig.CapDrop, ['ALL'])
