@@ -14,6 +14,7 @@ import { createStorage } from '../storage/index.ts'
 import { openDatabase } from '../util/index.ts'
 import { startLendingPolicy } from './lendingPolicy.ts'
 import { providerRuntimes } from './providerRuntimes.ts'
+import { assertDevnetChain } from './config.ts'
 import type { NodeConfig } from './config.ts'
 import type { LendingPolicy } from './lendingPolicy.ts'
 import type { Api } from '../api/index.ts'
@@ -64,6 +65,8 @@ export interface StartNodeOptions {
 
 export async function startNode (config: NodeConfig, passphrase: string, options: StartNodeOptions = {}): Promise<ConunNode> {
   const { dataDir } = config
+  // Before a keystore is written with the public passphrase and the light KDF.
+  assertDevnetChain(config)
   await mkdir(dataDir, { recursive: true, mode: 0o700 })
   const { key } = await loadOrCreateNodeKey(join(dataDir, 'node.key.json'), passphrase, config.devnet ? 'light' : 'standard')
   const chain = await connectChain(config, key)
