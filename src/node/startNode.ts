@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { createApi } from '../api/index.ts'
 import { loadOrCreateNodeKey } from '../identity/index.ts'
 import { createOffer, OfferBook, startOfferExchange } from '../market/index.ts'
@@ -78,7 +79,7 @@ export async function startNode (config: NodeConfig, passphrase: string, options
     allowPrivateAddresses: config.allowPrivateAddresses,
   }))
   const host = storage.libp2p
-  const offers = new OfferBook()
+  const offers = new OfferBook({ isConnected: peerId => host.getConnections(peerIdFromString(peerId)).length > 0 })
 
   let runtimes: Runtime[] = []
   let provider: ProviderAgent | undefined
