@@ -5,7 +5,7 @@
 
 export const ERRNO_SUCCESS = 0
 export const ERRNO_MFILE = 33
-export const ERRNO_NOENT = 44
+const ERRNO_NOENT = 44
 export const ERRNO_PERM = 63
 export const ERRNO_ROFS = 69
 
