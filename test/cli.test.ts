@@ -7,6 +7,8 @@ import { join } from 'node:path'
 import { startLocalGrid } from '../src/devnet/index.ts'
 import { buildWasiFixture } from './fixtures/wasi/buildFixtures.ts'
 import { BIN, conun, tempDir, waitFor } from './helpers.ts'
+import { encryptKeystore, generateNodeKey, writeKeystore } from '../src/identity/index.ts'
+import { DEVNET_PASSPHRASE } from '../src/node/index.ts'
 
 const COMMANDS = [['node', 'start'], ['node', 'status'], ['peers'], ['job', 'run'], ['job', 'status'], ['job', 'results'], ['job', 'list'], ['job', 'cancel'],
   ['wallet', 'address'], ['wallet', 'balance'], ['wallet', 'transfer'], ['wallet', 'export'], ['wallet', 'import'], ['wallet', 'faucet']]
@@ -39,19 +41,40 @@ test('talking to no node is a clear error (exit 1)', async () => {
   assert.match(stderr, /no node is running on \/nonexistent\/conun/)
 })
 
-test('a node refuses a wrong passphrase with a clear error', async () => {
+test('a node refuses a wrong passphrase, a devnet key without --devnet, and a damaged keystore, with clear errors', async () => {
   const dataDir = await tempDir('cli-key')
   const first = spawn(BIN, ['node', 'start', '--devnet', '--json', '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] })
   await new Promise(resolve => first.stdout.once('data', resolve))
   first.kill('SIGTERM')
   await new Promise(resolve => first.once('close', resolve))
-  const wrong = await conun(['node', 'start', '--data-dir', dataDir], { CONUN_PASSPHRASE: 'not the devnet one' })
-  assert.equal(wrong.code, 1)
-  assert.match(wrong.stderr, /Wrong passphrase for the node keystore/)
+  // A devnet key (light KDF, public passphrase) is no key for anything else, whatever passphrase is given.
+  const devnetKey = await conun(['node', 'start', '--data-dir', dataDir], { CONUN_PASSPHRASE: 'not the devnet one' })
+  assert.equal(devnetKey.code, 1)
+  assert.match(devnetKey.stderr, /uses a light scrypt KDF \(N=4096, r=8, p=1\).*Only a devnet node \(--devnet, on the dev chain\) opens such a key/)
+  const publicPassphrase = await conun(['node', 'start', '--data-dir', dataDir], { CONUN_PASSPHRASE: DEVNET_PASSPHRASE })
+  assert.equal(publicPassphrase.code, 1)
+  assert.match(publicPassphrase.stderr, /the passphrase from CONUN_PASSPHRASE is the public devnet one: choose your own/)
   await writeFile(join(dataDir, 'node.key.json'), '{"version":3')
   const damaged = await conun(['node', 'start', '--devnet', '--data-dir', dataDir])
   assert.equal(damaged.code, 1)
   assert.match(damaged.stderr, /keystore .* is damaged/)
+  await writeKeystore(join(dataDir, 'node.key.json'), await encryptKeystore(await generateNodeKey(), 'the right one'))
+  const wrong = await conun(['node', 'start', '--data-dir', dataDir], { CONUN_PASSPHRASE: 'not the right one' })
+  assert.equal(wrong.code, 1)
+  assert.match(wrong.stderr, /Wrong passphrase for the node keystore/)
+})
+
+test('--devnet is refused on any chain but the dev chain, before a key is written', async () => {
+  const dataDir = await tempDir('cli-devnet')
+  const realChain = ['--chain-id', '1', '--rpc', 'http://127.0.0.1:9', '--token', `0x${'1'.repeat(40)}`, '--escrow', `0x${'2'.repeat(40)}`]
+  const flag = await conun(['node', 'start', '--devnet', '--data-dir', dataDir, ...realChain])
+  assert.equal(flag.code, 1)
+  assert.match(flag.stderr, /--devnet \(or "devnet": true in config\.json\) is only for the dev chain 31337.*For chain 1, drop it and give your own passphrase with --passphrase-file/)
+  await writeFile(join(dataDir, 'config.json'), JSON.stringify({ devnet: true, chainId: 1, chain: { rpcUrl: 'http://127.0.0.1:9', token: `0x${'1'.repeat(40)}`, escrow: `0x${'2'.repeat(40)}` } }))
+  const config = await conun(['node', 'start', '--data-dir', dataDir])
+  assert.equal(config.code, 1)
+  assert.match(config.stderr, /is only for the dev chain 31337/)
+  assert.deepEqual(await readdir(dataDir), ['config.json'], 'no keystore was written')
 })
 
 test('with a running grid: bad specs are refused, jobs run, --json parses, results download', async (t) => {

@@ -7,7 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { buildBusyboxImage } from '../scripts/build-busybox-image.ts'
-import { createDockerRuntime, createWasiRuntime } from '../src/runtime/index.ts'
+import { createDockerRuntime, createWasiRuntime, MAX_TASK_FDS } from '../src/runtime/index.ts'
 import { buildWasiFixture } from './fixtures/wasi/buildFixtures.ts'
 import { imageFiles, loadAsProvider, manifest, paxRecord, tarball, testImage } from './fixtures/docker/images.ts'
 import type { TarPiece, TestImage } from './fixtures/docker/images.ts'
@@ -59,9 +59,19 @@ const CASES: HostileCase[] = [
   { name: 'stdout flood', docker: 'yes', wasi: 'flood', check: failedWith('output-limit') },
   { name: 'huge file in /out', docker: 'dd if=/dev/zero of=/out/big bs=1M count=100', wasi: 'bigout', check: failedWith('output-limit') },
   { name: 'many empty files in /out', docker: 'i=0; while [ $i -lt 5000 ]; do : > /out/f$i; i=$((i+1)); done', wasi: 'manyfiles', limits: { timeoutMs: 20_000 }, check: failedWith('output-limit') },
+  { name: 'many empty folders in /out', docker: 'i=0; while [ $i -lt 100000 ]; do mkdir /out/d$i || exit 1; i=$((i+1)); done', wasi: 'mkdirs', limits: { timeoutMs: 20_000 }, check: failedWith('output-limit') },
+  { name: 'holding every fd it can open', wasi: 'holdfds', check: wasiFdsCapped, notApplicable: { docker: 'a container\'s fds belong to its own processes, not to the provider\'s' } },
   { name: 'privilege escalation', docker: 'su -c id root; mount -t tmpfs none /tmp; chown 0 /out; grep -E "CapEff|NoNewPrivs" /proc/self/status; exit 0', check: contained(/must be suid|permission denied|not permitted/), notApplicable: { wasi: 'no users or privileges in WASI' } },
   { name: 'importing an ungiven host function', wasi: 'hostimport', check: failedWith('invalid-module'), notApplicable: { docker: 'a container has syscalls, not imports' } },
 ]
+
+/** The holdfds fixture opens /in until it fails: it gets the cap, and the process keeps the rest. */
+function wasiFdsCapped (outcome: TaskRunOutcome): string {
+  assert.equal(outcome.status, 'exit', outcome.status === 'failed' ? `${outcome.reason}: ${outcome.message}` : '')
+  const held = Number(/^held (\d+) fds/.exec(text(outcome.stdout))?.[1])
+  assert.ok(held + 2 <= MAX_TASK_FDS, `the task held ${held} fds besides its 2 preopens`)
+  return `contained, exit ${outcome.exitCode}: held ${held} fds + 2 preopens, then EMFILE`
+}
 
 /** The escape fixture prints one line per attempt; every one must be blocked. */
 function wasiEscapeBlocked (outcome: TaskRunOutcome): string {

@@ -12,6 +12,7 @@ import { createOffer } from '../src/market/index.ts'
 import { encodeFrame, FramedStream, hostOptions, toRequester, MAX_OFFER_FRAME_BYTES, MAX_TASK_FRAME_BYTES, PROTOCOL_OFFER, PROTOCOL_TASK, protocolError, signBody, SIGNING_DOMAIN, TOPIC_OFFERS, decodeFrame } from '../src/net/index.ts'
 import { defaultNodeConfig, startNode } from '../src/node/index.ts'
 import { buildWasiFixture } from './fixtures/wasi/buildFixtures.ts'
+import { waitFor } from './helpers.ts'
 import type { AgreementProposalBody } from '../src/net/index.ts'
 
 const base = await mkdtemp(join(tmpdir(), 'conun-protocol-'))
@@ -113,11 +114,19 @@ test('gossip: forged and malformed offers never enter the offer book', async () 
   const forged = { ...honest, body: { ...honest.body, cores: 4096 } }
   const stolen = createOffer(attackerKey, { chainId: 31337, runtimes: ['wasi'], cores: 1, memoryBytes: 1, cpuModel: 'x', pricePerTaskWei: '0', addrs: [] }, 60_000)
   const impersonation = { ...stolen, body: { ...stolen.body, peerId: provider.key.peerId.toString(), provider: provider.key.address } }
-  for (const message of [new Uint8Array([1, 2, 3]), encodeFrame({ type: 'offer', v: 1 }), encodeFrame(forged), encodeFrame(impersonation)]) {
+  // Validly signed, but made to sit in offer books: a year's validity, or issued an hour ahead.
+  const [lasting, early, sybil] = await Promise.all([generateNodeKey(), generateNodeKey(), generateNodeKey()])
+  const terms = { chainId: 31337, runtimes: ['wasi' as const], cores: 1, memoryBytes: 1, cpuModel: 'x', pricePerTaskWei: '0', addrs: [] }
+  const yearLong = createOffer(lasting, terms, 365 * 24 * 3600_000)
+  const fromTheFuture = createOffer(early, terms, 60_000, Date.now() + 3600_000)
+  for (const message of [new Uint8Array([1, 2, 3]), encodeFrame({ type: 'offer', v: 1 }), encodeFrame(forged), encodeFrame(impersonation), encodeFrame(yearLong), encodeFrame(fromTheFuture)]) {
     await pubsub.publish(TOPIC_OFFERS, message).catch(() => {})
   }
-  await new Promise(resolve => setTimeout(resolve, 500))
-  assert.equal(requester.offers.get(attackerKey.peerId.toString()), undefined)
+  // A plain offer sent after them arrives, so they did too: and were refused. (Docker only, so
+  // that the honest job below never goes to this peer, which serves nothing.)
+  await pubsub.publish(TOPIC_OFFERS, encodeFrame(createOffer(sybil, { ...terms, runtimes: ['docker'] }, 60_000))).catch(() => {})
+  await waitFor(() => requester.offers.get(sybil.peerId.toString()) !== undefined, 10_000, 'the plain offer')
+  for (const key of [attackerKey, lasting, early]) assert.equal(requester.offers.get(key.peerId.toString()), undefined)
   assert.equal(requester.offers.get(provider.key.peerId.toString())?.body.cores, provider.config.provider.cores)
 })
 

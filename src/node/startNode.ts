@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { createApi } from '../api/index.ts'
 import { loadOrCreateNodeKey } from '../identity/index.ts'
 import { createOffer, OfferBook, startOfferExchange } from '../market/index.ts'
@@ -14,6 +15,7 @@ import { createStorage } from '../storage/index.ts'
 import { openDatabase } from '../util/index.ts'
 import { startLendingPolicy } from './lendingPolicy.ts'
 import { providerRuntimes } from './providerRuntimes.ts'
+import { assertDevnetChain } from './config.ts'
 import type { NodeConfig } from './config.ts'
 import type { LendingPolicy } from './lendingPolicy.ts'
 import type { Api } from '../api/index.ts'
@@ -64,6 +66,8 @@ export interface StartNodeOptions {
 
 export async function startNode (config: NodeConfig, passphrase: string, options: StartNodeOptions = {}): Promise<ConunNode> {
   const { dataDir } = config
+  // Before a keystore is written with the public passphrase and the light KDF.
+  assertDevnetChain(config)
   await mkdir(dataDir, { recursive: true, mode: 0o700 })
   const { key } = await loadOrCreateNodeKey(join(dataDir, 'node.key.json'), passphrase, config.devnet ? 'light' : 'standard')
   const chain = await connectChain(config, key)
@@ -75,7 +79,7 @@ export async function startNode (config: NodeConfig, passphrase: string, options
     allowPrivateAddresses: config.allowPrivateAddresses,
   }))
   const host = storage.libp2p
-  const offers = new OfferBook()
+  const offers = new OfferBook({ isConnected: peerId => host.getConnections(peerIdFromString(peerId)).length > 0 })
 
   let runtimes: Runtime[] = []
   let provider: ProviderAgent | undefined

@@ -14,7 +14,7 @@ export type { WasiRuntime, WasiRuntimeOptions, WasiRuntimeStats } from './wasi/c
 export { capMemory, PAGE_BYTES } from './wasi/capMemory.ts'
 export type { CappedModule, MemoryDescriptor } from './wasi/capMemory.ts'
 export { TaskFailure } from './wasi/errors.ts'
-export { ERRNO_PERM, ERRNO_ROFS, ERRNO_SUCCESS, nearMemoryCap, OFLAGS_WRITING, RIGHTS_WRITING } from './wasi/sandboxRules.ts'
+export { ENTRY_BYTES, entryOverLimit, ERRNO_MFILE, ERRNO_PERM, ERRNO_ROFS, ERRNO_SUCCESS, MAX_TASK_FDS, nearMemoryCap, OFLAGS_WRITING, openOrCreate, RIGHTS_WRITING } from './wasi/sandboxRules.ts'
 export { createDockerRuntime } from './docker/createDockerRuntime.ts'
 export type { DockerRuntime, DockerRuntimeOptions, DockerRuntimeStats } from './docker/createDockerRuntime.ts'
 export { createDockerEngine, DEFAULT_DOCKER_SOCKET, detectDocker } from './docker/engine.ts'
