@@ -3,6 +3,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFile, rm } from 'node:fs/promises'
+import { request as httpRequest } from 'node:http'
 import { join } from 'node:path'
 import WebSocket from 'ws'
 import { defaultNodeConfig, startNode } from '../src/node/index.ts'
@@ -22,6 +23,36 @@ async function call (method: string, path: string, body?: string | Uint8Array, h
   return { status: response.status, json: text === '' ? undefined : JSON.parse(text) }
 }
 
+/**
+ * A request with exactly these headers (fetch would drop Upgrade, Connection and Host). A WebSocket
+ * handshake the node accepts answers 101, and its socket is closed at once.
+ */
+function rawRequest (method: string, path: string, headers: Record<string, string>, body?: string) {
+  return new Promise<{ status: number, code: string | undefined }>((resolve, reject) => {
+    const request = httpRequest(`${node.api.url}${path}`, { method, headers, agent: false })
+    request.on('response', response => {
+      let text = ''
+      response.on('data', chunk => { text += chunk })
+      response.on('end', () => resolve({ status: response.statusCode!, code: text.startsWith('{') ? JSON.parse(text).error?.code : undefined }))
+    })
+    request.on('upgrade', (response, socket) => {
+      socket.destroy()
+      resolve({ status: response.statusCode!, code: undefined })
+    })
+    request.on('error', reject)
+    request.end(body)
+  })
+}
+
+const upgrades: Record<string, Record<string, string>> = {
+  plain: {},
+  'Upgrade: websocket': { upgrade: 'websocket' },
+  'Connection: Upgrade': { connection: 'Upgrade' },
+  'a WebSocket handshake': { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' },
+}
+/** Each route's path with its parameters filled in; they are never looked at when the token is wrong. */
+const guardedPaths = (accesses: string[]) => [...new Set(node.api.routes.filter(route => accesses.includes(route.access)).map(route => route.url.replace(/:(\w+)/g, (_, name: string) => ({ id: '0123456789abcdef', peerId: node.key.peerId.toString() })[name] ?? 'x')))]
+
 test('the API listens on loopback only and refuses requests without the right token', async () => {
   assert.match(node.api.url, /^http:\/\/127\.0\.0\.1:\d+$/)
   for (const authorization of [undefined, 'Bearer wrong', `Bearer ${token}x`, token]) {
@@ -29,11 +60,50 @@ test('the API listens on loopback only and refuses requests without the right to
     assert.equal(response.status, 401)
     assert.equal(((await response.json()) as { error: { code: string } }).error.code, 'unauthorised')
   }
-  const closeCode = await new Promise(resolve => {
+  // Refused before the handshake: the client sees the 401, and no half-open socket is left behind.
+  const refusal = await new Promise<number>((resolve, reject) => {
     const socket = new WebSocket(`${node.api.url.replace('http', 'ws')}/v1/events?token=nope`)
-    socket.on('close', resolve)
+    socket.on('unexpected-response', (_request, response) => resolve(response.statusCode!))
+    socket.on('open', () => reject(new Error('the WebSocket opened with a wrong token')))
   })
-  assert.equal(closeCode, 4401)
+  assert.equal(refusal, 401)
+})
+
+test('every route but the pages answers 401 without the right token, whatever Upgrade or Connection headers come with it', async () => {
+  const paths = guardedPaths(['admin', 'provide'])
+  assert.ok(paths.includes('/v1/jobs') && paths.includes('/v1/events') && paths.includes('/v1/wallet'), 'the routes come from the API itself')
+  const jobsBefore = (await call('GET', '/v1/jobs')).json.jobs.length
+  const module = await call('POST', '/v1/content', new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]), { 'content-type': 'application/octet-stream' })
+  const paidJob = JSON.stringify({ runtime: 'wasi', module: module.json.cid, range: { count: 1 }, price: '1', waitForProvidersMs: 100 })
+  const answered: string[] = []
+  const credentials: Record<string, { header?: string, query?: string }> = {
+    'no token': {},
+    'a wrong token': { header: 'Bearer wrong' },
+    'a token one character longer': { header: `Bearer ${token}x` },
+    'a wrong ?token=': { query: 'wrong' },
+  }
+  for (const path of [...paths, '/v1/no-such-route']) {
+    for (const method of ['GET', 'POST']) {
+      for (const [credential, { header, query }] of Object.entries(credentials)) {
+        for (const [upgrade, headers] of Object.entries(upgrades)) {
+          const answer = await rawRequest(method, `${path}${query === undefined ? '' : `?token=${query}`}`, {
+            ...headers, ...(header === undefined ? {} : { authorization: header }), ...(method === 'POST' ? { 'content-type': 'application/json' } : {}),
+          }, method === 'POST' ? paidJob : undefined)
+          if (answer.status !== 401 || answer.code !== 'unauthorised') answered.push(`${method} ${path} with ${credential}, ${upgrade}: ${answer.status}`)
+        }
+      }
+    }
+  }
+  // ?token= is for the events WebSocket only: the right token there reaches nothing else.
+  for (const path of paths.filter(path => path !== '/v1/events')) {
+    for (const [upgrade, headers] of Object.entries(upgrades)) {
+      const { status } = await rawRequest('GET', `${path}?token=${token}`, headers)
+      if (status !== 401) answered.push(`GET ${path} with the token as ?token=, ${upgrade}: ${status}`)
+    }
+  }
+  assert.deepEqual(answered, [], 'every one of these is refused')
+  assert.equal((await rawRequest('GET', `/v1/events?token=${token}`, upgrades['a WebSocket handshake']!)).status, 101, 'the events WebSocket takes the right ?token=')
+  assert.equal((await call('GET', '/v1/jobs')).json.jobs.length, jobsBefore, 'no job was created')
 })
 
 test('bad job submissions are refused with every problem listed, and nothing is stored', async () => {

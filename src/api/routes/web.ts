@@ -35,7 +35,7 @@ export function webRoutes (app: FastifyInstance): void {
       .header('cache-control', immutable ? 'public, max-age=31536000, immutable' : 'no-cache')
       .send(bytes)
   }
-  const page = { config: { public: true } }
+  const page = { config: { access: 'public' as const } }
   app.get('/', page, async (_request, reply) => send(reply, 'dashboard/index.html'))
   app.get('/provide', page, async (_request, reply) => send(reply, 'provide/index.html'))
   app.get('/assets/:file', page, async (request, reply) => {

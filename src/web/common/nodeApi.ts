@@ -113,9 +113,13 @@ export class NodeApi {
       socket = new WebSocket(`${location.origin.replace(/^http/, 'ws')}/v1/events?token=${encodeURIComponent(this.token)}`)
       socket.onopen = onOpen
       socket.onmessage = message => onEvents(JSON.parse(String(message.data)) as NodeEvent[])
-      socket.onclose = close => {
-        if (close.code === 4401) onUnauthorised()
-        else if (!stopped) setTimeout(connect, 1000)
+      // A refused token fails the handshake (HTTP 401), which a page cannot tell from a drop: ask the API.
+      socket.onclose = () => {
+        if (stopped) return
+        this.node().then(() => setTimeout(connect, 1000), (error: unknown) => {
+          if (error instanceof ApiRequestError && error.status === 401) onUnauthorised()
+          else setTimeout(connect, 1000)
+        })
       }
     }
     connect()

@@ -111,7 +111,7 @@ async function open (api: NodeApi): Promise<void> {
     void selected?.load()
   }, () => {
     forgetToken()
-    askForToken('The node closed the event stream: the token is no longer valid.')
+    askForToken('The node no longer accepts this token.')
   })
   await refreshNode()
   setInterval(() => void refreshNode().catch(() => { /* the node may be restarting */ }), POLL_MS)

@@ -1,0 +1,36 @@
+import { timingSafeEqual } from 'node:crypto'
+import { ApiError } from './errors.ts'
+import type { FastifyRequest } from 'fastify'
+
+const UNAUTHORISED = 'missing or wrong API token (see <data-dir>/api-token)'
+
+export interface RequestCheckInit {
+  /** The API token: it reaches every route. */
+  readonly apiToken: string
+}
+
+/**
+ * The check every request passes before its route runs: the request must carry a token its route
+ * accepts (see routeAccess.ts), as
+ * Authorization: Bearer …. Only a real WebSocket upgrade (request.ws, set by @fastify/websocket
+ * from the server's 'upgrade' event, not from a header anyone can add) to a route that allows it
+ * may give the token as ?token=. A refused upgrade is answered 401 before any handshake.
+ */
+export function checkRequest (init: RequestCheckInit): (request: FastifyRequest) => Promise<void> {
+  const expected = Buffer.from(init.apiToken)
+  const matches = (given: unknown) => {
+    if (typeof given !== 'string') return false
+    const bytes = Buffer.from(given)
+    return bytes.length === expected.length && timingSafeEqual(bytes, expected)
+  }
+  return async request => {
+    const { access = 'admin', queryToken = false } = request.routeOptions.config
+    if (access === 'public') return
+    const header = request.headers.authorization
+    const given = header?.startsWith('Bearer ') === true
+      ? header.slice(7)
+      : request.ws && queryToken ? (request.query as { token?: unknown }).token : undefined
+    if (matches(given)) return
+    throw new ApiError(401, 'unauthorised', UNAUTHORISED)
+  }
+}
