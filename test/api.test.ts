@@ -106,6 +106,29 @@ test('every route but the pages answers 401 without the right token, whatever Up
   assert.equal((await call('GET', '/v1/jobs')).json.jobs.length, jobsBefore, 'no job was created')
 })
 
+test('the provide link\'s token reaches the WebSocket address a tab joins through, and nothing else', async () => {
+  const provideToken = (await readFile(join(dataDir, 'provide-token'), 'utf8')).trim()
+  assert.notEqual(provideToken, token)
+  const asTab = { authorization: `Bearer ${provideToken}` }
+  const joinInfo = await (await fetch(`${node.api.url}/v1/provide`, { headers: asTab })).json() as { peerId: string, chainId: number, multiaddrs: string[] }
+  assert.equal(joinInfo.peerId, node.key.peerId.toString())
+  assert.ok(joinInfo.multiaddrs.length > 0 && joinInfo.multiaddrs.every(addr => addr.includes('/ws/')), 'WebSocket addresses only')
+  assert.equal((await call('GET', '/v1/provide/token')).json.token, provideToken, 'the dashboard reads it with the API token')
+  const job = JSON.stringify({ runtime: 'wasi', module: 'bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku', range: { count: 1 } })
+  for (const path of guardedPaths(['admin'])) {
+    for (const method of ['GET', 'POST']) {
+      const answer = await rawRequest(method, path, { ...asTab, 'content-type': 'application/json' }, method === 'POST' ? job : undefined)
+      assert.equal(answer.status, 401, `${method} ${path} with the provide token`)
+    }
+  }
+  for (const [what, method, path] of [['list jobs', 'GET', '/v1/jobs'], ['create a job', 'POST', '/v1/jobs'], ['read the wallet', 'GET', '/v1/wallet'], ['read its own token', 'GET', '/v1/provide/token']]) {
+    const response = await fetch(`${node.api.url}${path}`, { method, headers: { ...asTab, 'content-type': 'application/json' }, body: method === 'POST' ? job : undefined })
+    assert.equal(response.status, 401, `the provide token cannot ${what}`)
+  }
+  assert.equal((await rawRequest('GET', `/v1/events?token=${provideToken}`, upgrades['a WebSocket handshake']!)).status, 401, 'nor open the events socket')
+  assert.deepEqual((await call('GET', '/v1/jobs')).json.jobs, [])
+})
+
 test('bad job submissions are refused with every problem listed, and nothing is stored', async () => {
   const notJson = await call('POST', '/v1/jobs', '{ nope', { 'content-type': 'application/json' })
   assert.equal(notJson.status, 400)

@@ -7,6 +7,8 @@ const UNAUTHORISED = 'missing or wrong API token (see <data-dir>/api-token)'
 export interface RequestCheckInit {
   /** The API token: it reaches every route. */
   readonly apiToken: string
+  /** The provide link's token: it reaches the 'provide' routes only. */
+  readonly provideToken: string
 }
 
 /**
@@ -17,8 +19,8 @@ export interface RequestCheckInit {
  * may give the token as ?token=. A refused upgrade is answered 401 before any handshake.
  */
 export function checkRequest (init: RequestCheckInit): (request: FastifyRequest) => Promise<void> {
-  const expected = Buffer.from(init.apiToken)
-  const matches = (given: unknown) => {
+  const tokens = { api: Buffer.from(init.apiToken), provide: Buffer.from(init.provideToken) }
+  const matches = (given: unknown, expected: Buffer) => {
     if (typeof given !== 'string') return false
     const bytes = Buffer.from(given)
     return bytes.length === expected.length && timingSafeEqual(bytes, expected)
@@ -30,7 +32,7 @@ export function checkRequest (init: RequestCheckInit): (request: FastifyRequest)
     const given = header?.startsWith('Bearer ') === true
       ? header.slice(7)
       : request.ws && queryToken ? (request.query as { token?: unknown }).token : undefined
-    if (matches(given)) return
+    if (matches(given, tokens.api) || (access === 'provide' && matches(given, tokens.provide))) return
     throw new ApiError(401, 'unauthorised', UNAUTHORISED)
   }
 }

@@ -6,6 +6,7 @@ import { contentRoutes } from './routes/content.ts'
 import { eventRoutes } from './routes/events.ts'
 import { jobRoutes } from './routes/jobs.ts'
 import { nodeRoutes } from './routes/node.ts'
+import { provideRoutes } from './routes/provide.ts'
 import { webRoutes } from './routes/web.ts'
 import type { ApiDeps } from './apiDeps.ts'
 import type { RouteAccess } from './routeAccess.ts'
@@ -16,6 +17,8 @@ export interface ApiInit {
   readonly port: number
   /** Every request must carry it (Authorization: Bearer …; ?token= on the events WebSocket, which browsers cannot give headers). */
   readonly token: string
+  /** The provide link's token: it reaches what a browser provider needs to join (GET /v1/provide) and nothing else. */
+  readonly provideToken: string
   readonly node: ApiDeps
 }
 
@@ -54,12 +57,14 @@ export async function createApi (init: ApiInit): Promise<Api> {
   // socket of one this check refuses once the 401 is sent.
   app.addHook('onRequest', checkRequest({
     apiToken: init.token,
+    provideToken: init.provideToken,
   }))
   await app.register(async scope => {
     nodeRoutes(scope, init.node)
     contentRoutes(scope, init.node)
     jobRoutes(scope, init.node)
     eventRoutes(scope, init.node)
+    provideRoutes(scope, init.node, init.provideToken)
   }, { prefix: '/v1' })
   webRoutes(app)
 

@@ -146,7 +146,8 @@ export async function startNode (config: NodeConfig, passphrase: string, options
   const stopBootstrapping = keepBootstrapped(host, config.bootstrap)
 
   const token = await loadOrCreateToken(join(dataDir, 'api-token'))
-  const api = await createApi({ host: config.apiHost, port: config.apiPort, token, node: { key, host, storage, offers, requester, provider, chainId: config.chainId, ledger: chain.client, payments } })
+  const provideToken = await loadOrCreateToken(join(dataDir, 'provide-token'))
+  const api = await createApi({ host: config.apiHost, port: config.apiPort, token, provideToken, node: { key, host, storage, offers, requester, provider, chainId: config.chainId, ledger: chain.client, payments } })
   const info: NodeInfoFile = {
     apiUrl: api.url,
     peerId: key.peerId.toString(),
@@ -198,7 +199,7 @@ function reconnectKnownProviders (host: Libp2p<HostServices>): void {
   })()
 }
 
-/** The API token, created once per data dir and readable only by its owner. */
+/** A token of the API (api-token, or the provide link's provide-token), created once per data dir and readable only by its owner. */
 async function loadOrCreateToken (path: string): Promise<string> {
   try {
     const token = (await readFile(path, 'utf8')).trim()

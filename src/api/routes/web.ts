@@ -16,7 +16,8 @@ const CONTENT_TYPES: Record<string, string> = {
 
 /**
  * The browser pages: the dashboard at / and the browser provider at /provide. The pages hold no
- * secrets and are served to anyone; every call they make to /v1 needs the API token.
+ * secrets and are served to anyone; every call they make to /v1 needs a token (the provide page's,
+ * the provide link's: see provide.ts).
  */
 export function webRoutes (app: FastifyInstance): void {
   const send = async (reply: FastifyReply, path: string) => {
