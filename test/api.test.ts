@@ -4,6 +4,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFile, rm } from 'node:fs/promises'
 import { request as httpRequest } from 'node:http'
+import { connect } from 'node:net'
 import { join } from 'node:path'
 import WebSocket from 'ws'
 import { defaultNodeConfig, startNode } from '../src/node/index.ts'
@@ -12,6 +13,7 @@ import { tempDir } from './helpers.ts'
 const dataDir = await tempDir('api')
 const node = await startNode({ ...defaultNodeConfig(), dataDir, devnet: true }, 'test')
 const token = (await readFile(join(dataDir, 'api-token'), 'utf8')).trim()
+const { port } = new URL(node.api.url)
 test.after(async () => {
   await node.stop()
   await rm(dataDir, { recursive: true, force: true })
@@ -127,6 +129,29 @@ test('the provide link\'s token reaches the WebSocket address a tab joins throug
   }
   assert.equal((await rawRequest('GET', `/v1/events?token=${provideToken}`, upgrades['a WebSocket handshake']!)).status, 401, 'nor open the events socket')
   assert.deepEqual((await call('GET', '/v1/jobs')).json.jobs, [])
+})
+
+test('a request whose Host is not the API\'s own name gets 403, even with the token (DNS rebinding)', async () => {
+  const withToken = { authorization: `Bearer ${token}` }
+  for (const host of ['evil.example', `evil.example:${port}`, `127.0.0.1.evil.example:${port}`, `localhost.:${port}`, `127.0.0.1:${Number(port) + 1}`, '127.0.0.1', `10.0.0.1:${port}`, `[::2]:${port}`, `127.0.0.1:${port}/x`, `user@127.0.0.1:${port}`]) {
+    for (const path of ['/v1/node', '/', `/v1/events?token=${token}`]) {
+      for (const [upgrade, headers] of Object.entries(upgrades)) {
+        assert.deepEqual(await rawRequest('GET', path, { ...withToken, ...headers, host }), { status: 403, code: 'host-not-allowed' }, `Host ${host}, ${path}, ${upgrade}`)
+      }
+    }
+  }
+  // HTTP/1.0 needs no Host: without one, nothing is served either.
+  const noHost = await new Promise<string>((resolve, reject) => {
+    const socket = connect(Number(port), '127.0.0.1', () => socket.end(`GET /v1/node HTTP/1.0\r\nAuthorization: Bearer ${token}\r\n\r\n`))
+    let text = ''
+    socket.on('data', chunk => { text += chunk })
+    socket.on('end', () => resolve(text))
+    socket.on('error', reject)
+  })
+  assert.match(noHost, /^HTTP\/1\.[01] 403 /)
+  for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `LocalHost:${port}`, `[::1]:${port}`]) {
+    assert.equal((await rawRequest('GET', '/v1/node', { ...withToken, host })).status, 200, `Host ${host}`)
+  }
 })
 
 test('bad job submissions are refused with every problem listed, and nothing is stored', async () => {

@@ -56,6 +56,7 @@ export async function createApi (init: ApiInit): Promise<Api> {
   // After the WebSocket plugin's own hooks: they mark real upgrades (request.ws), and close the
   // socket of one this check refuses once the 401 is sent.
   app.addHook('onRequest', checkRequest({
+    listen: () => ({ host: init.host, port: (app.server.address() as AddressInfo).port }),
     apiToken: init.token,
     provideToken: init.provideToken,
   }))
