@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { createApi } from '../api/index.ts'
@@ -150,7 +150,8 @@ export async function startNode (config: NodeConfig, passphrase: string, options
   const stopBootstrapping = keepBootstrapped(host, config.bootstrap)
 
   const token = await loadOrCreateToken(join(dataDir, 'api-token'))
-  const api = await createApi({ host: config.apiHost, port: config.apiPort, token, node: { key, host, storage, offers, requester, provider, chainId: config.chainId, ledger: chain.client, payments } })
+  const provideToken = await loadOrCreateToken(join(dataDir, 'provide-token'))
+  const api = await createApi({ host: config.apiHost, port: config.apiPort, token, provideToken, node: { key, host, storage, offers, requester, provider, chainId: config.chainId, ledger: chain.client, payments } })
   const info: NodeInfoFile = {
     apiUrl: api.url,
     peerId: key.peerId.toString(),
@@ -202,13 +203,19 @@ function reconnectKnownProviders (host: Libp2p<HostServices>): void {
   })()
 }
 
-/** The API token, created once per data dir and readable only by its owner. */
+/**
+ * A token of the API (api-token, or the provide link's provide-token), created once per data dir
+ * and readable only by its owner: a file made readable since is closed again.
+ */
 async function loadOrCreateToken (path: string): Promise<string> {
-  try {
-    const token = (await readFile(path, 'utf8')).trim()
-    if (/^[0-9a-f]{64}$/.test(token)) return token
-  } catch { /* first start */ }
+  const kept = await readFile(path, 'utf8').then(text => text.trim(), () => undefined)
+  if (kept !== undefined && /^[0-9a-f]{64}$/.test(kept)) {
+    await chmod(path, 0o600)
+    return kept
+  }
   const token = randomBytes(32).toString('hex')
+  // writeFile's mode applies only to a new file: a damaged one is replaced, not rewritten in place.
+  await rm(path, { force: true })
   await writeFile(path, token + '\n', { mode: 0o600 })
   return token
 }

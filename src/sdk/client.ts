@@ -19,6 +19,14 @@ export interface NodeSummary {
   readonly runningJobs: number
 }
 
+/** What a browser provider needs to join the grid through this node (GET /v1/provide). */
+export interface ProvideSummary {
+  readonly peerId: string
+  readonly chainId: number
+  /** The node's WebSocket listen addresses, with /p2p/<peerId>. */
+  readonly multiaddrs: string[]
+}
+
 export interface PeerSummary {
   readonly peerId: string
   readonly connected: boolean

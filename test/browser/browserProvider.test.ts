@@ -11,7 +11,7 @@ import { MAX_TASK_FDS } from '../../src/runtime/index.ts'
 import { ensureWebBundle } from '../../src/web/index.ts'
 import { buildWasiFixture } from '../fixtures/wasi/buildFixtures.ts'
 import { stdoutOf, tempDir, waitFor } from '../helpers.ts'
-import { launchChromium, pageUrl } from './browser.ts'
+import { apiToken, launchChromium, provideLink } from './browser.ts'
 import type { JobSpecInput } from '../../src/requester/index.ts'
 
 const [examples, bigout, escape, memhog, loop, mkdirs, holdfds] = await Promise.all([
@@ -29,10 +29,12 @@ test.after(async () => {
   await grid.stop()
 })
 
+// The tabs join through the provide link the dashboard hands out, which holds no API token.
+const link = await provideLink(browser, grid.requester)
 // Two tabs, each its own session key (sessionStorage is per tab).
 const tabs = await Promise.all([0, 1].map(async () => {
   const page = await browser.newPage()
-  await page.goto(await pageUrl(grid.requester, '/provide'))
+  await page.goto(link)
   await page.waitForFunction(() => document.querySelector('#state')?.textContent === 'providing')
   return { page, peerId: await page.locator('#peer').textContent() ?? '' }
 }))
@@ -46,6 +48,20 @@ async function run (spec: JobSpecInput) {
   await waitFor(async () => (await client.job(submitted.job.id)).job.state !== 'running', 120_000, `job ${spec.name}`)
   return client.results(submitted.job.id)
 }
+
+test('the provide link carries a token of its own, which cannot read or submit jobs', async () => {
+  const token = new URLSearchParams(new URL(link).hash.slice(1)).get('token') ?? ''
+  assert.match(token, /^[0-9a-f]{64}$/)
+  assert.notEqual(token, await apiToken(grid.requester))
+  assert.equal(new URL(tabs[0]!.page.url()).hash, '', 'the token is taken out of the address bar')
+  const asTab = (method: string, path: string) => tabs[0]!.page.evaluate(async ([method, path, token]) => (await fetch(path!, { method, headers: { authorization: `Bearer ${token}` } })).status, [method, path, token])
+  assert.equal(await asTab('GET', '/v1/provide'), 200)
+  for (const [method, path] of [['GET', '/v1/jobs'], ['POST', '/v1/jobs'], ['GET', '/v1/wallet'], ['GET', '/v1/node']]) assert.equal(await asTab(method!, path!), 401, `${method} ${path}`)
+  const refused = await browser.newPage()
+  await refused.goto(`${grid.requester.client.url}/provide#token=${'0'.repeat(64)}`)
+  await refused.waitForFunction(() => document.querySelector('#errors')?.textContent?.includes('does not accept this provide link') === true)
+  await refused.close()
+})
 
 test('two tabs, each with its own key, complete a share of the work with correct results', async () => {
   assert.notEqual(browserPeers[0], browserPeers[1])
