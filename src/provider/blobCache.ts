@@ -45,7 +45,7 @@ export class BlobCache {
         if ((await stat(path)).size === size) return path
       } catch { /* not cached yet */ }
       await mkdir(this.dir, { recursive: true })
-      const fetched = await this.storage.fetchToFile(cid, path, options)
+      const fetched = await this.storage.fetchToFile(cid, path, { ...options, maxBytes: size })
       if (fetched !== size) throw new Error(`content ${cid} is ${fetched} bytes, the task said ${size}`)
       if (Number.isFinite(this.maxBytes)) await this.evict()
       return path

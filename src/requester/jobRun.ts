@@ -35,8 +35,11 @@ export interface JobRunDeps {
   readonly onOffer: (listener: () => void) => () => void
   /** The IP address a provider is connected from, if it is connected. */
   readonly hostOf: (peerId: string) => string | undefined
-  /** Makes an output that came by CID local, fetching it from the provider. */
-  readonly fetchOutput: (cid: string, fromPeer: string, signal: AbortSignal) => Promise<void>
+  /**
+   * Makes an output that came by CID local, fetching it from the provider, and answers its size;
+   * content over `maxBytes` is refused with ContentTooLargeError, a malformed DAG with InvalidDagError.
+   */
+  readonly fetchOutput: (cid: string, fromPeer: string, maxBytes: number, signal: AbortSignal) => Promise<number>
   readonly requester: Address
   readonly chainId: number
   readonly config: SchedulerConfig
@@ -571,7 +574,7 @@ export class JobRun {
     const signal = AbortSignal.any([this.stopController.signal, AbortSignal.timeout(30_000 + Math.ceil(size / 1000))])
     try {
       for (const output of outputs) {
-        if (output.inline === undefined) await this.deps.fetchOutput(output.cid, state.link.peerId, signal)
+        if (output.inline === undefined) await this.deps.fetchOutput(output.cid, state.link.peerId, output.size, signal)
       }
       this.record([this.closed.has(idx) ? { idx, result, event: 'none', outputs: [], provider: state.link.peerId } : this.judge(idx, state, result, outputs)])
     } catch (error) {

@@ -25,8 +25,9 @@ export function contentRoutes (app: FastifyInstance, node: ApiDeps): void {
     parseCid(cid)
     const inline = node.requester.inlineOutput(cid)
     if (inline !== undefined) return reply.type('application/octet-stream').send(Buffer.from(inline))
-    // stat fails (404) unless the file's root is here; the stream then reads local blocks only, once.
+    // stat fails (404) unless the file's root is here; the stream then reads local blocks only, once,
+    // and ends in an error at the first block that disagrees with the size declared (and sent) here.
     const { size } = await node.storage.stat(cid)
-    return reply.type('application/octet-stream').header('content-length', size).send(Readable.from(node.storage.read(cid, { offline: true })))
+    return reply.type('application/octet-stream').header('content-length', size).send(Readable.from(node.storage.read(cid, { offline: true, maxBytes: size })))
   })
 }

@@ -74,12 +74,7 @@ export class BrowserContent implements ContentCache, TaskStorage {
     const source = options?.from?.[0]
     if (source === undefined) throw new ContentNotFoundError(cid, 'a browser fetches only from the peer that sent the task')
     const chunks: Uint8Array[] = []
-    let total = 0
-    for await (const chunk of readFromPeer(this.libp2p, source, parseCid(cid), options?.signal)) {
-      total += chunk.byteLength
-      if (total > maxBytes) throw new ContentNotFoundError(cid, `content is larger than the ${maxBytes}-byte limit`)
-      chunks.push(chunk)
-    }
+    for await (const chunk of readFromPeer(this.libp2p, source, parseCid(cid), { maxBytes, signal: options?.signal })) chunks.push(chunk)
     return concatBytes(chunks)
   }
 
