@@ -1,14 +1,16 @@
 // A provider's outputs are held to the job's output limit: a result that claims more than the limit
 // is refused without fetching anything, and an output whose DAG describes more than its claimed
 // size (a DAG bomb: 1 TiB from three unique blocks) is refused at its root. Both are judged
-// invalid, with the provider's signed result kept as evidence.
+// invalid, with the provider's signed result kept as evidence. Reading content back is bounded too.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { defaultNodeConfig, startNode } from '../src/node/index.ts'
 import { parseJobSpec } from '../src/requester/index.ts'
+import { ConunClient } from '../src/sdk/index.ts'
+import { ContentTooLargeError } from '../src/storage/index.ts'
 import { bounded, serveDag, terabyteFile } from './fixtures/dagBombs.ts'
 import { waitFor } from './helpers.ts'
 import type { TaskResultsBody } from '../src/net/index.ts'
@@ -73,4 +75,19 @@ test('an output whose DAG declares more than its claimed size is refused at its 
   const evidence = requester.requester.evidence(liar.key.peerId.toString())
   assert.equal(evidence.length, 2, 'both lies are kept with the liar\'s signature over them')
   assert.ok(evidence.some(proof => (proof.batch.body as TaskResultsBody).results.some(result => result.stdout.cid === bomb.root)))
+})
+
+test('reading back: no content is served past what a node accepts, nor taken past an output\'s recorded size', async () => {
+  // A refused bomb's root stays in the blockstore, like any block fetched: it declares 1 TiB.
+  const seeding = requester.storage.fetch(bomb.root, { from: [liar.key.peerId], maxBytes: 1000 })
+  await assert.rejects(bounded(seeding, join(base, 'requester'), 64 * MiB, 20_000), ContentTooLargeError)
+  const token = (await readFile(join(base, 'requester', 'api-token'), 'utf8')).trim()
+  const response = await fetch(`${requester.api.url}/v1/content/${bomb.root}`, { headers: { authorization: `Bearer ${token}` } })
+  assert.equal(response.status, 413)
+  assert.equal(((await response.json()) as { error: { code: string } }).error.code, 'content-too-large')
+  // What `conun job results` does: an output is read up to its recorded size, never past it.
+  const client = new ConunClient({ url: requester.api.url, token })
+  const { cid } = await requester.storage.putBytes(new Uint8Array(1000))
+  assert.equal((await client.contentBytes(cid)).byteLength, 1000)
+  await assert.rejects(async () => { for await (const _ of await client.content(cid, 999)) { /* at most 999 bytes */ } }, ContentTooLargeError)
 })
