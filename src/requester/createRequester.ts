@@ -123,9 +123,9 @@ export function createRequester (init: RequesterInit): Requester {
         const connection = init.storage.libp2p.getConnections().find(c => c.remotePeer.toString() === peerId)
         return connection?.remoteAddr.getComponents().find(c => c.name === 'ip4' || c.name === 'ip6')?.value
       },
-      fetchOutput: async (cid, fromPeer, signal) => {
+      fetchOutput: async (cid, fromPeer, maxBytes, signal) => {
         const from = init.storage.libp2p.getPeers().filter(peer => peer.toString() === fromPeer)
-        await init.storage.fetch(cid, { from, signal })
+        return init.storage.fetch(cid, { from, maxBytes, signal })
       },
       requester: init.key.address,
       chainId: init.chainId,
