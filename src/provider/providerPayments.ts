@@ -65,11 +65,12 @@ interface PaidJob {
   receiptWei: bigint
   /** Results delivered that the requester is to pay for (exit results). */
   delivered: number
+  /** Sessions of the job now open. */
+  sessions: number
 }
 
 /** What one requester owes this provider in results, and the gate its tasks pass to run. */
 interface Credit {
-  readonly requester: string
   readonly jobs: Map<Hex, PaidJob>
   /** Permits: MAX_UNPAID_RESULTS + cores − unpaid results; a running task holds one. */
   readonly gate: Semaphore
@@ -138,8 +139,12 @@ export class ProviderPayments {
       if (job.unreserved + share.reserved - share.claimed < price) return { accept: false, reason: `the escrow has ${formatCon(job.unreserved)} left to reserve, less than one task's price` }
       const jobs = this.creditOf(proposal.requester).jobs
       const known = jobs.get(jobKey)
-      if (known === undefined) jobs.set(jobKey, { jobKey, jobId: proposal.jobId, priceWei: price, reservedWei: share.reserved, receiptWei: this.held(jobKey)?.cumulativeWei ?? 0n, delivered: 0 })
-      else known.reservedWei = share.reserved
+      if (known === undefined) {
+        jobs.set(jobKey, { jobKey, jobId: proposal.jobId, priceWei: price, reservedWei: share.reserved, receiptWei: this.held(jobKey)?.cumulativeWei ?? 0n, delivered: 0, sessions: 1 })
+      } else {
+        known.reservedWei = share.reserved
+        known.sessions++
+      }
     } catch (error) {
       return { accept: false, reason: `could not check the escrow: ${(error as Error).message}` }
     }
@@ -211,7 +216,12 @@ export class ProviderPayments {
 
   /** The job's session ended: settle once the requester has had time to finalise. */
   sessionEnded (proposal: AgreementProposalBody): void {
-    if (proposal.escrow !== null && this.held(proposal.escrow.jobKey as Hex) !== undefined) this.settleLater(proposal.escrow.jobKey as Hex)
+    if (proposal.escrow === null) return
+    const jobKey = proposal.escrow.jobKey as Hex
+    if (this.held(jobKey) !== undefined) this.settleLater(jobKey)
+    // A job paid for every result it got needs no more counting once no session of it is open.
+    const job = this.paidJob(proposal)
+    if (job !== undefined && --job.sessions === 0 && unpaidResultsOf(job) === 0) this.creditOf(proposal.requester).jobs.delete(jobKey)
   }
 
   receipts (limit = 100): HeldReceipt[] {
@@ -231,19 +241,16 @@ export class ProviderPayments {
   private creditOf (requester: string): Credit {
     let credit = this.credits.get(requester.toLowerCase())
     if (credit === undefined) {
-      credit = { requester, jobs: new Map(), gate: new Semaphore(MAX_UNPAID_RESULTS + this.policy.cores), poll: undefined }
+      credit = { jobs: new Map(), gate: new Semaphore(MAX_UNPAID_RESULTS + this.policy.cores), poll: undefined }
       this.credits.set(requester.toLowerCase(), credit)
     }
     return credit
   }
 
-  /** Results delivered to the requester that no receipt within this provider's reservation covers. */
+  /** Results delivered to the requester, over all its jobs, that no receipt within this provider's reservation covers. */
   private unpaidResults (credit: Credit): number {
     let unpaid = 0
-    for (const job of credit.jobs.values()) {
-      const covered = job.receiptWei < job.reservedWei ? job.receiptWei : job.reservedWei
-      unpaid += Math.max(0, job.delivered - Number(covered / job.priceWei))
-    }
+    for (const job of credit.jobs.values()) unpaid += unpaidResultsOf(job)
     return unpaid
   }
 
@@ -285,7 +292,7 @@ export class ProviderPayments {
   }
 
   private claimIfDue (job: PaidJob, paidWei: bigint): void {
-    const covered = job.receiptWei < job.reservedWei ? job.receiptWei : job.reservedWei
+    const covered = min(job.receiptWei, job.reservedWei)
     if (covered - paidWei >= this.policy.claimThresholdWei && covered > paidWei) void this.settle(job.jobKey).catch(() => { /* retried after the session */ })
   }
 
@@ -319,7 +326,7 @@ export class ProviderPayments {
       if (held === undefined || held.state !== 'open') return
       const read = () => Promise.all([readEscrowJob(this.client, jobKey), readEscrowShare(this.client, jobKey, this.key.address)])
       let [job, share] = await read()
-      const covered = held.cumulativeWei < share.reserved ? held.cumulativeWei : share.reserved
+      const covered = min(held.cumulativeWei, share.reserved)
       if (!job.closed && share.claimed < covered) {
         const row = this.statements.get!.get(this.client.info.chainId, this.client.info.escrow, jobKey)!
         try {
@@ -341,6 +348,13 @@ export class ProviderPayments {
     this.settling.set(jobKey, settling)
     return settling
   }
+}
+
+const min = (a: bigint, b: bigint) => a < b ? a : b
+
+/** A job's results delivered that no receipt within the reservation covers. */
+function unpaidResultsOf (job: PaidJob): number {
+  return Math.max(0, job.delivered - Number(min(job.receiptWei, job.reservedWei) / job.priceWei))
 }
 
 function toHeld (row: Record<string, unknown>): HeldReceipt {
