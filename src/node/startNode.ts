@@ -23,7 +23,7 @@ import type { NodeKey } from '../identity/index.ts'
 import type { OfferExchange } from '../market/index.ts'
 import type { HostServices } from '../net/index.ts'
 import type { ProviderAgent, ProviderEvent } from '../provider/index.ts'
-import type { Requester } from '../requester/index.ts'
+import type { Requester, Settlement } from '../requester/index.ts'
 import type { Runtime } from '../runtime/index.ts'
 import type { Storage } from '../storage/index.ts'
 import type { LedgerClient } from '../ledger/index.ts'
@@ -62,6 +62,8 @@ export interface NodeInfoFile {
 export interface StartNodeOptions {
   /** The WASI sandbox a provider runs tasks in (default: the WASI runtime); Docker is added when present. */
   readonly runtime?: (config: NodeConfig) => Runtime
+  /** Wraps how the requester pays for its jobs (default: through the escrow as it is); the tests' withholding requester uses it. */
+  readonly settlement?: (escrow: Settlement) => Settlement
 }
 
 export async function startNode (config: NodeConfig, passphrase: string, options: StartNodeOptions = {}): Promise<ConunNode> {
@@ -97,6 +99,7 @@ export async function startNode (config: NodeConfig, passphrase: string, options
         priceWei: BigInt(config.provider.pricePerTaskWei),
         claimThresholdWei: BigInt(config.provider.claimThresholdWei),
         claimDelayMs: config.provider.claimDelayMs,
+        cores: config.provider.cores,
       },
     })
     runtimes = await providerRuntimes(config, options.runtime)
@@ -142,7 +145,10 @@ export async function startNode (config: NodeConfig, passphrase: string, options
     storage,
     offers,
     openLink: libp2pLinks(host, key, config.chainId),
-    settlement: events => new EscrowSettlement({ client: chain.client, key, db, store: jobStore, events }),
+    settlement: events => {
+      const escrow = new EscrowSettlement({ client: chain.client, key, db, store: jobStore, events })
+      return options.settlement?.(escrow) ?? escrow
+    },
     config: config.scheduler,
   })
   requester.resume()

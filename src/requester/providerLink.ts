@@ -66,7 +66,7 @@ export function libp2pLinks (host: Libp2p<{ ping: Ping }>, key: NodeKey, chainId
     if (addrs.length > 0) await host.peerStore.merge(provider, { multiaddrs: addrs })
     const stream = await host.dialProtocol(provider, PROTOCOL_TASK, { signal })
     const framed = new FramedStream(stream, toRequester, MAX_TASK_FRAME_BYTES)
-    await framed.write({ type: 'agreement.propose', v: 1, body: proposal, signature: signBody(key.secret, SIGNING_DOMAIN.agreementProposal, proposal) })
+    await framed.write({ type: 'agreement.propose', v: 2, body: proposal, signature: signBody(key.secret, SIGNING_DOMAIN.agreementProposal, proposal) })
     const answer = await framed.read({ signal })
     if (answer.type === 'agreement.reject') {
       await framed.close()

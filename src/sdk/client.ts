@@ -47,7 +47,7 @@ export interface WalletSummary {
   readonly escrow: string
   readonly conWei: string
   readonly ethWei: string
-  readonly receipts: Array<{ onchainJobId: string, jobId: string, requester: string, cumulativeWei: string, paidWei: string, state: 'open' | 'settled' | 'short' }>
+  readonly receipts: Array<{ jobKey: string, jobId: string, requester: string, cumulativeWei: string, paidWei: string, state: 'open' | 'settled' | 'short' }>
 }
 
 export class ConunApiError extends Error {
