@@ -5,7 +5,7 @@ import { primeRanges, primeTaskArgs } from '../examples/primes/primes.ts'
 import { buildExamples } from '../scripts/build-examples.ts'
 import { startLocalGrid } from '../src/devnet/index.ts'
 import { ensureWebBundle } from '../src/web/index.ts'
-import { launchChromium, pageUrl } from '../test/browser/browser.ts'
+import { launchChromium, provideLink } from '../test/browser/browser.ts'
 import type { JobSpecInput } from '../src/requester/index.ts'
 import type { ConunClient } from '../src/sdk/index.ts'
 
@@ -52,7 +52,7 @@ const browser = await launchChromium()
 try {
   const client = grid.requester.client
   const page = await browser.newPage()
-  await page.goto(await pageUrl(grid.requester, '/provide'))
+  await page.goto(await provideLink(browser, grid.requester))
   await page.waitForFunction(() => document.querySelector('#state')?.textContent === 'providing')
   const browserPeer = (await page.locator('#peer').textContent())!
   const nodePeer = grid.providers[0]!.peerId

@@ -1,13 +1,15 @@
 // `npm run bench:gas`: what paying providers costs on chain. For jobs of 1, 100 and 1,000 tasks
-// spread over 3 providers, the gas of conun's escrow (open the job with a permit, sign cumulative
-// receipts off chain, settle everyone in one final transaction) beside the naive way (one ERC-20
-// transfer per task), both measured on the same dev chain in this run. The transactions are the
-// very ones a requester node sends (src/ledger), not estimates.
+// spread over 3 providers, the gas of conun's escrow (open the job with a permit, reserve what
+// providers are owed as their results are accepted, sign cumulative receipts off chain, settle
+// everyone in one final transaction) beside the naive way (one ERC-20 transfer per task), both
+// measured on the same dev chain in this run. The transactions are the very ones a requester node
+// sends (src/ledger), reserving when its own policy does (reservationsDue), not estimates.
 import { randomBytes } from 'node:crypto'
 import { keccak256, parseEther, toHex } from 'viem'
-import { claimPayment, conunTokenAbi, createLedgerClient, finalizeJob, formatCon, fundFromFaucet, onchainJobId, openJob, resultRoot, sendContract, signReceipt, startDevChain } from '../src/ledger/index.ts'
+import { claimPayment, conunTokenAbi, createLedgerClient, finalizeJob, formatCon, fundFromFaucet, onchainJobId, openJob, reservePayments, resultRoot, sendContract, signReceipt, startDevChain } from '../src/ledger/index.ts'
+import { RESERVE_EVERY_RESULTS, reservationsDue } from '../src/requester/index.ts'
 import type { LedgerClient } from '../src/ledger/index.ts'
-import type { Address } from 'viem'
+import type { Address, Hex } from 'viem'
 
 const PRICE = parseEther('0.01')
 const SIZES = [1, 100, 1000]
@@ -31,18 +33,21 @@ try {
     rows.push({ tasks, ...conun, naive })
   }
 
-  console.log(`gas to pay 3 providers ${formatCon(PRICE)} per task (dev chain ${chain.info.chainId})\n`)
-  console.log('| tasks | conun: open escrow + settle (gas) | conun gas / task | of which paying providers (settle) | naive: a transfer per task (gas) | naive gas / task | conun cheaper by (all / settle only) |')
-  console.log('|---:|---:|---:|---:|---:|---:|---:|')
+  console.log(`gas to pay 3 providers ${formatCon(PRICE)} per task (dev chain ${chain.info.chainId}); a reservation every ${RESERVE_EVERY_RESULTS} results a provider is owed\n`)
+  console.log('| tasks | conun: open escrow + reserve + settle (gas) | reservations | conun gas / task | of which paying providers (reserve + settle) | naive: a transfer per task (gas) | naive gas / task | conun cheaper by (all / paying only) |')
+  console.log('|---:|---:|---:|---:|---:|---:|---:|---:|')
   for (const row of rows) {
-    console.log(`| ${row.tasks.toLocaleString('en')} | ${row.total.toLocaleString('en')} (${row.open.toLocaleString('en')} + ${row.settle.toLocaleString('en')}) | ${(row.total / row.tasks).toFixed(1)} | ${(row.settle / row.tasks).toFixed(1)} / task | ${row.naive.toLocaleString('en')} | ${(row.naive / row.tasks).toFixed(0)} | ${(row.naive / row.total).toFixed(0)}× / ${(row.naive / row.settle).toFixed(0)}× |`)
+    const paying = row.reserve + row.settle
+    console.log(`| ${row.tasks.toLocaleString('en')} | ${row.total.toLocaleString('en')} (${row.open.toLocaleString('en')} + ${row.reserve.toLocaleString('en')} + ${row.settle.toLocaleString('en')}) | ${row.reservations} | ${(row.total / row.tasks).toFixed(1)} | ${(paying / row.tasks).toFixed(1)} / task | ${row.naive.toLocaleString('en')} | ${(row.naive / row.tasks).toFixed(0)} | ${(row.naive / row.total).toFixed(0)}× / ${(row.naive / paying).toFixed(0)}× |`)
   }
   const claims = await providerClaims(requester, requesterSecret, providers, 1000)
-  console.log(`\nif providers claim themselves instead (3 claims, then the requester's settlement pays nothing more): ${claims.toLocaleString('en')} gas for 1,000 tasks, ${(claims / 1000).toFixed(1)} gas/task`)
+  console.log(`\nif providers also claim themselves (3 claims of their last receipts, then the settlement pays what was not reserved): ${claims.toLocaleString('en')} gas for 1,000 tasks, ${(claims / 1000).toFixed(1)} gas/task`)
   const last = rows.at(-1)!
+  const paying = last.reserve + last.settle
   console.log(`\ngoal: ≤ 100 gas/task at 1,000 tasks and ≥ 300× cheaper than the naive way`)
-  console.log(`  paying (settlement):            ${(last.settle / last.tasks).toFixed(1)} gas/task, ${(last.naive / last.settle).toFixed(0)}× cheaper`)
-  console.log(`  with the escrow deposit as well: ${(last.total / last.tasks).toFixed(1)} gas/task, ${(last.naive / last.total).toFixed(0)}× cheaper`)
+  console.log(`  paying (reservations + settlement): ${(paying / last.tasks).toFixed(1)} gas/task, ${(last.naive / paying).toFixed(0)}× cheaper`)
+  console.log(`  settlement alone:                   ${(last.settle / last.tasks).toFixed(1)} gas/task, ${(last.naive / last.settle).toFixed(0)}× cheaper`)
+  console.log(`  with the escrow deposit as well:    ${(last.total / last.tasks).toFixed(1)} gas/task, ${(last.naive / last.total).toFixed(0)}× cheaper`)
 } finally {
   await chain.close()
 }
@@ -56,14 +61,33 @@ async function open (requester: LedgerClient, tasks: number) {
   const jobId = onchainJobId(requester.account.address, randomBytes(8).toString('hex'))
   const now = (await requester.public.getBlock()).timestamp
   const opened = await openJob(requester, { jobId, specHash: keccak256(toHex(tasks)), budget: PRICE * BigInt(tasks), deadline: now + 86_400n })
-  return { jobId, gas: Number(opened.gasUsed) }
+  return { jobKey: opened.jobKey, gas: Number(opened.gasUsed) }
+}
+
+/** Results accepted round-robin, one at a time, reserving whenever the requester's policy says so. */
+async function reserveAsAccepted (requester: LedgerClient, jobKey: Hex, providers: readonly Address[], tasks: number) {
+  const owed = new Map<Address, bigint>()
+  const reserved = new Map<Address, bigint>()
+  let gas = 0
+  let count = 0
+  for (let i = 0; i < tasks; i++) {
+    const provider = providers[i % providers.length]!
+    owed.set(provider, (owed.get(provider) ?? 0n) + PRICE)
+    const due = reservationsDue(owed, reserved, PRICE)
+    if (due.length === 0) continue
+    gas += Number((await reservePayments(requester, jobKey, due)).gasUsed)
+    count++
+    for (const { provider, amount } of due) reserved.set(provider, amount)
+  }
+  return { gas, count }
 }
 
 async function escrowJob (requester: LedgerClient, providers: readonly Address[], tasks: number) {
-  const { jobId, gas: openGas } = await open(requester, tasks)
+  const { jobKey, gas: openGas } = await open(requester, tasks)
+  const reserved = await reserveAsAccepted(requester, jobKey, providers, tasks)
   const leaves = Array.from({ length: tasks }, (_, idx) => ({ idx, outcomeHash: keccak256(toHex(idx)) }))
-  const settled = await finalizeJob(requester, jobId, resultRoot(leaves), owedFor(providers, tasks))
-  return { open: openGas, settle: Number(settled.gasUsed), total: openGas + Number(settled.gasUsed) }
+  const settled = await finalizeJob(requester, jobKey, resultRoot(leaves), owedFor(providers, tasks))
+  return { open: openGas, reserve: reserved.gas, reservations: reserved.count, settle: Number(settled.gasUsed), total: openGas + reserved.gas + Number(settled.gasUsed) }
 }
 
 async function transferPerTask (requester: LedgerClient, providers: readonly Address[], tasks: number) {
@@ -75,15 +99,20 @@ async function transferPerTask (requester: LedgerClient, providers: readonly Add
   return gas
 }
 
-/** The same job paid the other way: each provider claims its last receipt, then the requester settles. */
+/**
+ * The same job paid the other way: reservations as above, each provider claims its last receipt
+ * (paid up to its reservation), then the requester's settlement pays what was not yet reserved.
+ */
 async function providerClaims (requester: LedgerClient, requesterSecret: Uint8Array, providers: readonly LedgerClient[], tasks: number) {
-  const { jobId, gas: openGas } = await open(requester, tasks)
-  let gas = openGas
-  for (const { provider, cumulativeAmount } of owedFor(providers.map(p => p.account.address), tasks)) {
+  const { jobKey, gas: openGas } = await open(requester, tasks)
+  const addresses = providers.map(p => p.account.address)
+  let gas = openGas + (await reserveAsAccepted(requester, jobKey, addresses, tasks)).gas
+  const owed = owedFor(addresses, tasks)
+  for (const { provider, cumulativeAmount } of owed) {
     const claimer = providers.find(p => p.account.address === provider)!
-    const signature = signReceipt(requesterSecret, { chainId: chain.info.chainId, escrow: chain.info.escrow, jobId, provider, cumulativeAmount })
-    gas += Number((await claimPayment(claimer, { jobId, provider, cumulativeAmount, signature })).gasUsed)
+    const signature = signReceipt(requesterSecret, { chainId: chain.info.chainId, escrow: chain.info.escrow, jobKey, provider, cumulativeAmount })
+    gas += Number((await claimPayment(claimer, { jobKey, provider, cumulativeAmount, signature })).gasUsed)
   }
-  gas += Number((await finalizeJob(requester, jobId, keccak256('0x01'), [])).gasUsed)
+  gas += Number((await finalizeJob(requester, jobKey, keccak256('0x01'), owed)).gasUsed)
   return gas
 }

@@ -161,7 +161,7 @@ const near = await createStorage(join(dir, 'near'), hostOptions({ privateKey: ke
 const { multiaddr } = await import('@multiformats/multiaddr')
 const farPeer = await near.libp2p.dial(multiaddr(info.multiaddr))
 let start = performance.now()
-await near.fetchToFile(info.cid, join(dir, 'via-exchange.bin'), { from: [farPeer.remotePeer] })
+await near.fetchToFile(info.cid, join(dir, 'via-exchange.bin'), { from: [farPeer.remotePeer], maxBytes: TRANSFER_MB * 1024 * 1024 })
 const exchangeMBps = TRANSFER_MB / ((performance.now() - start) / 1000)
 start = performance.now()
 // No named source: blocks are found and moved by Helia's bitswap. It has been seen to stall for
@@ -169,7 +169,7 @@ start = performance.now()
 let bitswapBytes = 0
 let bitswapError: string | undefined
 try {
-  for await (const chunk of near.read(info.cid, { signal: AbortSignal.timeout(90_000) })) bitswapBytes += chunk.byteLength
+  for await (const chunk of near.read(info.cid, { maxBytes: TRANSFER_MB * 1024 * 1024, signal: AbortSignal.timeout(90_000) })) bitswapBytes += chunk.byteLength
 } catch (error) {
   bitswapError = (error as Error).message
 }

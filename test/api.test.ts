@@ -3,6 +3,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFile, rm } from 'node:fs/promises'
+import { request as httpRequest } from 'node:http'
+import { connect } from 'node:net'
 import { join } from 'node:path'
 import WebSocket from 'ws'
 import { defaultNodeConfig, startNode } from '../src/node/index.ts'
@@ -11,6 +13,7 @@ import { tempDir } from './helpers.ts'
 const dataDir = await tempDir('api')
 const node = await startNode({ ...defaultNodeConfig(), dataDir, devnet: true }, 'test')
 const token = (await readFile(join(dataDir, 'api-token'), 'utf8')).trim()
+const { port } = new URL(node.api.url)
 test.after(async () => {
   await node.stop()
   await rm(dataDir, { recursive: true, force: true })
@@ -22,6 +25,36 @@ async function call (method: string, path: string, body?: string | Uint8Array, h
   return { status: response.status, json: text === '' ? undefined : JSON.parse(text) }
 }
 
+/**
+ * A request with exactly these headers (fetch would drop Upgrade, Connection and Host). A WebSocket
+ * handshake the node accepts answers 101, and its socket is closed at once.
+ */
+function rawRequest (method: string, path: string, headers: Record<string, string>, body?: string) {
+  return new Promise<{ status: number, code: string | undefined }>((resolve, reject) => {
+    const request = httpRequest(`${node.api.url}${path}`, { method, headers, agent: false })
+    request.on('response', response => {
+      let text = ''
+      response.on('data', chunk => { text += chunk })
+      response.on('end', () => resolve({ status: response.statusCode!, code: text.startsWith('{') ? JSON.parse(text).error?.code : undefined }))
+    })
+    request.on('upgrade', (response, socket) => {
+      socket.destroy()
+      resolve({ status: response.statusCode!, code: undefined })
+    })
+    request.on('error', reject)
+    request.end(body)
+  })
+}
+
+const upgrades: Record<string, Record<string, string>> = {
+  plain: {},
+  'Upgrade: websocket': { upgrade: 'websocket' },
+  'Connection: Upgrade': { connection: 'Upgrade' },
+  'a WebSocket handshake': { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' },
+}
+/** Each route's path with its parameters filled in; they are never looked at when the token is wrong. */
+const guardedPaths = (accesses: string[]) => [...new Set(node.api.routes.filter(route => accesses.includes(route.access)).map(route => route.url.replace(/:(\w+)/g, (_, name: string) => ({ id: '0123456789abcdef', peerId: node.key.peerId.toString() })[name] ?? 'x')))]
+
 test('the API listens on loopback only and refuses requests without the right token', async () => {
   assert.match(node.api.url, /^http:\/\/127\.0\.0\.1:\d+$/)
   for (const authorization of [undefined, 'Bearer wrong', `Bearer ${token}x`, token]) {
@@ -29,11 +62,96 @@ test('the API listens on loopback only and refuses requests without the right to
     assert.equal(response.status, 401)
     assert.equal(((await response.json()) as { error: { code: string } }).error.code, 'unauthorised')
   }
-  const closeCode = await new Promise(resolve => {
+  // Refused before the handshake: the client sees the 401, and no half-open socket is left behind.
+  const refusal = await new Promise<number>((resolve, reject) => {
     const socket = new WebSocket(`${node.api.url.replace('http', 'ws')}/v1/events?token=nope`)
-    socket.on('close', resolve)
+    socket.on('unexpected-response', (_request, response) => resolve(response.statusCode!))
+    socket.on('open', () => reject(new Error('the WebSocket opened with a wrong token')))
   })
-  assert.equal(closeCode, 4401)
+  assert.equal(refusal, 401)
+})
+
+test('every route but the pages answers 401 without the right token, whatever Upgrade or Connection headers come with it', async () => {
+  const paths = guardedPaths(['admin', 'provide'])
+  assert.ok(paths.includes('/v1/jobs') && paths.includes('/v1/events') && paths.includes('/v1/wallet'), 'the routes come from the API itself')
+  const jobsBefore = (await call('GET', '/v1/jobs')).json.jobs.length
+  const module = await call('POST', '/v1/content', new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]), { 'content-type': 'application/octet-stream' })
+  const paidJob = JSON.stringify({ runtime: 'wasi', module: module.json.cid, range: { count: 1 }, price: '1', waitForProvidersMs: 100 })
+  const answered: string[] = []
+  const credentials: Record<string, { header?: string, query?: string }> = {
+    'no token': {},
+    'a wrong token': { header: 'Bearer wrong' },
+    'a token one character longer': { header: `Bearer ${token}x` },
+    'a wrong ?token=': { query: 'wrong' },
+  }
+  for (const path of [...paths, '/v1/no-such-route']) {
+    for (const method of ['GET', 'POST']) {
+      for (const [credential, { header, query }] of Object.entries(credentials)) {
+        for (const [upgrade, headers] of Object.entries(upgrades)) {
+          const answer = await rawRequest(method, `${path}${query === undefined ? '' : `?token=${query}`}`, {
+            ...headers, ...(header === undefined ? {} : { authorization: header }), ...(method === 'POST' ? { 'content-type': 'application/json' } : {}),
+          }, method === 'POST' ? paidJob : undefined)
+          if (answer.status !== 401 || answer.code !== 'unauthorised') answered.push(`${method} ${path} with ${credential}, ${upgrade}: ${answer.status}`)
+        }
+      }
+    }
+  }
+  // ?token= is for the events WebSocket only: the right token there reaches nothing else.
+  for (const path of paths.filter(path => path !== '/v1/events')) {
+    for (const [upgrade, headers] of Object.entries(upgrades)) {
+      const { status } = await rawRequest('GET', `${path}?token=${token}`, headers)
+      if (status !== 401) answered.push(`GET ${path} with the token as ?token=, ${upgrade}: ${status}`)
+    }
+  }
+  assert.deepEqual(answered, [], 'every one of these is refused')
+  assert.equal((await rawRequest('GET', `/v1/events?token=${token}`, upgrades['a WebSocket handshake']!)).status, 101, 'the events WebSocket takes the right ?token=')
+  assert.equal((await call('GET', '/v1/jobs')).json.jobs.length, jobsBefore, 'no job was created')
+})
+
+test('the provide link\'s token reaches the WebSocket address a tab joins through, and nothing else', async () => {
+  const provideToken = (await readFile(join(dataDir, 'provide-token'), 'utf8')).trim()
+  assert.notEqual(provideToken, token)
+  const asTab = { authorization: `Bearer ${provideToken}` }
+  const joinInfo = await (await fetch(`${node.api.url}/v1/provide`, { headers: asTab })).json() as { peerId: string, chainId: number, multiaddrs: string[] }
+  assert.equal(joinInfo.peerId, node.key.peerId.toString())
+  assert.ok(joinInfo.multiaddrs.length > 0 && joinInfo.multiaddrs.every(addr => addr.includes('/ws/')), 'WebSocket addresses only')
+  assert.equal((await call('GET', '/v1/provide/token')).json.token, provideToken, 'the dashboard reads it with the API token')
+  const job = JSON.stringify({ runtime: 'wasi', module: 'bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku', range: { count: 1 } })
+  for (const path of guardedPaths(['admin'])) {
+    for (const method of ['GET', 'POST']) {
+      const answer = await rawRequest(method, path, { ...asTab, 'content-type': 'application/json' }, method === 'POST' ? job : undefined)
+      assert.equal(answer.status, 401, `${method} ${path} with the provide token`)
+    }
+  }
+  for (const [what, method, path] of [['list jobs', 'GET', '/v1/jobs'], ['create a job', 'POST', '/v1/jobs'], ['read the wallet', 'GET', '/v1/wallet'], ['read its own token', 'GET', '/v1/provide/token']]) {
+    const response = await fetch(`${node.api.url}${path}`, { method, headers: { ...asTab, 'content-type': 'application/json' }, body: method === 'POST' ? job : undefined })
+    assert.equal(response.status, 401, `the provide token cannot ${what}`)
+  }
+  assert.equal((await rawRequest('GET', `/v1/events?token=${provideToken}`, upgrades['a WebSocket handshake']!)).status, 401, 'nor open the events socket')
+  assert.deepEqual((await call('GET', '/v1/jobs')).json.jobs, [])
+})
+
+test('a request whose Host is not the API\'s own name gets 403, even with the token (DNS rebinding)', async () => {
+  const withToken = { authorization: `Bearer ${token}` }
+  for (const host of ['evil.example', `evil.example:${port}`, `127.0.0.1.evil.example:${port}`, `localhost.:${port}`, `127.0.0.1:${Number(port) + 1}`, '127.0.0.1', `10.0.0.1:${port}`, `[::2]:${port}`, `127.0.0.1:${port}/x`, `user@127.0.0.1:${port}`]) {
+    for (const path of ['/v1/node', '/', `/v1/events?token=${token}`]) {
+      for (const [upgrade, headers] of Object.entries(upgrades)) {
+        assert.deepEqual(await rawRequest('GET', path, { ...withToken, ...headers, host }), { status: 403, code: 'host-not-allowed' }, `Host ${host}, ${path}, ${upgrade}`)
+      }
+    }
+  }
+  // HTTP/1.0 needs no Host: without one, nothing is served either.
+  const noHost = await new Promise<string>((resolve, reject) => {
+    const socket = connect(Number(port), '127.0.0.1', () => socket.end(`GET /v1/node HTTP/1.0\r\nAuthorization: Bearer ${token}\r\n\r\n`))
+    let text = ''
+    socket.on('data', chunk => { text += chunk })
+    socket.on('end', () => resolve(text))
+    socket.on('error', reject)
+  })
+  assert.match(noHost, /^HTTP\/1\.[01] 403 /)
+  for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `LocalHost:${port}`, `[::1]:${port}`]) {
+    assert.equal((await rawRequest('GET', '/v1/node', { ...withToken, host })).status, 200, `Host ${host}`)
+  }
 })
 
 test('bad job submissions are refused with every problem listed, and nothing is stored', async () => {

@@ -7,8 +7,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { buildBusyboxImage } from '../scripts/build-busybox-image.ts'
-import { createDockerRuntime, createWasiRuntime } from '../src/runtime/index.ts'
+import { createDockerRuntime, createWasiRuntime, MAX_TASK_FDS } from '../src/runtime/index.ts'
 import { buildWasiFixture } from './fixtures/wasi/buildFixtures.ts'
+import { imageFiles, loadAsProvider, manifest, paxRecord, tarball, testImage } from './fixtures/docker/images.ts'
+import type { TarPiece, TestImage } from './fixtures/docker/images.ts'
 import type { DockerRuntime, Runtime, TaskLimits, TaskRunOutcome, TaskRunRequest } from '../src/runtime/index.ts'
 
 const MiB = 1024 * 1024
@@ -20,6 +22,8 @@ interface HostileCase {
   readonly docker?: string
   readonly wasi?: string
   readonly limits?: Partial<TaskLimits>
+  /** A hostile image tarball the Docker task runs in, instead of the busybox image. */
+  readonly image?: () => Promise<Buffer>
   /** Why the case does not apply to a runtime, for the table. */
   readonly notApplicable?: { readonly docker?: string, readonly wasi?: string }
   /** Checks the outcome and says in a few words what happened. */
@@ -55,9 +59,19 @@ const CASES: HostileCase[] = [
   { name: 'stdout flood', docker: 'yes', wasi: 'flood', check: failedWith('output-limit') },
   { name: 'huge file in /out', docker: 'dd if=/dev/zero of=/out/big bs=1M count=100', wasi: 'bigout', check: failedWith('output-limit') },
   { name: 'many empty files in /out', docker: 'i=0; while [ $i -lt 5000 ]; do : > /out/f$i; i=$((i+1)); done', wasi: 'manyfiles', limits: { timeoutMs: 20_000 }, check: failedWith('output-limit') },
+  { name: 'many empty folders in /out', docker: 'i=0; while [ $i -lt 100000 ]; do mkdir /out/d$i || exit 1; i=$((i+1)); done', wasi: 'mkdirs', limits: { timeoutMs: 20_000 }, check: failedWith('output-limit') },
+  { name: 'holding every fd it can open', wasi: 'holdfds', check: wasiFdsCapped, notApplicable: { docker: 'a container\'s fds belong to its own processes, not to the provider\'s' } },
   { name: 'privilege escalation', docker: 'su -c id root; mount -t tmpfs none /tmp; chown 0 /out; grep -E "CapEff|NoNewPrivs" /proc/self/status; exit 0', check: contained(/must be suid|permission denied|not permitted/), notApplicable: { wasi: 'no users or privileges in WASI' } },
   { name: 'importing an ungiven host function', wasi: 'hostimport', check: failedWith('invalid-module'), notApplicable: { docker: 'a container has syscalls, not imports' } },
 ]
+
+/** The holdfds fixture opens /in until it fails: it gets the cap, and the process keeps the rest. */
+function wasiFdsCapped (outcome: TaskRunOutcome): string {
+  assert.equal(outcome.status, 'exit', outcome.status === 'failed' ? `${outcome.reason}: ${outcome.message}` : '')
+  const held = Number(/^held (\d+) fds/.exec(text(outcome.stdout))?.[1])
+  assert.ok(held + 2 <= MAX_TASK_FDS, `the task held ${held} fds besides its 2 preopens`)
+  return `contained, exit ${outcome.exitCode}: held ${held} fds + 2 preopens, then EMFILE`
+}
 
 /** The escape fixture prints one line per attempt; every one must be blocked. */
 function wasiEscapeBlocked (outcome: TaskRunOutcome): string {
@@ -67,12 +81,81 @@ function wasiEscapeBlocked (outcome: TaskRunOutcome): string {
   return `contained: ${report.split('\n').filter(line => line.startsWith('blocked')).length} attempts blocked`
 }
 
+// Hostile images (Docker only): tarballs that try to move a tag the provider uses — a harmless
+// manifest.json first, then the real one hidden where a reader that stops at the first name match
+// does not look, while the engine's reader keeps the last — and image configs that reach past the
+// container's caps. A tag of the provider's own (VICTIM_TAG) must name the same image after each case.
+const VICTIM_TAG = `conun-hostile/victim:${process.pid}`
+/** One tar entry as its bytes (header, data, padding), to hide inside another entry's data. */
+const entryBytes = (piece: TarPiece) => tarball([piece]).subarray(0, -1024)
+/** Fails with invalid-image, for this reason. */
+const refused = (why: RegExp) => (outcome: TaskRunOutcome) => {
+  failedWith('invalid-image')(outcome)
+  const message = outcome.status === 'failed' ? outcome.message : ''
+  assert.match(message, why)
+  return `failed: invalid-image (${message.replace(/^the image tarball is refused: /, '').slice(0, 50)})`
+}
+/** Ids of the images the cases build; the runtime tags those it loads `conun-image:<hex>`. */
+const caseImages = new Set<string>()
+const imageCase = (name: string, docker: string, image: (image: TestImage) => TarPiece[], settings: Record<string, unknown>, check: HostileCase['check'], extraLayer?: TarPiece[]): HostileCase => ({
+  name,
+  docker,
+  image: async () => {
+    const built = await testImage(settings, extraLayer)
+    caseImages.add(built.id)
+    return tarball(image(built))
+  },
+  check,
+  notApplicable: { wasi: 'a module is not an image tarball' },
+})
+const ownManifest = (image: TestImage) => [...imageFiles(image), { name: 'manifest.json', data: manifest(image) }]
+/** A harmless manifest.json, then `trick`: a second one, naming the provider's tag, hidden in some way. */
+const tarballTrick = (name: string, trick: (evilManifest: string) => TarPiece[]) => imageCase(name, 'echo ran', image =>
+  [...ownManifest(image), ...trick(manifest(image, [VICTIM_TAG]))], {}, refused(/the image tarball is refused/))
+CASES.push(
+  tarballTrick('image tarball: a second manifest.json', evil => [{ name: 'manifest.json', data: evil }]),
+  tarballTrick('image tarball: manifest.json by a pax path', evil => [{ name: 'PaxHeaders/x', type: 'x', data: paxRecord('path', 'manifest.json') }, { name: 'x', data: evil }]),
+  tarballTrick('image tarball: manifest.json by a GNU long name', evil => [{ name: '././@LongLink', type: 'L', gnu: true, data: 'manifest.json\0' }, { name: 'x', gnu: true, data: evil }]),
+  tarballTrick('image tarball: manifest.json by the ustar prefix', evil => [{ prefix: '.', name: 'manifest.json', data: evil }]),
+  tarballTrick('image tarball: x/../manifest.json', evil => [{ name: 'x/../manifest.json', data: evil }]),
+  tarballTrick('image tarball: manifest.json in a folder entry\'s data', evil => [{ name: 'd/', type: '5', data: entryBytes({ name: 'manifest.json', data: evil }) }]),
+  tarballTrick('image tarball: manifest.json past a pax size of 0', evil => [{ name: 'PaxHeaders/f', type: 'x', data: paxRecord('size', '0') }, { name: 'f', data: entryBytes({ name: 'manifest.json', data: evil }) }]),
+  tarballTrick('image tarball: a device node', () => [{ name: 'disk', type: '4' }]),
+  imageCase('image tarball: a layer symlinked outside it', 'echo ran', image => {
+    const config = imageFiles(image)[0]!
+    return [config, { name: 'layer.tar', type: '2', link: '../../../../etc/passwd' }, { name: 'manifest.json', data: JSON.stringify([{ Config: config.name, Layers: ['layer.tar'] }]) }]
+  }, {}, refused(/outside the archive/)),
+  imageCase('image with a VOLUME (storage outside the output limit)', 'dd if=/dev/zero of=/data/big bs=1M count=8 && echo "ESCAPED: 8 MiB in /data"', ownManifest,
+    { Volumes: { '/data': {} } }, refused(/declares volumes \(\/data\)/), [{ name: 'data/', type: '5', mode: 0o1777 }]),
+  imageCase('image with a HEALTHCHECK (commands outside the task\'s argv)', 'sleep 2; cat /out/health 2>/dev/null; exit 0', ownManifest,
+    { Healthcheck: { Test: ['CMD-SHELL', 'echo ESCAPED: the health check ran >> /out/health'], Interval: 50_000_000 } }, outcome => {
+      assert.equal(outcome.status, 'exit', outcome.status === 'failed' ? `${outcome.reason}: ${outcome.message}` : '')
+      assert.doesNotMatch(text(outcome.stdout), /ESCAPED/)
+      assert.deepEqual(outcome.files.map(file => file.path), [])
+      return 'contained: the health check never runs'
+    }),
+)
+
+/** The request's image, when the case brings its own tarball. */
+async function hostileImage (hostile: HostileCase): Promise<Partial<TaskRunRequest>> {
+  if (hostile.image === undefined) return {}
+  const modulePath = join(scratch, `image-${CASES.indexOf(hostile)}.tar`)
+  await writeFile(modulePath, await hostile.image())
+  return { moduleCid: `cid-hostile-image-${CASES.indexOf(hostile)}`, modulePath }
+}
+
+/** The id the provider's own tag names, asked of the engine. */
+async function imageIdOf (tag: string): Promise<string> {
+  return (await docker.engine.json<{ Id: string }>('GET', `/images/${encodeURIComponent(tag)}/json`)).Id
+}
+
 let scratch: string
 let image: string
 let input: string
 let secret: string
 let docker: DockerRuntime
 let wasi: Runtime
+let victim: TestImage
 const table: string[][] = []
 
 async function containersLeft (): Promise<number> {
@@ -106,9 +189,14 @@ describe('hostile tasks', () => {
     image = await buildBusyboxImage()
     docker = await createDockerRuntime({ slots: 1, workDir: join(scratch, 'docker') })
     wasi = createWasiRuntime({ slots: 1, workDir: join(scratch, 'wasi') })
+    victim = await testImage({ Labels: { 'org.conun.test': 'the provider\'s own image' } })
+    await loadAsProvider(docker.engine, victim, VICTIM_TAG)
   })
 
   after(async () => {
+    for (const image of [VICTIM_TAG, victim.id]) await docker.engine.json('DELETE', `/images/${encodeURIComponent(image)}?force=1`).catch(() => {})
+    // By conun's tag, not by force: a run beside this one may be using the same image.
+    for (const id of caseImages) await docker.engine.json('DELETE', `/images/conun-image:${id.slice('sha256:'.length)}`).catch(() => {})
     await Promise.all([docker.close(), wasi.close()])
     await rm(scratch, { recursive: true, force: true })
     const order = (row: string[]) => CASES.findIndex(hostile => hostile.name === row[0]) * 2 + (row[1] === 'docker' ? 0 : 1)
@@ -125,11 +213,12 @@ describe('hostile tasks', () => {
         continue
       }
       it(`${hostile.name} (${runtime})`, async () => {
-        const outcome = await (runtime === 'docker' ? docker : wasi).run(await request(runtime, task, hostile.limits))
+        const outcome = await (runtime === 'docker' ? docker : wasi).run({ ...await request(runtime, task, hostile.limits), ...await hostileImage(hostile) })
         assert.doesNotMatch(text(outcome.stdout), /the host secret/)
         table.push([hostile.name, runtime, hostile.check(outcome, runtime)])
         await stillServes(runtime)
         if (runtime === 'docker') assert.equal(await containersLeft(), 0, 'no container is left')
+        if (runtime === 'docker') assert.equal(await imageIdOf(VICTIM_TAG), victim.id, `the provider's ${VICTIM_TAG} still names its own image`)
       })
     }
   }

@@ -1,19 +1,23 @@
 // Payments end to end on the real dev chain, with real node processes: providers end with exactly
 // what their accepted results earned, a provider killed mid-job still gets every receipt paid after
-// its restart, and a lying provider is never paid for a rejected result.
+// its restart, a lying provider is never paid for a rejected result, and a requester that never
+// pays gets only a bounded number of results.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { parseEther } from 'viem'
 import { startLocalGrid } from '../src/devnet/index.ts'
 import { createLedgerClient, readBalances, readEscrowJob } from '../src/ledger/index.ts'
+import { MAX_UNPAID_RESULTS } from '../src/net/index.ts'
 import { buildExamples } from '../scripts/build-examples.ts'
 import { primeRanges, primeTaskArgs } from '../examples/primes/primes.ts'
 import { waitFor } from './helpers.ts'
 import type { LocalGrid } from '../src/devnet/index.ts'
+import type { NodeEvent } from '../src/sdk/index.ts'
 import type { Address, Hex } from 'viem'
 
 const LIAR = join(import.meta.dirname, 'fixtures', 'lyingProvider.ts')
+const WITHHOLDER = join(import.meta.dirname, 'fixtures', 'withholdingRequester.ts')
 const PRICE = '0.01'
 
 async function conOf (grid: LocalGrid, address: string): Promise<bigint> {
@@ -60,8 +64,10 @@ test('a paid job: escrow opened, receipts per accepted result, one final settlem
   const status = (await client.job(jobId)).payment!
   assert.equal(status.owedWei, String(price * 80n))
   assert.equal(status.paidWei, String(price * 80n))
-  const escrowJob = await readEscrowJob(createLedgerClient(grid.chain.info, new Uint8Array(32).fill(1)), status.onchainJobId as Hex)
-  assert.equal(escrowJob.closed, true)
+  assert.ok(status.txCount > 2, 'reservations were made as results were accepted, between opening and settling')
+  const escrowJob = await readEscrowJob(createLedgerClient(grid.chain.info, new Uint8Array(32).fill(1)), status.jobKey as Hex)
+  assert.equal(escrowJob.finalized, true)
+  assert.equal(escrowJob.budget, escrowJob.paid, 'nothing was reserved beyond what was owed, so nothing waits for a refund')
 
   // Each provider is paid for exactly its accepted results, whether it claimed or the settlement paid.
   for (const node of providers) {
@@ -96,4 +102,31 @@ test('no payment for rejected results: a lying provider earns nothing, honest on
     const valid = BigInt(peers.get(node.peerId)?.valid ?? 0)
     assert.equal(await conOf(grid, node.address) - before.get(node.name)!, price * valid, `${node.name} is paid for each valid result`)
   }
+})
+
+test('a requester that never sends receipts gets at most MAX_UNPAID_RESULTS results (plus what runs) before its provider holds its tasks', async (t) => {
+  const primesModule = (await buildExamples()).find(path => path.endsWith('primes.wasm'))!
+  const grid = await startLocalGrid({ providers: 1, coresPerProvider: 1 })
+  t.after(() => grid.stop())
+  const provider = grid.providers[0]!
+  // The withholding requester joins like any node (through the grid's requester, which stays idle).
+  const withholder = await grid.addProvider({ entry: WITHHOLDER })
+  const events: NodeEvent[] = []
+  const stopEvents = await provider.client.events(event => events.push(event))
+  t.after(stopEvents)
+  await waitFor(async () => (await withholder.client.peers()).some(peer => peer.peerId === provider.peerId && peer.offer !== null), 30_000, 'the provider\'s offer')
+
+  const tasks = MAX_UNPAID_RESULTS * 2
+  const submitted = await withholder.client.submitJob({ name: 'never paid', runtime: 'wasi', module: primesModule, tasks: primeRanges(tasks * 100_000, tasks).map(range => ({ args: primeTaskArgs(range) })), price: PRICE })
+  const bound = MAX_UNPAID_RESULTS + 1
+  await waitFor(() => events.some(event => event.type === 'payment.awaited'), 120_000, 'the provider to hold the requester\'s tasks')
+  await waitFor(async () => (await withholder.client.job(submitted.job.id)).counts.done >= bound, 60_000, `${bound} results`)
+  const status = await withholder.client.job(submitted.job.id)
+  assert.equal(status.job.state, 'running', 'the job cannot finish on this provider')
+  assert.equal(status.counts.done, bound, 'exactly MAX_UNPAID_RESULTS results plus the one that ran')
+  const held = (await provider.client.node()).provider!
+  assert.equal(held.completed, bound)
+  assert.ok(held.queued > 0, 'the requester\'s further tasks wait at the provider')
+  assert.equal(events.filter(event => event.type === 'task.started').length, bound, 'no task started after the provider stopped')
+  assert.equal((await provider.client.wallet()).receipts.length, 0, 'not one receipt came')
 })

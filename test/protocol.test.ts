@@ -12,6 +12,7 @@ import { createOffer } from '../src/market/index.ts'
 import { encodeFrame, FramedStream, hostOptions, toRequester, MAX_OFFER_FRAME_BYTES, MAX_TASK_FRAME_BYTES, PROTOCOL_OFFER, PROTOCOL_TASK, protocolError, signBody, SIGNING_DOMAIN, TOPIC_OFFERS, decodeFrame } from '../src/net/index.ts'
 import { defaultNodeConfig, startNode } from '../src/node/index.ts'
 import { buildWasiFixture } from './fixtures/wasi/buildFixtures.ts'
+import { waitFor } from './helpers.ts'
 import type { AgreementProposalBody } from '../src/net/index.ts'
 
 const base = await mkdtemp(join(tmpdir(), 'conun-protocol-'))
@@ -75,20 +76,20 @@ test('task protocol: malformed, oversized, out-of-order and schema-violating mes
 test('task protocol: agreements with wrong signatures, chain or provider are refused', async () => {
   const body = proposal()
   const forged = signBody((await generateNodeKey()).secret, SIGNING_DOMAIN.agreementProposal, body)
-  assert.equal((await exchange(PROTOCOL_TASK, [encodeFrame({ type: 'agreement.propose', v: 1, body, signature: forged })], MAX_TASK_FRAME_BYTES)).code, 'bad-signature')
+  assert.equal((await exchange(PROTOCOL_TASK, [encodeFrame({ type: 'agreement.propose', v: 2, body, signature: forged })], MAX_TASK_FRAME_BYTES)).code, 'bad-signature')
   const otherDomain = signBody(attackerKey.secret, SIGNING_DOMAIN.offer, body)
-  assert.equal((await exchange(PROTOCOL_TASK, [encodeFrame({ type: 'agreement.propose', v: 1, body, signature: otherDomain })], MAX_TASK_FRAME_BYTES)).code, 'bad-signature')
+  assert.equal((await exchange(PROTOCOL_TASK, [encodeFrame({ type: 'agreement.propose', v: 2, body, signature: otherDomain })], MAX_TASK_FRAME_BYTES)).code, 'bad-signature')
   const otherChain = proposal({ chainId: 1 })
-  assert.equal((await exchange(PROTOCOL_TASK, [encodeFrame({ type: 'agreement.propose', v: 1, body: otherChain, signature: signBody(attackerKey.secret, SIGNING_DOMAIN.agreementProposal, otherChain) })], MAX_TASK_FRAME_BYTES)).code, 'unexpected')
+  assert.equal((await exchange(PROTOCOL_TASK, [encodeFrame({ type: 'agreement.propose', v: 2, body: otherChain, signature: signBody(attackerKey.secret, SIGNING_DOMAIN.agreementProposal, otherChain) })], MAX_TASK_FRAME_BYTES)).code, 'unexpected')
   const otherProvider = proposal({ provider: attackerKey.address })
-  assert.equal((await exchange(PROTOCOL_TASK, [encodeFrame({ type: 'agreement.propose', v: 1, body: otherProvider, signature: signBody(attackerKey.secret, SIGNING_DOMAIN.agreementProposal, otherProvider) })], MAX_TASK_FRAME_BYTES)).code, 'unexpected')
+  assert.equal((await exchange(PROTOCOL_TASK, [encodeFrame({ type: 'agreement.propose', v: 2, body: otherProvider, signature: signBody(attackerKey.secret, SIGNING_DOMAIN.agreementProposal, otherProvider) })], MAX_TASK_FRAME_BYTES)).code, 'unexpected')
 })
 
 test('task protocol: tasks beyond the agreed window are refused, not queued', async () => {
   const stream = await attacker.dialProtocol(provider.host.getMultiaddrs()[0]!, PROTOCOL_TASK)
   const framed = new FramedStream(stream, toRequester, MAX_TASK_FRAME_BYTES)
   const body = proposal({ maxInFlight: 4 })
-  await framed.write({ type: 'agreement.propose', v: 1, body, signature: signBody(attackerKey.secret, SIGNING_DOMAIN.agreementProposal, body) })
+  await framed.write({ type: 'agreement.propose', v: 2, body, signature: signBody(attackerKey.secret, SIGNING_DOMAIN.agreementProposal, body) })
   const accepted = await framed.read({ signal: AbortSignal.timeout(5000) })
   assert.equal(accepted.type, 'agreement.accept')
   // Code that nobody can serve: the four tasks in the window wait to fetch it; the rest are refused.
@@ -113,11 +114,19 @@ test('gossip: forged and malformed offers never enter the offer book', async () 
   const forged = { ...honest, body: { ...honest.body, cores: 4096 } }
   const stolen = createOffer(attackerKey, { chainId: 31337, runtimes: ['wasi'], cores: 1, memoryBytes: 1, cpuModel: 'x', pricePerTaskWei: '0', addrs: [] }, 60_000)
   const impersonation = { ...stolen, body: { ...stolen.body, peerId: provider.key.peerId.toString(), provider: provider.key.address } }
-  for (const message of [new Uint8Array([1, 2, 3]), encodeFrame({ type: 'offer', v: 1 }), encodeFrame(forged), encodeFrame(impersonation)]) {
+  // Validly signed, but made to sit in offer books: a year's validity, or issued an hour ahead.
+  const [lasting, early, sybil] = await Promise.all([generateNodeKey(), generateNodeKey(), generateNodeKey()])
+  const terms = { chainId: 31337, runtimes: ['wasi' as const], cores: 1, memoryBytes: 1, cpuModel: 'x', pricePerTaskWei: '0', addrs: [] }
+  const yearLong = createOffer(lasting, terms, 365 * 24 * 3600_000)
+  const fromTheFuture = createOffer(early, terms, 60_000, Date.now() + 3600_000)
+  for (const message of [new Uint8Array([1, 2, 3]), encodeFrame({ type: 'offer', v: 1 }), encodeFrame(forged), encodeFrame(impersonation), encodeFrame(yearLong), encodeFrame(fromTheFuture)]) {
     await pubsub.publish(TOPIC_OFFERS, message).catch(() => {})
   }
-  await new Promise(resolve => setTimeout(resolve, 500))
-  assert.equal(requester.offers.get(attackerKey.peerId.toString()), undefined)
+  // A plain offer sent after them arrives, so they did too: and were refused. (Docker only, so
+  // that the honest job below never goes to this peer, which serves nothing.)
+  await pubsub.publish(TOPIC_OFFERS, encodeFrame(createOffer(sybil, { ...terms, runtimes: ['docker'] }, 60_000))).catch(() => {})
+  await waitFor(() => requester.offers.get(sybil.peerId.toString()) !== undefined, 10_000, 'the plain offer')
+  for (const key of [attackerKey, lasting, early]) assert.equal(requester.offers.get(key.peerId.toString()), undefined)
   assert.equal(requester.offers.get(provider.key.peerId.toString())?.body.cores, provider.config.provider.cores)
 })
 

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parseEther } from 'viem'
+import { encryptKeystore, generateNodeKey } from '../src/identity/index.ts'
 import { createLedgerClient, readBalances, startDevChain } from '../src/ledger/index.ts'
 import { DEVNET_PASSPHRASE, loadNodeConfig, startNode } from '../src/node/index.ts'
 import { conun, tempDir } from './helpers.ts'
@@ -54,13 +55,17 @@ test('conun wallet: address, faucet, balance, transfer, export and import, with 
   assert.equal(wrongPassphrase.code, 1)
   assert.equal((await json(['balance'])).conWei, String(parseEther('9987.5')), 'nothing was sent by the failed transfers')
 
-  // The same contracts claimed on another chain id: refused before signing anything.
+  // The same contracts claimed on another chain id: refused before signing anything, and the
+  // devnet passphrase is no passphrase there.
   const chainFile = join(dataDir, 'chain.json')
   const original = await readFile(chainFile, 'utf8')
   await writeFile(chainFile, JSON.stringify({ ...JSON.parse(original), chainId: 1 }))
-  const wrongChain = await wallet(['transfer', recipient, '1', '--devnet'])
+  const wrongChain = await wallet(['balance'])
   assert.equal(wrongChain.code, 1)
   assert.match(wrongChain.stderr, /wrong chain/)
+  const devnetOnChain1 = await wallet(['transfer', recipient, '1', '--devnet'])
+  assert.equal(devnetOnChain1.code, 1)
+  assert.match(devnetOnChain1.stderr, /--devnet .* is only for the dev chain 31337.*For chain 1, drop it/)
   const noFaucet = await wallet(['faucet', '--devnet'])
   assert.equal(noFaucet.code, 1)
   await writeFile(chainFile, original)
@@ -81,6 +86,14 @@ test('conun wallet: address, faucet, balance, transfer, export and import, with 
   assert.match(again.stderr, /--force/)
   const wrong = await conun(['wallet', 'import', file, '--data-dir', otherDir, '--force'], { CONUN_PASSPHRASE: 'not it' })
   assert.equal(wrong.code, 1)
+  // A keystore with a KDF weaker than conun writes is refused, even with its right passphrase.
+  const light = join(otherDir, 'light.json')
+  await writeFile(light, JSON.stringify(await encryptKeystore(await generateNodeKey(), 'my own', 'light')))
+  const weak = await conun(['wallet', 'import', light, '--data-dir', otherDir, '--force'], { CONUN_PASSPHRASE: 'my own' })
+  assert.equal(weak.code, 1)
+  assert.match(weak.stderr, /uses a light scrypt KDF \(N=4096, r=8, p=1\), weaker than the N=262144, r=8 conun requires/)
+  const kept = await conun(['wallet', 'address', '--data-dir', otherDir, '--json'])
+  assert.equal(JSON.parse(kept.stdout).address, address, 'the imported key was not replaced')
   const noChain = await conun(['wallet', 'balance', '--data-dir', otherDir])
   assert.equal(noChain.code, 1)
   assert.match(noChain.stderr, /no chain known/)

@@ -4,8 +4,8 @@ pragma solidity ^0.8.28;
 import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
 
 interface IJobEscrow {
-    function claim(bytes32 jobId, address provider, uint256 cumulativeAmount, bytes calldata signature) external;
-    function refund(bytes32 jobId) external;
+    function claim(bytes32 jobKey, address provider, uint256 cumulativeAmount, bytes calldata signature) external;
+    function refund(bytes32 jobKey) external;
 }
 
 /// Test-only hostile token: on every transfer out of the escrow it calls back into the escrow,

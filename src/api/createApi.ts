@@ -1,26 +1,38 @@
-import { timingSafeEqual } from 'node:crypto'
 import websocket from '@fastify/websocket'
 import Fastify from 'fastify'
-import { ApiError, toApiError } from './errors.ts'
+import { checkRequest } from './checkRequest.ts'
+import { toApiError } from './errors.ts'
 import { contentRoutes } from './routes/content.ts'
 import { eventRoutes } from './routes/events.ts'
 import { jobRoutes } from './routes/jobs.ts'
 import { nodeRoutes } from './routes/node.ts'
+import { provideRoutes } from './routes/provide.ts'
 import { webRoutes } from './routes/web.ts'
 import type { ApiDeps } from './apiDeps.ts'
-
-const UNAUTHORISED = 'missing or wrong API token (see <data-dir>/api-token)'
+import type { RouteAccess } from './routeAccess.ts'
+import type { AddressInfo } from 'node:net'
 
 export interface ApiInit {
   readonly host: string
   readonly port: number
-  /** Every request must carry it (Authorization: Bearer …; ?token= for WebSockets, which browsers cannot give headers). */
+  /** Every request must carry it (Authorization: Bearer …; ?token= on the events WebSocket, which browsers cannot give headers). */
   readonly token: string
+  /** The provide link's token: it reaches what a browser provider needs to join (GET /v1/provide) and nothing else. */
+  readonly provideToken: string
   readonly node: ApiDeps
+}
+
+/** A route the API serves, and who may call it. */
+export interface ApiRoute {
+  readonly method: string
+  readonly url: string
+  readonly access: RouteAccess
 }
 
 export interface Api {
   readonly url: string
+  /** Every route, as Fastify registered it (so a check over all of them covers routes added later). */
+  readonly routes: readonly ApiRoute[]
   close(): Promise<void>
 }
 
@@ -28,21 +40,9 @@ export interface Api {
 export async function createApi (init: ApiInit): Promise<Api> {
   // On shutdown, drop open connections (even a refused WebSocket upgrade) instead of waiting on them.
   const app = Fastify({ logger: false, bodyLimit: 64 * 1024 * 1024, forceCloseConnections: true })
-  const expected = Buffer.from(init.token)
-  const authorised = (given: string | undefined) => {
-    if (given === undefined) return false
-    const bytes = Buffer.from(given)
-    return bytes.length === expected.length && timingSafeEqual(bytes, expected)
-  }
-
-  app.addHook('onRequest', async request => {
-    // The browser pages are public (see routes/web.ts); decided by the matched route, not the raw URL.
-    if ((request.routeOptions.config as { public?: boolean }).public === true) return
-    // WebSocket upgrades are checked in their route, which closes the socket with 4401: a refused
-    // upgrade would otherwise leave a half-open connection behind.
-    if (request.headers.upgrade === 'websocket') return
-    const header = request.headers.authorization
-    if (!authorised(header?.startsWith('Bearer ') === true ? header.slice(7) : undefined)) throw new ApiError(401, 'unauthorised', UNAUTHORISED)
+  const routes: ApiRoute[] = []
+  app.addHook('onRoute', route => {
+    for (const method of [route.method].flat()) routes.push({ method, url: route.url, access: route.config?.access ?? 'admin' })
   })
   app.setErrorHandler((error, _request, reply) => {
     const apiError = toApiError(error)
@@ -53,19 +53,27 @@ export async function createApi (init: ApiInit): Promise<Api> {
   })
 
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } })
+  // After the WebSocket plugin's own hooks: they mark real upgrades (request.ws), and close the
+  // socket of one this check refuses once the 401 is sent.
+  app.addHook('onRequest', checkRequest({
+    listen: () => ({ host: init.host, port: (app.server.address() as AddressInfo).port }),
+    apiToken: init.token,
+    provideToken: init.provideToken,
+  }))
   await app.register(async scope => {
     nodeRoutes(scope, init.node)
     contentRoutes(scope, init.node)
     jobRoutes(scope, init.node)
-    eventRoutes(scope, init.node, authorised)
+    eventRoutes(scope, init.node)
+    provideRoutes(scope, init.node, init.provideToken)
   }, { prefix: '/v1' })
   webRoutes(app)
 
   await app.listen({ host: init.host, port: init.port })
-  const address = app.server.address()
-  const port = typeof address === 'object' && address !== null ? address.port : init.port
+  const { port } = app.server.address() as AddressInfo
   return {
     url: `http://${init.host.includes(':') ? `[${init.host}]` : init.host}:${port}`,
+    routes,
     async close () {
       await app.close()
     },

@@ -1,6 +1,6 @@
 import { ZodError } from 'zod'
 import { JobSpecError, UnknownJobError } from '../requester/index.ts'
-import { ContentNotFoundError, InvalidCidError } from '../storage/index.ts'
+import { ContentNotFoundError, ContentTooLargeError, InvalidCidError } from '../storage/index.ts'
 import { AmountError, LedgerError } from '../ledger/index.ts'
 
 /** An error the API answers with: HTTP status, a stable code, a message, and details when useful. */
@@ -28,6 +28,7 @@ export function toApiError (error: unknown): ApiError {
   if (error instanceof UnknownJobError) return new ApiError(404, 'unknown-job', error.message)
   if (error instanceof InvalidCidError) return new ApiError(400, 'invalid-cid', error.message)
   if (error instanceof ContentNotFoundError) return new ApiError(404, 'content-not-found', `${error.message}. Upload it to this node first (POST /v1/content).`)
+  if (error instanceof ContentTooLargeError) return new ApiError(413, 'content-too-large', error.message)
   const status = (error as { statusCode?: number }).statusCode
   if (typeof status === 'number' && status >= 400 && status < 500) return new ApiError(status, 'bad-request', (error as Error).message)
   return new ApiError(500, 'internal', 'internal error')

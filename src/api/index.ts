@@ -1,4 +1,5 @@
 export { createApi } from './createApi.ts'
-export type { Api, ApiInit } from './createApi.ts'
+export type { Api, ApiInit, ApiRoute } from './createApi.ts'
 export type { ApiDeps } from './apiDeps.ts'
+export type { RouteAccess } from './routeAccess.ts'
 export { ApiError } from './errors.ts'

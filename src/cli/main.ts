@@ -1,5 +1,5 @@
 import { ConfigError } from '../node/index.ts'
-import { KeystoreCorruptError, WrongPassphraseError } from '../identity/index.ts'
+import { KeystoreCorruptError, WeakKeystoreError, WrongPassphraseError } from '../identity/index.ts'
 import { ConunApiError, NodeNotRunningError } from '../sdk/index.ts'
 import { JobSpecError } from '../requester/index.ts'
 import { jobCancel } from './commands/jobCancel.ts'
@@ -28,7 +28,7 @@ ${commands.map(command => `  ${command.name.padEnd(16)} ${command.summary}`).joi
 Run "conun <command> --help" for a command's options. Exit codes: 0 success, 1 failure, 2 usage error.`
 
 /** Errors the user can act on print their message only; anything else is a bug and prints its stack. */
-const EXPECTED_ERRORS = [ConfigError, WrongPassphraseError, KeystoreCorruptError, PassphraseError, NodeNotRunningError, ConunApiError, JobSpecError, LedgerError, AmountError]
+const EXPECTED_ERRORS = [ConfigError, WrongPassphraseError, KeystoreCorruptError, WeakKeystoreError, PassphraseError, NodeNotRunningError, ConunApiError, JobSpecError, LedgerError, AmountError]
 
 export async function main (argv: string[]): Promise<number> {
   if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {

@@ -7,20 +7,30 @@ export class PassphraseError extends Error {
 
 /**
  * The keystore passphrase, from (in order) --devnet, --passphrase-file, $CONUN_PASSPHRASE, or a
- * prompt on the terminal. Never from a plain flag: it would show in `ps` and shell history.
+ * prompt on the terminal. Never from a plain flag: it would show in `ps` and shell history; and
+ * never the published devnet one without --devnet.
  */
 export async function resolvePassphrase (options: { devnet: boolean, passphraseFile: string | undefined }): Promise<{ passphrase: string, source: string }> {
   if (options.devnet) return { passphrase: DEVNET_PASSPHRASE, source: 'devnet default (INSECURE: for local demos and tests only)' }
-  if (options.passphraseFile !== undefined) {
+  const given = await ownPassphrase(options.passphraseFile)
+  if (given.passphrase === DEVNET_PASSPHRASE) {
+    throw new PassphraseError(`the passphrase from ${given.source} is the public devnet one: choose your own (or use --devnet, on the dev chain only)`)
+  }
+  return given
+}
+
+/** The passphrase the user gave: from the file, the environment or the terminal. */
+async function ownPassphrase (passphraseFile: string | undefined): Promise<{ passphrase: string, source: string }> {
+  if (passphraseFile !== undefined) {
     let text: string
     try {
-      text = await readFile(options.passphraseFile, 'utf8')
+      text = await readFile(passphraseFile, 'utf8')
     } catch (error) {
-      throw new PassphraseError(`cannot read --passphrase-file ${options.passphraseFile}: ${(error as Error).message}`)
+      throw new PassphraseError(`cannot read --passphrase-file ${passphraseFile}: ${(error as Error).message}`)
     }
     const passphrase = text.split(/\r?\n/)[0] ?? ''
-    if (passphrase === '') throw new PassphraseError(`--passphrase-file ${options.passphraseFile} is empty`)
-    return { passphrase, source: options.passphraseFile }
+    if (passphrase === '') throw new PassphraseError(`--passphrase-file ${passphraseFile} is empty`)
+    return { passphrase, source: passphraseFile }
   }
   const fromEnv = process.env.CONUN_PASSPHRASE
   if (fromEnv !== undefined && fromEnv !== '') return { passphrase: fromEnv, source: 'CONUN_PASSPHRASE' }

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { getAddress } from 'viem'
 import { readKeystore } from '../identity/index.ts'
 import { createLedgerClient, LedgerError } from '../ledger/index.ts'
-import { defaultDataDir } from '../node/index.ts'
+import { assertDevnetChain, defaultDataDir } from '../node/index.ts'
 import { resolvePassphrase } from './passphrase.ts'
 import type { ChainFile } from '../node/index.ts'
 import type { LedgerClient } from '../ledger/index.ts'
@@ -65,8 +65,10 @@ export async function reader (values: WalletValues): Promise<LedgerClient> {
 /** A chain client that signs with the node key, unlocked with the passphrase. */
 export async function signer (values: WalletValues): Promise<LedgerClient> {
   const chain = await walletChain(values)
-  const { passphrase } = await resolvePassphrase({ devnet: values.devnet === true, passphraseFile: values['passphrase-file'] })
-  const key = await readKeystore(keystorePath(values), passphrase)
+  const devnet = values.devnet === true
+  assertDevnetChain({ devnet, chainId: chain.chainId })
+  const { passphrase } = await resolvePassphrase({ devnet, passphraseFile: values['passphrase-file'] })
+  const key = await readKeystore(keystorePath(values), passphrase, devnet ? 'light' : 'standard')
   return checked(createLedgerClient(chain, key.secret))
 }
 

@@ -17,3 +17,13 @@ export class KeystoreCorruptError extends Error {
     this.path = path
   }
 }
+
+export class WeakKeystoreError extends Error {
+  override readonly name = 'WeakKeystoreError'
+  readonly path: string
+  constructor (path: string, found: string, required: string) {
+    super(`The keystore ${path} uses a light scrypt KDF (${found}), weaker than the ${required} conun requires here: its passphrase could be guessed quickly. ` +
+      'Only a devnet node (--devnet, on the dev chain) opens such a key. Move it away to create a new node identity, or re-encrypt it with the standard KDF (e.g. with geth) and import that.')
+    this.path = path
+  }
+}

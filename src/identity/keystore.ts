@@ -4,7 +4,7 @@ import { dirname } from 'node:path'
 import { promisify } from 'node:util'
 import { keccak_256 } from '@noble/hashes/sha3.js'
 import { z } from 'zod'
-import { KeystoreCorruptError, WrongPassphraseError } from './errors.ts'
+import { KeystoreCorruptError, WeakKeystoreError, WrongPassphraseError } from './errors.ts'
 import { generateNodeKey, nodeKeyFromSecret } from './nodeKey.ts'
 import type { NodeKey } from './nodeKey.ts'
 
@@ -12,10 +12,13 @@ const scryptAsync = promisify(scrypt) as (password: string, salt: Buffer, keylen
 
 /**
  * scrypt cost. `standard` is geth's default (N=2^18, ~0.5 s); `light` (N=2^12) is for devnet keys
- * only, which guard nothing of value, so that demos and tests start quickly.
+ * only, which guard nothing of value, so that demos and tests start quickly. A keystore is opened
+ * only when its cost is at least the strength asked for, so a light (devnet) key is never used
+ * where a standard one is expected.
  */
 export type KdfStrength = 'standard' | 'light'
 const scryptN: Record<KdfStrength, number> = { standard: 1 << 18, light: 1 << 12 }
+const SCRYPT_R = 8
 
 const hex = z.string().regex(/^[0-9a-f]*$/i)
 const keystoreV3 = z.object({
@@ -51,7 +54,7 @@ function mac (derivedKey: Buffer, ciphertext: Buffer): Buffer {
 export async function encryptKeystore (key: NodeKey, passphrase: string, strength: KdfStrength = 'standard'): Promise<KeystoreV3> {
   const salt = randomBytes(32)
   const iv = randomBytes(16)
-  const params = { dklen: 32 as const, salt: salt.toString('hex'), n: scryptN[strength], r: 8, p: 1 }
+  const params = { dklen: 32 as const, salt: salt.toString('hex'), n: scryptN[strength], r: SCRYPT_R, p: 1 }
   const derivedKey = await deriveKey(passphrase, salt, params.n, params.r, params.p)
   const cipher = createCipheriv('aes-128-ctr', derivedKey.subarray(0, 16), iv)
   const ciphertext = Buffer.concat([cipher.update(key.secret), cipher.final()])
@@ -70,12 +73,17 @@ export async function encryptKeystore (key: NodeKey, passphrase: string, strengt
   }
 }
 
-/** Decrypts a v3 keystore; `path` only names the file in errors. */
-export async function decryptKeystore (json: unknown, passphrase: string, path = 'keystore'): Promise<NodeKey> {
+/**
+ * Decrypts a v3 keystore whose KDF costs at least `minimum` (WeakKeystoreError otherwise, before
+ * any work); `path` only names the file in errors.
+ */
+export async function decryptKeystore (json: unknown, passphrase: string, path = 'keystore', minimum: KdfStrength = 'standard'): Promise<NodeKey> {
   const parsed = keystoreV3.safeParse(json)
   if (!parsed.success) throw new KeystoreCorruptError(path, parsed.error.issues.map(i => `${i.path.join('.')}: ${i.message}`).join('; '))
   const { crypto } = parsed.data
   const { salt, n, r, p } = crypto.kdfparams
+  // A guess at the passphrase costs N·r·p; p is parallel work, so it counts like N and r do.
+  if (n * r * p < scryptN[minimum] * SCRYPT_R) throw new WeakKeystoreError(path, `N=${n}, r=${r}, p=${p}`, `N=${scryptN[minimum]}, r=${SCRYPT_R}`)
   const derivedKey = await deriveKey(passphrase, Buffer.from(salt, 'hex'), n, r, p)
   const ciphertext = Buffer.from(crypto.ciphertext, 'hex')
   if (!timingSafeEqual(mac(derivedKey, ciphertext), Buffer.from(crypto.mac, 'hex'))) throw new WrongPassphraseError(path)
@@ -87,8 +95,8 @@ export async function decryptKeystore (json: unknown, passphrase: string, path =
   return key
 }
 
-/** Reads and decrypts the keystore at `path`. */
-export async function readKeystore (path: string, passphrase: string): Promise<NodeKey> {
+/** Reads and decrypts the keystore at `path`, refusing one whose KDF is weaker than `minimum`. */
+export async function readKeystore (path: string, passphrase: string, minimum: KdfStrength = 'standard'): Promise<NodeKey> {
   let json: unknown
   try {
     json = JSON.parse(await readFile(path, 'utf8'))
@@ -96,7 +104,7 @@ export async function readKeystore (path: string, passphrase: string): Promise<N
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw error
     throw new KeystoreCorruptError(path, `not JSON: ${(error as Error).message}`)
   }
-  return decryptKeystore(json, passphrase, path)
+  return decryptKeystore(json, passphrase, path, minimum)
 }
 
 /** Writes a keystore atomically (temp file + rename) with owner-only permissions. */
@@ -107,10 +115,10 @@ export async function writeKeystore (path: string, keystore: KeystoreV3): Promis
   await rename(temp, path)
 }
 
-/** The node's key from `path`, created there on first use. */
+/** The node's key from `path`, created there on first use with `strength`, the least it accepts. */
 export async function loadOrCreateNodeKey (path: string, passphrase: string, strength: KdfStrength = 'standard'): Promise<{ key: NodeKey, created: boolean }> {
   try {
-    return { key: await readKeystore(path, passphrase), created: false }
+    return { key: await readKeystore(path, passphrase, strength), created: false }
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
   }

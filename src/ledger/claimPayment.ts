@@ -3,12 +3,15 @@ import { sendContract } from './ledgerClient.ts'
 import type { LedgerClient, SentTransaction } from './ledgerClient.ts'
 import type { Address, Hex } from 'viem'
 
-/** Submits a requester's signed cumulative receipt; the escrow pays `provider` what it adds. */
-export async function claimPayment (client: LedgerClient, claim: { jobId: Hex, provider: Address, cumulativeAmount: bigint, signature: Hex }): Promise<SentTransaction> {
+/**
+ * Submits a requester's signed cumulative receipt; the escrow pays `provider` what it adds, up to
+ * what is reserved for the provider.
+ */
+export async function claimPayment (client: LedgerClient, claim: { jobKey: Hex, provider: Address, cumulativeAmount: bigint, signature: Hex }): Promise<SentTransaction> {
   return sendContract(client, {
     address: client.info.escrow,
     abi: jobEscrowAbi,
     functionName: 'claim',
-    args: [claim.jobId, claim.provider, claim.cumulativeAmount, claim.signature],
+    args: [claim.jobKey, claim.provider, claim.cumulativeAmount, claim.signature],
   })
 }

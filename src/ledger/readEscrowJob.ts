@@ -6,26 +6,38 @@ export interface EscrowJob {
   /** The zero address when no such job was opened. */
   readonly requester: Address
   readonly budget: bigint
+  /** The providers' reservations together. */
+  readonly reserved: bigint
   readonly paid: bigint
   readonly deadline: bigint
+  /** Settled by the requester; receipts within reservations can still be claimed until it is closed. */
+  readonly finalized: boolean
+  /** Refunded: nothing more can be claimed. */
   readonly closed: boolean
-  readonly remaining: bigint
+  /** What nobody has reserved yet. */
+  readonly unreserved: bigint
+}
+
+/** What the escrow holds for one provider of a job, and what it has paid it. */
+export interface EscrowShare {
+  readonly reserved: bigint
+  readonly claimed: bigint
 }
 
 /** A job's escrow as the chain holds it now. */
-export async function readEscrowJob (client: LedgerClient, jobId: Hex): Promise<EscrowJob> {
-  const [requester, budget, paid, deadline, closed] = await client.public.readContract({ address: client.info.escrow, abi: jobEscrowAbi, functionName: 'jobs', args: [jobId] })
-  return { requester, budget, paid, deadline: BigInt(deadline), closed, remaining: budget - paid }
+export async function readEscrowJob (client: LedgerClient, jobKey: Hex): Promise<EscrowJob> {
+  const [requester, budget, reserved, paid, deadline, finalized, closed] = await client.public.readContract({ address: client.info.escrow, abi: jobEscrowAbi, functionName: 'jobs', args: [jobKey] })
+  return { requester, budget, reserved, paid, deadline: BigInt(deadline), finalized, closed, unreserved: budget - reserved }
+}
+
+/** A provider's reservation in a job and what it was paid so far, by its claims or by the final settlement. */
+export async function readEscrowShare (client: LedgerClient, jobKey: Hex, provider: Address): Promise<EscrowShare> {
+  const [reserved, claimed] = await client.public.readContract({ address: client.info.escrow, abi: jobEscrowAbi, functionName: 'shares', args: [jobKey, provider] })
+  return { reserved, claimed }
 }
 
 /** The spec hash a job was opened with (the escrow keeps it in the JobOpened event, not in storage). */
-export async function readJobSpecHash (client: LedgerClient, jobId: Hex): Promise<Hex | undefined> {
-  const logs = await client.public.getContractEvents({ address: client.info.escrow, abi: jobEscrowAbi, eventName: 'JobOpened', args: { jobId }, fromBlock: 0n, strict: true })
+export async function readJobSpecHash (client: LedgerClient, jobKey: Hex): Promise<Hex | undefined> {
+  const logs = await client.public.getContractEvents({ address: client.info.escrow, abi: jobEscrowAbi, eventName: 'JobOpened', args: { jobKey }, fromBlock: 0n, strict: true })
   return logs[0]?.args.specHash
-}
-
-/** The most a provider was paid for a job so far: by its own claims or by the requester's final settlement. */
-export async function readPaidTo (client: LedgerClient, jobId: Hex, provider: Address): Promise<bigint> {
-  const logs = await client.public.getContractEvents({ address: client.info.escrow, abi: jobEscrowAbi, eventName: 'Claimed', args: { jobId, provider }, fromBlock: 0n, strict: true })
-  return logs.reduce((max, log) => log.args.cumulativeAmount > max ? log.args.cumulativeAmount : max, 0n)
 }

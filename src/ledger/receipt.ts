@@ -3,21 +3,22 @@ import { signDigest, verifyDigest } from '../identity/index.ts'
 import type { Address, Hex } from 'viem'
 
 /**
- * A requester's promise to a provider: "for job `jobId` I owe you `cumulativeAmount` in total".
+ * A requester's promise to a provider: "for job `jobKey` I owe you `cumulativeAmount` in total".
  * Each new receipt raises the total, so the latest one is all a provider needs to claim, and an old
- * or replayed one pays nothing. Signed as EIP-712 typed data bound to one chain and one escrow.
+ * or replayed one pays nothing. Signed as EIP-712 typed data bound to one chain and one escrow. The
+ * escrow pays it up to what the requester has reserved for the provider.
  */
 export interface Receipt {
   readonly chainId: number
   readonly escrow: Address
-  readonly jobId: Hex
+  readonly jobKey: Hex
   readonly provider: Address
   readonly cumulativeAmount: bigint
 }
 
 const types = {
   Receipt: [
-    { name: 'jobId', type: 'bytes32' },
+    { name: 'jobKey', type: 'bytes32' },
     { name: 'provider', type: 'address' },
     { name: 'cumulativeAmount', type: 'uint256' },
   ],
@@ -26,10 +27,10 @@ const types = {
 /** The digest JobEscrow checks (its receiptDigest()). */
 export function receiptDigest (receipt: Receipt): Hex {
   return hashTypedData({
-    domain: { name: 'ConunJobEscrow', version: '1', chainId: receipt.chainId, verifyingContract: receipt.escrow },
+    domain: { name: 'ConunJobEscrow', version: '2', chainId: receipt.chainId, verifyingContract: receipt.escrow },
     types,
     primaryType: 'Receipt',
-    message: { jobId: receipt.jobId, provider: receipt.provider, cumulativeAmount: receipt.cumulativeAmount },
+    message: { jobKey: receipt.jobKey, provider: receipt.provider, cumulativeAmount: receipt.cumulativeAmount },
   })
 }
 

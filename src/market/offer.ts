@@ -13,8 +13,17 @@ export function createOffer (key: NodeKey, terms: OfferTerms, ttlMs: number, now
 }
 
 /**
+ * How far ahead an offer may expire. Providers sign a minute's validity and re-announce every 10 s;
+ * a long-lived offer would let a peer that stopped serving (or a sybil) sit in offer books.
+ */
+export const MAX_OFFER_LIFETIME_MS = 10 * 60_000
+/** How far ahead of ours a provider's clock may run when it signs an offer. */
+export const MAX_CLOCK_SKEW_MS = 60_000
+
+/**
  * Checks that an offer was signed by the peer it names, that the payout address is that peer's own
- * key, and that it has not expired. Throws WireError otherwise.
+ * key, that it is not issued in the future (beyond clock skew) and that it expires within
+ * MAX_OFFER_LIFETIME_MS, not before now. Throws WireError otherwise.
  */
 export function verifyOffer (offer: SignedOffer, chainId: number, now = Date.now()): void {
   let signer
@@ -29,4 +38,8 @@ export function verifyOffer (offer: SignedOffer, chainId: number, now = Date.now
   }
   if (offer.body.chainId !== chainId) throw new WireError('unexpected', `offer is for chain ${offer.body.chainId}, this node is on ${chainId}`)
   if (offer.body.expiresAt <= now) throw new WireError('unexpected', 'offer has expired')
+  if (offer.body.issuedAt > now + MAX_CLOCK_SKEW_MS) throw new WireError('unexpected', `offer is issued ${offer.body.issuedAt - now} ms in the future`)
+  if (offer.body.expiresAt > now + MAX_OFFER_LIFETIME_MS) {
+    throw new WireError('unexpected', `offer expires ${offer.body.expiresAt - now} ms ahead, more than the ${MAX_OFFER_LIFETIME_MS} ms allowed`)
+  }
 }

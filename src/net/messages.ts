@@ -21,10 +21,19 @@ export const MAX_TASK_FRAME_BYTES = 8 * 1024 * 1024
  */
 export const INLINE_OUTPUT_MAX_BYTES = 64 * 1024
 
+/**
+ * Paid jobs: how many results a provider delivers to a requester beyond what it runs before it is
+ * paid for them for sure, that is by a receipt within its reservation in the escrow. Beyond that it
+ * holds the requester's tasks until receipts and reservations catch up, so a requester that never
+ * pays gets at most this many results (plus what was running) from a provider. Requesters reserve
+ * well within it (see EscrowSettlement).
+ */
+export const MAX_UNPAID_RESULTS = 32
+
 /** Signing domains, one per signed message kind and version. */
 export const SIGNING_DOMAIN = {
   offer: 'conun/offer/1',
-  agreementProposal: 'conun/agreement.propose/1',
+  agreementProposal: 'conun/agreement.propose/2',
   agreementAcceptance: 'conun/agreement.accept/1',
   results: 'conun/task.results/1',
 } as const
@@ -92,15 +101,15 @@ export const agreementProposalBody = z.object({
   /** Where the provider checks that the job is paid for; null for a free job (price 0). */
   escrow: z.object({
     address,
-    /** The job's id in the escrow contract. */
-    jobId: hex(32),
+    /** The job's key in the escrow contract: keccak256(abi.encode(requester, the requester's job id)). */
+    jobKey: hex(32),
     budgetWei: wei,
   }).nullable(),
   expiresAt: count,
 })
 export type AgreementProposalBody = z.infer<typeof agreementProposalBody>
 
-export const agreementProposal = z.object({ type: z.literal('agreement.propose'), v: z.literal(1), body: agreementProposalBody, signature })
+export const agreementProposal = z.object({ type: z.literal('agreement.propose'), v: z.literal(2), body: agreementProposalBody, signature })
 export type AgreementProposal = z.infer<typeof agreementProposal>
 
 export const agreementAcceptanceBody = z.object({
@@ -145,20 +154,21 @@ export type TaskAssign = z.infer<typeof taskAssign>
 
 /**
  * The requester's cumulative receipt for a paid job: the total owed to this provider so far,
- * signed as EIP-712 typed data that the escrow contract pays out on `claim` (see src/ledger).
+ * signed as EIP-712 typed data that the escrow contract pays out on `claim`, up to what the
+ * requester has reserved for the provider there (see src/ledger).
  */
 export const receiptBody = z.object({
   agreementId: id,
   jobId: id,
   chainId: count,
   escrow: address,
-  onchainJobId: hex(32),
+  jobKey: hex(32),
   provider: address,
   cumulativeWei: wei,
 })
 export type ReceiptBody = z.infer<typeof receiptBody>
 
-export const taskReceipt = z.object({ type: z.literal('task.receipt'), v: z.literal(1), body: receiptBody, signature })
+export const taskReceipt = z.object({ type: z.literal('task.receipt'), v: z.literal(2), body: receiptBody, signature })
 export type TaskReceipt = z.infer<typeof taskReceipt>
 
 export const taskCancel = z.object({ type: z.literal('task.cancel'), v: z.literal(1), taskIds: z.array(id).min(1).max(4096) })

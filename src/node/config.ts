@@ -141,6 +141,17 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError'
 }
 
+/**
+ * --devnet's passphrase is published and its keystore KDF light: only the dev chain, whose coins
+ * are worth nothing, may use it. (connectChain checks the RPC endpoint really is that chain.)
+ */
+export function assertDevnetChain (config: Pick<NodeConfig, 'devnet' | 'chainId'>): void {
+  if (config.devnet && config.chainId !== DEVNET_CHAIN_ID) {
+    throw new ConfigError(`--devnet (or "devnet": true in config.json) is only for the dev chain ${DEVNET_CHAIN_ID}: its passphrase is public and its keystore easy to crack. ` +
+      `For chain ${config.chainId}, drop it and give your own passphrase with --passphrase-file or CONUN_PASSPHRASE (or type it when asked).`)
+  }
+}
+
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends Array<unknown> ? T[K] : T[K] extends object ? DeepPartial<T[K]> : T[K] }
 export type NodeConfigOverrides = DeepPartial<NodeConfig>
 
@@ -172,5 +183,6 @@ export async function loadNodeConfig (overrides: NodeConfigOverrides, readConfig
   if (!parsed.success) {
     throw new ConfigError(`invalid configuration (${text === undefined ? 'flags' : `${path} and flags`}):\n  - ${parsed.error.issues.map(i => `${i.path.join('.')}: ${i.message}`).join('\n  - ')}`)
   }
+  assertDevnetChain(parsed.data)
   return parsed.data
 }

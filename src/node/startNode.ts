@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { createApi } from '../api/index.ts'
 import { loadOrCreateNodeKey } from '../identity/index.ts'
 import { createOffer, OfferBook, startOfferExchange } from '../market/index.ts'
@@ -15,6 +16,7 @@ import { openDatabase } from '../util/index.ts'
 import { startLendingPolicy } from './lendingPolicy.ts'
 import { ipAndPort, planNetwork, stunServerOf } from './networkPlan.ts'
 import { providerRuntimes } from './providerRuntimes.ts'
+import { assertDevnetChain } from './config.ts'
 import type { NodeConfig } from './config.ts'
 import type { LendingPolicy } from './lendingPolicy.ts'
 import type { Api } from '../api/index.ts'
@@ -22,7 +24,7 @@ import type { NodeKey } from '../identity/index.ts'
 import type { OfferExchange } from '../market/index.ts'
 import type { HostServices, Reachability } from '../net/index.ts'
 import type { ProviderAgent, ProviderEvent } from '../provider/index.ts'
-import type { Requester } from '../requester/index.ts'
+import type { Requester, Settlement } from '../requester/index.ts'
 import type { Runtime } from '../runtime/index.ts'
 import type { Storage } from '../storage/index.ts'
 import type { LedgerClient } from '../ledger/index.ts'
@@ -63,10 +65,14 @@ export interface NodeInfoFile {
 export interface StartNodeOptions {
   /** The WASI sandbox a provider runs tasks in (default: the WASI runtime); Docker is added when present. */
   readonly runtime?: (config: NodeConfig) => Runtime
+  /** Wraps how the requester pays for its jobs (default: through the escrow as it is); the tests' withholding requester uses it. */
+  readonly settlement?: (escrow: Settlement) => Settlement
 }
 
 export async function startNode (config: NodeConfig, passphrase: string, options: StartNodeOptions = {}): Promise<ConunNode> {
   const { dataDir } = config
+  // Before a keystore is written with the public passphrase and the light KDF.
+  assertDevnetChain(config)
   await mkdir(dataDir, { recursive: true, mode: 0o700 })
   const { key } = await loadOrCreateNodeKey(join(dataDir, 'node.key.json'), passphrase, config.devnet ? 'light' : 'standard')
   const chain = await connectChain(config, key)
@@ -91,7 +97,7 @@ export async function startNode (config: NodeConfig, passphrase: string, options
   const host = storage.libp2p
   reachability = () => reachabilityOf(host.getMultiaddrs().map(String), plan.mode, plan.publicAddrs.length > 0)
   const stunServers = await Promise.all(plan.stunListen.map(async ({ host: ip, port }) => startStunServer(ip, port)))
-  const offers = new OfferBook()
+  const offers = new OfferBook({ isConnected: peerId => host.getConnections(peerIdFromString(peerId)).length > 0 })
 
   let runtimes: Runtime[] = []
   let provider: ProviderAgent | undefined
@@ -109,6 +115,7 @@ export async function startNode (config: NodeConfig, passphrase: string, options
         priceWei: BigInt(config.provider.pricePerTaskWei),
         claimThresholdWei: BigInt(config.provider.claimThresholdWei),
         claimDelayMs: config.provider.claimDelayMs,
+        cores: config.provider.cores,
       },
     })
     runtimes = await providerRuntimes(config, options.runtime)
@@ -155,7 +162,10 @@ export async function startNode (config: NodeConfig, passphrase: string, options
     storage,
     offers,
     openLink: libp2pLinks(host, key, config.chainId, { allowPrivate: plan.mode === 'lan' }),
-    settlement: events => new EscrowSettlement({ client: chain.client, key, db, store: jobStore, events }),
+    settlement: events => {
+      const escrow = new EscrowSettlement({ client: chain.client, key, db, store: jobStore, events })
+      return options.settlement?.(escrow) ?? escrow
+    },
     config: config.scheduler,
   })
   requester.resume()
@@ -163,7 +173,8 @@ export async function startNode (config: NodeConfig, passphrase: string, options
   const stopBootstrapping = keepBootstrapped(host, config.bootstrap)
 
   const token = await loadOrCreateToken(join(dataDir, 'api-token'))
-  const api = await createApi({ host: config.apiHost, port: config.apiPort, token, node: { key, host, storage, offers, requester, provider, chainId: config.chainId, ledger: chain.client, payments, reachability } })
+  const provideToken = await loadOrCreateToken(join(dataDir, 'provide-token'))
+  const api = await createApi({ host: config.apiHost, port: config.apiPort, token, provideToken, node: { key, host, storage, offers, requester, provider, chainId: config.chainId, ledger: chain.client, payments, reachability } })
   const info: NodeInfoFile = {
     apiUrl: api.url,
     peerId: key.peerId.toString(),
@@ -223,13 +234,19 @@ function reconnectKnownProviders (host: Libp2p<HostServices>): void {
   })()
 }
 
-/** The API token, created once per data dir and readable only by its owner. */
+/**
+ * A token of the API (api-token, or the provide link's provide-token), created once per data dir
+ * and readable only by its owner: a file made readable since is closed again.
+ */
 async function loadOrCreateToken (path: string): Promise<string> {
-  try {
-    const token = (await readFile(path, 'utf8')).trim()
-    if (/^[0-9a-f]{64}$/.test(token)) return token
-  } catch { /* first start */ }
+  const kept = await readFile(path, 'utf8').then(text => text.trim(), () => undefined)
+  if (kept !== undefined && /^[0-9a-f]{64}$/.test(kept)) {
+    await chmod(path, 0o600)
+    return kept
+  }
   const token = randomBytes(32).toString('hex')
+  // writeFile's mode applies only to a new file: a damaged one is replaced, not rewritten in place.
+  await rm(path, { force: true })
   await writeFile(path, token + '\n', { mode: 0o600 })
   return token
 }

@@ -18,6 +18,8 @@ export type ProviderEvent =
   | { type: 'receipt.received', jobId: string, cumulativeWei: string }
   | { type: 'receipt.rejected', jobId: string, reason: string }
   | { type: 'payment.claimed', jobId: string, cumulativeWei: string }
+  /** A requester's tasks wait: too many results it was given are not yet paid for sure (see MAX_UNPAID_RESULTS). */
+  | { type: 'payment.awaited', jobId: string, requester: string, unpaidResults: number }
   /** A job closed paying less than the requester's own receipt promised: proof of a cheating requester. */
   | { type: 'payment.short', jobId: string, requester: string, owedWei: string, paidWei: string }
 

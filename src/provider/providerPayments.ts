@@ -1,5 +1,7 @@
 import { addressOfPeer, publicKeyOfPeer } from '../identity/index.ts'
-import { claimPayment, formatCon, readEscrowJob, readJobSpecHash, readPaidTo, verifyReceipt } from '../ledger/index.ts'
+import { claimPayment, formatCon, readEscrowJob, readEscrowShare, readJobSpecHash, verifyReceipt } from '../ledger/index.ts'
+import { MAX_UNPAID_RESULTS } from '../net/index.ts'
+import { Semaphore } from '../util/index.ts'
 import type { NodeKey } from '../identity/index.ts'
 import type { LedgerClient } from '../ledger/index.ts'
 import type { AdmissionDecision, ProviderEvent } from './providerContext.ts'
@@ -9,6 +11,7 @@ import type { PeerId } from '@libp2p/interface'
 import type { DatabaseSync, StatementSync } from 'node:sqlite'
 import type { Address, Hex } from 'viem'
 
+// onchain_id holds the job's key in the escrow (keccak256 of the requester and its job id).
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS receipts (
   onchain_id TEXT NOT NULL,
@@ -25,36 +28,62 @@ CREATE TABLE IF NOT EXISTS receipts (
 ) WITHOUT ROWID;
 `
 
+/** While a requester's tasks wait for a reservation its receipts already exceed, the chain is read this often. */
+const RESERVATION_POLL_MS = 500
+
 export interface PaymentPolicy {
   /** The least a job must pay per task ("0": free jobs are welcome too). */
   readonly priceWei: bigint
-  /** Claim during a job once this much is owed and unclaimed. */
+  /** Claim during a job once this much is owed, reserved and unclaimed. */
   readonly claimThresholdWei: bigint
   /** After a job's session ends, how long to leave the requester to settle before claiming. */
   readonly claimDelayMs: number
+  /** Tasks this provider runs at once: a requester may have that many running on top of its unpaid results. */
+  readonly cores: number
 }
 
 /** One job's best receipt, as this provider holds it. */
 export interface HeldReceipt {
-  readonly onchainJobId: Hex
+  /** The job's key in the escrow. */
+  readonly jobKey: Hex
   readonly jobId: string
   readonly requester: Address
   readonly cumulativeWei: bigint
   readonly paidWei: bigint
-  /** open: not yet paid in full; settled: paid in full; short: the job closed paying less than the receipt says. */
+  /** open: not yet paid in full; settled: paid in full; short: the job settled paying less than the receipt says. */
   readonly state: 'open' | 'settled' | 'short'
 }
 
-interface Terms {
-  readonly budgetWei: bigint
+/** A paid job as this provider works on it. */
+interface PaidJob {
+  readonly jobKey: Hex
+  readonly jobId: string
   readonly priceWei: bigint
+  /** What the escrow holds for this provider, as last read. */
+  reservedWei: bigint
+  /** The requester's best receipt. */
+  receiptWei: bigint
+  /** Results delivered that the requester is to pay for (exit results). */
+  delivered: number
+  /** Sessions of the job now open. */
+  sessions: number
+}
+
+/** What one requester owes this provider in results, and the gate its tasks pass to run. */
+interface Credit {
+  readonly jobs: Map<Hex, PaidJob>
+  /** Permits: MAX_UNPAID_RESULTS + cores − unpaid results; a running task holds one. */
+  readonly gate: Semaphore
+  poll: NodeJS.Timeout | undefined
 }
 
 /**
  * The provider's side of payments: before taking a paid job it checks on chain that the escrow
- * exists, belongs to the requester, matches the job's spec hash and holds enough; it keeps the
- * requester's receipts in SQLite (only the highest per job matters); and it claims them, or sees
- * that the requester's final settlement paid them, when the job ends or enough is unclaimed.
+ * exists, belongs to the requester, matches the job's spec hash and can still pay; it keeps the
+ * requester's receipts in SQLite (only the highest per job matters); it runs a requester's tasks
+ * only while few of its results are unpaid for sure, that is not covered by a receipt within this
+ * provider's reservation in the escrow; and it claims, or sees that the requester's final
+ * settlement paid it, when the job ends or enough is unclaimed.
  */
 export class ProviderPayments {
   private readonly client: LedgerClient
@@ -62,7 +91,9 @@ export class ProviderPayments {
   private readonly policy: PaymentPolicy
   private readonly events: EventHub<ProviderEvent>
   private readonly statements: Record<string, StatementSync>
-  private readonly terms = new Map<string, Terms>()
+  /** By requester address (lower case). */
+  private readonly credits = new Map<string, Credit>()
+  private readonly refreshing = new Map<Hex, Promise<void>>()
   private readonly settling = new Map<string, Promise<void>>()
   private readonly timers = new Set<NodeJS.Timeout>()
   private stopped = false
@@ -97,16 +128,23 @@ export class ProviderPayments {
     const escrow = proposal.escrow
     if (escrow === null) return { accept: false, reason: 'a paid job needs an escrow' }
     if (escrow.address.toLowerCase() !== this.client.info.escrow.toLowerCase()) return { accept: false, reason: `escrow ${escrow.address} is not the one this provider trusts (${this.client.info.escrow})` }
-    const jobId = escrow.jobId as Hex
+    const jobKey = escrow.jobKey as Hex
     try {
-      const [job, specHash] = await Promise.all([readEscrowJob(this.client, jobId), readJobSpecHash(this.client, jobId)])
+      const [job, share, specHash] = await Promise.all([readEscrowJob(this.client, jobKey), readEscrowShare(this.client, jobKey, this.key.address), readJobSpecHash(this.client, jobKey)])
       const now = BigInt(Math.floor(Date.now() / 1000))
       if (job.requester.toLowerCase() !== proposal.requester.toLowerCase()) return { accept: false, reason: 'the escrow holds no such job of this requester' }
       if (specHash?.toLowerCase() !== proposal.specHash.toLowerCase()) return { accept: false, reason: 'the escrow was opened for another job spec' }
-      if (job.closed) return { accept: false, reason: 'the job\'s escrow is closed' }
+      if (job.closed || job.finalized) return { accept: false, reason: 'the job\'s escrow is already settled' }
       if (job.deadline <= now + 60n) return { accept: false, reason: 'the job\'s escrow is past its deadline' }
-      if (job.remaining < price) return { accept: false, reason: `the escrow has ${formatCon(job.remaining)} left, less than one task's price` }
-      this.terms.set(jobId, { budgetWei: job.budget, priceWei: price })
+      if (job.unreserved + share.reserved - share.claimed < price) return { accept: false, reason: `the escrow has ${formatCon(job.unreserved)} left to reserve, less than one task's price` }
+      const jobs = this.creditOf(proposal.requester).jobs
+      const known = jobs.get(jobKey)
+      if (known === undefined) {
+        jobs.set(jobKey, { jobKey, jobId: proposal.jobId, priceWei: price, reservedWei: share.reserved, receiptWei: this.held(jobKey)?.cumulativeWei ?? 0n, delivered: 0, sessions: 1 })
+      } else {
+        known.reservedWei = share.reserved
+        known.sessions++
+      }
     } catch (error) {
       return { accept: false, reason: `could not check the escrow: ${(error as Error).message}` }
     }
@@ -114,16 +152,31 @@ export class ProviderPayments {
   }
 
   /**
-   * Whether one more task of a paid job could still be paid: what this provider was promised plus
-   * what it runs must stay within the job's budget. The requester never issues more, so this only
-   * stops work a misbehaving requester would not pay.
+   * Waits until one more task of the job may run: while this provider has delivered the requester
+   * MAX_UNPAID_RESULTS results that no receipt within its reservation covers, on top of the tasks it
+   * runs for it, the requester's tasks wait. Rejects when `signal` aborts (the task was cancelled).
    */
-  canTakeTask (proposal: AgreementProposalBody, running: number): boolean {
-    if (proposal.escrow === null) return true
-    const terms = this.terms.get(proposal.escrow.jobId)
-    if (terms === undefined) return false
-    const held = this.held(proposal.escrow.jobId as Hex)?.cumulativeWei ?? 0n
-    return held + terms.priceWei * BigInt(running + 1) <= terms.budgetWei
+  async takeTask (proposal: AgreementProposalBody, signal: AbortSignal): Promise<void> {
+    const job = this.paidJob(proposal)
+    if (job === undefined) return
+    const credit = this.creditOf(proposal.requester)
+    if (credit.gate.full && credit.gate.waiting === 0) {
+      this.events.emit({ type: 'payment.awaited', jobId: proposal.jobId, requester: proposal.requester, unpaidResults: this.unpaidResults(credit) })
+    }
+    if (credit.gate.full) this.pollReservations(credit)
+    await credit.gate.acquire(signal)
+  }
+
+  /** A task taken with takeTask ended; `delivered`: its exit result went to the requester, who is to pay for it. */
+  taskDone (proposal: AgreementProposalBody, delivered: boolean): void {
+    const job = this.paidJob(proposal)
+    if (job === undefined) return
+    const credit = this.creditOf(proposal.requester)
+    if (delivered) {
+      job.delivered++
+      this.updateGate(credit)
+    }
+    credit.gate.release()
   }
 
   /** A receipt arrived: checked against the requester's key, kept if it raises the total. */
@@ -131,28 +184,44 @@ export class ProviderPayments {
     const { body } = receipt
     const publicKey = publicKeyOfPeer(requester)
     if (proposal.escrow === null || body.agreementId !== proposal.agreementId || body.jobId !== proposal.jobId || body.chainId !== this.client.info.chainId ||
-      body.escrow.toLowerCase() !== proposal.escrow.address.toLowerCase() || body.onchainJobId.toLowerCase() !== proposal.escrow.jobId.toLowerCase() ||
+      body.escrow.toLowerCase() !== proposal.escrow.address.toLowerCase() || body.jobKey.toLowerCase() !== proposal.escrow.jobKey.toLowerCase() ||
       body.provider.toLowerCase() !== this.key.address.toLowerCase()) {
       this.events.emit({ type: 'receipt.rejected', jobId: body.jobId, reason: 'the receipt is not for this agreement' })
       return
     }
-    const jobId = body.onchainJobId as Hex
+    const jobKey = body.jobKey as Hex
     const cumulative = BigInt(body.cumulativeWei)
-    const signed = publicKey !== undefined && verifyReceipt(publicKey, { chainId: body.chainId, escrow: body.escrow as Address, jobId, provider: this.key.address, cumulativeAmount: cumulative }, receipt.signature as Hex)
+    const signed = publicKey !== undefined && verifyReceipt(publicKey, { chainId: body.chainId, escrow: body.escrow as Address, jobKey, provider: this.key.address, cumulativeAmount: cumulative }, receipt.signature as Hex)
     if (!signed) {
       this.events.emit({ type: 'receipt.rejected', jobId: body.jobId, reason: 'the receipt is not signed by the requester' })
       return
     }
-    const held = this.held(jobId)
+    const held = this.held(jobKey)
     if (held !== undefined && held.cumulativeWei >= cumulative) return
-    this.statements.upsert!.run(jobId, this.client.info.escrow, this.client.info.chainId, body.jobId, proposal.requester, String(cumulative), receipt.signature, Date.now())
+    this.statements.upsert!.run(jobKey, this.client.info.escrow, this.client.info.chainId, body.jobId, proposal.requester, String(cumulative), receipt.signature, Date.now())
     this.events.emit({ type: 'receipt.received', jobId: body.jobId, cumulativeWei: String(cumulative) })
-    if (cumulative - (held?.paidWei ?? 0n) >= this.policy.claimThresholdWei) void this.settle(jobId)
+    const job = this.paidJob(proposal)
+    if (job === undefined) return
+    const credit = this.creditOf(proposal.requester)
+    job.receiptWei = cumulative
+    this.updateGate(credit)
+    if (cumulative <= job.reservedWei) {
+      this.claimIfDue(job, held?.paidWei ?? 0n)
+      return
+    }
+    // Only what the escrow holds for this provider is paid for sure: learn whether the reservation grew too.
+    void this.refreshReservation(credit, job)
+    if (credit.gate.waiting > 0) this.pollReservations(credit)
   }
 
   /** The job's session ended: settle once the requester has had time to finalise. */
   sessionEnded (proposal: AgreementProposalBody): void {
-    if (proposal.escrow !== null && this.held(proposal.escrow.jobId as Hex) !== undefined) this.settleLater(proposal.escrow.jobId as Hex)
+    if (proposal.escrow === null) return
+    const jobKey = proposal.escrow.jobKey as Hex
+    if (this.held(jobKey) !== undefined) this.settleLater(jobKey)
+    // A job paid for every result it got needs no more counting once no session of it is open.
+    const job = this.paidJob(proposal)
+    if (job !== undefined && --job.sessions === 0 && unpaidResultsOf(job) === 0) this.creditOf(proposal.requester).jobs.delete(jobKey)
   }
 
   receipts (limit = 100): HeldReceipt[] {
@@ -162,59 +231,135 @@ export class ProviderPayments {
   stop (): void {
     this.stopped = true
     for (const timer of this.timers) clearTimeout(timer)
+    for (const credit of this.credits.values()) clearTimeout(credit.poll)
   }
 
-  private held (jobId: Hex): HeldReceipt | undefined {
-    const row = this.statements.get!.get(this.client.info.chainId, this.client.info.escrow, jobId)
+  private paidJob (proposal: AgreementProposalBody): PaidJob | undefined {
+    return proposal.escrow === null ? undefined : this.creditOf(proposal.requester).jobs.get(proposal.escrow.jobKey as Hex)
+  }
+
+  private creditOf (requester: string): Credit {
+    let credit = this.credits.get(requester.toLowerCase())
+    if (credit === undefined) {
+      credit = { jobs: new Map(), gate: new Semaphore(MAX_UNPAID_RESULTS + this.policy.cores), poll: undefined }
+      this.credits.set(requester.toLowerCase(), credit)
+    }
+    return credit
+  }
+
+  /** Results delivered to the requester, over all its jobs, that no receipt within this provider's reservation covers. */
+  private unpaidResults (credit: Credit): number {
+    let unpaid = 0
+    for (const job of credit.jobs.values()) unpaid += unpaidResultsOf(job)
+    return unpaid
+  }
+
+  private updateGate (credit: Credit): void {
+    credit.gate.resize(Math.max(0, MAX_UNPAID_RESULTS + this.policy.cores - this.unpaidResults(credit)))
+  }
+
+  /** Reads what the escrow holds for this provider now, and lets waiting tasks run if it grew. */
+  private refreshReservation (credit: Credit, job: PaidJob): Promise<void> {
+    const running = this.refreshing.get(job.jobKey)
+    if (running !== undefined) return running
+    const refresh = readEscrowShare(this.client, job.jobKey, this.key.address)
+      .then(share => {
+        if (share.reserved <= job.reservedWei) return
+        job.reservedWei = share.reserved
+        this.updateGate(credit)
+        this.claimIfDue(job, share.claimed)
+      }, () => { /* the chain is busy: the next receipt or poll reads again */ })
+      .finally(() => this.refreshing.delete(job.jobKey))
+    this.refreshing.set(job.jobKey, refresh)
+    return refresh
+  }
+
+  /**
+   * While a requester's tasks wait and its receipts exceed a reservation, the requester is likely
+   * reserving right now: read the chain again until the tasks can run or no receipt is ahead.
+   */
+  private pollReservations (credit: Credit): void {
+    if (credit.poll !== undefined || this.stopped) return
+    credit.poll = setTimeout(() => {
+      void (async () => {
+        const ahead = [...credit.jobs.values()].filter(job => job.receiptWei > job.reservedWei)
+        await Promise.all(ahead.map(job => this.refreshReservation(credit, job)))
+        credit.poll = undefined
+        if (ahead.length > 0 && credit.gate.waiting > 0) this.pollReservations(credit)
+      })()
+    }, RESERVATION_POLL_MS)
+    credit.poll.unref()
+  }
+
+  private claimIfDue (job: PaidJob, paidWei: bigint): void {
+    const covered = min(job.receiptWei, job.reservedWei)
+    if (covered - paidWei >= this.policy.claimThresholdWei && covered > paidWei) void this.settle(job.jobKey).catch(() => { /* retried after the session */ })
+  }
+
+  private held (jobKey: Hex): HeldReceipt | undefined {
+    const row = this.statements.get!.get(this.client.info.chainId, this.client.info.escrow, jobKey)
     return row === undefined ? undefined : toHeld(row)
   }
 
-  private settleLater (jobId: Hex, attempt = 0): void {
+  private settleLater (jobKey: Hex, attempt = 0): void {
     if (this.stopped) return
     const timer = setTimeout(() => {
       this.timers.delete(timer)
-      this.settle(jobId).catch(() => {
+      this.settle(jobKey).catch(() => {
         // Chain unreachable or busy: try again later, a few times, backing off.
-        if (attempt < 5) this.settleLater(jobId, attempt + 1)
+        if (attempt < 5) this.settleLater(jobKey, attempt + 1)
       })
     }, this.policy.claimDelayMs * 2 ** attempt)
     timer.unref()
     this.timers.add(timer)
   }
 
-  /** Gets paid what the best receipt says: by the requester's settlement if the job is closed, else by claiming. */
-  private settle (jobId: Hex): Promise<void> {
-    const running = this.settling.get(jobId)
+  /**
+   * Gets paid what the best receipt says: by the requester's settlement, or by claiming what the
+   * escrow holds for this provider (also after the settlement: it cannot take a reservation back).
+   */
+  private settle (jobKey: Hex): Promise<void> {
+    const running = this.settling.get(jobKey)
     if (running !== undefined) return running
     const settling = (async () => {
-      const held = this.held(jobId)
+      const held = this.held(jobKey)
       if (held === undefined || held.state !== 'open') return
-      const job = await readEscrowJob(this.client, jobId)
-      let paid = await readPaidTo(this.client, jobId, this.key.address)
-      if (!job.closed && paid < held.cumulativeWei) {
-        const row = this.statements.get!.get(this.client.info.chainId, this.client.info.escrow, jobId)!
+      const read = () => Promise.all([readEscrowJob(this.client, jobKey), readEscrowShare(this.client, jobKey, this.key.address)])
+      let [job, share] = await read()
+      const covered = min(held.cumulativeWei, share.reserved)
+      if (!job.closed && share.claimed < covered) {
+        const row = this.statements.get!.get(this.client.info.chainId, this.client.info.escrow, jobKey)!
         try {
-          await claimPayment(this.client, { jobId, provider: this.key.address, cumulativeAmount: held.cumulativeWei, signature: String(row.signature) as Hex })
-          paid = held.cumulativeWei
-          this.events.emit({ type: 'payment.claimed', jobId: held.jobId, cumulativeWei: String(paid) })
+          await claimPayment(this.client, { jobKey, provider: this.key.address, cumulativeAmount: held.cumulativeWei, signature: String(row.signature) as Hex })
+          this.events.emit({ type: 'payment.claimed', jobId: held.jobId, cumulativeWei: String(covered) })
         } catch (error) {
-          // The requester may have finalised in between; the next look at the chain tells.
-          paid = await readPaidTo(this.client, jobId, this.key.address)
-          if (paid < held.cumulativeWei && !(await readEscrowJob(this.client, jobId)).closed) throw error
+          // Another claim (anyone may submit one) or the settlement may have paid it in between.
+          [job, share] = await read()
+          if (share.claimed < covered && !job.closed) throw error
         }
+        [job, share] = await read()
       }
-      const state = paid >= held.cumulativeWei ? 'settled' : (await readEscrowJob(this.client, jobId)).closed ? 'short' : 'open'
-      this.statements.paid!.run(String(paid), state, Date.now(), this.client.info.chainId, this.client.info.escrow, jobId)
+      const paid = share.claimed
+      // Once settled, nothing can raise the reservation: what a receipt says beyond it is lost.
+      const state = paid >= held.cumulativeWei ? 'settled' : job.closed || job.finalized ? 'short' : 'open'
+      this.statements.paid!.run(String(paid), state, Date.now(), this.client.info.chainId, this.client.info.escrow, jobKey)
       if (state === 'short') this.events.emit({ type: 'payment.short', jobId: held.jobId, requester: held.requester, owedWei: String(held.cumulativeWei), paidWei: String(paid) })
-    })().finally(() => this.settling.delete(jobId))
-    this.settling.set(jobId, settling)
+    })().finally(() => this.settling.delete(jobKey))
+    this.settling.set(jobKey, settling)
     return settling
   }
 }
 
+const min = (a: bigint, b: bigint) => a < b ? a : b
+
+/** A job's results delivered that no receipt within the reservation covers. */
+function unpaidResultsOf (job: PaidJob): number {
+  return Math.max(0, job.delivered - Number(min(job.receiptWei, job.reservedWei) / job.priceWei))
+}
+
 function toHeld (row: Record<string, unknown>): HeldReceipt {
   return {
-    onchainJobId: String(row.onchain_id) as Hex,
+    jobKey: String(row.onchain_id) as Hex,
     jobId: String(row.job_id),
     requester: String(row.requester) as Address,
     cumulativeWei: BigInt(String(row.cumulative_wei)),

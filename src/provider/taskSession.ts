@@ -86,19 +86,24 @@ export async function serveTaskSession (stream: Stream, connection: Connection, 
       deliver(failedResult(task, 'internal', `more than the agreed ${window} tasks in flight`))
       return
     }
-    if (context.payments?.canTakeTask(terms, running.size) === false) {
-      deliver(failedResult(task, 'internal', 'the job\'s escrow cannot pay for more tasks'))
-      return
-    }
     const controller = new AbortController()
     running.set(key, { taskId: task.taskId, controller })
     context.events.emit({ type: 'task.queued', jobId: terms.jobId, taskId: task.taskId })
     void (async () => {
       let result: TaskResult
       try {
+        // A paid job's task waits until the requester has paid for enough of what it was given.
+        await context.payments?.takeTask(terms, controller.signal)
+      } catch {
+        running.delete(key)
+        context.events.emit({ type: 'task.dropped', jobId: terms.jobId, taskId: task.taskId })
+        return
+      }
+      try {
         await context.slots.acquire(controller.signal)
       } catch {
         running.delete(key)
+        context.payments?.taskDone(terms, false)
         context.events.emit({ type: 'task.dropped', jobId: terms.jobId, taskId: task.taskId })
         return
       }
@@ -112,8 +117,10 @@ export async function serveTaskSession (stream: Stream, connection: Connection, 
         context.slots.release()
         running.delete(key)
       }
+      const delivered = !controller.signal.aborted
+      context.payments?.taskDone(terms, delivered && result.status === 'exit')
       context.events.emit({ type: 'task.finished', jobId: terms.jobId, taskId: task.taskId, status: result.status, reason: result.reason, wallMs: result.usage.wallMs })
-      if (!controller.signal.aborted) deliver(result)
+      if (delivered) deliver(result)
     })()
   }
 

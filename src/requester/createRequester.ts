@@ -134,9 +134,9 @@ export function createRequester (init: RequesterInit): Requester {
       streakOf: peerId => init.reputation.get(peerId)?.streak ?? 0,
       onOffer: listener => init.offers.onOffer(listener),
       hostOf: peerId => hostOfPeer(init.storage.libp2p, peerId),
-      fetchOutput: async (cid, fromPeer, signal) => {
+      fetchOutput: async (cid, fromPeer, maxBytes, signal) => {
         const from = init.storage.libp2p.getPeers().filter(peer => peer.toString() === fromPeer)
-        await init.storage.fetch(cid, { from, signal })
+        return init.storage.fetch(cid, { from, maxBytes, signal })
       },
       requester: init.key.address,
       chainId: init.chainId,

@@ -1,4 +1,5 @@
-import { finalizeJob, onchainJobId, openJob, readEscrowJob, resultRoot, signReceipt } from '../ledger/index.ts'
+import { finalizeJob, onchainJobId, openJob, readEscrowJob, readEscrowShare, reservePayments, resultRoot, signReceipt } from '../ledger/index.ts'
+import { MAX_UNPAID_RESULTS } from '../net/index.ts'
 import { transaction } from '../util/index.ts'
 import type { EscrowRef, PaymentStatus, Settlement } from './settlement.ts'
 import type { JobRecord, JobStore } from './jobStore.ts'
@@ -10,6 +11,7 @@ import type { EventHub } from '../util/index.ts'
 import type { DatabaseSync, StatementSync } from 'node:sqlite'
 import type { Address, Hex } from 'viem'
 
+// onchain_id holds the job's key in the escrow (keccak256 of the requester and its job id).
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS escrows (
   job_id TEXT PRIMARY KEY,
@@ -28,9 +30,30 @@ CREATE TABLE IF NOT EXISTS escrows (
 /** How long a job's escrow stays locked at most; the contract adds a day for providers to claim. */
 const ESCROW_LIFETIME_S = 7n * 24n * 3600n
 
+/**
+ * A provider's pay is reserved in the escrow once this many of its accepted results are beyond its
+ * reservation: one transaction covers every provider then behind, and it lands well before the
+ * provider holds tasks back for want of pay (MAX_UNPAID_RESULTS).
+ */
+export const RESERVE_EVERY_RESULTS = MAX_UNPAID_RESULTS / 2
+
+/** After a failed reservation, the next try (if no accepted result brings one sooner). */
+const RESERVE_RETRY_MS = 2_000
+
+/**
+ * The reservations that bring every provider behind up to what it is owed, once one of them is
+ * RESERVE_EVERY_RESULTS results behind; none before. Amounts never exceed what is owed, so nothing
+ * stays reserved for a provider that stops: the final settlement pays the rest.
+ */
+export function reservationsDue (owed: ReadonlyMap<Address, bigint>, reserved: ReadonlyMap<Address, bigint>, priceWei: bigint): Array<{ provider: Address, amount: bigint }> {
+  const behind = [...owed].filter(([provider, amount]) => amount > (reserved.get(provider) ?? 0n))
+  if (!behind.some(([provider, amount]) => amount - (reserved.get(provider) ?? 0n) >= priceWei * BigInt(RESERVE_EVERY_RESULTS))) return []
+  return behind.map(([provider, amount]) => ({ provider, amount }))
+}
+
 /** What never changes about a job's escrow once it is open. */
 interface EscrowTerms {
-  readonly ref: { address: Address, jobId: Hex, budgetWei: string }
+  readonly ref: { address: Address, jobKey: Hex, budgetWei: string }
   readonly priceWei: bigint
 }
 
@@ -38,6 +61,8 @@ interface EscrowTerms {
  * Pays for jobs through the JobEscrow contract. What a provider is owed is never stored on its
  * own: it is the job's price times the provider's accepted results, which the job store already
  * keeps transactionally, so a restarted requester signs exactly the receipts it signed before.
+ * As results are accepted it reserves what providers are owed in the escrow, in batches, so that
+ * their receipts are paid whatever happens (see reservationsDue); the final settlement pays the rest.
  */
 export class EscrowSettlement implements Settlement {
   private readonly client: LedgerClient
@@ -50,6 +75,11 @@ export class EscrowSettlement implements Settlement {
   private readonly accepted = new Map<string, Map<string, number>>()
   private readonly closing = new Map<string, Promise<void>>()
   private readonly terms = new Map<string, EscrowTerms | null>()
+  /** What the escrow holds for each provider (by lower-case address), per job key, as far as known. */
+  private readonly reserved = new Map<string, Map<Address, bigint>>()
+  /** The reservation transaction a job has in flight, and jobs that want another once it is done. */
+  private readonly reserving = new Map<string, Promise<void>>()
+  private readonly reserveAgain = new Set<string>()
 
   constructor (init: { client: LedgerClient, key: NodeKey, db: DatabaseSync, store: JobStore, events: EventHub<RequesterEvent> }) {
     this.client = init.client
@@ -63,17 +93,17 @@ export class EscrowSettlement implements Settlement {
       get: init.db.prepare('SELECT * FROM escrows WHERE job_id = ?'),
       unsettled: init.db.prepare('SELECT job_id FROM escrows WHERE state != \'finalized\''),
       finalized: init.db.prepare('UPDATE escrows SET state = \'finalized\', paid_wei = ?, gas_used = CAST(CAST(gas_used AS INTEGER) + ? AS TEXT), tx_count = tx_count + 1, error = NULL WHERE job_id = ?'),
+      spent: init.db.prepare('UPDATE escrows SET gas_used = CAST(CAST(gas_used AS INTEGER) + ? AS TEXT), tx_count = tx_count + 1 WHERE job_id = ?'),
       failed: init.db.prepare('UPDATE escrows SET state = \'finalize-failed\', error = ? WHERE job_id = ?'),
     }
   }
 
   async openJob (job: { id: string, specHash: string, priceWei: string, budgetWei: string }): Promise<EscrowRef | null> {
     if (BigInt(job.priceWei) === 0n) return null
-    const jobId = onchainJobId(this.key.address, job.id)
     const now = (await this.client.public.getBlock()).timestamp
-    const sent = await openJob(this.client, { jobId, specHash: job.specHash as Hex, budget: BigInt(job.budgetWei), deadline: now + ESCROW_LIFETIME_S })
-    this.statements.insert!.run(job.id, jobId, this.client.info.escrow, job.priceWei, job.budgetWei, String(sent.gasUsed))
-    return { address: this.client.info.escrow, jobId, budgetWei: job.budgetWei }
+    const sent = await openJob(this.client, { jobId: onchainJobId(this.key.address, job.id), specHash: job.specHash as Hex, budget: BigInt(job.budgetWei), deadline: now + ESCROW_LIFETIME_S })
+    this.statements.insert!.run(job.id, sent.jobKey, this.client.info.escrow, job.priceWei, job.budgetWei, String(sent.gasUsed))
+    return { address: this.client.info.escrow, jobKey: sent.jobKey, budgetWei: job.budgetWei }
   }
 
   escrowOf (jobId: string): EscrowRef | null {
@@ -83,12 +113,13 @@ export class EscrowSettlement implements Settlement {
   resultsAccepted (job: JobRecord, provider: string, count: number): void {
     if (this.termsOf(job.id) === undefined) return
     // Loading the counts from the store (first use, e.g. after a restart) already includes these.
-    if (!this.accepted.has(job.id)) {
+    if (this.accepted.has(job.id)) {
+      const counts = this.countsOf(job.id)
+      counts.set(provider.toLowerCase(), (counts.get(provider.toLowerCase()) ?? 0) + count)
+    } else {
       this.countsOf(job.id)
-      return
     }
-    const counts = this.countsOf(job.id)
-    counts.set(provider.toLowerCase(), (counts.get(provider.toLowerCase()) ?? 0) + count)
+    this.reserveIfDue(job.id)
   }
 
   receipt (job: JobRecord, agreementId: string, provider: string): TaskReceipt | undefined {
@@ -100,12 +131,12 @@ export class EscrowSettlement implements Settlement {
       jobId: job.id,
       chainId: this.client.info.chainId,
       escrow: row.ref.address,
-      onchainJobId: row.ref.jobId,
+      jobKey: row.ref.jobKey,
       provider: provider as Address,
       cumulativeWei: String(row.priceWei * BigInt(count)),
     }
-    const signature = signReceipt(this.key.secret, { chainId: body.chainId, escrow: row.ref.address, jobId: row.ref.jobId, provider: body.provider, cumulativeAmount: BigInt(body.cumulativeWei) })
-    return { type: 'task.receipt', v: 1, body, signature }
+    const signature = signReceipt(this.key.secret, { chainId: body.chainId, escrow: row.ref.address, jobKey: row.ref.jobKey, provider: body.provider, cumulativeAmount: BigInt(body.cumulativeWei) })
+    return { type: 'task.receipt', v: 2, body, signature }
   }
 
   closeJob (job: JobRecord): Promise<void> {
@@ -129,7 +160,7 @@ export class EscrowSettlement implements Settlement {
     }
     return {
       state: row.state as PaymentStatus['state'],
-      onchainJobId: String(row.onchain_id),
+      jobKey: String(row.onchain_id),
       escrowWei: String(row.budget_wei),
       owedWei: String(owed),
       paidWei: String(paid),
@@ -146,16 +177,58 @@ export class EscrowSettlement implements Settlement {
     }
   }
 
+  /** Reserves what providers are owed once enough of it is not yet reserved: one transaction at a time per job. */
+  private reserveIfDue (jobId: string): void {
+    if (this.reserving.has(jobId)) {
+      this.reserveAgain.add(jobId)
+      return
+    }
+    const terms = this.termsOf(jobId)
+    if (terms === undefined || this.closing.has(jobId) || this.statements.get!.get(jobId)?.state === 'finalized') return
+    const reserving = (async () => {
+      const owed = new Map([...this.countsOf(jobId)].map(([provider, n]) => [provider as Address, terms.priceWei * BigInt(n)]))
+      const due = reservationsDue(owed, await this.reservationsOf(terms, [...owed.keys()]), terms.priceWei)
+      if (due.length === 0) return
+      const sent = await reservePayments(this.client, terms.ref.jobKey, due)
+      const reserved = this.reserved.get(terms.ref.jobKey)!
+      for (const { provider, amount } of due) reserved.set(provider, amount)
+      this.statements.spent!.run(String(sent.gasUsed), jobId)
+    })().catch((error: unknown) => {
+      this.events.emit({ type: 'job.reservation-failed', jobId, message: (error as Error).message })
+      // Only a running job's providers wait for it; the final settlement pays an ended job's.
+      setTimeout(() => { if (this.store.job(jobId).state === 'running') this.reserveIfDue(jobId) }, RESERVE_RETRY_MS).unref()
+    }).finally(() => {
+      this.reserving.delete(jobId)
+      if (this.reserveAgain.delete(jobId)) this.reserveIfDue(jobId)
+    })
+    this.reserving.set(jobId, reserving)
+  }
+
+  /** What the escrow holds for `providers`: read from the chain once per provider (it may predate a restart), then kept. */
+  private async reservationsOf (terms: EscrowTerms, providers: readonly Address[]): Promise<Map<Address, bigint>> {
+    let reserved = this.reserved.get(terms.ref.jobKey)
+    if (reserved === undefined) {
+      reserved = new Map()
+      this.reserved.set(terms.ref.jobKey, reserved)
+    }
+    for (const provider of providers) {
+      if (!reserved.has(provider)) reserved.set(provider, (await readEscrowShare(this.client, terms.ref.jobKey, provider)).reserved)
+    }
+    return reserved
+  }
+
   private async finalize (job: JobRecord): Promise<void> {
     const row = this.termsOf(job.id)
     if (row === undefined || this.statements.get!.get(job.id)?.state === 'finalized') return
+    // A reservation still in flight would land after the settlement and be refused.
+    await this.reserving.get(job.id)
     const owed = [...this.countsOf(job.id)].filter(([, n]) => n > 0).map(([provider, n]) => ({ provider: provider as Address, cumulativeAmount: row.priceWei * BigInt(n) }))
     const root = resultRoot(this.store.acceptedOutcomes(job.id).map(({ idx, outcomeHash }) => ({ idx, outcomeHash: `0x${outcomeHash}` as Hex })))
     try {
-      const onChain = await readEscrowJob(this.client, row.ref.jobId)
+      const onChain = await readEscrowJob(this.client, row.ref.jobKey)
       let gas = 0n
-      if (!onChain.closed) gas = (await finalizeJob(this.client, row.ref.jobId, root, owed)).gasUsed
-      const paid = (await readEscrowJob(this.client, row.ref.jobId)).paid
+      if (!onChain.closed && !onChain.finalized) gas = (await finalizeJob(this.client, row.ref.jobKey, root, owed)).gasUsed
+      const paid = (await readEscrowJob(this.client, row.ref.jobKey)).paid
       transaction(this.db, () => this.statements.finalized!.run(String(paid), String(gas), job.id))
       this.events.emit({ type: 'job.settled', jobId: job.id, paidWei: String(paid), resultRoot: root })
     } catch (error) {
@@ -175,7 +248,7 @@ export class EscrowSettlement implements Settlement {
       this.terms.set(jobId, row === undefined
         ? null
         : {
-            ref: { address: String(row.escrow) as Address, jobId: String(row.onchain_id) as Hex, budgetWei: String(row.budget_wei) },
+            ref: { address: String(row.escrow) as Address, jobKey: String(row.onchain_id) as Hex, budgetWei: String(row.budget_wei) },
             priceWei: BigInt(String(row.price_wei)),
           })
     }

@@ -1,4 +1,4 @@
-import { EMPTY_OUTPUT, inlineCid } from '../storage/index.ts'
+import { ContentTooLargeError, EMPTY_OUTPUT, inlineCid, InvalidDagError } from '../storage/index.ts'
 import { outcomeHash } from './outcome.ts'
 import { DETERMINISTIC_FAILURES } from './taskState.ts'
 import type { JobRecord, JobStore, RecordedResult, ReturnedReplica, StoredOutput, TaskDefinition } from './jobStore.ts'
@@ -35,8 +35,11 @@ export interface JobRunDeps {
   readonly onOffer: (listener: () => void) => () => void
   /** The IP address a provider is connected from, if it is connected. */
   readonly hostOf: (peerId: string) => string | undefined
-  /** Makes an output that came by CID local, fetching it from the provider. */
-  readonly fetchOutput: (cid: string, fromPeer: string, signal: AbortSignal) => Promise<void>
+  /**
+   * Makes an output that came by CID local, fetching it from the provider, and answers its size;
+   * content over `maxBytes` is refused with ContentTooLargeError, a malformed DAG with InvalidDagError.
+   */
+  readonly fetchOutput: (cid: string, fromPeer: string, maxBytes: number, signal: AbortSignal) => Promise<number>
   readonly requester: Address
   readonly chainId: number
   readonly config: SchedulerConfig
@@ -85,6 +88,11 @@ type Decided = RecordedResult & {
 
 interface Replica extends ReturnedReplica {
   readonly address: string
+}
+
+/** A result made invalid by what the requester found wrong with its outputs. */
+function invalidOutput (result: TaskResult, message: string): TaskResult {
+  return { ...result, status: 'failed', exitCode: undefined, reason: 'invalid-output', message }
 }
 
 /** Receipts to one provider go out at most this often (each is a signature). */
@@ -448,7 +456,10 @@ export class JobRun {
     this.schedulePump()
   }
 
-  /** The result's outputs, checked against their CIDs; a mismatch makes the result invalid. */
+  /**
+   * The result's outputs, checked against their CIDs and the job's output limit (the sandbox never
+   * lets a task write more, so a result that claims more is a lie); a mismatch makes it invalid.
+   */
   private checkOutputs (result: TaskResult): { outputs: Outputs } | { invalid: TaskResult } {
     const outputs: Outputs = []
     const refs = [
@@ -456,13 +467,14 @@ export class JobRun {
       { kind: 'stderr' as const, path: '', ref: result.stderr },
       ...result.files.map(file => ({ kind: 'file' as const, path: file.path, ref: file })),
     ]
+    const claimed = refs.reduce((sum, { ref }) => sum + ref.size, 0)
+    const { outputBytes } = this.job.spec.limits
+    if (claimed > outputBytes) return { invalid: invalidOutput(result, `the provider claims ${claimed} bytes of outputs, over the job's limit of ${outputBytes}`) }
     for (const { kind, path, ref } of refs) {
       let inline: Uint8Array | undefined
       if (ref.inline !== undefined) {
         inline = Buffer.from(ref.inline, 'base64')
-        if (inline.byteLength !== ref.size || inlineCid(inline) !== ref.cid) {
-          return { invalid: { ...result, status: 'failed', exitCode: undefined, reason: 'invalid-output', message: `the provider's ${kind} ${path} does not match its CID` } }
-        }
+        if (inline.byteLength !== ref.size || inlineCid(inline) !== ref.cid) return { invalid: invalidOutput(result, `the provider's ${kind} ${path} does not match its CID`) }
       }
       outputs.push({ kind, path, cid: ref.cid, size: ref.size, ...(inline === undefined ? {} : { inline }) })
     }
@@ -565,19 +577,30 @@ export class JobRun {
     }
   }
 
+  /**
+   * Fetches the outputs that came by CID, each held to the size the provider claimed for it: one
+   * whose DAG declares or holds another size is a lie, judged like an output that misses its CID.
+   */
   private async fetchThenJudge (state: LinkState, idx: number, result: TaskResult, outputs: Outputs): Promise<void> {
     const size = outputs.reduce((sum, output) => sum + output.size, 0)
     // 30 s, plus 1 s per MB: even a slow peer moves a megabyte a second.
     const signal = AbortSignal.any([this.stopController.signal, AbortSignal.timeout(30_000 + Math.ceil(size / 1000))])
+    const provider = state.link.peerId
     try {
       for (const output of outputs) {
-        if (output.inline === undefined) await this.deps.fetchOutput(output.cid, state.link.peerId, signal)
+        if (output.inline !== undefined) continue
+        const fetched = await this.deps.fetchOutput(output.cid, provider, output.size, signal)
+        if (fetched !== output.size) throw new InvalidDagError(output.cid, `it holds ${fetched} bytes where the provider claims ${output.size}`)
       }
-      this.record([this.closed.has(idx) ? { idx, result, event: 'none', outputs: [], provider: state.link.peerId } : this.judge(idx, state, result, outputs)])
+      this.record([this.closed.has(idx) ? { idx, result, event: 'none', outputs: [], provider } : this.judge(idx, state, result, outputs)])
     } catch (error) {
-      if (this.stopController.signal.aborted) return
-      const message = `could not fetch the outputs: ${(error as Error).message}`
-      if (!this.closed.has(idx)) this.record([this.failure(idx, state.link.peerId, { ...result, status: 'failed', exitCode: undefined, reason: 'fetch-failed', message })])
+      if (this.stopController.signal.aborted || this.closed.has(idx)) return
+      if (error instanceof ContentTooLargeError || error instanceof InvalidDagError) {
+        const invalid = invalidOutput(result, `the provider's output ${error.message}`)
+        this.record([this.failure(idx, provider, invalid, [{ peerId: provider, address: state.link.address, attempt: result.attempt, verdict: 'invalid' }])])
+      } else {
+        this.record([this.failure(idx, provider, { ...result, status: 'failed', exitCode: undefined, reason: 'fetch-failed', message: `could not fetch the outputs: ${(error as Error).message}` })])
+      }
     } finally {
       this.fetches--
       this.schedulePump()
@@ -592,7 +615,6 @@ export class JobRun {
     for (const { idx, event, result, provider, requeue, judged, verdict } of entries) {
       if (!applied.has(idx)) continue
       if (requeue === true) this.queue.push(idx)
-      if (event !== 'hold') this.batches.delete(outstandingKey(idx, result.attempt))
       for (const { peerId, address, attempt, verdict } of judged ?? []) {
         this.deps.events.emit({ type: 'result.judged', jobId: this.job.id, idx, provider: peerId, verdict })
         // A result judged wrong is kept with the provider's signature over it: proof of misbehaviour.
@@ -601,6 +623,8 @@ export class JobRun {
         this.batches.delete(outstandingKey(idx, attempt))
         if (verdict !== 'invalid' && event === 'accept' && address !== '') paid.set(peerId, { address, count: (paid.get(peerId)?.count ?? 0) + 1 })
       }
+      // Only once judged: the result recorded here may be one of those judged wrong just above.
+      if (event !== 'hold') this.batches.delete(outstandingKey(idx, result.attempt))
       if (event === 'accept') {
         this.remaining--
         this.deps.events.emit({ type: 'task.done', jobId: this.job.id, idx, provider, exitCode: verdict?.exitCode ?? result.exitCode ?? 0, wallMs: result.usage.wallMs })

@@ -63,7 +63,7 @@ export function libp2pLinks (host: Libp2p, key: NodeKey, chainId: number, networ
     // A relayed connection is "limited" (the relay caps it); conun's sessions run over it all the same.
     const stream = await connection.newStream(PROTOCOL_TASK, { signal, runOnLimitedConnection: true })
     const framed = new FramedStream(stream, toRequester, MAX_TASK_FRAME_BYTES)
-    await framed.write({ type: 'agreement.propose', v: 1, body: proposal, signature: signBody(key.secret, SIGNING_DOMAIN.agreementProposal, proposal) })
+    await framed.write({ type: 'agreement.propose', v: 2, body: proposal, signature: signBody(key.secret, SIGNING_DOMAIN.agreementProposal, proposal) })
     const answer = await framed.read({ signal })
     if (answer.type === 'agreement.reject') {
       await framed.close()

@@ -23,3 +23,5 @@ export type RequesterEvent =
   /** A paid job's escrow was finalised: every provider paid what it was owed, the result root recorded. */
   | { type: 'job.settled', jobId: string, paidWei: string, resultRoot: string }
   | { type: 'job.settlement-failed', jobId: string, message: string }
+  /** Reserving providers' pay in the escrow failed; it is tried again shortly and with the next accepted results. */
+  | { type: 'job.reservation-failed', jobId: string, message: string }

@@ -8,7 +8,8 @@ export type EscrowRef = NonNullable<AgreementProposalBody['escrow']>
 export interface PaymentStatus {
   /** open: escrow holds the budget; finalized: everyone owed was paid and the rest went back. */
   readonly state: 'open' | 'finalized' | 'finalize-failed'
-  readonly onchainJobId: string
+  /** The job's key in the escrow. */
+  readonly jobKey: string
   readonly escrowWei: string
   readonly owedWei: string
   readonly paidWei: string
@@ -18,15 +19,16 @@ export interface PaymentStatus {
 }
 
 /**
- * Where payments plug into a job's life: an escrow opened before the job exists, a cumulative
- * receipt per provider as its results are accepted, and a final settlement when the job ends.
+ * Where payments plug into a job's life: an escrow opened before the job exists, reservations and
+ * a cumulative receipt per provider as its results are accepted, and a final settlement when the
+ * job ends.
  */
 export interface Settlement {
   /** Locks the budget of a paid job before it is stored and announced; null for a free job. */
   openJob(job: { id: string, specHash: string, priceWei: string, budgetWei: string }): Promise<EscrowRef | null>
   /** The escrow a job's agreements name (also after a restart). */
   escrowOf(jobId: string): EscrowRef | null
-  /** `count` more results of `provider` (its Ethereum address) were accepted. */
+  /** `count` more results of `provider` (its Ethereum address) were accepted: it is owed, and reserved for, more. */
   resultsAccepted(job: JobRecord, provider: string, count: number): void
   /** The signed receipt for everything owed to `provider` so far; undefined when nothing is. */
   receipt(job: JobRecord, agreementId: string, provider: string): TaskReceipt | undefined

@@ -5,6 +5,7 @@ import { Readable } from 'node:stream'
 import { isCid } from '../util/index.ts'
 import WebSocket from 'ws'
 import { mapSources, parseJobSpec, specSources } from '../requester/index.ts'
+import { ContentTooLargeError } from '../storage/index.ts'
 import type { JobStatus, JobSpecInput, PaymentStatus, ProviderReputation, RequesterEvent, TaskOutcome, JobRecord } from '../requester/index.ts'
 import type { NodeInfoFile } from '../node/index.ts'
 import type { ConnectionPath, OfferBody, Reachability, TaskResultsBody } from '../net/index.ts'
@@ -18,6 +19,14 @@ export interface NodeSummary {
   readonly reachability: Reachability
   readonly provider: ProviderStatus | null
   readonly runningJobs: number
+}
+
+/** What a browser provider needs to join the grid through this node (GET /v1/provide). */
+export interface ProvideSummary {
+  readonly peerId: string
+  readonly chainId: number
+  /** The node's WebSocket listen addresses, with /p2p/<peerId>. */
+  readonly multiaddrs: string[]
 }
 
 export interface PeerSummary {
@@ -41,7 +50,7 @@ export interface WalletSummary {
   readonly escrow: string
   readonly conWei: string
   readonly ethWei: string
-  readonly receipts: Array<{ onchainJobId: string, jobId: string, requester: string, cumulativeWei: string, paidWei: string, state: 'open' | 'settled' | 'short' }>
+  readonly receipts: Array<{ jobKey: string, jobId: string, requester: string, cumulativeWei: string, paidWei: string, state: 'open' | 'settled' | 'short' }>
 }
 
 export class ConunApiError extends Error {
@@ -165,14 +174,29 @@ export class ConunClient {
     return this.request('POST', `/v1/jobs/${encodeURIComponent(id)}/cancel`)
   }
 
-  /** The bytes of content held by the node, as a stream. */
-  async content (cid: string): Promise<Readable> {
+  /**
+   * The bytes of content held by the node, as a stream. With `maxBytes` (an output's recorded
+   * size), more is never passed on: the stream fails with ContentTooLargeError instead.
+   */
+  async content (cid: string, maxBytes = Number.POSITIVE_INFINITY): Promise<Readable> {
     const response = await fetch(`${this.url}/v1/content/${encodeURIComponent(cid)}`, { headers: { authorization: `Bearer ${this.token}` } })
     if (!response.ok || response.body === null) {
       const error = (await response.json().catch(() => undefined) as { error?: { code?: string, message?: string } } | undefined)?.error
       throw new ConunApiError(response.status, error?.code ?? 'http-error', error?.message ?? `HTTP ${response.status}`)
     }
-    return Readable.fromWeb(response.body as never)
+    const body = Readable.fromWeb(response.body as never)
+    if (!Number.isFinite(maxBytes)) return body
+    return Readable.from((async function * () {
+      let received = 0
+      for await (const chunk of body as AsyncIterable<Buffer>) {
+        received += chunk.byteLength
+        if (received > maxBytes) {
+          body.destroy()
+          throw new ContentTooLargeError(cid, maxBytes, 'the node sent more')
+        }
+        yield chunk
+      }
+    })())
   }
 
   /** The bytes of content held by the node, in one buffer (for outputs known to be small). */

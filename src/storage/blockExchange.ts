@@ -3,8 +3,9 @@ import { CID } from 'multiformats/cid'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { concatBytes, equalBytes } from '../util/index.ts'
 import { openStream } from '../net/index.ts'
-import { ContentNotFoundError } from './errors.ts'
-import { readFileDag } from './readFileDag.ts'
+import { ContentNotFoundError, FetchAbortedError } from './errors.ts'
+import { MAX_BLOCK_BYTES, readFileDag } from './readFileDag.ts'
+import type { ReadBudget } from './readFileDag.ts'
 import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
 import type { Blockstore } from 'interface-blockstore'
 
@@ -16,8 +17,6 @@ import type { Blockstore } from 'interface-blockstore'
  */
 export const PROTOCOL_BLOCKS = '/conun/blocks/1.0.0'
 
-/** Largest block served (the importer makes 1 MiB chunks; dag-pb nodes are smaller). */
-const MAX_BLOCK_BYTES = 2 * 1024 * 1024
 const MAX_REQUEST_BYTES = 256
 const FOUND = 1
 const MISSING = 0
@@ -65,15 +64,22 @@ export class BlockSession {
   private readonly pending: Array<{ cid: CID, resolve: (block: Uint8Array) => void, reject: (error: Error) => void }> = []
   private reading = false
   private failed: Error | undefined
+  private readonly signal: AbortSignal | undefined
+  private readonly onAbort = () => this.fail(new FetchAbortedError('blocks', this.signal?.reason))
 
-  private constructor (stream: Stream) {
+  private constructor (stream: Stream, signal: AbortSignal | undefined) {
     this.stream = stream
     // Framing bytes on top of a block: a status byte and the length prefix.
     this.lp = lpStream(stream, { maxDataLength: MAX_BLOCK_BYTES + 16, maxBufferSize: 2 * MAX_BLOCK_BYTES + 64 })
+    // Once the fetch is aborted, blocks still on their way are dropped with the stream.
+    this.signal = signal
+    signal?.addEventListener('abort', this.onAbort, { once: true })
   }
 
   static async open (libp2p: Libp2p, peer: PeerId, signal?: AbortSignal): Promise<BlockSession> {
-    return new BlockSession(await openStream(libp2p, peer, PROTOCOL_BLOCKS, { signal }))
+    const session = new BlockSession(await openStream(libp2p, peer, PROTOCOL_BLOCKS, { signal }), signal)
+    if (signal?.aborted === true) session.onAbort()
+    return session
   }
 
   /** The block's bytes, checked against its CID (sha-256 only). */
@@ -116,12 +122,15 @@ export class BlockSession {
   }
 
   private fail (error: Error): void {
-    this.failed ??= error
-    for (const request of this.pending.splice(0)) request.reject(this.failed)
-    this.stream.abort(this.failed)
+    this.signal?.removeEventListener('abort', this.onAbort)
+    if (this.failed !== undefined) return
+    this.failed = error
+    for (const request of this.pending.splice(0)) request.reject(error)
+    this.stream.abort(error)
   }
 
   async close (): Promise<void> {
+    this.signal?.removeEventListener('abort', this.onAbort)
     if (this.failed !== undefined) return
     try {
       await this.stream.close()
@@ -133,12 +142,13 @@ export class BlockSession {
 
 /**
  * The bytes of content straight from a connected peer that holds it, block by block, each checked
- * against its CID: how a browser provider, which has no blockstore of its own, fetches task code.
+ * against its CID and the budget: how a browser provider, which has no blockstore of its own,
+ * fetches task code.
  */
-export async function * readFromPeer (libp2p: Libp2p, peer: PeerId, cid: CID, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
-  const session = await BlockSession.open(libp2p, peer, signal)
+export async function * readFromPeer (libp2p: Libp2p, peer: PeerId, cid: CID, budget: ReadBudget): AsyncGenerator<Uint8Array> {
+  const session = await BlockSession.open(libp2p, peer, budget.signal)
   try {
-    yield * readFileDag(cid, block => session.get(block))
+    yield * readFileDag(cid, block => session.get(block), budget)
   } finally {
     await session.close()
   }

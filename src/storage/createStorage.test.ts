@@ -7,7 +7,9 @@ import { join } from 'node:path'
 import { generateNodeKey } from '../identity/index.ts'
 import { hostOptions } from '../net/index.ts'
 import { lpStream } from '@libp2p/utils'
-import { ContentNotFoundError, createStorage, inlineCid, InvalidCidError, PROTOCOL_BLOCKS } from './index.ts'
+import { CID } from 'multiformats/cid'
+import { bounded, dirBytes, emptyBlocksFile, serveDag, terabyteFile, understatedFile, uniqueBlocksFile } from '../../test/fixtures/dagBombs.ts'
+import { ContentTooLargeError, createStorage, FetchAbortedError, inlineCid, InvalidCidError, InvalidDagError, PROTOCOL_BLOCKS, readFromPeer } from './index.ts'
 
 async function startStorage () {
   const dir = await mkdtemp(join(tmpdir(), 'conun-storage-'))
@@ -31,10 +33,10 @@ test('content put on one node is fetched by CID from another and verified', asyn
   await b.storage.libp2p.dial(a.storage.libp2p.getMultiaddrs()[0]!)
   assert.equal(await b.storage.hasLocally(bigRef.cid), false)
   const path = join(b.dir, 'big.bin')
-  assert.equal(await b.storage.fetchToFile(bigRef.cid, path, { from: [a.storage.libp2p.peerId] }), big.length)
+  assert.equal(await b.storage.fetchToFile(bigRef.cid, path, { from: [a.storage.libp2p.peerId], maxBytes: big.length }), big.length)
   assert.deepEqual(await readFile(path), big)
   assert.equal(await b.storage.hasLocally(bigRef.cid), false, 'fetchToFile writes the file, not the blocks')
-  await b.storage.fetch(bigRef.cid, { from: [a.storage.libp2p.peerId] })
+  assert.equal(await b.storage.fetch(bigRef.cid, { from: [a.storage.libp2p.peerId], maxBytes: big.length }), big.length)
   assert.equal(await b.storage.hasLocally(bigRef.cid), true)
   assert.deepEqual(Buffer.from(await b.storage.readBytes(smallRef.cid, 100)), Buffer.from(small))
 })
@@ -44,9 +46,9 @@ test('bad CIDs, size limits and missing content give typed errors', async (t) =>
   t.after(() => a.stop())
   await assert.rejects(a.storage.readBytes('not-a-cid', 10), InvalidCidError)
   const ref = await a.storage.putBytes(new Uint8Array(100))
-  await assert.rejects(a.storage.readBytes(ref.cid, 10), ContentNotFoundError)
+  await assert.rejects(a.storage.readBytes(ref.cid, 10), ContentTooLargeError)
   const missing = inlineCid(randomBytes(8))
-  await assert.rejects(a.storage.readBytes(missing, 10, { signal: AbortSignal.timeout(300) }))
+  await assert.rejects(a.storage.readBytes(missing, 10, { signal: AbortSignal.timeout(300) }), FetchAbortedError)
 })
 
 test('a peer that sends bytes not matching the CID is caught, and bitswap is not fooled either', async (t) => {
@@ -68,4 +70,48 @@ test('a peer that sends bytes not matching the CID is caught, and bitswap is not
   // The forged block is refused; the content then comes, verified, from the honest peer.
   const bytes = await reader.storage.readBytes(cid, 2000, { from: [liar.storage.libp2p.peerId], signal: AbortSignal.timeout(20_000) })
   assert.deepEqual(Buffer.from(bytes), content)
+})
+
+/** Two storages on loopback: `hostile` serves what the test gives it, `reader` fetches from it. */
+async function hostilePair (t: { after: (fn: () => Promise<void>) => void }) {
+  const hostile = await startStorage()
+  const reader = await startStorage()
+  t.after(async () => { await reader.stop(); await hostile.stop() })
+  await reader.storage.libp2p.dial(hostile.storage.libp2p.getMultiaddrs()[0]!)
+  return { hostile, reader, from: [hostile.storage.libp2p.peerId] }
+}
+
+test('DAG bombs are refused at the budget, before their links are followed, on every read path', async (t) => {
+  const { hostile, reader, from } = await hostilePair(t)
+  const [terabyte, understated, empties] = await Promise.all([terabyteFile(), understatedFile(), emptyBlocksFile()])
+  await serveDag(hostile.storage.libp2p, [terabyte, understated, empties])
+  // Declared as a 1000-byte input: each fetch must end well within 20 s and 8 MiB on disk.
+  const budget = { from, maxBytes: 1000, signal: AbortSignal.timeout(60_000) }
+  const guard = <T>(operation: Promise<T>) => bounded(operation, reader.dir, 8 * 1024 * 1024, 20_000)
+  await assert.rejects(guard(reader.storage.fetch(terabyte.root, budget)), (error: Error) => error instanceof ContentTooLargeError && /declares 1099511627776 bytes/.test(error.message))
+  await assert.rejects(guard(reader.storage.fetchToFile(terabyte.root, join(reader.dir, 'out.bin'), budget)), ContentTooLargeError)
+  await assert.rejects(guard(reader.storage.readBytes(terabyte.root, 1000, budget)), ContentTooLargeError)
+  // The browser provider's path: no blockstore, straight from the peer.
+  const fromPeer = async () => { for await (const _ of readFromPeer(reader.storage.libp2p, from[0]!, CID.parse(terabyte.root), budget)) { /* nothing may come */ } }
+  await assert.rejects(guard(fromPeer()), ContentTooLargeError)
+  // A root that understates what it links to fails at the first block that disagrees with it.
+  await assert.rejects(guard(reader.storage.fetch(understated.root, budget)), InvalidDagError)
+  // An empty file of billions of empty blocks: their number is bounded too.
+  await assert.rejects(guard(reader.storage.fetch(empties.root, budget)), (error: Error) => error instanceof ContentTooLargeError && /blocks/.test(error.message))
+  assert.ok(await dirBytes(reader.dir) < 8 * 1024 * 1024, 'the bombs left little on disk')
+})
+
+test('an aborted fetch stops at once, and keeps no block that arrives after', async (t) => {
+  const { hostile, reader, from } = await hostilePair(t)
+  const file = await uniqueBlocksFile(200)
+  // A slow peer: 200 blocks at 50 ms each would take 10 s.
+  await serveDag(hostile.storage.libp2p, [file], 50)
+  const fetching = reader.storage.fetch(file.root, { from, maxBytes: 200 * 1024, signal: AbortSignal.timeout(500) })
+  await assert.rejects(bounded(fetching, reader.dir, 8 * 1024 * 1024, 20_000), FetchAbortedError)
+  const held = async () => (await Promise.all(file.blocks.map(block => reader.storage.hasLocally(block.cid.toString())))).filter(Boolean).length
+  const atAbort = await held()
+  assert.ok(atAbort < file.blocks.length, `only part of the file came (${atAbort} blocks)`)
+  // Longer than the blocks that were in flight would take to arrive.
+  await new Promise(resolve => setTimeout(resolve, 1500))
+  assert.equal(await held(), atAbort, 'no block was kept after the abort')
 })

@@ -11,7 +11,7 @@ import { FsDatastore } from 'datastore-fs'
 import { createHeliaLight } from 'helia'
 import { CID } from 'multiformats/cid'
 import { BlockSession, collect, serveBlocks } from './blockExchange.ts'
-import { ContentNotFoundError, InvalidCidError } from './errors.ts'
+import { ContentNotFoundError, ContentTooLargeError, FetchAbortedError, InvalidCidError, InvalidDagError } from './errors.ts'
 import { readFileDag } from './readFileDag.ts'
 import type { Libp2p, PeerId, ServiceMap } from '@libp2p/interface'
 import type { Libp2pOptions } from 'libp2p'
@@ -30,6 +30,15 @@ export interface FetchOptions {
 }
 
 /**
+ * A fetch with its byte budget: the size the content was declared to have (code and inputs), or
+ * the most it may have (outputs). Content that declares or takes more is refused with
+ * ContentTooLargeError before its links are followed (see readFileDag.ts).
+ */
+export interface BoundedFetchOptions extends FetchOptions {
+  readonly maxBytes: number
+}
+
+/**
  * A node's content-addressed storage: an IPFS node (Helia) with an on-disk blockstore, running on
  * the node's libp2p host. Files are chunked into blocks on the way in and streamed block by block
  * on the way out, so even very large inputs never sit in memory whole; every block fetched from a
@@ -42,16 +51,16 @@ export interface Storage<S extends ServiceMap = ServiceMap> {
   putStream(source: AsyncIterable<Uint8Array>): Promise<StoredContent>
   /** Size of content held locally; ContentNotFoundError if its root is not here. */
   stat(cid: string): Promise<StoredContent>
-  /** Makes every block of the content local, fetching what is missing from peers. */
-  fetch(cid: string, options?: FetchOptions): Promise<void>
+  /** Makes every block of the content local, fetching what is missing from peers; answers its size. */
+  fetch(cid: string, options: BoundedFetchOptions): Promise<number>
   /** True when every block of the content is held locally. */
   hasLocally(cid: string): Promise<boolean>
   /** Streams the content, fetching missing blocks from peers. */
-  read(cid: string, options?: FetchOptions): AsyncIterable<Uint8Array>
+  read(cid: string, options: BoundedFetchOptions): AsyncIterable<Uint8Array>
   /** Reads content that must be small, refusing more than `maxBytes`. */
   readBytes(cid: string, maxBytes: number, options?: FetchOptions): Promise<Uint8Array>
-  /** Writes the content to `path` (atomically: a partial file never appears there). */
-  fetchToFile(cid: string, path: string, options?: FetchOptions): Promise<number>
+  /** Writes the content to `path` (atomically: a partial file never appears there); answers its size. */
+  fetchToFile(cid: string, path: string, options: BoundedFetchOptions): Promise<number>
   stop(): Promise<void>
 }
 
@@ -94,27 +103,31 @@ export async function createStorage<S extends ServiceMap> (dir: string, libp2pOp
   /**
    * Streams a file: local blocks from disk, missing ones straight from the peers named in
    * `options.from` (see blockExchange.ts), and anything they lack through bitswap from whoever has
-   * it. Every block is checked against its CID; `keep` stores fetched blocks locally.
+   * it. Every block is checked against its CID and the budget; `keep` stores fetched blocks locally.
    */
-  function readContent (cid: string, options: FetchOptions | undefined, keep: boolean): AsyncIterable<Uint8Array> {
+  function readContent (cid: string, options: BoundedFetchOptions, keep: boolean): AsyncIterable<Uint8Array> {
     const root = parseCid(cid)
     return (async function * () {
+      // Ends the fetch however the read ends: blocks still on their way are neither awaited nor kept.
+      const ended = new AbortController()
+      const signal = options.signal === undefined ? ended.signal : AbortSignal.any([options.signal, ended.signal])
       let session: BlockSession | undefined
-      const direct = options?.from?.[0]
+      const direct = options.from?.[0]
       const getBlock = async (block: CID): Promise<Uint8Array> => {
         if (await blockstore.has(block)) return collect(blockstore.get(block))
-        if (options?.offline === true) throw new ContentNotFoundError(cid, 'not held by this node')
+        if (options.offline === true) throw new ContentNotFoundError(cid, 'not held by this node')
         if (direct !== undefined) {
           try {
             // Only worth it over a live connection (the usual case: requester and provider are
             // in a task session); finding an unconnected peer's address is bitswap's job.
             if (libp2p.getConnections(direct).length === 0) throw new ContentNotFoundError(cid, 'not connected to the named peer')
-            session ??= await BlockSession.open(libp2p, direct, options?.signal)
+            session ??= await BlockSession.open(libp2p, direct, signal)
             const bytes = await session.get(block)
+            signal.throwIfAborted()
             if (keep) await blockstore.put(block, bytes)
             return bytes
           } catch (error) {
-            if (options?.signal?.aborted === true) throw error
+            if (signal.aborted) throw error
           }
         }
         // bitswap: verifies the block and keeps it in the blockstore. The named peers are a hint
@@ -123,20 +136,23 @@ export async function createStorage<S extends ServiceMap> (dir: string, libp2pOp
         // A want can get lost (seen here: a 100 MB transfer stalled for good at 63 MB), so each
         // block gets a deadline, and a fresh want after it.
         for (let attempt = 1; ; attempt++) {
-          const signal = AbortSignal.any([options?.signal ?? new AbortController().signal, AbortSignal.timeout(BITSWAP_BLOCK_TIMEOUT_MS)])
           try {
-            return await collect(helia.blockstore.get(block, { signal, providers: hint } as never))
+            return await collect(helia.blockstore.get(block, { signal: AbortSignal.any([signal, AbortSignal.timeout(BITSWAP_BLOCK_TIMEOUT_MS)]), providers: hint } as never))
           } catch (error) {
-            if (options?.signal?.aborted === true || attempt >= BITSWAP_TRIES) throw error
+            if (signal.aborted || attempt >= BITSWAP_TRIES) throw error
           }
         }
       }
+      let completed = false
       try {
-        yield * readFileDag(root, getBlock)
+        yield * readFileDag(root, getBlock, { maxBytes: options.maxBytes, signal })
+        completed = true
       } catch (error) {
-        if (options?.signal?.aborted === true || error instanceof ContentNotFoundError) throw error
+        if (options.signal?.aborted === true) throw error instanceof FetchAbortedError ? error : new FetchAbortedError(cid, options.signal.reason)
+        if (error instanceof ContentNotFoundError || error instanceof ContentTooLargeError || error instanceof InvalidDagError) throw error
         throw new ContentNotFoundError(cid, (error as Error).message)
       } finally {
+        if (!completed) ended.abort()
         await session?.close()
       }
     })()
@@ -163,11 +179,15 @@ export async function createStorage<S extends ServiceMap> (dir: string, libp2pOp
       }
     },
     async fetch (cid, options) {
-      for await (const _ of readContent(cid, options, true)) { /* blocks are kept as they arrive */ }
+      let size = 0
+      for await (const chunk of readContent(cid, options, true)) size += chunk.byteLength // blocks are kept as they arrive
+      return size
     },
     async hasLocally (cid) {
       try {
-        for await (const _ of readContent(cid, { offline: true }, false)) { /* every block is here */ }
+        // A local DAG is held to the size its root declares, like any other.
+        const { size } = await storage.stat(cid)
+        for await (const _ of readContent(cid, { offline: true, maxBytes: size }, false)) { /* every block is here */ }
         return true
       } catch {
         return false
@@ -178,12 +198,7 @@ export async function createStorage<S extends ServiceMap> (dir: string, libp2pOp
     },
     async readBytes (cid, maxBytes, options) {
       const chunks: Uint8Array[] = []
-      let total = 0
-      for await (const chunk of storage.read(cid, options)) {
-        total += chunk.byteLength
-        if (total > maxBytes) throw new ContentNotFoundError(cid, `content is larger than the ${maxBytes}-byte limit`)
-        chunks.push(chunk)
-      }
+      for await (const chunk of storage.read(cid, { ...options, maxBytes })) chunks.push(chunk)
       return Buffer.concat(chunks)
     },
     async fetchToFile (cid, path, options) {

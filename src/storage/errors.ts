@@ -15,3 +15,35 @@ export class ContentNotFoundError extends Error {
     this.cid = cid
   }
 }
+
+/** Content that declares, or turns out to take, more bytes than the fetch allowed for it. */
+export class ContentTooLargeError extends Error {
+  override readonly name = 'ContentTooLargeError'
+  readonly cid: string
+  readonly maxBytes: number
+  constructor (cid: string, maxBytes: number, detail: string) {
+    super(`content ${cid} is over its ${maxBytes}-byte budget: ${detail}`)
+    this.cid = cid
+    this.maxBytes = maxBytes
+  }
+}
+
+/** Content whose blocks are not a UnixFS file, or whose sizes disagree with what its nodes declare. */
+export class InvalidDagError extends Error {
+  override readonly name = 'InvalidDagError'
+  readonly cid: string
+  constructor (cid: string, detail: string) {
+    super(`content ${cid} is not a well-formed file: ${detail}`)
+    this.cid = cid
+  }
+}
+
+/** The fetch's signal fired: no block is requested or kept after it. */
+export class FetchAbortedError extends Error {
+  override readonly name = 'FetchAbortedError'
+  readonly cid: string
+  constructor (cid: string, reason: unknown) {
+    super(`fetching ${cid} was aborted${reason instanceof Error ? `: ${reason.message}` : ''}`)
+    this.cid = cid
+  }
+}

@@ -1,5 +1,5 @@
 export { createStorage, parseCid } from './createStorage.ts'
 export { EMPTY_OUTPUT, inlineCid } from './inlineCid.ts'
-export type { FetchOptions, Storage, StoredContent } from './createStorage.ts'
-export { ContentNotFoundError, InvalidCidError } from './errors.ts'
+export type { BoundedFetchOptions, FetchOptions, Storage, StoredContent } from './createStorage.ts'
+export { ContentNotFoundError, ContentTooLargeError, FetchAbortedError, InvalidCidError, InvalidDagError } from './errors.ts'
 export { PROTOCOL_BLOCKS, readFromPeer, serveBlocks } from './blockExchange.ts'

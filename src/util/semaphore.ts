@@ -16,6 +16,16 @@ export class Semaphore {
     this.wakeWaiters()
   }
 
+  /** Whether an acquire() now would have to wait. */
+  get full (): boolean {
+    return this.available <= 0
+  }
+
+  /** How many acquire() calls are waiting. */
+  get waiting (): number {
+    return this.waiters.length
+  }
+
   async acquire (signal?: AbortSignal): Promise<void> {
     if (this.available > 0) {
       this.available--

@@ -11,8 +11,23 @@ export async function launchChromium (): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM })
 }
 
-/** The URL of a node's page, carrying its API token in the fragment (never sent to the server). */
-export async function pageUrl (node: GridNode, path: '/' | '/provide'): Promise<string> {
-  const token = (await readFile(join(node.dataDir, 'api-token'), 'utf8')).trim()
-  return `${node.client.url}${path}#token=${token}`
+/** The node's API token, as the node keeps it in its data dir. */
+export async function apiToken (node: GridNode): Promise<string> {
+  return (await readFile(join(node.dataDir, 'api-token'), 'utf8')).trim()
+}
+
+/** The URL of a node's dashboard, carrying its API token in the fragment (never sent to the server). */
+export async function dashboardUrl (node: GridNode): Promise<string> {
+  return `${node.client.url}/#token=${await apiToken(node)}`
+}
+
+/** The provide link as the node's dashboard hands it out. */
+export async function provideLink (browser: Browser, node: GridNode): Promise<string> {
+  const page = await browser.newPage()
+  await page.goto(await dashboardUrl(node))
+  const link = page.locator('#provide-link[href*="#token="]')
+  await link.waitFor({ state: 'attached' })
+  const href = new URL(await link.getAttribute('href') ?? '', node.client.url).href
+  await page.close()
+  return href
 }

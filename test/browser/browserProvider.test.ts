@@ -7,14 +7,16 @@ import { join, resolve } from 'node:path'
 import { buildExamples } from '../../scripts/build-examples.ts'
 import { countPrimesJs, primeRanges, primeTaskArgs } from '../../examples/primes/primes.ts'
 import { startLocalGrid } from '../../src/devnet/index.ts'
+import { MAX_TASK_FDS } from '../../src/runtime/index.ts'
 import { ensureWebBundle } from '../../src/web/index.ts'
 import { buildWasiFixture } from '../fixtures/wasi/buildFixtures.ts'
 import { stdoutOf, tempDir, waitFor } from '../helpers.ts'
-import { launchChromium, pageUrl } from './browser.ts'
+import { apiToken, launchChromium, provideLink } from './browser.ts'
 import type { JobSpecInput } from '../../src/requester/index.ts'
 
-const [examples, bigout, escape, memhog, loop] = await Promise.all([
-  buildExamples({ log: () => {} }), buildWasiFixture('bigout'), buildWasiFixture('escape'), buildWasiFixture('memhog'), buildWasiFixture('loop'), ensureWebBundle(),
+const [examples, bigout, escape, memhog, loop, mkdirs, holdfds] = await Promise.all([
+  buildExamples({ log: () => {} }), buildWasiFixture('bigout'), buildWasiFixture('escape'), buildWasiFixture('memhog'), buildWasiFixture('loop'),
+  buildWasiFixture('mkdirs'), buildWasiFixture('holdfds'), ensureWebBundle(),
 ])
 const OUT = resolve(import.meta.dirname, '..', '..', 'out')
 const primes = examples.find(path => path.endsWith('primes.wasm'))!
@@ -27,10 +29,12 @@ test.after(async () => {
   await grid.stop()
 })
 
+// The tabs join through the provide link the dashboard hands out, which holds no API token.
+const link = await provideLink(browser, grid.requester)
 // Two tabs, each its own session key (sessionStorage is per tab).
 const tabs = await Promise.all([0, 1].map(async () => {
   const page = await browser.newPage()
-  await page.goto(await pageUrl(grid.requester, '/provide'))
+  await page.goto(link)
   await page.waitForFunction(() => document.querySelector('#state')?.textContent === 'providing')
   return { page, peerId: await page.locator('#peer').textContent() ?? '' }
 }))
@@ -44,6 +48,20 @@ async function run (spec: JobSpecInput) {
   await waitFor(async () => (await client.job(submitted.job.id)).job.state !== 'running', 120_000, `job ${spec.name}`)
   return client.results(submitted.job.id)
 }
+
+test('the provide link carries a token of its own, which cannot read or submit jobs', async () => {
+  const token = new URLSearchParams(new URL(link).hash.slice(1)).get('token') ?? ''
+  assert.match(token, /^[0-9a-f]{64}$/)
+  assert.notEqual(token, await apiToken(grid.requester))
+  assert.equal(new URL(tabs[0]!.page.url()).hash, '', 'the token is taken out of the address bar')
+  const asTab = (method: string, path: string) => tabs[0]!.page.evaluate(async ([method, path, token]) => (await fetch(path!, { method, headers: { authorization: `Bearer ${token}` } })).status, [method, path, token])
+  assert.equal(await asTab('GET', '/v1/provide'), 200)
+  for (const [method, path] of [['GET', '/v1/jobs'], ['POST', '/v1/jobs'], ['GET', '/v1/wallet'], ['GET', '/v1/node']]) assert.equal(await asTab(method!, path!), 401, `${method} ${path}`)
+  const refused = await browser.newPage()
+  await refused.goto(`${grid.requester.client.url}/provide#token=${'0'.repeat(64)}`)
+  await refused.waitForFunction(() => document.querySelector('#errors')?.textContent?.includes('does not accept this provide link') === true)
+  await refused.close()
+})
 
 test('two tabs, each with its own key, complete a share of the work with correct results', async () => {
   assert.notEqual(browserPeers[0], browserPeers[1])
@@ -76,16 +94,19 @@ test('a tab serves a 10 MB output by CID, and a node computing the same task agr
   doneByTab.set(browserPeers[0]!, doneByTab.get(browserPeers[0]!)! + 1)
 })
 
-test('a tab keeps the sandbox contract: /in read-only, no links, memory, output and time limits', async () => {
+test('a tab keeps the sandbox contract: /in read-only, no links, memory, output, entry, fd and time limits', async () => {
   const secret = join(await tempDir('browser-in'), 'x.txt')
   await writeFile(secret, 'secret input')
   const inTab = { constraints: { providers: [browserPeers[1]!] }, maxAttempts: 1 }
-  const [escaping, hog, looping, writer] = await Promise.all([
+  const [escaping, hog, looping, writer, folders, fds] = await Promise.all([
     run({ name: 'escape', runtime: 'wasi', module: escape, inputs: { x: secret }, range: { count: 1 }, ...inTab }),
     run({ name: 'memhog', runtime: 'wasi', module: memhog, range: { count: 1 }, limits: { memoryMb: 16 }, ...inTab }),
     run({ name: 'loop', runtime: 'wasi', module: loop, range: { count: 1 }, limits: { timeoutMs: 300 }, ...inTab }),
     // 10 MB written to /out against a 1 MB cap: stopped as it writes, not after.
     run({ name: 'bigout-capped', runtime: 'wasi', module: bigout, range: { count: 1 }, limits: { outputMb: 1 }, ...inTab }),
+    // Empty folders count against the output limit too, and a task holds at most MAX_TASK_FDS fds.
+    run({ name: 'mkdirs', runtime: 'wasi', module: mkdirs, range: { count: 1 }, limits: { outputMb: 1 }, ...inTab }),
+    run({ name: 'holdfds', runtime: 'wasi', module: holdfds, range: { count: 1 }, ...inTab }),
   ])
   const report = await stdoutOf(client, escaping.tasks[0]!.outputs)
   assert.equal(escaping.tasks[0]!.exitCode, 0)
@@ -96,7 +117,9 @@ test('a tab keeps the sandbox contract: /in read-only, no links, memory, output 
   assert.equal(hog.tasks[0]!.reason, 'memory-limit', hog.tasks[0]!.message ?? '')
   assert.equal(looping.tasks[0]!.reason, 'timeout', looping.tasks[0]!.message ?? '')
   assert.equal(writer.tasks[0]!.reason, 'output-limit', writer.tasks[0]!.message ?? '')
-  doneByTab.set(browserPeers[1]!, doneByTab.get(browserPeers[1]!)! + 1)
+  assert.equal(folders.tasks[0]!.reason, 'output-limit', folders.tasks[0]!.message ?? '')
+  assert.match(await stdoutOf(client, fds.tasks[0]!.outputs), new RegExp(`^held ${MAX_TASK_FDS - 2} fds`))
+  doneByTab.set(browserPeers[1]!, doneByTab.get(browserPeers[1]!)! + 2)
 })
 
 test('a hidden tab stops providing, and carries on once visible again', async () => {

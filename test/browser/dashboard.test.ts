@@ -8,7 +8,7 @@ import { renderTileJs, tileRect } from '../../examples/mandelbrot/tiles.ts'
 import { startLocalGrid } from '../../src/devnet/index.ts'
 import { ensureWebBundle } from '../../src/web/index.ts'
 import { waitFor } from '../helpers.ts'
-import { launchChromium, pageUrl } from './browser.ts'
+import { dashboardUrl, launchChromium } from './browser.ts'
 
 const ROOT = resolve(import.meta.dirname, '..', '..')
 const [examples] = await Promise.all([buildExamples({ log: () => {} }), ensureWebBundle()])
@@ -27,7 +27,7 @@ const [WIDTH, HEIGHT, TILE, MAX_ITER] = [480, 360, 40, 300]
 
 test('the dashboard follows a Mandelbrot job task by task and paints its picture', async () => {
   const page = await browser.newPage({ viewport: { width: 1280, height: 1400 } })
-  await page.goto(await pageUrl(grid.requester, '/'))
+  await page.goto(await dashboardUrl(grid.requester))
   await page.waitForSelector('#peers-table')
   assert.equal(await page.locator('#peers-table tr[data-peer]').count(), 2, 'both providers are listed with their offers')
   assert.equal(new URL(page.url()).hash, '', 'the token is taken out of the address bar')
@@ -75,7 +75,7 @@ test('the dashboard follows a Mandelbrot job task by task and paints its picture
 
 test('with replication, a task whose first replica is back shows as validating', async () => {
   const page = await browser.newPage()
-  await page.goto(await pageUrl(grid.requester, '/'))
+  await page.goto(await dashboardUrl(grid.requester))
   await page.waitForSelector('#peers-table')
   // Two replicas on distinct providers, but only one provider allowed: every task stays validating.
   const submitted = await client.submitJob({ name: 'replicated', runtime: 'wasi', price: '0.001', module: mandelbrot, range: { count: 4, args: ['--width', '80', '--height', '80', '--tile-size', '40', '--tile', '{i}'] }, replication: 2, quorum: 2, constraints: { providers: [grid.providers[0]!.peerId] } })
@@ -89,7 +89,7 @@ test('with replication, a task whose first replica is back shows as validating',
 
 test('an invalid spec submitted from the page shows its errors and creates no job', async () => {
   const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } })
-  await page.goto(await pageUrl(grid.requester, '/'))
+  await page.goto(await dashboardUrl(grid.requester))
   await page.waitForSelector('#jobs-table, #jobs p')
   const before = (await client.jobs()).length
   await page.fill('#spec', JSON.stringify({ runtime: 'wasi', module: 'mandelbrot.wasm', range: { count: 0 }, replication: 2, quorum: 3 }))

@@ -1,20 +1,23 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
-import { encodeFunctionData, keccak256, parseEther, toHex } from 'viem'
-import { claimPayment, conunTokenAbi, createLedgerClient, finalizeJob, fundFromFaucet, jobEscrowAbi, LedgerError, loadArtifacts, onchainJobId, openJob, readBalances, readEscrowJob, readJobSpecHash, receiptDigest, reentrantTokenAbi, refundJob, sendContract, signReceipt, startDevChain } from '../../src/ledger/index.ts'
+import { encodeFunctionData, keccak256, parseEther, parseGwei, toHex } from 'viem'
+import { claimPayment, conunTokenAbi, createLedgerClient, finalizeJob, fundFromFaucet, jobEscrowAbi, jobKeyOf, LedgerError, loadArtifacts, onchainJobId, openJob, readBalances, readEscrowJob, readEscrowShare, readJobSpecHash, receiptDigest, reentrantTokenAbi, refundJob, reservePayments, sendContract, signReceipt, startDevChain } from '../../src/ledger/index.ts'
 import type { DevChain, LedgerClient } from '../../src/ledger/index.ts'
 import type { Address, Hex } from 'viem'
 
 /**
  * JobEscrow on the real EVM (Hardhat's EDR), driven through conun's own ledger client: the
- * happy path, every refusal, a reentrant token, and random receipt sequences that must conserve funds.
+ * happy path, every refusal, what a requester can no longer take back from a provider holding a
+ * receipt, a reentrant token, and random sequences of reservations, receipts, claims and
+ * settlements that must conserve funds and pay every receipt within its reservation.
  */
 
 let chain: DevChain
 let requester: LedgerClient & { secret: Uint8Array }
 let providers: Array<LedgerClient & { secret: Uint8Array }>
 let stranger: LedgerClient & { secret: Uint8Array }
+let grace: bigint
 
 async function newAccount (): Promise<LedgerClient & { secret: Uint8Array }> {
   const secret = randomBytes(32)
@@ -24,17 +27,17 @@ async function newAccount (): Promise<LedgerClient & { secret: Uint8Array }> {
 }
 
 const now = async (client: LedgerClient) => (await client.public.getBlock()).timestamp
-async function open (budget: bigint, id = `job-${randomBytes(4).toString('hex')}`) {
+async function open (budget: bigint, id = `job-${randomBytes(4).toString('hex')}`, by: LedgerClient = requester) {
   const jobId = onchainJobId(requester.account.address, id)
   const specHash = keccak256(toHex(id))
-  await openJob(requester, { jobId, specHash, budget, deadline: (await now(requester)) + 3600n })
-  return { jobId, specHash }
+  const { jobKey } = await openJob(by, { jobId, specHash, budget, deadline: (await now(by)) + 3600n })
+  return { jobId, jobKey, specHash }
 }
-const receipt = (jobId: Hex, provider: Address, cumulativeAmount: bigint, signer = requester.secret, overrides: { chainId?: number, escrow?: Address } = {}) => ({
-  jobId,
+const receipt = (jobKey: Hex, provider: Address, cumulativeAmount: bigint, signer = requester.secret, overrides: { chainId?: number, escrow?: Address } = {}) => ({
+  jobKey,
   provider,
   cumulativeAmount,
-  signature: signReceipt(signer, { chainId: overrides.chainId ?? chain.info.chainId, escrow: overrides.escrow ?? chain.info.escrow, jobId, provider, cumulativeAmount }),
+  signature: signReceipt(signer, { chainId: overrides.chainId ?? chain.info.chainId, escrow: overrides.escrow ?? chain.info.escrow, jobKey, provider, cumulativeAmount }),
 })
 async function timeTravel (seconds: bigint) {
   await requester.public.request({ method: 'evm_increaseTime' as never, params: [Number(seconds)] as never })
@@ -52,64 +55,176 @@ before(async () => {
   requester = await newAccount()
   providers = [await newAccount(), await newAccount(), await newAccount()]
   stranger = await newAccount()
+  grace = await requester.public.readContract({ address: chain.info.escrow, abi: jobEscrowAbi, functionName: 'CLAIM_GRACE' })
 })
 after(async () => { await chain.close() })
 
 describe('JobEscrow', () => {
-  it('opens a job in one transaction (permit), pays cumulative receipts once, finalises with the rest going back', async () => {
+  it('opens a job in one transaction (permit), pays cumulative receipts within reservations once, finalises with the unreserved rest going back', async () => {
     const [a, b] = providers.map(p => p.account.address) as [Address, Address]
     const before = { requester: await con(requester.account.address), a: await con(a), b: await con(b) }
-    const { jobId, specHash } = await open(parseEther('100'))
-    assert.equal(await readJobSpecHash(requester, jobId), specHash)
-    const job = await readEscrowJob(requester, jobId)
+    const { jobId, jobKey, specHash } = await open(parseEther('100'))
+    assert.equal(await requester.public.readContract({ address: chain.info.escrow, abi: jobEscrowAbi, functionName: 'jobKey', args: [requester.account.address, jobId] }), jobKey)
+    assert.equal(await readJobSpecHash(requester, jobKey), specHash)
+    const job = await readEscrowJob(requester, jobKey)
     assert.equal(job.requester, requester.account.address)
     assert.equal(job.budget, parseEther('100'))
     assert.equal(await con(chain.info.escrow), parseEther('100'))
 
-    const onChainDigest = await requester.public.readContract({ address: chain.info.escrow, abi: jobEscrowAbi, functionName: 'receiptDigest', args: [jobId, a, 7n] })
-    assert.equal(onChainDigest, receiptDigest({ chainId: chain.info.chainId, escrow: chain.info.escrow, jobId, provider: a, cumulativeAmount: 7n }))
-    const claim = await claimPayment(providers[0]!, receipt(jobId, a, parseEther('10')))
+    const onChainDigest = await requester.public.readContract({ address: chain.info.escrow, abi: jobEscrowAbi, functionName: 'receiptDigest', args: [jobKey, a, 7n] })
+    assert.equal(onChainDigest, receiptDigest({ chainId: chain.info.chainId, escrow: chain.info.escrow, jobKey, provider: a, cumulativeAmount: 7n }))
+    const reserved = await reservePayments(requester, jobKey, [{ provider: a, amount: parseEther('30') }, { provider: b, amount: parseEther('10') }])
+    assert.ok(reserved.gasUsed < 120_000n, `reserving for two providers used ${reserved.gasUsed} gas`)
+    assert.deepEqual(await readEscrowShare(requester, jobKey, a), { reserved: parseEther('30'), claimed: 0n })
+    const claim = await claimPayment(providers[0]!, receipt(jobKey, a, parseEther('10')))
     assert.ok(claim.gasUsed < 100_000n, `claim used ${claim.gasUsed} gas`)
     // One later receipt covers everything since: only the difference is paid.
-    await claimPayment(providers[0]!, receipt(jobId, a, parseEther('30')))
+    await claimPayment(providers[0]!, receipt(jobKey, a, parseEther('30')))
     assert.equal(await con(a) - before.a, parseEther('30'))
 
-    await finalizeJob(requester, jobId, keccak256(toHex('root')), [{ provider: a, cumulativeAmount: parseEther('50') }, { provider: b, cumulativeAmount: parseEther('20') }])
+    await finalizeJob(requester, jobKey, keccak256(toHex('root')), [{ provider: a, cumulativeAmount: parseEther('50') }, { provider: b, cumulativeAmount: parseEther('20') }])
     assert.equal(await con(a) - before.a, parseEther('50'))
     assert.equal(await con(b) - before.b, parseEther('20'))
+    // Everything reserved was paid, so the whole rest came back at once.
     assert.equal(before.requester - await con(requester.account.address), parseEther('70'))
-    assert.equal((await readEscrowJob(requester, jobId)).closed, true)
-    assert.equal(await refusal(claimPayment(providers[1]!, receipt(jobId, b, parseEther('25')))), 'JobClosed')
+    assert.equal(await con(chain.info.escrow), 0n)
+    const settled = await readEscrowJob(requester, jobKey)
+    assert.equal(settled.finalized, true)
+    assert.equal(settled.paid, parseEther('70'))
+    assert.equal(await refusal(claimPayment(providers[1]!, receipt(jobKey, b, parseEther('20')))), 'ReceiptNotNewer', 'the settlement paid it')
+    assert.equal(await refusal(claimPayment(providers[1]!, receipt(jobKey, b, parseEther('25')))), 'NotReserved', 'more than was ever reserved or settled')
   })
 
-  it('refuses every receipt it must not pay', async () => {
+  it('refuses every receipt, reservation and settlement it must not accept', async () => {
     const a = providers[0]!.account.address
-    const { jobId } = await open(parseEther('10'))
-    const { jobId: otherJob } = await open(parseEther('10'))
-    await claimPayment(providers[0]!, receipt(jobId, a, parseEther('4')))
-    assert.equal(await refusal(claimPayment(providers[0]!, receipt(jobId, a, parseEther('4')))), 'ReceiptNotNewer', 'replay')
-    assert.equal(await refusal(claimPayment(providers[0]!, receipt(jobId, a, parseEther('3')))), 'ReceiptNotNewer', 'older receipt')
-    assert.equal(await refusal(claimPayment(providers[0]!, receipt(jobId, a, parseEther('5'), stranger.secret))), 'BadReceiptSigner', 'wrong signer')
+    const b = providers[1]!.account.address
+    const { jobId, jobKey } = await open(parseEther('10'))
+    const { jobKey: otherJob } = await open(parseEther('10'))
+    await reservePayments(requester, jobKey, [{ provider: a, amount: parseEther('5') }])
+    await claimPayment(providers[0]!, receipt(jobKey, a, parseEther('4')))
+    assert.equal(await refusal(claimPayment(providers[0]!, receipt(jobKey, a, parseEther('4')))), 'ReceiptNotNewer', 'replay')
+    assert.equal(await refusal(claimPayment(providers[0]!, receipt(jobKey, a, parseEther('3')))), 'ReceiptNotNewer', 'older receipt')
+    assert.equal(await refusal(claimPayment(providers[0]!, receipt(jobKey, a, parseEther('5'), stranger.secret))), 'BadReceiptSigner', 'wrong signer')
     const forOtherJob = receipt(otherJob, a, parseEther('5'))
-    assert.equal(await refusal(claimPayment(providers[0]!, { ...forOtherJob, jobId })), 'BadReceiptSigner', 'receipt of another job')
-    assert.equal(await refusal(claimPayment(providers[0]!, receipt(jobId, a, parseEther('5'), requester.secret, { chainId: 1 }))), 'BadReceiptSigner', 'receipt for another chain')
-    assert.equal(await refusal(claimPayment(providers[0]!, receipt(jobId, a, parseEther('5'), requester.secret, { escrow: chain.info.token }))), 'BadReceiptSigner', 'receipt for another escrow')
-    const toA = receipt(jobId, a, parseEther('5'))
-    assert.equal(await refusal(claimPayment(providers[1]!, { ...toA, provider: providers[1]!.account.address })), 'BadReceiptSigner', 'receipt of another provider')
-    assert.equal(await refusal(claimPayment(providers[0]!, receipt(jobId, a, parseEther('11')))), 'OverBudget', 'more than the budget')
-    assert.equal(await refusal(refundJob(requester, jobId)), 'RefundTooEarly')
-    assert.equal(await refusal(finalizeJob(stranger, jobId, keccak256('0x01'), [])), 'NotRequester')
+    assert.equal(await refusal(claimPayment(providers[0]!, { ...forOtherJob, jobKey })), 'BadReceiptSigner', 'receipt of another job')
+    assert.equal(await refusal(claimPayment(providers[0]!, receipt(jobKey, a, parseEther('5'), requester.secret, { chainId: 1 }))), 'BadReceiptSigner', 'receipt for another chain')
+    assert.equal(await refusal(claimPayment(providers[0]!, receipt(jobKey, a, parseEther('5'), requester.secret, { escrow: chain.info.token }))), 'BadReceiptSigner', 'receipt for another escrow')
+    const toA = receipt(jobKey, a, parseEther('5'))
+    assert.equal(await refusal(claimPayment(providers[1]!, { ...toA, provider: b })), 'BadReceiptSigner', 'receipt of another provider')
+    assert.equal(await refusal(claimPayment(providers[1]!, receipt(jobKey, b, parseEther('1')))), 'NotReserved', 'nothing reserved for it')
+    // A receipt beyond the reservation pays what is reserved, and nothing more until it grows.
+    await claimPayment(providers[0]!, receipt(jobKey, a, parseEther('9')))
+    assert.equal((await readEscrowShare(requester, jobKey, a)).claimed, parseEther('5'))
+    assert.equal(await refusal(claimPayment(providers[0]!, receipt(jobKey, a, parseEther('9')))), 'NotReserved', 'beyond the reservation')
+    assert.equal(await refusal(reservePayments(requester, jobKey, [{ provider: a, amount: parseEther('4') }])), 'ReservationLowered')
+    assert.equal(await refusal(reservePayments(requester, jobKey, [{ provider: b, amount: parseEther('6') }])), 'OverBudget', 'reservations beyond the budget')
+    assert.equal(await refusal(reservePayments(stranger, jobKey, [{ provider: b, amount: 1n }])), 'NotRequester')
+    assert.equal(await refusal(sendContract(requester, { address: chain.info.escrow, abi: jobEscrowAbi, functionName: 'reserve', args: [jobKey, [a, b], [1n]] })), 'LengthMismatch')
+    assert.equal(await refusal(refundJob(requester, jobKey)), 'RefundTooEarly')
+    assert.equal(await refusal(finalizeJob(stranger, jobKey, keccak256('0x01'), [])), 'NotRequester')
     assert.equal(await refusal(openJob(requester, { jobId, specHash: keccak256('0x01'), budget: 1n, deadline: (await now(requester)) + 60n })), 'JobExists')
     assert.equal(await refusal(claimPayment(providers[0]!, receipt(keccak256('0x99'), a, 1n))), 'UnknownJob')
 
-    // After the deadline and the grace period the unclaimed rest goes back, once.
-    const grace = await requester.public.readContract({ address: chain.info.escrow, abi: jobEscrowAbi, functionName: 'CLAIM_GRACE' })
+    await finalizeJob(requester, otherJob, keccak256('0x02'), [])
+    assert.equal(await refusal(finalizeJob(requester, otherJob, keccak256('0x02'), [])), 'AlreadyFinalized', 'double settlement')
+    assert.equal(await refusal(reservePayments(requester, otherJob, [{ provider: a, amount: 1n }])), 'AlreadyFinalized', 'reserving after the settlement')
+
+    // After the deadline and the grace period the unpaid rest goes back, once.
     await timeTravel(3600n + grace)
     const before = await con(requester.account.address)
-    await refundJob(stranger, jobId)
-    assert.equal(await con(requester.account.address) - before, parseEther('6'))
-    assert.equal(await refusal(refundJob(requester, jobId)), 'JobClosed', 'double refund')
-    await refundJob(requester, otherJob)
+    await refundJob(stranger, jobKey)
+    assert.equal(await con(requester.account.address) - before, parseEther('5'))
+    assert.equal(await refusal(refundJob(requester, jobKey)), 'JobClosed', 'double refund')
+    assert.equal(await refusal(claimPayment(providers[0]!, receipt(jobKey, a, parseEther('10')))), 'JobClosed', 'claim after the refund')
+  })
+
+  it('finalize under a receipt: a settlement that pays less than a receipt within the reservation cannot keep the difference', async () => {
+    const a = providers[0]!.account.address
+    const { jobKey } = await open(parseEther('100'))
+    await reservePayments(requester, jobKey, [{ provider: a, amount: parseEther('40') }])
+    const held = receipt(jobKey, a, parseEther('40'))
+    const before = { a: await con(a), requester: await con(requester.account.address) }
+    // The requester settles paying the provider nothing: only what nobody reserved comes back now.
+    await finalizeJob(requester, jobKey, keccak256('0x01'), [{ provider: a, cumulativeAmount: 0n }])
+    assert.equal(await con(requester.account.address) - before.requester, parseEther('60'))
+    assert.equal(await refusal(refundJob(requester, jobKey)), 'RefundTooEarly', 'the reserved part waits out the claim window')
+    await claimPayment(providers[0]!, held)
+    assert.equal(await con(a) - before.a, parseEther('40'), 'the provider is paid its receipt after the settlement')
+    await timeTravel(grace)
+    await refundJob(requester, jobKey)
+    assert.equal(await con(requester.account.address) - before.requester, parseEther('60'), 'the refund returns nothing of the provider\'s')
+  })
+
+  it('front-run claim: a settlement mined just before a provider\'s claim does not make the claim fail', async () => {
+    const a = providers[0]!.account.address
+    const { jobKey } = await open(parseEther('100'))
+    await reservePayments(requester, jobKey, [{ provider: a, amount: parseEther('40') }])
+    const before = await con(a)
+    const setAutomine = (on: boolean) => requester.public.request({ method: 'evm_setAutomine' as never, params: [on] as never })
+    await setAutomine(false)
+    try {
+      const claimNonce = await providers[0]!.public.getTransactionCount({ address: a, blockTag: 'pending' })
+      const claimed = claimPayment(providers[0]!, receipt(jobKey, a, parseEther('40')))
+      // The requester sees the claim waiting and outbids it with a settlement that pays nothing.
+      while (await providers[0]!.public.getTransactionCount({ address: a, blockTag: 'pending' }) === claimNonce) await new Promise(resolve => setTimeout(resolve, 20))
+      const settlement = await requester.wallet.writeContract({
+        address: chain.info.escrow,
+        abi: jobEscrowAbi,
+        functionName: 'finalize',
+        args: [jobKey, keccak256('0x01'), [a], [0n]],
+        gas: 300_000n,
+        maxPriorityFeePerGas: parseGwei('500'),
+        maxFeePerGas: parseGwei('1000'),
+      })
+      await requester.public.request({ method: 'evm_mine' as never, params: [] as never })
+      const [settled, claim] = await Promise.all([requester.public.waitForTransactionReceipt({ hash: settlement }), claimed])
+      const claimReceipt = await requester.public.getTransactionReceipt({ hash: claim.hash })
+      assert.equal(settled.status, 'success')
+      assert.equal(claimReceipt.blockNumber, settled.blockNumber)
+      assert.ok(settled.transactionIndex < claimReceipt.transactionIndex, 'the settlement was mined first')
+    } finally {
+      await setAutomine(true)
+    }
+    assert.equal(await con(a) - before, parseEther('40'))
+  })
+
+  it('over-budget receipts: reservations never add up to more than the budget, and every receipt within one is paid in any order', async () => {
+    const [a, b] = providers.map(p => p.account.address) as [Address, Address]
+    const { jobKey } = await open(parseEther('100'))
+    await reservePayments(requester, jobKey, [{ provider: a, amount: parseEther('60') }])
+    assert.equal(await refusal(reservePayments(requester, jobKey, [{ provider: b, amount: parseEther('60') }])), 'OverBudget')
+    await reservePayments(requester, jobKey, [{ provider: b, amount: parseEther('40') }])
+    // The requester signs both providers receipts for 60: 120 from a budget of 100. b's receipt goes
+    // beyond what is reserved for it, which its provider does not count as paid (see
+    // ProviderPayments); what is reserved is paid whoever claims first and whatever the settlement says.
+    const before = { a: await con(a), b: await con(b) }
+    await claimPayment(providers[1]!, receipt(jobKey, b, parseEther('60')))
+    await finalizeJob(requester, jobKey, keccak256('0x01'), [])
+    await claimPayment(providers[0]!, receipt(jobKey, a, parseEther('60')))
+    assert.equal(await con(a) - before.a, parseEther('60'))
+    assert.equal(await con(b) - before.b, parseEther('40'))
+    assert.equal(await refusal(claimPayment(providers[1]!, receipt(jobKey, b, parseEther('60')))), 'NotReserved')
+    const job = await readEscrowJob(requester, jobKey)
+    assert.equal(job.paid, job.budget)
+  })
+
+  it('a squatted job id: a third party opening the requester\'s id first neither blocks nor takes over the requester\'s job', async () => {
+    const a = providers[0]!.account.address
+    const id = `job-${randomBytes(4).toString('hex')}`
+    // The stranger front-runs the requester with the very id the requester will use.
+    const squatted = await open(parseEther('1'), id, stranger)
+    const { jobId, jobKey } = await open(parseEther('10'), id)
+    assert.equal(squatted.jobId, jobId)
+    assert.notEqual(squatted.jobKey, jobKey)
+    assert.equal(jobKey, jobKeyOf(requester.account.address, jobId))
+    assert.equal((await readEscrowJob(requester, jobKey)).requester, requester.account.address)
+    assert.equal((await readEscrowJob(requester, squatted.jobKey)).requester, stranger.account.address)
+    assert.equal(await refusal(reservePayments(stranger, jobKey, [{ provider: a, amount: 1n }])), 'NotRequester')
+    assert.equal(await refusal(finalizeJob(stranger, jobKey, keccak256('0x01'), [])), 'NotRequester')
+    await reservePayments(requester, jobKey, [{ provider: a, amount: parseEther('2') }])
+    assert.equal(await refusal(claimPayment(providers[0]!, receipt(jobKey, a, parseEther('2'), stranger.secret))), 'BadReceiptSigner')
+    await claimPayment(providers[0]!, receipt(jobKey, a, parseEther('2')))
+    assert.equal((await readEscrowShare(requester, jobKey, a)).claimed, parseEther('2'))
   })
 
   it('a reentrant token cannot make the escrow pay twice', async () => {
@@ -120,14 +235,16 @@ describe('JobEscrow', () => {
     const escrow = (await requester.public.waitForTransactionReceipt({ hash: escrowHash })).contractAddress!
     const onEvil = createLedgerClient({ ...chain.info, token: evil, escrow }, requester.secret)
     const jobId = onchainJobId(requester.account.address, 'evil')
+    const jobKey = jobKeyOf(requester.account.address, jobId)
     await sendContract(onEvil, { address: evil, abi: reentrantTokenAbi, functionName: 'approve', args: [escrow, parseEther('100')] })
     await sendContract(onEvil, { address: escrow, abi: jobEscrowAbi, functionName: 'openJob', args: [jobId, keccak256('0x01'), parseEther('100'), Number(await now(requester) + 3600n)] })
     const a = providers[0]!.account.address
-    const signature = signReceipt(requester.secret, { chainId: chain.info.chainId, escrow, jobId, provider: a, cumulativeAmount: parseEther('10') })
+    await reservePayments(onEvil, jobKey, [{ provider: a, amount: parseEther('50') }])
+    const signature = signReceipt(requester.secret, { chainId: chain.info.chainId, escrow, jobKey, provider: a, cumulativeAmount: parseEther('10') })
     // The token replays the very claim being paid from inside the escrow's transfer.
-    const reentry = encodeFunctionData({ abi: jobEscrowAbi, functionName: 'claim', args: [jobId, a, parseEther('10'), signature] })
+    const reentry = encodeFunctionData({ abi: jobEscrowAbi, functionName: 'claim', args: [jobKey, a, parseEther('10'), signature] })
     await sendContract(onEvil, { address: evil, abi: reentrantTokenAbi, functionName: 'arm', args: [escrow, reentry] })
-    await sendContract(onEvil, { address: escrow, abi: jobEscrowAbi, functionName: 'claim', args: [jobId, a, parseEther('10'), signature] })
+    await sendContract(onEvil, { address: escrow, abi: jobEscrowAbi, functionName: 'claim', args: [jobKey, a, parseEther('10'), signature] })
     const read = (functionName: 'reentered' | 'reentrySucceeded') => onEvil.public.readContract({ address: evil, abi: reentrantTokenAbi, functionName })
     assert.equal(await read('reentered'), true)
     assert.equal(await read('reentrySucceeded'), false)
@@ -135,7 +252,7 @@ describe('JobEscrow', () => {
     assert.equal(await onEvil.public.readContract({ address: evil, abi: reentrantTokenAbi, functionName: 'balanceOf', args: [escrow] }), parseEther('90'))
   })
 
-  it('random receipt sequences conserve funds: escrow balance = budgets − paid − released, always', async () => {
+  it('random reservations, receipts, claims and settlements conserve funds (escrow balance = budgets − paid − released) and pay every receipt up to its reservation', async () => {
     let seed = 42
     const random = (n: number) => {
       seed = (seed * 1103515245 + 12345) % 2 ** 31
@@ -143,40 +260,88 @@ describe('JobEscrow', () => {
     }
     const escrowBalance = () => con(chain.info.escrow)
     const start = await escrowBalance()
-    for (let round = 0; round < 10; round++) {
+    for (let round = 0; round < 8; round++) {
       const budget = parseEther(String(20 + random(80)))
-      const { jobId } = await open(budget)
+      const { jobKey } = await open(budget)
+      // The model: what the escrow should hold for each provider, what it paid, what it signed.
+      const reserved = new Map<Address, bigint>()
+      const claimed = new Map<Address, bigint>()
       const signed = new Map<Address, bigint>()
       let paid = 0n
-      for (let step = 0; step < 8; step++) {
-        const provider = providers[random(providers.length)]!
+      let released = 0n
+      let finalized = false
+      const check = async (what: string) => {
+        assert.equal(await escrowBalance() - start, budget - paid - released, `round ${round}: ${what}`)
+        const job = await readEscrowJob(requester, jobKey)
+        assert.equal(job.paid, paid, `round ${round}: ${what}`)
+        assert.ok(job.reserved <= job.budget, `round ${round}: ${what}: reservations within the budget`)
+      }
+      const claim = async (provider: LedgerClient) => {
         const address = provider.account.address
-        const raise = parseEther(String(random(15)))
-        const cumulative = (signed.get(address) ?? 0n) + raise
-        signed.set(address, cumulative)
-        // Some receipts are claimed at once, some later, some never (the final settlement pays them).
-        if (random(3) === 0) continue
-        const due = cumulative - (await requester.public.readContract({ address: chain.info.escrow, abi: jobEscrowAbi, functionName: 'claimed', args: [jobId, address] }))
-        const outcome = await claimPayment(provider, receipt(jobId, address, cumulative)).then(() => 'paid', (e: LedgerError) => e.reason)
-        if (paid + due > budget) assert.ok(outcome === 'OverBudget' || outcome === 'ReceiptNotNewer', String(outcome))
-        else if (due === 0n) assert.equal(outcome, 'ReceiptNotNewer')
+        const cumulative = signed.get(address) ?? 0n
+        const covered = cumulative < (reserved.get(address) ?? 0n) ? cumulative : reserved.get(address) ?? 0n
+        const already = claimed.get(address) ?? 0n
+        const outcome = await claimPayment(provider, receipt(jobKey, address, cumulative)).then(() => 'paid', (e: LedgerError) => e.reason)
+        if (cumulative <= already) assert.equal(outcome, 'ReceiptNotNewer')
+        else if (covered <= already) assert.equal(outcome, 'NotReserved')
         else {
           assert.equal(outcome, 'paid')
-          paid += due
+          paid += covered - already
+          claimed.set(address, covered)
         }
-        assert.equal(await escrowBalance() - start, budget - paid, `round ${round} step ${step}`)
-        assert.equal((await readEscrowJob(requester, jobId)).paid, paid)
       }
-      const owed = [...signed].map(([provider, cumulativeAmount]) => ({ provider, cumulativeAmount }))
-      const total = owed.reduce((sum, entry) => sum + entry.cumulativeAmount, 0n)
-      const result = await finalizeJob(requester, jobId, keccak256(toHex(round)), owed).then(() => 'finalized', (e: LedgerError) => e.reason)
-      if (total > budget) {
-        assert.equal(result, 'OverBudget')
-        await timeTravel(3600n + 86_400n)
-        await refundJob(requester, jobId)
-      } else {
-        assert.equal(result, 'finalized')
+      for (let step = 0; step < 10; step++) {
+        const provider = providers[random(providers.length)]!
+        const address = provider.account.address
+        const action = random(finalized ? 2 : 5)
+        if (action === 0) {
+          // A new receipt, sometimes beyond the provider's reservation.
+          signed.set(address, (signed.get(address) ?? 0n) + parseEther(String(random(15))))
+        } else if (action === 1) {
+          await claim(provider)
+        } else if (action === 2 || action === 3) {
+          const amount = (reserved.get(address) ?? 0n) + parseEther(String(random(30)))
+          const total = [...reserved.values()].reduce((sum, r) => sum + r, 0n) - (reserved.get(address) ?? 0n) + amount
+          const outcome = await reservePayments(requester, jobKey, [{ provider: address, amount }]).then(() => 'reserved', (e: LedgerError) => e.reason)
+          assert.equal(outcome, total > budget ? 'OverBudget' : 'reserved')
+          if (outcome === 'reserved') reserved.set(address, amount)
+        } else {
+          // The requester settles, paying each provider some amount, perhaps less than it signed.
+          const owed = providers.map(p => p.account.address).filter(() => random(2) === 0).map(p => ({ provider: p, cumulativeAmount: (signed.get(p) ?? 0n) * BigInt(random(3)) / 2n }))
+          const raised = new Map(reserved)
+          for (const { provider: p, cumulativeAmount } of owed) if (cumulativeAmount > (raised.get(p) ?? 0n)) raised.set(p, cumulativeAmount)
+          const total = [...raised.values()].reduce((sum, r) => sum + r, 0n)
+          const outcome = await finalizeJob(requester, jobKey, keccak256(toHex(round)), owed).then(() => 'finalized', (e: LedgerError) => e.reason)
+          if (total > budget) {
+            assert.equal(outcome, 'OverBudget')
+          } else {
+            assert.equal(outcome, 'finalized')
+            for (const { provider: p, cumulativeAmount } of owed) {
+              const already = claimed.get(p) ?? 0n
+              if (cumulativeAmount > already) {
+                paid += cumulativeAmount - already
+                claimed.set(p, cumulativeAmount)
+              }
+            }
+            reserved.clear()
+            for (const [p, r] of raised) reserved.set(p, r)
+            released += budget - total
+            finalized = true
+          }
+        }
+        await check(`step ${step}`)
       }
+      // The guarantee: every provider can still claim its receipt up to its reservation.
+      for (const provider of providers) {
+        const address = provider.account.address
+        if ((signed.get(address) ?? 0n) > (claimed.get(address) ?? 0n)) await claim(provider)
+        const expected = (signed.get(address) ?? 0n) < (reserved.get(address) ?? 0n) ? signed.get(address) ?? 0n : reserved.get(address) ?? 0n
+        assert.ok((claimed.get(address) ?? 0n) >= expected, `round ${round}: ${address} was paid its receipt within its reservation`)
+      }
+      await check('after the last claims')
+      await timeTravel(3600n + grace)
+      await refundJob(requester, jobKey)
+      released += budget - paid - released
       assert.equal(await escrowBalance(), start, `round ${round}: a closed job leaves nothing behind`)
     }
   })

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream'
 import { z } from 'zod'
 import { ApiError } from '../errors.ts'
-import { parseCid } from '../../storage/index.ts'
+import { ContentTooLargeError, parseCid } from '../../storage/index.ts'
 import type { ApiDeps } from '../apiDeps.ts'
 import type { FastifyInstance } from 'fastify'
 
@@ -25,8 +25,11 @@ export function contentRoutes (app: FastifyInstance, node: ApiDeps): void {
     parseCid(cid)
     const inline = node.requester.inlineOutput(cid)
     if (inline !== undefined) return reply.type('application/octet-stream').send(Buffer.from(inline))
-    // stat fails (404) unless the file's root is here; the stream then reads local blocks only, once.
+    // stat fails (404) unless the file's root is here; the stream then reads local blocks only, once,
+    // and ends in an error at the first block that disagrees with the size declared (and sent) here.
+    // Nothing larger than an upload is served: no content a node accepts is larger (outputs ≤ 1 GiB).
     const { size } = await node.storage.stat(cid)
-    return reply.type('application/octet-stream').header('content-length', size).send(Readable.from(node.storage.read(cid, { offline: true })))
+    if (size > MAX_UPLOAD_BYTES) throw new ContentTooLargeError(cid, MAX_UPLOAD_BYTES, `it declares ${size} bytes`)
+    return reply.type('application/octet-stream').header('content-length', size).send(Readable.from(node.storage.read(cid, { offline: true, maxBytes: size })))
   })
 }

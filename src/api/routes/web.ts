@@ -16,7 +16,8 @@ const CONTENT_TYPES: Record<string, string> = {
 
 /**
  * The browser pages: the dashboard at / and the browser provider at /provide. The pages hold no
- * secrets and are served to anyone; every call they make to /v1 needs the API token.
+ * secrets and are served to anyone; every call they make to /v1 needs a token (the provide page's,
+ * the provide link's: see provide.ts).
  */
 export function webRoutes (app: FastifyInstance): void {
   const send = async (reply: FastifyReply, path: string) => {
@@ -35,7 +36,7 @@ export function webRoutes (app: FastifyInstance): void {
       .header('cache-control', immutable ? 'public, max-age=31536000, immutable' : 'no-cache')
       .send(bytes)
   }
-  const page = { config: { public: true } }
+  const page = { config: { access: 'public' as const } }
   app.get('/', page, async (_request, reply) => send(reply, 'dashboard/index.html'))
   app.get('/provide', page, async (_request, reply) => send(reply, 'provide/index.html'))
   app.get('/assets/:file', page, async (request, reply) => {

@@ -35,7 +35,8 @@ export const jobResults: Command = {
         // Output paths come from a provider: never let one write outside the task's folder.
         if (!target.startsWith(taskDir + sep)) throw new Error(`refusing output path ${output.path} of task ${task.idx}`)
         await mkdir(dirname(target), { recursive: true })
-        await pipeline(await client.content(output.cid), createWriteStream(target))
+        // What the job recorded for the output is all that is written, whatever the DAG behind it says.
+        await pipeline(await client.content(output.cid, output.size), createWriteStream(target))
         bytes += output.size
       }
     }

@@ -23,7 +23,7 @@ export function printStatus (status: JobStatus & { payment?: PaymentStatus | nul
   if (payment === undefined || payment === null) console.log('  payment   none (free job)')
   else {
     console.log(`  payment   ${payment.state}: ${formatCon(BigInt(payment.escrowWei))} escrowed · ${formatCon(BigInt(payment.owedWei))} owed · ${formatCon(BigInt(payment.paidWei))} paid`)
-    console.log(`            ${payment.txCount} transactions, ${payment.gasUsed} gas (escrow job ${payment.onchainJobId.slice(0, 10)}…)${payment.error === undefined ? '' : ` · last error: ${payment.error}`}`)
+    console.log(`            ${payment.txCount} transactions, ${payment.gasUsed} gas (escrow job key ${payment.jobKey.slice(0, 10)}…)${payment.error === undefined ? '' : ` · last error: ${payment.error}`}`)
   }
   for (const provider of status.providers) console.log(`  provider  ${shortId(provider.peerId)} ${provider.inFlight}/${provider.maxInFlight} in flight`)
   if (job.state === 'running' && status.providers.length === 0) console.log('  provider  none yet: waiting for an offer that meets the job\'s constraints (see conun peers)')

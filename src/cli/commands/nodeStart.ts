@@ -48,7 +48,8 @@ Options:
                           (otherwise $CONUN_PASSPHRASE, or you are asked on the terminal)
   --devnet                use the well-known devnet passphrase and a light keystore KDF:
                           INSECURE, for local demos and tests only
-  --json                  print the ready line as JSON (for scripts)
+  --json                  print the ready line as JSON (for scripts; without the API token,
+                          which is in DIR/api-token)
   -h, --help              show this help
 
 Configuration is read from DIR/config.json when present (see README.md); flags override it.`
@@ -124,8 +125,7 @@ export const nodeStart: Command = {
     // A node serves many peers: one stray failure is logged, it must not take the node down.
     process.on('unhandledRejection', error => console.error('unhandled rejection (the node keeps running):', error))
     const node = await startNode(config, passphrase)
-    // The token rides in the URL fragment, which the browser never sends; the page keeps it for the tab.
-    const dashboardUrl = `${node.api.url}/#token=${(await readFile(join(config.dataDir, 'api-token'), 'utf8')).trim()}`
+    const apiTokenFile = join(config.dataDir, 'api-token')
     const ready = {
       event: 'ready',
       peerId: node.key.peerId.toString(),
@@ -133,18 +133,23 @@ export const nodeStart: Command = {
       multiaddrs: node.host.getMultiaddrs().map(addr => addr.toString()),
       reachability: node.reachability(),
       apiUrl: node.api.url,
-      dashboardUrl,
+      // Never the token: this line goes to logs. Scripts read it from apiTokenFile.
+      dashboardUrl: `${node.api.url}/`,
+      apiTokenFile,
       dataDir: config.dataDir,
       provide: config.provide,
     }
     if (values.json === true) console.log(JSON.stringify(ready))
     else {
+      // Only a person at a terminal gets the token, in the URL fragment (which the browser never sends;
+      // the page keeps it for the tab). Redirected output may end up in a log.
+      const dashboard = process.stdout.isTTY === true ? `${ready.dashboardUrl}#token=${(await readFile(apiTokenFile, 'utf8')).trim()}` : ready.dashboardUrl
       console.log(`conun node ${ready.peerId}`)
       console.log(`  address   ${ready.address}`)
       for (const addr of ready.multiaddrs) console.log(`  listening ${addr}`)
       for (const line of reachabilityLines(ready.reachability)) console.log(`  ${line}`)
-      console.log(`  api       ${ready.apiUrl} (token in ${config.dataDir}/api-token)`)
-      console.log(`  dashboard ${dashboardUrl}`)
+      console.log(`  api       ${ready.apiUrl} (token in ${apiTokenFile})`)
+      console.log(`  dashboard ${dashboard}`)
       console.log(`  role      requester${config.provide ? ` + provider (${config.provider.cores} cores)` : ''}`)
     }
     await new Promise<void>(resolve => {

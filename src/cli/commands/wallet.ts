@@ -88,8 +88,10 @@ export const walletImportCommand: Command = {
     } catch (error) {
       throw new UsageError(`cannot read ${source} as JSON: ${(error as Error).message}`, importHelp)
     }
-    const { passphrase } = await resolvePassphrase({ devnet: values.devnet === true, passphraseFile: values['passphrase-file'] })
-    const key = await decryptKeystore(json, passphrase, source)
+    const devnet = values.devnet === true
+    const { passphrase } = await resolvePassphrase({ devnet, passphraseFile: values['passphrase-file'] })
+    // No weaker KDF than conun itself would write: a light one only for a devnet key.
+    const key = await decryptKeystore(json, passphrase, source, devnet ? 'light' : 'standard')
     const exists = await readFile(keystorePath(values)).then(() => true, () => false)
     if (exists && values.force !== true) throw new UsageError(`${keystorePath(values)} already holds a node key; pass --force to replace it`, importHelp)
     await writeKeystore(keystorePath(values), json as KeystoreV3)

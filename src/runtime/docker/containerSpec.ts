@@ -32,6 +32,8 @@ export function containerSpec (plan: ContainerPlan): Record<string, unknown> {
     Env: Object.entries(request.env).map(([key, value]) => `${key}=${value}`),
     User: plan.user,
     WorkingDir: '/',
+    // An image's HEALTHCHECK would have the daemon exec its command in the container on a timer of the image's choosing.
+    Healthcheck: { Test: ['NONE'] },
     Labels: plan.labels,
     NetworkDisabled: true,
     AttachStdout: true,

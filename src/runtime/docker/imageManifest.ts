@@ -1,47 +1,53 @@
 /**
- * Reads `manifest.json` out of a `docker save` tarball without loading it: which image it holds
- * (the config digest, which is the image id the engine will report) and which tags it would set.
- * Only the 512-byte tar headers are read on the way; layers are skipped by their size.
+ * Reads a `docker save` tarball (the legacy layout or the OCI one) without loading it: the one
+ * image its manifest.json names, as the config bytes and where each layer lies. The image id is
+ * the digest of the config, computed here; nothing else the tarball says about itself (file names,
+ * tags, other manifests) is taken on trust, and nothing of it but the config and the layers is
+ * ever handed to the engine.
  */
+import { createHash } from 'node:crypto'
 import { open } from 'node:fs/promises'
-import { basename } from 'node:path'
 import { InvalidImageError } from './errors.ts'
+import { readExactly, readTarIndex, tarFile } from './tarIndex.ts'
+import type { TarFile } from './tarIndex.ts'
 
-const BLOCK = 512
 const MAX_MANIFEST_BYTES = 1024 * 1024
+const MAX_CONFIG_BYTES = 8 * 1024 * 1024
+/** The engine's overlay storage stacks at most this many layers. */
+const MAX_LAYERS = 128
 
 export interface ImageManifest {
-  /** `sha256:<hex>`, the id the engine gives the image. */
+  /** `sha256:<hex>` of the config: the id the engine gives the image. */
   readonly imageId: string
-  readonly repoTags: readonly string[]
+  readonly config: Buffer
+  /** The layers bottom-up; a layer the tarball holds once but names twice is the same TarFile. */
+  readonly layers: readonly TarFile[]
 }
 
 export async function readImageManifest (tarballPath: string): Promise<ImageManifest> {
+  const index = await readTarIndex(tarballPath)
+  if (!index.has('manifest.json')) throw new InvalidImageError('not a docker save tarball: it has no manifest.json')
   const file = await open(tarballPath, 'r')
   try {
-    const { size } = await file.stat()
-    const header = Buffer.alloc(BLOCK)
-    for (let at = 0; at + BLOCK <= size;) {
-      await file.read(header, 0, BLOCK, at)
-      if (header.every(byte => byte === 0)) break // end of archive
-      const name = field(header, 0, 100)
-      const entrySize = parseInt(field(header, 124, 12).trim() || '0', 8)
-      if (!Number.isSafeInteger(entrySize) || entrySize < 0) break
-      if (name === 'manifest.json' || name === './manifest.json') {
-        if (entrySize > MAX_MANIFEST_BYTES) throw new InvalidImageError('the image manifest is too large')
-        const bytes = Buffer.alloc(entrySize)
-        await file.read(bytes, 0, entrySize, at + BLOCK)
-        return parseManifest(bytes.toString('utf8'))
-      }
-      at += BLOCK + Math.ceil(entrySize / BLOCK) * BLOCK
+    const { size: archiveBytes } = await file.stat()
+    const read = (entry: TarFile) => readExactly(file, entry.offset, entry.size, archiveBytes)
+    const manifestFile = tarFile(index, 'manifest.json')
+    if (manifestFile.size > MAX_MANIFEST_BYTES) throw new InvalidImageError('the image manifest is too large')
+    const manifest = parseManifest((await read(manifestFile)).toString('utf8'))
+    const configFile = tarFile(index, manifest.config)
+    if (configFile.size > MAX_CONFIG_BYTES) throw new InvalidImageError(`the image config is larger than ${MAX_CONFIG_BYTES} bytes`)
+    const config = await read(configFile)
+    return {
+      imageId: `sha256:${createHash('sha256').update(config).digest('hex')}`,
+      config,
+      layers: manifest.layers.map(layer => tarFile(index, layer)),
     }
-    throw new InvalidImageError('not a docker save tarball: it has no manifest.json')
   } finally {
     await file.close()
   }
 }
 
-function parseManifest (text: string): ImageManifest {
+function parseManifest (text: string): { config: string, layers: string[] } {
   let entries: unknown
   try {
     entries = JSON.parse(text)
@@ -51,16 +57,10 @@ function parseManifest (text: string): ImageManifest {
   if (!Array.isArray(entries) || entries.length !== 1) {
     throw new InvalidImageError(`an image tarball must hold exactly one image, this one holds ${Array.isArray(entries) ? entries.length : 0}`)
   }
-  const entry = entries[0] as { Config?: unknown, RepoTags?: unknown }
-  // "<hex>.json" (Docker ≤ 24) or "blobs/sha256/<hex>" (the OCI layout of later engines).
-  const hex = typeof entry.Config === 'string' ? basename(entry.Config).replace(/\.json$/, '') : ''
-  if (!/^[0-9a-f]{64}$/.test(hex)) throw new InvalidImageError('the image manifest names no config digest')
-  const repoTags = Array.isArray(entry.RepoTags) ? entry.RepoTags.filter((tag): tag is string => typeof tag === 'string') : []
-  return { imageId: `sha256:${hex}`, repoTags }
-}
-
-function field (block: Buffer, offset: number, length: number): string {
-  const bytes = block.subarray(offset, offset + length)
-  const end = bytes.indexOf(0)
-  return bytes.subarray(0, end === -1 ? length : end).toString('utf8')
+  const entry = entries[0] as { Config?: unknown, Layers?: unknown }
+  if (typeof entry.Config !== 'string') throw new InvalidImageError('the image manifest names no config')
+  const layers = entry.Layers
+  if (!Array.isArray(layers) || !layers.every(layer => typeof layer === 'string')) throw new InvalidImageError('the image manifest has no list of layers')
+  if (layers.length > MAX_LAYERS) throw new InvalidImageError(`the image has ${layers.length} layers, more than the ${MAX_LAYERS} allowed`)
+  return { config: entry.Config, layers }
 }

@@ -1,12 +1,12 @@
 /**
  * Task images by CID: the tarball (`docker save` format) was fetched and verified against its CID
  * by the provider; it is loaded into the engine once and its image id remembered, so every later
- * task of the same image starts straight from the id.
+ * task of the same image starts straight from the id. Images are known by their id, never by a tag.
  */
-import { createReadStream } from 'node:fs'
 import { readBody } from './engine.ts'
 import { DockerEngineError, InvalidImageError } from './errors.ts'
 import { readImageManifest } from './imageManifest.ts'
+import { repackImage } from './repackImage.ts'
 import type { DockerEngine } from './engine.ts'
 
 /** `POST /images/load` answers one JSON line per step; a failure is a line with `error`. */
@@ -15,8 +15,14 @@ interface LoadLine {
 }
 
 const MAX_LOAD_ANSWER_BYTES = 1024 * 1024
-/** Loaded images are tagged `conun-image:<cid>`, so they show up as conun's and are never dangling. */
+/** Loaded images are tagged `conun-image:<hex of the image id>`, so they show up as conun's and are never dangling. */
 const IMAGE_REPO = 'conun-image'
+
+/** What `GET /images/{name}/json` tells of an image. */
+interface ImageInspect {
+  readonly Id: string
+  readonly Config?: { readonly Volumes?: Readonly<Record<string, unknown>> | null }
+}
 
 export class ImageStore {
   private readonly engine: DockerEngine
@@ -31,7 +37,7 @@ export class ImageStore {
   imageId (cid: string, tarballPath: string): Promise<string> {
     let id = this.ids.get(cid)
     if (id === undefined) {
-      id = this.load(cid, tarballPath)
+      id = this.load(tarballPath)
       this.ids.set(cid, id)
       // A failed load is not remembered: the next task tries again (the daemon may have been restarting).
       id.catch(() => this.ids.delete(cid))
@@ -45,42 +51,33 @@ export class ImageStore {
   }
 
   /**
-   * Loads the tarball and checks that the engine holds the image its manifest names. A tarball
-   * carries tags of its own; loading it would move a tag the provider already uses, so such a
-   * tarball is refused, and the new tags it sets are taken off again after the load.
+   * Loads the image the tarball holds, re-packed under conun's own manifest (see repackImage.ts),
+   * and checks what the engine made of it before any container is created from it.
    */
-  private async load (cid: string, tarballPath: string): Promise<string> {
-    const manifest = await readImageManifest(tarballPath)
-    const taggedBefore = new Set<string>()
-    for (const tag of manifest.repoTags) {
-      const existing = await this.inspect(tag)
-      if (existing === undefined) continue
-      if (existing !== manifest.imageId) throw new InvalidImageError(`the image would take the tag ${tag} from another image on this provider`)
-      taggedBefore.add(tag)
-    }
+  private async load (tarballPath: string): Promise<string> {
+    const image = await readImageManifest(tarballPath)
+    const tag = `${IMAGE_REPO}:${image.imageId.slice('sha256:'.length)}`
     this.loads++
-    const res = await this.engine.upload('POST', '/images/load?quiet=1', createReadStream(tarballPath), 'application/x-tar')
+    const res = await this.engine.upload('POST', '/images/load?quiet=1', repackImage(tarballPath, image, tag), 'application/x-tar')
       .catch(error => { throw error instanceof DockerEngineError && error.status < 500 ? new InvalidImageError(error.message) : error })
     const lines = (await readBody(res, MAX_LOAD_ANSWER_BYTES)).split('\n').filter(line => line.trim() !== '').map(line => JSON.parse(line) as LoadLine)
     const failure = lines.find(line => line.error !== undefined)
     if (failure !== undefined) throw new InvalidImageError(`the image tarball does not load: ${failure.error}`)
-    if (await this.inspect(manifest.imageId) !== manifest.imageId) throw new InvalidImageError(`the engine does not hold ${manifest.imageId}, the image the tarball's manifest names`)
-    const tag = cid.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 128)
-    await this.engine.json('POST', `/images/${manifest.imageId}/tag?repo=${IMAGE_REPO}&tag=${encodeURIComponent(tag)}`)
-    for (const repoTag of manifest.repoTags) {
-      if (taggedBefore.has(repoTag)) continue
-      // Another provider on this engine may have loaded the same tarball and taken the tag off first.
-      await this.engine.json('DELETE', `/images/${encodeURIComponent(repoTag)}?noprune=1`).catch(error => {
-        if (!(error instanceof DockerEngineError && error.status === 404)) throw error
-      })
+    const loaded = await this.inspect(tag)
+    if (loaded?.Id !== image.imageId) throw new InvalidImageError(`the engine does not hold ${image.imageId}, the image the tarball holds`)
+    // The engine gives each declared volume a writable folder of its own, outside /out and its cap.
+    const volumes = Object.keys(loaded.Config?.Volumes ?? {})
+    if (volumes.length > 0) {
+      await this.engine.json('DELETE', `/images/${tag}`).catch(() => { /* another runtime refusing the same image removed it first */ })
+      throw new InvalidImageError(`the image declares volumes (${volumes.join(', ')}); a volume is writable storage outside the output limit, so conun runs no image with one`)
     }
-    return manifest.imageId
+    return image.imageId
   }
 
-  /** The id of the image with this name or id, or undefined when the engine has none. */
-  private async inspect (name: string): Promise<string | undefined> {
+  /** The image with this name or id, or undefined when the engine has none. */
+  private async inspect (name: string): Promise<ImageInspect | undefined> {
     try {
-      return (await this.engine.json<{ Id: string }>('GET', `/images/${encodeURIComponent(name)}/json`)).Id
+      return await this.engine.json<ImageInspect>('GET', `/images/${encodeURIComponent(name)}/json`)
     } catch (error) {
       if (error instanceof DockerEngineError && error.status === 404) return undefined
       throw error

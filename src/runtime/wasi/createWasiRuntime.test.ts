@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { buildWasiFixture } from '../../../test/fixtures/wasi/buildFixtures.ts'
-import { createWasiRuntime, type TaskRunOutcome, type TaskRunRequest, type WasiRuntime } from '../index.ts'
+import { createWasiRuntime, ENTRY_BYTES, MAX_TASK_FDS, type TaskRunOutcome, type TaskRunRequest, type WasiRuntime } from '../index.ts'
 
 const MiB = 1024 * 1024
 const LIMITS = { memoryBytes: 64 * MiB, timeoutMs: 20_000, outputBytes: 16 * MiB }
@@ -189,6 +189,41 @@ describe('createWasiRuntime', () => {
       assert.equal(allowed.files.length, 1)
       assert.equal(allowed.files[0]?.path, 'big.bin')
       assert.ok((allowed.files[0]?.bytes.length ?? 0) >= 10 * 1000 * 1000)
+    })
+  })
+
+  it('counts every file and folder a task creates, empty ones too, against the output limit and the entry cap', async () => {
+    await withRuntime(1, async (runtime) => {
+      // 100,000 empty folders once passed a 1 MiB cap and took 393 MiB of the host's disk.
+      const folders = await runtime.run(await request('mkdirs', { limits: { ...LIMITS, outputBytes: MiB } }))
+      assertFailed(folders, 'output-limit')
+      assert.match(folders.message, new RegExp(`each file or folder created counts ${ENTRY_BYTES} bytes`))
+      const entries = await runtime.run(await request('mkdirs', { limits: { ...LIMITS, outputBytes: 64 * MiB } }))
+      assertFailed(entries, 'output-limit')
+      assert.match(entries.message, /created more than 4096 files and folders/)
+      const few = await runtime.run(await request('mkdirs', { args: ['100'] }))
+      assertExit(few)
+      assert.equal(few.exitCode, 0)
+      // Re-opening a file it made creates nothing: 10,000 fopen("a") of one log are one entry.
+      const reopened = await runtime.run(await request('reopen', { limits: { ...LIMITS, outputBytes: MiB } }))
+      assertExit(reopened)
+      assert.equal(reopened.exitCode, 0)
+      assert.equal(text(reopened.files[0]!.bytes).split('\n').length - 1, 10_000)
+      await echoWorks(runtime)
+    })
+  })
+
+  it('caps the fds a task holds open, and the worker gets them all back', async () => {
+    const input = join(scratch, 'x.txt')
+    await writeFile(input, 'x')
+    await withRuntime(1, async (runtime) => {
+      // Opening /in until it fails once held 19,966 fds of the process, every one it had.
+      const outcome = await runtime.run(await request('holdfds', { args: ['/in/x', '0'], inputs: [{ name: 'x', path: input }] }))
+      assertExit(outcome)
+      const preopens = 2
+      assert.match(text(outcome.stdout), new RegExp(`^held ${MAX_TASK_FDS - preopens} fds, then: No file descriptors available`))
+      assert.deepEqual(fdsIntoWorkDir(), [])
+      await echoWorks(runtime)
     })
   })
 

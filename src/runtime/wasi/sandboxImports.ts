@@ -1,11 +1,22 @@
 /**
  * A shim between the module and node:wasi's `wasiImport`. uvwasi alone would let a module running
  * as root write to /in (chmod does not stop root, and /in holds hard links to cached inputs), make
- * links that escape, close the worker's real stdio, or fill the disk; the shim closes those gaps
- * and captures stdout/stderr/stdin in memory.
+ * links that escape, close the worker's real stdio, fill the disk with bytes or empty entries, or
+ * hold every fd of the process; the shim closes those gaps and captures stdout/stderr/stdin in memory.
  */
 import { TaskFailure } from './errors.ts'
-import { ERRNO_PERM, ERRNO_ROFS, ERRNO_SUCCESS, OFLAGS_WRITING, RIGHTS_WRITING } from './sandboxRules.ts'
+import {
+  ENTRY_BYTES,
+  entryOverLimit,
+  ERRNO_MFILE,
+  ERRNO_PERM,
+  ERRNO_ROFS,
+  ERRNO_SUCCESS,
+  MAX_TASK_FDS,
+  OFLAGS_WRITING,
+  openOrCreate,
+  RIGHTS_WRITING,
+} from './sandboxRules.ts'
 import type { WasmMemory } from './webAssembly.ts'
 
 /** The shape of a preview-1 call as JS sees it: i32 → number, i64 → bigint, errno back. */
@@ -16,7 +27,7 @@ export interface SandboxOptions {
   readonly stdin: Uint8Array
   readonly stdout: SharedArrayBuffer
   readonly stderr: SharedArrayBuffer
-  /** Shared budget for stdout + stderr + bytes written to files. */
+  /** Shared budget for stdout + stderr + bytes written to files + ENTRY_BYTES per file or folder created. */
   readonly outputBytes: number
   /** Preopened directories (the module may close them; they are then gone). */
   readonly preopenFds: readonly number[]
@@ -64,6 +75,7 @@ export function createSandbox(options: SandboxOptions): Sandbox {
   let memory: WasmMemory | undefined
   let halted: Halt | undefined
   let used = 0
+  let entries = 0
   let stdinAt = 0
   const closedStdio = new Set<number>()
   const openFds = new Set(options.preopenFds)
@@ -79,13 +91,20 @@ export function createSandbox(options: SandboxOptions): Sandbox {
     throw halt
   }
 
-  const overLimit = (): never =>
-    stop({ kind: 'failed', failure: new TaskFailure('output-limit', `output exceeded the limit of ${limit} bytes`) })
+  const outputLimit = (message: string): never => stop({ kind: 'failed', failure: new TaskFailure('output-limit', message) })
+  const overLimit = (): never => outputLimit(`output exceeded the limit of ${limit} bytes`)
 
   /** Reserves budget for file bytes; stops the module when a write would pass the limit. */
   const reserve = (bytes: number): void => {
     if (used + bytes > limit) overLimit()
     used += bytes
+  }
+
+  /** Counts a file or folder the module has just created: past the entry cap or the budget, it stops. */
+  const chargeEntry = (): void => {
+    const over = entryOverLimit(++entries, used, limit)
+    if (over !== undefined) outputLimit(over)
+    used += ENTRY_BYTES
   }
 
   /** The iovec array's buffers as views into memory, or an errno when it points outside memory. */
@@ -213,15 +232,24 @@ export function createSandbox(options: SandboxOptions): Sandbox {
     fd_filestat_set_times: (fd, ...rest) => (readOnlyFds.has(Number(fd)) ? ERRNO_ROFS : call('fd_filestat_set_times', fd, ...rest)),
 
     path_open: (fd, dirflags, path, pathLen, oflags, rightsBase, rightsInheriting, fdflags, opened) => {
+      // What a process gets at its RLIMIT_NOFILE: the task goes on, with the fds it holds.
+      if (openFds.size >= MAX_TASK_FDS) return ERRNO_MFILE
       const readOnly = readOnlyFds.has(Number(fd))
       if (readOnly && ((Number(oflags) & OFLAGS_WRITING) !== 0 || (BigInt(rightsBase) & RIGHTS_WRITING) !== 0n)) {
         return ERRNO_ROFS
       }
-      const errno = call('path_open', fd, dirflags, path, pathLen, oflags, rightsBase, rightsInheriting, fdflags, opened)
-      if (errno === ERRNO_SUCCESS) track(new DataView(buffer()).getUint32(u32(opened), true), readOnly)
+      return openOrCreate(Number(oflags), (flags) => {
+        const errno = call('path_open', fd, dirflags, path, pathLen, flags, rightsBase, rightsInheriting, fdflags, opened)
+        if (errno === ERRNO_SUCCESS) track(new DataView(buffer()).getUint32(u32(opened), true), readOnly)
+        return errno
+      }, chargeEntry)
+    },
+    path_create_directory: (fd, ...rest) => {
+      if (readOnlyFds.has(Number(fd))) return ERRNO_ROFS
+      const errno = call('path_create_directory', fd, ...rest)
+      if (errno === ERRNO_SUCCESS) chargeEntry()
       return errno
     },
-    path_create_directory: (fd, ...rest) => (readOnlyFds.has(Number(fd)) ? ERRNO_ROFS : call('path_create_directory', fd, ...rest)),
     path_remove_directory: (fd, ...rest) => (readOnlyFds.has(Number(fd)) ? ERRNO_ROFS : call('path_remove_directory', fd, ...rest)),
     path_unlink_file: (fd, ...rest) => (readOnlyFds.has(Number(fd)) ? ERRNO_ROFS : call('path_unlink_file', fd, ...rest)),
     path_filestat_set_times: (fd, ...rest) => (readOnlyFds.has(Number(fd)) ? ERRNO_ROFS : call('path_filestat_set_times', fd, ...rest)),

@@ -3,6 +3,7 @@ import { closeSync, constants, copyFileSync, fstatSync, linkSync, lstatSync, mkd
 import { dirname, join } from 'node:path'
 import type { OutputFile } from '../types.ts'
 import { TaskFailure } from './errors.ts'
+import { MAX_TASK_ENTRIES } from './sandboxRules.ts'
 
 /** Throws unless every name is a plain relative path (`data/a.txt`) and no two clash. */
 export function checkInputNames(inputs: ReadonlyArray<{ readonly name: string }>): void {
@@ -37,8 +38,11 @@ export function placeInputs(inDir: string, inputs: ReadonlyArray<{ readonly name
   }
 }
 
-/** A result carries at most this many files (the wire schema's bound); empty files cost no bytes. */
-export const MAX_OUTPUT_FILES = 4096
+/**
+ * Entries /out may hold, folders included: a result carries at most this many files (the wire
+ * schema's bound), and empty folders cost the host inodes and blocks all the same.
+ */
+export const MAX_OUTPUT_FILES = MAX_TASK_ENTRIES
 
 /**
  * Reads back every regular file under `outDir` (symlinks, devices and the like are skipped), after
@@ -47,9 +51,10 @@ export const MAX_OUTPUT_FILES = 4096
 export function collectOutputs(outDir: string, budget: number): OutputFile[] {
   const found: Array<{ path: string, size: number }> = []
   let total = 0
+  let entries = 0
   const walk = (dir: string, prefix: string): void => {
     for (const entry of readdirSync(dir)) {
-      if (found.length > MAX_OUTPUT_FILES) throw new TaskFailure('output-limit', `more than ${MAX_OUTPUT_FILES} files in /out`)
+      if (++entries > MAX_OUTPUT_FILES) throw new TaskFailure('output-limit', `more than ${MAX_OUTPUT_FILES} files and folders in /out`)
       const full = join(dir, entry)
       const stat = lstatSync(full)
       if (stat.isDirectory()) walk(full, `${prefix}${entry}/`)

@@ -2,10 +2,12 @@
  * The browser's client of the node API (the SDK's ConunClient is the Node one): the token comes
  * from #token= in the URL, or is asked for once, and is kept for the tab in sessionStorage.
  */
-import type { NodeEvent, NodeSummary, PeerSummary } from '../../sdk/index.ts'
+import type { NodeEvent, NodeSummary, PeerSummary, ProvideSummary } from '../../sdk/index.ts'
 import type { JobRecord, JobStatus, PaymentStatus, TaskOutcome } from '../../requester/index.ts'
 
-const TOKEN_KEY = 'conun.apiToken'
+/** Where a tab keeps its token: the dashboard's is the API token, the provide page's the provide link's. */
+export const API_TOKEN_KEY = 'conun.apiToken'
+export const PROVIDE_TOKEN_KEY = 'conun.provideToken'
 
 export class ApiRequestError extends Error {
   override readonly name = 'ApiRequestError'
@@ -26,21 +28,21 @@ export interface JobResults {
 }
 
 /** The token from the URL fragment (then removed from the address bar), or the one kept for this tab. */
-export function takeToken (): string | undefined {
+export function takeToken (key: string): string | undefined {
   const fragment = new URLSearchParams(location.hash.slice(1)).get('token')
   if (fragment !== null && fragment !== '') {
-    sessionStorage.setItem(TOKEN_KEY, fragment)
+    sessionStorage.setItem(key, fragment)
     history.replaceState(null, '', location.pathname + location.search)
   }
-  return sessionStorage.getItem(TOKEN_KEY) ?? undefined
+  return sessionStorage.getItem(key) ?? undefined
 }
 
 export function keepToken (token: string): void {
-  sessionStorage.setItem(TOKEN_KEY, token)
+  sessionStorage.setItem(API_TOKEN_KEY, token)
 }
 
 export function forgetToken (): void {
-  sessionStorage.removeItem(TOKEN_KEY)
+  sessionStorage.removeItem(API_TOKEN_KEY)
 }
 
 export class NodeApi {
@@ -65,6 +67,16 @@ export class NodeApi {
 
   node (): Promise<NodeSummary> {
     return this.request('GET', '/v1/node')
+  }
+
+  /** What a tab needs to join the grid as a provider; the provide link's token is enough. */
+  provideInfo (): Promise<ProvideSummary> {
+    return this.request('GET', '/v1/provide')
+  }
+
+  /** The provide link's token, to hand out instead of the API token. */
+  async provideToken (): Promise<string> {
+    return (await this.request<{ token: string }>('GET', '/v1/provide/token')).token
   }
 
   async peers (): Promise<PeerSummary[]> {
@@ -113,9 +125,13 @@ export class NodeApi {
       socket = new WebSocket(`${location.origin.replace(/^http/, 'ws')}/v1/events?token=${encodeURIComponent(this.token)}`)
       socket.onopen = onOpen
       socket.onmessage = message => onEvents(JSON.parse(String(message.data)) as NodeEvent[])
-      socket.onclose = close => {
-        if (close.code === 4401) onUnauthorised()
-        else if (!stopped) setTimeout(connect, 1000)
+      // A refused token fails the handshake (HTTP 401), which a page cannot tell from a drop: ask the API.
+      socket.onclose = () => {
+        if (stopped) return
+        this.node().then(() => setTimeout(connect, 1000), (error: unknown) => {
+          if (error instanceof ApiRequestError && error.status === 401) onUnauthorised()
+          else setTimeout(connect, 1000)
+        })
       }
     }
     connect()

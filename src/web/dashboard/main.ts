@@ -6,7 +6,7 @@
 import { formatUnits } from 'viem'
 import { coalesce } from '../common/coalesce.ts'
 import { byId, fill, formatBytes, h, shortId } from '../common/dom.ts'
-import { forgetToken, keepToken, NodeApi, takeToken } from '../common/nodeApi.ts'
+import { API_TOKEN_KEY, forgetToken, keepToken, NodeApi, takeToken } from '../common/nodeApi.ts'
 import { JobView } from './jobView.ts'
 import { setUpSubmitForm } from './submitForm.ts'
 import { ThroughputChart } from './throughputChart.ts'
@@ -18,7 +18,7 @@ const POLL_MS = 2000
 /** The jobs list is re-read at most this often while events arrive. */
 const JOBS_REFRESH_MS = 300
 
-const token = takeToken()
+const token = takeToken(API_TOKEN_KEY)
 if (token === undefined) askForToken()
 else void open(new NodeApi(token))
 
@@ -44,7 +44,9 @@ async function open (api: NodeApi): Promise<void> {
   }
   byId('login').hidden = true
   byId('app').hidden = false
-  byId<HTMLAnchorElement>('provide-link').href = `/provide#token=${encodeURIComponent(token!)}`
+  // The provide link carries its own token, which lets a tab join the grid and nothing else: whoever
+  // is given the link cannot use it to spend this node's funds.
+  byId<HTMLAnchorElement>('provide-link').href = `/provide#token=${encodeURIComponent(await api.provideToken())}`
 
   const chart = new ThroughputChart(byId<HTMLCanvasElement>('chart'))
   let jobs: JobStatus[] = []
@@ -111,7 +113,7 @@ async function open (api: NodeApi): Promise<void> {
     void selected?.load()
   }, () => {
     forgetToken()
-    askForToken('The node closed the event stream: the token is no longer valid.')
+    askForToken('The node no longer accepts this token.')
   })
   await refreshNode()
   setInterval(() => void refreshNode().catch(() => { /* the node may be restarting */ }), POLL_MS)

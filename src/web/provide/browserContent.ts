@@ -6,7 +6,7 @@
  */
 import { unixfs } from '@helia/unixfs'
 import { CID } from 'multiformats/cid'
-import { ContentNotFoundError, parseCid, readFromPeer, serveBlocks } from '../../storage/index.ts'
+import { ContentNotFoundError, ContentTooLargeError, parseCid, readFromPeer, serveBlocks } from '../../storage/index.ts'
 import { concatBytes } from '../../util/index.ts'
 import type { ContentCache, TaskStorage } from '../../provider/index.ts'
 import type { FetchOptions, StoredContent } from '../../storage/index.ts'
@@ -50,6 +50,8 @@ export class BrowserContent implements ContentCache, TaskStorage {
     if (this.blobs.has(cid)) return cid
     const known = this.pending.get(cid)
     if (known !== undefined) return known
+    // Refused before any block moves: content that could never be kept.
+    if (size > MAX_KEPT_BYTES) throw new ContentTooLargeError(cid, MAX_KEPT_BYTES, `the task declares ${size} bytes, more than this browser keeps`)
     const fetching = (async () => {
       const bytes = await this.readBytes(cid, size, options)
       if (bytes.byteLength !== size) throw new Error(`content ${cid} is ${bytes.byteLength} bytes, the task said ${size}`)
@@ -74,12 +76,7 @@ export class BrowserContent implements ContentCache, TaskStorage {
     const source = options?.from?.[0]
     if (source === undefined) throw new ContentNotFoundError(cid, 'a browser fetches only from the peer that sent the task')
     const chunks: Uint8Array[] = []
-    let total = 0
-    for await (const chunk of readFromPeer(this.libp2p, source, parseCid(cid), options?.signal)) {
-      total += chunk.byteLength
-      if (total > maxBytes) throw new ContentNotFoundError(cid, `content is larger than the ${maxBytes}-byte limit`)
-      chunks.push(chunk)
-    }
+    for await (const chunk of readFromPeer(this.libp2p, source, parseCid(cid), { maxBytes, signal: options?.signal })) chunks.push(chunk)
     return concatBytes(chunks)
   }
 

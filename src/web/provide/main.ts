@@ -5,10 +5,11 @@
  */
 import { formatUnits } from 'viem'
 import { byId, fill, shortId } from '../common/dom.ts'
-import { NodeApi, takeToken } from '../common/nodeApi.ts'
+import { ApiRequestError, NodeApi, PROVIDE_TOKEN_KEY, takeToken } from '../common/nodeApi.ts'
 import { loadOrCreateSessionKey } from './sessionKey.ts'
 import { startBrowserProvider } from './browserProvider.ts'
 import type { BrowserProvider } from './browserProvider.ts'
+import type { ProvideSummary } from '../../sdk/index.ts'
 
 const PAYOUT_KEY = 'conun.payoutAddress'
 const LOW_BATTERY = 0.2
@@ -18,14 +19,21 @@ interface BatteryManager extends EventTarget {
   readonly level: number
 }
 
-const token = takeToken()
-if (token === undefined) fill(byId('errors'), 'Open this page from the dashboard, or with #token=<the node\'s API token> in the URL.')
-else void run(new NodeApi(token), token)
+// The provide link's token: it tells this tab where to join and can do nothing else on the node.
+const token = takeToken(PROVIDE_TOKEN_KEY)
+if (token === undefined) fill(byId('errors'), 'Open this page through the provide link on the node\'s dashboard.')
+else void run(new NodeApi(token))
 
-async function run (api: NodeApi, apiToken: string): Promise<void> {
-  byId<HTMLAnchorElement>('dashboard-link').href = `/#token=${encodeURIComponent(apiToken)}`
-  const node = await api.node()
-  const bootstrap = node.multiaddrs.find(addr => addr.includes('/ws/'))
+async function run (api: NodeApi): Promise<void> {
+  let node: ProvideSummary
+  try {
+    node = await api.provideInfo()
+  } catch (error) {
+    const refused = error instanceof ApiRequestError && error.status === 401
+    fill(byId('errors'), refused ? 'The node does not accept this provide link: ask for a new one.' : `cannot reach the node: ${(error as Error).message}`)
+    return
+  }
+  const bootstrap = node.multiaddrs[0]
   if (bootstrap === undefined) {
     fill(byId('errors'), 'The node does not listen on WebSockets (add a /ws listen address).')
     return

@@ -5,14 +5,15 @@
  */
 import { ConsoleStdout, Directory, File, OpenFile, PreopenDirectory, WASI } from '@bjorn3/browser_wasi_shim'
 import type { Inode } from '@bjorn3/browser_wasi_shim'
-import { ERRNO_PERM, ERRNO_ROFS, ERRNO_SUCCESS, nearMemoryCap, OFLAGS_WRITING, RIGHTS_WRITING } from '../../runtime/index.ts'
+import { ENTRY_BYTES, entryOverLimit, ERRNO_MFILE, ERRNO_PERM, ERRNO_ROFS, ERRNO_SUCCESS, MAX_TASK_FDS, nearMemoryCap, OFLAGS_WRITING, openOrCreate, RIGHTS_WRITING } from '../../runtime/index.ts'
 import { concatBytes } from '../../util/index.ts'
 import type { WorkerOutcome, WorkerTask } from './workerProtocol.ts'
 
 class OutputLimitReached extends Error {}
 
-/** The fd of /in, the read-only preopen (0–2 are stdio, 4 is /out). */
+/** The fds of /in, the read-only preopen, and /out (0–2 are stdio). */
 const IN_FD = 3
+const OUT_FD = 4
 /** The 29 rights of WASI preview 1, all set; fdstat holds rights_base at +8 and rights_inheriting at +16. */
 const ALL_RIGHTS = (1n << 29n) - 1n
 
@@ -25,11 +26,17 @@ scope.onmessage = ({ data: task }) => {
 }
 
 function run (task: WorkerTask): WorkerOutcome {
-  /** stdout, stderr and every byte written to files share the output budget, checked as they go. */
+  /** stdout, stderr, every byte written to files and each file or folder created share the output budget, checked as they go. */
   let used = 0
+  let entries = 0
   const reserve = (bytes: number) => {
     used += bytes
     if (used > task.outputBytes) throw new OutputLimitReached(`output exceeded the limit of ${task.outputBytes} bytes`)
+  }
+  const chargeEntry = () => {
+    const over = entryOverLimit(++entries, used, task.outputBytes)
+    if (over !== undefined) throw new OutputLimitReached(over)
+    used += ENTRY_BYTES
   }
   const capture = () => {
     const chunks: Uint8Array[] = []
@@ -49,7 +56,7 @@ function run (task: WorkerTask): WorkerOutcome {
     new PreopenDirectory('/in', inputTree(task.inputs)),
     new PreopenDirectory('/out', out),
   ], { debug: false })
-  const imports: Record<string, Record<string, unknown>> = { wasi_snapshot_preview1: withSandboxRules(wasi, reserve) }
+  const imports: Record<string, Record<string, unknown>> = { wasi_snapshot_preview1: withSandboxRules(wasi, reserve, chargeEntry) }
   let importedMemory: WebAssembly.Memory | undefined
   if (task.memory?.import !== undefined) {
     importedMemory = new WebAssembly.Memory({ initial: task.memory.initialPages, maximum: task.memory.maximumPages, shared: task.memory.shared })
@@ -86,13 +93,16 @@ function run (task: WorkerTask): WorkerOutcome {
 }
 
 /**
- * The shim's calls, with /in and everything opened through it read-only, no links, and file
- * writes counted against the output budget before they happen, as on a node
- * (src/runtime/wasi/sandboxImports.ts): the same module gets the same answers in both.
+ * The shim's calls, with /in and everything opened through it read-only, no links, file writes
+ * counted against the output budget before they happen and each file or folder created as it is
+ * made, and at most MAX_TASK_FDS fds open, as on a node (src/runtime/wasi/sandboxImports.ts): the
+ * same module gets the same answers in both.
  */
-function withSandboxRules (wasi: WASI, reserve: (bytes: number) => void): Record<string, (...args: Array<number | bigint>) => unknown> {
+function withSandboxRules (wasi: WASI, reserve: (bytes: number) => void, chargeEntry: () => void): Record<string, (...args: Array<number | bigint>) => unknown> {
   const real = wasi.wasiImport as Record<string, (...args: Array<number | bigint>) => unknown>
   const readOnly = new Set([IN_FD])
+  /** The fds the task holds besides stdio: its preopens and what it opened. */
+  const held = new Set([IN_FD, OUT_FD])
   const refuseOn = (name: string) => (fd: number | bigint, ...rest: Array<number | bigint>) =>
     readOnly.has(Number(fd)) ? ERRNO_ROFS : real[name]!(fd, ...rest)
   /** fd_write and fd_pwrite to files: stdio is counted by its own capture. */
@@ -113,7 +123,17 @@ function withSandboxRules (wasi: WASI, reserve: (bytes: number) => void): Record
     fd_allocate: refuseOn('fd_allocate'),
     fd_filestat_set_size: refuseOn('fd_filestat_set_size'),
     fd_filestat_set_times: refuseOn('fd_filestat_set_times'),
-    path_create_directory: refuseOn('path_create_directory'),
+    path_create_directory: (fd, ...rest) => {
+      if (readOnly.has(Number(fd))) return ERRNO_ROFS
+      const errno = real.path_create_directory!(fd, ...rest)
+      if (errno === ERRNO_SUCCESS) chargeEntry()
+      return errno
+    },
+    fd_close: (fd) => {
+      const errno = real.fd_close!(fd)
+      if (errno === ERRNO_SUCCESS) held.delete(Number(fd))
+      return errno
+    },
     path_remove_directory: refuseOn('path_remove_directory'),
     path_unlink_file: refuseOn('path_unlink_file'),
     path_filestat_set_times: refuseOn('path_filestat_set_times'),
@@ -131,23 +151,32 @@ function withSandboxRules (wasi: WASI, reserve: (bytes: number) => void): Record
       }
       return errno
     },
-    // A read-only fd renumbered onto another number stays read-only there.
+    // A read-only fd renumbered onto another number stays read-only there; `to` was closed.
     fd_renumber: (from, to) => {
       const errno = real.fd_renumber!(from, to)
       if (errno === ERRNO_SUCCESS) {
         if (readOnly.has(Number(from))) readOnly.add(Number(to))
         else readOnly.delete(Number(to))
+        held.delete(Number(to))
+        if (held.delete(Number(from))) held.add(Number(to))
       }
       return errno
     },
     path_symlink: () => ERRNO_PERM,
     path_link: () => ERRNO_PERM,
     path_open: (fd, dirflags, path, pathLen, oflags, rightsBase, rightsInheriting, fdflags, opened) => {
+      if (held.size >= MAX_TASK_FDS) return ERRNO_MFILE
       const inReadOnly = readOnly.has(Number(fd))
       if (inReadOnly && ((Number(oflags) & OFLAGS_WRITING) !== 0 || (BigInt(rightsBase) & RIGHTS_WRITING) !== 0n)) return ERRNO_ROFS
-      const errno = real.path_open!(fd, dirflags, path, pathLen, oflags, rightsBase, rightsInheriting, fdflags, opened)
-      if (errno === ERRNO_SUCCESS && inReadOnly) readOnly.add(new DataView(wasi.inst.exports.memory.buffer).getUint32(Number(opened), true))
-      return errno
+      return openOrCreate(Number(oflags), flags => {
+        const errno = real.path_open!(fd, dirflags, path, pathLen, flags, rightsBase, rightsInheriting, fdflags, opened) as number
+        if (errno === ERRNO_SUCCESS) {
+          const openedFd = new DataView(wasi.inst.exports.memory.buffer).getUint32(Number(opened), true)
+          held.add(openedFd)
+          if (inReadOnly) readOnly.add(openedFd)
+        }
+        return errno
+      }, chargeEntry)
     },
   }
 }

@@ -1,0 +1,21 @@
+import type { ApiDeps } from '../apiDeps.ts'
+import type { FastifyInstance } from 'fastify'
+
+/** A WebSocket listen address (/ws or /wss), the only kind a browser can dial. */
+const WEBSOCKET_ADDR = /\/wss?(\/|$)/
+
+/**
+ * What the provide link is for: a browser tab joins the grid as a provider by dialling this node's
+ * WebSocket address. The provide link's token reaches this and nothing else, so whoever holds the
+ * link can lend a tab but cannot see jobs, submit them or spend the node's funds.
+ */
+export function provideRoutes (app: FastifyInstance, node: ApiDeps, provideToken: string): void {
+  app.get('/provide', { config: { access: 'provide' } }, async () => ({
+    peerId: node.key.peerId.toString(),
+    chainId: node.chainId,
+    multiaddrs: node.host.getMultiaddrs().map(addr => addr.toString()).filter(addr => WEBSOCKET_ADDR.test(addr)),
+  }))
+
+  /** The provide link's token, for the dashboard to build the link with (API token only). */
+  app.get('/provide/token', async () => ({ token: provideToken }))
+}

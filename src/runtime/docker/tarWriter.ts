@@ -1,0 +1,61 @@
+/**
+ * Writes tar headers (POSIX ustar, or GNU for its long-name records): what the provider hands the
+ * engine is always an archive it wrote itself, never the requester's bytes as they came.
+ */
+export const TAR_BLOCK = 512
+/** Two zero blocks end an archive. */
+export const TAR_END = Buffer.alloc(2 * TAR_BLOCK)
+/** Numeric fields hold 11 octal digits; larger sizes take the base-256 form that tar readers accept. */
+const MAX_OCTAL_SIZE = 8 ** 11 - 1
+
+export interface TarHeaderFields {
+  readonly name: string
+  /** `0` file, `1` hard link, `2` symlink, `3`/`4` devices, `5` directory, `x` pax record, `L` GNU long name. */
+  readonly type: string
+  readonly mode?: number
+  readonly size?: number
+  readonly link?: string
+  /** The ustar prefix, joined before `name` by a `/`. */
+  readonly prefix?: string
+  /** GNU magic (`ustar  `) instead of POSIX ustar (`ustar\0` `00`). */
+  readonly gnu?: boolean
+}
+
+export function tarHeader (entry: TarHeaderFields): Buffer {
+  const block = Buffer.alloc(TAR_BLOCK)
+  const field = (offset: number, length: number, value: string) => {
+    if (Buffer.byteLength(value) > length) throw new Error(`tar header: "${value}" does not fit in ${length} bytes`)
+    block.write(value, offset, length, 'utf8')
+  }
+  const octal = (offset: number, length: number, value: number) => field(offset, length, value.toString(8).padStart(length - 1, '0'))
+  field(0, 100, entry.name)
+  octal(100, 8, entry.mode ?? 0o644)
+  octal(108, 8, 0)
+  octal(116, 8, 0)
+  const size = entry.size ?? 0
+  if (size <= MAX_OCTAL_SIZE) octal(124, 12, size)
+  else {
+    block[124] = 0x80
+    block.writeBigUInt64BE(BigInt(size), 128)
+  }
+  octal(136, 12, 0)
+  field(148, 8, '        ')
+  field(156, 1, entry.type)
+  field(157, 100, entry.link ?? '')
+  if (entry.gnu === true) field(257, 8, 'ustar  ')
+  else {
+    field(257, 6, 'ustar\0')
+    field(263, 2, '00')
+    field(345, 155, entry.prefix ?? '')
+  }
+  let sum = 0
+  for (const byte of block) sum += byte
+  field(148, 8, `${sum.toString(8).padStart(6, '0')}\0 `)
+  return block
+}
+
+/** Zero bytes that fill an entry of `size` bytes up to whole blocks. */
+export function tarPadding (size: number): Buffer {
+  const rest = size % TAR_BLOCK
+  return Buffer.alloc(rest === 0 ? 0 : TAR_BLOCK - rest)
+}
