@@ -15,7 +15,7 @@ export function repackImage (tarballPath: string, image: ImageManifest, repoTag:
   return Readable.from(archive(tarballPath, image, repoTag))
 }
 
-async function * archive (tarballPath: string, image: ImageManifest, repoTag: string): AsyncGenerator<Buffer> {
+async function * archive (tarballPath: string, image: ImageManifest, repoTag: string): AsyncGenerator<Uint8Array> {
   // One file per layer the tarball holds: a saver writes a layer used twice once, and links to it.
   const names = new Map<TarFile, string>()
   for (const layer of image.layers) if (!names.has(layer)) names.set(layer, `layer-${names.size}.tar`)

@@ -3,8 +3,8 @@
  * engine is always an archive it wrote itself, never the requester's bytes as they came.
  */
 export const TAR_BLOCK = 512
-/** Two zero blocks end an archive. */
-export const TAR_END = Buffer.alloc(2 * TAR_BLOCK)
+/** Two zero blocks end an archive. (A Uint8Array: the browser's WASI worker bundles runtime/index.ts, and has no Buffer.) */
+export const TAR_END = new Uint8Array(2 * TAR_BLOCK)
 /** Numeric fields hold 11 octal digits; larger sizes take the base-256 form that tar readers accept. */
 const MAX_OCTAL_SIZE = 8 ** 11 - 1
 
