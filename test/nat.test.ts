@@ -26,9 +26,10 @@ interface Started {
   readonly bootstrap: string
 }
 
+/** Starts a node on `host`: a public host listens on RELAY_PORT (it answers STUN there too), a NAT'd one anywhere. */
 async function startOn (host: NetHost, name: string, flags: string[]): Promise<Started> {
-  const port = flags.includes('--provide') || !flags.includes('--bootstrap') ? RELAY_PORT : 0
-  const node = await startNodeProcess(name, join(root, name), ['--listen', `/ip4/${host.ip}/tcp/${host.publicIp === host.ip ? RELAY_PORT : port}`, '--api-host', host.managementIp, ...flags], {
+  const port = host.publicIp === host.ip ? RELAY_PORT : 0
+  const node = await startNodeProcess(name, join(root, name), ['--listen', `/ip4/${host.ip}/tcp/${port}`, '--api-host', host.managementIp, ...flags], {
     wrap: internet.exec(host, []),
     log: line => log.push(line),
   })
@@ -47,17 +48,23 @@ async function providerSeen (requester: GridNode, providers: readonly GridNode[]
   }, 60_000, 'the providers\' offers with relay addresses')
 }
 
-/** How each provider's task session was reached, from the requester's events (linked, then moved). */
-async function trackSessionPaths (requester: GridNode): Promise<{ history: string[], last(peerId: string): string | undefined, stop(): void }> {
+/** What happened to the requester's sessions, from its events: linked, moved, lost, and every dispatch. */
+async function trackSessions (requester: GridNode): Promise<{ history: string[], dispatched: Map<number, Set<string>>, last(peerId: string): string | undefined, stop(): void }> {
   const history: string[] = []
   const latest = new Map<string, string>()
+  const dispatched = new Map<number, Set<string>>()
   const stop = await requester.client.events(event => {
-    if (event.source === 'requester' && (event.type === 'provider.linked' || event.type === 'provider.moved')) {
+    if (event.source !== 'requester') return
+    if (event.type === 'provider.linked' || event.type === 'provider.moved') {
       history.push(`${event.type} ${event.provider.slice(-6)} ${event.path}`)
       latest.set(event.provider, event.path)
+    } else if (event.type === 'provider.lost') {
+      history.push(`${event.type} ${event.provider.slice(-6)} ${event.reason}`)
+    } else if (event.type === 'task.dispatched') {
+      dispatched.set(event.idx, new Set([...(dispatched.get(event.idx) ?? []), event.provider]))
     }
   })
-  return { history, last: peerId => latest.get(peerId), stop }
+  return { history, dispatched, last: peerId => latest.get(peerId), stop }
 }
 
 async function finished (requester: GridNode, jobId: string, timeoutMs: number): Promise<void> {
@@ -72,12 +79,16 @@ describe('a grid across NATs', { skip: process.getuid?.() !== 0 ? 'needs root fo
   let natB: NatRouter
   let symmetricA: NatRouter
   let symmetricB: NatRouter
+  let natC: NatRouter
   let pub1: NetHost
+  let pub2: NetHost
 
   before(async () => {
     root = await tempDir('nat')
     internet = createInternet()
     pub1 = internet.addPublicHost('pub1')
+    pub2 = internet.addPublicHost('pub2')
+    natC = internet.addNat('natC')
     natA = internet.addNat('natA')
     natB = internet.addNat('natB')
     symmetricA = internet.addNat('symA', { symmetric: true })
@@ -102,7 +113,7 @@ describe('a grid across NATs', { skip: process.getuid?.() !== 0 ? 'needs root fo
     const input = join(root, 'input.bin')
     const bytes = randomBytes(256 * 1024)
     await writeFile(input, bytes)
-    const paths = await trackSessionPaths(requester.node)
+    const paths = await trackSessions(requester.node)
     const submitted = await requester.node.client.submitJob({ runtime: 'wasi', module, inputs: { 'data.bin': input }, range: { count: 6, args: ['/in/data.bin'] }, limits: { timeoutMs: 30_000 } })
     await finished(requester.node, submitted.job.id, 120_000)
     const results = await requester.node.client.results(submitted.job.id)
@@ -112,6 +123,7 @@ describe('a grid across NATs', { skip: process.getuid?.() !== 0 ? 'needs root fo
 
     paths.stop()
     assert.equal(paths.last(provider.node.peerId), 'hole-punched', `the session's paths: ${JSON.stringify(paths.history)}`)
+    assert.ok(!paths.history.some(line => line.startsWith('provider.lost')), `the session moved, it was not lost: ${JSON.stringify(paths.history)}`)
     const seen = (await requester.node.client.peers()).find(peer => peer.peerId === provider.node.peerId)!
     assert.deepEqual(seen.connections.map(connection => connection.path), ['hole-punched'], 'the relayed connection used for signalling is closed')
     const status = await provider.node.client.node()
@@ -131,7 +143,7 @@ describe('a grid across NATs', { skip: process.getuid?.() !== 0 ? 'needs root fo
     const input = join(root, 'big.bin')
     const bytes = randomBytes(12 * 1024 * 1024)
     await writeFile(input, bytes)
-    const paths = await trackSessionPaths(requester.node)
+    const paths = await trackSessions(requester.node)
     const submitted = await requester.node.client.submitJob({ runtime: 'wasi', module, inputs: { 'big.bin': input }, range: { count: 1, args: ['/in/big.bin', '/out/big.bin'] }, limits: { timeoutMs: 120_000, outputMb: 16 } })
     await finished(requester.node, submitted.job.id, 240_000)
     paths.stop()
@@ -141,6 +153,80 @@ describe('a grid across NATs', { skip: process.getuid?.() !== 0 ? 'needs root fo
     const output = task!.outputs.find(o => o.kind === 'file' && o.path === 'big.bin')!
     assert.deepEqual(await requester.node.client.contentBytes(output.cid), transformed(bytes))
     assert.equal(paths.last(provider.node.peerId), 'relayed', `the session's paths: ${JSON.stringify(paths.history)}`)
+    await stopAll()
+  })
+
+  it('the relay carrying a session is killed mid-job: the session resumes through the other relay, nothing lost, nothing accepted twice', async () => {
+    const module = await buildWasiFixture('sleep')
+    const relay1 = await startOn(pub1, 'relay-k1', [])
+    const relay2 = await startOn(pub2, 'relay-k2', ['--bootstrap', relay1.bootstrap])
+    const both = ['--bootstrap', relay1.bootstrap, '--bootstrap', relay2.bootstrap]
+    const requester = await startOn(symmetricA.addHost('req-k'), 'requester-k', both)
+    const provider = await startOn(symmetricB.addHost('prov-k'), 'provider-k', ['--provide', '--cores', '1', ...both])
+    await waitFor(async () => (await provider.node.client.node()).reachability.relays.length === 2, 60_000, 'the provider to hold slots on both relays')
+    await providerSeen(requester.node, [provider.node])
+    const sessions = await trackSessions(requester.node)
+    const done = new Map<number, number>()
+    const stopDone = await requester.node.client.events(event => {
+      if (event.source === 'requester' && event.type === 'task.done') done.set(event.idx, (done.get(event.idx) ?? 0) + 1)
+    })
+    const submitted = await requester.node.client.submitJob({ runtime: 'wasi', module, range: { count: 40, args: ['150'] }, limits: { timeoutMs: 30_000 } })
+    await waitFor(() => done.size >= 5, 60_000, 'a few tasks done')
+    const carrying = (await requester.node.client.peers()).find(peer => peer.peerId === provider.node.peerId)!.connections.find(c => c.path === 'relayed')!
+    const victim = carrying.addr.includes(relay1.node.peerId) ? relay1 : relay2
+    victim.node.process.kill('SIGKILL')
+    await victim.node.exited
+    await finished(requester.node, submitted.job.id, 120_000)
+    sessions.stop()
+    stopDone()
+    const results = await requester.node.client.results(submitted.job.id)
+    assert.equal(results.job.state, 'completed', JSON.stringify(sessions.history))
+    assert.equal(results.tasks.length, 40)
+    for (const task of results.tasks) assert.equal((await stdoutOf(requester.node.client, task.outputs)).trim(), 'sleeping\nwoke')
+    assert.ok([...done.values()].every(count => count === 1), 'no task was accepted twice')
+    assert.ok(sessions.history.some(line => line.startsWith('provider.moved')), `the session moved: ${JSON.stringify(sessions.history)}`)
+    assert.ok(!sessions.history.some(line => line.startsWith('provider.lost')), `the session was not lost: ${JSON.stringify(sessions.history)}`)
+    await stopAll()
+  })
+
+  it('two bootstrap nodes that know each other: a requester on one finds and uses the providers on the other', async () => {
+    const module = await buildWasiFixture('checksum')
+    const boot1 = await startOn(pub1, 'boot-1', [])
+    const boot2 = await startOn(pub2, 'boot-2', ['--bootstrap', boot1.bootstrap])
+    const requester = await startOn(natA.addHost('req-2b'), 'requester-2b', ['--bootstrap', boot1.bootstrap])
+    const providers = await Promise.all(['p1', 'p2'].map(async name => startOn(natB.addHost(`${name}-2b`), `provider-2b-${name}`, ['--provide', '--cores', '1', '--bootstrap', boot2.bootstrap])))
+    await providerSeen(requester.node, providers.map(p => p.node))
+    const input = join(root, 'small.bin')
+    await writeFile(input, randomBytes(4096))
+    const submitted = await requester.node.client.submitJob({ runtime: 'wasi', module, inputs: { 'data.bin': input }, range: { count: 20, args: ['/in/data.bin'] } })
+    await finished(requester.node, submitted.job.id, 120_000)
+    const results = await requester.node.client.results(submitted.job.id)
+    assert.equal(results.job.state, 'completed')
+    assert.deepEqual(new Set(results.tasks.map(task => task.provider)), new Set(providers.map(p => p.node.peerId)), 'both providers worked')
+    await stopAll()
+  })
+
+  it('distinctHosts with replication 2: the replicas of a task land on providers at different public addresses', async () => {
+    const module = await buildWasiFixture('checksum')
+    const relay = await startOn(pub1, 'relay-d', [])
+    const requester = await startOn(natA.addHost('req-d'), 'requester-d', ['--bootstrap', relay.bootstrap])
+    // Two providers behind one NAT (one public address, as one household or one operator), one behind another.
+    const sameNat = await Promise.all(['d1', 'd2'].map(async name => startOn(natB.addHost(name), `provider-${name}`, ['--provide', '--cores', '1', '--bootstrap', relay.bootstrap])))
+    const other = await startOn(natC.addHost('d3'), 'provider-d3', ['--provide', '--cores', '1', '--bootstrap', relay.bootstrap])
+    await providerSeen(requester.node, [...sameNat, other].map(p => p.node))
+    const sessions = await trackSessions(requester.node)
+    const input = join(root, 'small.bin')
+    await writeFile(input, randomBytes(4096))
+    const submitted = await requester.node.client.submitJob({ runtime: 'wasi', module, inputs: { 'data.bin': input }, range: { count: 12, args: ['/in/data.bin'] }, replication: 2, quorum: 2, distinctHosts: true })
+    await finished(requester.node, submitted.job.id, 180_000)
+    sessions.stop()
+    const results = await requester.node.client.results(submitted.job.id)
+    assert.equal(results.job.state, 'completed', JSON.stringify(sessions.history))
+    const household = new Set(sameNat.map(p => p.node.peerId))
+    for (const [idx, providers] of sessions.dispatched) {
+      assert.ok([...providers].filter(peerId => household.has(peerId)).length <= 1, `task ${idx} ran on two providers behind one NAT: ${[...providers].join(', ')}`)
+      assert.ok(providers.has(other.node.peerId), `task ${idx} ran on the provider behind the other NAT`)
+    }
     await stopAll()
   })
 })

@@ -84,9 +84,10 @@ export async function dialPeer (host: Libp2p, peer: PeerId, options: DialPeerOpt
 }
 
 /**
- * Tries once to replace a relayed connection to `peer` with a direct or hole-punched one (a NAT
- * mapping or the peer's reachability may have changed since the first dial). Returns the new
- * connection, or undefined when the relayed path is still the only one.
+ * Tries once to open a direct or hole-punched connection beside a relayed one to `peer` (a NAT
+ * mapping or the peer's reachability may have changed since the first dial). Returns it, or
+ * undefined when the relayed path is still the only one; the caller moves its streams over and
+ * then closes the relayed connection (closeRelayed).
  */
 export async function upgradeConnection (host: Libp2p, peer: PeerId, options: DialPeerOptions): Promise<Connection | undefined> {
   const current = bestConnection(host, peer)
@@ -95,9 +96,7 @@ export async function upgradeConnection (host: Libp2p, peer: PeerId, options: Di
   for (const targets of [addrs.filter(addr => !isCircuit(addr)), addrs.filter(addr => isCircuit(addr) && isWebRtc(addr))]) {
     if (targets.length === 0) continue
     try {
-      const upgraded = await host.dial(targets, { signal: anySignal(options.signal, HOLE_PUNCH_MS), force: true })
-      closeRelayed(host, peer)
-      return upgraded
+      return await host.dial(targets, { signal: anySignal(options.signal, HOLE_PUNCH_MS), force: true })
     } catch {
       options.signal?.throwIfAborted()
     }
@@ -109,7 +108,7 @@ export async function upgradeConnection (host: Libp2p, peer: PeerId, options: Di
  * Once a peer is reached directly, its relayed connections only hold a slot of the relay's
  * (hole punching signals over one and leaves it open): close them, as DCUtR does after an upgrade.
  */
-function closeRelayed (host: Libp2p, peer: PeerId): void {
+export function closeRelayed (host: Libp2p, peer: PeerId): void {
   for (const connection of host.getConnections(peer)) {
     if (pathOf(connection) === 'relayed') connection.close().catch(() => connection.abort(new Error('replaced by a direct connection')))
   }

@@ -161,7 +161,7 @@ export async function startNode (config: NodeConfig, passphrase: string, options
     reputation: new ReputationStore(db),
     storage,
     offers,
-    openLink: libp2pLinks(host, key, config.chainId, { allowPrivate: plan.mode === 'lan' }),
+    openLink: libp2pLinks(host, key, config.chainId, { allowPrivate: plan.mode === 'lan', addrsOf: peerId => offers.get(peerId)?.body.addrs ?? [] }),
     settlement: events => {
       const escrow = new EscrowSettlement({ client: chain.client, key, db, store: jobStore, events })
       return options.settlement?.(escrow) ?? escrow

@@ -5,7 +5,7 @@ import type { JobRecord, JobStore, RecordedResult, ReturnedReplica, StoredOutput
 import type { LinkHandlers, OpenLink, ProviderLink, SignedBatch } from './providerLink.ts'
 import type { RequesterEvent } from './requesterEvents.ts'
 import type { Settlement } from './settlement.ts'
-import type { AgreementProposalBody, ConnectionPath, SignedOffer, TaskAssignment, TaskResult } from '../net/index.ts'
+import type { AgreementProposalBody, ConnectionPath, SignedOffer, TaskAssignment, TaskAttempt, TaskResult } from '../net/index.ts'
 import type { EventHub } from '../util/index.ts'
 import type { Address } from 'viem'
 
@@ -56,15 +56,17 @@ interface LinkState {
 }
 
 /**
- * How much queued work to keep at a provider beyond what runs: enough to cover a round trip and
- * a result batch, no more, so that long tasks are not stuck behind each other at one provider
- * while another is idle.
+ * How much queued work to keep at a provider beyond what runs: enough to cover a result batch and
+ * the round trip to the provider, no more, so that long tasks are not stuck behind each other at
+ * one provider while another is idle. A far provider (a long round trip) holds more, or it would
+ * sit idle waiting for its next assignment.
  */
 const QUEUE_TARGET_MS = 50
 
-/** The window actually used: cores plus about QUEUE_TARGET_MS of queued tasks, within the agreed maximum. */
-function windowOf (state: LinkState): number {
-  const queued = state.taskMs === undefined ? 1 : Math.ceil((state.cores * QUEUE_TARGET_MS) / Math.max(state.taskMs, 0.05))
+/** The window actually used: cores plus the queued tasks that cover QUEUE_TARGET_MS and a round trip, within the agreed maximum. */
+export function windowOf (state: Pick<LinkState, 'cores' | 'taskMs'> & { readonly link: Pick<ProviderLink, 'maxInFlight' | 'rttMs'> }): number {
+  const coverMs = QUEUE_TARGET_MS + (state.link.rttMs() ?? 0)
+  const queued = state.taskMs === undefined ? 1 : Math.ceil((state.cores * coverMs) / Math.max(state.taskMs, 0.05))
   return Math.min(state.link.maxInFlight, state.cores + Math.max(1, queued))
 }
 
@@ -301,6 +303,9 @@ export class JobRun {
     const handlers: LinkHandlers = {
       onStarted: taskIds => { if (state !== undefined) this.onStarted(state, taskIds) },
       onResults: (results, batch) => { if (state !== undefined) this.onResults(state, results, batch) },
+      outstanding: () => state === undefined ? [] : [...state.inFlight].map(([idx, attempt]) => ({ taskId: String(idx), attempt })),
+      onLost: tasks => { if (state !== undefined) this.onLost(state, tasks) },
+      onMoved: path => { if (state !== undefined) this.deps.events.emit({ type: 'provider.moved', jobId: this.job.id, provider: peerId, path }) },
       onClosed: reason => { if (state !== undefined) this.onLinkClosed(state, reason) },
     }
     try {
@@ -701,6 +706,12 @@ export class JobRun {
       this.schedulePump()
       this.checkFinished()
     }
+  }
+
+  /** Attempts a resumed session's provider no longer had (lost with the broken stream): they go out again. */
+  private onLost (state: LinkState, tasks: readonly TaskAttempt[]): void {
+    for (const task of tasks) this.loseAttempt(outstandingKey(Number(task.taskId), task.attempt), 'provider-lost', `provider ${state.link.peerId} lost the task with a broken connection`)
+    this.schedulePump()
   }
 
   private onLinkClosed (state: LinkState, reason: string): void {
