@@ -1,6 +1,6 @@
 // Grids across NATs, in real network namespaces with real NAT routers (see test/net/internet.ts):
 // every node is its own `conun node start` process, joined with nothing but --bootstrap.
-import { after, before, describe, it } from 'node:test'
+import { after, afterEach, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { readFile, rm, writeFile } from 'node:fs/promises'
@@ -94,44 +94,45 @@ describe('a grid across NATs', { skip: process.getuid?.() !== 0 ? 'needs root fo
     symmetricA = internet.addNat('symA', { symmetric: true })
     symmetricB = internet.addNat('symB', { symmetric: true })
   })
+  // Every test's nodes stop after it, passed or failed: the next test listens on the same addresses.
+  afterEach(stopAll)
   after(async () => {
-    await stopAll()
     internet?.destroy()
     await rm(root, { recursive: true, force: true })
     if (process.env.CONUN_TEST_LOG !== undefined) await writeFile(process.env.CONUN_TEST_LOG, log.join('\n'))
   })
 
-  it('requester and provider behind two NATs: the job completes, over a hole-punched direct connection', async () => {
-    const module = await buildWasiFixture('checksum')
+  it('requester and provider behind two NATs: jobs complete, and the session moves to a hole-punched direct connection', async () => {
+    const [checksum, sleep] = await Promise.all([buildWasiFixture('checksum'), buildWasiFixture('sleep')])
     const relay = await startOn(pub1, 'relay-1', [])
-    const requesterHost = natA.addHost('req-a')
-    const providerHost = natB.addHost('prov-b')
-    const requester = await startOn(requesterHost, 'requester', ['--bootstrap', relay.bootstrap])
-    const provider = await startOn(providerHost, 'provider', ['--provide', '--cores', '1', '--bootstrap', relay.bootstrap])
+    const requester = await startOn(natA.addHost('req-a'), 'requester', ['--bootstrap', relay.bootstrap])
+    const provider = await startOn(natB.addHost('prov-b'), 'provider', ['--provide', '--cores', '1', '--bootstrap', relay.bootstrap])
     await providerSeen(requester.node, [provider.node])
 
+    // A job with an input: the outputs are right.
     const input = join(root, 'input.bin')
-    const bytes = randomBytes(256 * 1024)
-    await writeFile(input, bytes)
-    const paths = await trackSessions(requester.node)
-    const submitted = await requester.node.client.submitJob({ runtime: 'wasi', module, inputs: { 'data.bin': input }, range: { count: 6, args: ['/in/data.bin'] }, limits: { timeoutMs: 30_000 } })
-    await finished(requester.node, submitted.job.id, 120_000)
-    const results = await requester.node.client.results(submitted.job.id)
+    await writeFile(input, randomBytes(256 * 1024))
+    const withInput = await requester.node.client.submitJob({ runtime: 'wasi', module: checksum, inputs: { 'data.bin': input }, range: { count: 6, args: ['/in/data.bin'] }, limits: { timeoutMs: 30_000 } })
+    await finished(requester.node, withInput.job.id, 120_000)
+    const results = await requester.node.client.results(withInput.job.id)
     assert.equal(results.job.state, 'completed')
     const expected = (await readFile(input)).length
     for (const task of results.tasks) assert.match((await stdoutOf(requester.node.client, task.outputs)).trim(), new RegExp(`^${expected} [0-9a-f]{16}$`))
 
+    // A job long enough to watch its session: it starts through the relay and moves to the punched connection.
+    const paths = await trackSessions(requester.node)
+    const longer = await requester.node.client.submitJob({ runtime: 'wasi', module: sleep, range: { count: 20, args: ['100'] }, limits: { timeoutMs: 30_000 } })
+    await finished(requester.node, longer.job.id, 120_000)
     paths.stop()
+    assert.equal((await requester.node.client.job(longer.job.id)).job.state, 'completed')
     assert.equal(paths.last(provider.node.peerId), 'hole-punched', `the session's paths: ${JSON.stringify(paths.history)}`)
     assert.ok(!paths.history.some(line => line.startsWith('provider.lost')), `the session moved, it was not lost: ${JSON.stringify(paths.history)}`)
     const seen = (await requester.node.client.peers()).find(peer => peer.peerId === provider.node.peerId)!
-    assert.deepEqual(seen.connections.map(connection => connection.path), ['hole-punched'], 'the relayed connection used for signalling is closed')
+    assert.ok(seen.connections.some(connection => connection.path === 'hole-punched'), `connections: ${JSON.stringify(seen.connections)}`)
     const status = await provider.node.client.node()
     assert.equal(status.reachability.status, 'private')
     assert.ok(status.reachability.relays.some(r => r.peerId === relay.node.peerId))
-    const relayStatus = await relay.node.client.node()
-    assert.equal(relayStatus.reachability.status, 'public')
-    await stopAll()
+    assert.equal((await relay.node.client.node()).reachability.status, 'public')
   })
 
   it('behind symmetric NATs hole punching fails: the job completes through the relay, 12 MB in and 12 MB out', async () => {
@@ -153,7 +154,6 @@ describe('a grid across NATs', { skip: process.getuid?.() !== 0 ? 'needs root fo
     const output = task!.outputs.find(o => o.kind === 'file' && o.path === 'big.bin')!
     assert.deepEqual(await requester.node.client.contentBytes(output.cid), transformed(bytes))
     assert.equal(paths.last(provider.node.peerId), 'relayed', `the session's paths: ${JSON.stringify(paths.history)}`)
-    await stopAll()
   })
 
   it('the relay carrying a session is killed mid-job: the session resumes through the other relay, nothing lost, nothing accepted twice', async () => {
@@ -186,7 +186,6 @@ describe('a grid across NATs', { skip: process.getuid?.() !== 0 ? 'needs root fo
     assert.ok([...done.values()].every(count => count === 1), 'no task was accepted twice')
     assert.ok(sessions.history.some(line => line.startsWith('provider.moved')), `the session moved: ${JSON.stringify(sessions.history)}`)
     assert.ok(!sessions.history.some(line => line.startsWith('provider.lost')), `the session was not lost: ${JSON.stringify(sessions.history)}`)
-    await stopAll()
   })
 
   it('two bootstrap nodes that know each other: a requester on one finds and uses the providers on the other', async () => {
@@ -203,7 +202,6 @@ describe('a grid across NATs', { skip: process.getuid?.() !== 0 ? 'needs root fo
     const results = await requester.node.client.results(submitted.job.id)
     assert.equal(results.job.state, 'completed')
     assert.deepEqual(new Set(results.tasks.map(task => task.provider)), new Set(providers.map(p => p.node.peerId)), 'both providers worked')
-    await stopAll()
   })
 
   it('distinctHosts with replication 2: the replicas of a task land on providers at different public addresses', async () => {
@@ -227,6 +225,5 @@ describe('a grid across NATs', { skip: process.getuid?.() !== 0 ? 'needs root fo
       assert.ok([...providers].filter(peerId => household.has(peerId)).length <= 1, `task ${idx} ran on two providers behind one NAT: ${[...providers].join(', ')}`)
       assert.ok(providers.has(other.node.peerId), `task ${idx} ran on the provider behind the other NAT`)
     }
-    await stopAll()
   })
 })

@@ -48,10 +48,11 @@ function isStillborn (connection: Connection): boolean {
 }
 
 /**
- * Connects to a peer the best way the network allows: its direct addresses first; else a direct
- * connection hole-punched through one of its relays (WebRTC, signalled over the relay); else through
- * the relay itself. With no address known, the DHT is asked. Returns the connection; a relayed one
- * is limited by the relay's caps, so callers open streams with `runOnLimitedConnection`.
+ * Connects to a peer the quickest way the network allows: its direct addresses first; else through
+ * one of its relays; else a connection hole-punched through a relay (WebRTC, signalled over it).
+ * With no address known, the DHT is asked. Returns the connection; a relayed one is limited by the
+ * relay's caps, so callers open streams with `runOnLimitedConnection`, and may try to replace it
+ * with upgradeConnection.
  */
 export async function dialPeer (host: Libp2p, peer: PeerId, options: DialPeerOptions): Promise<Connection> {
   const existing = bestConnection(host, peer)
@@ -72,10 +73,12 @@ export async function dialPeer (host: Libp2p, peer: PeerId, options: DialPeerOpt
       return undefined
     }
   }
+  // Through a relay before hole punching: a punch can take seconds to fail (a symmetric NAT), and
+  // upgradeConnection tries it once a session runs.
   const connection = await attempt(direct, DIRECT_DIAL_MS, existing !== undefined) ??
-    await attempt(punched, HOLE_PUNCH_MS, existing !== undefined) ??
     existing ??
-    await attempt(relayed, RELAYED_DIAL_MS, false)
+    await attempt(relayed, RELAYED_DIAL_MS, false) ??
+    await attempt(punched, HOLE_PUNCH_MS, false)
   if (connection !== undefined) {
     if (pathOf(connection) !== 'relayed') closeRelayed(host, peer)
     return connection

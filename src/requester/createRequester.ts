@@ -17,7 +17,7 @@ import type { PaymentStatus, Settlement } from './settlement.ts'
 import type { TaskState } from './taskState.ts'
 import type { NodeKey } from '../identity/index.ts'
 import type { OfferBook } from '../market/index.ts'
-import { pathOf, remoteIpOf } from '../net/index.ts'
+import { remoteIpOf } from '../net/index.ts'
 import type { ConnectionPath, ContentRef } from '../net/index.ts'
 import type { Libp2p } from '@libp2p/interface'
 import type { Storage } from '../storage/index.ts'
@@ -31,13 +31,15 @@ export const DEFAULT_SCHEDULER_CONFIG: SchedulerConfig = {
 
 /**
  * Where a provider's packets come from, for `distinctHosts`: its IP on a direct or hole-punched
- * connection. Reached only through a relay, its address is unknown, so it counts as being at the
- * relay: two providers behind one relay never hold replicas of one task (safe, if strict).
+ * connection; unknown when it is reached only through a relay.
  */
 function hostOfPeer (host: Libp2p, peerId: string): string | undefined {
-  const connection = host.getConnections().filter(c => c.remotePeer.toString() === peerId).sort((a, b) => Number(pathOf(a) === 'relayed') - Number(pathOf(b) === 'relayed'))[0]
-  if (connection === undefined) return undefined
-  return remoteIpOf(connection) ?? `relay ${connection.remoteAddr.getComponents().find(part => part.name === 'p2p')?.value ?? '?'}`
+  for (const connection of host.getConnections()) {
+    if (connection.remotePeer.toString() !== peerId) continue
+    const ip = remoteIpOf(connection)
+    if (ip !== undefined) return ip
+  }
+  return undefined
 }
 
 function taskCount (spec: JobSpec): number {

@@ -305,7 +305,11 @@ export class JobRun {
       onResults: (results, batch) => { if (state !== undefined) this.onResults(state, results, batch) },
       outstanding: () => state === undefined ? [] : [...state.inFlight].map(([idx, attempt]) => ({ taskId: String(idx), attempt })),
       onLost: tasks => { if (state !== undefined) this.onLost(state, tasks) },
-      onMoved: path => { if (state !== undefined) this.deps.events.emit({ type: 'provider.moved', jobId: this.job.id, provider: peerId, path }) },
+      onMoved: path => {
+        this.deps.events.emit({ type: 'provider.moved', jobId: this.job.id, provider: peerId, path })
+        // Its address may now be known (distinctHosts): replicas held back may go out.
+        this.schedulePump()
+      },
       onClosed: reason => { if (state !== undefined) this.onLinkClosed(state, reason) },
     }
     try {
@@ -358,14 +362,19 @@ export class JobRun {
 
   /**
    * With `distinctHosts`, replicas of one task never run on providers at the same IP address: one
-   * machine (or one operator behind one address) posing as several providers cannot outvote others.
+   * machine (or one operator behind one address, as a household behind one NAT) posing as several
+   * providers cannot outvote others. A provider whose address is unknown (reached only through a
+   * relay) cannot show that it differs, so it holds no second replica.
    */
   private sharesHost (idx: number, peerId: string): boolean {
     if (this.job.spec.distinctHosts !== true || this.job.spec.replication === 1) return false
+    const others = [...this.triedBy.get(idx) ?? []].filter(other => other !== peerId)
+    if (others.length === 0) return false
     const host = this.hostOf(peerId)
-    if (host === undefined) return false
-    for (const other of this.triedBy.get(idx) ?? []) if (other !== peerId && this.hostOf(other) === host) return true
-    return false
+    return host === undefined || others.some(other => {
+      const otherHost = this.hostOf(other)
+      return otherHost === undefined || otherHost === host
+    })
   }
 
   /** A provider's address now, or the last one seen (it may have disconnected since its replica ran). */

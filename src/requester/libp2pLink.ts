@@ -14,9 +14,9 @@ import type { Connection, Libp2p, PeerId } from '@libp2p/interface'
 const HEARTBEAT_INTERVAL_MS = 2000
 const HEARTBEAT_MISSES = 3
 /** How long a broken session is given to resume (the provider keeps its tasks for RESUME_GRACE_MS, longer). */
-const RESUME_WINDOW_MS = 15_000
+const RESUME_WINDOW_MS = 25_000
 /** A session on a relayed connection tries to move to a direct one after this long, then ever less often. */
-const UPGRADE_FIRST_MS = 500
+const UPGRADE_FIRST_MS = 100
 const UPGRADE_MAX_MS = 5 * 60_000
 
 type SessionStream = FramedStream<typeof toRequester>
@@ -101,6 +101,8 @@ class Libp2pLink implements ProviderLink {
   private readonly heartbeat: ReturnType<typeof setInterval>
   private upgradeTimer: ReturnType<typeof setTimeout> | undefined
   private upgradeDelayMs = UPGRADE_FIRST_MS
+  /** Aborts a hole punch in flight: libp2p would make a resume's dial wait for it (one dial per peer at a time). */
+  private upgrading: AbortController | undefined
 
   constructor (init: LinkInit) {
     this.init = init
@@ -218,13 +220,14 @@ class Libp2pLink implements ProviderLink {
   private async move (reason: string, options: { to?: Connection, abandon?: boolean } = {}): Promise<boolean> {
     if (this.state !== 'open') return false
     this.state = 'moving'
+    if (options.to === undefined) this.upgrading?.abort()
     const { host, provider, handlers } = this.init
     if (options.abandon === true) this.connection.abort(new Error(reason))
     const deadline = performance.now() + RESUME_WINDOW_MS
     let failure = reason
     do {
       try {
-        const signal = AbortSignal.timeout(Math.max(1000, deadline - performance.now()))
+        const signal = AbortSignal.timeout(Math.max(1000, Math.round(deadline - performance.now())))
         const connection = options.to ?? await dialPeer(host, provider, { ...this.init.dialOptions(), signal })
         const framed = await openStream(connection, signal)
         const waiting = new Set(this.queued.flatMap(message => message.tasks?.map(task => `${task.taskId}#${task.attempt}`) ?? []))
@@ -270,7 +273,8 @@ class Libp2pLink implements ProviderLink {
     this.upgradeTimer = setTimeout(() => {
       void (async () => {
         if (this.state !== 'open') return
-        const better = await upgradeConnection(this.init.host, this.init.provider, this.init.dialOptions()).catch(() => undefined)
+        this.upgrading = new AbortController()
+        const better = await upgradeConnection(this.init.host, this.init.provider, { ...this.init.dialOptions(), signal: this.upgrading.signal }).catch(() => undefined)
         if (better !== undefined && pathOf(better) !== 'relayed' && this.state === 'open' && await this.move('a direct connection to the provider opened', { to: better })) return
         this.upgradeDelayMs = Math.min(this.upgradeDelayMs * 4, UPGRADE_MAX_MS)
         this.scheduleUpgrade()
@@ -287,6 +291,7 @@ class Libp2pLink implements ProviderLink {
 
   private stop (): void {
     this.state = 'closed'
+    this.upgrading?.abort()
     this.queued = []
     clearInterval(this.heartbeat)
     clearTimeout(this.upgradeTimer)
