@@ -40,8 +40,11 @@ export function libp2pLinks (host: Libp2p, key: NodeKey, chainId: number, init: 
     const dialOptions = () => ({ addrs: [...init.addrsOf(offer.body.peerId), ...offer.body.addrs], allowPrivate: init.allowPrivate })
     const connection = await dialPeer(host, provider, { ...dialOptions(), signal })
     const framed = await openStream(connection, signal)
+    const proposedAt = performance.now()
     await framed.write({ type: 'agreement.propose', v: 2, body: proposal, signature: signBody(key.secret, SIGNING_DOMAIN.agreementProposal, proposal) })
     const answer = await framed.read({ signal })
+    // The handshake is the first round trip measured (an upper bound: the provider's admission is in it).
+    const handshakeMs = performance.now() - proposedAt
     if (answer.type === 'agreement.reject') {
       await framed.close()
       throw new AgreementRejectedError(`provider ${offer.body.peerId} declined: ${answer.reason}`)
@@ -55,7 +58,7 @@ export function libp2pLinks (host: Libp2p, key: NodeKey, chainId: number, init: 
       await framed.close()
       throw new WireError('unexpected', 'the acceptance is for another agreement')
     }
-    return new Libp2pLink({ host, provider, offer, proposal, chainId, handlers, dialOptions, maxInFlight: answer.body.maxInFlight, connection, framed })
+    return new Libp2pLink({ host, provider, offer, proposal, chainId, handlers, dialOptions, maxInFlight: answer.body.maxInFlight, connection, framed, handshakeMs })
   }
 }
 
@@ -76,6 +79,7 @@ interface LinkInit {
   readonly maxInFlight: number
   readonly connection: Connection
   readonly framed: SessionStream
+  readonly handshakeMs: number
 }
 
 /**
@@ -97,7 +101,7 @@ class Libp2pLink implements ProviderLink {
   private lastHeardAt = performance.now()
   private readonly pings = new Map<number, number>()
   private nonce = 0
-  private minRttMs: number | undefined
+  private minRttMs: number
   private readonly heartbeat: ReturnType<typeof setInterval>
   private upgradeTimer: ReturnType<typeof setTimeout> | undefined
   private upgradeDelayMs = UPGRADE_FIRST_MS
@@ -112,6 +116,7 @@ class Libp2pLink implements ProviderLink {
     this.maxInFlight = init.maxInFlight
     this.connection = init.connection
     this.framed = init.framed
+    this.minRttMs = init.handshakeMs
     this.read(init.framed)
     this.heartbeat = setInterval(() => this.beat(), HEARTBEAT_INTERVAL_MS)
     this.heartbeat.unref?.()
@@ -122,7 +127,7 @@ class Libp2pLink implements ProviderLink {
     return pathOf(this.connection)
   }
 
-  rttMs (): number | undefined {
+  rttMs (): number {
     return this.minRttMs
   }
 
@@ -192,7 +197,7 @@ class Libp2pLink implements ProviderLink {
     } else if (message.type === 'session.pong') {
       const sentAt = this.pings.get(message.nonce)
       this.pings.delete(message.nonce)
-      if (sentAt !== undefined) this.minRttMs = Math.min(this.minRttMs ?? Infinity, performance.now() - sentAt)
+      if (sentAt !== undefined) this.minRttMs = Math.min(this.minRttMs, performance.now() - sentAt)
     } else if (message.type === 'error') {
       throw new WireError('unexpected', `provider reported ${message.code}: ${message.message}`)
     } else {
@@ -232,6 +237,7 @@ class Libp2pLink implements ProviderLink {
         const framed = await openStream(connection, signal)
         const waiting = new Set(this.queued.flatMap(message => message.tasks?.map(task => `${task.taskId}#${task.attempt}`) ?? []))
         const outstanding = handlers.outstanding().filter(task => !waiting.has(`${task.taskId}#${task.attempt}`))
+        const askedAt = performance.now()
         await framed.write({ type: 'session.resume', v: 1, agreementId: this.agreementId, outstanding })
         const answer = await framed.read({ signal })
         if (answer.type !== 'session.resumed') {
@@ -241,6 +247,8 @@ class Libp2pLink implements ProviderLink {
         }
         this.connection = connection
         this.framed = framed
+        // Another path, another round trip: measured afresh from the resume.
+        this.minRttMs = performance.now() - askedAt
         this.lastHeardAt = performance.now()
         this.state = 'open'
         this.read(framed)
