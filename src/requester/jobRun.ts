@@ -1,5 +1,6 @@
 import { ContentTooLargeError, EMPTY_OUTPUT, inlineCid, InvalidDagError } from '../storage/index.ts'
 import { outcomeHash } from './outcome.ts'
+import { windowOf } from './providerWindow.ts'
 import { DETERMINISTIC_FAILURES } from './taskState.ts'
 import type { JobRecord, JobStore, RecordedResult, ReturnedReplica, StoredOutput, TaskDefinition } from './jobStore.ts'
 import type { LinkHandlers, OpenLink, ProviderLink, SignedBatch } from './providerLink.ts'
@@ -53,21 +54,6 @@ interface LinkState {
   readonly cores: number
   /** Moving average of this provider's sandbox time per task, in ms (undefined until a result). */
   taskMs: number | undefined
-}
-
-/**
- * How much queued work to keep at a provider beyond what runs: enough to cover a result batch and
- * the round trip to the provider, no more, so that long tasks are not stuck behind each other at
- * one provider while another is idle. A far provider (a long round trip) holds more, or it would
- * sit idle waiting for its next assignment.
- */
-const QUEUE_TARGET_MS = 50
-
-/** The window actually used: cores plus the queued tasks that cover QUEUE_TARGET_MS and a round trip, within the agreed maximum. */
-export function windowOf (state: Pick<LinkState, 'cores' | 'taskMs'> & { readonly link: Pick<ProviderLink, 'maxInFlight' | 'rttMs'> }): number {
-  const coverMs = QUEUE_TARGET_MS + (state.link.rttMs() ?? 0)
-  const queued = state.taskMs === undefined ? 1 : Math.ceil((state.cores * coverMs) / Math.max(state.taskMs, 0.05))
-  return Math.min(state.link.maxInFlight, state.cores + Math.max(1, queued))
 }
 
 interface Outstanding {
