@@ -26,7 +26,7 @@ export interface RelayServiceLimits {
   readonly maxReservations: number
   /** How long one relayed connection may stay open. */
   readonly connectionDurationSec: number
-  /** How many bytes one relayed connection may carry (each way). */
+  /** How many bytes one relayed connection may carry, both ways together. */
   readonly connectionDataMb: number
 }
 
