@@ -93,15 +93,18 @@ export function createInternet (): Internet {
   const addedBlackhole = !run('ip', 'route', 'show', PUBLIC_RANGE).includes('blackhole')
   if (addedBlackhole) run('ip', 'route', 'add', 'blackhole', PUBLIC_RANGE)
 
-  /** A veth from `ns` (named `wan`) to the internet bridge, with a public address. */
+  /** A veth from `ns` (there named `ifname`, with address `cidr`) to port `port` of `bridge` in `bridgeNs`. */
+  const plug = (ns: string, ifname: string, cidr: string, bridgeNs: string, bridge: string, port: string) => {
+    run('ip', 'link', 'add', ifname, 'netns', ns, 'type', 'veth', 'peer', 'name', port, 'netns', bridgeNs)
+    inNs(bridgeNs, 'ip', 'link', 'set', port, 'master', bridge)
+    inNs(bridgeNs, 'ip', 'link', 'set', port, 'up')
+    inNs(ns, 'ip', 'addr', 'add', cidr, 'dev', ifname)
+    inNs(ns, 'ip', 'link', 'set', ifname, 'up')
+  }
+  /** Plugs `ns` into the internet bridge (as `wan`), with a public address. */
   const attachToInternet = (ns: string) => {
     const ip = `${PUBLIC_PREFIX}.0.${publicIps++}`
-    const port = `p${publicIps}`
-    run('ip', 'link', 'add', 'wan', 'netns', ns, 'type', 'veth', 'peer', 'name', port, 'netns', internet)
-    inNs(internet, 'ip', 'link', 'set', port, 'master', 'br0')
-    inNs(internet, 'ip', 'link', 'set', port, 'up')
-    inNs(ns, 'ip', 'addr', 'add', `${ip}/16`, 'dev', 'wan')
-    inNs(ns, 'ip', 'link', 'set', 'wan', 'up')
+    plug(ns, 'wan', `${ip}/16`, internet, 'br0', `p${publicIps}`)
     return ip
   }
   const attachManagement = (ns: string) => {
@@ -148,12 +151,7 @@ export function createInternet (): Internet {
         addHost (hostName) {
           const ns = namespace(hostName)
           const ip = `${lan}.${++lanHosts}`
-          const port = `h${lanHosts}`
-          run('ip', 'link', 'add', 'eth0', 'netns', ns, 'type', 'veth', 'peer', 'name', port, 'netns', router)
-          inNs(router, 'ip', 'link', 'set', port, 'master', 'lan')
-          inNs(router, 'ip', 'link', 'set', port, 'up')
-          inNs(ns, 'ip', 'addr', 'add', `${ip}/24`, 'dev', 'eth0')
-          inNs(ns, 'ip', 'link', 'set', 'eth0', 'up')
+          plug(ns, 'eth0', `${ip}/24`, router, 'lan', `h${lanHosts}`)
           inNs(ns, 'ip', 'route', 'add', 'default', 'via', `${lan}.1`)
           return { name: hostName, namespace: ns, ip, publicIp, managementIp: attachManagement(ns) }
         },
