@@ -16,7 +16,7 @@ const RESULT_BATCH_INTERVAL_MS = 5
  * A session whose stream broke keeps its tasks running this long for the requester to resume it
  * (a relay went away, a connection was replaced); past it the tasks are dropped.
  */
-export const RESUME_GRACE_MS = 30_000
+const RESUME_GRACE_MS = 30_000
 
 /** The next turn of the event loop: setImmediate on Node; browsers (the browser provider) have only timers. */
 const nextTurn: (callback: () => void) => void = globalThis.setImmediate ?? (callback => setTimeout(callback, 0))

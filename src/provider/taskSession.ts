@@ -10,7 +10,7 @@ type SessionStream = FramedStream<typeof toProvider>
 export type SessionRegistry = Map<string, AgreedSession>
 
 /** Sessions are known by requester and agreement id: two requesters may pick the same id. */
-export const sessionKey = (requester: string, agreementId: string) => `${requester}/${agreementId}`
+const sessionKey = (requester: string, agreementId: string) => `${requester}/${agreementId}`
 
 /**
  * A stream of /conun/task/1.0.0 from a requester: it opens an agreed session (the agreement
