@@ -1,8 +1,9 @@
 #!/bin/sh
 # The tests compile C fixtures to WebAssembly (to prove that modules from any toolchain run), which
 # needs clang with the wasm32-wasi target and libc; the Docker runtime's tests need a Docker Engine
-# and busybox-static (the test image's rootfs); the browser tests drive Debian's chromium. Installs
-# what is missing from Debian's packages and starts dockerd when its socket is absent.
+# and busybox-static (the test image's rootfs); the browser tests drive Debian's chromium; the NAT
+# tests build network namespaces with iproute2 and NAT routers with iptables. Installs what is
+# missing from Debian's packages and starts dockerd when its socket is absent.
 set -eu
 have_wasi() {
   command -v clang >/dev/null 2>&1 && command -v wasm-ld >/dev/null 2>&1 && [ -f /usr/include/wasm32-wasi/stdio.h ] &&
@@ -16,6 +17,8 @@ packages=""
 have_wasi || packages="clang lld wasi-libc libclang-rt-14-dev-wasm32"
 have_docker || packages="$packages docker.io busybox-static"
 [ -x /usr/bin/chromium ] || packages="$packages chromium"
+command -v ip >/dev/null 2>&1 || packages="$packages iproute2"
+command -v iptables >/dev/null 2>&1 || packages="$packages iptables"
 if [ -n "$packages" ]; then
   if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
     echo "The tests need these Debian packages:$packages. Install them, or run as root on Debian to have them installed." >&2

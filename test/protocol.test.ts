@@ -105,6 +105,42 @@ test('task protocol: tasks beyond the agreed window are refused, not queued', as
   await framed.close()
 })
 
+test('task protocol: a session outlives its stream, and only the requester that agreed it may resume it', async () => {
+  const open = async () => new FramedStream(await attacker.dialProtocol(provider.host.getMultiaddrs()[0]!, PROTOCOL_TASK), toRequester, MAX_TASK_FRAME_BYTES)
+  const first = await open()
+  const body = proposal({ agreementId: 'resumable', maxInFlight: 2 })
+  await first.write({ type: 'agreement.propose', v: 2, body, signature: signBody(attackerKey.secret, SIGNING_DOMAIN.agreementProposal, body) })
+  assert.equal((await first.read({ signal: AbortSignal.timeout(5000) })).type, 'agreement.accept')
+  // A task that waits (its code is nowhere), then the stream breaks without session.end.
+  const missing = { cid: 'bafkreiaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', size: 10 }
+  await first.write({ type: 'task.assign', v: 1, tasks: [{ taskId: '7', attempt: 1, module: missing, args: [], env: {}, inputs: [], limits: body.limits }] })
+  first.stream.abort(new Error('the connection broke'))
+
+  // Another key, on its own connection, cannot take the session over.
+  const stranger = await createLibp2p(hostOptions({ privateKey: (await generateNodeKey()).privateKey, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], allowPrivateAddresses: true }))
+  try {
+    const framed = new FramedStream(await stranger.dialProtocol(provider.host.getMultiaddrs()[0]!, PROTOCOL_TASK), toRequester, MAX_TASK_FRAME_BYTES)
+    await framed.write({ type: 'session.resume', v: 1, agreementId: 'resumable', outstanding: [{ taskId: '7', attempt: 1 }] })
+    const refused = await framed.read({ signal: AbortSignal.timeout(5000) })
+    assert.equal(refused.type, 'error')
+    assert.match(refused.type === 'error' ? refused.message : '', /no session resumable to resume/)
+  } finally {
+    await stranger.stop()
+  }
+
+  // The requester resumes: its task is still there, the one it never sent is lost, and the session answers.
+  const again = await open()
+  await again.write({ type: 'session.resume', v: 1, agreementId: 'resumable', outstanding: [{ taskId: '7', attempt: 1 }, { taskId: '8', attempt: 1 }] })
+  const resumed = await again.read({ signal: AbortSignal.timeout(5000) })
+  assert.deepEqual(resumed, { type: 'session.resumed', v: 1, agreementId: 'resumable', lost: [{ taskId: '8', attempt: 1 }] })
+  await again.write({ type: 'session.ping', v: 1, nonce: 42 })
+  let pong
+  while ((pong = await again.read({ signal: AbortSignal.timeout(5000) })).type !== 'session.pong') { /* task.started may come first */ }
+  assert.deepEqual(pong, { type: 'session.pong', v: 1, nonce: 42 })
+  await again.write({ type: 'session.end', v: 1 })
+  await again.close()
+})
+
 test('gossip: forged and malformed offers never enter the offer book', async () => {
   await attacker.dial(requester.host.getMultiaddrs()[0]!)
   const pubsub = attacker.services.pubsub

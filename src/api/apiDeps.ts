@@ -1,6 +1,6 @@
 import type { NodeKey } from '../identity/index.ts'
 import type { OfferBook } from '../market/index.ts'
-import type { HostServices } from '../net/index.ts'
+import type { HostServices, Reachability } from '../net/index.ts'
 import type { ProviderAgent, ProviderPayments } from '../provider/index.ts'
 import type { LedgerClient } from '../ledger/index.ts'
 import type { Requester } from '../requester/index.ts'
@@ -20,4 +20,6 @@ export interface ApiDeps {
   readonly ledger: LedgerClient
   /** Receipts held and claims made, when the node provides. */
   readonly payments: ProviderPayments | undefined
+  /** Whether peers can reach this node, and through which relays. */
+  readonly reachability: () => Reachability
 }

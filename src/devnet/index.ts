@@ -1,2 +1,2 @@
-export { startLocalGrid } from './startLocalGrid.ts'
-export type { GridNode, LocalGrid, LocalGridOptions } from './startLocalGrid.ts'
+export { startLocalGrid, startNodeProcess, stopNode } from './startLocalGrid.ts'
+export type { GridNode, LocalGrid, LocalGridOptions, NodeProcessOptions } from './startLocalGrid.ts'

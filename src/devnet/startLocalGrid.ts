@@ -73,7 +73,7 @@ export async function startLocalGrid (options: LocalGridOptions): Promise<LocalG
     if (options.keepData !== true) await rm(root, { recursive: true, force: true })
   }
   const start = async (name: string, dataDir: string, flags: string[], entry?: string) => {
-    const node = await startNodeProcess(name, dataDir, flags, options.log, entry)
+    const node = await startNodeProcess(name, dataDir, flags, { log: options.log, entry })
     nodes.push(node)
     await fundFromFaucet(chain.info, node.address as Address)
     return node
@@ -91,7 +91,7 @@ export async function startLocalGrid (options: LocalGridOptions): Promise<LocalG
     const restart = async (node: GridNode) => {
       if (node.process.exitCode === null && node.process.signalCode === null) throw new Error(`${node.name} is still running`)
       const listen = node.multiaddrs.map(addr => addr.replace(/\/p2p\/[^/]+$/, '')).flatMap(addr => ['--listen', addr])
-      const again = await startNodeProcess(node.name, node.dataDir, [...node.flags.filter((_, i, all) => all[i] !== '--listen' && all[i - 1] !== '--listen'), ...listen], options.log, node.entry)
+      const again = await startNodeProcess(node.name, node.dataDir, [...node.flags.filter((_, i, all) => all[i] !== '--listen' && all[i - 1] !== '--listen'), ...listen], { log: options.log, entry: node.entry })
       nodes.push(again)
       return again
     }
@@ -102,11 +102,21 @@ export async function startLocalGrid (options: LocalGridOptions): Promise<LocalG
   }
 }
 
-async function startNodeProcess (name: string, dataDir: string, flags: string[], log?: (line: string) => void, entry?: string): Promise<GridNode> {
+export interface NodeProcessOptions {
+  /** Receives every line the node prints on stderr, prefixed with its name. */
+  readonly log?: (line: string) => void
+  /** Another program to run in place of `conun node start`, given the same flags. */
+  readonly entry?: string
+  /** A command the node runs under, e.g. `ip netns exec <ns>` to put it in a network namespace. */
+  readonly wrap?: readonly string[]
+}
+
+/** Starts `conun node start --devnet --json` as its own OS process and waits for its ready line. */
+export async function startNodeProcess (name: string, dataDir: string, flags: string[], options: NodeProcessOptions = {}): Promise<GridNode> {
+  const { log, entry, wrap = [] } = options
   const program = entry === undefined ? [CLI, 'node', 'start'] : [entry]
-  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', ...program, '--devnet', '--json', '--data-dir', dataDir, ...flags], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+  const argv = [...wrap, process.execPath, '--disable-warning=ExperimentalWarning', ...program, '--devnet', '--json', '--data-dir', dataDir, ...flags]
+  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] })
   const exited = new Promise<number | null>(resolve => child.once('exit', code => resolve(code)))
   const stderr: string[] = []
   createInterface({ input: child.stderr! }).on('line', line => {
@@ -148,7 +158,8 @@ async function startNodeProcess (name: string, dataDir: string, flags: string[],
   }
 }
 
-async function stopNode (node: GridNode): Promise<void> {
+/** Stops a node: SIGTERM, then SIGKILL after a grace period. */
+export async function stopNode (node: GridNode): Promise<void> {
   if (node.process.exitCode !== null || node.process.signalCode !== null) return
   node.process.kill('SIGTERM')
   const timer = setTimeout(() => node.process.kill('SIGKILL'), 10_000)

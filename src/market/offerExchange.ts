@@ -1,4 +1,4 @@
-import { FramedStream, decodeFrame, encodeFrame, MAX_OFFER_FRAME_BYTES, offerMessage, PROTOCOL_OFFER, signedOffer, TOPIC_OFFERS, WireError } from '../net/index.ts'
+import { FramedStream, decodeFrame, encodeFrame, MAX_OFFER_FRAME_BYTES, offerMessage, openStream, PROTOCOL_OFFER, signedOffer, TOPIC_OFFERS, WireError } from '../net/index.ts'
 import { unrefTimer } from '../util/index.ts'
 import { verifyOffer } from './offer.ts'
 import type { OfferBook } from './offerBook.ts'
@@ -62,11 +62,11 @@ export async function startOfferExchange (init: OfferExchangeInit): Promise<Offe
         if (error instanceof WireError) await framed.fail(error)
         else stream.abort(error as Error)
       }
-    })
+    }, { runOnLimitedConnection: true })
   }
 
   async function query (peer: PeerId, signal?: AbortSignal): Promise<SignedOffer | undefined> {
-    const stream = await host.dialProtocol(peer, PROTOCOL_OFFER, { signal })
+    const stream = await openStream(host, peer, PROTOCOL_OFFER, { signal })
     const framed = new FramedStream(stream, offerMessage, MAX_OFFER_FRAME_BYTES)
     try {
       await framed.write({ type: 'offer.request', v: 1 })
@@ -135,6 +135,7 @@ export async function startOfferExchange (init: OfferExchangeInit): Promise<Offe
   unrefTimer(refresh)
 
   let timer: NodeJS.Timeout | undefined
+  let onAddressChange: (() => void) | undefined
   let onSubscriptionChange: ((event: CustomEvent<{ subscriptions: Array<{ topic: string, subscribe: boolean }> }>) => void) | undefined
   if (init.ownOffer !== undefined) {
     const ownOffer = init.ownOffer
@@ -151,6 +152,9 @@ export async function startOfferExchange (init: OfferExchangeInit): Promise<Offe
       }, 50)
     }
     pubsub.addEventListener('subscription-change', onSubscriptionChange as never)
+    // New addresses (a relay slot gained or lost) reach requesters at once, not a round later.
+    onAddressChange = () => publish()
+    host.addEventListener('self:peer:update', onAddressChange)
     publish()
     timer = setInterval(publish, init.republishMs ?? 10_000)
     unrefTimer(timer)
@@ -166,6 +170,7 @@ export async function startOfferExchange (init: OfferExchangeInit): Promise<Offe
       host.removeEventListener('peer:disconnect', onDisconnect as never)
       pubsub.removeEventListener('message', onMessage as never)
       if (onSubscriptionChange !== undefined) pubsub.removeEventListener('subscription-change', onSubscriptionChange as never)
+      if (onAddressChange !== undefined) host.removeEventListener('self:peer:update', onAddressChange)
       pubsub.unsubscribe(TOPIC_OFFERS)
       if (init.ownOffer !== undefined) await host.unhandle(PROTOCOL_OFFER)
     },

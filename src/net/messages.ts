@@ -226,10 +226,35 @@ export const protocolError = z.object({
 })
 export type ProtocolError = z.infer<typeof protocolError>
 
+// ---- a session outlives its stream: it resumes on a new one (a relay went away, or a direct
+// connection replaced a relayed one) ----
+
+const taskAttempt = z.object({ taskId: id, attempt: z.number().int().min(1).max(1000) })
+export type TaskAttempt = z.infer<typeof taskAttempt>
+
+/**
+ * The first message of a new stream that carries on an agreed session. Only the requester that
+ * proposed the agreement may send it (the stream's authenticated peer is checked). `outstanding`:
+ * the attempts it still waits for, so the provider can send again what a broken stream lost.
+ */
+export const sessionResume = z.object({ type: z.literal('session.resume'), v: z.literal(1), agreementId: id, outstanding: z.array(taskAttempt).max(4096) })
+export type SessionResume = z.infer<typeof sessionResume>
+
+/** The provider carries on; `lost`: outstanding attempts it neither runs nor has a result for (the requester assigns them again). */
+export const sessionResumed = z.object({ type: z.literal('session.resumed'), v: z.literal(1), agreementId: id, lost: z.array(taskAttempt).max(4096) })
+export type SessionResumed = z.infer<typeof sessionResumed>
+
+/** The requester is done with the session: the provider drops its tasks now, instead of waiting for a resume. */
+export const sessionEnd = z.object({ type: z.literal('session.end'), v: z.literal(1) })
+
+/** A heartbeat inside the session: the provider answers at once with the same nonce. */
+export const sessionPing = z.object({ type: z.literal('session.ping'), v: z.literal(1), nonce: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER) })
+export const sessionPong = z.object({ type: z.literal('session.pong'), v: z.literal(1), nonce: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER) })
+
 /** What a requester may send on a task session, and what a provider may send back. */
-export const toProvider = z.discriminatedUnion('type', [agreementProposal, taskAssign, taskCancel, taskReceipt])
+export const toProvider = z.discriminatedUnion('type', [agreementProposal, sessionResume, taskAssign, taskCancel, taskReceipt, sessionEnd, sessionPing])
 export type ToProvider = z.infer<typeof toProvider>
-export const toRequester = z.discriminatedUnion('type', [agreementAcceptance, agreementRejection, taskStarted, taskResults, protocolError])
+export const toRequester = z.discriminatedUnion('type', [agreementAcceptance, agreementRejection, sessionResumed, taskStarted, taskResults, sessionPong, protocolError])
 export type ToRequester = z.infer<typeof toRequester>
 export const offerMessage = z.discriminatedUnion('type', [offerRequest, signedOffer])
 export type OfferMessage = z.infer<typeof offerMessage>

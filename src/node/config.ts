@@ -11,8 +11,32 @@ export const nodeConfig = z.strictObject({
   dataDir: z.string().min(1),
   listen: z.array(z.string().min(1)).min(1),
   bootstrap: z.array(z.string().min(1)),
-  /** Keep loopback/LAN addresses in the DHT (a grid on one machine or LAN). */
-  allowPrivateAddresses: z.boolean(),
+  /**
+   * Keep loopback/LAN addresses in the DHT and dial them (a grid on one machine or LAN). auto: yes,
+   * unless this node or one of its bootstrap peers has a public address (a grid on the internet).
+   */
+  allowPrivateAddresses: z.union([z.boolean(), z.literal('auto')]),
+  network: z.strictObject({
+    /** Addresses others can dial this node at, besides its listen addresses (a port forwarded by hand). */
+    announce: z.array(z.string().min(1)),
+    /** Relay for NAT'd peers. auto: unless this node is behind a NAT itself (it holds relay slots). */
+    relay: z.enum(['auto', 'on', 'off']),
+    /** What this node grants each peer it relays for; 0 means no cap. */
+    relayLimits: z.strictObject({
+      maxReservations: z.number().int().min(1).max(100_000),
+      connectionDurationSec: z.number().int().min(0),
+      connectionDataMb: z.number().int().min(0),
+    }),
+    /**
+     * Hold slots on relays so that peers can reach this node. auto: when it has no public address
+     * and a public node is among its bootstrap peers (a home machine behind a NAT).
+     */
+    reserveRelays: z.enum(['auto', 'on', 'off']),
+    /** Relays to hold a slot on at once, so that losing one leaves it reachable. */
+    relaySlots: z.number().int().min(1).max(8),
+    /** STUN servers for hole punching, "host:port", besides the public bootstrap nodes (which answer STUN). */
+    stunServers: z.array(z.string().regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'host:port')),
+  }),
   apiHost: z.string().min(1),
   /** 0 picks a free port; the chosen URL is written to <dataDir>/node.json. */
   apiPort: z.number().int().min(0).max(65535),
@@ -80,7 +104,15 @@ export function defaultNodeConfig (): NodeConfig {
     dataDir: defaultDataDir(),
     listen: ['/ip4/127.0.0.1/tcp/0', '/ip4/127.0.0.1/tcp/0/ws'],
     bootstrap: [],
-    allowPrivateAddresses: true,
+    allowPrivateAddresses: 'auto',
+    network: {
+      announce: [],
+      relay: 'auto',
+      relayLimits: { maxReservations: 128, connectionDurationSec: 3600, connectionDataMb: 4096 },
+      reserveRelays: 'auto',
+      relaySlots: 2,
+      stunServers: [],
+    },
     apiHost: '127.0.0.1',
     apiPort: 0,
     chainId: DEVNET_CHAIN_ID,

@@ -5,7 +5,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { createApi } from '../api/index.ts'
 import { loadOrCreateNodeKey } from '../identity/index.ts'
 import { createOffer, OfferBook, startOfferExchange } from '../market/index.ts'
-import { hostOptions, keepBootstrapped, PROTOCOL_OFFER } from '../net/index.ts'
+import { hostOptions, keepBootstrapped, PROTOCOL_OFFER, reachabilityOf, startStunServer } from '../net/index.ts'
 import { createProviderAgent, ProviderPayments } from '../provider/index.ts'
 import { probeMachine } from '../resources/index.ts'
 import { createRequester, EscrowSettlement, JobStore, libp2pLinks, ReputationStore } from '../requester/index.ts'
@@ -14,6 +14,7 @@ import { connectChain } from './connectChain.ts'
 import { createStorage } from '../storage/index.ts'
 import { openDatabase } from '../util/index.ts'
 import { startLendingPolicy } from './lendingPolicy.ts'
+import { ipAndPort, planNetwork, stunServerOf } from './networkPlan.ts'
 import { providerRuntimes } from './providerRuntimes.ts'
 import { assertDevnetChain } from './config.ts'
 import type { NodeConfig } from './config.ts'
@@ -21,7 +22,7 @@ import type { LendingPolicy } from './lendingPolicy.ts'
 import type { Api } from '../api/index.ts'
 import type { NodeKey } from '../identity/index.ts'
 import type { OfferExchange } from '../market/index.ts'
-import type { HostServices } from '../net/index.ts'
+import type { HostServices, Reachability } from '../net/index.ts'
 import type { ProviderAgent, ProviderEvent } from '../provider/index.ts'
 import type { Requester, Settlement } from '../requester/index.ts'
 import type { Runtime } from '../runtime/index.ts'
@@ -42,6 +43,8 @@ export interface ConunNode {
   readonly provider: ProviderAgent | undefined
   readonly ledger: LedgerClient
   readonly api: Api
+  /** Whether peers can reach this node, and through which relays. */
+  reachability(): Reachability
   stop(): Promise<void>
 }
 
@@ -74,13 +77,26 @@ export async function startNode (config: NodeConfig, passphrase: string, options
   const { key } = await loadOrCreateNodeKey(join(dataDir, 'node.key.json'), passphrase, config.devnet ? 'light' : 'standard')
   const chain = await connectChain(config, key)
   const db = openDatabase(join(dataDir, 'conun.db'))
+  const plan = planNetwork(config)
+  let reachability = (): Reachability => reachabilityOf([], plan.mode, plan.publicAddrs.length > 0)
   const storage = await createStorage(join(dataDir, 'ipfs'), hostOptions({
     privateKey: key.privateKey,
     listen: config.listen,
+    announce: config.network.announce,
     bootstrap: config.bootstrap,
-    allowPrivateAddresses: config.allowPrivateAddresses,
+    allowPrivateAddresses: plan.mode === 'lan',
+    relayService: plan.relayService,
+    relayReservations: plan.relayReservations,
+    autoNat: plan.mode === 'internet',
+    // The relays this node holds slots on answer STUN too, wherever it found them.
+    stunServers: () => [...new Set([...plan.stunServers, ...reachability().relays.flatMap(relay => {
+      const endpoint = ipAndPort(relay.address)
+      return endpoint === undefined ? [] : [stunServerOf(endpoint)]
+    })])],
   }))
   const host = storage.libp2p
+  reachability = () => reachabilityOf(host.getMultiaddrs().map(String), plan.mode, plan.publicAddrs.length > 0)
+  const stunServers = await Promise.all(plan.stunListen.map(async ({ host: ip, port }) => startStunServer(ip, port)))
   const offers = new OfferBook({ isConnected: peerId => host.getConnections(peerIdFromString(peerId)).length > 0 })
 
   let runtimes: Runtime[] = []
@@ -131,7 +147,8 @@ export async function startNode (config: NodeConfig, passphrase: string, options
       cpuModel: machine.cpuModel,
       speed: machine.speed,
       pricePerTaskWei: config.provider.pricePerTaskWei,
-      addrs: host.getMultiaddrs().map(addr => addr.toString()),
+      // Relay (circuit) addresses first: a NAT'd provider's LAN address is no use to anyone outside.
+      addrs: offerAddrs(host.getMultiaddrs().map(String), plan.mode),
     }, OFFER_TTL_MS)
   }
   const exchange: OfferExchange = await startOfferExchange({ host, book: offers, chainId: config.chainId, ownOffer })
@@ -144,7 +161,7 @@ export async function startNode (config: NodeConfig, passphrase: string, options
     reputation: new ReputationStore(db),
     storage,
     offers,
-    openLink: libp2pLinks(host, key, config.chainId),
+    openLink: libp2pLinks(host, key, config.chainId, { allowPrivate: plan.mode === 'lan', addrsOf: peerId => offers.get(peerId)?.body.addrs ?? [] }),
     settlement: events => {
       const escrow = new EscrowSettlement({ client: chain.client, key, db, store: jobStore, events })
       return options.settlement?.(escrow) ?? escrow
@@ -157,7 +174,7 @@ export async function startNode (config: NodeConfig, passphrase: string, options
 
   const token = await loadOrCreateToken(join(dataDir, 'api-token'))
   const provideToken = await loadOrCreateToken(join(dataDir, 'provide-token'))
-  const api = await createApi({ host: config.apiHost, port: config.apiPort, token, provideToken, node: { key, host, storage, offers, requester, provider, chainId: config.chainId, ledger: chain.client, payments } })
+  const api = await createApi({ host: config.apiHost, port: config.apiPort, token, provideToken, node: { key, host, storage, offers, requester, provider, chainId: config.chainId, ledger: chain.client, payments, reachability } })
   const info: NodeInfoFile = {
     apiUrl: api.url,
     peerId: key.peerId.toString(),
@@ -178,6 +195,7 @@ export async function startNode (config: NodeConfig, passphrase: string, options
     provider,
     ledger: chain.client,
     api,
+    reachability,
     async stop () {
       if (stopped) return
       stopped = true
@@ -189,11 +207,18 @@ export async function startNode (config: NodeConfig, passphrase: string, options
       await provider?.stop()
       await Promise.all(runtimes.map(runtime => runtime.close()))
       await storage.stop()
+      await Promise.all(stunServers.map(async server => server.close()))
       db.close()
       await chain.devChain?.close()
       await rm(join(dataDir, 'node.json'), { force: true })
     },
   }
+}
+
+/** What a provider's offer tells requesters to dial: on the internet, no private address; relay addresses first; at most what the schema allows. */
+function offerAddrs (advertised: string[], mode: 'internet' | 'lan'): string[] {
+  const circuits = advertised.filter(addr => addr.includes('/p2p-circuit'))
+  return [...circuits, ...reachabilityOf(advertised, mode, false).addresses].slice(0, 32)
 }
 
 /**

@@ -3,6 +3,7 @@ import { PROTOCOL_TASK } from '../net/index.ts'
 import { EventHub, Semaphore } from '../util/index.ts'
 import { BlobCache } from './blobCache.ts'
 import { serveTaskSession } from './taskSession.ts'
+import type { SessionRegistry } from './taskSession.ts'
 import type { AdmissionDecision, ContentCache, ProviderContext, ProviderEvent, TaskStorage } from './providerContext.ts'
 import type { ProviderPayments } from './providerPayments.ts'
 import type { NodeKey } from '../identity/index.ts'
@@ -84,7 +85,7 @@ export async function createProviderAgent (init: ProviderAgentInit): Promise<Pro
   const { policy } = init
   const runtimes = new Map(init.runtimes.map(runtime => [runtime.name, runtime]))
   const events = init.events ?? new EventHub<ProviderEvent>()
-  const counters = { running: 0, queued: 0, completed: 0, failed: 0, sessions: 0, busyMs: 0 }
+  const counters = { running: 0, queued: 0, completed: 0, failed: 0, busyMs: 0 }
   events.on(event => {
     if (event.type === 'task.queued') counters.queued++
     else if (event.type === 'task.dropped') counters.queued--
@@ -126,24 +127,25 @@ export async function createProviderAgent (init: ProviderAgentInit): Promise<Pro
     payments: init.payments,
     events,
   }
+  /** Agreed sessions, kept across their streams (see taskSession.ts). */
+  const sessions: SessionRegistry = new Map()
   init.payments?.start()
 
   await init.host.handle(PROTOCOL_TASK, (stream, connection) => {
-    counters.sessions++
-    serveTaskSession(stream, connection, context)
+    serveTaskSession(stream, connection, context, sessions)
       .catch(error => events.emit({ type: 'protocol.rejected', peer: connection.remotePeer.toString(), code: 'internal', message: (error as Error).message }))
-      .finally(() => { counters.sessions-- })
-  }, { maxInboundStreams: 256 })
+  }, { maxInboundStreams: 256, runOnLimitedConnection: true })
 
   return {
     policy,
     events,
-    status: () => ({ runtimes: [...runtimes.keys()], lending, maxConcurrent: policy.maxConcurrent, ...counters }),
+    status: () => ({ runtimes: [...runtimes.keys()], lending, maxConcurrent: policy.maxConcurrent, ...counters, sessions: sessions.size }),
     setLending (next) {
       if ((next.state === 'running') !== (lending.state === 'running')) slots.resize(next.state === 'running' ? policy.maxConcurrent : 0)
       lending = next
     },
     async stop () {
+      for (const session of [...sessions.values()]) session.end()
       init.payments?.stop()
       await init.host.unhandle(PROTOCOL_TASK)
     },

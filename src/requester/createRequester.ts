@@ -17,7 +17,9 @@ import type { PaymentStatus, Settlement } from './settlement.ts'
 import type { TaskState } from './taskState.ts'
 import type { NodeKey } from '../identity/index.ts'
 import type { OfferBook } from '../market/index.ts'
-import type { ContentRef } from '../net/index.ts'
+import { remoteIpOf } from '../net/index.ts'
+import type { ConnectionPath, ContentRef } from '../net/index.ts'
+import type { Libp2p } from '@libp2p/interface'
 import type { Storage } from '../storage/index.ts'
 
 export const DEFAULT_SCHEDULER_CONFIG: SchedulerConfig = {
@@ -25,6 +27,19 @@ export const DEFAULT_SCHEDULER_CONFIG: SchedulerConfig = {
   maxProviders: 64,
   deadlineGraceMs: 30_000,
   reconnectBackoffMs: 5_000,
+}
+
+/**
+ * Where a provider's packets come from, for `distinctHosts`: its IP on a direct or hole-punched
+ * connection; unknown when it is reached only through a relay.
+ */
+function hostOfPeer (host: Libp2p, peerId: string): string | undefined {
+  for (const connection of host.getConnections()) {
+    if (connection.remotePeer.toString() !== peerId) continue
+    const ip = remoteIpOf(connection)
+    if (ip !== undefined) return ip
+  }
+  return undefined
 }
 
 function taskCount (spec: JobSpec): number {
@@ -59,7 +74,8 @@ export interface RequesterInit {
 export interface JobStatus {
   readonly job: JobRecord
   readonly counts: Record<TaskState, number>
-  readonly providers: Array<{ peerId: string, address: string, inFlight: number, maxInFlight: number }>
+  /** Providers working on the job now, and how each is reached. */
+  readonly providers: Array<{ peerId: string, address: string, inFlight: number, maxInFlight: number, path: ConnectionPath }>
 }
 
 export interface Requester {
@@ -119,10 +135,7 @@ export function createRequester (init: RequesterInit): Requester {
       excluded: () => init.reputation.blacklisted(),
       streakOf: peerId => init.reputation.get(peerId)?.streak ?? 0,
       onOffer: listener => init.offers.onOffer(listener),
-      hostOf: peerId => {
-        const connection = init.storage.libp2p.getConnections().find(c => c.remotePeer.toString() === peerId)
-        return connection?.remoteAddr.getComponents().find(c => c.name === 'ip4' || c.name === 'ip6')?.value
-      },
+      hostOf: peerId => hostOfPeer(init.storage.libp2p, peerId),
       fetchOutput: async (cid, fromPeer, maxBytes, signal) => {
         const from = init.storage.libp2p.getPeers().filter(peer => peer.toString() === fromPeer)
         return init.storage.fetch(cid, { from, maxBytes, signal })

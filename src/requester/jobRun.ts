@@ -1,11 +1,12 @@
 import { ContentTooLargeError, EMPTY_OUTPUT, inlineCid, InvalidDagError } from '../storage/index.ts'
 import { outcomeHash } from './outcome.ts'
+import { windowOf } from './providerWindow.ts'
 import { DETERMINISTIC_FAILURES } from './taskState.ts'
 import type { JobRecord, JobStore, RecordedResult, ReturnedReplica, StoredOutput, TaskDefinition } from './jobStore.ts'
 import type { LinkHandlers, OpenLink, ProviderLink, SignedBatch } from './providerLink.ts'
 import type { RequesterEvent } from './requesterEvents.ts'
 import type { Settlement } from './settlement.ts'
-import type { AgreementProposalBody, SignedOffer, TaskAssignment, TaskResult } from '../net/index.ts'
+import type { AgreementProposalBody, ConnectionPath, SignedOffer, TaskAssignment, TaskAttempt, TaskResult } from '../net/index.ts'
 import type { EventHub } from '../util/index.ts'
 import type { Address } from 'viem'
 
@@ -53,19 +54,6 @@ interface LinkState {
   readonly cores: number
   /** Moving average of this provider's sandbox time per task, in ms (undefined until a result). */
   taskMs: number | undefined
-}
-
-/**
- * How much queued work to keep at a provider beyond what runs: enough to cover a round trip and
- * a result batch, no more, so that long tasks are not stuck behind each other at one provider
- * while another is idle.
- */
-const QUEUE_TARGET_MS = 50
-
-/** The window actually used: cores plus about QUEUE_TARGET_MS of queued tasks, within the agreed maximum. */
-function windowOf (state: LinkState): number {
-  const queued = state.taskMs === undefined ? 1 : Math.ceil((state.cores * QUEUE_TARGET_MS) / Math.max(state.taskMs, 0.05))
-  return Math.min(state.link.maxInFlight, state.cores + Math.max(1, queued))
 }
 
 interface Outstanding {
@@ -217,8 +205,8 @@ export class JobRun {
     await this.finish('cancelled')
   }
 
-  providers (): Array<{ peerId: string, address: string, inFlight: number, maxInFlight: number }> {
-    return [...this.links.values()].map(({ link, inFlight }) => ({ peerId: link.peerId, address: link.address, inFlight: inFlight.size, maxInFlight: link.maxInFlight }))
+  providers (): Array<{ peerId: string, address: string, inFlight: number, maxInFlight: number, path: ConnectionPath }> {
+    return [...this.links.values()].map(({ link, inFlight }) => ({ peerId: link.peerId, address: link.address, inFlight: inFlight.size, maxInFlight: link.maxInFlight, path: link.path() }))
   }
 
   /**
@@ -301,6 +289,13 @@ export class JobRun {
     const handlers: LinkHandlers = {
       onStarted: taskIds => { if (state !== undefined) this.onStarted(state, taskIds) },
       onResults: (results, batch) => { if (state !== undefined) this.onResults(state, results, batch) },
+      outstanding: () => state === undefined ? [] : [...state.inFlight].map(([idx, attempt]) => ({ taskId: String(idx), attempt })),
+      onLost: tasks => { if (state !== undefined) this.onLost(state, tasks) },
+      onMoved: path => {
+        this.deps.events.emit({ type: 'provider.moved', jobId: this.job.id, provider: peerId, path })
+        // Its address may now be known (distinctHosts): replicas held back may go out.
+        this.schedulePump()
+      },
       onClosed: reason => { if (state !== undefined) this.onLinkClosed(state, reason) },
     }
     try {
@@ -314,7 +309,7 @@ export class JobRun {
       // A provider linked again (e.g. after this node restarted) gets what it is owed so far at once.
       this.receiptsDue.add(peerId)
       this.scheduleReceipts()
-      this.deps.events.emit({ type: 'provider.linked', jobId: this.job.id, provider: peerId, maxInFlight: link.maxInFlight })
+      this.deps.events.emit({ type: 'provider.linked', jobId: this.job.id, provider: peerId, maxInFlight: link.maxInFlight, path: link.path() })
       this.schedulePump()
     } catch (error) {
       this.backoffUntil.set(peerId, Date.now() + this.deps.config.reconnectBackoffMs)
@@ -353,14 +348,19 @@ export class JobRun {
 
   /**
    * With `distinctHosts`, replicas of one task never run on providers at the same IP address: one
-   * machine (or one operator behind one address) posing as several providers cannot outvote others.
+   * machine (or one operator behind one address, as a household behind one NAT) posing as several
+   * providers cannot outvote others. A provider whose address is unknown (reached only through a
+   * relay) cannot show that it differs, so it holds no second replica.
    */
   private sharesHost (idx: number, peerId: string): boolean {
     if (this.job.spec.distinctHosts !== true || this.job.spec.replication === 1) return false
+    const others = [...this.triedBy.get(idx) ?? []].filter(other => other !== peerId)
+    if (others.length === 0) return false
     const host = this.hostOf(peerId)
-    if (host === undefined) return false
-    for (const other of this.triedBy.get(idx) ?? []) if (other !== peerId && this.hostOf(other) === host) return true
-    return false
+    return host === undefined || others.some(other => {
+      const otherHost = this.hostOf(other)
+      return otherHost === undefined || otherHost === host
+    })
   }
 
   /** A provider's address now, or the last one seen (it may have disconnected since its replica ran). */
@@ -701,6 +701,12 @@ export class JobRun {
       this.schedulePump()
       this.checkFinished()
     }
+  }
+
+  /** Attempts a resumed session's provider no longer had (lost with the broken stream): they go out again. */
+  private onLost (state: LinkState, tasks: readonly TaskAttempt[]): void {
+    for (const task of tasks) this.loseAttempt(outstandingKey(Number(task.taskId), task.attempt), 'provider-lost', `provider ${state.link.peerId} lost the task with a broken connection`)
+    this.schedulePump()
   }
 
   private onLinkClosed (state: LinkState, reason: string): void {

@@ -1,9 +1,12 @@
+import type { ConnectionPath } from '../net/index.ts'
 import type { JobState } from './taskState.ts'
 
 /** What the requester tells its listeners (the node API, the CLI's --watch, the dashboard). */
 export type RequesterEvent =
   | { type: 'job.submitted', jobId: string, taskCount: number }
-  | { type: 'provider.linked', jobId: string, provider: string, maxInFlight: number }
+  | { type: 'provider.linked', jobId: string, provider: string, maxInFlight: number, path: ConnectionPath }
+  /** The session with a provider moved to another connection (a hole punch succeeded, or a relay went away). */
+  | { type: 'provider.moved', jobId: string, provider: string, path: ConnectionPath }
   | { type: 'provider.lost', jobId: string, provider: string, reason: string }
   | { type: 'task.dispatched', jobId: string, idx: number, attempt: number, provider: string }
   /** A replica returned an outcome; its task waits for the other replicas to reach a quorum. */

@@ -8,7 +8,7 @@ import { mapSources, parseJobSpec, specSources } from '../requester/index.ts'
 import { ContentTooLargeError } from '../storage/index.ts'
 import type { JobStatus, JobSpecInput, PaymentStatus, ProviderReputation, RequesterEvent, TaskOutcome, JobRecord } from '../requester/index.ts'
 import type { NodeInfoFile } from '../node/index.ts'
-import type { OfferBody, TaskResultsBody } from '../net/index.ts'
+import type { ConnectionPath, OfferBody, Reachability, TaskResultsBody } from '../net/index.ts'
 import type { ProviderEvent, ProviderStatus } from '../provider/index.ts'
 
 export interface NodeSummary {
@@ -16,6 +16,7 @@ export interface NodeSummary {
   readonly address: string
   readonly chainId: number
   readonly multiaddrs: string[]
+  readonly reachability: Reachability
   readonly provider: ProviderStatus | null
   readonly runningJobs: number
 }
@@ -31,6 +32,8 @@ export interface ProvideSummary {
 export interface PeerSummary {
   readonly peerId: string
   readonly connected: boolean
+  /** Open connections and how each reaches the peer. */
+  readonly connections: Array<{ readonly addr: string, readonly path: ConnectionPath }>
   readonly addrs: string[]
   readonly offer: OfferBody | null
   /** How this node's jobs went on that provider, if it ever worked for them. */

@@ -2,6 +2,7 @@ import { lpStream } from '@libp2p/utils'
 import { CID } from 'multiformats/cid'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { concatBytes, equalBytes } from '../util/index.ts'
+import { openStream } from '../net/index.ts'
 import { ContentNotFoundError, FetchAbortedError } from './errors.ts'
 import { MAX_BLOCK_BYTES, readFileDag } from './readFileDag.ts'
 import type { ReadBudget } from './readFileDag.ts'
@@ -44,7 +45,7 @@ export async function serveBlocks (libp2p: Libp2p, blockstore: Pick<Blockstore, 
     } catch (error) {
       stream.abort(error as Error)
     }
-  }, { maxInboundStreams: 64 })
+  }, { maxInboundStreams: 64, runOnLimitedConnection: true })
 }
 
 /** A blockstore answer (bytes, or bytes in pieces) as one array. */
@@ -76,7 +77,7 @@ export class BlockSession {
   }
 
   static async open (libp2p: Libp2p, peer: PeerId, signal?: AbortSignal): Promise<BlockSession> {
-    const session = new BlockSession(await libp2p.dialProtocol(peer, PROTOCOL_BLOCKS, { signal }), signal)
+    const session = new BlockSession(await openStream(libp2p, peer, PROTOCOL_BLOCKS, { signal }), signal)
     if (signal?.aborted === true) session.onAbort()
     return session
   }

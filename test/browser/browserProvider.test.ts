@@ -6,7 +6,7 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { buildExamples } from '../../scripts/build-examples.ts'
 import { countPrimesJs, primeRanges, primeTaskArgs } from '../../examples/primes/primes.ts'
-import { startLocalGrid } from '../../src/devnet/index.ts'
+import { startLocalGrid, startNodeProcess, stopNode } from '../../src/devnet/index.ts'
 import { MAX_TASK_FDS } from '../../src/runtime/index.ts'
 import { ensureWebBundle } from '../../src/web/index.ts'
 import { buildWasiFixture } from '../fixtures/wasi/buildFixtures.ts'
@@ -92,6 +92,30 @@ test('a tab serves a 10 MB output by CID, and a node computing the same task agr
   assert.equal(bytes.byteLength, file.size)
   assert.ok(bytes.every(byte => byte === 0x62), 'the output is what the module wrote')
   doneByTab.set(browserPeers[0]!, doneByTab.get(browserPeers[0]!)! + 1)
+})
+
+test('a tab holds a slot on the relay of the node that served it, so another requester gets work done by it', async () => {
+  const tab = browserPeers[1]!
+  // Another requester, joining the grid through the serving node; it never talks to the tab directly.
+  const other = await startNodeProcess('other-requester', join(await tempDir('other'), 'node'), ['--bootstrap', grid.requester.multiaddrs.find(addr => !addr.includes('/ws'))!])
+  try {
+    await waitFor(async () => (await other.client.peers()).some(peer => peer.peerId === tab && peer.offer?.addrs.some(addr => addr.includes(`/p2p/${grid.requester.peerId}/p2p-circuit`)) === true), 30_000, 'the tab\'s offer with its relay address')
+    const ranges = primeRanges(1_000_000, 6)
+    const submitted = await other.client.submitJob({ name: 'primes-from-another', runtime: 'wasi', module: primes, tasks: ranges.map(range => ({ args: primeTaskArgs(range) })), constraints: { providers: [tab] } })
+    await waitFor(async () => (await other.client.job(submitted.job.id)).job.state !== 'running', 60_000, 'the other requester\'s job')
+    const results = await other.client.results(submitted.job.id)
+    assert.equal(results.job.state, 'completed')
+    for (const task of results.tasks) {
+      assert.equal(task.provider, tab)
+      const range = ranges[task.idx]!
+      assert.equal(Number((await stdoutOf(other.client, task.outputs)).trim()), countPrimesJs(range.from, range.to))
+    }
+    const seen = (await other.client.peers()).find(peer => peer.peerId === tab)!
+    assert.ok(seen.connections.some(connection => connection.path === 'relayed'), `reached through the relay: ${JSON.stringify(seen.connections)}`)
+    doneByTab.set(tab, doneByTab.get(tab)! + results.tasks.length)
+  } finally {
+    await stopNode(other)
+  }
 })
 
 test('a tab keeps the sandbox contract: /in read-only, no links, memory, output, entry, fd and time limits', async () => {

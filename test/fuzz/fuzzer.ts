@@ -126,6 +126,9 @@ export async function runFuzz (options: { cases: number, seed?: number, log?: (l
       offer: [{ type: 'offer.request', v: 1 }, offer],
       task: [signedProposal(), { type: 'task.assign', v: 1, tasks: [{ taskId: '1', attempt: 1, module: { cid: 'bafkreiaaaa', size: 1 }, args: [], env: {}, inputs: [], limits: proposal().limits }] },
         { type: 'task.cancel', v: 1, taskIds: ['1'] },
+        { type: 'session.resume', v: 1, agreementId: 'a1', outstanding: [{ taskId: '1', attempt: 1 }] },
+        { type: 'session.ping', v: 1, nonce: 1 },
+        { type: 'session.end', v: 1 },
         { type: 'task.receipt', v: 2, body: { agreementId: 'a1', jobId: 'j1', chainId: 31337, escrow: chain.info.escrow, jobKey: `0x${'11'.repeat(32)}`, provider: provider.key.address, cumulativeWei: '1' }, signature: `0x${'22'.repeat(65)}` }],
     }
 

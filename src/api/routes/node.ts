@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { readBalances } from '../../ledger/index.ts'
+import { pathOf } from '../../net/index.ts'
 import type { ApiDeps } from '../apiDeps.ts'
 import type { FastifyInstance } from 'fastify'
 
@@ -10,6 +11,7 @@ export function nodeRoutes (app: FastifyInstance, node: ApiDeps): void {
     address: node.key.address,
     chainId: node.chainId,
     multiaddrs: node.host.getMultiaddrs().map(addr => addr.toString()),
+    reachability: node.reachability(),
     provider: node.provider?.status() ?? null,
     runningJobs: node.requester.jobs().filter(status => status.job.state === 'running').length,
   }))
@@ -38,16 +40,17 @@ export function nodeRoutes (app: FastifyInstance, node: ApiDeps): void {
     const offers = new Map(node.offers.list().map(offer => [offer.body.peerId, offer.body]))
     const connected = node.host.getConnections().reduce((peers, connection) => {
       const peerId = connection.remotePeer.toString()
-      peers.set(peerId, [...(peers.get(peerId) ?? []), connection.remoteAddr.toString()])
+      peers.set(peerId, [...(peers.get(peerId) ?? []), { addr: connection.remoteAddr.toString(), path: pathOf(connection) }])
       return peers
-    }, new Map<string, string[]>())
+    }, new Map<string, Array<{ addr: string, path: ReturnType<typeof pathOf> }>>())
     const reputation = new Map(node.requester.reputation().map(entry => [entry.peerId, entry]))
     const peerIds = new Set([...connected.keys(), ...offers.keys(), ...reputation.keys()])
     return {
       peers: [...peerIds].sort().map(peerId => ({
         peerId,
         connected: connected.has(peerId),
-        addrs: connected.get(peerId) ?? offers.get(peerId)?.addrs ?? [],
+        connections: connected.get(peerId) ?? [],
+        addrs: connected.get(peerId)?.map(connection => connection.addr) ?? offers.get(peerId)?.addrs ?? [],
         offer: offers.get(peerId) ?? null,
         reputation: reputation.get(peerId) ?? null,
       })),

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { loadNodeConfig, startNode } from '../../node/index.ts'
+import { reachabilityLines } from '../format.ts'
 import { resolvePassphrase } from '../passphrase.ts'
 import { conFlag, intFlag, parseFlags } from '../usage.ts'
 import type { NodeConfig, NodeConfigOverrides } from '../../node/index.ts'
@@ -31,6 +32,10 @@ Options:
   --listen MULTIADDR      address to listen on; repeat for more
                           (default: /ip4/127.0.0.1/tcp/0 and /ip4/127.0.0.1/tcp/0/ws)
   --bootstrap MULTIADDR   a peer to join the network through (with /p2p/<id>); repeat for more
+  --announce MULTIADDR    an address others can dial this node at besides its listen addresses
+                          (a port forwarded by hand on the router); repeat for more
+  --no-relay              do not relay for peers behind NATs (a node with a public address
+                          relays by default)
   --data-dir DIR          keys, database, storage and config (default: $CONUN_DATA_DIR or ~/.conun)
   --api-host HOST         where the local API listens (default: 127.0.0.1)
   --api-port PORT         API port; 0 picks a free one (default: 0)
@@ -70,6 +75,8 @@ export const nodeStart: Command = {
       'on-battery': { type: 'boolean' },
       listen: { type: 'string', multiple: true },
       bootstrap: { type: 'string', multiple: true },
+      announce: { type: 'string', multiple: true },
+      'no-relay': { type: 'boolean' },
       'data-dir': { type: 'string' },
       'api-host': { type: 'string' },
       'api-port': { type: 'string' },
@@ -87,6 +94,7 @@ export const nodeStart: Command = {
       dataDir: values['data-dir'],
       listen: values.listen,
       bootstrap: values.bootstrap,
+      network: { announce: values.announce, relay: values['no-relay'] === true ? 'off' : undefined },
       apiHost: values['api-host'],
       apiPort: intFlag(values['api-port'], 'api-port', help, 0, 65535),
       chainId: intFlag(values['chain-id'], 'chain-id', help, 1, Number.MAX_SAFE_INTEGER),
@@ -123,6 +131,7 @@ export const nodeStart: Command = {
       peerId: node.key.peerId.toString(),
       address: node.key.address,
       multiaddrs: node.host.getMultiaddrs().map(addr => addr.toString()),
+      reachability: node.reachability(),
       apiUrl: node.api.url,
       // Never the token: this line goes to logs. Scripts read it from apiTokenFile.
       dashboardUrl: `${node.api.url}/`,
@@ -138,6 +147,7 @@ export const nodeStart: Command = {
       console.log(`conun node ${ready.peerId}`)
       console.log(`  address   ${ready.address}`)
       for (const addr of ready.multiaddrs) console.log(`  listening ${addr}`)
+      for (const line of reachabilityLines(ready.reachability)) console.log(`  ${line}`)
       console.log(`  api       ${ready.apiUrl} (token in ${apiTokenFile})`)
       console.log(`  dashboard ${dashboard}`)
       console.log(`  role      requester${config.provide ? ` + provider (${config.provider.cores} cores)` : ''}`)

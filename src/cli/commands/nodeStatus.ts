@@ -1,4 +1,5 @@
 import { connect } from '../connect.ts'
+import { reachabilityLines } from '../format.ts'
 import { CLIENT_OPTIONS, CLIENT_OPTIONS_HELP, parseFlags } from '../usage.ts'
 import type { Command } from '../usage.ts'
 
@@ -24,6 +25,7 @@ export const nodeStatus: Command = {
     console.log(`node      ${node.peerId}`)
     console.log(`address   ${node.address} (chain ${node.chainId})`)
     for (const addr of node.multiaddrs) console.log(`listening ${addr}`)
+    for (const line of reachabilityLines(node.reachability)) console.log(line)
     console.log(`jobs      ${node.runningJobs} running`)
     const provider = node.provider
     if (provider === null) console.log('provider  off (start with --provide to lend this machine)')

@@ -35,7 +35,7 @@ export const peers: Command = {
       const blacklisted = reputation?.blacklistedUntil !== null && reputation?.blacklistedUntil !== undefined && reputation.blacklistedUntil > now
       return [
         peer.peerId,
-        peer.connected ? 'yes' : 'no',
+        peer.connected ? [...new Set(peer.connections.map(connection => connection.path))].join('+') : 'no',
         offer === null ? '-' : offer.runtimes.join(','),
         offer === null ? '-' : String(offer.cores),
         offer === null ? '-' : formatBytes(offer.memoryBytes),

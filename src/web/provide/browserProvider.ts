@@ -4,6 +4,7 @@
  * agent of src/provider (the same agreement, task and signed-results protocol as a node's) running
  * tasks in Web Workers.
  */
+import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { gossipsub } from '@libp2p/gossipsub'
 import { identify, identifyPush } from '@libp2p/identify'
 import { noise } from '@libp2p/noise'
@@ -42,7 +43,10 @@ export interface BrowserProvider {
 export async function startBrowserProvider (init: BrowserProviderInit): Promise<BrowserProvider> {
   const host = await createLibp2p({
     privateKey: init.key.privateKey,
-    transports: [webSockets()],
+    // A slot on the relay of the node that served the page: any requester that can reach that node
+    // reaches this tab through it (nobody can dial a browser).
+    addresses: { listen: ['/p2p-circuit'] },
+    transports: [webSockets(), circuitRelayTransport()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     // Browsers refuse to dial private addresses by default; the node that served this page is one.
@@ -86,8 +90,8 @@ export async function startBrowserProvider (init: BrowserProviderInit): Promise<
       memoryBytes: Math.round(memoryGiB * 1024 ** 3),
       cpuModel: `browser: ${navigator.userAgent.slice(0, 160)}`,
       pricePerTaskWei: init.pricePerTaskWei,
-      // Nobody can dial a browser: requesters reach it over the connection it opened.
-      addrs: [],
+      // Its relayed addresses (once it holds a slot); the node that served it reaches it directly.
+      addrs: host.getMultiaddrs().map(String).filter(addr => addr.includes('/p2p-circuit')).slice(0, 32),
     }, OFFER_TTL_MS),
   })
   await host.dial(multiaddr(init.bootstrap))

@@ -1,0 +1,47 @@
+import { isPrivate } from '@libp2p/utils'
+import { multiaddr } from '@multiformats/multiaddr'
+
+/**
+ * Whether others can reach this node, and how:
+ * - `public`: they can dial it at `addresses` (checked by peers with AutoNAT, or announced by hand);
+ * - `private`: behind a NAT or on a LAN; peers outside reach it through the `relays` it holds
+ *   slots on (and from there a hole-punched direct connection where the NATs allow);
+ * - `unknown`: it has public addresses that no peer has confirmed yet, and no relay slot.
+ */
+export interface Reachability {
+  readonly status: 'public' | 'private' | 'unknown'
+  /** `internet`: the node joined a grid on the internet; `lan`: a grid on one machine or LAN. */
+  readonly mode: 'internet' | 'lan'
+  /** Addresses others can dial directly. */
+  readonly addresses: string[]
+  /** The relays this node holds a reservation on, with the address it is reachable at through each. */
+  readonly relays: Array<{ readonly peerId: string, readonly address: string }>
+}
+
+/**
+ * Reachability from the addresses the node advertises now: libp2p lists a public address only once
+ * a peer has confirmed it. `expectsPublic`: the node listens on (or announces) a public address.
+ */
+export function reachabilityOf (advertised: readonly string[], mode: 'internet' | 'lan', expectsPublic: boolean): Reachability {
+  const addresses: string[] = []
+  const relays: Array<{ peerId: string, address: string }> = []
+  for (const addr of advertised) {
+    let parsed
+    try {
+      parsed = multiaddr(addr)
+    } catch {
+      continue
+    }
+    const parts = parsed.getComponents()
+    const circuit = parts.findIndex(part => part.name === 'p2p-circuit')
+    if (circuit >= 0) {
+      const relay = parts.slice(0, circuit).reverse().find(part => part.name === 'p2p')?.value
+      // The /webrtc variant of a circuit address is the same slot.
+      if (relay !== undefined && parts[circuit + 1]?.name !== 'webrtc') relays.push({ peerId: relay, address: addr })
+      continue
+    }
+    if (mode === 'lan' || !isPrivate(parsed)) addresses.push(addr)
+  }
+  const status = mode === 'internet' && addresses.length > 0 ? 'public' : expectsPublic && relays.length === 0 && mode === 'internet' ? 'unknown' : 'private'
+  return { status, mode, addresses, relays }
+}
