@@ -33,6 +33,13 @@ test('bad flags and unknown commands are usage errors (exit 2)', async () => {
   const extra = await conun(['peers', '--frobnicate'])
   assert.equal(extra.code, 2)
   assert.match(extra.stderr, /Unknown option '--frobnicate'/)
+  // Addresses are checked before anything starts, with a message that names the flag's key.
+  for (const [flag, value, message] of [['--listen', 'foo', /listen\.0: not a multiaddr/], ['--announce', '/ip4/1.2.3', /network\.announce\.0: not a multiaddr/], ['--bootstrap', '/ip4/203.0.113.7/tcp/4001', /bootstrap\.0: a bootstrap address ends in \/p2p\/<PeerId>/]] as const) {
+    const bad = await conun(['node', 'start', '--devnet', '--data-dir', await tempDir('cli-addr'), flag, value])
+    assert.equal(bad.code, 1, bad.stderr)
+    assert.match(bad.stderr, message)
+    assert.doesNotMatch(bad.stderr, /\n\s+at /, 'no stack trace')
+  }
 })
 
 test('talking to no node is a clear error (exit 1)', async () => {

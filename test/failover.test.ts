@@ -76,5 +76,6 @@ test('a provider that stops answering (SIGSTOP: its connection stays open) loses
   const results = await client.results(submitted.job.id)
   assert.equal(results.job.state, 'completed')
   assert.equal(results.tasks.reduce((sum, task) => sum + Number(task.state === 'done'), 0), 40)
-  assert.ok(lost.some(reason => reason.includes('heartbeat')), `the victim was dropped for missing its heartbeat: ${lost.join('; ')}`)
+  // Found unreachable by the session's heartbeat or by libp2p's ping of the connection, whichever came first.
+  assert.ok(lost.some(reason => /heartbeat|could not reach it again/.test(reason)), `the victim was dropped as unreachable: ${lost.join('; ')}`)
 })

@@ -45,3 +45,16 @@ export function reachabilityOf (advertised: readonly string[], mode: 'internet' 
   const status = mode === 'internet' && addresses.length > 0 ? 'public' : expectsPublic && relays.length === 0 && mode === 'internet' ? 'unknown' : 'private'
   return { status, mode, addresses, relays }
 }
+
+/** Who can reach the node, in words: a headline, then the addresses to dial and the relays it holds slots on. */
+export function describeReachability (reachability: Reachability): { headline: string, dial: string[], relays: string[] } {
+  const { status, mode, addresses, relays } = reachability
+  const headline = mode === 'lan'
+    ? 'on this machine or LAN only (no public bootstrap peer or address)'
+    : status === 'public'
+      ? 'publicly: peers dial it directly (and it relays for peers behind NATs)'
+      : status === 'private'
+        ? relays.length > 0 ? `through ${relays.length} relay${relays.length === 1 ? '' : 's'} (behind a NAT; direct connections are hole-punched where the NATs allow)` : 'not yet: behind a NAT, looking for a relay'
+        : 'unknown: waiting for peers to confirm its public address'
+  return { headline, dial: addresses, relays: relays.map(relay => relay.address) }
+}

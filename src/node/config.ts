@@ -1,5 +1,6 @@
 import { availableParallelism, homedir } from 'node:os'
 import { join } from 'node:path'
+import { multiaddr } from '@multiformats/multiaddr'
 import { z } from 'zod'
 import { DEVNET_CHAIN_ID } from '../ledger/index.ts'
 
@@ -7,10 +8,20 @@ import { DEVNET_CHAIN_ID } from '../ledger/index.ts'
 export const DEVNET_PASSPHRASE = 'conun-devnet-insecure'
 export { DEVNET_CHAIN_ID }
 
+/** A multiaddr, checked here: a bad one would otherwise stop libp2p at start with a stack trace. */
+const multiaddrText = z.string().min(1).refine(text => {
+  try {
+    multiaddr(text)
+    return true
+  } catch {
+    return false
+  }
+}, { message: 'not a multiaddr (e.g. /ip4/203.0.113.7/tcp/4001)' })
+
 export const nodeConfig = z.strictObject({
   dataDir: z.string().min(1),
-  listen: z.array(z.string().min(1)).min(1),
-  bootstrap: z.array(z.string().min(1)),
+  listen: z.array(multiaddrText).min(1),
+  bootstrap: z.array(multiaddrText.refine(text => /\/p2p\/[A-Za-z0-9]+$/.test(text), { message: 'a bootstrap address ends in /p2p/<PeerId>' })),
   /**
    * Keep loopback/LAN addresses in the DHT and dial them (a grid on one machine or LAN). auto: yes,
    * unless this node or one of its bootstrap peers has a public address (a grid on the internet).
@@ -18,7 +29,7 @@ export const nodeConfig = z.strictObject({
   allowPrivateAddresses: z.union([z.boolean(), z.literal('auto')]),
   network: z.strictObject({
     /** Addresses others can dial this node at, besides its listen addresses (a port forwarded by hand). */
-    announce: z.array(z.string().min(1)),
+    announce: z.array(multiaddrText),
     /** Relay for NAT'd peers. auto: unless this node is behind a NAT itself (it holds relay slots). */
     relay: z.enum(['auto', 'on', 'off']),
     /** What this node grants each peer it relays for; 0 means no cap. */

@@ -40,11 +40,8 @@ export function libp2pLinks (host: Libp2p, key: NodeKey, chainId: number, init: 
     const dialOptions = () => ({ addrs: [...init.addrsOf(offer.body.peerId), ...offer.body.addrs], allowPrivate: init.allowPrivate })
     const connection = await dialPeer(host, provider, { ...dialOptions(), signal })
     const framed = await openStream(connection, signal)
-    const proposedAt = performance.now()
     await framed.write({ type: 'agreement.propose', v: 2, body: proposal, signature: signBody(key.secret, SIGNING_DOMAIN.agreementProposal, proposal) })
     const answer = await framed.read({ signal })
-    // The handshake is the first round trip measured (an upper bound: the provider's admission is in it).
-    const handshakeMs = performance.now() - proposedAt
     if (answer.type === 'agreement.reject') {
       await framed.close()
       throw new AgreementRejectedError(`provider ${offer.body.peerId} declined: ${answer.reason}`)
@@ -58,7 +55,7 @@ export function libp2pLinks (host: Libp2p, key: NodeKey, chainId: number, init: 
       await framed.close()
       throw new WireError('unexpected', 'the acceptance is for another agreement')
     }
-    return new Libp2pLink({ host, provider, offer, proposal, chainId, handlers, dialOptions, maxInFlight: answer.body.maxInFlight, connection, framed, handshakeMs })
+    return new Libp2pLink({ host, provider, offer, proposal, chainId, handlers, dialOptions, maxInFlight: answer.body.maxInFlight, connection, framed })
   }
 }
 
@@ -79,7 +76,6 @@ interface LinkInit {
   readonly maxInFlight: number
   readonly connection: Connection
   readonly framed: SessionStream
-  readonly handshakeMs: number
 }
 
 /**
@@ -101,7 +97,7 @@ class Libp2pLink implements ProviderLink {
   private lastHeardAt = performance.now()
   private readonly pings = new Map<number, number>()
   private nonce = 0
-  private minRttMs: number
+  private minRttMs: number | undefined
   private readonly heartbeat: ReturnType<typeof setInterval>
   private upgradeTimer: ReturnType<typeof setTimeout> | undefined
   private upgradeDelayMs = UPGRADE_FIRST_MS
@@ -116,8 +112,10 @@ class Libp2pLink implements ProviderLink {
     this.maxInFlight = init.maxInFlight
     this.connection = init.connection
     this.framed = init.framed
-    this.minRttMs = init.handshakeMs
     this.read(init.framed)
+    // The first ping goes out at once: its round trip sizes the window from the first results on.
+    // (The handshake's would not do: a paid job's admission, an escrow read on chain, is in it.)
+    this.beat()
     this.heartbeat = setInterval(() => this.beat(), HEARTBEAT_INTERVAL_MS)
     this.heartbeat.unref?.()
     this.scheduleUpgrade()
@@ -127,7 +125,7 @@ class Libp2pLink implements ProviderLink {
     return pathOf(this.connection)
   }
 
-  rttMs (): number {
+  rttMs (): number | undefined {
     return this.minRttMs
   }
 
@@ -172,13 +170,15 @@ class Libp2pLink implements ProviderLink {
         while (true) this.handle(await framed.read())
       } catch (error) {
         if (framed !== this.framed || this.state === 'closed') return
-        if (error instanceof WireError && error.code === 'closed') {
-          void this.move('the stream to the provider ended')
+        if (error instanceof WireError && error.code !== 'closed') {
+          // The provider refused something, or sent what it must not: the session is over.
+          await framed.fail(error)
+          this.end(error.message)
           return
         }
-        // The provider refused something, or sent what it must not: the session is over.
-        if (error instanceof WireError) await framed.fail(error)
-        this.end((error as Error).message)
+        // The stream ended or its connection failed (libp2p's own connection monitor aborts a
+        // connection whose pings go unanswered): the session tries to carry on over another.
+        void this.move(error instanceof WireError ? 'the stream to the provider ended' : `the connection to the provider failed: ${(error as Error).message}`)
       }
     })()
   }
@@ -197,7 +197,7 @@ class Libp2pLink implements ProviderLink {
     } else if (message.type === 'session.pong') {
       const sentAt = this.pings.get(message.nonce)
       this.pings.delete(message.nonce)
-      if (sentAt !== undefined) this.minRttMs = Math.min(this.minRttMs, performance.now() - sentAt)
+      if (sentAt !== undefined) this.minRttMs = Math.min(this.minRttMs ?? Infinity, performance.now() - sentAt)
     } else if (message.type === 'error') {
       throw new WireError('unexpected', `provider reported ${message.code}: ${message.message}`)
     } else {
@@ -259,7 +259,7 @@ class Libp2pLink implements ProviderLink {
         this.scheduleUpgrade()
         return true
       } catch (error) {
-        failure = `${reason}; could not resume: ${(error as Error).message}`
+        failure = `${reason}; could not reach it again within ${RESUME_WINDOW_MS / 1000} s: ${(error as Error).message}`
         if (options.to !== undefined) break
         await new Promise(resolve => setTimeout(resolve, 500))
       }

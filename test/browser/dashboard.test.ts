@@ -31,6 +31,10 @@ test('the dashboard follows a Mandelbrot job task by task and paints its picture
   await page.waitForSelector('#peers-table')
   assert.equal(await page.locator('#peers-table tr[data-peer]').count(), 2, 'both providers are listed with their offers')
   assert.equal(new URL(page.url()).hash, '', 'the token is taken out of the address bar')
+  // On one machine: reachable on the LAN only, and every provider connected directly.
+  assert.equal(await page.locator('#reachability').getAttribute('data-status'), 'private')
+  assert.match(await page.locator('#reachability').textContent() ?? '', /on this machine or LAN only/)
+  assert.deepEqual(await page.locator('#peers-table tr[data-peer] .pill.yes').allTextContents(), ['direct', 'direct'])
 
   const submitted = await client.submitJob({
     name: 'mandelbrot',

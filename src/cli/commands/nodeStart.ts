@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { loadNodeConfig, startNode } from '../../node/index.ts'
-import { reachabilityLines } from '../format.ts'
+import { reachabilityLines } from '../reachability.ts'
 import { resolvePassphrase } from '../passphrase.ts'
 import { conFlag, intFlag, parseFlags } from '../usage.ts'
 import type { NodeConfig, NodeConfigOverrides } from '../../node/index.ts'

@@ -1,5 +1,5 @@
 import { connect } from '../connect.ts'
-import { reachabilityLines } from '../format.ts'
+import { reachabilityLines } from '../reachability.ts'
 import { CLIENT_OPTIONS, CLIENT_OPTIONS_HELP, parseFlags } from '../usage.ts'
 import type { Command } from '../usage.ts'
 

@@ -7,6 +7,7 @@ import { formatUnits } from 'viem'
 import { coalesce } from '../common/coalesce.ts'
 import { byId, fill, formatBytes, h, shortId } from '../common/dom.ts'
 import { API_TOKEN_KEY, forgetToken, keepToken, NodeApi, takeToken } from '../common/nodeApi.ts'
+import { describeReachability } from '../../net/index.ts'
 import { JobView } from './jobView.ts'
 import { setUpSubmitForm } from './submitForm.ts'
 import { ThroughputChart } from './throughputChart.ts'
@@ -147,7 +148,17 @@ function renderNode (node: NodeSummary): void {
     ...(provider === null
       ? []
       : [row('completed', `${provider.completed} done · ${provider.failed} failed · ${(provider.busyMs / 1000).toFixed(1)} s busy`), row('sessions', String(provider.sessions))]),
-    ...node.multiaddrs.map((addr, i) => h('tr', {}, h('th', {}, i === 0 ? 'listening' : ''), h('td', { class: 'wrap mono' }, addr)))))
+    ...node.multiaddrs.map((addr, i) => h('tr', {}, h('th', {}, i === 0 ? 'listening' : ''), h('td', { class: 'wrap mono' }, addr))),
+    ...reachabilityRows(node)))
+}
+
+/** Who can reach this node: public, through relays (listed), or not yet known. */
+function reachabilityRows (node: NodeSummary): HTMLElement[] {
+  const { headline, relays } = describeReachability(node.reachability)
+  return [
+    h('tr', {}, h('th', {}, 'reachable'), h('td', { class: 'wrap', id: 'reachability', 'data-status': node.reachability.status }, headline)),
+    ...relays.map(addr => h('tr', {}, h('th', {}, 'relay'), h('td', { class: 'wrap mono' }, addr))),
+  ]
 }
 
 function renderPeers (peers: PeerSummary[]): void {
@@ -163,7 +174,8 @@ function renderPeers (peers: PeerSummary[]): void {
       const blacklisted = rep?.blacklistedUntil !== null && rep?.blacklistedUntil !== undefined && rep.blacklistedUntil > Date.now()
       return h('tr', { 'data-peer': peer.peerId },
         h('td', { class: 'mono', title: peer.peerId }, shortId(peer.peerId)),
-        h('td', {}, h('span', { class: `pill${peer.connected ? ' yes' : ''}` }, peer.connected ? 'yes' : 'no')),
+        // How it is reached: straight, hole-punched through NATs, or through a relay.
+        h('td', {}, h('span', { class: `pill${peer.connected ? ' yes' : ''}` }, peer.connected ? [...new Set(peer.connections.map(connection => connection.path))].join(' + ') : 'no')),
         h('td', {}, offer?.runtimes.join(', ') ?? '—'),
         h('td', {}, offer === null ? '—' : String(offer.cores)),
         h('td', {}, offer === null ? '—' : formatBytes(offer.memoryBytes)),
