@@ -156,9 +156,7 @@ function usable (addrs: Multiaddr[], peer: PeerId, allowPrivate: boolean): Multi
   const result: Multiaddr[] = []
   for (const addr of addrs) {
     if (!allowPrivate && !isCircuit(addr) && isPrivate(addr)) continue
-    const full = addr.getComponents().some(part => part.name === 'p2p' && part.value === peer.toString()) && addr.toString().endsWith(peer.toString())
-      ? addr
-      : addr.encapsulate(`/p2p/${peer.toString()}`)
+    const full = addr.toString().endsWith(`/p2p/${peer.toString()}`) ? addr : addr.encapsulate(`/p2p/${peer.toString()}`)
     const key = full.toString()
     if (seen.has(key)) continue
     seen.add(key)
