@@ -131,6 +131,40 @@ test('the provide link\'s token reaches the WebSocket address a tab joins throug
   assert.deepEqual((await call('GET', '/v1/jobs')).json.jobs, [])
 })
 
+test('a tab reads conun\'s contracts through the node with the provide token, and nothing else of the chain', async () => {
+  const provideToken = (await readFile(join(dataDir, 'provide-token'), 'utf8')).trim()
+  const rpc = async (body: unknown, authorization = `Bearer ${provideToken}`) => {
+    const response = await fetch(`${node.api.url}/v1/provide/chain`, { method: 'POST', headers: { authorization, 'content-type': 'application/json' }, body: JSON.stringify(body) })
+    return { status: response.status, json: await response.json() as { id?: unknown, result?: string, error?: { message?: string, code?: string | number } } }
+  }
+  const { chain } = await (await fetch(`${node.api.url}/v1/provide`, { headers: { authorization: `Bearer ${provideToken}` } })).json() as { chain: { token: string, escrow: string } }
+  assert.deepEqual(chain, { token: node.ledger.info.token, escrow: node.ledger.info.escrow })
+
+  assert.deepEqual((await rpc({ jsonrpc: '2.0', id: 1, method: 'eth_chainId' })).json, { jsonrpc: '2.0', id: 1, result: `0x${node.ledger.info.chainId.toString(16)}` })
+  assert.match((await rpc({ jsonrpc: '2.0', id: 'head', method: 'eth_blockNumber', params: [] })).json.result ?? '', /^0x[0-9a-f]+$/)
+  // balanceOf(node's address) on the token: the same figure the chain client reads.
+  const data = `0x70a08231${node.key.address.slice(2).toLowerCase().padStart(64, '0')}`
+  const balance = await rpc({ jsonrpc: '2.0', id: 2, method: 'eth_call', params: [{ to: chain.token, data }, 'latest'] })
+  assert.equal(BigInt(balance.json.result ?? 'x'), (await node.ledger.public.readContract({ address: chain.token as `0x${string}`, abi: [{ type: 'function', name: 'balanceOf', stateMutability: 'view', inputs: [{ type: 'address' }], outputs: [{ type: 'uint256' }] }], functionName: 'balanceOf', args: [node.key.address] })))
+
+  const other = await rpc({ jsonrpc: '2.0', id: 3, method: 'eth_call', params: [{ to: node.key.address, data: '0x' }] })
+  assert.equal(other.status, 403, 'another contract is refused')
+  assert.match(other.json.error?.message ?? '', /token and escrow/)
+  for (const refused of [
+    { jsonrpc: '2.0', id: 4, method: 'eth_sendRawTransaction', params: ['0x00'] },
+    { jsonrpc: '2.0', id: 5, method: 'eth_accounts', params: [] },
+    { jsonrpc: '2.0', id: 6, method: 'eth_call', params: [{ to: chain.token, data: '0x', from: node.key.address }] },
+    { jsonrpc: '2.0', id: 7, method: 'eth_call', params: [{ to: chain.token, data: `0x${'00'.repeat(5_000)}` }] },
+    'not json-rpc',
+  ]) {
+    const answer = await rpc(refused)
+    assert.equal(answer.status, 400, `${JSON.stringify(refused).slice(0, 80)} is refused`)
+    assert.equal(answer.json.error?.code, 'invalid-request')
+  }
+  assert.equal((await rpc({ jsonrpc: '2.0', id: 8, method: 'eth_call', params: [{ to: chain.token, data: `0x${'00'.repeat(20_000)}` }] })).status, 413, 'a body over 16 KiB')
+  assert.equal((await rpc({ jsonrpc: '2.0', id: 1, method: 'eth_chainId' }, 'Bearer wrong')).status, 401)
+})
+
 test('a request whose Host is not the API\'s own name gets 403, even with the token (DNS rebinding)', async () => {
   const withToken = { authorization: `Bearer ${token}` }
   for (const host of ['evil.example', `evil.example:${port}`, `127.0.0.1.evil.example:${port}`, `localhost.:${port}`, `127.0.0.1:${Number(port) + 1}`, '127.0.0.1', `10.0.0.1:${port}`, `[::2]:${port}`, `127.0.0.1:${port}/x`, `user@127.0.0.1:${port}`]) {

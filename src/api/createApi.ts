@@ -7,6 +7,7 @@ import { eventRoutes } from './routes/events.ts'
 import { jobRoutes } from './routes/jobs.ts'
 import { nodeRoutes } from './routes/node.ts'
 import { provideRoutes } from './routes/provide.ts'
+import { provideChainRoutes } from './routes/provideChain.ts'
 import { webRoutes } from './routes/web.ts'
 import type { ApiDeps } from './apiDeps.ts'
 import type { RouteAccess } from './routeAccess.ts'
@@ -66,6 +67,7 @@ export async function createApi (init: ApiInit): Promise<Api> {
     jobRoutes(scope, init.node)
     eventRoutes(scope, init.node)
     provideRoutes(scope, init.node, init.provideToken)
+    provideChainRoutes(scope, init.node)
   }, { prefix: '/v1' })
   webRoutes(app)
 

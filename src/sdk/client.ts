@@ -27,6 +27,8 @@ export interface ProvideSummary {
   readonly chainId: number
   /** The node's WebSocket listen addresses, with /p2p/<peerId>. */
   readonly multiaddrs: string[]
+  /** conun's contracts on that chain, readable through POST /v1/provide/chain. */
+  readonly chain: { readonly token: `0x${string}`, readonly escrow: `0x${string}` }
 }
 
 export interface PeerSummary {
