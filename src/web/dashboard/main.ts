@@ -5,11 +5,13 @@
  */
 import { formatUnits } from 'viem'
 import { coalesce } from '../common/coalesce.ts'
+import { isLoopback } from '../common/loopback.ts'
 import { byId, fill, formatBytes, h, shortId } from '../common/dom.ts'
 import { API_TOKEN_KEY, forgetToken, keepToken, NodeApi, takeToken } from '../common/nodeApi.ts'
 import { describeReachability } from '../../net/index.ts'
 import { JobView } from './jobView.ts'
 import { setUpSubmitForm } from './submitForm.ts'
+import { drawQrCode } from './provideQr.ts'
 import { ThroughputChart } from './throughputChart.ts'
 import type { NodeEvent, NodeSummary, PeerSummary } from '../../sdk/index.ts'
 import type { JobStatus } from '../../requester/index.ts'
@@ -47,7 +49,12 @@ async function open (api: NodeApi): Promise<void> {
   byId('app').hidden = false
   // The provide link carries its own token, which lets a tab join the grid and nothing else: whoever
   // is given the link cannot use it to spend this node's funds.
-  byId<HTMLAnchorElement>('provide-link').href = `/provide#token=${encodeURIComponent(await api.provideToken())}`
+  const provideLink = `${location.origin}/provide#token=${encodeURIComponent(await api.provideToken())}`
+  byId<HTMLAnchorElement>('provide-link').href = provideLink
+  drawQrCode(byId<HTMLCanvasElement>('provide-qr'), provideLink)
+  fill(byId('provide-qr-note'), isLoopback(location.hostname)
+    ? `This dashboard is open on ${location.hostname}, which a phone cannot reach: start the node with --api-host 0.0.0.0 --listen /ip4/0.0.0.0/tcp/0 --listen /ip4/0.0.0.0/tcp/0/ws and open the dashboard through this machine's LAN address.`
+    : 'Scan it on a phone or tablet on this network: the tab joins the grid and lends its CPU while the page is open.')
 
   const chart = new ThroughputChart(byId<HTMLCanvasElement>('chart'))
   let jobs: JobStatus[] = []

@@ -1,12 +1,16 @@
 /**
  * The /provide page: this tab lends its CPU to the grid of the node that served it. It starts at
- * once, stops while the tab is hidden or the battery is low (where the browser tells), and shows
- * what it has given and earned.
+ * once in as many workers as the device can spare, keeps the screen on while it works (where the
+ * browser allows), stops while the tab is hidden or the battery is low (where the browser tells),
+ * and shows what it has given and earned.
  */
 import { formatUnits } from 'viem'
 import { byId, fill, shortId } from '../common/dom.ts'
 import { ApiRequestError, NodeApi, PROVIDE_TOKEN_KEY, takeToken } from '../common/nodeApi.ts'
+import { pickBootstrapAddress } from './bootstrapAddress.ts'
+import { ScreenWakeLock } from './screenWakeLock.ts'
 import { loadOrCreateSessionKey } from './sessionKey.ts'
+import { availableCores, clampWorkers, initialWorkers, keepWorkers } from './workerCount.ts'
 import { startBrowserProvider } from './browserProvider.ts'
 import type { BrowserProvider } from './browserProvider.ts'
 import type { ProvideSummary } from '../../sdk/index.ts'
@@ -33,14 +37,15 @@ async function run (api: NodeApi): Promise<void> {
     fill(byId('errors'), refused ? 'The node does not accept this provide link: ask for a new one.' : `cannot reach the node: ${(error as Error).message}`)
     return
   }
-  const bootstrap = node.multiaddrs[0]
+  const bootstrap = pickBootstrapAddress(node.multiaddrs, location.hostname)
   if (bootstrap === undefined) {
-    fill(byId('errors'), 'The node does not listen on WebSockets (add a /ws listen address).')
+    fill(byId('errors'), node.multiaddrs.length === 0
+      ? 'The node does not listen on WebSockets (add a /ws listen address).'
+      : 'The node listens for WebSockets on loopback only, which this device cannot reach: start it with --listen /ip4/0.0.0.0/tcp/0/ws.')
     return
   }
   const key = await loadOrCreateSessionKey()
-  const params = new URLSearchParams(location.search)
-  const slots = Math.max(1, Math.min(Number(params.get('slots') ?? 1) || 1, navigator.hardwareConcurrency || 1))
+  let slots = initialWorkers(location.search)
   // A tab holds no chain client to check escrows and claim receipts with (yet), so it asks nothing
   // and takes free jobs; a provider asking a price without one refuses every agreement.
   const pricePerTaskWei = '0'
@@ -56,6 +61,13 @@ async function run (api: NodeApi): Promise<void> {
   let transition = Promise.resolve()
   let stoppedByUser = false
   let battery: BatteryManager | undefined
+  const wakeLock = new ScreenWakeLock()
+  const showWakeLock = (state: string) => fill(byId('wake-lock'), {
+    held: 'The screen stays on while this tab provides.',
+    refused: 'The browser did not let this page keep the screen on: providing pauses when the screen turns off.',
+    unsupported: 'This browser cannot keep the screen on: providing pauses when the screen turns off.',
+    released: '',
+  }[state] ?? '')
 
   const pauseReason = () => {
     if (stoppedByUser) return 'stopped'
@@ -83,17 +95,36 @@ async function run (api: NodeApi): Promise<void> {
           else totals.failed++
         })
         show('providing', `${slots} worker${slots === 1 ? '' : 's'}`)
+        showWakeLock(await wakeLock.hold())
       } else if (reason !== undefined && provider !== undefined) {
         totals.busyMs += provider.busyMs()
         const stopping = provider
         provider = undefined
         await stopping.stop()
+        showWakeLock(await wakeLock.release())
         show(reason === 'stopped' ? 'stopped' : 'paused', reason)
       } else if (reason !== undefined) {
         show(reason === 'stopped' ? 'stopped' : 'paused', reason)
       }
     }).catch(error => fill(byId('errors'), `could not join the grid: ${(error as Error).message}`))
   }
+
+  // A new worker count takes effect by leaving the grid and joining again with the same key: the
+  // slots are in the offer. Tasks it was running are left, and the requester gives them to a provider again.
+  const restart = () => {
+    transition = transition.then(async () => {
+      if (provider === undefined) return
+      totals.busyMs += provider.busyMs()
+      const stopping = provider
+      provider = undefined
+      await stopping.stop()
+    })
+    reconcile()
+  }
+  setUpWorkerCount(slots, count => {
+    slots = count
+    restart()
+  })
 
   byId('toggle').addEventListener('click', () => {
     stoppedByUser = !stoppedByUser
@@ -117,6 +148,20 @@ async function run (api: NodeApi): Promise<void> {
     fill(byId('cpu-time'), `${((totals.busyMs + (provider?.busyMs() ?? 0)) / 1000).toFixed(1)} s`)
     fill(byId('earnings'), formatUnits(BigInt(totals.done) * BigInt(pricePerTaskWei), 18))
   }, 250)
+}
+
+function setUpWorkerCount (initial: number, change: (count: number) => void): void {
+  const input = byId<HTMLInputElement>('workers')
+  const cores = availableCores()
+  input.max = String(cores)
+  input.value = String(initial)
+  fill(byId('workers-note'), `of ${cores} core${cores === 1 ? '' : 's'} this device reports`)
+  input.addEventListener('change', () => {
+    const count = clampWorkers(Number(input.value), cores)
+    input.value = String(count)
+    keepWorkers(count)
+    change(count)
+  })
 }
 
 function setUpPayout (): void {
