@@ -1,9 +1,9 @@
-import { readFile } from 'node:fs/promises'
+import { access, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { getAddress } from 'viem'
 import { readKeystore } from '../identity/index.ts'
 import { createLedgerClient, LedgerError } from '../ledger/index.ts'
-import { assertDevnetChain, defaultDataDir } from '../node/index.ts'
+import { assertDevnetChain, assertDevnetEndpoint, chainInfoOf, defaultDataDir, readChainFile } from '../node/index.ts'
 import { resolvePassphrase } from './passphrase.ts'
 import type { ChainFile } from '../node/index.ts'
 import type { LedgerClient } from '../ledger/index.ts'
@@ -50,16 +50,14 @@ export async function walletAddress (values: WalletValues): Promise<Address> {
 /** The chain the node last connected to, as it wrote it to <dataDir>/chain.json. */
 export async function walletChain (values: WalletValues): Promise<ChainFile> {
   const path = join(dataDirOf(values), 'chain.json')
-  try {
-    return JSON.parse(await readFile(path, 'utf8')) as ChainFile
-  } catch {
-    throw new LedgerError(`no chain known for ${dataDirOf(values)}: start the node once (it writes chain.json)`)
-  }
+  if (!await access(path).then(() => true, () => false)) throw new LedgerError(`no chain known for ${dataDirOf(values)}: start the node once (it writes chain.json)`)
+  return readChainFile(path)
 }
 
 /** A chain client for reading; checks that the endpoint answers and is the chain expected. */
 export async function reader (values: WalletValues): Promise<LedgerClient> {
-  return checked(createLedgerClient(await walletChain(values), new Uint8Array(32).fill(1)))
+  const chain = await walletChain(values)
+  return checked(createLedgerClient(chainInfoOf(chain), new Uint8Array(32).fill(1)), chain)
 }
 
 /** A chain client that signs with the node key, unlocked with the passphrase. */
@@ -67,15 +65,16 @@ export async function signer (values: WalletValues): Promise<LedgerClient> {
   const chain = await walletChain(values)
   const devnet = values.devnet === true
   assertDevnetChain({ devnet, chainId: chain.chainId })
+  await assertDevnetEndpoint({ devnet, chain })
   const { passphrase } = await resolvePassphrase({ devnet, passphraseFile: values['passphrase-file'] })
   const key = await readKeystore(keystorePath(values), passphrase, devnet ? 'light' : 'standard')
-  return checked(createLedgerClient(chain, key.secret))
+  return checked(createLedgerClient(chainInfoOf(chain), key.secret), chain)
 }
 
-async function checked (client: LedgerClient): Promise<LedgerClient> {
+async function checked (client: LedgerClient, chain: ChainFile): Promise<LedgerClient> {
   const { rpcUrl, chainId } = client.info
   const actual = await client.public.getChainId().catch(() => {
-    throw new LedgerError(`cannot reach the chain at ${rpcUrl}${(client.info as ChainFile).embedded ? ': it is the node\'s embedded dev chain, which runs only while the node does' : ''}`)
+    throw new LedgerError(`cannot reach the chain at ${rpcUrl}${chain.embedded ? ': it is the node\'s embedded dev chain, which runs only while the node does' : ''}`)
   })
   if (actual !== chainId) throw new LedgerError(`wrong chain: ${rpcUrl} is chain ${actual}, the node's contracts are on chain ${chainId}`)
   return client

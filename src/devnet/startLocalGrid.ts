@@ -109,13 +109,15 @@ export interface NodeProcessOptions {
   readonly entry?: string
   /** A command the node runs under, e.g. `ip netns exec <ns>` to put it in a network namespace. */
   readonly wrap?: readonly string[]
+  /** Start with --devnet (the public passphrase; default). False: the flags must give a passphrase. */
+  readonly devnet?: boolean
 }
 
 /** Starts `conun node start --devnet --json` as its own OS process and waits for its ready line. */
 export async function startNodeProcess (name: string, dataDir: string, flags: string[], options: NodeProcessOptions = {}): Promise<GridNode> {
-  const { log, entry, wrap = [] } = options
+  const { log, entry, wrap = [], devnet = true } = options
   const program = entry === undefined ? [CLI, 'node', 'start'] : [entry]
-  const argv = [...wrap, process.execPath, '--disable-warning=ExperimentalWarning', ...program, '--devnet', '--json', '--data-dir', dataDir, ...flags]
+  const argv = [...wrap, process.execPath, '--disable-warning=ExperimentalWarning', ...program, ...(devnet ? ['--devnet'] : []), '--json', '--data-dir', dataDir, ...flags]
   const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] })
   const exited = new Promise<number | null>(resolve => child.once('exit', code => resolve(code)))
   const stderr: string[] = []

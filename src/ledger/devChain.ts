@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url'
 import { createPublicClient, createWalletClient, http, parseEther } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { hardhat } from 'viem/chains'
-import { loadArtifacts } from './compileContracts.ts'
+import { deployContracts } from './deployContracts.ts'
 import type { ChainInfo } from './ledgerClient.ts'
 import type { Address, Hex } from 'viem'
 
@@ -35,20 +35,13 @@ export async function startDevChain (options: { host?: string, port?: number } =
   const { address, port } = await server.listen()
   const rpcUrl = `http://${address}:${port}`
   try {
-    const artifacts = await loadArtifacts()
     const account = privateKeyToAccount(DEVNET_FAUCET_KEY)
     const chain = { ...hardhat, rpcUrls: { default: { http: [rpcUrl] } } }
     const wallet = createWalletClient({ chain, transport: http(rpcUrl), account })
     const reader = createPublicClient({ chain, transport: http(rpcUrl), pollingInterval: 50 })
-    const deploy = async (name: 'ConunToken' | 'JobEscrow', args: readonly unknown[]) => {
-      const hash = await wallet.deployContract({ abi: artifacts[name].abi, bytecode: artifacts[name].bytecode, args })
-      const { contractAddress } = await reader.waitForTransactionReceipt({ hash })
-      return contractAddress!
-    }
-    const token = await deploy('ConunToken', [account.address, DEVNET_SUPPLY])
-    const escrow = await deploy('JobEscrow', [token])
+    const { token, escrow, deploymentBlock } = await deployContracts({ public: reader, wallet }, { supplyWei: DEVNET_SUPPLY, confirmations: 0 })
     return {
-      info: { rpcUrl, chainId: DEVNET_CHAIN_ID, token, escrow },
+      info: { rpcUrl, chainId: DEVNET_CHAIN_ID, token, escrow, deploymentBlock },
       faucet: account.address,
       close: async () => { await server.close() },
     }

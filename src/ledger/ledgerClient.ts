@@ -8,6 +8,8 @@ export interface ChainInfo {
   readonly chainId: number
   readonly token: Address
   readonly escrow: Address
+  /** The block the escrow was deployed in: logs are never read from before it. */
+  readonly deploymentBlock: bigint
 }
 
 /** A node's view of the chain: reads through `public`, transactions signed by the node key. */
@@ -16,6 +18,8 @@ export interface LedgerClient {
   readonly account: Account & { address: Address }
   readonly public: PublicClient<Transport, Chain>
   readonly wallet: WalletClient<Transport, Chain, Account>
+  /** Blocks on top before a transaction counts as done and a state as settled (0: as soon as mined). */
+  readonly confirmations: number
 }
 
 /** A chain or contract call failed; `reason` is the contract's custom error when there is one. */
@@ -28,22 +32,36 @@ export class LedgerError extends Error {
   }
 }
 
-export function createLedgerClient (info: ChainInfo, secret: Uint8Array): LedgerClient {
+export function createLedgerClient (info: ChainInfo, secret: Uint8Array, options: { confirmations?: number } = {}): LedgerClient {
+  return { info, ...chainClients(info.rpcUrl, info.chainId, secret), confirmations: options.confirmations ?? 0 }
+}
+
+/** A reader and a wallet signing with `secret`, on the chain behind an RPC endpoint (before any contract is known). */
+export function chainClients (rpcUrl: string, chainId: number, secret: Uint8Array): Pick<LedgerClient, 'account' | 'public' | 'wallet'> {
   const chain = defineChain({
-    id: info.chainId,
-    name: `chain ${info.chainId}`,
+    id: chainId,
+    name: `chain ${chainId}`,
     nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
-    rpcUrls: { default: { http: [info.rpcUrl] } },
+    rpcUrls: { default: { http: [rpcUrl] } },
   })
-  const transport = http(info.rpcUrl, { retryCount: 2, timeout: 30_000 })
+  const transport = http(rpcUrl, { retryCount: 2, timeout: 30_000 })
   // Nonces come from the chain ("pending"); inTurn() keeps one account's sends in order.
   const account = privateKeyToAccount(`0x${Buffer.from(secret).toString('hex')}` as Hex)
   return {
-    info,
     account,
     public: createPublicClient({ chain, transport, pollingInterval: 250 }),
     wallet: createWalletClient({ chain, transport, account }),
   }
+}
+
+/**
+ * The block whose state counts: `confirmations` below the head, so that what a reorg can still
+ * take back (an escrow just opened, a settlement just mined) is not yet relied on.
+ */
+export async function confirmedBlock (client: LedgerClient): Promise<{ blockNumber: bigint } | { blockTag: 'latest' }> {
+  if (client.confirmations === 0) return { blockTag: 'latest' }
+  const head = await client.public.getBlockNumber({ cacheTime: 0 })
+  return { blockNumber: head > BigInt(client.confirmations) ? head - BigInt(client.confirmations) : 0n }
 }
 
 export interface SentTransaction {
@@ -62,7 +80,7 @@ export async function sendContract<const TAbi extends Abi, TName extends Contrac
   try {
     const { request } = await client.public.simulateContract({ ...call, account: client.account } as never)
     const hash = await inTurn(client, () => client.wallet.writeContract(request as never))
-    const receipt = await client.public.waitForTransactionReceipt({ hash, timeout: 120_000 })
+    const receipt = await client.public.waitForTransactionReceipt({ hash, confirmations: Math.max(1, client.confirmations + 1), timeout: 120_000 + client.confirmations * 60_000 })
     if (receipt.status !== 'success') throw new LedgerError(`${call.functionName} reverted in transaction ${hash}`)
     return { hash, gasUsed: receipt.gasUsed }
   } catch (error) {

@@ -1,4 +1,5 @@
 import { jobEscrowAbi } from './abi.ts'
+import { confirmedBlock } from './ledgerClient.ts'
 import type { LedgerClient } from './ledgerClient.ts'
 import type { Address, Hex } from 'viem'
 
@@ -24,20 +25,32 @@ export interface EscrowShare {
   readonly claimed: bigint
 }
 
-/** A job's escrow as the chain holds it now. */
+/** A job's escrow as the chain holds it, the client's confirmations deep. */
 export async function readEscrowJob (client: LedgerClient, jobKey: Hex): Promise<EscrowJob> {
-  const [requester, budget, reserved, paid, deadline, finalized, closed] = await client.public.readContract({ address: client.info.escrow, abi: jobEscrowAbi, functionName: 'jobs', args: [jobKey] })
+  const [requester, budget, reserved, paid, deadline, finalized, closed] = await client.public.readContract({ address: client.info.escrow, abi: jobEscrowAbi, functionName: 'jobs', args: [jobKey], ...await confirmedBlock(client) })
   return { requester, budget, reserved, paid, deadline: BigInt(deadline), finalized, closed, unreserved: budget - reserved }
 }
 
 /** A provider's reservation in a job and what it was paid so far, by its claims or by the final settlement. */
 export async function readEscrowShare (client: LedgerClient, jobKey: Hex, provider: Address): Promise<EscrowShare> {
-  const [reserved, claimed] = await client.public.readContract({ address: client.info.escrow, abi: jobEscrowAbi, functionName: 'shares', args: [jobKey, provider] })
+  const [reserved, claimed] = await client.public.readContract({ address: client.info.escrow, abi: jobEscrowAbi, functionName: 'shares', args: [jobKey, provider], ...await confirmedBlock(client) })
   return { reserved, claimed }
 }
 
-/** The spec hash a job was opened with (the escrow keeps it in the JobOpened event, not in storage). */
+/** Blocks asked for in one eth_getLogs: public RPC endpoints refuse wide ranges. */
+export const LOG_RANGE = 2_000n
+
+/**
+ * The spec hash a job was opened with (the escrow keeps it in the JobOpened event, not in storage).
+ * Read from the head backwards in bounded ranges, down to the escrow's deployment block at most:
+ * the jobs asked about are recent, so the first range almost always holds them.
+ */
 export async function readJobSpecHash (client: LedgerClient, jobKey: Hex): Promise<Hex | undefined> {
-  const logs = await client.public.getContractEvents({ address: client.info.escrow, abi: jobEscrowAbi, eventName: 'JobOpened', args: { jobKey }, fromBlock: 0n, strict: true })
-  return logs[0]?.args.specHash
+  const floor = client.info.deploymentBlock
+  for (let toBlock = await client.public.getBlockNumber(); toBlock >= floor; toBlock -= LOG_RANGE) {
+    const fromBlock = toBlock - LOG_RANGE + 1n > floor ? toBlock - LOG_RANGE + 1n : floor
+    const logs = await client.public.getContractEvents({ address: client.info.escrow, abi: jobEscrowAbi, eventName: 'JobOpened', args: { jobKey }, fromBlock, toBlock, strict: true })
+    if (logs[0] !== undefined) return logs[0].args.specHash
+  }
+  return undefined
 }

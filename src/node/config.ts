@@ -57,6 +57,10 @@ export const nodeConfig = z.strictObject({
     rpcUrl: z.url({ protocol: /^https?$/ }).nullable(),
     token: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'a contract address').nullable(),
     escrow: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'a contract address').nullable(),
+    /** The escrow's deployment block (logs are read from it on); null: found on the chain at start. */
+    deploymentBlock: z.number().int().min(0).nullable(),
+    /** Blocks on top before an escrow counts as open and a settlement as done (0 on the dev chain). */
+    confirmations: z.number().int().min(0).max(256),
     /** Port of the embedded dev chain's JSON-RPC (0 picks a free one). */
     devChainPort: z.number().int().min(0).max(65535),
   }).refine(chain => chain.rpcUrl === null || (chain.token !== null && chain.escrow !== null), { message: 'with an RPC endpoint, give the token and escrow contract addresses too' }),
@@ -127,7 +131,7 @@ export function defaultNodeConfig (): NodeConfig {
     apiHost: '127.0.0.1',
     apiPort: 0,
     chainId: DEVNET_CHAIN_ID,
-    chain: { rpcUrl: null, token: null, escrow: null, devChainPort: 0 },
+    chain: { rpcUrl: null, token: null, escrow: null, deploymentBlock: null, confirmations: 0, devChainPort: 0 },
     devnet: false,
     provide: false,
     provider: {

@@ -1,23 +1,21 @@
-import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { createLedgerClient, DEVNET_CHAIN_ID, fundFromFaucet, startDevChain } from '../ledger/index.ts'
+import { createPublicClient, http } from 'viem'
+import { createLedgerClient, DEVNET_CHAIN_ID, findDeploymentBlock, fundFromFaucet, startDevChain } from '../ledger/index.ts'
+import { chainFileOf, writeChainFile } from './chainFile.ts'
 import { ConfigError } from './config.ts'
 import type { NodeConfig } from './config.ts'
 import type { NodeKey } from '../identity/index.ts'
 import type { ChainInfo, DevChain, LedgerClient } from '../ledger/index.ts'
 import type { Address } from 'viem'
 
-/** What a node writes to <dataDir>/chain.json, so the wallet CLI finds the chain without the node. */
-export interface ChainFile extends ChainInfo {
-  /** True when the node runs the chain itself (the embedded dev chain, gone when the node stops). */
-  readonly embedded: boolean
-}
-
 export interface ConnectedChain {
   readonly client: LedgerClient
   /** The embedded dev chain, when the node runs it. */
   readonly devChain: DevChain | undefined
 }
+
+/** How conun's embedded dev chain (Hardhat's EDR) names itself in web3_clientVersion. */
+const EMBEDDED_CLIENT = /^HardhatNetwork\/.*\/edr\//
 
 /**
  * Connects the node to its chain: the JSON-RPC endpoint of the config (checked to be the chain id
@@ -32,21 +30,40 @@ export async function connectChain (config: NodeConfig, key: NodeKey): Promise<C
     devChain = await startDevChain({ port: config.chain.devChainPort })
     info = devChain.info
   } else {
-    info = { rpcUrl: config.chain.rpcUrl, chainId: config.chainId, token: config.chain.token as Address, escrow: config.chain.escrow as Address }
+    info = { rpcUrl: config.chain.rpcUrl, chainId: config.chainId, token: config.chain.token as Address, escrow: config.chain.escrow as Address, deploymentBlock: BigInt(config.chain.deploymentBlock ?? 0) }
   }
-  const client = createLedgerClient(info, key.secret)
+  let client = createLedgerClient(info, key.secret, { confirmations: config.chain.confirmations })
   try {
     const chainId = await client.public.getChainId().catch((error: Error) => {
       throw new ConfigError(`cannot reach the chain at ${info.rpcUrl}: ${error.message}`)
     })
     if (chainId !== config.chainId) throw new ConfigError(`the RPC endpoint ${info.rpcUrl} serves chain ${chainId}, but this node is configured for chain ${config.chainId}`)
     if (await client.public.getCode({ address: info.escrow }) === undefined) throw new ConfigError(`there is no contract at escrow address ${info.escrow} on chain ${chainId}`)
+    if (devChain === undefined && config.chain.deploymentBlock === null) {
+      const deploymentBlock = await findDeploymentBlock(client.public, info.escrow)
+      if (deploymentBlock === undefined) throw new ConfigError(`cannot tell from ${info.rpcUrl} when the escrow ${info.escrow} was deployed (the endpoint keeps no old state): give chain.deploymentBlock in config.json, or join with --chain chain.json`)
+      info = { ...info, deploymentBlock }
+      client = createLedgerClient(info, key.secret, { confirmations: config.chain.confirmations })
+    }
     if (devChain !== undefined) await fundFromFaucet(info, key.address)
-    const file: ChainFile = { ...info, embedded: devChain !== undefined }
-    await writeFile(join(config.dataDir, 'chain.json'), JSON.stringify(file, null, 2) + '\n')
+    await writeChainFile(join(config.dataDir, 'chain.json'), chainFileOf(info, devChain !== undefined))
     return { client, devChain }
   } catch (error) {
     await devChain?.close()
     throw error
+  }
+}
+
+/**
+ * --devnet means a public passphrase and a light keystore: only for conun's own dev chain, which
+ * the node or a test harness runs. Another chain with the dev chain's id (anvil's, a fork of a
+ * real one) is refused, before any keystore is opened or written.
+ */
+export async function assertDevnetEndpoint (config: { readonly devnet: boolean, readonly chain: { readonly rpcUrl: string | null } }): Promise<void> {
+  if (!config.devnet || config.chain.rpcUrl === null) return
+  const version = await createPublicClient({ transport: http(config.chain.rpcUrl, { retryCount: 1 }) }).request({ method: 'web3_clientVersion' }).catch(() => '')
+  if (!EMBEDDED_CLIENT.test(String(version))) {
+    throw new ConfigError(`--devnet (or "devnet": true in config.json) is only for conun's embedded dev chain, and ${config.chain.rpcUrl} is ${String(version) || 'not one'}: ` +
+      'drop it and give your own passphrase with --passphrase-file or CONUN_PASSPHRASE (or type it when asked).')
   }
 }

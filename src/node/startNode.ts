@@ -10,7 +10,7 @@ import { createProviderAgent, ProviderPayments } from '../provider/index.ts'
 import { probeMachine } from '../resources/index.ts'
 import { createRequester, EscrowSettlement, JobStore, libp2pLinks, ReputationStore } from '../requester/index.ts'
 import { EventHub } from '../util/index.ts'
-import { connectChain } from './connectChain.ts'
+import { assertDevnetEndpoint, connectChain } from './connectChain.ts'
 import { createStorage } from '../storage/index.ts'
 import { openDatabase } from '../util/index.ts'
 import { startLendingPolicy } from './lendingPolicy.ts'
@@ -73,6 +73,7 @@ export async function startNode (config: NodeConfig, passphrase: string, options
   const { dataDir } = config
   // Before a keystore is written with the public passphrase and the light KDF.
   assertDevnetChain(config)
+  await assertDevnetEndpoint(config)
   await mkdir(dataDir, { recursive: true, mode: 0o700 })
   const { key } = await loadOrCreateNodeKey(join(dataDir, 'node.key.json'), passphrase, config.devnet ? 'light' : 'standard')
   const chain = await connectChain(config, key)

@@ -100,7 +100,7 @@ export async function runFuzz (options: { cases: number, seed?: number, log?: (l
   const rng = prng(options.seed ?? 1)
   const base = await mkdtemp(join(tmpdir(), 'conun-fuzz-'))
   const chain = await startDevChain()
-  const chainConfig = { rpcUrl: chain.info.rpcUrl, token: chain.info.token, escrow: chain.info.escrow, devChainPort: 0 }
+  const chainConfig = { ...defaultNodeConfig().chain, rpcUrl: chain.info.rpcUrl, token: chain.info.token, escrow: chain.info.escrow, deploymentBlock: Number(chain.info.deploymentBlock) }
   const provider = await startNode({ ...defaultNodeConfig(), dataDir: join(base, 'provider'), devnet: true, provide: true, chain: chainConfig }, 'fuzz')
   const requester = await startNode({ ...defaultNodeConfig(), dataDir: join(base, 'requester'), devnet: true, chain: chainConfig, bootstrap: provider.host.getMultiaddrs().map(String) }, 'fuzz')
   const attackerKey = await generateNodeKey()

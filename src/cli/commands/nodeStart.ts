@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { loadNodeConfig, startNode } from '../../node/index.ts'
+import { loadNodeConfig, readChainFile, startNode } from '../../node/index.ts'
 import { reachabilityLines } from '../reachability.ts'
 import { resolvePassphrase } from '../passphrase.ts'
-import { conFlag, intFlag, parseFlags } from '../usage.ts'
+import { conFlag, intFlag, parseFlags, UsageError } from '../usage.ts'
 import type { NodeConfig, NodeConfigOverrides } from '../../node/index.ts'
 import type { Command } from '../usage.ts'
 
@@ -44,6 +44,11 @@ Options:
                           dev chain and deploys the contracts itself
   --token ADDRESS         the CON token contract (with --rpc)
   --escrow ADDRESS        the JobEscrow contract (with --rpc)
+  --chain FILE_OR_URL     join the chain a chain.json names ("conun chain deploy" writes one):
+                          its chain id, RPC endpoint (--rpc overrides it), contracts and
+                          deployment block
+  --confirmations N       blocks on top before an escrow counts as open and a settlement as
+                          done (default: 0; use a few on a public chain)
   --passphrase-file FILE  read the keystore passphrase from FILE's first line
                           (otherwise $CONUN_PASSPHRASE, or you are asked on the terminal)
   --devnet                use the well-known devnet passphrase and a light keystore KDF:
@@ -84,6 +89,8 @@ export const nodeStart: Command = {
       rpc: { type: 'string' },
       token: { type: 'string' },
       escrow: { type: 'string' },
+      chain: { type: 'string' },
+      confirmations: { type: 'string' },
       'passphrase-file': { type: 'string' },
       devnet: { type: 'boolean' },
       json: { type: 'boolean' },
@@ -117,7 +124,13 @@ export const nodeStart: Command = {
           runOnBattery: values['on-battery'],
         },
       },
-      chain: { rpcUrl: values.rpc, token: values.token, escrow: values.escrow },
+      chain: { rpcUrl: values.rpc, token: values.token, escrow: values.escrow, confirmations: intFlag(values.confirmations, 'confirmations', help, 0, 256) },
+    }
+    if (values.chain !== undefined) {
+      if (values.token !== undefined || values.escrow !== undefined) throw new UsageError('--chain names the contracts: give it without --token and --escrow', help)
+      const file = await readChainFile(values.chain)
+      overrides.chainId ??= file.chainId
+      overrides.chain = { ...overrides.chain, rpcUrl: values.rpc ?? file.rpcUrl, token: file.token, escrow: file.escrow, deploymentBlock: file.deploymentBlock }
     }
     const config = await loadNodeConfig(overrides, async path => readFile(path, 'utf8').catch(() => undefined))
     const { passphrase, source } = await resolvePassphrase({ devnet: config.devnet, passphraseFile: values['passphrase-file'] })

@@ -1,0 +1,158 @@
+// conun on a chain it does not run itself: anvil, Foundry's dev chain, in its own process. The
+// contracts are deployed with `conun chain deploy`, nodes join with `--chain chain.json`, and a paid
+// job with three providers settles with every balance exact: mined at once, and with blocks every
+// second and two confirmations. The devnet passphrase is refused there.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { access, rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { parseEther } from 'viem'
+import { buildExamples } from '../../scripts/build-examples.ts'
+import { primeRanges, primeTaskArgs } from '../../examples/primes/primes.ts'
+import { startNodeProcess, stopNode } from '../../src/devnet/index.ts'
+import { createLedgerClient, readBalances } from '../../src/ledger/index.ts'
+import { chainInfoOf, readChainFile } from '../../src/node/index.ts'
+import { conun, tempDir, waitFor } from '../helpers.ts'
+import { startAnvil } from './anvil.ts'
+import type { Anvil } from './anvil.ts'
+import type { GridNode } from '../../src/devnet/index.ts'
+import type { Address } from 'viem'
+
+const PRICE = '0.01'
+const TASKS = 12
+const [primes] = (await buildExamples({ log: () => {} })).filter(path => path.endsWith('primes.wasm'))
+
+/** A key's passphrase for these tests: never the devnet one, which anvil's chain must refuse. */
+async function passphraseFile (dir: string): Promise<string> {
+  const path = join(dir, 'passphrase')
+  await writeFile(path, 'anvil test passphrase, not for real funds\n')
+  return path
+}
+
+async function giveEth (anvil: Anvil, address: string): Promise<void> {
+  await anvil.rpc('anvil_setBalance', [address, `0x${parseEther('100').toString(16)}`])
+}
+
+/** `conun chain deploy` from a fresh node key: refused until the key has gas, then chain.json. */
+async function deploy (anvil: Anvil, dir: string, confirmations: number): Promise<string> {
+  const out = join(dir, 'chain.json')
+  const args = ['chain', 'deploy', '--rpc', anvil.rpcUrl, '--data-dir', join(dir, 'requester'), '--passphrase-file', await passphraseFile(dir), '--out', out, '--confirmations', String(confirmations), '--json']
+  const broke = await conun(args)
+  assert.equal(broke.code, 1, broke.stderr)
+  const deployer = /account (0x[0-9a-fA-F]{40}) has no ETH/.exec(broke.stderr)?.[1]
+  assert.ok(deployer !== undefined, broke.stderr)
+  await giveEth(anvil, deployer)
+  const deployed = await conun(args)
+  assert.equal(deployed.code, 0, deployed.stderr)
+  const printed = JSON.parse(deployed.stdout) as { deployer: string, tokenDeployed: boolean, deploymentBlock: number, escrow: string }
+  assert.equal(printed.deployer, deployer)
+  assert.equal(printed.tokenDeployed, true)
+  const file = await readChainFile(out)
+  assert.equal(file.escrow, printed.escrow)
+  assert.equal(file.chainId, 31337, 'anvil\'s chain id, the same as the embedded dev chain\'s')
+  assert.ok(file.deploymentBlock > 0)
+  return out
+}
+
+/** A requester (the deployer, holding all CON) and three providers asking PRICE a task, all joined with --chain. */
+async function gridOn (anvil: Anvil, dir: string, chainJson: string, confirmations: number): Promise<{ requester: GridNode, providers: GridNode[], stop: () => Promise<void> }> {
+  const nodes: GridNode[] = []
+  const flags = ['--chain', chainJson, '--passphrase-file', await passphraseFile(dir), '--confirmations', String(confirmations)]
+  const stop = () => Promise.all(nodes.map(stopNode)).then(() => {})
+  try {
+    const requester = await startNodeProcess('requester', join(dir, 'requester'), flags, { devnet: false })
+    nodes.push(requester)
+    const bootstrap = requester.multiaddrs.filter(addr => !addr.includes('/ws')).flatMap(addr => ['--bootstrap', addr])
+    const providers = await Promise.all([1, 2, 3].map(async i => {
+      const node = await startNodeProcess(`provider-${i}`, join(dir, `provider-${i}`), [...flags, '--provide', '--cores', '1', '--price', PRICE, ...bootstrap], { devnet: false })
+      nodes.push(node)
+      await giveEth(anvil, node.address)
+      return node
+    }))
+    await waitFor(async () => (await requester.client.peers()).filter(peer => peer.offer !== null).length === 3, 30_000, 'three offers')
+    return { requester, providers, stop }
+  } catch (error) {
+    await stop()
+    throw error
+  }
+}
+
+/** A paid job over all three providers; every provider ends with exactly what its accepted results earned. */
+async function paidJobSettlesExactly (chainJson: string, grid: { requester: GridNode, providers: GridNode[] }): Promise<void> {
+  const reader = createLedgerClient(chainInfoOf(await readChainFile(chainJson)), new Uint8Array(32).fill(1))
+  const conOf = async (node: GridNode) => (await readBalances(reader, node.address as Address)).con
+  const before = new Map(await Promise.all([grid.requester, ...grid.providers].map(async node => [node.name, await conOf(node)] as const)))
+  const client = grid.requester.client
+  const submitted = await client.submitJob({ name: 'paid primes on anvil', runtime: 'wasi', module: primes!, tasks: primeRanges(60_000_000, TASKS).map(range => ({ args: primeTaskArgs(range) })), price: PRICE })
+  await waitFor(async () => (await client.job(submitted.job.id)).payment?.state === 'finalized', 180_000, 'the job to be settled')
+  const results = await client.results(submitted.job.id)
+  assert.equal(results.job.state, 'completed')
+  const price = parseEther(PRICE)
+  const payment = (await client.job(submitted.job.id)).payment!
+  assert.equal(payment.paidWei, String(price * BigInt(TASKS)))
+  for (const node of grid.providers) {
+    const accepted = results.tasks.filter(task => task.state === 'done' && task.providerAddress?.toLowerCase() === node.address.toLowerCase()).length
+    await waitFor(async () => (await conOf(node)) - before.get(node.name)! === price * BigInt(accepted), 60_000, `${node.name} to be paid for ${accepted} results`)
+  }
+  assert.equal(before.get('requester')! - await conOf(grid.requester), price * BigInt(TASKS), 'the requester paid the job and got the rest back')
+}
+
+test('conun chain deploy on anvil, nodes join with --chain, and a paid job with 3 providers settles exactly', async (t) => {
+  const dir = await tempDir('anvil')
+  const anvil = await startAnvil()
+  t.after(async () => {
+    await anvil.stop()
+    await rm(dir, { recursive: true, force: true })
+  })
+  const chainJson = await deploy(anvil, dir, 0)
+  const shown = await conun(['chain', 'show', chainJson, '--json'])
+  assert.equal(shown.code, 0, shown.stderr)
+  const live = (JSON.parse(shown.stdout) as { live: { symbol: string, escrowDeployed: boolean } }).live
+  assert.deepEqual([live.symbol, live.escrowDeployed], ['CON', true])
+
+  const grid = await gridOn(anvil, dir, chainJson, 0)
+  t.after(grid.stop)
+  await paidJobSettlesExactly(chainJson, grid)
+
+  // The devnet passphrase on anvil's chain: refused, though its chain id is the dev chain's, and
+  // before any keystore is written.
+  const devnetDir = join(dir, 'devnet')
+  const refused = await conun(['node', 'start', '--devnet', '--data-dir', devnetDir, '--chain', chainJson])
+  assert.equal(refused.code, 1)
+  assert.match(refused.stderr, /--devnet .* is only for conun's embedded dev chain, and http:\/\/127\.0\.0\.1:\d+ is anvil\/v/)
+  await assert.rejects(access(join(devnetDir, 'node.key.json')), 'no light keystore was written')
+})
+
+test('with a block every second and 2 confirmations, the same job settles exactly', async (t) => {
+  const dir = await tempDir('anvil-slow')
+  const anvil = await startAnvil({ blockTime: 1 })
+  t.after(async () => {
+    await anvil.stop()
+    await rm(dir, { recursive: true, force: true })
+  })
+  const chainJson = await deploy(anvil, dir, 2)
+  const grid = await gridOn(anvil, dir, chainJson, 2)
+  t.after(grid.stop)
+  await paidJobSettlesExactly(chainJson, grid)
+})
+
+test('a chain.json that is not one is a clear error, and the node does not start', async (t) => {
+  const dir = await tempDir('chain-file')
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  const cases: Array<[string, RegExp]> = [
+    ['{"chainId": 1}', /chain file .*: rpcUrl: .*token: .*escrow: .*deploymentBlock/s],
+    ['not json', /is not JSON/],
+    [JSON.stringify({ chainId: 1, rpcUrl: 'ftp://x', token: '0x1', escrow: `0x${'2'.repeat(40)}`, deploymentBlock: -1 }), /rpcUrl: .*token: a contract address.*deploymentBlock/s],
+  ]
+  for (const [text, message] of cases) {
+    const path = join(dir, 'chain.json')
+    await writeFile(path, text)
+    const started = await conun(['node', 'start', '--data-dir', join(dir, 'node'), '--chain', path, '--passphrase-file', await passphraseFile(dir)])
+    assert.equal(started.code, 1, started.stderr)
+    assert.match(started.stderr, message)
+  }
+  const missing = await conun(['node', 'start', '--data-dir', join(dir, 'node'), '--chain', join(dir, 'nope.json'), '--passphrase-file', await passphraseFile(dir)])
+  assert.match(missing.stderr, /cannot read chain file .*nope\.json: ENOENT/)
+  const unreachable = await conun(['node', 'start', '--data-dir', join(dir, 'node'), '--chain', 'http://127.0.0.1:9/chain.json', '--passphrase-file', await passphraseFile(dir)])
+  assert.match(unreachable.stderr, /cannot fetch chain file http:\/\/127\.0\.0\.1:9\/chain\.json/)
+})
