@@ -24,7 +24,8 @@ export class WaterError extends Error {
  */
 export async function waterScores (queryFasta: string, subjectsFasta: string, options: WaterOptions): Promise<Map<string, number>> {
   const args = [
-    '-asequence', `fasta::${queryFasta}`, '-bsequence', `fasta::${subjectsFasta}`,
+    // Proteins, said so: water would take a short run of W, C, H, Y, M… for IUPAC nucleotide codes.
+    '-asequence', `fasta::${queryFasta}`, '-sprotein1', '-bsequence', `fasta::${subjectsFasta}`, '-sprotein2',
     '-datafile', options.matrix, '-gapopen', String(options.gapOpen), '-gapextend', String(options.gapExtend),
     '-aformat', 'score', '-outfile', 'stdout', '-auto',
   ]

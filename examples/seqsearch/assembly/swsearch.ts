@@ -35,7 +35,7 @@ const USAGE = "usage: swsearch --matrix FILE --queries FILE --db FILE --top K [-
 const NEG_INF: i32 = -(1 << 29);
 const MAX_TOP: i32 = 100000;
 const MAX_PENALTY: i32 = 1000;
-/** Scores stay below 2^28 half units: NEG_INF minus a penalty must not wrap around. */
+/** Bounds the scores a merge accepts, far inside i32. */
 const MAX_SCORE: i32 = 1 << 27;
 
 function fail(message: string, code: i32 = 2): void {
@@ -126,20 +126,30 @@ function writeFile(path: string, text: string): void {
 
 // ---- the substitution matrix ----
 
-/** A square matrix over the residue letters of its header; letters not in it score as 'X'. */
+/**
+ * A square matrix over the residue letters of its header. Letters it lacks score 0 against
+ * everything, as in EMBOSS (its residue code 0): they get the extra last index, a row of zeros.
+ */
 class Matrix {
-  /** Letter (A–Z, '*') → index, or -1. */
+  /** Letter (A–Z, '*') → index; letters not in the header get `size`. */
   index: StaticArray<i32> = new StaticArray<i32>(128);
+  /** Letters in the header. */
   size: i32 = 0;
-  /** Scores in half units, size × size. */
+  /** Scores in half units, (size + 1) × (size + 1). */
   scores: StaticArray<i32> = new StaticArray<i32>(0);
-  /** The index unknown letters get: 'X' where the matrix has it. */
-  unknown: i32 = -1;
+
+  /** Residue codes: 0 .. size. */
+  get codes(): i32 {
+    return this.size + 1;
+  }
 
   code(c: i32): i32 {
     if (c >= 97 && c <= 122) c -= 32;
-    const i = c < 128 ? unchecked(this.index[c]) : -1;
-    return i >= 0 ? i : this.unknown;
+    return c < 128 ? unchecked(this.index[c]) : this.size;
+  }
+
+  score(a: i32, b: i32): i32 {
+    return this.scores[a * this.codes + b];
   }
 }
 
@@ -161,7 +171,6 @@ function splitWords(line: string): string[] {
 
 function parseMatrix(path: string): Matrix {
   const m = new Matrix();
-  for (let c = 0; c < 128; c++) m.index[c] = -1;
   const lines = String.UTF8.decode(readFile(path).buffer).split("\n");
   let header: string[] | null = null;
   let row = 0;
@@ -173,20 +182,20 @@ function parseMatrix(path: string): Matrix {
     if (header == null) {
       header = words;
       m.size = words.length;
-      m.scores = new StaticArray<i32>(m.size * m.size);
+      m.scores = new StaticArray<i32>(m.codes * m.codes);
+      for (let c = 0; c < 128; c++) m.index[c] = m.size;
       for (let i = 0; i < words.length; i++) {
-        if (words[i].length != 1) fail(path + ": header entry \"" + words[i] + "\" is not one letter");
+        if (words[i].length != 1 || words[i].charCodeAt(0) >= 128) fail(path + ": header entry \"" + words[i] + "\" is not one letter");
         m.index[words[i].charCodeAt(0)] = i;
       }
       continue;
     }
     if (row >= m.size) fail(path + ": more rows than the " + m.size.toString() + " header letters");
     if (words.length != m.size + 1 || words[0] != header[row]) fail(path + ": row " + (row + 1).toString() + " is not \"" + header[row] + "\" and " + m.size.toString() + " scores");
-    for (let i = 0; i < m.size; i++) m.scores[row * m.size + i] = 2 * parseInteger(path + " score", words[i + 1]);
+    for (let i = 0; i < m.size; i++) m.scores[row * m.codes + i] = 2 * parseInteger(path + " score", words[i + 1]);
     row++;
   }
   if (header == null || row != m.size) fail(path + ": expected a header and " + m.size.toString() + " rows, found " + row.toString());
-  m.unknown = m.index[88]; // 'X'
   return m;
 }
 
@@ -206,12 +215,14 @@ function parseInteger(name: string, text: string): i32 {
   return negative ? -v : v;
 }
 
-/** A number such as "10" or "0.5" in half units: only multiples of 0.5 in 0..limit. */
-function parseHalves(name: string, text: string, limit: i32): i32 {
-  const dot = text.indexOf(".");
-  const whole = dot < 0 ? text : text.substring(0, dot);
-  const frac = dot < 0 ? "" : text.substring(dot + 1);
-  if (whole.startsWith("-")) fail(name + " must not be negative, got " + text);
+/** A number such as "10", "0.5" or "-1.5" in half units: only multiples of 0.5 in min..max. */
+function parseHalves(name: string, text: string, min: i32, max: i32): i32 {
+  const negative = text.startsWith("-");
+  const digits = negative ? text.substring(1) : text;
+  const dot = digits.indexOf(".");
+  const whole = dot < 0 ? digits : digits.substring(0, dot);
+  const frac = dot < 0 ? "" : digits.substring(dot + 1);
+  if (whole.startsWith("-")) fail(name + " must be a number, got " + text);
   let halves = 2 * parseInteger(name, whole);
   if (frac.length > 0) {
     let rest = frac;
@@ -219,13 +230,15 @@ function parseHalves(name: string, text: string, limit: i32): i32 {
     if (rest == "5") halves += 1;
     else if (rest != "0") fail(name + " must be a multiple of 0.5, got " + text);
   }
-  if (halves > 2 * limit) fail(name + " must be at most " + limit.toString() + ", got " + text);
+  if (negative) halves = -halves;
+  if (halves < 2 * min || halves > 2 * max) fail(name + " must be in " + min.toString() + ".." + max.toString() + ", got " + text);
   return halves;
 }
 
-/** Half units as a decimal: 23 → "11.5". */
+/** Half units as a decimal: 23 → "11.5", -3 → "-1.5". */
 function halvesToString(h: i32): string {
-  return (h >> 1).toString() + ((h & 1) != 0 ? ".5" : ".0");
+  const a = abs(h);
+  return (h < 0 ? "-" : "") + (a >> 1).toString() + ((a & 1) != 0 ? ".5" : ".0");
 }
 
 // ---- FASTA ----
@@ -234,7 +247,7 @@ class Sequence {
   constructor(public id: string, public residues: Uint8Array) {}
 }
 
-/** Sequences from FASTA text: the id is the header's first word; residues are the letters (and '*'). */
+/** Sequences from FASTA text: the id is the header's first word; residues are the letters (and '*'), as codes. */
 function parseFasta(path: string, matrix: Matrix): Sequence[] {
   const data = readFile(path);
   const out = new Array<Sequence>();
@@ -254,9 +267,7 @@ function parseFasta(path: string, matrix: Matrix): Sequence[] {
     while (i < n && data[i] != 62) {
       const c = <i32>data[i++];
       if ((c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c == 42) {
-        const code = matrix.code(c);
-        if (code < 0) fail(path + ": " + words[0] + " has residue '" + String.fromCharCode(c) + "', which the matrix lacks (and it has no X)");
-        residues[len++] = <u8>code;
+        residues[len++] = <u8>matrix.code(c);
       }
     }
     out.push(new Sequence(words[0], residues.slice(0, len)));
@@ -295,6 +306,19 @@ function align(profile: StaticArray<i32>, qlen: i32, subject: Uint8Array, open: 
       up = s;
       best = max(best, s);
     }
+  }
+  return best > 0 ? best : bestPair(profile, qlen, subject);
+}
+
+/**
+ * The best score of one residue pair. When nothing aligns above zero, water reports the best
+ * (negative) single pair rather than an empty alignment scoring 0; so does this search.
+ */
+function bestPair(profile: StaticArray<i32>, qlen: i32, subject: Uint8Array): i32 {
+  let best = NEG_INF;
+  for (let j = 0; j < subject.length; j++) {
+    const row = <i32>unchecked(subject[j]) * qlen;
+    for (let i = 0; i < qlen; i++) best = max(best, unchecked(profile[row + i]));
   }
   return best;
 }
@@ -344,9 +368,9 @@ function search(matrixPath: string, queriesPath: string, dbPath: string, top: i3
   for (let q = 0; q < queries.length; q++) {
     const query = queries[q];
     const qlen = query.residues.length;
-    const profile = new StaticArray<i32>(matrix.size * qlen);
-    for (let r = 0; r < matrix.size; r++) {
-      for (let i = 0; i < qlen; i++) profile[r * qlen + i] = matrix.scores[r * matrix.size + <i32>query.residues[i]];
+    const profile = new StaticArray<i32>(matrix.codes * qlen);
+    for (let r = 0; r < matrix.codes; r++) {
+      for (let i = 0; i < qlen; i++) profile[r * qlen + i] = matrix.score(r, <i32>query.residues[i]);
     }
     const hits = new Array<Hit>();
     for (let s = 0; s < subjects.length; s++) {
@@ -414,7 +438,7 @@ function scoreField(line: string, where: string): i32 {
   if (at < 0) fail(where + " has no \"score\"");
   let end = at + key.length;
   while (end < line.length && line.charCodeAt(end) != 44 && line.charCodeAt(end) != 125) end++;
-  return parseHalves(where + " score", line.substring(at + key.length, end), MAX_SCORE);
+  return parseHalves(where + " score", line.substring(at + key.length, end), -MAX_SCORE, MAX_SCORE);
 }
 
 function merge(files: string[], top: i32): void {
@@ -461,8 +485,8 @@ for (let i = 1; i < argv.length; i++) {
   else if (a == "--queries") queriesPath = v;
   else if (a == "--db") dbPath = v;
   else if (a == "--top") top = parseInteger(a, v);
-  else if (a == "--gap-open") open = parseHalves(a, v, MAX_PENALTY);
-  else if (a == "--gap-extend") extend = parseHalves(a, v, MAX_PENALTY);
+  else if (a == "--gap-open") open = parseHalves(a, v, 0, MAX_PENALTY);
+  else if (a == "--gap-extend") extend = parseHalves(a, v, 0, MAX_PENALTY);
   else fail("unknown option " + a + "\n" + USAGE);
 }
 if (top < 1 || top > MAX_TOP) fail("--top must be in 1.." + MAX_TOP.toString() + "\n" + USAGE);
