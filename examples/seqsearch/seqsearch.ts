@@ -20,8 +20,9 @@ import { EXAMPLES_BUILD_DIR } from '../../scripts/build-examples.ts'
 import { exampleRunner } from '../runExample.ts'
 import { gcups, hitsByQuery, parseHits, parseSummary } from './hits.ts'
 import { DATABASE_FILES, EMBOSS_SHARE, MATRIX_FILE, QUERY_FILES, readSequenceFiles, residueCount, shardSequences, toFasta } from './sequences.ts'
+import { formatReport, formatTopHits } from './report.ts'
 import { waterScores } from './water.ts'
-import type { Hit, SearchSummary } from './hits.ts'
+import type { Hit } from './hits.ts'
 import type { Sequence } from './sequences.ts'
 import type { ConunClient } from '../../src/sdk/index.ts'
 import type { JobSpecInput, TaskOutcome } from '../../src/requester/index.ts'
@@ -30,6 +31,7 @@ import type { JobSpecInput, TaskOutcome } from '../../src/requester/index.ts'
 const GAP_OPEN = 10
 const GAP_EXTEND = 0.5
 const MODULE = 'swsearch'
+const MODULE_PATH = join(EXAMPLES_BUILD_DIR, `${MODULE}.wasm`)
 const TASK_TIMEOUT_MS = 600_000
 
 export interface SeqSearchOptions {
@@ -115,6 +117,48 @@ async function waitForOffers (client: ConunClient, count: number): Promise<void>
   }
 }
 
+/** Submits a job and waits for it; a job that did not complete throws its failed tasks' reasons. */
+async function runJob (client: ConunClient, spec: JobSpecInput): Promise<{ tasks: TaskOutcome[], seconds: number }> {
+  const { status, progress } = await followJob(client, () => client.submitJob(spec))
+  const seconds = (Date.now() - progress.startedAt) / 1000
+  const results = await client.results(status.job.id)
+  if (results.job.state !== 'completed') {
+    const failed = results.tasks.filter(task => task.state !== 'done').map(task => `task ${task.idx}: ${task.reason} ${task.message}`)
+    throw new Error(`${spec.name} ended ${results.job.state}: ${failed.join('; ')}`)
+  }
+  return { tasks: results.tasks, seconds }
+}
+
+/** Cells and alignment time per provider, from the summaries the map tasks printed. */
+async function tallyProviders (client: ConunClient, tasks: readonly TaskOutcome[]): Promise<{ providers: ProviderRow[], cells: number }> {
+  const perProvider = new Map<string, { tasks: number, cells: number, seconds: number }>()
+  let cells = 0
+  for (const task of tasks) {
+    const summary = parseSummary(await outputText(client, task, 'stdout'), `map task ${task.idx}`)
+    const row = perProvider.get(task.provider!) ?? { tasks: 0, cells: 0, seconds: 0 }
+    perProvider.set(task.provider!, { tasks: row.tasks + 1, cells: row.cells + summary.cells, seconds: row.seconds + summary.seconds })
+    cells += summary.cells
+  }
+  return { providers: [...perProvider].map(([peerId, row]) => ({ peerId, ...row, gcups: gcups(row.cells, row.seconds) })), cells }
+}
+
+/**
+ * Merges the map tasks' hits in one task on the grid, which fetches them by CID. Small outputs
+ * come back inline in the providers' result messages and are not stored as blocks, so the
+ * requester stores each one (submitJob uploads local files) before the reduce asks for it.
+ */
+async function reduceOnGrid (client: ConunClient, dir: string, mapTasks: readonly TaskOutcome[], top: number): Promise<{ hits: string, seconds: number }> {
+  const inputs: Record<string, string> = {}
+  for (const task of mapTasks) {
+    const path = join(dir, `hits-${task.idx}.jsonl`)
+    await writeFile(path, await client.contentBytes(await fileOutput(client, task, 'hits.jsonl')))
+    inputs[basename(path)] = path
+  }
+  const args = ['--merge', '--top', String(top), ...Object.keys(inputs).map(inputPath)]
+  const reduce = await runJob(client, { name: 'seqsearch-reduce', runtime: 'wasi', module: MODULE_PATH, tasks: [{ args, inputs }], limits: { timeoutMs: TASK_TIMEOUT_MS } })
+  return { hits: (await client.contentBytes(await fileOutput(client, reduce.tasks[0]!, 'hits.jsonl'))).toString('utf8'), seconds: reduce.seconds }
+}
+
 /** Runs the whole example: data, single-process baseline, water check, map and reduce on a local grid. */
 export async function runSeqSearch (options: SeqSearchOptions = {}): Promise<SeqSearchReport> {
   const { providers: providerCount = 2, coresPerProvider = 2, shards: shardCount = 8, queryBatches = 1, top = 10, waterQueries = 11, allVsAll = false } = options
@@ -141,8 +185,7 @@ export async function runSeqSearch (options: SeqSearchOptions = {}): Promise<Seq
       timeoutMs: TASK_TIMEOUT_MS,
     })
     if (single.exitCode !== 0) throw new Error(`the single-process search failed: ${single.stderr}`)
-    const singleHitsText = Buffer.from(single.files.get('hits.jsonl') ?? new Uint8Array()).toString('utf8')
-    const singleHits = parseHits(singleHitsText, 'single-process hits')
+    const singleHits = parseHits(Buffer.from(single.files.get('hits.jsonl') ?? new Uint8Array()).toString('utf8'), 'single-process hits')
     const singleSummary = parseSummary(Buffer.from(single.stdout).toString('utf8'), 'single-process search')
     log(`single process: ${singleSummary.cells} cells in ${singleSummary.seconds.toFixed(2)} s`)
 
@@ -153,61 +196,31 @@ export async function runSeqSearch (options: SeqSearchOptions = {}): Promise<Seq
     try {
       const client = grid.requester.client
       await waitForOffers(client, providerCount)
+      const shardFiles = await Promise.all(shards.map(async (shard, s) => write(`shard-${s}.fa`, shard)))
       const tasks: MapTask[] = []
       for (const [b, batch] of batches.entries()) {
         const queriesFile = await write(`queries-${b}.fa`, batch)
-        for (const [s, shard] of shards.entries()) {
-          tasks.push({ args: searchArgs('queries.fa', 'shard.fa', top), inputs: { 'queries.fa': queriesFile, 'shard.fa': await write(`shard-${s}.fa`, shard) } })
-        }
+        for (const shardFile of shardFiles) tasks.push({ args: searchArgs('queries.fa', 'shard.fa', top), inputs: { 'queries.fa': queriesFile, 'shard.fa': shardFile } })
       }
-      const module = join(EXAMPLES_BUILD_DIR, `${MODULE}.wasm`)
-      const limits = { timeoutMs: TASK_TIMEOUT_MS }
-      const mapSpec: JobSpecInput = { name: 'seqsearch-map', runtime: 'wasi', module, inputs: { matrix }, tasks, limits }
-      const mapped = await followJob(client, () => client.submitJob(mapSpec))
-      const gridSeconds = (Date.now() - mapped.progress.startedAt) / 1000
-      const mapResults = await client.results(mapped.status.job.id)
-      if (mapResults.job.state !== 'completed') throw new Error(`the map job ended ${mapResults.job.state}: ${mapResults.tasks.filter(t => t.state !== 'done').map(t => `task ${t.idx}: ${t.reason} ${t.message}`).join('; ')}`)
-      const perProvider = new Map<string, { tasks: number, cells: number, seconds: number }>()
-      let cells = 0
-      for (const task of mapResults.tasks) {
-        const summary: SearchSummary = parseSummary(await outputText(client, task, 'stdout'), `map task ${task.idx}`)
-        const row = perProvider.get(task.provider!) ?? { tasks: 0, cells: 0, seconds: 0 }
-        perProvider.set(task.provider!, { tasks: row.tasks + 1, cells: row.cells + summary.cells, seconds: row.seconds + summary.seconds })
-        cells += summary.cells
-      }
-      log(`map: ${mapResults.tasks.length} tasks in ${gridSeconds.toFixed(2)} s`)
-
-      // The reduce task fetches the map outputs by CID from the grid's storage. Small outputs come
-      // back inline in the providers' result messages and are not stored as blocks, so the
-      // requester stores each one (submitJob uploads local files) before the reduce asks for it.
-      const inputs: Record<string, string> = {}
-      for (const task of mapResults.tasks) {
-        const path = join(dir, `hits-${task.idx}.jsonl`)
-        await writeFile(path, await client.contentBytes(await fileOutput(client, task, 'hits.jsonl')))
-        inputs[basename(path)] = path
-      }
-      const reduceSpec: JobSpecInput = { name: 'seqsearch-reduce', runtime: 'wasi', module, tasks: [{ args: ['--merge', '--top', String(top), ...Object.keys(inputs).map(inputPath)], inputs }], limits }
-      const reduced = await followJob(client, () => client.submitJob(reduceSpec))
-      const reduceSeconds = (Date.now() - reduced.progress.startedAt) / 1000
-      const reduceResults = await client.results(reduced.status.job.id)
-      if (reduceResults.job.state !== 'completed') throw new Error(`the reduce job ended ${reduceResults.job.state}: ${reduceResults.tasks[0]?.reason} ${reduceResults.tasks[0]?.message}`)
-      const gridHitsText = (await client.contentBytes(await fileOutput(client, reduceResults.tasks[0]!, 'hits.jsonl'))).toString('utf8')
-      const gridHits = parseHits(gridHitsText, 'merged hits')
+      const map = await runJob(client, { name: 'seqsearch-map', runtime: 'wasi', module: MODULE_PATH, inputs: { matrix }, tasks, limits: { timeoutMs: TASK_TIMEOUT_MS } })
+      const { providers, cells } = await tallyProviders(client, map.tasks)
+      log(`map: ${map.tasks.length} tasks in ${map.seconds.toFixed(2)} s`)
+      const reduce = await reduceOnGrid(client, dir, map.tasks, top)
+      const gridHits = parseHits(reduce.hits, 'merged hits')
 
       const want = hitsByQuery(singleHits)
       const got = hitsByQuery(gridHits)
       const topHitMismatches = queries.map(q => q.id).filter(id => JSON.stringify(want.get(id)) !== JSON.stringify(got.get(id)))
-      const rows = [...perProvider].map(([peerId, row]) => ({ peerId, ...row, gcups: gcups(row.cells, row.seconds) }))
       return {
         queries: queries.length,
         subjects: subjects.length,
         residues: residueCount(subjects),
         cells,
         mapTasks: tasks.length,
-        providers: rows,
-        gridSeconds,
-        gridGcups: gcups(cells, gridSeconds),
-        reduceSeconds,
+        providers,
+        gridSeconds: map.seconds,
+        gridGcups: gcups(cells, map.seconds),
+        reduceSeconds: reduce.seconds,
         singleSeconds: singleSummary.seconds,
         singleGcups: gcups(singleSummary.cells, singleSummary.seconds),
         water,
@@ -254,38 +267,6 @@ async function checkAgainstWater (runner: Awaited<ReturnType<typeof exampleRunne
     if ((ours.get(query.id) ?? []).length !== sample.length) throw new Error(`the sample search scored ${ours.get(query.id)?.length ?? 0} of ${sample.length} subjects for ${query.id}`)
   }
   return { pairs, mismatches }
-}
-
-const short = (peerId: string) => `…${peerId.slice(-8)}`
-
-/** The report as a Markdown table (the README shows one). */
-export function formatReport (report: SeqSearchReport): string {
-  const row = (cells: Array<string | number>) => `| ${cells.join(' | ')} |`
-  const millions = (cells: number) => (cells / 1e6).toFixed(1)
-  const rate = (cells: number, seconds: number) => gcups(cells, seconds).toFixed(3)
-  const lines = [
-    `${report.queries} queries × ${report.subjects} subjects (${report.residues} residues), ${report.mapTasks} map tasks, ${millions(report.cells)} M cells`,
-    '',
-    row(['', 'tasks', 'cells (M)', 'aligning (s)', 'GCUPS per task', 'GCUPS over the map']),
-    row(['---', '--:', '--:', '--:', '--:', '--:']),
-    ...report.providers.map(p => row([`provider ${short(p.peerId)}`, p.tasks, millions(p.cells), p.seconds.toFixed(2), p.gcups.toFixed(3), rate(p.cells, report.gridSeconds)])),
-    row([`grid, ${report.providers.length} providers (map: ${report.gridSeconds.toFixed(2)} s wall)`, report.mapTasks, millions(report.cells), report.providers.reduce((sum, p) => sum + p.seconds, 0).toFixed(2), rate(report.cells, report.providers.reduce((sum, p) => sum + p.seconds, 0)), report.gridGcups.toFixed(3)]),
-    row(['single process, whole database', 1, millions(report.cells), report.singleSeconds.toFixed(2), report.singleGcups.toFixed(3), report.singleGcups.toFixed(3)]),
-    '',
-    `reduce on the grid: ${report.reduceSeconds.toFixed(2)} s`,
-    `EMBOSS water: ${report.water.pairs - report.water.mismatches.length} of ${report.water.pairs} sampled pairs score the same`,
-    `top hits: ${report.queries - report.topHitMismatches.length} of ${report.queries} queries identical to the single-process search`,
-  ]
-  return lines.join('\n')
-}
-
-/** The best hits of the first queries, as a table. */
-export function formatTopHits (hits: readonly Hit[], queries: number, perQuery: number): string {
-  const lines = ['| query | subject | score |', '| --- | --- | --: |']
-  for (const list of [...hitsByQuery(hits).values()].slice(0, queries)) {
-    for (const hit of list.slice(0, perQuery)) lines.push(`| ${hit.query} | ${hit.subject} | ${hit.score.toFixed(1)} |`)
-  }
-  return lines.join('\n')
 }
 
 if (import.meta.main) {
