@@ -12,7 +12,9 @@
 //
 // Merge (the reduce): reads hits files written by searches of the same queries against different
 // shards and writes the K best hits per query over all of them to /out/hits.jsonl. Hits are ordered
-// by score (high first), then subject id, so the merged top K equal one search of the whole database.
+// by score (high first), then subject id and length, so the merged top K equal one search of the
+// whole database. Letters the matrix lacks score 0, and a pair with no alignment above 0 gets the
+// score of its best single residue pair: both as in water.
 //
 // AssemblyScript, compiled with @assemblyscript/wasi-shim (see scripts/build-examples.ts).
 
@@ -262,9 +264,11 @@ function parseFasta(path: string, matrix: Matrix): Sequence[] {
     const header = String.UTF8.decode(data.subarray(start, i).slice().buffer);
     const words = splitWords(header);
     if (words.length == 0) fail(path + ": a header has no id");
-    const residues = new Uint8Array(0 + n - i);
+    let end = i;
+    while (end < n && data[end] != 62) end++;
+    const residues = new Uint8Array(end - i);
     let len = 0;
-    while (i < n && data[i] != 62) {
+    while (i < end) {
       const c = <i32>data[i++];
       if ((c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c == 42) {
         residues[len++] = <u8>matrix.code(c);
@@ -336,22 +340,25 @@ function jsonString(s: string): string {
 }
 
 class Hit {
-  constructor(public query: string, public subject: string, public score: i32, public line: string) {}
+  /** The JSON line; a search fills it in for the hits it keeps. */
+  line: string = "";
+  constructor(public subject: string, public score: i32, public subjectLength: i32) {}
 }
 
-/** Best first: higher score, then subject id, then the line itself, so every order agrees. */
+/**
+ * Best first: higher score, then subject id, then subject length. Search and merge order hits the
+ * same way, so the best K of merged shards are the best K of one search of them all.
+ */
 function compareHits(a: Hit, b: Hit): i32 {
   if (a.score != b.score) return a.score > b.score ? -1 : 1;
   if (a.subject != b.subject) return a.subject < b.subject ? -1 : 1;
-  if (a.line != b.line) return a.line < b.line ? -1 : 1;
-  return 0;
+  return a.subjectLength - b.subjectLength;
 }
 
-function topLines(hits: Hit[], top: i32): string {
+/** Sorts the hits and keeps the best `top`. */
+function best(hits: Hit[], top: i32): Hit[] {
   hits.sort(compareHits);
-  let out = "";
-  for (let k = 0; k < hits.length && k < top; k++) out += hits[k].line + "\n";
-  return out;
+  return hits.slice(0, top);
 }
 
 function search(matrixPath: string, queriesPath: string, dbPath: string, top: i32, open: i32, extend: i32): void {
@@ -364,7 +371,7 @@ function search(matrixPath: string, queriesPath: string, dbPath: string, top: i3
   const e = new StaticArray<i32>(maxLen);
   const started = performance.now();
   let cells: i64 = 0;
-  let out = "";
+  const lines = new Array<string>();
   for (let q = 0; q < queries.length; q++) {
     const query = queries[q];
     const qlen = query.residues.length;
@@ -372,20 +379,23 @@ function search(matrixPath: string, queriesPath: string, dbPath: string, top: i3
     for (let r = 0; r < matrix.codes; r++) {
       for (let i = 0; i < qlen; i++) profile[r * qlen + i] = matrix.score(r, <i32>query.residues[i]);
     }
-    const hits = new Array<Hit>();
+    const hits = new Array<Hit>(subjects.length);
     for (let s = 0; s < subjects.length; s++) {
       const subject = subjects[s];
       const score = align(profile, qlen, subject.residues, open, extend, h, e);
       cells += <i64>qlen * <i64>subject.residues.length;
-      const line = "{\"query\":" + jsonString(query.id) + ",\"subject\":" + jsonString(subject.id) +
-        ",\"score\":" + halvesToString(score) + ",\"queryLength\":" + qlen.toString() +
-        ",\"subjectLength\":" + subject.residues.length.toString() + "}";
-      hits.push(new Hit(query.id, subject.id, score, line));
+      hits[s] = new Hit(subject.id, score, subject.residues.length);
     }
-    out += topLines(hits, top);
+    const kept = best(hits, top);
+    for (let k = 0; k < kept.length; k++) {
+      const hit = kept[k];
+      lines.push("{\"query\":" + jsonString(query.id) + ",\"subject\":" + jsonString(hit.subject) +
+        ",\"score\":" + halvesToString(hit.score) + ",\"queryLength\":" + qlen.toString() +
+        ",\"subjectLength\":" + hit.subjectLength.toString() + "}\n");
+    }
   }
   const seconds = (performance.now() - started) / 1000.0;
-  writeFile("/out/hits.jsonl", out);
+  writeFile("/out/hits.jsonl", lines.join(""));
   process.stdout.write("{\"queries\":" + queries.length.toString() + ",\"subjects\":" + subjects.length.toString() +
     ",\"pairs\":" + (queries.length * subjects.length).toString() + ",\"cells\":" + cells.toString() +
     ",\"seconds\":" + seconds.toString() + "}\n");
@@ -431,14 +441,23 @@ function stringField(line: string, key: string, where: string): string {
   return value;
 }
 
+/** The raw text of a number field. */
+function numberField(line: string, key: string, where: string): string {
+  const at = line.indexOf("\"" + key + "\":");
+  if (at < 0) fail(where + " has no \"" + key + "\"");
+  const start = at + key.length + 3;
+  let end = start;
+  while (end < line.length && line.charCodeAt(end) != 44 && line.charCodeAt(end) != 125) end++;
+  return line.substring(start, end);
+}
+
 /** The score field in half units ("12.5" → 25). */
 function scoreField(line: string, where: string): i32 {
-  const key = "\"score\":";
-  const at = line.indexOf(key);
-  if (at < 0) fail(where + " has no \"score\"");
-  let end = at + key.length;
-  while (end < line.length && line.charCodeAt(end) != 44 && line.charCodeAt(end) != 125) end++;
-  return parseHalves(where + " score", line.substring(at + key.length, end), -MAX_SCORE, MAX_SCORE);
+  return parseHalves(where + " score", numberField(line, "score", where), -MAX_SCORE, MAX_SCORE);
+}
+
+function integerField(line: string, key: string, where: string): i32 {
+  return parseInteger(where + " " + key, numberField(line, key, where));
 }
 
 function merge(files: string[], top: i32): void {
@@ -452,7 +471,8 @@ function merge(files: string[], top: i32): void {
       const where = files[f] + " line " + (l + 1).toString();
       if (!line.startsWith("{") || !line.endsWith("}")) fail(where + " is not a JSON object");
       const query = stringField(line, "query", where);
-      const hit = new Hit(query, stringField(line, "subject", where), scoreField(line, where), line);
+      const hit = new Hit(stringField(line, "subject", where), scoreField(line, where), integerField(line, "subjectLength", where));
+      hit.line = line + "\n";
       if (!byQuery.has(query)) {
         order.push(query);
         byQuery.set(query, new Array<Hit>());
@@ -460,9 +480,12 @@ function merge(files: string[], top: i32): void {
       byQuery.get(query).push(hit);
     }
   }
-  let out = "";
-  for (let q = 0; q < order.length; q++) out += topLines(byQuery.get(order[q]), top);
-  writeFile("/out/hits.jsonl", out);
+  const out = new Array<string>();
+  for (let q = 0; q < order.length; q++) {
+    const kept = best(byQuery.get(order[q]), top);
+    for (let k = 0; k < kept.length; k++) out.push(kept[k].line);
+  }
+  writeFile("/out/hits.jsonl", out.join(""));
   process.stdout.write("{\"files\":" + files.length.toString() + ",\"queries\":" + order.length.toString() + "}\n");
 }
 
