@@ -9,7 +9,7 @@ import { exampleRunner } from '../examples/runExample.ts'
 import { parseHits } from '../examples/seqsearch/hits.ts'
 import { formatReport } from '../examples/seqsearch/report.ts'
 import { runSeqSearch } from '../examples/seqsearch/seqsearch.ts'
-import { parseFasta, parseSwissProt, SequenceFormatError, shardSequences, toFasta } from '../examples/seqsearch/sequences.ts'
+import { DATABASE_FILES, EMBOSS_SHARE, parseFasta, parseSwissProt, QUERY_FILES, readSequenceFiles, SequenceFormatError, shardSequences, toFasta } from '../examples/seqsearch/sequences.ts'
 import { waterScores } from '../examples/seqsearch/water.ts'
 import { tempDir } from './helpers.ts'
 
@@ -75,6 +75,33 @@ test('the aligner scores gaps as water does and rejects bad input with a reason'
   await fails(['--matrix', '/in/q.fa', '--queries', '/in/q.fa', '--db', '/in/s.fa', '--top', '3'], /header entry/)
   await fails(['--merge', '--top', '3', '/in/q.fa'], /line 1 is not a JSON object/)
   await fails(['--merge', '--top', '0', '/in/q.fa'], /--top must be in/)
+})
+
+test('the SIMD kernel scores every pair of the real data as the scalar one, and falls back to it past i16', async (t) => {
+  const runner = await exampleRunner('swsearch')
+  const dir = await tempDir('swsearch-simd')
+  t.after(async () => {
+    await runner.close()
+    await rm(dir, { recursive: true, force: true })
+  })
+  const subjects = await readSequenceFiles(DATABASE_FILES.map(file => join(EMBOSS_SHARE, file)))
+  const queries = await readSequenceFiles(QUERY_FILES.map(file => join(EMBOSS_SHARE, file)))
+  // A query scoring 1600 × 11 against itself: 35,200 half units, past what an i16 lane holds.
+  const long = { id: 'W1600', residues: 'W'.repeat(1600) }
+  await writeFile(join(dir, 'q.fa'), toFasta([...queries, long]))
+  await writeFile(join(dir, 'db.fa'), toFasta([...subjects, long]))
+  const inputs = [{ name: 'm', path: MATRIX }, { name: 'q.fa', path: join(dir, 'q.fa') }, { name: 'db.fa', path: join(dir, 'db.fa') }]
+  const args = ['--matrix', '/in/m', '--queries', '/in/q.fa', '--db', '/in/db.fa', '--top', String(subjects.length + 1)]
+  const [simd, scalar] = [await runner.run(args, { inputs }), await runner.run([...args, '--scalar'], { inputs })]
+  assert.equal(simd.exitCode, 0, simd.stderr)
+  assert.equal(scalar.exitCode, 0, scalar.stderr)
+  const simdHits = parseHits(Buffer.from(simd.files.get('hits.jsonl')!).toString('utf8'), 'simd')
+  assert.equal(simdHits.length, (queries.length + 1) * (subjects.length + 1))
+  assert.deepEqual(simdHits, parseHits(Buffer.from(scalar.files.get('hits.jsonl')!).toString('utf8'), 'scalar'))
+  const self = simdHits.find(hit => hit.query === 'W1600' && hit.subject === 'W1600')
+  assert.equal(self?.score, 17600)
+  await writeFile(join(dir, 'long.fa'), toFasta([long]))
+  assert.equal((await waterScores(join(dir, 'long.fa'), join(dir, 'long.fa'), { matrix: 'EBLOSUM62', gapOpen: 10, gapExtend: 0.5 })).get('W1600'), 17600)
 })
 
 test('on a grid, the merged top hits equal one process searching everything, and water agrees on sampled pairs', async () => {

@@ -1,6 +1,6 @@
 // Smith-Waterman local alignment search: every query against every sequence of one database shard.
 //
-//   swsearch --matrix /in/M --queries /in/Q.fa --db /in/S.fa --top K [--gap-open 10] [--gap-extend 0.5]
+//   swsearch --matrix /in/M --queries /in/Q.fa --db /in/S.fa --top K [--gap-open 10] [--gap-extend 0.5] [--scalar]
 //   swsearch --merge --top K FILE…
 //
 // Search: scores every query × subject pair with affine gaps (Gotoh) and the substitution matrix M
@@ -9,6 +9,8 @@
 // convention of EMBOSS water, whose defaults for proteins are 10 and 0.5. Penalties must be
 // multiples of 0.5: scores are kept in half units as integers, so they are exact. On stdout, one
 // JSON line: pairs, cells (query length × subject length, summed) and the seconds spent aligning.
+// Pairs are scored by Farrar's striped SIMD kernel (eight i16 lanes); the scalar kernel scores
+// the pairs whose scores an i16 may not hold, and every pair with --scalar (the tests compare them).
 //
 // Merge (the reduce): reads hits files written by searches of the same queries against different
 // shards and writes the K best hits per query over all of them to /out/hits.jsonl. Hits are ordered
@@ -31,7 +33,7 @@ import {
   prestat,
 } from "~lib/bindings/wasi_snapshot_preview1";
 
-const USAGE = "usage: swsearch --matrix FILE --queries FILE --db FILE --top K [--gap-open P] [--gap-extend P]\n" +
+const USAGE = "usage: swsearch --matrix FILE --queries FILE --db FILE --top K [--gap-open P] [--gap-extend P] [--scalar]\n" +
   "       swsearch --merge --top K FILE...";
 /** Stands for minus infinity in the recurrences; far below any score, far from overflow. */
 const NEG_INF: i32 = -(1 << 29);
@@ -274,6 +276,7 @@ function parseFasta(path: string, matrix: Matrix): Sequence[] {
         residues[len++] = <u8>matrix.code(c);
       }
     }
+    if (len == 0) fail(path + ": " + words[0] + " has no residues");
     out.push(new Sequence(words[0], residues.slice(0, len)));
   }
   return out;
@@ -327,6 +330,119 @@ function bestPair(profile: StaticArray<i32>, qlen: i32, subject: Uint8Array): i3
   return best;
 }
 
+// ---- the SIMD kernel ----
+
+/** i16 lanes hold scores up to this; a pair that may reach it is scored again by the scalar kernel. */
+const I16_MAX: i32 = 32767;
+/** The score of query positions past the end in the last segment: never part of a best alignment. */
+const PAD: i16 = -4096;
+
+/**
+ * The query striped for Farrar's SIMD Smith-Waterman (Bioinformatics 23:156, 2007): eight i16
+ * lanes, lane k of segment s standing for query position k × segLen + s, so that a column's
+ * dependencies between positions fall between segments, not between lanes.
+ */
+class StripedProfile {
+  segLen: i32;
+  /** Scores in half units by residue code: codes × segLen vectors. */
+  scores: StaticArray<i16>;
+  /** Scores that may have saturated an i16 lane start here. */
+  overflowAt: i32;
+
+  constructor(matrix: Matrix, query: Uint8Array) {
+    const qlen = query.length;
+    const segLen = (qlen + 7) >> 3;
+    const scores = new StaticArray<i16>(matrix.codes * segLen * 8);
+    let top = 0;
+    for (let r = 0; r < matrix.codes; r++) {
+      for (let seg = 0; seg < segLen; seg++) {
+        for (let k = 0; k < 8; k++) {
+          const i = k * segLen + seg;
+          const score = i < qlen ? matrix.score(r, <i32>query[i]) : <i32>PAD;
+          top = max(top, score);
+          scores[(r * segLen + seg) * 8 + k] = <i16>score;
+        }
+      }
+    }
+    this.segLen = segLen;
+    this.scores = scores;
+    this.overflowAt = I16_MAX - top;
+  }
+}
+
+/** Lanes move up one (lane k gets lane k − 1), lane 0 gets 0: the striped layout's next position. */
+// @ts-ignore: decorator
+@inline
+function shiftLanes(v: v128): v128 {
+  return i16x8.shuffle(v, i16x8.splat(0), 8, 0, 1, 2, 3, 4, 5, 6);
+}
+
+/**
+ * The same recurrences as `align`, eight query positions at a time. Values at or below 0 never
+ * matter in a local alignment, so 0 stands for minus infinity. After each column, Farrar's "lazy F"
+ * loop carries vertical gaps across segment boundaries, updating H (and E from it) where they win.
+ * Returns -1 when the score may have saturated an i16 lane, or reached 0 (see bestPair).
+ */
+function alignStriped(p: StripedProfile, subject: Uint8Array, open: i32, extend: i32, hA: StaticArray<i16>, hB: StaticArray<i16>, e: StaticArray<i16>): i32 {
+  const segLen = p.segLen;
+  const bytes = <usize>segLen << 4;
+  const zero = i16x8.splat(0);
+  const vOpen = i16x8.splat(<i16>open);
+  const vExtend = i16x8.splat(<i16>extend);
+  let hLoad = changetype<usize>(hA);
+  let hStore = changetype<usize>(hB);
+  const ePtr = changetype<usize>(e);
+  memory.fill(hLoad, 0, bytes);
+  memory.fill(ePtr, 0, bytes);
+  const profile = changetype<usize>(p.scores);
+  let vMax = zero;
+  for (let j = 0; j < subject.length; j++) {
+    const row = profile + ((<usize>unchecked(subject[j]) * <usize>segLen) << 4);
+    let vF = zero;
+    let vH = shiftLanes(v128.load(hLoad + bytes - 16));
+    for (let seg: usize = 0; seg < bytes; seg += 16) {
+      vH = i16x8.add_sat_s(vH, v128.load(row + seg));
+      let vE = v128.load(ePtr + seg);
+      vH = i16x8.max_s(i16x8.max_s(vH, zero), i16x8.max_s(vE, vF));
+      vMax = i16x8.max_s(vMax, vH);
+      v128.store(hStore + seg, vH);
+      const vGap = i16x8.sub_sat_s(vH, vOpen);
+      v128.store(ePtr + seg, i16x8.max_s(i16x8.sub_sat_s(vE, vExtend), vGap));
+      vF = i16x8.max_s(i16x8.sub_sat_s(vF, vExtend), vGap);
+      vH = v128.load(hLoad + seg);
+    }
+    // Lazy F: go on while some vertical gap would raise H, or the gap chain below it.
+    vF = shiftLanes(vF);
+    let seg: usize = 0;
+    for (;;) {
+      let vHs = v128.load(hStore + seg);
+      if (!v128.any_true(i16x8.gt_s(vF, i16x8.max_s(i16x8.sub_sat_s(vHs, vOpen), zero)))) break;
+      vHs = i16x8.max_s(vHs, vF);
+      v128.store(hStore + seg, vHs);
+      vMax = i16x8.max_s(vMax, vHs);
+      v128.store(ePtr + seg, i16x8.max_s(v128.load(ePtr + seg), i16x8.sub_sat_s(vHs, vOpen)));
+      vF = i16x8.sub_sat_s(vF, vExtend);
+      seg += 16;
+      if (seg == bytes) {
+        seg = 0;
+        vF = shiftLanes(vF);
+      }
+    }
+    const swap = hLoad;
+    hLoad = hStore;
+    hStore = swap;
+  }
+  let best = <i32>i16x8.extract_lane_s(vMax, 0);
+  best = max(best, <i32>i16x8.extract_lane_s(vMax, 1));
+  best = max(best, <i32>i16x8.extract_lane_s(vMax, 2));
+  best = max(best, <i32>i16x8.extract_lane_s(vMax, 3));
+  best = max(best, <i32>i16x8.extract_lane_s(vMax, 4));
+  best = max(best, <i32>i16x8.extract_lane_s(vMax, 5));
+  best = max(best, <i32>i16x8.extract_lane_s(vMax, 6));
+  best = max(best, <i32>i16x8.extract_lane_s(vMax, 7));
+  return best > 0 && best < p.overflowAt ? best : -1;
+}
+
 function jsonString(s: string): string {
   let out = "\"";
   for (let i = 0; i < s.length; i++) {
@@ -361,7 +477,7 @@ function best(hits: Hit[], top: i32): Hit[] {
   return hits.slice(0, top);
 }
 
-function search(matrixPath: string, queriesPath: string, dbPath: string, top: i32, open: i32, extend: i32): void {
+function search(matrixPath: string, queriesPath: string, dbPath: string, top: i32, open: i32, extend: i32, scalarOnly: bool): void {
   const matrix = parseMatrix(matrixPath);
   const queries = parseFasta(queriesPath, matrix);
   const subjects = parseFasta(dbPath, matrix);
@@ -369,6 +485,10 @@ function search(matrixPath: string, queriesPath: string, dbPath: string, top: i3
   for (let q = 0; q < queries.length; q++) maxLen = max(maxLen, queries[q].residues.length);
   const h = new StaticArray<i32>(maxLen);
   const e = new StaticArray<i32>(maxLen);
+  const stripedLen = ((maxLen + 7) >> 3) * 8;
+  const hA = new StaticArray<i16>(stripedLen);
+  const hB = new StaticArray<i16>(stripedLen);
+  const e16 = new StaticArray<i16>(stripedLen);
   const started = performance.now();
   let cells: i64 = 0;
   const lines = new Array<string>();
@@ -379,10 +499,13 @@ function search(matrixPath: string, queriesPath: string, dbPath: string, top: i3
     for (let r = 0; r < matrix.codes; r++) {
       for (let i = 0; i < qlen; i++) profile[r * qlen + i] = matrix.score(r, <i32>query.residues[i]);
     }
+    const striped = new StripedProfile(matrix, query.residues);
     const hits = new Array<Hit>(subjects.length);
     for (let s = 0; s < subjects.length; s++) {
       const subject = subjects[s];
-      const score = align(profile, qlen, subject.residues, open, extend, h, e);
+      let score = scalarOnly ? -1 : alignStriped(striped, subject.residues, open, extend, hA, hB, e16);
+      // The scalar kernel is exact where i16 lanes are not (and reports all-negative pairs).
+      if (score < 0) score = align(profile, qlen, subject.residues, open, extend, h, e);
       cells += <i64>qlen * <i64>subject.residues.length;
       hits[s] = new Hit(subject.id, score, subject.residues.length);
     }
@@ -496,10 +619,12 @@ let matrixPath = "", queriesPath = "", dbPath = "";
 let top: i32 = -1;
 let open: i32 = 20, extend: i32 = 1;
 let merging = false;
+let scalarOnly = false;
 const files = new Array<string>();
 for (let i = 1; i < argv.length; i++) {
   const a = argv[i];
   if (a == "--merge") { merging = true; continue; }
+  if (a == "--scalar") { scalarOnly = true; continue; }
   if (a == "--help" || a == "-h") { process.stdout.write(USAGE + "\n"); process.exit(0); }
   if (!a.startsWith("--")) { files.push(a); continue; }
   if (i + 1 >= argv.length) fail("missing value after " + a + "\n" + USAGE);
@@ -518,5 +643,5 @@ if (merging) {
   merge(files, top);
 } else {
   if (matrixPath == "" || queriesPath == "" || dbPath == "" || files.length > 0) fail("give --matrix, --queries and --db (and no other arguments)\n" + USAGE);
-  search(matrixPath, queriesPath, dbPath, top, open, extend);
+  search(matrixPath, queriesPath, dbPath, top, open, extend, scalarOnly);
 }
