@@ -6,7 +6,7 @@
  * top hits must be identical) and against EMBOSS water's scores on a sample of pairs.
  *
  *   node examples/seqsearch/seqsearch.ts [--providers 2] [--cores 2] [--shards 8] [--query-batches 1]
- *                                        [--top 10] [--water-queries 11] [--all-vs-all]
+ *                                        [--top 10] [--water-queries 11] [--water-subjects 8] [--all-vs-all]
  *
  * Prints a table (GCUPS per provider, for the grid and for one process) and, last, one JSON line.
  */
@@ -43,6 +43,8 @@ export interface SeqSearchOptions {
   readonly top?: number
   /** Queries whose scores against a sample of subjects are checked with water. */
   readonly waterQueries?: number
+  /** Subjects, spread over the database, each sampled query is scored against with water (besides its best hit). */
+  readonly waterSubjects?: number
   /** Search every database sequence against the database (a few billion cells) instead of the globin and opsin queries. */
   readonly allVsAll?: boolean
   readonly log?: (line: string) => void
@@ -161,7 +163,7 @@ async function reduceOnGrid (client: ConunClient, dir: string, mapTasks: readonl
 
 /** Runs the whole example: data, single-process baseline, water check, map and reduce on a local grid. */
 export async function runSeqSearch (options: SeqSearchOptions = {}): Promise<SeqSearchReport> {
-  const { providers: providerCount = 2, coresPerProvider = 2, shards: shardCount = 8, queryBatches = 1, top = 10, waterQueries = 11, allVsAll = false } = options
+  const { providers: providerCount = 2, coresPerProvider = 2, shards: shardCount = 8, queryBatches = 1, top = 10, waterQueries = 11, waterSubjects = 8, allVsAll = false } = options
   const log = options.log ?? (() => {})
   const share = (file: string) => join(EMBOSS_SHARE, file)
   const subjects = await readSequenceFiles(DATABASE_FILES.map(share))
@@ -189,7 +191,7 @@ export async function runSeqSearch (options: SeqSearchOptions = {}): Promise<Seq
     const singleSummary = parseSummary(Buffer.from(single.stdout).toString('utf8'), 'single-process search')
     log(`single process: ${singleSummary.cells} cells in ${singleSummary.seconds.toFixed(2)} s`)
 
-    const water = await checkAgainstWater(runner, dir, matrix, spread(queries, waterQueries), subjects, singleHits)
+    const water = await checkAgainstWater(runner, dir, matrix, spread(queries, waterQueries), subjects, waterSubjects, singleHits)
     log(`water: ${water.pairs} pairs, ${water.mismatches.length} differ`)
 
     const grid = await startLocalGrid({ providers: providerCount, coresPerProvider })
@@ -241,9 +243,10 @@ export async function runSeqSearch (options: SeqSearchOptions = {}): Promise<Seq
  * Scores the sample queries against a sample of subjects (each query's best hit and subjects spread
  * over the database) with the WebAssembly module, and with water; every score must be equal.
  */
-async function checkAgainstWater (runner: Awaited<ReturnType<typeof exampleRunner>>, dir: string, matrix: string, queries: readonly Sequence[], subjects: readonly Sequence[], hits: readonly Hit[]): Promise<SeqSearchReport['water']> {
+async function checkAgainstWater (runner: Awaited<ReturnType<typeof exampleRunner>>, dir: string, matrix: string, queries: readonly Sequence[], subjects: readonly Sequence[], subjectCount: number, hits: readonly Hit[]): Promise<SeqSearchReport['water']> {
   const best = new Set(queries.map(q => hits.find(hit => hit.query === q.id)?.subject))
-  const sample = subjects.filter(s => best.has(s.id) || spread(subjects, 8).includes(s))
+  const spreadOut = new Set(spread(subjects, subjectCount))
+  const sample = subjects.filter(s => best.has(s.id) || spreadOut.has(s))
   const subjectsFile = join(dir, 'water-subjects.fa')
   const queriesFile = join(dir, 'water-queries.fa')
   await writeFile(subjectsFile, toFasta(sample))
@@ -278,6 +281,7 @@ if (import.meta.main) {
       'query-batches': { type: 'string', default: '1' },
       top: { type: 'string', default: '10' },
       'water-queries': { type: 'string', default: '11' },
+      'water-subjects': { type: 'string', default: '8' },
       'all-vs-all': { type: 'boolean', default: false },
     },
   })
@@ -294,6 +298,7 @@ if (import.meta.main) {
     queryBatches: int('query-batches'),
     top: int('top'),
     waterQueries: int('water-queries'),
+    waterSubjects: int('water-subjects'),
     allVsAll: values['all-vs-all'],
     log: line => console.error(line),
   })
