@@ -86,6 +86,8 @@ async function compile (source: ExampleSource): Promise<Uint8Array> {
     '--baseDir', ROOT,
     '--config', WASI_SHIM_CONFIG,
     '-O3',
+    // 128-bit SIMD (the sequence search's kernel): every engine conun runs modules in has it.
+    '--enable', 'simd',
     '--outFile', outFile,
   ], {
     stdout,
