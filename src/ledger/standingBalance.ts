@@ -1,5 +1,6 @@
 import { jobEscrowAbi } from './abi.ts'
-import { sendContract } from './ledgerClient.ts'
+import { LedgerError, sendContract } from './ledgerClient.ts'
+import { formatCon } from './units.ts'
 import { signPermit } from './permit.ts'
 import type { LedgerClient, SentTransaction } from './ledgerClient.ts'
 import type { Address } from 'viem'
@@ -18,8 +19,14 @@ export async function depositToEscrow (client: LedgerClient, amount: bigint): Pr
   return sendContract(client, { address: client.info.escrow, abi: jobEscrowAbi, functionName: 'depositWithPermit', args: [amount, deadline, v, r, s] })
 }
 
-/** Sends `amount` of the standing balance back to the requester's wallet; the escrow refuses more than is free. */
+/**
+ * Sends `amount` of the standing balance back to the requester's wallet. More than is free (what
+ * no open job holds) is refused before signing, and by the escrow itself.
+ */
 export async function withdrawFromEscrow (client: LedgerClient, amount: bigint): Promise<SentTransaction> {
+  if (amount <= 0n) throw new LedgerError('the amount must be more than 0')
+  const free = await readEscrowBalance(client, client.account.address)
+  if (free < amount) throw new LedgerError(`only ${formatCon(free)} is free in the escrow (open jobs hold the rest), ${formatCon(amount)} asked`)
   return sendContract(client, { address: client.info.escrow, abi: jobEscrowAbi, functionName: 'withdraw', args: [amount] })
 }
 
