@@ -78,6 +78,7 @@ test('a paid job: escrow opened, receipts per accepted result, one final settlem
   // job did not pay is still the requester's, free in the escrow.
   const free = await readEscrowBalance(createLedgerClient(grid.chain.info, new Uint8Array(32).fill(1)), grid.requester.address as Address)
   assert.ok(free > 0n, 'the top-up left a free balance for the next jobs')
+  assert.equal((await client.wallet()).escrowFreeWei, String(free))
   assert.equal(before.get(grid.requester.address.toLowerCase())! - await conOf(grid, grid.requester.address) - free, price * 80n, 'the requester paid the job and the rest is its free balance')
   const restarted = await claimer.client.wallet()
   const held = restarted.receipts.find(receipt => receipt.jobId === jobId)
