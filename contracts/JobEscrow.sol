@@ -30,7 +30,7 @@ contract JobEscrow is EIP712, ReentrancyGuardTransient {
         uint88 budget; // what the job locked; finalize cuts it to what is reserved
         uint88 reserved; // the providers' reservations together, never above the budget
         uint40 deadline; // refunds open CLAIM_GRACE after it; finalize moves it to its own time
-        uint8 flags; // FINALIZED, CLOSED, FROM_BALANCE, SETTLED
+        uint8 flags; // FINALIZED, CLOSED, FROM_BALANCE, SETTLED, CLAIMED
     }
 
     /// A requester's standing balance and account number, one slot.
@@ -56,10 +56,12 @@ contract JobEscrow is EIP712, ReentrancyGuardTransient {
     /// CLOSED: refunded; nothing more leaves the escrow for this job.
     /// FROM_BALANCE: what the job gives back goes to the requester's standing balance.
     /// SETTLED: the settlement paid every reservation, so paid = reserved = budget.
+    /// CLAIMED: a provider claimed, so _paid holds something (the settlement reads it only then).
     uint8 private constant FINALIZED = 1;
     uint8 private constant CLOSED = 2;
     uint8 private constant FROM_BALANCE = 4;
     uint8 private constant SETTLED = 8;
+    uint8 private constant CLAIMED = 16;
 
     IERC20 public immutable token;
 
@@ -205,6 +207,7 @@ contract JobEscrow is EIP712, ReentrancyGuardTransient {
         uint96 due = covered - claimed;
         share.claimed = covered;
         _paid[key] += due;
+        if (job.flags & CLAIMED == 0) _jobs[key].flags = job.flags | CLAIMED;
         emit Claimed(key, provider, covered, due);
         token.safeTransfer(provider, due);
     }
@@ -219,7 +222,7 @@ contract JobEscrow is EIP712, ReentrancyGuardTransient {
     {
         Job memory job = _requesterJob(key);
         if (providers.length != amounts.length) revert LengthMismatch();
-        (uint256[] memory dues, uint256 reserved, uint256 paid) = _settleShares(key, providers, amounts);
+        (uint256[] memory dues, uint256 reserved, uint256 paid) = _settleShares(key, providers, amounts, job.flags & CLAIMED != 0);
         if (reserved > job.budget) revert OverBudget(reserved, job.budget);
         uint256 released = job.budget - reserved;
         (job.budget, job.reserved, job.deadline) = (uint88(reserved), uint88(reserved), uint40(block.timestamp));
@@ -227,7 +230,7 @@ contract JobEscrow is EIP712, ReentrancyGuardTransient {
             // Every reservation is paid, so no claim can pay more: what the job paid is its budget
             // from now on, and the separate total is cleared (a gas refund) rather than written.
             job.flags |= FINALIZED | SETTLED;
-            if (_paid[key] != 0) delete _paid[key];
+            if (job.flags & CLAIMED != 0) delete _paid[key];
         } else {
             job.flags |= FINALIZED;
             _paid[key] = paid;
@@ -309,11 +312,11 @@ contract JobEscrow is EIP712, ReentrancyGuardTransient {
 
     /// Raises each listed share's reservation to its final amount and marks that amount paid;
     /// returns what each is now due, and the job's reservations and payments together after that.
-    function _settleShares(bytes32 key, address[] calldata providers, uint96[] calldata amounts)
+    function _settleShares(bytes32 key, address[] calldata providers, uint96[] calldata amounts, bool claimed)
         private
         returns (uint256[] memory dues, uint256 reserved, uint256 paid)
     {
-        (reserved, paid) = (_jobs[key].reserved, _paid[key]);
+        (reserved, paid) = (_jobs[key].reserved, claimed ? _paid[key] : 0);
         dues = new uint256[](providers.length);
         for (uint256 i = 0; i < providers.length; i++) {
             Share memory share = shares[key][providers[i]];

@@ -26,7 +26,7 @@ export async function depositToEscrow (client: LedgerClient, amount: bigint): Pr
 export async function withdrawFromEscrow (client: LedgerClient, amount: bigint): Promise<SentTransaction> {
   if (amount <= 0n) throw new LedgerError('the amount must be more than 0')
   const free = await readEscrowBalance(client, client.account.address)
-  if (free < amount) throw new LedgerError(`only ${formatCon(free)} is free in the escrow (open jobs hold the rest), ${formatCon(amount)} asked`)
+  if (free < amount) throw new LedgerError(`only ${formatCon(free)} is free in the escrow (open jobs hold the rest), ${formatCon(amount)} asked`, 'InsufficientBalance')
   return sendContract(client, { address: client.info.escrow, abi: jobEscrowAbi, functionName: 'withdraw', args: [amount] })
 }
 
