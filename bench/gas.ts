@@ -1,13 +1,15 @@
 // `npm run bench:gas`: what paying providers costs on chain. For jobs of 1, 100 and 1,000 tasks
-// spread over 3 providers, the gas of conun's escrow (open the job with a permit, reserve what
+// spread over 3 providers, the gas of conun's escrow (open the job from the requester's standing
+// balance in the escrow, topped up by a deposit with a permit when it runs short; reserve what
 // providers are owed as their results are accepted, sign cumulative receipts off chain, settle
 // everyone in one final transaction) beside the naive way (one ERC-20 transfer per task), both
 // measured on the same dev chain in this run. The transactions are the very ones a requester node
-// sends (src/ledger), reserving when its own policy does (reservationsDue), not estimates.
+// sends (src/ledger), reserving and depositing when its own policies do (reservationsDue,
+// depositDue with the default top-up), not estimates.
 import { randomBytes } from 'node:crypto'
 import { keccak256, parseEther, toHex } from 'viem'
-import { claimPayment, conunTokenAbi, createLedgerClient, finalizeJob, formatCon, fundFromFaucet, onchainJobId, openJob, reservePayments, resultRoot, sendContract, signReceipt, startDevChain } from '../src/ledger/index.ts'
-import { RESERVE_EVERY_RESULTS, reservationsDue } from '../src/requester/index.ts'
+import { claimPayment, conunTokenAbi, createLedgerClient, depositToEscrow, finalizeJob, formatCon, fundFromFaucet, onchainJobId, openJob, openJobFromBalance, readBalances, readEscrowBalance, reservePayments, resultRoot, sendContract, signReceipt, startDevChain } from '../src/ledger/index.ts'
+import { DEFAULT_ESCROW_TOP_UP_WEI, depositDue, RESERVE_EVERY_RESULTS, reservationsDue } from '../src/requester/index.ts'
 import type { LedgerClient } from '../src/ledger/index.ts'
 import type { Address, Hex } from 'viem'
 
@@ -33,8 +35,8 @@ try {
     rows.push({ tasks, ...conun, naive })
   }
 
-  console.log(`gas to pay 3 providers ${formatCon(PRICE)} per task (dev chain ${chain.info.chainId}); a reservation every ${RESERVE_EVERY_RESULTS} results a provider is owed\n`)
-  console.log('| tasks | conun: open escrow + reserve + settle (gas) | reservations | conun gas / task | of which paying providers (reserve + settle) | naive: a transfer per task (gas) | naive gas / task | conun cheaper by (all / paying only) |')
+  console.log(`gas to pay 3 providers ${formatCon(PRICE)} per task (dev chain ${chain.info.chainId}); a reservation every ${RESERVE_EVERY_RESULTS} results a provider is owed; jobs opened from the standing balance, topped up by ${formatCon(DEFAULT_ESCROW_TOP_UP_WEI)} when short\n`)
+  console.log('| tasks | conun: open from the balance + reserve + settle (gas) | reservations | conun gas / task | of which paying providers (reserve + settle) | naive: a transfer per task (gas) | naive gas / task | conun cheaper by (all / paying only) |')
   console.log('|---:|---:|---:|---:|---:|---:|---:|---:|')
   for (const row of rows) {
     const paying = row.reserve + row.settle
@@ -42,12 +44,24 @@ try {
   }
   const claims = await providerClaims(requester, requesterSecret, providers, 1000)
   console.log(`\nif providers also claim themselves (3 claims of their last receipts, then the settlement pays what was not reserved): ${claims.toLocaleString('en')} gas for 1,000 tasks, ${(claims / 1000).toFixed(1)} gas/task`)
+
+  // The deposit, counted as the node pays it: a fresh requester runs 1,000-task jobs until its
+  // first top-up is spent; that deposit is shared by every job it funded.
+  const series = await jobsOfOneDeposit(await account(), addresses, 1000)
+  const legacy = await openWithPermit(requester, 1000)
   const last = rows.at(-1)!
   const paying = last.reserve + last.settle
-  console.log(`\ngoal: ≤ 100 gas/task at 1,000 tasks and ≥ 300× cheaper than the naive way`)
-  console.log(`  paying (reservations + settlement): ${(paying / last.tasks).toFixed(1)} gas/task, ${(last.naive / paying).toFixed(0)}× cheaper`)
-  console.log(`  settlement alone:                   ${(last.settle / last.tasks).toFixed(1)} gas/task, ${(last.naive / last.settle).toFixed(0)}× cheaper`)
-  console.log(`  with the escrow deposit as well:    ${(last.total / last.tasks).toFixed(1)} gas/task, ${(last.naive / last.total).toFixed(0)}× cheaper`)
+  const openSettle = series.open + series.settle
+  const perTask = (gas: number) => `${(gas / last.tasks).toFixed(1)} gas/task`
+  console.log(`\nthe standing balance: a deposit of ${formatCon(series.deposited)} (the default top-up) funded ${series.jobs} jobs of 1,000 tasks, run here one after another, each opened for ${series.open.toLocaleString('en')} gas and settled for ${series.settle.toLocaleString('en')} gas (averages); the next top-up cost ${series.topUp.toLocaleString('en')} gas, the first deposit ${series.firstDeposit.toLocaleString('en')} (it also creates the requester's account in the escrow, once)`)
+  console.log(`\ngoal: ≤ 100 gas/task at 1,000 tasks for open + settle with the deposit counted, and ≥ 300× cheaper than the naive way`)
+  console.log(`  open from the balance + settle:     ${perTask(openSettle)}`)
+  console.log(`  with the escrow deposit as well:    ${perTask(openSettle + series.topUp / series.jobs)}, ${(last.naive / (openSettle + series.topUp / series.jobs)).toFixed(0)}× cheaper (a top-up amortised over the ${series.jobs} jobs it funds)`)
+  console.log(`  one job with a fresh deposit:       ${perTask(openSettle + series.firstDeposit)} (a new requester's first job, its deposit counted whole)`)
+  console.log(`  the old way, the deposit in the job (openJobWithPermit, ${legacy.toLocaleString('en')} gas) + settle: ${perTask(legacy + series.settle)}`)
+  console.log(`  everything, reservations included:  ${perTask(openSettle + series.topUp / series.jobs + series.reserve)} (${series.reservations} reservations per job)`)
+  console.log(`  paying (reservations + settlement): ${perTask(paying)}, ${(last.naive / paying).toFixed(0)}× cheaper`)
+  console.log(`  settlement alone:                   ${perTask(last.settle)}, ${(last.naive / last.settle).toFixed(0)}× cheaper`)
 } finally {
   await chain.close()
 }
@@ -57,11 +71,23 @@ function owedFor (providers: readonly Address[], tasks: number) {
   return providers.map((provider, i) => ({ provider, cumulativeAmount: PRICE * BigInt(Math.floor(tasks / providers.length) + (i < tasks % providers.length ? 1 : 0)) })).filter(entry => entry.cumulativeAmount > 0n)
 }
 
+/** Opens a job the way a requester node does: a deposit first when the standing balance is short, then from the balance. */
 async function open (requester: LedgerClient, tasks: number) {
+  const budget = PRICE * BigInt(tasks)
   const jobId = onchainJobId(requester.account.address, randomBytes(8).toString('hex'))
   const now = (await requester.public.getBlock()).timestamp
-  const opened = await openJob(requester, { jobId, specHash: keccak256(toHex(tasks)), budget: PRICE * BigInt(tasks), deadline: now + 86_400n })
-  return { jobKey: opened.jobKey, gas: Number(opened.gasUsed) }
+  const free = await readEscrowBalance(requester, requester.account.address)
+  const deposit = depositDue(free, budget, DEFAULT_ESCROW_TOP_UP_WEI, (await readBalances(requester, requester.account.address)).con)
+  const deposited = deposit > 0n ? Number((await depositToEscrow(requester, deposit)).gasUsed) : 0
+  const opened = await openJobFromBalance(requester, { jobId, specHash: keccak256(toHex(tasks)), budget, deadline: now + 86_400n })
+  return { jobKey: opened.jobKey, gas: Number(opened.gasUsed), deposit: deposited, deposited: deposit }
+}
+
+/** The old way, for comparison: the job's budget deposited by the job's own opening (a permit and a transfer). */
+async function openWithPermit (requester: LedgerClient, tasks: number) {
+  const jobId = onchainJobId(requester.account.address, randomBytes(8).toString('hex'))
+  const now = (await requester.public.getBlock()).timestamp
+  return Number((await openJob(requester, { jobId, specHash: keccak256(toHex(tasks)), budget: PRICE * BigInt(tasks), deadline: now + 86_400n })).gasUsed)
 }
 
 /** Results accepted round-robin, one at a time, reserving whenever the requester's policy says so. */
@@ -83,11 +109,25 @@ async function reserveAsAccepted (requester: LedgerClient, jobKey: Hex, provider
 }
 
 async function escrowJob (requester: LedgerClient, providers: readonly Address[], tasks: number) {
-  const { jobKey, gas: openGas } = await open(requester, tasks)
+  const { jobKey, gas: openGas, deposit, deposited } = await open(requester, tasks)
   const reserved = await reserveAsAccepted(requester, jobKey, providers, tasks)
   const leaves = Array.from({ length: tasks }, (_, idx) => ({ idx, outcomeHash: keccak256(toHex(idx)) }))
   const settled = await finalizeJob(requester, jobKey, resultRoot(leaves), owedFor(providers, tasks))
-  return { open: openGas, reserve: reserved.gas, reservations: reserved.count, settle: Number(settled.gasUsed), total: openGas + reserved.gas + Number(settled.gasUsed) }
+  return { deposit, deposited, open: openGas, reserve: reserved.gas, reservations: reserved.count, settle: Number(settled.gasUsed), total: openGas + reserved.gas + Number(settled.gasUsed) }
+}
+
+/**
+ * Jobs of `tasks` run by a requester with nothing in the escrow, until its first deposit is spent,
+ * then one more, which tops the balance up again: gas averaged per job, and both deposits (the
+ * first also creates the requester's account in the escrow).
+ */
+async function jobsOfOneDeposit (requester: LedgerClient, providers: readonly Address[], tasks: number) {
+  const jobs = [await escrowJob(requester, providers, tasks)]
+  const budget = PRICE * BigInt(tasks)
+  while (await readEscrowBalance(requester, requester.account.address) >= budget) jobs.push(await escrowJob(requester, providers, tasks))
+  const next = await escrowJob(requester, providers, tasks)
+  const average = (pick: (job: typeof jobs[number]) => number) => jobs.reduce((sum, job) => sum + pick(job), 0) / jobs.length
+  return { jobs: jobs.length, firstDeposit: jobs[0]!.deposit, topUp: next.deposit, deposited: jobs[0]!.deposited, open: average(job => job.open), settle: average(job => job.settle), reserve: average(job => job.reserve), reservations: average(job => job.reservations) }
 }
 
 async function transferPerTask (requester: LedgerClient, providers: readonly Address[], tasks: number) {

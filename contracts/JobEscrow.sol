@@ -17,18 +17,26 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 /// settlement pays every provider, returns what nobody has reserved at once, and leaves what is
 /// reserved and unpaid claimable for CLAIM_GRACE before it goes back. There is no owner: escrowed
 /// funds only ever move to the job's providers (by receipt) or back to its requester.
+/// @dev Version 3 adds a standing balance per requester: deposited once (with a permit), drawn on
+/// by many jobs (openJobFromBalance), topped up by what those jobs give back, and withdrawable only
+/// where no open job holds it. A job is one storage slot (two once a provider claims), so opening
+/// one from the balance writes one new slot and moves no token.
 contract JobEscrow is EIP712, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
-    /// Two storage slots per job. uint96 holds 79 billion tokens of 18 decimals.
+    /// A job in one storage slot. uint88 holds 309 million tokens of 18 decimals.
     struct Job {
-        address requester;
-        uint96 budget; // what the job locked; finalize cuts it to what is reserved
-        uint96 reserved; // the providers' reservations together, never above the budget
-        uint96 paid;
+        uint32 account; // the requester's account number (see accountOwner)
+        uint88 budget; // what the job locked; finalize cuts it to what is reserved
+        uint88 reserved; // the providers' reservations together, never above the budget
         uint40 deadline; // refunds open CLAIM_GRACE after it; finalize moves it to its own time
-        bool finalized; // settled by the requester: nothing more is reserved or released early
-        bool closed; // refunded: nothing more leaves the escrow for this job
+        uint8 flags; // FINALIZED, CLOSED, FROM_BALANCE, SETTLED, CLAIMED
+    }
+
+    /// A requester's standing balance and account number, one slot.
+    struct Account {
+        uint96 free; // deposited or given back and held by no job: withdrawable
+        uint32 number; // 0 until the requester's first deposit or job
     }
 
     /// One storage slot per provider of a job.
@@ -44,17 +52,36 @@ contract JobEscrow is EIP712, ReentrancyGuardTransient {
     /// what is reserved for them before anyone may refund the rest to the requester.
     uint256 public constant CLAIM_GRACE = 1 days;
 
+    /// Job flags. FINALIZED: settled by the requester, nothing more is reserved or released early.
+    /// CLOSED: refunded; nothing more leaves the escrow for this job.
+    /// FROM_BALANCE: what the job gives back goes to the requester's standing balance.
+    /// SETTLED: the settlement paid every reservation, so paid = reserved = budget.
+    /// CLAIMED: a provider claimed, so _paid holds something (the settlement reads it only then).
+    uint8 private constant FINALIZED = 1;
+    uint8 private constant CLOSED = 2;
+    uint8 private constant FROM_BALANCE = 4;
+    uint8 private constant SETTLED = 8;
+    uint8 private constant CLAIMED = 16;
+
     IERC20 public immutable token;
 
     /// Jobs by key: keccak256(abi.encode(requester, jobId)), so nobody can take a requester's job id.
-    mapping(bytes32 jobKey => Job) public jobs;
+    /// A job's slot stays for good, so a key is never opened twice.
+    mapping(bytes32 jobKey => Job) private _jobs;
+    /// What a job has paid, kept apart so that opening a job writes one slot; a SETTLED job paid its budget.
+    mapping(bytes32 jobKey => uint256) private _paid;
     mapping(bytes32 jobKey => mapping(address provider => Share)) public shares;
+    mapping(address requester => Account) public accounts;
+    mapping(uint32 number => address requester) public accountOwner;
+    uint32 public accountCount;
 
     event JobOpened(bytes32 indexed jobKey, address indexed requester, bytes32 jobId, bytes32 specHash, uint256 budget, uint256 deadline);
     event Reserved(bytes32 indexed jobKey, address indexed provider, uint256 reserved);
     event Claimed(bytes32 indexed jobKey, address indexed provider, uint256 cumulativeAmount, uint256 paid);
     event JobFinalized(bytes32 indexed jobKey, bytes32 resultRoot, uint256 paidTotal, uint256 released);
     event JobRefunded(bytes32 indexed jobKey, uint256 refunded);
+    event Deposited(address indexed requester, uint256 amount, uint256 free);
+    event Withdrawn(address indexed requester, uint256 amount, uint256 free);
 
     error JobExists(bytes32 jobKey);
     error UnknownJob(bytes32 jobKey);
@@ -70,6 +97,7 @@ contract JobEscrow is EIP712, ReentrancyGuardTransient {
     error OverBudget(uint256 reserved, uint256 budget);
     error RefundTooEarly(uint256 availableAt);
     error LengthMismatch();
+    error InsufficientBalance(uint256 free, uint256 needed);
 
     constructor(IERC20 token_) EIP712("ConunJobEscrow", "2") {
         token = token_;
@@ -78,6 +106,47 @@ contract JobEscrow is EIP712, ReentrancyGuardTransient {
     /// The key a requester's job id has in this escrow.
     function jobKey(address requester, bytes32 jobId) public pure returns (bytes32) {
         return keccak256(abi.encode(requester, jobId));
+    }
+
+    /// A job as one record, as version 2 stored it (the zero address: no such job).
+    function jobs(bytes32 key)
+        external
+        view
+        returns (address requester, uint96 budget, uint96 reserved, uint96 paid, uint40 deadline, bool finalized, bool closed)
+    {
+        Job memory job = _jobs[key];
+        paid = uint96(job.flags & SETTLED != 0 ? job.budget : _paid[key]);
+        return (accountOwner[job.account], job.budget, job.reserved, paid, job.deadline, job.flags & FINALIZED != 0, job.flags & CLOSED != 0);
+    }
+
+    /// Adds `amount` tokens (already approved) to the caller's standing balance.
+    function deposit(uint96 amount) external nonReentrant {
+        _deposit(amount);
+    }
+
+    /// The same as deposit, with an EIP-2612 permit instead of a prior approve: one transaction.
+    function depositWithPermit(uint96 amount, uint256 permitDeadline, uint8 v, bytes32 r, bytes32 s) external nonReentrant {
+        // A front-run permit is already spent; the allowance it set is what matters, so ignore failure.
+        try IERC20Permit(address(token)).permit(msg.sender, address(this), amount, permitDeadline, v, r, s) {} catch {}
+        _deposit(amount);
+    }
+
+    /// Sends `amount` of the caller's standing balance back to it; what open jobs hold is not part of it.
+    function withdraw(uint96 amount) external nonReentrant {
+        Account storage account = accounts[msg.sender];
+        uint96 free = account.free;
+        if (amount > free) revert InsufficientBalance(free, amount);
+        account.free = free - amount;
+        emit Withdrawn(msg.sender, amount, free - amount);
+        token.safeTransfer(msg.sender, amount);
+    }
+
+    /// Opens the caller's job `jobId` with `budget` taken from its standing balance: no token moves.
+    function openJobFromBalance(bytes32 jobId, bytes32 specHash, uint96 budget, uint40 deadline) external returns (bytes32 key) {
+        Account memory account = accounts[msg.sender];
+        if (budget > account.free) revert InsufficientBalance(account.free, budget);
+        account.free -= budget;
+        key = _record(account, jobId, specHash, budget, deadline, FROM_BALANCE);
     }
 
     /// Locks `budget` tokens (already approved) for the caller's job `jobId` and records its spec hash.
@@ -103,7 +172,7 @@ contract JobEscrow is EIP712, ReentrancyGuardTransient {
 
     /// The requester raises providers' reservations to `amounts` (never lowers them), within the budget.
     function reserve(bytes32 key, address[] calldata providers, uint96[] calldata amounts) external {
-        Job storage job = _requesterJob(key);
+        Job memory job = _requesterJob(key);
         if (providers.length != amounts.length) revert LengthMismatch();
         uint256 reserved = job.reserved;
         for (uint256 i = 0; i < providers.length; i++) {
@@ -115,7 +184,7 @@ contract JobEscrow is EIP712, ReentrancyGuardTransient {
             emit Reserved(key, providers[i], amounts[i]);
         }
         if (reserved > job.budget) revert OverBudget(reserved, job.budget);
-        job.reserved = uint96(reserved);
+        _jobs[key].reserved = uint88(reserved);
     }
 
     /// Pays `provider` what a receipt signed by the job's requester says it is owed, up to its
@@ -125,9 +194,9 @@ contract JobEscrow is EIP712, ReentrancyGuardTransient {
         external
         nonReentrant
     {
-        Job storage job = _liveJob(key);
+        Job memory job = _liveJob(key);
         address signer = ECDSA.recover(_receiptDigest(key, provider, cumulativeAmount), signature);
-        if (signer != job.requester) revert BadReceiptSigner(signer);
+        if (signer != accountOwner[job.account]) revert BadReceiptSigner(signer);
         Share storage share = shares[key][provider];
         (uint96 reserved, uint96 claimed) = (share.reserved, share.claimed);
         if (cumulativeAmount <= claimed) revert ReceiptNotNewer(cumulativeAmount, claimed);
@@ -137,7 +206,8 @@ contract JobEscrow is EIP712, ReentrancyGuardTransient {
         if (covered <= claimed) revert NotReserved(cumulativeAmount, reserved);
         uint96 due = covered - claimed;
         share.claimed = covered;
-        job.paid += due;
+        _paid[key] += due;
+        if (job.flags & CLAIMED == 0) _jobs[key].flags = job.flags | CLAIMED;
         emit Claimed(key, provider, covered, due);
         token.safeTransfer(provider, due);
     }
@@ -150,46 +220,38 @@ contract JobEscrow is EIP712, ReentrancyGuardTransient {
         external
         nonReentrant
     {
-        Job storage job = _requesterJob(key);
+        Job memory job = _requesterJob(key);
         if (providers.length != amounts.length) revert LengthMismatch();
-        uint256 reserved = job.reserved;
-        uint256 paid = job.paid;
-        uint256[] memory dues = new uint256[](providers.length);
-        for (uint256 i = 0; i < providers.length; i++) {
-            Share memory share = shares[key][providers[i]];
-            uint96 amount = amounts[i];
-            if (amount > share.reserved) {
-                reserved += amount - share.reserved;
-                share.reserved = amount;
-            }
-            if (amount <= share.claimed) continue;
-            dues[i] = amount - share.claimed;
-            paid += dues[i];
-            share.claimed = amount;
-            shares[key][providers[i]] = share;
-            emit Claimed(key, providers[i], amount, dues[i]);
-        }
+        (uint256[] memory dues, uint256 reserved, uint256 paid) = _settleShares(key, providers, amounts, job.flags & CLAIMED != 0);
         if (reserved > job.budget) revert OverBudget(reserved, job.budget);
         uint256 released = job.budget - reserved;
-        (job.budget, job.reserved, job.paid) = (uint96(reserved), uint96(reserved), uint96(paid));
-        job.deadline = uint40(block.timestamp);
-        job.finalized = true;
+        (job.budget, job.reserved, job.deadline) = (uint88(reserved), uint88(reserved), uint40(block.timestamp));
+        if (paid == reserved) {
+            // Every reservation is paid, so no claim can pay more: what the job paid is its budget
+            // from now on, and the separate total is cleared (a gas refund) rather than written.
+            job.flags |= FINALIZED | SETTLED;
+            if (job.flags & CLAIMED != 0) delete _paid[key];
+        } else {
+            job.flags |= FINALIZED;
+            _paid[key] = paid;
+        }
+        _jobs[key] = job;
         emit JobFinalized(key, resultRoot, paid, released);
         for (uint256 i = 0; i < providers.length; i++) {
             if (dues[i] > 0) token.safeTransfer(providers[i], dues[i]);
         }
-        if (released > 0) token.safeTransfer(job.requester, released);
+        _giveBack(job, released);
     }
 
     /// CLAIM_GRACE after the deadline (or after the final settlement), returns whatever is unpaid to the requester.
     function refund(bytes32 key) external nonReentrant {
-        Job storage job = _liveJob(key);
+        Job memory job = _liveJob(key);
         uint256 availableAt = uint256(job.deadline) + CLAIM_GRACE;
         if (block.timestamp < availableAt) revert RefundTooEarly(availableAt);
-        uint256 refunded = job.budget - job.paid;
-        job.closed = true;
+        uint256 refunded = job.flags & SETTLED != 0 ? 0 : job.budget - _paid[key];
+        _jobs[key].flags = job.flags | CLOSED;
         emit JobRefunded(key, refunded);
-        if (refunded > 0) token.safeTransfer(job.requester, refunded);
+        _giveBack(job, refunded);
     }
 
     /// The EIP-712 digest a requester signs for a receipt (for clients and tests).
@@ -202,25 +264,82 @@ contract JobEscrow is EIP712, ReentrancyGuardTransient {
     }
 
     function _open(bytes32 jobId, bytes32 specHash, uint96 budget, uint40 deadline) private returns (bytes32 key) {
-        key = jobKey(msg.sender, jobId);
-        if (jobs[key].requester != address(0)) revert JobExists(key);
-        if (budget == 0) revert BadBudget();
-        if (deadline <= block.timestamp) revert BadDeadline();
-        jobs[key] = Job({requester: msg.sender, budget: budget, reserved: 0, paid: 0, deadline: deadline, finalized: false, closed: false});
-        emit JobOpened(key, msg.sender, jobId, specHash, budget, deadline);
+        key = _record(accounts[msg.sender], jobId, specHash, budget, deadline, 0);
         token.safeTransferFrom(msg.sender, address(this), budget);
     }
 
-    function _liveJob(bytes32 key) private view returns (Job storage job) {
-        job = jobs[key];
-        if (job.requester == address(0)) revert UnknownJob(key);
-        if (job.closed) revert JobClosed(key);
+    /// Records the caller's new job and stores `account` (its balance already less what the job takes from it).
+    function _record(Account memory account, bytes32 jobId, bytes32 specHash, uint96 budget, uint40 deadline, uint8 flags)
+        private
+        returns (bytes32 key)
+    {
+        key = jobKey(msg.sender, jobId);
+        if (_jobs[key].account != 0) revert JobExists(key);
+        if (budget == 0 || budget > type(uint88).max) revert BadBudget();
+        if (deadline <= block.timestamp) revert BadDeadline();
+        _number(account);
+        accounts[msg.sender] = account;
+        _jobs[key] = Job({account: account.number, budget: uint88(budget), reserved: 0, deadline: deadline, flags: flags});
+        emit JobOpened(key, msg.sender, jobId, specHash, budget, deadline);
+    }
+
+    function _deposit(uint96 amount) private {
+        Account memory account = accounts[msg.sender];
+        _number(account);
+        account.free += amount;
+        accounts[msg.sender] = account;
+        emit Deposited(msg.sender, amount, account.free);
+        token.safeTransferFrom(msg.sender, address(this), amount);
+    }
+
+    /// Gives the caller's account its number on first use (the caller stores `account`).
+    function _number(Account memory account) private {
+        if (account.number != 0) return;
+        account.number = ++accountCount;
+        accountOwner[account.number] = msg.sender;
+    }
+
+    /// What a job no longer holds goes back where it came from: the standing balance or the requester's wallet.
+    function _giveBack(Job memory job, uint256 amount) private {
+        if (amount == 0) return;
+        address requester = accountOwner[job.account];
+        if (job.flags & FROM_BALANCE != 0) {
+            accounts[requester].free += uint96(amount);
+        } else {
+            token.safeTransfer(requester, amount);
+        }
+    }
+
+    /// Raises each listed share's reservation to its final amount and marks that amount paid;
+    /// returns what each is now due, and the job's reservations and payments together after that.
+    function _settleShares(bytes32 key, address[] calldata providers, uint96[] calldata amounts, bool claimed)
+        private
+        returns (uint256[] memory dues, uint256 reserved, uint256 paid)
+    {
+        (reserved, paid) = (_jobs[key].reserved, claimed ? _paid[key] : 0);
+        dues = new uint256[](providers.length);
+        for (uint256 i = 0; i < providers.length; i++) {
+            Share memory share = shares[key][providers[i]];
+            uint96 amount = amounts[i];
+            if (amount <= share.claimed) continue;
+            if (amount > share.reserved) reserved += amount - share.reserved;
+            dues[i] = amount - share.claimed;
+            paid += dues[i];
+            shares[key][providers[i]] = Share(amount > share.reserved ? amount : share.reserved, amount);
+            emit Claimed(key, providers[i], amount, dues[i]);
+        }
+    }
+
+    function _liveJob(bytes32 key) private view returns (Job memory job) {
+        job = _jobs[key];
+        if (job.account == 0) revert UnknownJob(key);
+        if (job.flags & CLOSED != 0) revert JobClosed(key);
     }
 
     /// A job its requester may still reserve for or settle.
-    function _requesterJob(bytes32 key) private view returns (Job storage job) {
+    function _requesterJob(bytes32 key) private view returns (Job memory job) {
         job = _liveJob(key);
-        if (msg.sender != job.requester) revert NotRequester(msg.sender);
-        if (job.finalized) revert AlreadyFinalized(key);
+        if (msg.sender != accountOwner[job.account]) revert NotRequester(msg.sender);
+        if (job.flags & FINALIZED != 0) revert AlreadyFinalized(key);
     }
 }

@@ -11,7 +11,7 @@ import { encryptKeystore, generateNodeKey, writeKeystore } from '../src/identity
 import { DEVNET_PASSPHRASE } from '../src/node/index.ts'
 
 const COMMANDS = [['node', 'start'], ['node', 'status'], ['peers'], ['job', 'run'], ['job', 'status'], ['job', 'results'], ['job', 'list'], ['job', 'cancel'],
-  ['wallet', 'address'], ['wallet', 'balance'], ['wallet', 'transfer'], ['wallet', 'export'], ['wallet', 'import'], ['wallet', 'faucet']]
+  ['wallet', 'address'], ['wallet', 'balance'], ['wallet', 'transfer'], ['wallet', 'withdraw'], ['wallet', 'export'], ['wallet', 'import'], ['wallet', 'faucet']]
 
 test('every command has --help', async () => {
   const top = await conun(['--help'])

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { parseEther } from 'viem'
 import { startLocalGrid } from '../src/devnet/index.ts'
-import { createLedgerClient, readBalances, readEscrowJob } from '../src/ledger/index.ts'
+import { createLedgerClient, readBalances, readEscrowBalance, readEscrowJob } from '../src/ledger/index.ts'
 import { MAX_UNPAID_RESULTS } from '../src/net/index.ts'
 import { buildExamples } from '../scripts/build-examples.ts'
 import { primeRanges, primeTaskArgs } from '../examples/primes/primes.ts'
@@ -74,7 +74,12 @@ test('a paid job: escrow opened, receipts per accepted result, one final settlem
     const earned = price * BigInt(accepted.get(node.address.toLowerCase()) ?? 0)
     await waitFor(async () => (await conOf(grid, node.address)) - before.get(node.address.toLowerCase())! === earned, 60_000, `${node.name} to be paid ${earned}`)
   }
-  assert.equal(before.get(grid.requester.address.toLowerCase())! - await conOf(grid, grid.requester.address), price * 80n, 'the requester paid the job and got the rest back')
+  // The job was opened from the requester's standing balance, topped up by one deposit; what the
+  // job did not pay is still the requester's, free in the escrow.
+  const free = await readEscrowBalance(createLedgerClient(grid.chain.info, new Uint8Array(32).fill(1)), grid.requester.address as Address)
+  assert.ok(free > 0n, 'the top-up left a free balance for the next jobs')
+  assert.equal((await client.wallet()).escrowFreeWei, String(free))
+  assert.equal(before.get(grid.requester.address.toLowerCase())! - await conOf(grid, grid.requester.address) - free, price * 80n, 'the requester paid the job and the rest is its free balance')
   const restarted = await claimer.client.wallet()
   const held = restarted.receipts.find(receipt => receipt.jobId === jobId)
   assert.ok(held !== undefined, 'the restarted provider still has its receipt')

@@ -1,13 +1,13 @@
 // The wallet commands through the real binary, on a node's data dir and a real dev chain: address
-// without the passphrase, balances, transfers with every mistake refused clearly, the faucet, and
-// export/import of the encrypted keystore.
+// without the passphrase, balances, transfers with every mistake refused clearly, withdrawals from
+// the standing balance in the escrow, the faucet, and export/import of the encrypted keystore.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { parseEther } from 'viem'
+import { keccak256, parseEther } from 'viem'
 import { encryptKeystore, generateNodeKey } from '../src/identity/index.ts'
-import { createLedgerClient, readBalances, startDevChain } from '../src/ledger/index.ts'
+import { createLedgerClient, depositToEscrow, onchainJobId, openJobFromBalance, readBalances, startDevChain } from '../src/ledger/index.ts'
 import { DEVNET_PASSPHRASE, loadNodeConfig, startNode } from '../src/node/index.ts'
 import { conun, tempDir } from './helpers.ts'
 import type { Address } from 'viem'
@@ -54,6 +54,21 @@ test('conun wallet: address, faucet, balance, transfer, export and import, with 
   const wrongPassphrase = await wallet(['transfer', recipient, '1'], { CONUN_PASSPHRASE: 'not it' })
   assert.equal(wrongPassphrase.code, 1)
   assert.equal((await json(['balance'])).conWei, String(parseEther('9987.5')), 'nothing was sent by the failed transfers')
+
+  // The standing balance in the escrow: what a job holds stays there, the free rest comes out.
+  const asNode = createLedgerClient(chain.info, node.key.secret)
+  await depositToEscrow(asNode, parseEther('20'))
+  await openJobFromBalance(asNode, { jobId: onchainJobId(address, 'held'), specHash: keccak256('0x01'), budget: parseEther('15'), deadline: (await asNode.public.getBlock()).timestamp + 3600n })
+  assert.equal((await json(['balance'])).escrowFreeWei, String(parseEther('5')))
+  const tooMuchOut = await wallet(['withdraw', '6', '--devnet'])
+  assert.equal(tooMuchOut.code, 1)
+  assert.match(tooMuchOut.stderr, /only 5 CON is free in the escrow \(open jobs hold the rest\), 6 CON asked/)
+  const out = await wallet(['withdraw', '2', '--devnet'])
+  assert.equal(out.code, 0, out.stderr)
+  assert.match(out.stdout, /withdrew 2 CON from the escrow/)
+  assert.equal((await json(['withdraw', 'all', '--devnet'])).amountWei, String(parseEther('3')))
+  const balance = await json(['balance'])
+  assert.deepEqual([balance.conWei, balance.escrowFreeWei], [String(parseEther('9972.5')), '0'])
 
   // The same contracts claimed on another chain id: refused before signing anything, and the
   // devnet passphrase is no passphrase there.

@@ -1,5 +1,6 @@
-import { encodeAbiParameters, hexToSignature, keccak256, toBytes } from 'viem'
-import { conunTokenAbi, jobEscrowAbi } from './abi.ts'
+import { encodeAbiParameters, keccak256, toBytes } from 'viem'
+import { jobEscrowAbi } from './abi.ts'
+import { signPermit } from './permit.ts'
 import { sendContract } from './ledgerClient.ts'
 import type { LedgerClient, SentTransaction } from './ledgerClient.ts'
 import type { Address, Hex } from 'viem'
@@ -31,29 +32,26 @@ export function jobKeyOf (requester: Address, jobId: Hex): Hex {
  * off chain, and openJobWithPermit spends it. Returns the job's key with the transaction.
  */
 export async function openJob (client: LedgerClient, params: OpenJobParams): Promise<SentTransaction & { jobKey: Hex }> {
-  const { token, escrow, chainId } = client.info
-  const nonce = await client.public.readContract({ address: token, abi: conunTokenAbi, functionName: 'nonces', args: [client.account.address] })
-  const permitDeadline = params.deadline
-  const signature = await client.wallet.signTypedData({
-    domain: { name: 'Conun', version: '1', chainId, verifyingContract: token },
-    types: {
-      Permit: [
-        { name: 'owner', type: 'address' },
-        { name: 'spender', type: 'address' },
-        { name: 'value', type: 'uint256' },
-        { name: 'nonce', type: 'uint256' },
-        { name: 'deadline', type: 'uint256' },
-      ],
-    },
-    primaryType: 'Permit',
-    message: { owner: client.account.address, spender: escrow, value: params.budget, nonce, deadline: permitDeadline },
-  })
-  const { r, s, v } = hexToSignature(signature)
+  const { r, s, v } = await signPermit(client, params.budget, params.deadline)
   const sent = await sendContract(client, {
-    address: escrow,
+    address: client.info.escrow,
     abi: jobEscrowAbi,
     functionName: 'openJobWithPermit',
-    args: [params.jobId, params.specHash, params.budget, Number(params.deadline), permitDeadline, Number(v), r, s],
+    args: [params.jobId, params.specHash, params.budget, Number(params.deadline), params.deadline, v, r, s],
+  })
+  return { ...sent, jobKey: jobKeyOf(client.account.address, params.jobId) }
+}
+
+/**
+ * Opens a job with its budget taken from the requester's standing balance in the escrow (see
+ * depositToEscrow): no token moves, so it costs far less gas than openJob.
+ */
+export async function openJobFromBalance (client: LedgerClient, params: OpenJobParams): Promise<SentTransaction & { jobKey: Hex }> {
+  const sent = await sendContract(client, {
+    address: client.info.escrow,
+    abi: jobEscrowAbi,
+    functionName: 'openJobFromBalance',
+    args: [params.jobId, params.specHash, params.budget, Number(params.deadline)],
   })
   return { ...sent, jobKey: jobKeyOf(client.account.address, params.jobId) }
 }

@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
 import { z } from 'zod'
 import { DEVNET_CHAIN_ID } from '../ledger/index.ts'
+import { DEFAULT_ESCROW_TOP_UP_WEI } from '../requester/index.ts'
 
 /** The devnet passphrase: only for the local demo and tests, and labelled so wherever it is used. */
 export const DEVNET_PASSPHRASE = 'conun-devnet-insecure'
@@ -64,6 +65,11 @@ export const nodeConfig = z.strictObject({
     /** Port of the embedded dev chain's JSON-RPC (0 picks a free one). */
     devChainPort: z.number().int().min(0).max(65535),
   }).refine(chain => chain.rpcUrl === null || (chain.token !== null && chain.escrow !== null), { message: 'with an RPC endpoint, give the token and escrow contract addresses too' }),
+  /**
+   * A requester opens jobs from its standing balance in the escrow; when a job needs more than is
+   * free there it deposits at least this much (wei), so one deposit serves several jobs.
+   */
+  escrowTopUpWei: z.string().regex(/^\d{1,78}$/),
   /** Devnet mode: the well-known passphrase and a light keystore KDF. Never for real funds. */
   devnet: z.boolean(),
   provide: z.boolean(),
@@ -132,6 +138,7 @@ export function defaultNodeConfig (): NodeConfig {
     apiPort: 0,
     chainId: DEVNET_CHAIN_ID,
     chain: { rpcUrl: null, token: null, escrow: null, deploymentBlock: null, confirmations: 0, devChainPort: 0 },
+    escrowTopUpWei: String(DEFAULT_ESCROW_TOP_UP_WEI),
     devnet: false,
     provide: false,
     provider: {

@@ -164,7 +164,7 @@ export async function startNode (config: NodeConfig, passphrase: string, options
     offers,
     openLink: libp2pLinks(host, key, config.chainId, { allowPrivate: plan.mode === 'lan', addrsOf: peerId => offers.get(peerId)?.body.addrs ?? [] }),
     settlement: events => {
-      const escrow = new EscrowSettlement({ client: chain.client, key, db, store: jobStore, events })
+      const escrow = new EscrowSettlement({ client: chain.client, key, db, store: jobStore, events, topUpWei: BigInt(config.escrowTopUpWei) })
       return options.settlement?.(escrow) ?? escrow
     },
     config: config.scheduler,

@@ -1,4 +1,5 @@
-import { finalizeJob, onchainJobId, openJob, readEscrowJob, readEscrowShare, reservePayments, resultRoot, signReceipt } from '../ledger/index.ts'
+import { depositToEscrow, finalizeJob, LedgerError, onchainJobId, openJobFromBalance, readBalances, readEscrowBalance, readEscrowJob, readEscrowShare, reservePayments, resultRoot, signReceipt } from '../ledger/index.ts'
+import { depositDue } from './escrowTopUp.ts'
 import { MAX_UNPAID_RESULTS } from '../net/index.ts'
 import { transaction } from '../util/index.ts'
 import type { EscrowRef, PaymentStatus, Settlement } from './settlement.ts'
@@ -63,6 +64,8 @@ interface EscrowTerms {
  * keeps transactionally, so a restarted requester signs exactly the receipts it signed before.
  * As results are accepted it reserves what providers are owed in the escrow, in batches, so that
  * their receipts are paid whatever happens (see reservationsDue); the final settlement pays the rest.
+ * Jobs are opened from the requester's standing balance in the escrow, topped up by a deposit of
+ * at least `topUpWei` when a job's budget is more than is free there (see depositDue).
  */
 export class EscrowSettlement implements Settlement {
   private readonly client: LedgerClient
@@ -80,9 +83,13 @@ export class EscrowSettlement implements Settlement {
   /** The reservation transaction a job has in flight, and jobs that want another once it is done. */
   private readonly reserving = new Map<string, Promise<void>>()
   private readonly reserveAgain = new Set<string>()
+  private readonly topUpWei: bigint
+  /** Jobs open one after another, so two never both see the balance short and both deposit. */
+  private opening: Promise<unknown> = Promise.resolve()
 
-  constructor (init: { client: LedgerClient, key: NodeKey, db: DatabaseSync, store: JobStore, events: EventHub<RequesterEvent> }) {
+  constructor (init: { client: LedgerClient, key: NodeKey, db: DatabaseSync, store: JobStore, events: EventHub<RequesterEvent>, topUpWei: bigint }) {
     this.client = init.client
+    this.topUpWei = init.topUpWei
     this.key = init.key
     this.store = init.store
     this.events = init.events
@@ -100,8 +107,24 @@ export class EscrowSettlement implements Settlement {
 
   async openJob (job: { id: string, specHash: string, priceWei: string, budgetWei: string }): Promise<EscrowRef | null> {
     if (BigInt(job.priceWei) === 0n) return null
+    const opened = this.opening.then(() => this.openFromBalance(job))
+    this.opening = opened.catch(() => undefined)
+    return opened
+  }
+
+  private async openFromBalance (job: { id: string, specHash: string, priceWei: string, budgetWei: string }): Promise<EscrowRef> {
+    const budget = BigInt(job.budgetWei)
+    const address = this.client.account.address
+    const free = await readEscrowBalance(this.client, address).catch((error: unknown) => {
+      throw new LedgerError(`could not read this node's standing balance in the escrow ${this.client.info.escrow} (it needs JobEscrow version 3 or later): ${(error as Error).message}`)
+    })
+    const deposit = depositDue(free, budget, this.topUpWei, (await readBalances(this.client, address)).con)
+    if (deposit > 0n) {
+      const sent = await depositToEscrow(this.client, deposit)
+      this.events.emit({ type: 'escrow.deposited', jobId: job.id, amountWei: String(deposit), freeWei: String(free + deposit), gasUsed: String(sent.gasUsed) })
+    }
     const now = (await this.client.public.getBlock()).timestamp
-    const sent = await openJob(this.client, { jobId: onchainJobId(this.key.address, job.id), specHash: job.specHash as Hex, budget: BigInt(job.budgetWei), deadline: now + ESCROW_LIFETIME_S })
+    const sent = await openJobFromBalance(this.client, { jobId: onchainJobId(address, job.id), specHash: job.specHash as Hex, budget, deadline: now + ESCROW_LIFETIME_S })
     this.statements.insert!.run(job.id, sent.jobKey, this.client.info.escrow, job.priceWei, job.budgetWei, String(sent.gasUsed))
     return { address: this.client.info.escrow, jobKey: sent.jobKey, budgetWei: job.budgetWei }
   }

@@ -25,3 +25,5 @@ export type RequesterEvent =
   | { type: 'job.settlement-failed', jobId: string, message: string }
   /** Reserving providers' pay in the escrow failed; it is tried again shortly and with the next accepted results. */
   | { type: 'job.reservation-failed', jobId: string, message: string }
+  /** Before opening the job's escrow the requester topped up its standing balance there (amounts in wei). */
+  | { type: 'escrow.deposited', jobId: string, amountWei: string, freeWei: string, gasUsed: string }

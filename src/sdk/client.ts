@@ -52,6 +52,8 @@ export interface WalletSummary {
   readonly escrow: string
   readonly conWei: string
   readonly ethWei: string
+  /** The node's standing balance in the escrow that no open job holds (what its jobs open from). */
+  readonly escrowFreeWei: string
   readonly receipts: Array<{ jobKey: string, jobId: string, requester: string, cumulativeWei: string, paidWei: string, state: 'open' | 'settled' | 'short' }>
 }
 

@@ -10,7 +10,7 @@ import { parseEther } from 'viem'
 import { buildExamples } from '../../scripts/build-examples.ts'
 import { primeRanges, primeTaskArgs } from '../../examples/primes/primes.ts'
 import { startNodeProcess, stopNode } from '../../src/devnet/index.ts'
-import { createLedgerClient, readBalances } from '../../src/ledger/index.ts'
+import { createLedgerClient, readBalances, readEscrowBalance } from '../../src/ledger/index.ts'
 import { chainInfoOf, readChainFile } from '../../src/node/index.ts'
 import { conun, tempDir, waitFor } from '../helpers.ts'
 import { startAnvil } from './anvil.ts'
@@ -81,7 +81,10 @@ async function gridOn (anvil: Anvil, dir: string, chainJson: string, confirmatio
 async function paidJobSettlesExactly (chainJson: string, grid: { requester: GridNode, providers: GridNode[] }): Promise<void> {
   const reader = createLedgerClient(chainInfoOf(await readChainFile(chainJson)), new Uint8Array(32).fill(1))
   const conOf = async (node: GridNode) => (await readBalances(reader, node.address as Address)).con
-  const before = new Map(await Promise.all([grid.requester, ...grid.providers].map(async node => [node.name, await conOf(node)] as const)))
+  // A requester's CON is in its wallet or free in its standing balance in the escrow.
+  const requesterCon = async () => await conOf(grid.requester) + await readEscrowBalance(reader, grid.requester.address as Address)
+  const before = new Map(await Promise.all(grid.providers.map(async node => [node.name, await conOf(node)] as const)))
+  const requesterBefore = await requesterCon()
   const client = grid.requester.client
   const submitted = await client.submitJob({ name: 'paid primes on anvil', runtime: 'wasi', module: primes!, tasks: primeRanges(60_000_000, TASKS).map(range => ({ args: primeTaskArgs(range) })), price: PRICE })
   await waitFor(async () => (await client.job(submitted.job.id)).payment?.state === 'finalized', 180_000, 'the job to be settled')
@@ -94,7 +97,7 @@ async function paidJobSettlesExactly (chainJson: string, grid: { requester: Grid
     const accepted = results.tasks.filter(task => task.state === 'done' && task.providerAddress?.toLowerCase() === node.address.toLowerCase()).length
     await waitFor(async () => (await conOf(node)) - before.get(node.name)! === price * BigInt(accepted), 60_000, `${node.name} to be paid for ${accepted} results`)
   }
-  assert.equal(before.get('requester')! - await conOf(grid.requester), price * BigInt(TASKS), 'the requester paid the job and got the rest back')
+  assert.equal(requesterBefore - await requesterCon(), price * BigInt(TASKS), 'the requester paid the job and got the rest back')
 }
 
 test('conun chain deploy on anvil, nodes join with --chain, and a paid job with 3 providers settles exactly', async (t) => {

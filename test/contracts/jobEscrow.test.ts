@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
 import { encodeFunctionData, keccak256, parseEther, parseGwei, toHex } from 'viem'
-import { claimPayment, conunTokenAbi, createLedgerClient, finalizeJob, fundFromFaucet, jobEscrowAbi, jobKeyOf, LedgerError, loadArtifacts, onchainJobId, openJob, readBalances, readEscrowJob, readEscrowShare, readJobSpecHash, receiptDigest, reentrantTokenAbi, refundJob, reservePayments, sendContract, signReceipt, startDevChain } from '../../src/ledger/index.ts'
+import { claimPayment, conunTokenAbi, createLedgerClient, depositToEscrow, finalizeJob, fundFromFaucet, jobEscrowAbi, jobKeyOf, LedgerError, loadArtifacts, onchainJobId, openJob, openJobFromBalance, readBalances, readEscrowBalance, readEscrowJob, readEscrowShare, readJobSpecHash, receiptDigest, reentrantTokenAbi, refundJob, reservePayments, sendContract, signReceipt, startDevChain, withdrawFromEscrow } from '../../src/ledger/index.ts'
 import type { DevChain, LedgerClient } from '../../src/ledger/index.ts'
 import type { Address, Hex } from 'viem'
 
@@ -10,7 +10,8 @@ import type { Address, Hex } from 'viem'
  * JobEscrow on the real EVM (Hardhat's EDR), driven through conun's own ledger client: the
  * happy path, every refusal, what a requester can no longer take back from a provider holding a
  * receipt, a reentrant token, and random sequences of reservations, receipts, claims and
- * settlements that must conserve funds and pay every receipt within its reservation.
+ * settlements that must conserve funds and pay every receipt within its reservation; then the
+ * requester's standing balance that jobs are opened from, and what a requester must not get from it.
  */
 
 let chain: DevChain
@@ -260,9 +261,17 @@ describe('JobEscrow', () => {
     }
     const escrowBalance = () => con(chain.info.escrow)
     const start = await escrowBalance()
+    const free = () => readEscrowBalance(requester, requester.account.address)
     for (let round = 0; round < 8; round++) {
       const budget = parseEther(String(20 + random(80)))
-      const { jobKey } = await open(budget)
+      // Odd rounds draw on the standing balance (deposited just before): what they give back stays
+      // in the escrow as the requester's free balance, which the model counts as released.
+      const fromBalance = round % 2 === 1
+      if (fromBalance) await depositToEscrow(requester, budget)
+      const { jobKey } = fromBalance
+        ? await openJobFromBalance(requester, { jobId: onchainJobId(requester.account.address, `random-${round}`), specHash: keccak256('0x01'), budget, deadline: (await now(requester)) + 3600n })
+        : await open(budget)
+      const freeAtOpen = await free()
       // The model: what the escrow should hold for each provider, what it paid, what it signed.
       const reserved = new Map<Address, bigint>()
       const claimed = new Map<Address, bigint>()
@@ -271,7 +280,9 @@ describe('JobEscrow', () => {
       let released = 0n
       let finalized = false
       const check = async (what: string) => {
-        assert.equal(await escrowBalance() - start, budget - paid - released, `round ${round}: ${what}`)
+        const keptAsBalance = fromBalance ? released : 0n
+        assert.equal(await escrowBalance() - start, budget - paid - released + keptAsBalance, `round ${round}: ${what}`)
+        if (fromBalance) assert.equal(await free() - freeAtOpen, released, `round ${round}: ${what}: what the job released is free in the balance`)
         const job = await readEscrowJob(requester, jobKey)
         assert.equal(job.paid, paid, `round ${round}: ${what}`)
         assert.ok(job.reserved <= job.budget, `round ${round}: ${what}: reservations within the budget`)
@@ -342,6 +353,10 @@ describe('JobEscrow', () => {
       await timeTravel(3600n + grace)
       await refundJob(requester, jobKey)
       released += budget - paid - released
+      if (fromBalance) {
+        assert.equal(await free() - freeAtOpen, released, `round ${round}: all that was not paid is free in the balance`)
+        await withdrawFromEscrow(requester, released)
+      }
       assert.equal(await escrowBalance(), start, `round ${round}: a closed job leaves nothing behind`)
     }
   })
@@ -351,5 +366,110 @@ describe('JobEscrow', () => {
     assert.equal(await read('decimals'), 18)
     assert.equal(await read('symbol'), 'CON')
     assert.equal(await read('totalSupply'), parseEther('1000000000'))
+  })
+})
+
+describe('JobEscrow: the standing balance', () => {
+  const free = (client: LedgerClient = requester) => readEscrowBalance(client, client.account.address)
+  // Straight to the contract: withdrawFromEscrow refuses too much before signing, and the escrow must as well.
+  const withdrawRaw = (client: LedgerClient, amount: bigint) => sendContract(client, { address: chain.info.escrow, abi: jobEscrowAbi, functionName: 'withdraw', args: [amount] })
+  async function openFromBalance (budget: bigint, client: LedgerClient = requester, id = `job-${randomBytes(4).toString('hex')}`) {
+    const jobId = onchainJobId(client.account.address, id)
+    const { jobKey, gasUsed } = await openJobFromBalance(client, { jobId, specHash: keccak256(toHex(id)), budget, deadline: (await now(client)) + 3600n })
+    return { jobId, jobKey, gasUsed, id }
+  }
+
+  it('a deposit with a permit funds several jobs without a token moving; each job\'s unspent rest goes back to the balance, and only the free part can be withdrawn', async () => {
+    const [a, b] = providers.map(p => p.account.address) as [Address, Address]
+    const wallet = await con(requester.account.address)
+    const inEscrow = await con(chain.info.escrow)
+    const start = await free()
+    await depositToEscrow(requester, parseEther('50'))
+    assert.equal(await free(), start + parseEther('50'))
+    assert.equal(wallet - await con(requester.account.address), parseEther('50'))
+
+    const first = await openFromBalance(parseEther('20'))
+    const second = await openFromBalance(parseEther('20'))
+    assert.ok(first.gasUsed < 60_000n, `opening from the balance used ${first.gasUsed} gas`)
+    assert.equal(await free(), start + parseEther('10'))
+    assert.equal(await con(chain.info.escrow) - inEscrow, parseEther('50'), 'opening moved no token')
+    const job = await readEscrowJob(requester, first.jobKey)
+    assert.equal(job.requester, requester.account.address)
+    assert.equal(job.budget, parseEther('20'))
+    assert.equal(await readJobSpecHash(requester, first.jobKey), keccak256(toHex(first.id)))
+
+    // Providers are paid in tokens as before; what nobody reserved returns to the balance, not the wallet.
+    const before = { a: await con(a), b: await con(b), wallet: await con(requester.account.address) }
+    await reservePayments(requester, first.jobKey, [{ provider: a, amount: parseEther('4') }])
+    await claimPayment(providers[0]!, receipt(first.jobKey, a, parseEther('4')))
+    await finalizeJob(requester, first.jobKey, keccak256('0x01'), [{ provider: a, cumulativeAmount: parseEther('6') }, { provider: b, cumulativeAmount: parseEther('3') }])
+    assert.equal(await con(a) - before.a, parseEther('6'))
+    assert.equal(await con(b) - before.b, parseEther('3'))
+    assert.equal(await con(requester.account.address), before.wallet)
+    assert.equal(await free(), start + parseEther('21'))
+    const settled = await readEscrowJob(requester, first.jobKey)
+    assert.deepEqual([settled.budget, settled.reserved, settled.paid, settled.finalized, settled.closed], [parseEther('9'), parseEther('9'), parseEther('9'), true, false])
+    assert.equal(await refusal(claimPayment(providers[0]!, receipt(first.jobKey, a, parseEther('6')))), 'ReceiptNotNewer', 'the settlement paid it')
+
+    // What the open second job holds cannot be withdrawn; the free part can.
+    assert.equal(await refusal(withdrawRaw(requester, start + parseEther('21') + 1n)), 'InsufficientBalance')
+    assert.equal(await refusal(withdrawFromEscrow(requester, start + parseEther('21') + 1n)), 'InsufficientBalance')
+    await withdrawFromEscrow(requester, parseEther('21'))
+    assert.equal(await free(), start)
+    assert.equal(await con(requester.account.address) - before.wallet, parseEther('21'))
+    assert.equal(await refusal(openFromBalance(start + 1n)), 'InsufficientBalance', 'a job beyond the free balance')
+    await finalizeJob(requester, second.jobKey, keccak256('0x02'), [])
+    assert.equal(await free(), start + parseEther('20'))
+  })
+
+  it('refuses what a requester or a stranger must not get: more than is free, beyond a job\'s cap, a second settlement, another\'s job or balance, a job reused after expiry', async () => {
+    const a = providers[0]!.account.address
+    await depositToEscrow(requester, parseEther('30'))
+    const start = await free()
+    const { jobId, jobKey } = await openFromBalance(parseEther('10'))
+    assert.equal(await refusal(reservePayments(requester, jobKey, [{ provider: a, amount: parseEther('11') }])), 'OverBudget', 'reserving beyond the cap, though the balance holds more')
+    assert.equal(await refusal(finalizeJob(requester, jobKey, keccak256('0x01'), [{ provider: a, cumulativeAmount: parseEther('11') }])), 'OverBudget', 'settling beyond the cap')
+    assert.equal(await refusal(finalizeJob(stranger, jobKey, keccak256('0x01'), [{ provider: stranger.account.address, cumulativeAmount: 1n }])), 'NotRequester')
+    assert.equal(await refusal(reservePayments(stranger, jobKey, [{ provider: a, amount: 1n }])), 'NotRequester')
+    assert.equal(await refusal(withdrawRaw(stranger, 1n)), 'InsufficientBalance', 'a stranger has no balance here')
+    assert.equal(await refusal(openJobFromBalance(stranger, { jobId: keccak256('0x05'), specHash: keccak256('0x05'), budget: 1n, deadline: (await now(stranger)) + 60n })), 'InsufficientBalance', 'a stranger cannot open from the requester\'s balance')
+    assert.equal(await refusal(openJobFromBalance(requester, { jobId, specHash: keccak256('0x01'), budget: 1n, deadline: (await now(requester)) + 60n })), 'JobExists')
+    assert.equal(await refusal(openFromBalance(0n)), 'BadBudget')
+    assert.equal(await refusal(openJobFromBalance(requester, { jobId: keccak256('0x06'), specHash: keccak256('0x06'), budget: 1n, deadline: await now(requester) })), 'BadDeadline')
+
+    await reservePayments(requester, jobKey, [{ provider: a, amount: parseEther('4') }])
+    const held = receipt(jobKey, a, parseEther('4'))
+    // The requester settles paying the provider nothing: the reserved 4 stay claimable, the rest is free again.
+    await finalizeJob(requester, jobKey, keccak256('0x01'), [{ provider: a, cumulativeAmount: 0n }])
+    assert.equal(await refusal(finalizeJob(requester, jobKey, keccak256('0x01'), [])), 'AlreadyFinalized', 'double settlement')
+    assert.equal(await refusal(reservePayments(requester, jobKey, [{ provider: a, amount: parseEther('5') }])), 'AlreadyFinalized')
+    assert.equal(await free(), start - parseEther('4'))
+    assert.equal(await refusal(withdrawRaw(requester, start)), 'InsufficientBalance', 'the reservation is not the requester\'s to withdraw')
+    const before = await con(a)
+    await claimPayment(providers[0]!, held)
+    assert.equal(await con(a) - before, parseEther('4'))
+    assert.equal(await refusal(claimPayment(providers[0]!, held)), 'ReceiptNotNewer', 'a receipt is paid once')
+
+    // After the claim window: the unpaid rest (none here) returns to the balance, once; the job stays closed for good.
+    await timeTravel(grace + 1n)
+    await refundJob(stranger, jobKey)
+    assert.equal(await free(), start - parseEther('4'))
+    assert.equal(await refusal(refundJob(requester, jobKey)), 'JobClosed', 'double refund')
+    assert.equal(await refusal(claimPayment(providers[0]!, receipt(jobKey, a, parseEther('8')))), 'JobClosed')
+    assert.equal(await refusal(openJobFromBalance(requester, { jobId, specHash: keccak256('0x01'), budget: 1n, deadline: (await now(requester)) + 60n })), 'JobExists', 'a job id is never reused, so old receipts never draw on a new job')
+  })
+
+  it('an expired job that was never settled gives back all that nobody claimed to the balance', async () => {
+    const a = providers[1]!.account.address
+    await depositToEscrow(requester, parseEther('10'))
+    const start = await free()
+    const { jobKey } = await openFromBalance(parseEther('10'))
+    await reservePayments(requester, jobKey, [{ provider: a, amount: parseEther('3') }])
+    await claimPayment(providers[1]!, receipt(jobKey, a, parseEther('2')))
+    assert.equal(await refusal(refundJob(requester, jobKey)), 'RefundTooEarly')
+    await timeTravel(3600n + grace)
+    await refundJob(requester, jobKey)
+    assert.equal(await free(), start - parseEther('2'), 'all but what the provider claimed')
+    assert.equal(await refusal(claimPayment(providers[1]!, receipt(jobKey, a, parseEther('3')))), 'JobClosed', 'nothing leaves a refunded job')
   })
 })

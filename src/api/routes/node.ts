@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { readBalances } from '../../ledger/index.ts'
+import { readBalances, readEscrowBalance } from '../../ledger/index.ts'
 import { pathOf } from '../../net/index.ts'
 import type { ApiDeps } from '../apiDeps.ts'
 import type { FastifyInstance } from 'fastify'
@@ -16,9 +16,9 @@ export function nodeRoutes (app: FastifyInstance, node: ApiDeps): void {
     runningJobs: node.requester.jobs().filter(status => status.job.state === 'running').length,
   }))
 
-  /** This node's account on the chain: balances, and as a provider the receipts it holds. */
+  /** This node's account on the chain: balances (its standing balance in the escrow too), and as a provider the receipts it holds. */
   app.get('/wallet', async () => {
-    const balances = await readBalances(node.ledger, node.key.address)
+    const [balances, escrowFree] = await Promise.all([readBalances(node.ledger, node.key.address), readEscrowBalance(node.ledger, node.key.address)])
     return {
       address: node.key.address,
       chainId: node.ledger.info.chainId,
@@ -26,6 +26,7 @@ export function nodeRoutes (app: FastifyInstance, node: ApiDeps): void {
       escrow: node.ledger.info.escrow,
       conWei: String(balances.con),
       ethWei: String(balances.eth),
+      escrowFreeWei: String(escrowFree),
       receipts: (node.payments?.receipts() ?? []).map(receipt => ({ ...receipt, cumulativeWei: String(receipt.cumulativeWei), paidWei: String(receipt.paidWei) })),
     }
   })

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { decryptKeystore, writeKeystore } from '../../identity/index.ts'
-import { formatCon, fundFromFaucet, parseCon, readBalances, transferCon } from '../../ledger/index.ts'
+import { formatCon, fundFromFaucet, parseCon, readBalances, readEscrowBalance, transferCon, withdrawFromEscrow } from '../../ledger/index.ts'
 import { formatEther } from 'viem'
 import { resolvePassphrase } from '../passphrase.ts'
 import { parseFlags, UsageError } from '../usage.ts'
@@ -28,7 +28,7 @@ export const walletAddressCommand: Command = {
   },
 }
 
-const balanceHelp = usage('balance [options]', 'Shows the node account\'s CON (the token jobs are paid in) and ETH (for gas) on its chain.')
+const balanceHelp = usage('balance [options]', 'Shows the node account\'s CON (the token jobs are paid in) and ETH (for gas) on its chain, and its CON in the escrow that no open job holds.')
 export const walletBalanceCommand: Command = {
   name: 'wallet balance',
   summary: 'show CON and ETH balances',
@@ -37,9 +37,9 @@ export const walletBalanceCommand: Command = {
     const { values } = parseFlags(argv, WALLET_OPTIONS, balanceHelp, { min: 0, max: 0 })
     const address = await walletAddress(values)
     const client = await reader(values)
-    const { con, eth } = await readBalances(client, address)
-    if (values.json === true) console.log(JSON.stringify({ address, chainId: client.info.chainId, conWei: String(con), ethWei: String(eth) }))
-    else console.log(`${address} on chain ${client.info.chainId}\n  ${formatCon(con)}\n  ${formatEther(eth)} ETH (for gas)`)
+    const [{ con, eth }, escrowFree] = await Promise.all([readBalances(client, address), readEscrowBalance(client, address)])
+    if (values.json === true) console.log(JSON.stringify({ address, chainId: client.info.chainId, conWei: String(con), ethWei: String(eth), escrowFreeWei: String(escrowFree) }))
+    else console.log(`${address} on chain ${client.info.chainId}\n  ${formatCon(con)}\n  ${formatEther(eth)} ETH (for gas)\n  ${formatCon(escrowFree)} free in the escrow (conun wallet withdraw)`)
     return 0
   },
 }
@@ -57,6 +57,22 @@ export const walletTransferCommand: Command = {
     const sent = await transferCon(client, to, amount)
     if (values.json === true) console.log(JSON.stringify({ hash: sent.hash, gasUsed: String(sent.gasUsed) }))
     else console.log(`sent ${formatCon(amount)} to ${to} in transaction ${sent.hash} (${sent.gasUsed} gas)`)
+    return 0
+  },
+}
+
+const withdrawHelp = usage('withdraw <amount|all> [options]', 'Takes <amount> CON (e.g. 12.5), or all of it, from the node\'s standing balance in the escrow back to its account. Only what no open job holds can be withdrawn; jobs give back what they did not pay when they are settled. Needs the passphrase.')
+export const walletWithdrawCommand: Command = {
+  name: 'wallet withdraw',
+  summary: 'take CON that no job holds out of the escrow',
+  help: withdrawHelp,
+  async run (argv) {
+    const { values, positionals } = parseFlags(argv, WALLET_OPTIONS, withdrawHelp, { min: 1, max: 1 })
+    const client = await signer(values)
+    const amount = positionals[0] === 'all' ? await readEscrowBalance(client, client.account.address) : parseCon(positionals[0]!)
+    const sent = await withdrawFromEscrow(client, amount)
+    if (values.json === true) console.log(JSON.stringify({ hash: sent.hash, amountWei: String(amount), gasUsed: String(sent.gasUsed) }))
+    else console.log(`withdrew ${formatCon(amount)} from the escrow in transaction ${sent.hash} (${sent.gasUsed} gas)`)
     return 0
   },
 }
@@ -116,4 +132,4 @@ export const walletFaucetCommand: Command = {
   },
 }
 
-export const walletCommands = [walletAddressCommand, walletBalanceCommand, walletTransferCommand, walletExportCommand, walletImportCommand, walletFaucetCommand]
+export const walletCommands = [walletAddressCommand, walletBalanceCommand, walletTransferCommand, walletWithdrawCommand, walletExportCommand, walletImportCommand, walletFaucetCommand]
