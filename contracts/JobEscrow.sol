@@ -240,7 +240,7 @@ contract JobEscrow is EIP712, ReentrancyGuardTransient {
         for (uint256 i = 0; i < providers.length; i++) {
             if (dues[i] > 0) token.safeTransfer(providers[i], dues[i]);
         }
-        _giveBack(job, released);
+        _giveBack(job, msg.sender, released);
     }
 
     /// CLAIM_GRACE after the deadline (or after the final settlement), returns whatever is unpaid to the requester.
@@ -251,7 +251,7 @@ contract JobEscrow is EIP712, ReentrancyGuardTransient {
         uint256 refunded = job.flags & SETTLED != 0 ? 0 : job.budget - _paid[key];
         _jobs[key].flags = job.flags | CLOSED;
         emit JobRefunded(key, refunded);
-        _giveBack(job, refunded);
+        _giveBack(job, accountOwner[job.account], refunded);
     }
 
     /// The EIP-712 digest a requester signs for a receipt (for clients and tests).
@@ -300,9 +300,8 @@ contract JobEscrow is EIP712, ReentrancyGuardTransient {
     }
 
     /// What a job no longer holds goes back where it came from: the standing balance or the requester's wallet.
-    function _giveBack(Job memory job, uint256 amount) private {
+    function _giveBack(Job memory job, address requester, uint256 amount) private {
         if (amount == 0) return;
-        address requester = accountOwner[job.account];
         if (job.flags & FROM_BALANCE != 0) {
             accounts[requester].free += uint96(amount);
         } else {
@@ -339,7 +338,8 @@ contract JobEscrow is EIP712, ReentrancyGuardTransient {
     /// A job its requester may still reserve for or settle.
     function _requesterJob(bytes32 key) private view returns (Job memory job) {
         job = _liveJob(key);
-        if (msg.sender != accountOwner[job.account]) revert NotRequester(msg.sender);
+        // By the caller's account, whose slot a settlement credits anyway: no separate read of the owner.
+        if (accounts[msg.sender].number != job.account) revert NotRequester(msg.sender);
         if (job.flags & FINALIZED != 0) revert AlreadyFinalized(key);
     }
 }
