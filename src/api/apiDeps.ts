@@ -2,7 +2,7 @@ import type { NodeKey } from '../identity/index.ts'
 import type { OfferBook } from '../market/index.ts'
 import type { HostServices, Reachability } from '../net/index.ts'
 import type { ProviderAgent, ProviderPayments } from '../provider/index.ts'
-import type { LedgerClient } from '../ledger/index.ts'
+import type { ChainHealth, LedgerClient } from '../ledger/index.ts'
 import type { Requester } from '../requester/index.ts'
 import type { Storage } from '../storage/index.ts'
 import type { Libp2p } from '@libp2p/interface'
@@ -18,6 +18,8 @@ export interface ApiDeps {
   readonly chainId: number
   /** The node's chain client (its account is the node key). */
   readonly ledger: LedgerClient
+  /** Whether the chain answers, as last checked. */
+  readonly chainHealth: () => ChainHealth
   /** Receipts held and claims made, when the node provides. */
   readonly payments: ProviderPayments | undefined
   /** Whether peers can reach this node, and through which relays. */

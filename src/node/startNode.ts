@@ -27,6 +27,7 @@ import type { ProviderAgent, ProviderEvent } from '../provider/index.ts'
 import type { Requester, Settlement } from '../requester/index.ts'
 import type { Runtime } from '../runtime/index.ts'
 import type { Storage } from '../storage/index.ts'
+import { watchChain } from '../ledger/index.ts'
 import type { LedgerClient } from '../ledger/index.ts'
 import type { Libp2p } from '@libp2p/interface'
 
@@ -77,6 +78,7 @@ export async function startNode (config: NodeConfig, passphrase: string, options
   await mkdir(dataDir, { recursive: true, mode: 0o700 })
   const { key } = await loadOrCreateNodeKey(join(dataDir, 'node.key.json'), passphrase, config.devnet ? 'light' : 'standard')
   const chain = await connectChain(config, key)
+  const chainWatch = watchChain(chain.client)
   const db = openDatabase(join(dataDir, 'conun.db'))
   const plan = planNetwork(config)
   let reachability = (): Reachability => reachabilityOf([], plan.mode, plan.publicAddrs.length > 0)
@@ -175,7 +177,7 @@ export async function startNode (config: NodeConfig, passphrase: string, options
 
   const token = await loadOrCreateToken(join(dataDir, 'api-token'))
   const provideToken = await loadOrCreateToken(join(dataDir, 'provide-token'))
-  const api = await createApi({ host: config.apiHost, port: config.apiPort, token, provideToken, node: { key, host, storage, offers, requester, provider, chainId: config.chainId, ledger: chain.client, payments, reachability } })
+  const api = await createApi({ host: config.apiHost, port: config.apiPort, token, provideToken, node: { key, host, storage, offers, requester, provider, chainId: config.chainId, ledger: chain.client, chainHealth: chainWatch.status, payments, reachability } })
   const info: NodeInfoFile = {
     apiUrl: api.url,
     peerId: key.peerId.toString(),
@@ -210,6 +212,7 @@ export async function startNode (config: NodeConfig, passphrase: string, options
       await storage.stop()
       await Promise.all(stunServers.map(async server => server.close()))
       db.close()
+      chainWatch.stop()
       await chain.devChain?.close()
       await rm(join(dataDir, 'node.json'), { force: true })
     },

@@ -41,6 +41,10 @@ export const RESERVE_EVERY_RESULTS = MAX_UNPAID_RESULTS / 2
 /** After a failed reservation, the next try (if no accepted result brings one sooner). */
 const RESERVE_RETRY_MS = 2_000
 
+/** A failed settlement (the RPC endpoint down, a fee spike) is tried again after 2 s, 4 s… up to a minute apart. */
+const SETTLE_RETRY_FIRST_MS = 2_000
+const SETTLE_RETRY_MAX_MS = 60_000
+
 /**
  * The reservations that bring every provider behind up to what it is owed, once one of them is
  * RESERVE_EVERY_RESULTS results behind; none before. Amounts never exceed what is owed, so nothing
@@ -77,6 +81,8 @@ export class EscrowSettlement implements Settlement {
   /** Accepted results per job and provider address, loaded from the job store on first use. */
   private readonly accepted = new Map<string, Map<string, number>>()
   private readonly closing = new Map<string, Promise<void>>()
+  /** Failed settlements in a row, per job: the retry backs off with it. */
+  private readonly settleFailures = new Map<string, number>()
   private readonly terms = new Map<string, EscrowTerms | null>()
   /** What the escrow holds for each provider (by lower-case address), per job key, as far as known. */
   private readonly reserved = new Map<string, Map<Address, bigint>>()
@@ -253,12 +259,24 @@ export class EscrowSettlement implements Settlement {
       if (!onChain.closed && !onChain.finalized) gas = (await finalizeJob(this.client, row.ref.jobKey, root, owed)).gasUsed
       const paid = (await readEscrowJob(this.client, row.ref.jobKey)).paid
       transaction(this.db, () => this.statements.finalized!.run(String(paid), String(gas), job.id))
+      this.settleFailures.delete(job.id)
       this.events.emit({ type: 'job.settled', jobId: job.id, paidWei: String(paid), resultRoot: root })
     } catch (error) {
       this.statements.failed!.run((error as Error).message, job.id)
       this.events.emit({ type: 'job.settlement-failed', jobId: job.id, message: (error as Error).message })
+      this.settleLater(job)
       throw error
     }
+  }
+
+  /** Tries a failed settlement again, backing off, until it is done or the node stops (a restart resumes it). */
+  private settleLater (job: JobRecord): void {
+    const failures = (this.settleFailures.get(job.id) ?? 0) + 1
+    this.settleFailures.set(job.id, failures)
+    const delay = Math.min(SETTLE_RETRY_MAX_MS, SETTLE_RETRY_FIRST_MS * 2 ** (failures - 1))
+    setTimeout(() => {
+      if (this.db.isOpen) void this.closeJob(job).catch(() => { /* recorded as finalize-failed, and retried */ })
+    }, delay).unref()
   }
 
   /**

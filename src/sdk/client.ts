@@ -9,12 +9,15 @@ import { ContentTooLargeError } from '../storage/index.ts'
 import type { JobStatus, JobSpecInput, PaymentStatus, ProviderReputation, RequesterEvent, TaskOutcome, JobRecord } from '../requester/index.ts'
 import type { NodeInfoFile } from '../node/index.ts'
 import type { ConnectionPath, OfferBody, Reachability, TaskResultsBody } from '../net/index.ts'
+import type { ChainHealth } from '../ledger/index.ts'
 import type { ProviderEvent, ProviderStatus } from '../provider/index.ts'
 
 export interface NodeSummary {
   readonly peerId: string
   readonly address: string
   readonly chainId: number
+  /** Whether the node's chain RPC answers; jobs keep running while it does not, and settle when it is back. */
+  readonly chain: ChainHealth
   readonly multiaddrs: string[]
   readonly reachability: Reachability
   readonly provider: ProviderStatus | null

@@ -1,7 +1,7 @@
 // conun on a chain it does not run itself: anvil, Foundry's dev chain, in its own process. The
 // contracts are deployed with `conun chain deploy`, nodes join with `--chain chain.json`, and a paid
 // job with three providers settles with every balance exact: mined at once, and with blocks every
-// second and two confirmations. The devnet passphrase is refused there.
+// second and two confirmations, and across the RPC endpoint stopping mid-job. The devnet passphrase is refused there.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { access, rm, writeFile } from 'node:fs/promises'
@@ -77,8 +77,11 @@ async function gridOn (anvil: Anvil, dir: string, chainJson: string, confirmatio
   }
 }
 
-/** A paid job over all three providers; every provider ends with exactly what its accepted results earned. */
-async function paidJobSettlesExactly (chainJson: string, grid: { requester: GridNode, providers: GridNode[] }): Promise<void> {
+/**
+ * A paid job over all three providers; every provider ends with exactly what its accepted results
+ * earned. `whileRunning` does what it will to the chain once the job is under way.
+ */
+async function paidJobSettlesExactly (chainJson: string, grid: { requester: GridNode, providers: GridNode[] }, job: { tasks: number, limit: number, whileRunning?: (jobId: string) => Promise<void> } = { tasks: TASKS, limit: 60_000_000 }): Promise<void> {
   const reader = createLedgerClient(chainInfoOf(await readChainFile(chainJson)), new Uint8Array(32).fill(1))
   const conOf = async (node: GridNode) => (await readBalances(reader, node.address as Address)).con
   // A requester's CON is in its wallet or free in its standing balance in the escrow.
@@ -86,18 +89,19 @@ async function paidJobSettlesExactly (chainJson: string, grid: { requester: Grid
   const before = new Map(await Promise.all(grid.providers.map(async node => [node.name, await conOf(node)] as const)))
   const requesterBefore = await requesterCon()
   const client = grid.requester.client
-  const submitted = await client.submitJob({ name: 'paid primes on anvil', runtime: 'wasi', module: primes!, tasks: primeRanges(60_000_000, TASKS).map(range => ({ args: primeTaskArgs(range) })), price: PRICE })
+  const submitted = await client.submitJob({ name: 'paid primes on anvil', runtime: 'wasi', module: primes!, tasks: primeRanges(job.limit, job.tasks).map(range => ({ args: primeTaskArgs(range) })), price: PRICE })
+  await job.whileRunning?.(submitted.job.id)
   await waitFor(async () => (await client.job(submitted.job.id)).payment?.state === 'finalized', 180_000, 'the job to be settled')
   const results = await client.results(submitted.job.id)
   assert.equal(results.job.state, 'completed')
   const price = parseEther(PRICE)
   const payment = (await client.job(submitted.job.id)).payment!
-  assert.equal(payment.paidWei, String(price * BigInt(TASKS)))
+  assert.equal(payment.paidWei, String(price * BigInt(job.tasks)))
   for (const node of grid.providers) {
     const accepted = results.tasks.filter(task => task.state === 'done' && task.providerAddress?.toLowerCase() === node.address.toLowerCase()).length
     await waitFor(async () => (await conOf(node)) - before.get(node.name)! === price * BigInt(accepted), 60_000, `${node.name} to be paid for ${accepted} results`)
   }
-  assert.equal(requesterBefore - await requesterCon(), price * BigInt(TASKS), 'the requester paid the job and got the rest back')
+  assert.equal(requesterBefore - await requesterCon(), price * BigInt(job.tasks), 'the requester paid the job and got the rest back')
 }
 
 test('conun chain deploy on anvil, nodes join with --chain, and a paid job with 3 providers settles exactly', async (t) => {
@@ -137,6 +141,39 @@ test('with a block every second and 2 confirmations, the same job settles exactl
   const grid = await gridOn(anvil, dir, chainJson, 2)
   t.after(grid.stop)
   await paidJobSettlesExactly(chainJson, grid)
+})
+
+test('the RPC endpoint stops mid-job: tasks go on, node status says so, the job completes, and it settles exactly once the chain is back', async (t) => {
+  const dir = await tempDir('anvil-down')
+  const statePath = join(dir, 'anvil-state.json')
+  let anvil = await startAnvil({ statePath })
+  t.after(async () => {
+    await anvil.stop()
+    await rm(dir, { recursive: true, force: true })
+  })
+  const chainJson = await deploy(anvil, dir, 0)
+  const grid = await gridOn(anvil, dir, chainJson, 0)
+  t.after(grid.stop)
+  const client = grid.requester.client
+  await paidJobSettlesExactly(chainJson, grid, {
+    tasks: 60,
+    limit: 3_000_000_000,
+    whileRunning: async jobId => {
+      // Every provider has agreed (checking the escrow on chain) and results come in: stop the chain.
+      await waitFor(async () => { const status = await client.job(jobId); return status.providers.length === 3 && status.counts.done > 0 }, 60_000, 'all three providers at work')
+      await anvil.stop()
+      const doneWhenStopped = (await client.job(jobId)).counts.done
+      await waitFor(async () => !(await client.node()).chain.reachable, 20_000, 'node status to see the chain down')
+      const status = await conun(['node', 'status', '--data-dir', grid.requester.dataDir])
+      assert.match(status.stdout, /chain {5}UNREACHABLE since .*tasks keep running; payments retry and settle when it is back/)
+      await waitFor(async () => (await client.job(jobId)).counts.done > doneWhenStopped + 3, 120_000, 'results accepted while the chain is down')
+      // The job ends while the chain is down: its settlement fails, is kept, and is tried again.
+      await waitFor(async () => (await client.job(jobId)).job.state === 'completed', 180_000, 'the job to complete while the chain is down')
+      await waitFor(async () => (await client.job(jobId)).payment?.state === 'finalize-failed', 30_000, 'the settlement to fail while the chain is down')
+      anvil = await startAnvil({ statePath, port: anvil.port })
+      await waitFor(async () => (await client.node()).chain.reachable, 20_000, 'node status to see the chain back')
+    },
+  })
 })
 
 test('a chain.json that is not one is a clear error, and the node does not start', async (t) => {

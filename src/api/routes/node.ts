@@ -10,6 +10,7 @@ export function nodeRoutes (app: FastifyInstance, node: ApiDeps): void {
     peerId: node.key.peerId.toString(),
     address: node.key.address,
     chainId: node.chainId,
+    chain: node.chainHealth(),
     multiaddrs: node.host.getMultiaddrs().map(addr => addr.toString()),
     reachability: node.reachability(),
     provider: node.provider?.status() ?? null,

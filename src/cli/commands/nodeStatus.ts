@@ -24,6 +24,10 @@ export const nodeStatus: Command = {
     }
     console.log(`node      ${node.peerId}`)
     console.log(`address   ${node.address} (chain ${node.chainId})`)
+    const { chain } = node
+    console.log(chain.reachable
+      ? `chain     reachable, head ${chain.head ?? '?'}`
+      : `chain     UNREACHABLE since ${new Date(chain.unreachableSince ?? Date.now()).toLocaleTimeString()} (${chain.error}): tasks keep running; payments retry and settle when it is back`)
     for (const addr of node.multiaddrs) console.log(`listening ${addr}`)
     for (const line of reachabilityLines(node.reachability)) console.log(line)
     console.log(`jobs      ${node.runningJobs} running`)
