@@ -67,6 +67,8 @@ export async function confirmedBlock (client: LedgerClient): Promise<{ blockNumb
 export interface SentTransaction {
   readonly hash: Hex
   readonly gasUsed: bigint
+  /** The block it was mined in. */
+  readonly blockNumber: bigint
 }
 
 /**
@@ -82,7 +84,7 @@ export async function sendContract<const TAbi extends Abi, TName extends Contrac
     const hash = await inTurn(client, () => client.wallet.writeContract(request as never))
     const receipt = await client.public.waitForTransactionReceipt({ hash, confirmations: Math.max(1, client.confirmations + 1), timeout: 120_000 + client.confirmations * 60_000 })
     if (receipt.status !== 'success') throw new LedgerError(`${call.functionName} reverted in transaction ${hash}`)
-    return { hash, gasUsed: receipt.gasUsed }
+    return { hash, gasUsed: receipt.gasUsed, blockNumber: receipt.blockNumber }
   } catch (error) {
     throw asLedgerError(error, call.functionName)
   }

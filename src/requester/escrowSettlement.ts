@@ -2,6 +2,7 @@ import { depositToEscrow, finalizeJob, LedgerError, onchainJobId, openJobFromBal
 import { depositDue } from './escrowTopUp.ts'
 import { MAX_UNPAID_RESULTS } from '../net/index.ts'
 import { transaction } from '../util/index.ts'
+import { SettlementWatch } from './settlementWatch.ts'
 import type { EscrowRef, PaymentStatus, Settlement } from './settlement.ts'
 import type { JobRecord, JobStore } from './jobStore.ts'
 import type { RequesterEvent } from './requesterEvents.ts'
@@ -81,6 +82,8 @@ export class EscrowSettlement implements Settlement {
   /** Accepted results per job and provider address, loaded from the job store on first use. */
   private readonly accepted = new Map<string, Map<string, number>>()
   private readonly closing = new Map<string, Promise<void>>()
+  /** Settlements mined and not yet final: one a reorg dropped is sent again. */
+  private readonly watch: SettlementWatch
   /** Failed settlements in a row, per job: the retry backs off with it. */
   private readonly settleFailures = new Map<string, number>()
   private readonly terms = new Map<string, EscrowTerms | null>()
@@ -109,6 +112,16 @@ export class EscrowSettlement implements Settlement {
       spent: init.db.prepare('UPDATE escrows SET gas_used = CAST(CAST(gas_used AS INTEGER) + ? AS TEXT), tx_count = tx_count + 1 WHERE job_id = ?'),
       failed: init.db.prepare('UPDATE escrows SET state = \'finalize-failed\', error = ? WHERE job_id = ?'),
     }
+    this.watch = new SettlementWatch({
+      client: init.client,
+      db: init.db,
+      dropped: jobId => {
+        const message = 'the settlement was dropped by a reorg: sending it again'
+        this.statements.failed!.run(message, jobId)
+        this.events.emit({ type: 'job.settlement-failed', jobId, message })
+        void this.closeJob(this.store.job(jobId)).catch(() => { /* recorded as finalize-failed, and retried */ })
+      },
+    })
   }
 
   async openJob (job: { id: string, specHash: string, priceWei: string, budgetWei: string }): Promise<EscrowRef | null> {
@@ -256,7 +269,11 @@ export class EscrowSettlement implements Settlement {
     try {
       const onChain = await readEscrowJob(this.client, row.ref.jobKey)
       let gas = 0n
-      if (!onChain.closed && !onChain.finalized) gas = (await finalizeJob(this.client, row.ref.jobKey, root, owed)).gasUsed
+      if (!onChain.closed && !onChain.finalized) {
+        const sent = await finalizeJob(this.client, row.ref.jobKey, root, owed)
+        gas = sent.gasUsed
+        this.watch.landed(job.id, sent)
+      }
       const paid = (await readEscrowJob(this.client, row.ref.jobKey)).paid
       transaction(this.db, () => this.statements.finalized!.run(String(paid), String(gas), job.id))
       this.settleFailures.delete(job.id)

@@ -1,7 +1,8 @@
 // conun on a chain it does not run itself: anvil, Foundry's dev chain, in its own process. The
 // contracts are deployed with `conun chain deploy`, nodes join with `--chain chain.json`, and a paid
 // job with three providers settles with every balance exact: mined at once, and with blocks every
-// second and two confirmations, and across the RPC endpoint stopping mid-job. The devnet passphrase is refused there.
+// second and two confirmations, across a reorg that drops the settlement, and across the RPC
+// endpoint stopping mid-job. The devnet passphrase is refused there.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { access, rm, writeFile } from 'node:fs/promises'
@@ -10,13 +11,13 @@ import { parseEther } from 'viem'
 import { buildExamples } from '../../scripts/build-examples.ts'
 import { primeRanges, primeTaskArgs } from '../../examples/primes/primes.ts'
 import { startNodeProcess, stopNode } from '../../src/devnet/index.ts'
-import { createLedgerClient, readBalances, readEscrowBalance } from '../../src/ledger/index.ts'
+import { createLedgerClient, readBalances, readEscrowBalance, readEscrowJob } from '../../src/ledger/index.ts'
 import { chainInfoOf, readChainFile } from '../../src/node/index.ts'
 import { conun, tempDir, waitFor } from '../helpers.ts'
 import { startAnvil } from './anvil.ts'
 import type { Anvil } from './anvil.ts'
 import type { GridNode } from '../../src/devnet/index.ts'
-import type { Address } from 'viem'
+import type { Address, Hex } from 'viem'
 
 const PRICE = '0.01'
 const TASKS = 12
@@ -141,6 +142,34 @@ test('with a block every second and 2 confirmations, the same job settles exactl
   const grid = await gridOn(anvil, dir, chainJson, 2)
   t.after(grid.stop)
   await paidJobSettlesExactly(chainJson, grid)
+})
+
+test('a reorg drops the settlement after it was mined: it is sent again, and every provider ends paid exactly once', async (t) => {
+  const dir = await tempDir('anvil-reorg')
+  const anvil = await startAnvil()
+  t.after(async () => {
+    await anvil.stop()
+    await rm(dir, { recursive: true, force: true })
+  })
+  const chainJson = await deploy(anvil, dir, 0)
+  const grid = await gridOn(anvil, dir, chainJson, 0)
+  t.after(grid.stop)
+  const reader = createLedgerClient(chainInfoOf(await readChainFile(chainJson)), new Uint8Array(32).fill(1))
+  const client = grid.requester.client
+  await paidJobSettlesExactly(chainJson, grid, {
+    tasks: TASKS,
+    limit: 60_000_000,
+    whileRunning: async jobId => {
+      // The chain as it is with the job open; the settlement comes after.
+      const snapshot = await anvil.rpc('evm_snapshot')
+      await waitFor(async () => (await client.job(jobId)).payment?.state === 'finalized', 120_000, 'the settlement')
+      const jobKey = (await client.job(jobId)).payment!.jobKey as Hex
+      assert.equal((await readEscrowJob(reader, jobKey)).finalized, true)
+      assert.equal(await anvil.rpc('evm_revert', [snapshot]), true)
+      assert.equal((await readEscrowJob(reader, jobKey)).finalized, false, 'the reorg took the settlement away')
+      await waitFor(async () => (await readEscrowJob(reader, jobKey)).finalized, 60_000, 'the settlement to be sent again')
+    },
+  })
 })
 
 test('the RPC endpoint stops mid-job: tasks go on, node status says so, the job completes, and it settles exactly once the chain is back', async (t) => {
