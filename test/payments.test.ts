@@ -5,6 +5,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
+import { DatabaseSync } from 'node:sqlite'
 import { parseEther } from 'viem'
 import { startLocalGrid } from '../src/devnet/index.ts'
 import { createLedgerClient, readBalances, readEscrowBalance, readEscrowJob } from '../src/ledger/index.ts'
@@ -134,4 +135,29 @@ test('a requester that never sends receipts gets at most MAX_UNPAID_RESULTS resu
   assert.ok(held.queued > 0, 'the requester\'s further tasks wait at the provider')
   assert.equal(events.filter(event => event.type === 'task.started').length, bound, 'no task started after the provider stopped')
   assert.equal((await provider.client.wallet()).receipts.length, 0, 'not one receipt came')
+})
+
+test('an escrow whose job was never stored (the requester died in between) is settled at restart with nothing owed, and the node starts', async (t) => {
+  const primesModule = (await buildExamples()).find(path => path.endsWith('primes.wasm'))!
+  const grid = await startLocalGrid({ providers: 0, coresPerProvider: 1 })
+  t.after(() => grid.stop())
+  let requester = grid.requester
+  const reader = createLedgerClient(grid.chain.info, new Uint8Array(32).fill(1))
+  // A paid job no provider can take, so its escrow stays open.
+  const submitted = await requester.client.submitJob({ name: 'orphan', runtime: 'wasi', module: primesModule, tasks: [{ args: primeTaskArgs({ from: 0, to: 100 }) }], price: PRICE, constraints: { providers: ['12D3KooWNobodyNobodyNobodyNobodyNobodyNobodyNobody1'] } })
+  const { jobKey, escrowWei } = (await requester.client.job(submitted.job.id)).payment!
+  const freeWithJobOpen = await readEscrowBalance(reader, requester.address as Address)
+  // The state a SIGKILL between opening the escrow and storing the job leaves: the escrow row only.
+  requester.process.kill('SIGKILL')
+  await requester.exited
+  const db = new DatabaseSync(join(requester.dataDir, 'conun.db'))
+  for (const table of ['attempts', 'outputs', 'tasks']) db.prepare(`DELETE FROM ${table} WHERE job_id = ?`).run(submitted.job.id)
+  db.prepare('DELETE FROM jobs WHERE id = ?').run(submitted.job.id)
+  db.close()
+
+  requester = await grid.restart(requester)
+  await waitFor(async () => (await readEscrowJob(reader, jobKey as Hex)).finalized, 30_000, 'the orphaned escrow to be settled')
+  assert.equal((await readEscrowJob(reader, jobKey as Hex)).paid, 0n, 'nobody was paid')
+  assert.equal(await readEscrowBalance(reader, requester.address as Address), freeWithJobOpen + BigInt(escrowWei), 'the whole budget went back to the standing balance')
+  assert.equal((await requester.client.jobs()).some(job => job.job.id === submitted.job.id), false)
 })

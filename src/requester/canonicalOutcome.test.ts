@@ -3,7 +3,7 @@ import { it } from 'node:test'
 import { canonicalOutcome } from './jobRun.ts'
 import type { ReturnedReplica } from './jobStore.ts'
 
-const replicas = (outcomes: string) => [...outcomes].map((outcomeHash, attempt): ReturnedReplica => ({ attempt, peerId: `p${attempt}`, outcomeHash, status: 'exit', exitCode: 0, reason: null }))
+const replicas = (outcomes: string) => [...outcomes].map((outcomeHash, attempt): ReturnedReplica => ({ attempt, peerId: `p${attempt}`, address: `0x${String(attempt).padStart(40, '0')}`, outcomeHash, status: 'exit', exitCode: 0, reason: null }))
 
 it('2 of 2: agreement wins, a single liar is outvoted by one more honest replica', () => {
   assert.equal(canonicalOutcome(replicas('H'), 1, 2, 2), undefined)

@@ -4,6 +4,7 @@ import { MAX_UNPAID_RESULTS } from '../net/index.ts'
 import { transaction } from '../util/index.ts'
 import { SettlementWatch } from './settlementWatch.ts'
 import type { EscrowRef, PaymentStatus, Settlement } from './settlement.ts'
+import { UnknownJobError } from './jobStore.ts'
 import type { JobRecord, JobStore } from './jobStore.ts'
 import type { RequesterEvent } from './requesterEvents.ts'
 import type { NodeKey } from '../identity/index.ts'
@@ -119,7 +120,7 @@ export class EscrowSettlement implements Settlement {
         const message = 'the settlement was dropped by a reorg: sending it again'
         this.statements.failed!.run(message, jobId)
         this.events.emit({ type: 'job.settlement-failed', jobId, message })
-        void this.closeJob(this.store.job(jobId)).catch(() => { /* recorded as finalize-failed, and retried */ })
+        void this.settle(jobId).catch(() => { /* recorded as finalize-failed, and retried */ })
       },
     })
   }
@@ -182,10 +183,15 @@ export class EscrowSettlement implements Settlement {
   }
 
   closeJob (job: JobRecord): Promise<void> {
-    let closing = this.closing.get(job.id)
+    return this.settle(job.id)
+  }
+
+  /** Settles a job's escrow, once at a time per job. */
+  private settle (jobId: string): Promise<void> {
+    let closing = this.closing.get(jobId)
     if (closing === undefined) {
-      closing = this.finalize(job).finally(() => this.closing.delete(job.id))
-      this.closing.set(job.id, closing)
+      closing = this.finalize(jobId).finally(() => this.closing.delete(jobId))
+      this.closing.set(jobId, closing)
     }
     return closing
   }
@@ -213,9 +219,18 @@ export class EscrowSettlement implements Settlement {
   }
 
   resume (jobs: (jobId: string) => JobRecord): void {
-    for (const { job_id: jobId } of this.statements.unsettled!.all()) {
-      const job = jobs(String(jobId))
-      if (job.state !== 'running') void this.closeJob(job).catch(() => { /* recorded as finalize-failed */ })
+    for (const row of this.statements.unsettled!.all()) {
+      const jobId = String(row.job_id)
+      let job: JobRecord | undefined
+      try {
+        job = jobs(jobId)
+      } catch (error) {
+        if (!(error instanceof UnknownJobError)) throw error
+      }
+      // An escrow without a job: the node stopped between opening it and storing the job. Nobody
+      // was offered the job, so nothing is owed: settling it at once gives the whole budget back.
+      if (job === undefined) this.events.emit({ type: 'job.settlement-failed', jobId, message: 'an escrow was opened for a job that was never stored: settling it with nothing owed gives its budget back' })
+      if (job?.state !== 'running') void this.settle(jobId).catch(() => { /* recorded as finalize-failed, and retried */ })
     }
   }
 
@@ -259,40 +274,40 @@ export class EscrowSettlement implements Settlement {
     return reserved
   }
 
-  private async finalize (job: JobRecord): Promise<void> {
-    const row = this.termsOf(job.id)
-    if (row === undefined || this.statements.get!.get(job.id)?.state === 'finalized') return
+  private async finalize (jobId: string): Promise<void> {
+    const row = this.termsOf(jobId)
+    if (row === undefined || this.statements.get!.get(jobId)?.state === 'finalized') return
     // A reservation still in flight would land after the settlement and be refused.
-    await this.reserving.get(job.id)
-    const owed = [...this.countsOf(job.id)].filter(([, n]) => n > 0).map(([provider, n]) => ({ provider: provider as Address, cumulativeAmount: row.priceWei * BigInt(n) }))
-    const root = resultRoot(this.store.acceptedOutcomes(job.id).map(({ idx, outcomeHash }) => ({ idx, outcomeHash: `0x${outcomeHash}` as Hex })))
+    await this.reserving.get(jobId)
+    const owed = [...this.countsOf(jobId)].filter(([, n]) => n > 0).map(([provider, n]) => ({ provider: provider as Address, cumulativeAmount: row.priceWei * BigInt(n) }))
+    const root = resultRoot(this.store.acceptedOutcomes(jobId).map(({ idx, outcomeHash }) => ({ idx, outcomeHash: `0x${outcomeHash}` as Hex })))
     try {
       const onChain = await readEscrowJob(this.client, row.ref.jobKey)
       let gas = 0n
       if (!onChain.closed && !onChain.finalized) {
         const sent = await finalizeJob(this.client, row.ref.jobKey, root, owed)
         gas = sent.gasUsed
-        this.watch.landed(job.id, sent)
+        this.watch.landed(jobId, sent)
       }
       const paid = (await readEscrowJob(this.client, row.ref.jobKey)).paid
-      transaction(this.db, () => this.statements.finalized!.run(String(paid), String(gas), job.id))
-      this.settleFailures.delete(job.id)
-      this.events.emit({ type: 'job.settled', jobId: job.id, paidWei: String(paid), resultRoot: root })
+      transaction(this.db, () => this.statements.finalized!.run(String(paid), String(gas), jobId))
+      this.settleFailures.delete(jobId)
+      this.events.emit({ type: 'job.settled', jobId: jobId, paidWei: String(paid), resultRoot: root })
     } catch (error) {
-      this.statements.failed!.run((error as Error).message, job.id)
-      this.events.emit({ type: 'job.settlement-failed', jobId: job.id, message: (error as Error).message })
-      this.settleLater(job)
+      this.statements.failed!.run((error as Error).message, jobId)
+      this.events.emit({ type: 'job.settlement-failed', jobId: jobId, message: (error as Error).message })
+      this.settleLater(jobId)
       throw error
     }
   }
 
   /** Tries a failed settlement again, backing off, until it is done or the node stops (a restart resumes it). */
-  private settleLater (job: JobRecord): void {
-    const failures = (this.settleFailures.get(job.id) ?? 0) + 1
-    this.settleFailures.set(job.id, failures)
+  private settleLater (jobId: string): void {
+    const failures = (this.settleFailures.get(jobId) ?? 0) + 1
+    this.settleFailures.set(jobId, failures)
     const delay = Math.min(SETTLE_RETRY_MAX_MS, SETTLE_RETRY_FIRST_MS * 2 ** (failures - 1))
     setTimeout(() => {
-      if (this.db.isOpen) void this.closeJob(job).catch(() => { /* recorded as finalize-failed, and retried */ })
+      if (this.db.isOpen) void this.settle(jobId).catch(() => { /* recorded as finalize-failed, and retried */ })
     }, delay).unref()
   }
 

@@ -74,9 +74,6 @@ type Decided = RecordedResult & {
   readonly judged?: ReadonlyArray<{ peerId: string, address: string, attempt: number, verdict: 'valid' | 'invalid' | 'unchecked' }>
 }
 
-interface Replica extends ReturnedReplica {
-  readonly address: string
-}
 
 /** A result made invalid by what the requester found wrong with its outputs. */
 function invalidOutput (result: TaskResult, message: string): TaskResult {
@@ -133,7 +130,7 @@ export class JobRun {
   private queueHead = 0
   private readonly outstanding = new Map<string, Outstanding>()
   /** Replicas that returned an outcome, per task, until the task is judged. */
-  private readonly returned = new Map<number, Replica[]>()
+  private readonly returned = new Map<number, ReturnedReplica[]>()
   /** Tasks judged (done or failed): late replicas of them change nothing. */
   private readonly closed = new Set<number>()
   /** Since when queued tasks have had no provider at all (undefined while there is one). */
@@ -172,7 +169,7 @@ export class JobRun {
       if (task.state !== 'queued' && task.state !== 'running') continue
       this.remaining++
       // Replicas that returned before a restart still count towards the quorum.
-      this.returned.set(task.idx, task.returned.map(replica => ({ ...replica, address: '' })))
+      this.returned.set(task.idx, [...task.returned])
       // Top the replicas up to the job's replication; if they are all back and undecided, one more.
       const needed = task.returned.length === 0 ? this.job.spec.replication : Math.max(this.job.spec.replication - task.returned.length, 1)
       for (let i = 0; i < needed; i++) this.queue.push(task.idx)

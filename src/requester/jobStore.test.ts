@@ -60,7 +60,8 @@ test('replicas are held until a quorum, then judged valid or invalid, and kept a
   assert.deepEqual(store.recordResults('r', [{ idx: 0, result: result(0, 1), event: 'hold', outputs: out('good'), outcomeHash: 'A' }]), [0])
   assert.deepEqual(store.recordResults('r', [{ idx: 0, result: result(0, 2), event: 'hold', outputs: out('bad'), outcomeHash: 'B' }]), [0])
   store.recoverJob('r')
-  assert.deepEqual(store.tasks('r')[0]?.returned.map(r => [r.attempt, r.peerId, r.outcomeHash]), [[1, 'honest', 'A'], [2, 'liar', 'B']])
+  // With the address each is paid at: a replica accepted after a restart earns its provider a receipt.
+  assert.deepEqual(store.tasks('r')[0]?.returned.map(r => [r.attempt, r.peerId, r.address, r.outcomeHash]), [[1, 'honest', '0x1', 'A'], [2, 'liar', '0x2', 'B']])
   store.dispatch('r', [{ idx: 0, attempt: 3, peerId: 'third', address: '0x3' }])
   store.recordResults('r', [{ idx: 0, result: result(0, 3), event: 'accept', outputs: out('good'), outcomeHash: 'A', canonical: { attempt: 1, valid: [1, 3], invalid: [2] } }])
   const [outcome] = store.outcomes('r')

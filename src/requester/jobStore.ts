@@ -62,6 +62,8 @@ export interface TaskRow {
 export interface ReturnedReplica {
   readonly attempt: number
   readonly peerId: string
+  /** The provider's Ethereum address: what it is paid at, if the replica is accepted. */
+  readonly address: string
   /** Hash of the outcome (exit code, stdout and /out by CID, or a deterministic failure). */
   readonly outcomeHash: string
   readonly status: 'exit' | 'failed'
@@ -224,7 +226,7 @@ export class JobStore {
       setVerdict: prepare('UPDATE attempts SET verdict = ? WHERE job_id = ? AND idx = ? AND attempt = ?'),
       discardReplicas: prepare('UPDATE attempts SET verdict = \'discarded\' WHERE job_id = ? AND peer_id = ? AND state = \'returned\' AND verdict IS NULL'),
       setAttempts: prepare('UPDATE tasks SET attempts = ? WHERE job_id = ? AND idx = ?'),
-      returned: prepare('SELECT idx, attempt, peer_id, output_hash, status, exit_code, reason FROM attempts WHERE job_id = ? AND state = \'returned\' AND verdict IS NULL'),
+      returned: prepare('SELECT idx, attempt, peer_id, address, output_hash, status, exit_code, reason FROM attempts WHERE job_id = ? AND state = \'returned\' AND verdict IS NULL'),
       insertOutput: prepare('INSERT INTO outputs (job_id, idx, attempt, kind, path, cid, size, inline) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
       cancelTasks: prepare('UPDATE tasks SET state = \'cancelled\' WHERE job_id = ? AND state IN (\'queued\', \'running\')'),
       cancelAttempts: prepare('UPDATE attempts SET state = \'cancelled\', finished_at = ? WHERE job_id = ? AND state = \'in-flight\''),
@@ -283,7 +285,7 @@ export class JobStore {
     const returned = new Map<number, ReturnedReplica[]>()
     for (const row of this.statements.returned!.all(jobId)) {
       const list = returned.get(Number(row.idx)) ?? []
-      list.push({ attempt: Number(row.attempt), peerId: String(row.peer_id), outcomeHash: String(row.output_hash), status: row.status as 'exit' | 'failed', exitCode: row.exit_code === null ? null : Number(row.exit_code), reason: row.reason === null ? null : String(row.reason) })
+      list.push({ attempt: Number(row.attempt), peerId: String(row.peer_id), address: String(row.address), outcomeHash: String(row.output_hash), status: row.status as 'exit' | 'failed', exitCode: row.exit_code === null ? null : Number(row.exit_code), reason: row.reason === null ? null : String(row.reason) })
       returned.set(Number(row.idx), list)
     }
     return this.statements.tasks!.all(jobId).map(row => ({
