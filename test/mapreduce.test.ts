@@ -100,6 +100,8 @@ test('map and reduce in the sandbox count as coreutils do, across read chunks, a
   await fails(['map', '/in/p'], part1, /give --partitions/)
   await fails(['reduce', '--partition', '3', '--partitions', '3', '/in/p'], part1, /0 <= r < R/)
   await fails(['sort', '/in/p'], part1, /give map or reduce/)
+  await fails(['map', '--partitions', '2', '/in/none'], part1, /cannot open \/in\/none/)
+  await fails(['map', '--partitions', '2', 'p'], part1, /p is not a path inside \/in or \/out/)
 })
 
 test('on a grid, the reduce outputs together equal one process\'s counts and coreutils\'', async () => {

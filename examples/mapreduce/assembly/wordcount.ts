@@ -16,18 +16,8 @@
 //
 // AssemblyScript, compiled with @assemblyscript/wasi-shim (see scripts/build-examples.ts).
 
-import {
-  fd_prestat_get,
-  fd_prestat_dir_name,
-  path_open,
-  fd_read,
-  fd_write,
-  fd_close,
-  errnoToString,
-  oflags,
-  rights,
-  prestat,
-} from "~lib/bindings/wasi_snapshot_preview1";
+import { fd_read, fd_close, errnoToString, oflags, rights } from "~lib/bindings/wasi_snapshot_preview1";
+import { openPath, writeAll } from "../../lib/assembly/wasiFiles";
 
 const USAGE = "usage: wordcount map --partitions R FILE...\n" +
   "       wordcount reduce --partition r --partitions R FILE...";
@@ -45,35 +35,6 @@ function fail(message: string, code: i32 = 2): void {
 
 // ---- files ----
 
-/** The file descriptor of the preopened directory `want` (e.g. "/in"), or -1. */
-function findPreopen(want: string): i32 {
-  const buf = memory.data(8);
-  for (let fd: u32 = 3; fd < 64; fd++) {
-    if (fd_prestat_get(fd, changetype<prestat>(buf)) != 0) break; // EBADF: no more preopens
-    if (load<u8>(buf) != 0) continue; // not a directory
-    const len = load<u32>(buf, 4);
-    const name = new ArrayBuffer(<i32>len);
-    if (fd_prestat_dir_name(fd, changetype<usize>(name), len) != 0) continue;
-    let dir = String.UTF8.decode(name);
-    while (dir.length > 1 && dir.endsWith("/")) dir = dir.substring(0, dir.length - 1);
-    if (dir == want || "/" + dir == want) return <i32>fd;
-  }
-  return -1;
-}
-
-/** Opens an absolute path under one of the preopened directories /in or /out. */
-function openPath(path: string, oflag: u16, rights_: u64): u32 {
-  const slash = path.indexOf("/", 1);
-  if (!path.startsWith("/") || slash < 0) fail(path + " is not a path inside /in or /out");
-  const dir = findPreopen(path.substring(0, slash));
-  if (dir < 0) fail("no preopened directory for " + path, 1);
-  const rel = String.UTF8.encode(path.substring(slash + 1));
-  const fdOut = memory.data(8);
-  const err = path_open(<u32>dir, 0, changetype<usize>(rel), <usize>rel.byteLength, oflag, rights_, 0, 0, fdOut);
-  if (err != 0) fail("cannot open " + path + ": " + errnoToString(err), 1);
-  return load<u32>(fdOut);
-}
-
 /** Reads up to `n` bytes into `at`; 0 at the end of the file. */
 function readSome(fd: u32, at: usize, n: i32, path: string): i32 {
   const iov = memory.data(16);
@@ -86,19 +47,9 @@ function readSome(fd: u32, at: usize, n: i32, path: string): i32 {
 }
 
 function writeBytes(path: string, at: usize, n: i32): void {
-  const fd = openPath(path, oflags.CREAT | oflags.TRUNC, rights.FD_WRITE | rights.FD_SEEK | rights.FD_TELL | rights.FD_FILESTAT_GET);
-  const iov = memory.data(16);
-  const written = memory.data(8);
-  let off = 0;
-  while (off < n) {
-    store<usize>(iov, at + <usize>off);
-    store<usize>(iov, <usize>(n - off), sizeof<usize>());
-    const err = fd_write(fd, iov, 1, written);
-    if (err != 0) fail("cannot write " + path + ": " + errnoToString(err), 1);
-    const w = <i32>load<usize>(written);
-    if (w == 0) fail("cannot write " + path + ": no progress", 1);
-    off += w;
-  }
+  const fd = openPath(path, oflags.CREAT | oflags.TRUNC, rights.FD_WRITE | rights.FD_SEEK | rights.FD_TELL | rights.FD_FILESTAT_GET, fail);
+  const err = writeAll(fd, at, n);
+  if (err != 0) fail("cannot write " + path + ": " + errnoToString(err), 1);
   fd_close(fd);
 }
 
@@ -217,7 +168,7 @@ let totalWords: u64 = 0;
 
 /** Counts the words of one file, read in chunks; a word cut by a chunk's end moves to the front. */
 function countFile(path: string): u64 {
-  const fd = openPath(path, 0, rights.FD_READ | rights.FD_SEEK | rights.FD_TELL | rights.FD_FILESTAT_GET);
+  const fd = openPath(path, 0, rights.FD_READ | rights.FD_SEEK | rights.FD_TELL | rights.FD_FILESTAT_GET, fail);
   let bufferSize = READ_CHUNK * 2;
   let buffer = heap.alloc(<usize>bufferSize);
   let carried = 0;
@@ -285,7 +236,7 @@ function map(files: string[], partitions: i32): void {
 
 /** Sums the "word<TAB>count" lines of one map output into the table, checking every line. */
 function mergeFile(path: string, partition: i32, partitions: i32): u64 {
-  const fd = openPath(path, 0, rights.FD_READ | rights.FD_SEEK | rights.FD_TELL | rights.FD_FILESTAT_GET);
+  const fd = openPath(path, 0, rights.FD_READ | rights.FD_SEEK | rights.FD_TELL | rights.FD_FILESTAT_GET, fail);
   let bufferSize = READ_CHUNK * 2;
   let buffer = heap.alloc(<usize>bufferSize);
   let carried = 0;
