@@ -1,7 +1,8 @@
 /**
  * Compiles every examples/<example>/assembly/<name>.ts (AssemblyScript) to build/examples/<name>.wasm,
  * a WASI preview-1 module, with the AssemblyScript compiler from node_modules: no C toolchain needed.
- * A module is skipped when its .wasm is newer than every source file in its assembly folder.
+ * examples/lib/assembly holds what the modules share (imported as ../../lib/assembly/<file>).
+ * A module is skipped when its .wasm is newer than every source file in its assembly folder and the library.
  *
  *   node scripts/build-examples.ts [--force]
  */
@@ -13,6 +14,8 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const EXAMPLES_DIR = join(ROOT, 'examples')
 /** Where the built modules go; job files refer to them as ../../build/examples/<name>.wasm. */
 export const EXAMPLES_BUILD_DIR = join(ROOT, 'build', 'examples')
+/** Code the modules share, compiled into those that import it; never a module of its own. */
+const LIBRARY_DIR = join(EXAMPLES_DIR, 'lib', 'assembly')
 const WASI_SHIM_CONFIG = join(ROOT, 'node_modules', '@assemblyscript', 'wasi-shim', 'asconfig.json')
 
 export interface BuildExamplesOptions {
@@ -25,7 +28,7 @@ export interface BuildExamplesOptions {
 interface ExampleSource {
   readonly name: string
   readonly entry: string
-  /** Every .ts in the same assembly folder: an entry may import its neighbours. */
+  /** Every .ts in the same assembly folder and in the library: an entry may import them. */
   readonly sources: readonly string[]
   readonly wasm: string
 }
@@ -46,20 +49,24 @@ async function mtimeMs (path: string): Promise<number | undefined> {
   }
 }
 
+async function assemblyFiles (dir: string): Promise<string[]> {
+  if (!await isDirectory(dir)) return []
+  return (await readdir(dir)).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')).sort().map((f) => join(dir, f))
+}
+
 async function findSources (): Promise<ExampleSource[]> {
   const found: ExampleSource[] = []
-  const examples = (await readdir(EXAMPLES_DIR, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort()
+  const library = await assemblyFiles(LIBRARY_DIR)
+  const examples = (await readdir(EXAMPLES_DIR, { withFileTypes: true })).filter((d) => d.isDirectory() && d.name !== 'lib').map((d) => d.name).sort()
   for (const example of examples) {
-    const dir = join(EXAMPLES_DIR, example, 'assembly')
-    if (!await isDirectory(dir)) continue
-    const files = (await readdir(dir)).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')).sort().map((f) => join(dir, f))
+    const files = await assemblyFiles(join(EXAMPLES_DIR, example, 'assembly'))
     for (const entry of files) {
       const name = basename(entry, '.ts')
       const clash = found.find((s) => s.name === name)
       if (clash !== undefined) {
         throw new Error(`two example modules are called ${name}: ${relative(ROOT, clash.entry)} and ${relative(ROOT, entry)}`)
       }
-      found.push({ name, entry, sources: files, wasm: join(EXAMPLES_BUILD_DIR, `${name}.wasm`) })
+      found.push({ name, entry, sources: [...files, ...library], wasm: join(EXAMPLES_BUILD_DIR, `${name}.wasm`) })
     }
   }
   return found

@@ -1,13 +1,15 @@
 // A real grid on loopback: a requester and two providers as separate OS processes, talking libp2p.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { startLocalGrid } from '../src/devnet/index.ts'
 import { buildExamples } from '../scripts/build-examples.ts'
 import { countPrimesJs, primeRanges, primeTaskArgs } from '../examples/primes/primes.ts'
 import { buildWasiFixture } from './fixtures/wasi/buildFixtures.ts'
-import { stdoutOf, waitFor } from './helpers.ts'
+import { stdoutOf, tempDir, waitFor } from './helpers.ts'
 
-const [examples, loop, echo] = await Promise.all([buildExamples(), buildWasiFixture('loop'), buildWasiFixture('echo')])
+const [examples, loop, echo, transform] = await Promise.all([buildExamples(), buildWasiFixture('loop'), buildWasiFixture('echo'), buildWasiFixture('transform')])
 const primesModule = examples.find(path => path.endsWith('primes.wasm'))!
 const grid = await startLocalGrid({ providers: 2, coresPerProvider: 2 })
 const client = grid.requester.client
@@ -52,6 +54,20 @@ test('hostile tasks fail with a reason and the providers go on serving', async (
   assert.equal(ok.job.state, 'completed')
   assert.match(await stdoutOf(client, ok.tasks[13]!.outputs), /argv\[2\]=13/)
   for (const provider of grid.providers) assert.equal(provider.process.exitCode, null, `${provider.name} is still running`)
+})
+
+test('a small output, which comes back inside its result, is an input of the next job by its CID', async (t) => {
+  const dir = await tempDir('chain')
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  const original = Buffer.from('an output small enough to travel inline, then taken by CID\n'.repeat(20))
+  await writeFile(join(dir, 'x'), original)
+  const first = await waitForResults((await client.submitJob({ name: 'xor', runtime: 'wasi', module: transform, inputs: { x: join(dir, 'x') }, tasks: [{ args: ['/in/x', '/out/y'] }] })).job.id)
+  const y = first.tasks[0]!.outputs.find(output => output.kind === 'file')!
+  assert.equal(y.size, original.length)
+  // XORing twice gives the original back: the second job read the first one's output.
+  const second = await waitForResults((await client.submitJob({ name: 'xor-again', runtime: 'wasi', module: transform, inputs: { y: y.cid }, tasks: [{ args: ['/in/y', '/out/z'] }] })).job.id)
+  assert.equal(second.job.state, 'completed', second.tasks[0]!.message ?? '')
+  assert.deepEqual(await client.contentBytes(second.tasks[0]!.outputs.find(output => output.kind === 'file')!.cid), original)
 })
 
 async function waitForResults (jobId: string) {

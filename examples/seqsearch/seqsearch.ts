@@ -15,8 +15,8 @@ import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { startLocalGrid } from '../../src/devnet/index.ts'
-import { followJob } from '../../src/sdk/index.ts'
 import { EXAMPLES_BUILD_DIR } from '../../scripts/build-examples.ts'
+import { fileOutput, outputText, runJob, waitForOffers } from '../gridJobs.ts'
 import { exampleRunner } from '../runExample.ts'
 import { gcups, hitsByQuery, parseHits, parseSummary } from './hits.ts'
 import { DATABASE_FILES, EMBOSS_SHARE, MATRIX_FILE, QUERY_FILES, readSequenceFiles, residueCount, shardSequences, toFasta } from './sequences.ts'
@@ -25,7 +25,7 @@ import { waterScores } from './water.ts'
 import type { Hit } from './hits.ts'
 import type { Sequence } from './sequences.ts'
 import type { ConunClient } from '../../src/sdk/index.ts'
-import type { JobSpecInput, TaskOutcome } from '../../src/requester/index.ts'
+import type { TaskOutcome } from '../../src/requester/index.ts'
 
 /** EMBOSS water's defaults for proteins. */
 const GAP_OPEN = 10
@@ -97,40 +97,6 @@ function spread<T> (items: readonly T[], count: number): T[] {
   return Array.from({ length: count }, (_, k) => items[Math.round(k * (items.length - 1) / Math.max(1, count - 1))]!)
 }
 
-async function outputText (client: ConunClient, task: TaskOutcome, kind: 'stdout' | 'stderr'): Promise<string> {
-  const output = task.outputs.find(o => o.kind === kind)
-  return output === undefined ? '' : (await client.contentBytes(output.cid)).toString('utf8')
-}
-
-/** The CID of a file the task wrote to /out; a task that exited with an error throws its stderr. */
-async function fileOutput (client: ConunClient, task: TaskOutcome, name: string): Promise<string> {
-  const output = task.outputs.find(o => o.kind === 'file' && basename(o.path) === name)
-  if (task.exitCode !== 0 || output === undefined) {
-    throw new Error(`task ${task.idx} (exit ${task.exitCode}) wrote no /out/${name}: ${(await outputText(client, task, 'stderr')).trim()}`)
-  }
-  return output.cid
-}
-
-async function waitForOffers (client: ConunClient, count: number): Promise<void> {
-  const deadline = Date.now() + 60_000
-  while ((await client.peers()).filter(peer => peer.offer !== null).length < count) {
-    if (Date.now() > deadline) throw new Error(`fewer than ${count} providers offered within 60 s`)
-    await new Promise(resolve => setTimeout(resolve, 100))
-  }
-}
-
-/** Submits a job and waits for it; a job that did not complete throws its failed tasks' reasons. */
-async function runJob (client: ConunClient, spec: JobSpecInput): Promise<{ tasks: TaskOutcome[], seconds: number }> {
-  const { status, progress } = await followJob(client, () => client.submitJob(spec))
-  const seconds = (Date.now() - progress.startedAt) / 1000
-  const results = await client.results(status.job.id)
-  if (results.job.state !== 'completed') {
-    const failed = results.tasks.filter(task => task.state !== 'done').map(task => `task ${task.idx}: ${task.reason} ${task.message}`)
-    throw new Error(`${spec.name} ended ${results.job.state}: ${failed.join('; ')}`)
-  }
-  return { tasks: results.tasks, seconds }
-}
-
 /** Cells and alignment time per provider, from the summaries the map tasks printed. */
 async function tallyProviders (client: ConunClient, tasks: readonly TaskOutcome[]): Promise<{ providers: ProviderRow[], cells: number }> {
   const perProvider = new Map<string, { tasks: number, cells: number, seconds: number }>()
@@ -144,21 +110,13 @@ async function tallyProviders (client: ConunClient, tasks: readonly TaskOutcome[
   return { providers: [...perProvider].map(([peerId, row]) => ({ peerId, ...row, gcups: gcups(row.cells, row.seconds) })), cells }
 }
 
-/**
- * Merges the map tasks' hits in one task on the grid, which fetches them by CID. Small outputs
- * come back inline in the providers' result messages and are not stored as blocks, so the
- * requester stores each one (submitJob uploads local files) before the reduce asks for it.
- */
-async function reduceOnGrid (client: ConunClient, dir: string, mapTasks: readonly TaskOutcome[], top: number): Promise<{ hits: string, seconds: number }> {
+/** Merges the map tasks' hits in one task on the grid, which takes them by CID. */
+async function reduceOnGrid (client: ConunClient, mapTasks: readonly TaskOutcome[], top: number): Promise<{ hits: string, seconds: number }> {
   const inputs: Record<string, string> = {}
-  for (const task of mapTasks) {
-    const path = join(dir, `hits-${task.idx}.jsonl`)
-    await writeFile(path, await client.contentBytes(await fileOutput(client, task, 'hits.jsonl')))
-    inputs[basename(path)] = path
-  }
+  for (const task of mapTasks) inputs[`hits-${task.idx}.jsonl`] = (await fileOutput(client, task, 'hits.jsonl')).cid
   const args = ['--merge', '--top', String(top), ...Object.keys(inputs).map(inputPath)]
   const reduce = await runJob(client, { name: 'seqsearch-reduce', runtime: 'wasi', module: MODULE_PATH, tasks: [{ args, inputs }], limits: { timeoutMs: TASK_TIMEOUT_MS } })
-  return { hits: (await client.contentBytes(await fileOutput(client, reduce.tasks[0]!, 'hits.jsonl'))).toString('utf8'), seconds: reduce.seconds }
+  return { hits: (await client.contentBytes((await fileOutput(client, reduce.tasks[0]!, 'hits.jsonl')).cid)).toString('utf8'), seconds: reduce.seconds }
 }
 
 /** Runs the whole example: data, single-process baseline, water check, map and reduce on a local grid. */
@@ -207,7 +165,7 @@ export async function runSeqSearch (options: SeqSearchOptions = {}): Promise<Seq
       const map = await runJob(client, { name: 'seqsearch-map', runtime: 'wasi', module: MODULE_PATH, inputs: { matrix }, tasks, limits: { timeoutMs: TASK_TIMEOUT_MS } })
       const { providers, cells } = await tallyProviders(client, map.tasks)
       log(`map: ${map.tasks.length} tasks in ${map.seconds.toFixed(2)} s`)
-      const reduce = await reduceOnGrid(client, dir, map.tasks, top)
+      const reduce = await reduceOnGrid(client, map.tasks, top)
       const gridHits = parseHits(reduce.hits, 'merged hits')
 
       const want = hitsByQuery(singleHits)

@@ -20,6 +20,7 @@ import type { OfferBook } from '../market/index.ts'
 import { remoteIpOf } from '../net/index.ts'
 import type { ConnectionPath, ContentRef } from '../net/index.ts'
 import type { Libp2p } from '@libp2p/interface'
+import { ContentNotFoundError } from '../storage/index.ts'
 import type { Storage } from '../storage/index.ts'
 
 export const DEFAULT_SCHEDULER_CONFIG: SchedulerConfig = {
@@ -150,8 +151,18 @@ export function createRequester (init: RequesterInit): Requester {
     return jobRun
   }
 
+  /**
+   * Content held here. A small task output came back inside its result and sits in the job
+   * database only: it becomes a block when a job names it, so tasks can take any output by CID.
+   */
   async function resolve (cid: string): Promise<ContentRef> {
-    return init.storage.stat(cid)
+    try {
+      return await init.storage.stat(cid)
+    } catch (error) {
+      const inline = error instanceof ContentNotFoundError ? init.store.inlineOutput(cid) : undefined
+      if (inline === undefined) throw error
+      return init.storage.putInline(inline)
+    }
   }
 
   async function resolveTasks (spec: JobSpec): Promise<TaskDefinition[]> {

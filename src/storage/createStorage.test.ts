@@ -41,6 +41,20 @@ test('content put on one node is fetched by CID from another and verified', asyn
   assert.deepEqual(Buffer.from(await b.storage.readBytes(smallRef.cid, 100)), Buffer.from(small))
 })
 
+test('content that came inline is stored under its inline CID, empty content too, and served to peers', async (t) => {
+  const a = await startStorage()
+  const b = await startStorage()
+  t.after(async () => { await a.stop(); await b.stop() })
+  await b.storage.libp2p.dial(a.storage.libp2p.getMultiaddrs()[0]!)
+  for (const bytes of [new Uint8Array(0), new TextEncoder().encode('a task output\n')]) {
+    const cid = inlineCid(bytes)
+    assert.equal(await a.storage.hasLocally(cid), false)
+    assert.deepEqual(await a.storage.putInline(bytes), { cid, size: bytes.length })
+    assert.deepEqual(await a.storage.stat(cid), { cid, size: bytes.length })
+    assert.deepEqual(Buffer.from(await b.storage.readBytes(cid, 100, { from: [a.storage.libp2p.peerId] })), Buffer.from(bytes))
+  }
+})
+
 test('bad CIDs, size limits and missing content give typed errors', async (t) => {
   const a = await startStorage()
   t.after(() => a.stop())

@@ -12,6 +12,7 @@ import { createHeliaLight } from 'helia'
 import { CID } from 'multiformats/cid'
 import { BlockSession, collect, serveBlocks } from './blockExchange.ts'
 import { ContentNotFoundError, ContentTooLargeError, FetchAbortedError, InvalidCidError, InvalidDagError } from './errors.ts'
+import { inlineCid } from './inlineCid.ts'
 import { readFileDag } from './readFileDag.ts'
 import type { Libp2p, PeerId, ServiceMap } from '@libp2p/interface'
 import type { Libp2pOptions } from 'libp2p'
@@ -49,6 +50,8 @@ export interface Storage<S extends ServiceMap = ServiceMap> {
   putBytes(bytes: Uint8Array): Promise<StoredContent>
   putFile(path: string): Promise<StoredContent>
   putStream(source: AsyncIterable<Uint8Array>): Promise<StoredContent>
+  /** Stores small content as the one raw block its inline CID names (see inlineCid.ts). */
+  putInline(bytes: Uint8Array): Promise<StoredContent>
   /** Size of content held locally; ContentNotFoundError if its root is not here. */
   stat(cid: string): Promise<StoredContent>
   /** Makes every block of the content local, fetching what is missing from peers; answers its size. */
@@ -169,6 +172,11 @@ export async function createStorage<S extends ServiceMap> (dir: string, libp2pOp
     },
     async putStream (source) {
       return stored(await fs.addByteStream(source))
+    },
+    async putInline (bytes) {
+      const cid = parseCid(inlineCid(bytes))
+      await blockstore.put(cid, bytes)
+      return { cid: cid.toString(), size: bytes.byteLength }
     },
     async stat (cid) {
       const parsed = parseCid(cid)

@@ -20,18 +20,8 @@
 //
 // AssemblyScript, compiled with @assemblyscript/wasi-shim (see scripts/build-examples.ts).
 
-import {
-  fd_prestat_get,
-  fd_prestat_dir_name,
-  path_open,
-  fd_read,
-  fd_write,
-  fd_close,
-  errnoToString,
-  oflags,
-  rights,
-  prestat,
-} from "~lib/bindings/wasi_snapshot_preview1";
+import { fd_read, fd_close, errnoToString, oflags, rights } from "~lib/bindings/wasi_snapshot_preview1";
+import { openPath, writeAll } from "../../lib/assembly/wasiFiles";
 
 const USAGE = "usage: swsearch --matrix FILE --queries FILE --db FILE --top K [--gap-open P] [--gap-extend P] [--scalar]\n" +
   "       swsearch --merge --top K FILE...";
@@ -49,39 +39,9 @@ function fail(message: string, code: i32 = 2): void {
 
 // ---- files ----
 
-/** The file descriptor of the preopened directory `want` (e.g. "/in"), or -1. */
-function findPreopen(want: string): i32 {
-  const buf = memory.data(8);
-  for (let fd: u32 = 3; fd < 64; fd++) {
-    if (fd_prestat_get(fd, changetype<prestat>(buf)) != 0) break; // EBADF: no more preopens
-    if (load<u8>(buf) != 0) continue; // not a directory
-    const len = load<u32>(buf, 4);
-    const name = new ArrayBuffer(<i32>len);
-    if (fd_prestat_dir_name(fd, changetype<usize>(name), len) != 0) continue;
-    let dir = String.UTF8.decode(name);
-    while (dir.length > 1 && dir.endsWith("/")) dir = dir.substring(0, dir.length - 1);
-    if (dir == want || "/" + dir == want) return <i32>fd;
-  }
-  return -1;
-}
-
-/** Opens an absolute path under one of the preopened directories /in or /out. */
-function openPath(path: string, oflag: u16, rights_: u64): u32 {
-  const slash = path.indexOf("/", 1);
-  if (!path.startsWith("/") || slash < 0) fail(path + " is not a path inside /in or /out");
-  const root = path.substring(0, slash);
-  const dir = findPreopen(root);
-  if (dir < 0) fail("no preopened directory " + root + " for " + path, 1);
-  const rel = String.UTF8.encode(path.substring(slash + 1));
-  const fdOut = memory.data(8);
-  const err = path_open(<u32>dir, 0, changetype<usize>(rel), <usize>rel.byteLength, oflag, rights_, 0, 0, fdOut);
-  if (err != 0) fail("cannot open " + path + ": " + errnoToString(err), 1);
-  return load<u32>(fdOut);
-}
-
 /** The whole content of a file. */
 function readFile(path: string): Uint8Array {
-  const fd = openPath(path, 0, rights.FD_READ | rights.FD_SEEK | rights.FD_TELL | rights.FD_FILESTAT_GET);
+  const fd = openPath(path, 0, rights.FD_READ | rights.FD_SEEK | rights.FD_TELL | rights.FD_FILESTAT_GET, fail);
   let data = new Uint8Array(1 << 16);
   let size = 0;
   const iov = memory.data(16);
@@ -104,26 +64,10 @@ function readFile(path: string): Uint8Array {
   return data.slice(0, size);
 }
 
-/** Writes all of `data` to `fd`, retrying short writes. Returns a WASI errno. */
-function writeAll(fd: u32, data: Uint8Array): u16 {
-  const iov = memory.data(16);
-  const written = memory.data(8);
-  let off = 0;
-  while (off < data.length) {
-    store<usize>(iov, data.dataStart + <usize>off);
-    store<usize>(iov, <usize>(data.length - off), sizeof<usize>());
-    const err = fd_write(fd, iov, 1, written);
-    if (err != 0) return err;
-    const n = <i32>load<usize>(written);
-    if (n == 0) return 29; // EIO: no progress
-    off += n;
-  }
-  return 0;
-}
-
 function writeFile(path: string, text: string): void {
-  const fd = openPath(path, oflags.CREAT | oflags.TRUNC, rights.FD_WRITE | rights.FD_SEEK | rights.FD_TELL | rights.FD_FILESTAT_GET);
-  const err = writeAll(fd, Uint8Array.wrap(String.UTF8.encode(text)));
+  const fd = openPath(path, oflags.CREAT | oflags.TRUNC, rights.FD_WRITE | rights.FD_SEEK | rights.FD_TELL | rights.FD_FILESTAT_GET, fail);
+  const bytes = String.UTF8.encode(text);
+  const err = writeAll(fd, changetype<usize>(bytes), bytes.byteLength);
   if (err != 0) fail("cannot write " + path + ": " + errnoToString(err), 1);
   fd_close(fd);
 }

@@ -1,0 +1,62 @@
+// Files for the example modules: WASI preview-1 calls on the directories a task sees, /in and /out.
+// A library, not a module: scripts/build-examples.ts compiles it into the modules that import it.
+
+import {
+  fd_prestat_get,
+  fd_prestat_dir_name,
+  path_open,
+  fd_write,
+  errnoToString,
+  prestat,
+} from "~lib/bindings/wasi_snapshot_preview1";
+
+/** The file descriptor of the preopened directory `want` (e.g. "/in"), or -1. */
+function findPreopen(want: string): i32 {
+  const buf = memory.data(8);
+  for (let fd: u32 = 3; fd < 64; fd++) {
+    if (fd_prestat_get(fd, changetype<prestat>(buf)) != 0) break; // EBADF: no more preopens
+    if (load<u8>(buf) != 0) continue; // not a directory
+    const len = load<u32>(buf, 4);
+    const name = new ArrayBuffer(<i32>len);
+    if (fd_prestat_dir_name(fd, changetype<usize>(name), len) != 0) continue;
+    let dir = String.UTF8.decode(name);
+    while (dir.length > 1 && dir.endsWith("/")) dir = dir.substring(0, dir.length - 1);
+    if (dir == want || "/" + dir == want) return <i32>fd;
+  }
+  return -1;
+}
+
+/**
+ * Opens an absolute path under one of the preopened directories /in or /out. A path that cannot
+ * be opened goes to `fail` (the module's: it prints the reason and exits) with exit code 2 for a
+ * path outside them, 1 for an error opening it.
+ */
+export function openPath(path: string, oflag: u16, rights_: u64, fail: (message: string, code: i32) => void): u32 {
+  const slash = path.indexOf("/", 1);
+  if (!path.startsWith("/") || slash < 0) fail(path + " is not a path inside /in or /out", 2);
+  const root = path.substring(0, slash);
+  const dir = findPreopen(root);
+  if (dir < 0) fail("no preopened directory " + root + " for " + path, 1);
+  const rel = String.UTF8.encode(path.substring(slash + 1));
+  const fdOut = memory.data(8);
+  const err = path_open(<u32>dir, 0, changetype<usize>(rel), <usize>rel.byteLength, oflag, rights_, 0, 0, fdOut);
+  if (err != 0) fail("cannot open " + path + ": " + errnoToString(err), 1);
+  return load<u32>(fdOut);
+}
+
+/** Writes the `n` bytes at `at` to `fd`, retrying short writes. Returns a WASI errno. */
+export function writeAll(fd: u32, at: usize, n: i32): u16 {
+  const iov = memory.data(16);
+  const written = memory.data(8);
+  let off = 0;
+  while (off < n) {
+    store<usize>(iov, at + <usize>off);
+    store<usize>(iov, <usize>(n - off), sizeof<usize>());
+    const err = fd_write(fd, iov, 1, written);
+    if (err != 0) return err;
+    const w = <i32>load<usize>(written);
+    if (w == 0) return 29; // EIO: no progress
+    off += w;
+  }
+  return 0;
+}
