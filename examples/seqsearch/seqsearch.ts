@@ -15,9 +15,9 @@ import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { startLocalGrid } from '../../src/devnet/index.ts'
-import { followJob } from '../../src/sdk/index.ts'
 import { EXAMPLES_BUILD_DIR } from '../../scripts/build-examples.ts'
 import { exampleRunner } from '../runExample.ts'
+import { outputText, runJob, waitForOffers } from '../gridJob.ts'
 import { gcups, hitsByQuery, parseHits, parseSummary } from './hits.ts'
 import { DATABASE_FILES, EMBOSS_SHARE, MATRIX_FILE, QUERY_FILES, readSequenceFiles, residueCount, shardSequences, toFasta } from './sequences.ts'
 import { formatReport, formatTopHits } from './report.ts'
@@ -25,7 +25,7 @@ import { waterScores } from './water.ts'
 import type { Hit } from './hits.ts'
 import type { Sequence } from './sequences.ts'
 import type { ConunClient } from '../../src/sdk/index.ts'
-import type { JobSpecInput, TaskOutcome } from '../../src/requester/index.ts'
+import type { TaskOutcome } from '../../src/requester/index.ts'
 
 /** EMBOSS water's defaults for proteins. */
 const GAP_OPEN = 10
@@ -97,11 +97,6 @@ function spread<T> (items: readonly T[], count: number): T[] {
   return Array.from({ length: count }, (_, k) => items[Math.round(k * (items.length - 1) / Math.max(1, count - 1))]!)
 }
 
-async function outputText (client: ConunClient, task: TaskOutcome, kind: 'stdout' | 'stderr'): Promise<string> {
-  const output = task.outputs.find(o => o.kind === kind)
-  return output === undefined ? '' : (await client.contentBytes(output.cid)).toString('utf8')
-}
-
 /** The CID of a file the task wrote to /out; a task that exited with an error throws its stderr. */
 async function fileOutput (client: ConunClient, task: TaskOutcome, name: string): Promise<string> {
   const output = task.outputs.find(o => o.kind === 'file' && basename(o.path) === name)
@@ -109,26 +104,6 @@ async function fileOutput (client: ConunClient, task: TaskOutcome, name: string)
     throw new Error(`task ${task.idx} (exit ${task.exitCode}) wrote no /out/${name}: ${(await outputText(client, task, 'stderr')).trim()}`)
   }
   return output.cid
-}
-
-async function waitForOffers (client: ConunClient, count: number): Promise<void> {
-  const deadline = Date.now() + 60_000
-  while ((await client.peers()).filter(peer => peer.offer !== null).length < count) {
-    if (Date.now() > deadline) throw new Error(`fewer than ${count} providers offered within 60 s`)
-    await new Promise(resolve => setTimeout(resolve, 100))
-  }
-}
-
-/** Submits a job and waits for it; a job that did not complete throws its failed tasks' reasons. */
-async function runJob (client: ConunClient, spec: JobSpecInput): Promise<{ tasks: TaskOutcome[], seconds: number }> {
-  const { status, progress } = await followJob(client, () => client.submitJob(spec))
-  const seconds = (Date.now() - progress.startedAt) / 1000
-  const results = await client.results(status.job.id)
-  if (results.job.state !== 'completed') {
-    const failed = results.tasks.filter(task => task.state !== 'done').map(task => `task ${task.idx}: ${task.reason} ${task.message}`)
-    throw new Error(`${spec.name} ended ${results.job.state}: ${failed.join('; ')}`)
-  }
-  return { tasks: results.tasks, seconds }
 }
 
 /** Cells and alignment time per provider, from the summaries the map tasks printed. */
