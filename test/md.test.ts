@@ -44,7 +44,7 @@ test('the JZG equation of state gives the published values, and P and U are deri
 
 test('the ensemble check compares each trajectory at its own temperature and flags drift and bias', () => {
   // Trajectories whose averages are the equation's own values, with scatter: they must agree.
-  const at = (seed: number, T: number, dP: number, dU: number, drift = 1e-4): Trajectory => ({
+  const at = (seed: number, T: number, dP: number, dU: number, drift = 1e-5): Trajectory => ({
     seed, particles: 256, density: 0.8, targetTemperature: 2, cutoff: 2.5, dt: 0.005, equilibrationSteps: 100, productionSteps: 100,
     temperature: T, potentialEnergy: jzgEnergy(T, 0.8) + dU, pressure: jzgPressure(T, 0.8) + dP, energy: -1, energyDrift: drift,
     energyRms: 1e-3, neighbourRebuilds: 10, state: '0123456789abcdef',
@@ -72,7 +72,7 @@ test('the ensemble check compares each trajectory at its own temperature and fla
 test('ljmd: a seed gives the same bits every time, several trajectories equal separate runs, bad input is refused', async (t) => {
   const runner = await exampleRunner('ljmd')
   t.after(() => runner.close())
-  const args = ['--particles', '256', '--equilibration', '100', '--production', '200']
+  const args = ['--particles', '256', '--equilibration', '100', '--production', '1000']
   const text = async (extra: string[]) => {
     const run = await runner.run([...args, ...extra])
     assert.equal(run.exitCode, 0, run.stderr)
@@ -83,7 +83,7 @@ test('ljmd: a seed gives the same bits every time, several trajectories equal se
   const [seven] = parseTrajectories(first, 'seed 7')
   assert.equal(seven!.seed, 7)
   assert.equal(seven!.particles, 256)
-  assert.equal(seven!.productionSteps, 200)
+  assert.equal(seven!.productionSteps, 1000)
   const both = await text(['--seed', '7', '--trajectories', '2'])
   assert.equal(both, first + await text(['--seed', '8']))
   assert.notEqual(parseTrajectories(both, 'both')[1]!.state, seven!.state)
@@ -101,6 +101,7 @@ test('ljmd: a seed gives the same bits every time, several trajectories equal se
   await fails(['--particles', '256'], /give --seed/)
   await fails(['--seed', '1', '--particles', '300'], /must be 4k³/)
   await fails(['--seed', '1', '--density', 'lots'], /--density must be a number/)
+  await fails(['--seed', '1', '--dt', '0.00.5'], /--dt must be a number/)
   await fails(['--seed', '1', '--particles', '32'], /exceeds half the box/)
   await fails(['--seed', '1', '--bogus', '1'], /unknown option --bogus/)
 })

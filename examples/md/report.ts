@@ -37,7 +37,7 @@ export function formatEnsemble (report: MdReport): string {
     comparisonRow('potential energy U/N', check.potentialEnergy),
     '',
     `temperature (NVE): ${check.temperature.mean.toFixed(4)} ± ${check.temperature.standardError.toFixed(4)}`,
-    `energy drift: worst |ΔE/N| over a production run ${check.worstDrift.toExponential(2)} ε (bound ${check.driftBound.toExponential(0)}); ` +
+    `energy drift (NVE): worst |d(E/N)/dt| ${check.worstDrift.toExponential(2)} ε/τ (bound ${check.driftBound.toExponential(0)}); ` +
       `${check.trajectories - check.drifting.length} of ${check.trajectories} trajectories within it`,
     `bit for bit: ${report.trajectories.length - report.mismatches.length} of ${report.trajectories.length} trajectories from the grid identical to the single-process run`,
   ].join('\n')

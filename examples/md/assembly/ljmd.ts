@@ -14,8 +14,9 @@
 // production run of the temperature (3N − 3 degrees of freedom), the potential energy per
 // particle and the pressure — both of the full, untruncated potential: the pairs inside RC plus
 // the standard long-range corrections, which take g(r) = 1 beyond RC — the conserved energy per
-// particle (kinetic plus the shifted potential), its drift (least-squares slope × production
-// time) and RMS fluctuation, and a hash of the final positions and velocities. stdout holds
+// particle (kinetic plus the shifted potential), its drift (least-squares slope over the
+// production run, in ε per particle per unit time) and RMS fluctuation, and a hash of the final
+// positions and velocities. stdout holds
 // nothing else, so replicas of a task agree byte for byte; the timing goes to stderr.
 //
 // AssemblyScript, compiled with @assemblyscript/wasi-shim (see scripts/build-examples.ts).
@@ -57,14 +58,29 @@ function parseSeed(text: string): u64 {
   return v;
 }
 
-/** A decimal number such as "0.8", "2" or "5e-3", strictly inside (min, max]. */
-function parseReal(name: string, text: string, min: f64, max: f64): f64 {
-  let ok = text.length > 0 && text.length < 32;
-  for (let i = 0; ok && i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    ok = (c >= 48 && c <= 57) || c == 46 || c == 101 || c == 69 || c == 45 || c == 43;
+/** Whether text is a decimal number: digits with an optional fraction and exponent ("0.8", "5e-3"). */
+function isDecimal(text: string): bool {
+  let i = 0;
+  let digits = 0;
+  while (i < text.length && text.charCodeAt(i) >= 48 && text.charCodeAt(i) <= 57) { i++; digits++; }
+  if (i < text.length && text.charCodeAt(i) == 46) {
+    i++;
+    while (i < text.length && text.charCodeAt(i) >= 48 && text.charCodeAt(i) <= 57) { i++; digits++; }
   }
-  const v = ok ? parseFloat(text) : NaN;
+  if (digits == 0) return false;
+  if (i < text.length && (text.charCodeAt(i) == 101 || text.charCodeAt(i) == 69)) {
+    i++;
+    if (i < text.length && (text.charCodeAt(i) == 45 || text.charCodeAt(i) == 43)) i++;
+    const start = i;
+    while (i < text.length && text.charCodeAt(i) >= 48 && text.charCodeAt(i) <= 57) i++;
+    if (i == start) return false;
+  }
+  return i == text.length;
+}
+
+/** A decimal number in (min, max]. */
+function parseReal(name: string, text: string, min: f64, max: f64): f64 {
+  const v = text.length < 32 && isDecimal(text) ? parseFloat(text) : NaN;
   if (!isFinite(v) || !(v > min && v <= max)) fail(name + " must be a number in (" + min.toString() + ", " + max.toString() + "], got \"" + text + "\"");
   return v;
 }
@@ -360,7 +376,7 @@ function runTrajectory(seed: u64, s: Settings): string {
   }
   const m = <f64>steps;
   const meanE = sumE / m;
-  // Least-squares slope of E against the step index t = 0 … m − 1, times the m − 1 steps.
+  // Least-squares slope of E against the step index t = 0 … m − 1, per unit time.
   const meanT = (m - 1) / 2;
   const varT = (m * m - 1) / 12;
   const slope = (sumTE / m - meanT * meanE) / varT;
@@ -370,7 +386,7 @@ function runTrajectory(seed: u64, s: Settings): string {
     ",\"equilibrationSteps\":" + s.equilibration.toString() + ",\"productionSteps\":" + steps.toString() +
     ",\"temperature\":" + (sumT / m).toString() + ",\"potentialEnergy\":" + (sumU / m).toString() +
     ",\"pressure\":" + (sumP / m).toString() + ",\"energy\":" + meanE.toString() +
-    ",\"energyDrift\":" + (slope * (m - 1)).toString() + ",\"energyRms\":" + rms.toString() +
+    ",\"energyDrift\":" + (slope / s.dt).toString() + ",\"energyRms\":" + rms.toString() +
     ",\"neighbourRebuilds\":" + fluid.rebuilds.toString() + ",\"state\":\"" + fluid.stateHash() + "\"}\n";
 }
 
