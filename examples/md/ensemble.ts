@@ -72,12 +72,17 @@ export const DRIFT_BOUND = 1e-4
 
 /**
  * Allowed systematic differences from the JZG equation, on top of three standard errors: the
- * equation's own fit error and the simulation's cut-off (2.5 σ, with long-range corrections that
- * take g(r) = 1 beyond it, and dynamics with the forces cut there) and finite size (256
- * particles). Measured here at T 2, ρ 0.8 with 256 particles: the pressure 0.045 below the
- * equation (0.9 %), the potential energy 0.005 above it (0.1 %).
+ * simulation's cut-off (2.5 σ, with long-range corrections that take g(r) = 1 beyond it, and
+ * dynamics with the forces cut there), its finite size (256 particles) and the equation's own fit
+ * error. Measured here at T 2, ρ 0.8: with 16 trajectories of 256 particles and the 2.5 σ cut-off
+ * the pressure sits 0.041 ± 0.005 below the equation (0.8 %) and the potential energy
+ * 0.005 ± 0.001 above it; with 4 trajectories of 500 particles and a 3.5 σ cut-off, 0.004 ± 0.005
+ * and 0.015 ± 0.001. So the pressure's gap is the cut-off's; the energy's is within the fit. At
+ * other liquid states (4 trajectories of 256 particles, 2.5 σ) the largest gaps were at T 1,
+ * ρ 0.8: P −0.057 ± 0.004, U −0.021 ± 0.001 (T 1.5, ρ 0.7: −0.006 and +0.012; T 0.9, ρ 0.85:
+ * −0.04 ± 0.02 and −0.005). The allowances cover those.
  */
-export const ALLOWANCE = { pressure: 0.08, potentialEnergy: 0.02 } as const
+export const ALLOWANCE = { pressure: 0.08, potentialEnergy: 0.03 } as const
 
 export interface Comparison {
   /** Mean over the trajectories of simulation − equation, each at its trajectory's mean temperature. */
