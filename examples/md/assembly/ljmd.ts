@@ -1,7 +1,7 @@
 // Molecular dynamics of a Lennard-Jones fluid: independent trajectories, one seed each.
 //
-//   ljmd --seed S [--trajectories C] [--particles N] [--density RHO] [--temperature T] [--cutoff RC]
-//        [--dt DT] [--equilibration STEPS] [--production STEPS]
+//   ljmd --seed S [--trajectories 1] [--particles 256] [--density 0.8] [--temperature 2] [--cutoff 2.5]
+//        [--dt 0.005] [--equilibration 1000] [--production 8000]
 //
 // Reduced units (σ = ε = m = k_B = 1). N particles (N = 4k³, started on an fcc lattice) in a
 // periodic cubic box at density RHO; the pair potential is cut at RC and shifted to zero there, so
@@ -337,8 +337,8 @@ class Settings {
   temperature: f64 = 2.0;
   cutoff: f64 = 2.5;
   dt: f64 = 0.005;
-  equilibration: i32 = 2000;
-  production: i32 = 10000;
+  equilibration: i32 = 1000;
+  production: i32 = 8000;
 }
 
 function runTrajectory(seed: u64, s: Settings): string {
