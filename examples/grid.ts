@@ -11,7 +11,7 @@ import type { JobSpecInput, TaskOutcome } from '../src/requester/index.ts'
 /** The categories of the seed's applications. */
 export type ExampleCategory = 'science' | 'cgi' | 'life science' | 'big data' | 'deep learning'
 
-/** One example's line in `{ "examples": [...] }`; tasks and providers are optional extras. */
+/** One example's line in `{ "examples": [...] }`; tasks, providers and gridS are optional extras. */
 export interface ExampleSummary {
   readonly name: string
   readonly category: ExampleCategory
@@ -22,6 +22,8 @@ export interface ExampleSummary {
   readonly baselineS: number
   readonly tasks?: number
   readonly providers?: number
+  /** The jobs on the grid alone, submit to last result (wallS also holds the baseline, checks and the grid's start). */
+  readonly gridS?: number
 }
 
 /** The line a driver prints last. */

@@ -2,7 +2,7 @@
  * `npm run examples`: runs every example's driver, one after another, each on its own local grid
  * (a child process), and prints per example its tasks, providers, wall time, baseline time and
  * whether its output matched its reference; last, one JSON line
- * `{ "examples": [ { "name", "category", "verified", "wallS", "baselineS", "tasks"?, "providers"? } ] }`.
+ * `{ "examples": [ { "name", "category", "verified", "wallS", "baselineS", "tasks"?, "providers"?, "gridS"? } ] }`.
  *
  *   npm run examples [-- --small] [-- --only primes,animation]
  *
@@ -36,7 +36,7 @@ export const EXAMPLES: readonly ExampleEntry[] = [
   // { name: 'training', category: 'deep learning', driver: 'training/training.ts', args: [], smallArgs: [] },
 ]
 
-/** What a driver's last line must hold: at least one summary; tasks and providers are optional. */
+/** What a driver's last line must hold: at least one summary; tasks, providers and gridS are optional. */
 const driverLine = z.object({
   examples: z.array(z.object({
     name: z.string(),
@@ -46,6 +46,7 @@ const driverLine = z.object({
     baselineS: z.number(),
     tasks: z.number().int().nonnegative().optional(),
     providers: z.number().int().nonnegative().optional(),
+    gridS: z.number().optional(),
   })).min(1),
 })
 
@@ -108,14 +109,18 @@ function seconds (value: number | null): string {
 }
 
 export function formatResults (results: readonly ExampleResult[]): string {
-  const rows = results.map(r => `| ${r.name} | ${r.category} | ${r.tasks ?? '—'} | ${r.providers ?? '—'} | ${seconds(r.wallS)} | ${seconds(r.baselineS)} | ${r.verified ? 'yes' : `NO${r.error === undefined ? '' : ` (${r.error})`}`} |`)
-  return ['| example | category | tasks | providers | wall | baseline (1 process) | matches its reference |', '| --- | --- | --: | --: | --: | --: | --- |', ...rows].join('\n')
+  const rows = results.map(r => `| ${r.name} | ${r.category} | ${r.tasks ?? '—'} | ${r.providers ?? '—'} | ${seconds(r.gridS ?? null)} | ${seconds(r.baselineS)} | ${seconds(r.wallS)} | ${r.verified ? 'yes' : `NO${r.error === undefined ? '' : ` (${r.error})`}`} |`)
+  return [
+    '| example | category | tasks | providers | grid (jobs) | baseline (1 process) | wall (whole run) | matches its reference |',
+    '| --- | --- | --: | --: | --: | --: | --: | --- |',
+    ...rows,
+  ].join('\n')
 }
 
-/** The closing line: only the fields the format promises, plus tasks and providers where known. */
+/** The closing line: only the fields the format promises, plus tasks, providers and gridS where known. */
 export function resultsLine (results: readonly ExampleResult[]): string {
   return JSON.stringify({
-    examples: results.map(({ name, category, verified, wallS, baselineS, tasks, providers }) => ({ name, category, verified, wallS, baselineS, tasks, providers })),
+    examples: results.map(({ name, category, verified, wallS, baselineS, tasks, providers, gridS }) => ({ name, category, verified, wallS, baselineS, tasks, providers, gridS })),
   })
 }
 

@@ -16,9 +16,9 @@ test('the prime and Mandelbrot drivers run small on a grid, match their referenc
   for (const name of ['primes', 'mandelbrot']) results.push(...await runExample(EXAMPLES.find(entry => entry.name === name)!, { small: true }))
   console.log(formatResults(results))
   assert.deepEqual(results.map(r => [r.name, r.verified, r.tasks, r.providers]), [['primes', true, 4, 2], ['mandelbrot', true, 12, 2]])
-  for (const result of results) assert.ok(result.wallS > 0 && result.baselineS !== null && result.baselineS > 0 && result.processS >= result.wallS, result.name)
+  for (const result of results) assert.ok(result.gridS! > 0 && result.wallS > result.gridS! && result.baselineS !== null && result.baselineS > 0 && result.processS >= result.wallS, result.name)
   const line = JSON.parse(resultsLine(results)) as { examples: Array<Record<string, unknown>> }
-  assert.deepEqual(Object.keys(line.examples[0]!), ['name', 'category', 'verified', 'wallS', 'baselineS', 'tasks', 'providers'])
+  assert.deepEqual(Object.keys(line.examples[0]!), ['name', 'category', 'verified', 'wallS', 'baselineS', 'tasks', 'providers', 'gridS'])
   assert.equal(line.examples[1]!.category, 'cgi')
 })
 
@@ -27,5 +27,5 @@ test('a driver that fails is reported unverified, with why', async () => {
   assert.equal(result!.verified, false)
   assert.equal(result!.baselineS, null)
   assert.match(result!.error ?? '', /exited 1 without a summary line/)
-  assert.match(formatResults([result!]), /\| broken \| science \| — \| — \| [\d.]+ s \| — \| NO \(the driver exited 1/)
+  assert.match(formatResults([result!]), /\| broken \| science \| — \| — \| — \| — \| [\d.]+ s \| NO \(the driver exited 1/)
 })

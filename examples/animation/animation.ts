@@ -186,6 +186,6 @@ if (import.meta.main) {
     log: line => console.error(line),
   })
   console.log(formatAnimationReport(report))
-  console.log(summaryLine({ name: 'animation', category: 'cgi', verified: report.verified, wallS: (Date.now() - started) / 1000, baselineS: report.baselineSeconds, tasks: report.tasks, providers: report.providers.size }))
+  console.log(summaryLine({ name: 'animation', category: 'cgi', verified: report.verified, wallS: (Date.now() - started) / 1000, baselineS: report.baselineSeconds, tasks: report.tasks, providers: report.providers.size, gridS: report.gridSeconds }))
   if (!report.verified) process.exitCode = 1
 }

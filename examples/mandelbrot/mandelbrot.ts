@@ -132,6 +132,6 @@ if (import.meta.main) {
     log: line => console.error(line),
   })
   console.log(formatMandelbrotReport(report))
-  console.log(summaryLine({ name: 'mandelbrot', category: 'cgi', verified: report.verified, wallS: (Date.now() - started) / 1000, baselineS: report.baselineSeconds, tasks: report.tasks, providers: report.providers.size }))
+  console.log(summaryLine({ name: 'mandelbrot', category: 'cgi', verified: report.verified, wallS: (Date.now() - started) / 1000, baselineS: report.baselineSeconds, tasks: report.tasks, providers: report.providers.size, gridS: report.gridSeconds }))
   if (!report.verified) process.exitCode = 1
 }
