@@ -57,7 +57,7 @@ export async function outputText (client: ConunClient, task: TaskOutcome, kind: 
 }
 
 /** The bytes of a file the task wrote to /out; a task that exited with an error throws its stderr. */
-export async function fileOutput (client: ConunClient, task: TaskOutcome, name: string): Promise<Uint8Array> {
+export async function fileBytes (client: ConunClient, task: TaskOutcome, name: string): Promise<Uint8Array> {
   const output = task.outputs.find(o => o.kind === 'file' && basename(o.path) === name)
   if (task.exitCode !== 0 || output === undefined) {
     throw new Error(`task ${task.idx} (exit ${task.exitCode}) wrote no /out/${name}: ${(await outputText(client, task, 'stderr')).trim()}`)

@@ -31,8 +31,9 @@ export const EXAMPLES: readonly ExampleEntry[] = [
   { name: 'mandelbrot', category: 'cgi', driver: 'mandelbrot/mandelbrot.ts', args: ['--width', '3840', '--height', '2880', '--tile-size', '160', '--max-iter', '5000'], smallArgs: ['--width', '160', '--height', '120', '--tile-size', '40', '--max-iter', '200', '--cores', '1'] },
   { name: 'animation', category: 'cgi', driver: 'animation/animation.ts', args: ['--width', '640', '--height', '360', '--tile-size', '120', '--frames', '48', '--samples', '3'], smallArgs: ['--width', '64', '--height', '48', '--tile-size', '32', '--frames', '3', '--samples', '1', '--cores', '1'] },
   { name: 'seqsearch', category: 'life science', driver: 'seqsearch/seqsearch.ts', args: ['--all-vs-all', '--shards', '8', '--query-batches', '4'], smallArgs: ['--shards', '2', '--water-queries', '2', '--cores', '1'] },
-  // { name: 'md', category: 'life science', driver: 'md/md.ts', args: [], smallArgs: [] },
-  // { name: 'shuffle', category: 'big data', driver: 'shuffle/shuffle.ts', args: [], smallArgs: [] },
+  // Slots for the examples on other branches (uncomment when merged; full-size args as their READMEs say):
+  // { name: 'md', category: 'life science', driver: 'md/md.ts', args: [], smallArgs: ['--trajectories', '4', '--equilibration', '500', '--production', '1500', '--cores', '1'] },
+  // { name: 'mapreduce', category: 'big data', driver: 'mapreduce/mapreduce.ts', args: [], smallArgs: ['--partitions', '3', '--max-mb', '1', '--cores', '1'] },
   // { name: 'training', category: 'deep learning', driver: 'training/training.ts', args: [], smallArgs: [] },
 ]
 

@@ -18,7 +18,7 @@ import { encodePng } from '../../src/util/index.ts'
 import { EXAMPLES_BUILD_DIR } from '../../scripts/build-examples.ts'
 import { exampleRunner } from '../runExample.ts'
 import { assembleTiles, parsePpm, tileCount } from '../mandelbrot/tiles.ts'
-import { fileOutput, runJob, summaryLine, tasksPerProvider, waitForOffers } from '../grid.ts'
+import { fileBytes, runJob, summaryLine, tasksPerProvider, waitForOffers } from '../grid.ts'
 import { hasFfmpeg, writeApng, writeMp4 } from './video.ts'
 
 const MODULE = 'raytrace'
@@ -102,7 +102,7 @@ export async function runAnimation (options: AnimationOptions = {}): Promise<Ani
     job = await runJob(client, { name: 'animation', runtime: 'wasi', module: MODULE_PATH, tasks, limits: { memoryMb: 64, timeoutMs: 120_000 } })
     log(`grid: ${tasks.length} tasks in ${job.seconds.toFixed(2)} s`)
     const tiles = Array.from({ length: frames }, () => new Map<number, Uint8Array>())
-    for (const task of job.tasks) tiles[Math.floor(task.idx / tilesPerFrame)]!.set(task.idx % tilesPerFrame, await fileOutput(client, task, 'tile.ppm'))
+    for (const task of job.tasks) tiles[Math.floor(task.idx / tilesPerFrame)]!.set(task.idx % tilesPerFrame, await fileBytes(client, task, 'tile.ppm'))
     rgbFrames = tiles.map(frameTiles => assembleTiles(width, height, tileSize, frameTiles))
   } finally {
     await grid.stop()

@@ -15,7 +15,7 @@ import { startLocalGrid } from '../../src/devnet/index.ts'
 import { encodePng } from '../../src/util/index.ts'
 import { EXAMPLES_BUILD_DIR } from '../../scripts/build-examples.ts'
 import { exampleRunner } from '../runExample.ts'
-import { fileOutput, runJob, summaryLine, tasksPerProvider, waitForOffers } from '../grid.ts'
+import { fileBytes, runJob, summaryLine, tasksPerProvider, waitForOffers } from '../grid.ts'
 import { assembleTiles, parsePpm, renderTileJs, tileCount } from './tiles.ts'
 
 const MODULE_PATH = join(EXAMPLES_BUILD_DIR, 'mandelbrot.wasm')
@@ -73,7 +73,7 @@ export async function runMandelbrot (options: MandelbrotOptions = {}): Promise<M
     const tasks = Array.from({ length: tileCount(width, height, tileSize) }, (_, tile) => ({ args: mandelbrotArgs(width, height, tileSize, tile, maxIter) }))
     job = await runJob(client, { name: 'mandelbrot', runtime: 'wasi', module: MODULE_PATH, tasks, limits: { memoryMb: 64, timeoutMs: 600_000 } })
     const tiles = new Map<number, Uint8Array>()
-    for (const task of job.tasks) tiles.set(task.idx, await fileOutput(client, task, 'tile.ppm'))
+    for (const task of job.tasks) tiles.set(task.idx, await fileBytes(client, task, 'tile.ppm'))
     picture = assembleTiles(width, height, tileSize, tiles)
   } finally {
     await grid.stop()
