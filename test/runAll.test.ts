@@ -15,7 +15,9 @@ test('the prime and Mandelbrot drivers run small on a grid, match their referenc
   const results = []
   for (const name of ['primes', 'mandelbrot']) results.push(...await runExample(EXAMPLES.find(entry => entry.name === name)!, { small: true }))
   console.log(formatResults(results))
-  assert.deepEqual(results.map(r => [r.name, r.verified, r.tasks, r.providers]), [['primes', true, 4, 2], ['mandelbrot', true, 12, 2]])
+  assert.deepEqual(results.map(r => [r.name, r.verified, r.tasks]), [['primes', true, 4], ['mandelbrot', true, 12]])
+  // Which of the 2 providers got the few tasks is up to the scheduler: one may take them all.
+  for (const result of results) assert.ok(result.providers! >= 1 && result.providers! <= 2, `${result.name}: ${result.providers} providers`)
   for (const result of results) assert.ok(result.gridS! > 0 && result.wallS > result.gridS! && result.baselineS !== null && result.baselineS > 0 && result.processS >= result.wallS, result.name)
   const line = JSON.parse(resultsLine(results)) as { examples: Array<Record<string, unknown>> }
   assert.deepEqual(Object.keys(line.examples[0]!), ['name', 'category', 'verified', 'wallS', 'baselineS', 'tasks', 'providers', 'gridS'])
