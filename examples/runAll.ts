@@ -129,7 +129,10 @@ if (import.meta.main) {
   const { values } = parseArgs({ options: { small: { type: 'boolean', default: false }, only: { type: 'string' } } })
   const only = values.only?.split(',').map(name => name.trim())
   const unknown = only?.filter(name => !EXAMPLES.some(entry => entry.name === name)) ?? []
-  if (unknown.length > 0) throw new Error(`no example called ${unknown.join(', ')}; there are ${EXAMPLES.map(entry => entry.name).join(', ')}`)
+  if (unknown.length > 0) {
+    console.error(`examples: no example called ${unknown.join(', ')}; there are ${EXAMPLES.map(entry => entry.name).join(', ')}`)
+    process.exit(2)
+  }
   // Build once up front rather than in every driver at the same moment.
   await buildExamples({ log: line => console.error(line) })
   const results: ExampleResult[] = []
