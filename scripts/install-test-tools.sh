@@ -4,7 +4,8 @@
 # and busybox-static (the test image's rootfs); the browser tests drive Debian's chromium; the NAT
 # tests build network namespaces with iproute2 and NAT routers with iptables; the sequence search
 # example reads emboss-test's protein sequences and checks its scores with EMBOSS water (emboss,
-# with its matrices from emboss-data). Installs what is
+# with its matrices from emboss-data); the animation example encodes and decodes its video with
+# ffmpeg. Installs what is
 # missing from Debian's packages and starts dockerd when its socket is absent.
 set -eu
 have_wasi() {
@@ -23,6 +24,7 @@ command -v ip >/dev/null 2>&1 || packages="$packages iproute2"
 command -v iptables >/dev/null 2>&1 || packages="$packages iptables"
 { command -v water >/dev/null 2>&1 && [ -f /usr/share/EMBOSS/data/EBLOSUM62 ] && [ -f /usr/share/EMBOSS/test/swiss/seq.dat ]; } ||
   packages="$packages emboss emboss-data emboss-test"
+command -v ffmpeg >/dev/null 2>&1 || packages="$packages ffmpeg"
 if [ -n "$packages" ]; then
   if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
     echo "The tests need these Debian packages:$packages. Install them, or run as root on Debian to have them installed." >&2

@@ -1,6 +1,6 @@
 export { EventHub } from './eventHub.ts'
 export { openDatabase, transaction } from './openDatabase.ts'
-export { encodePng } from './png.ts'
+export { encodeApng, encodePng } from './png.ts'
 export { concatBytes, equalBytes, fromBase64, toBase64 } from './bytes.ts'
 export { Semaphore } from './semaphore.ts'
 export { unrefTimer } from './timers.ts'

@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { crc32, inflateSync } from 'node:zlib'
-import { encodePng, PNG_SIGNATURE } from './png.ts'
+import { encodeApng, encodePng, PNG_SIGNATURE } from './png.ts'
 
 interface Chunk {
   readonly type: string
@@ -73,4 +73,31 @@ test('a size that does not match the pixels is refused', () => {
   assert.throws(() => encodePng(2, 2, new Uint8Array(11)), RangeError)
   assert.throws(() => encodePng(0, 2, new Uint8Array(0)), RangeError)
   assert.throws(() => encodePng(1.5, 2, new Uint8Array(9)), RangeError)
+})
+
+test('an animated PNG: acTL, then per frame fcTL and IDAT (first) or fdAT, one sequence, each frame inflating to its pixels', () => {
+  const frames = [pixels(6, 4), pixels(6, 4).map((v) => 255 - v), new Uint8Array(6 * 4 * 3)]
+  const chunks = readChunks(encodeApng(6, 4, frames, 12))
+  for (const c of chunks) assert.equal(c.crc, c.expectedCrc, `${c.type} CRC`)
+  assert.deepEqual(chunks.map((c) => c.type), ['IHDR', 'acTL', 'fcTL', 'IDAT', 'fcTL', 'fdAT', 'fcTL', 'fdAT', 'IEND'])
+  const u32 = (data: Uint8Array, at: number) => new DataView(data.buffer, data.byteOffset, data.byteLength).getUint32(at)
+  const u16 = (data: Uint8Array, at: number) => new DataView(data.buffer, data.byteOffset, data.byteLength).getUint16(at)
+  assert.equal(u32(chunks[1]!.data, 0), 3, 'frame count')
+  assert.equal(u32(chunks[1]!.data, 4), 0, 'loops forever')
+  const sequenced = chunks.filter((c) => c.type === 'fcTL' || c.type === 'fdAT')
+  assert.deepEqual(sequenced.map((c) => u32(c.data, 0)), [0, 1, 2, 3, 4])
+  for (const fctl of chunks.filter((c) => c.type === 'fcTL')) {
+    assert.deepEqual([u32(fctl.data, 4), u32(fctl.data, 8), u32(fctl.data, 12), u32(fctl.data, 16)], [6, 4, 0, 0], 'whole-frame region')
+    assert.deepEqual([u16(fctl.data, 20), u16(fctl.data, 22), fctl.data[24], fctl.data[25]], [1, 12, 0, 0], '1/12 s, no dispose, source blend')
+  }
+  const images = chunks.filter((c) => c.type === 'IDAT' || c.type === 'fdAT').map((c) => c.type === 'IDAT' ? c.data : c.data.subarray(4))
+  images.forEach((data, i) => {
+    const raw = new Uint8Array(inflateSync(data))
+    const back = new Uint8Array(6 * 4 * 3)
+    for (let y = 0; y < 4; y++) back.set(raw.subarray(y * 19 + 1, (y + 1) * 19), y * 18)
+    assert.deepEqual(back, frames[i], `frame ${i}`)
+  })
+  assert.throws(() => encodeApng(6, 4, [], 12), RangeError)
+  assert.throws(() => encodeApng(6, 4, frames, 0), RangeError)
+  assert.throws(() => encodeApng(6, 4, [new Uint8Array(5)], 12), RangeError)
 })

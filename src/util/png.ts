@@ -14,34 +14,79 @@ function chunk (type: string, data: Uint8Array): Uint8Array {
   return out
 }
 
+function checkSize (width: number, height: number, rgb: Uint8Array): void {
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1 || width > 0x7fffffff || height > 0x7fffffff) {
+    throw new RangeError(`PNG size must be positive integers, got ${width}x${height}`)
+  }
+  if (rgb.length !== width * 3 * height) throw new RangeError(`expected ${width * 3 * height} RGB bytes for ${width}x${height}, got ${rgb.length}`)
+}
+
+/** IHDR for 8-bit truecolour (RGB), deflate, filter method 0, no interlace. */
+function ihdr (width: number, height: number): Uint8Array {
+  const data = new Uint8Array(13)
+  const header = new DataView(data.buffer)
+  header.setUint32(0, width)
+  header.setUint32(4, height)
+  data[8] = 8 // bit depth
+  data[9] = 2 // colour type: truecolour (RGB)
+  return chunk('IHDR', data)
+}
+
+/** The compressed image data: every row prefixed by filter type 0 (none), deflated. */
+function imageData (width: number, height: number, rgb: Uint8Array): Uint8Array {
+  const stride = width * 3
+  const raw = new Uint8Array((stride + 1) * height)
+  for (let y = 0; y < height; y++) raw.set(rgb.subarray(y * stride, (y + 1) * stride), y * (stride + 1) + 1)
+  return new Uint8Array(deflateSync(raw))
+}
+
+function concat (parts: Uint8Array[]): Uint8Array {
+  const bytes = Buffer.concat(parts)
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+}
+
 /**
  * Encodes 8-bit RGB pixels (row-major, 3 bytes a pixel) as a PNG: one IHDR, one IDAT whose rows
  * all use filter 0 (none), and IEND.
  */
 export function encodePng (width: number, height: number, rgb: Uint8Array): Uint8Array {
-  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1 || width > 0x7fffffff || height > 0x7fffffff) {
-    throw new RangeError(`PNG size must be positive integers, got ${width}x${height}`)
-  }
-  const stride = width * 3
-  if (rgb.length !== stride * height) throw new RangeError(`expected ${stride * height} RGB bytes for ${width}x${height}, got ${rgb.length}`)
+  checkSize(width, height, rgb)
+  return concat([PNG_SIGNATURE, ihdr(width, height), chunk('IDAT', imageData(width, height, rgb)), chunk('IEND', new Uint8Array(0))])
+}
 
-  const ihdr = new Uint8Array(13)
-  const header = new DataView(ihdr.buffer)
-  header.setUint32(0, width)
-  header.setUint32(4, height)
-  ihdr[8] = 8 // bit depth
-  ihdr[9] = 2 // colour type: truecolour (RGB)
-  ihdr[10] = 0 // compression: deflate
-  ihdr[11] = 0 // filter method 0
-  ihdr[12] = 0 // no interlace
-
-  const raw = new Uint8Array((stride + 1) * height)
-  for (let y = 0; y < height; y++) {
-    // raw[y * (stride + 1)] stays 0: filter type None.
-    raw.set(rgb.subarray(y * stride, (y + 1) * stride), y * (stride + 1) + 1)
-  }
-  const idat = new Uint8Array(deflateSync(raw))
-
-  const png = Buffer.concat([PNG_SIGNATURE, chunk('IHDR', ihdr), chunk('IDAT', idat), chunk('IEND', new Uint8Array(0))])
-  return new Uint8Array(png.buffer, png.byteOffset, png.byteLength)
+/**
+ * Encodes frames of 8-bit RGB pixels as an animated PNG (APNG) that loops forever, each frame whole
+ * and shown for 1/fps s. Viewers without APNG support show the first frame, which is the default image.
+ */
+export function encodeApng (width: number, height: number, frames: readonly Uint8Array[], fps: number): Uint8Array {
+  if (frames.length === 0) throw new RangeError('an animated PNG needs at least one frame')
+  if (!Number.isInteger(fps) || fps < 1 || fps > 0xffff) throw new RangeError(`fps must be an integer in 1..65535, got ${fps}`)
+  for (const rgb of frames) checkSize(width, height, rgb)
+  const actl = new Uint8Array(8)
+  new DataView(actl.buffer).setUint32(0, frames.length) // num_plays stays 0: loop forever
+  const parts = [PNG_SIGNATURE, ihdr(width, height), chunk('acTL', actl)]
+  // fcTL and fdAT chunks share one sequence number, counted from 0.
+  let sequence = 0
+  frames.forEach((rgb, i) => {
+    const fctl = new Uint8Array(26)
+    const control = new DataView(fctl.buffer)
+    control.setUint32(0, sequence++)
+    control.setUint32(4, width)
+    control.setUint32(8, height)
+    // x and y offsets 0; delay 1/fps s; dispose and blend ops 0 (none, source): each frame is whole.
+    control.setUint16(20, 1)
+    control.setUint16(22, fps)
+    parts.push(chunk('fcTL', fctl))
+    const data = imageData(width, height, rgb)
+    if (i === 0) {
+      parts.push(chunk('IDAT', data))
+    } else {
+      const fdat = new Uint8Array(4 + data.length)
+      new DataView(fdat.buffer).setUint32(0, sequence++)
+      fdat.set(data, 4)
+      parts.push(chunk('fdAT', fdat))
+    }
+  })
+  parts.push(chunk('IEND', new Uint8Array(0)))
+  return concat(parts)
 }

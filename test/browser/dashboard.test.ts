@@ -1,10 +1,13 @@
-// The dashboard against a real grid: a Mandelbrot job's progress and picture, and a refused spec.
+// The dashboard against a real grid: a Mandelbrot job's progress and picture, an animation's latest
+// frame, and a refused spec.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdir } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { buildExamples } from '../../scripts/build-examples.ts'
-import { renderTileJs, tileRect } from '../../examples/mandelbrot/tiles.ts'
+import { raytraceArgs } from '../../examples/animation/animation.ts'
+import { parsePpm, renderTileJs, tileRect } from '../../examples/mandelbrot/tiles.ts'
+import { exampleRunner } from '../../examples/runExample.ts'
 import { startLocalGrid } from '../../src/devnet/index.ts'
 import { ensureWebBundle } from '../../src/web/index.ts'
 import { waitFor } from '../helpers.ts'
@@ -13,6 +16,7 @@ import { dashboardUrl, launchChromium } from './browser.ts'
 const ROOT = resolve(import.meta.dirname, '..', '..')
 const [examples] = await Promise.all([buildExamples({ log: () => {} }), ensureWebBundle()])
 const mandelbrot = examples.find(path => path.endsWith('mandelbrot.wasm'))!
+const raytrace = examples.find(path => path.endsWith('raytrace.wasm'))!
 // Providers ask 0.001 CON a task: the jobs here are paid through the dev chain's escrow.
 const grid = await startLocalGrid({ providers: 2, coresPerProvider: 1, providerFlags: ['--price', '0.001'] })
 const browser = await launchChromium()
@@ -75,6 +79,26 @@ test('the dashboard follows a Mandelbrot job task by task and paints its picture
   const shot = await page.screenshot({ path: join(ROOT, 'out', 'dashboard.png'), fullPage: true })
   assert.ok(shot.byteLength > 10_000, 'the screenshot has content')
   await page.close()
+})
+
+test('for an animation, the dashboard shows the latest frame, exactly as a local render of it', async (t) => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 1400 } })
+  t.after(() => page.close())
+  await page.goto(await dashboardUrl(grid.requester))
+  await page.waitForSelector('#peers-table')
+  // 96 × 64 in 32-pixel tiles: 6 tiles a frame, 3 frames, one task each.
+  const frame = { width: 96, height: 64, tileSize: 32, frames: 3, samples: 1 }
+  const tasks = Array.from({ length: 18 }, (_, i) => ({ args: raytraceArgs({ ...frame, tile: i % 6, frame: Math.floor(i / 6) }) }))
+  const submitted = await client.submitJob({ name: 'animation', runtime: 'wasi', price: '0.001', module: raytrace, tasks })
+  await page.locator(`tr[data-job="${submitted.job.id}"]`).click()
+  await page.waitForFunction(() => document.querySelector('#picture')?.getAttribute('data-painted') === '18' && document.querySelector('#picture')?.getAttribute('data-frame') === '2', undefined, { timeout: 120_000 })
+  assert.equal(await page.locator('#picture-frame').textContent(), 'frame 3 of 3')
+  const runner = await exampleRunner('raytrace')
+  t.after(() => runner.close())
+  const local = await runner.run(raytraceArgs({ ...frame, tileSize: 96, tile: 0, frame: 2 }))
+  const want = parsePpm(local.files.get('tile.ppm')!).rgb
+  const pixels = await page.locator('#picture').evaluate((canvas: HTMLCanvasElement) => Array.from(canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data))
+  assert.deepEqual(pixels.filter((_, i) => i % 4 !== 3), Array.from(want), 'the canvas is not the last frame')
 })
 
 test('with replication, a task whose first replica is back shows as validating', async () => {

@@ -1,12 +1,12 @@
 /**
  * One job in detail: counts, providers, escrow/owed/paid, every task's state (queued,
  * running, validating, done, failed) and provider, downloads, and for image jobs the picture,
- * painted tile by tile as results arrive.
+ * painted tile by tile as results arrive (for animations, the latest frame filling in).
  */
 import { coalesce } from '../common/coalesce.ts'
 import { formatUnits } from 'viem'
 import { download, fill, formatBytes, h, shortId } from '../common/dom.ts'
-import { mosaicGeometry, paintTile, tileIndex, tileOutput } from './mosaic.ts'
+import { frameCount, frameIndex, mosaicGeometry, paintTile, tileIndex, tileOutput } from './mosaic.ts'
 import type { JobResults, NodeApi } from '../common/nodeApi.ts'
 import type { MosaicGeometry } from './mosaic.ts'
 import type { JobStatus, PaymentStatus, RequesterEvent } from '../../requester/index.ts'
@@ -37,6 +37,9 @@ export class JobView {
   private loading = false
   private geometry: MosaicGeometry | undefined
   private canvas: HTMLCanvasElement | undefined
+  /** For animations: the frame on the canvas, and its caption. */
+  private shownFrame = -1
+  private readonly frameCaption = h('p', { class: 'dim', id: 'picture-frame' })
   private stopped = false
   /** Re-reads the results (for the tiles' CIDs) after tasks finish, in one request for many. */
   private readonly scheduleRefresh = coalesce(async () => {
@@ -114,14 +117,27 @@ export class JobView {
   private async paintFinishedTiles (): Promise<void> {
     if (this.geometry === undefined || this.canvas === undefined || this.results === undefined) return
     const todo = this.results.tasks.filter(task => task.state === 'done' && !this.painted.has(task.idx))
-    await Promise.all(todo.map(async task => {
+    const tiles = await Promise.all(todo.map(async task => {
       const output = tileOutput(task.outputs)
       const tile = tileIndex(task.args)
-      if (output === undefined || tile === undefined) return
+      if (output === undefined || tile === undefined) return undefined
       this.painted.add(task.idx)
-      paintTile(this.canvas!, this.geometry!, tile, await this.api.content(output.cid))
+      const frame = frameIndex(task.args) ?? 0
+      // A tile of a frame older than the one shown is not drawn: it would mix two frames.
+      if (frame < this.shownFrame) return undefined
+      return { tile, frame, ppm: await this.api.content(output.cid) }
     }))
+    for (const { tile, frame, ppm } of tiles.filter(t => t !== undefined).sort((a, b) => a.frame - b.frame || a.tile - b.tile)) {
+      if (frame < this.shownFrame) continue
+      this.shownFrame = frame
+      paintTile(this.canvas, this.geometry, tile, ppm)
+    }
     this.canvas.dataset.painted = String(this.painted.size)
+    const frames = frameCount(this.results.tasks[0]?.args ?? [])
+    if (frameIndex(this.results.tasks[0]?.args ?? []) !== undefined && this.shownFrame >= 0) {
+      this.canvas.dataset.frame = String(this.shownFrame)
+      this.frameCaption.textContent = `frame ${this.shownFrame + 1}${frames === undefined ? '' : ` of ${frames}`}`
+    }
   }
 
   private render (): void {
@@ -146,7 +162,7 @@ export class JobView {
       }, 'secondary'))
     this.renderSummary()
     const clipped = count > MAX_CELLS ? h('p', { class: 'dim' }, `showing the first ${MAX_CELLS} of ${count} tasks`) : undefined
-    fill(this.root, this.summary, legend, grid, clipped, this.detail, actions, this.canvas)
+    fill(this.root, this.summary, legend, grid, clipped, this.detail, actions, this.canvas, this.canvas === undefined ? undefined : this.frameCaption)
   }
 
   private renderSummary (): void {

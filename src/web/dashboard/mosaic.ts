@@ -1,7 +1,8 @@
 /**
  * Image jobs (the Mandelbrot example): every task renders one tile, named by --tile, of a
  * --width × --height picture cut in --tile-size squares, into /out/<name>.ppm. The dashboard
- * paints each tile as its result arrives.
+ * paints each tile as its result arrives. Animations (the ray-traced example) add --frame: the
+ * dashboard shows the latest frame that has tiles, filling in over the one before.
  */
 import { parsePpm, tileRect } from '../../../examples/mandelbrot/tiles.ts'
 import type { StoredOutput } from '../../requester/index.ts'
@@ -27,10 +28,24 @@ export function mosaicGeometry (args: readonly string[] | undefined): MosaicGeom
   return width === undefined || height === undefined || tileSize === undefined ? undefined : { width, height, tileSize }
 }
 
-export function tileIndex (args: readonly string[]): number | undefined {
-  const at = args.indexOf('--tile')
+function index (args: readonly string[], name: string): number | undefined {
+  const at = args.indexOf(name)
   const value = at >= 0 ? Number(args[at + 1]) : NaN
   return Number.isSafeInteger(value) && value >= 0 ? value : undefined
+}
+
+export function tileIndex (args: readonly string[]): number | undefined {
+  return index(args, '--tile')
+}
+
+/** The frame of an animation a task renders; undefined for a still picture. */
+export function frameIndex (args: readonly string[]): number | undefined {
+  return index(args, '--frame')
+}
+
+/** How many frames an animation has (--frames), when the tasks say. */
+export function frameCount (args: readonly string[]): number | undefined {
+  return flag(args, '--frames')
 }
 
 export function tileOutput (outputs: readonly StoredOutput[]): StoredOutput | undefined {
