@@ -1,5 +1,6 @@
 import { BaseError, ContractFunctionRevertedError, createPublicClient, createWalletClient, defineChain, http } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
+import { sendWithReplacement } from './sendWithReplacement.ts'
 import type { Abi, Account, Address, ContractFunctionArgs, ContractFunctionName, Hex, PublicClient, Transport, WalletClient, Chain } from 'viem'
 
 /** Where the chain is and which contracts conun uses on it. */
@@ -20,6 +21,8 @@ export interface LedgerClient {
   readonly wallet: WalletClient<Transport, Chain, Account>
   /** Blocks on top before a transaction counts as done and a state as settled (0: as soon as mined). */
   readonly confirmations: number
+  /** The most a transaction may pay per gas (EIP-1559 maxFeePerGas); undefined: what the chain asks. */
+  readonly maxFeePerGas: bigint | undefined
 }
 
 /** A chain or contract call failed; `reason` is the contract's custom error when there is one. */
@@ -32,8 +35,8 @@ export class LedgerError extends Error {
   }
 }
 
-export function createLedgerClient (info: ChainInfo, secret: Uint8Array, options: { confirmations?: number } = {}): LedgerClient {
-  return { info, ...chainClients(info.rpcUrl, info.chainId, secret), confirmations: options.confirmations ?? 0 }
+export function createLedgerClient (info: ChainInfo, secret: Uint8Array, options: { confirmations?: number, maxFeePerGas?: bigint } = {}): LedgerClient {
+  return { info, ...chainClients(info.rpcUrl, info.chainId, secret), confirmations: options.confirmations ?? 0, maxFeePerGas: options.maxFeePerGas }
 }
 
 /** A reader and a wallet signing with `secret`, on the chain behind an RPC endpoint (before any contract is known). */
@@ -81,27 +84,13 @@ export async function sendContract<const TAbi extends Abi, TName extends Contrac
 ): Promise<SentTransaction> {
   try {
     const { request } = await client.public.simulateContract({ ...call, account: client.account } as never)
-    const hash = await inTurn(client, () => client.wallet.writeContract(request as never))
-    const receipt = await client.public.waitForTransactionReceipt({ hash, confirmations: Math.max(1, client.confirmations + 1), timeout: 120_000 + client.confirmations * 60_000 })
-    if (receipt.status !== 'success') throw new LedgerError(`${call.functionName} reverted in transaction ${hash}`)
-    return { hash, gasUsed: receipt.gasUsed, blockNumber: receipt.blockNumber }
+    const mined = await sendWithReplacement(client, (nonce, fees) => client.wallet.writeContract({ ...(request as object), nonce, ...fees } as never))
+    const receipt = client.confirmations === 0 ? mined : await client.public.waitForTransactionReceipt({ hash: mined.transactionHash, confirmations: client.confirmations + 1, timeout: 120_000 + client.confirmations * 60_000 })
+    if (receipt.status !== 'success') throw new LedgerError(`${call.functionName} reverted in transaction ${receipt.transactionHash}`)
+    return { hash: receipt.transactionHash, gasUsed: receipt.gasUsed, blockNumber: receipt.blockNumber }
   } catch (error) {
     throw asLedgerError(error, call.functionName)
   }
-}
-
-/**
- * Sends one account's transactions one after another: a dev chain that mines each transaction at
- * once refuses a nonce that arrives before the one below it, which concurrent sends can cause.
- */
-const queues = new Map<string, Promise<unknown>>()
-export function inTurn<T> (client: LedgerClient, send: () => Promise<T>): Promise<T> {
-  const key = `${client.info.rpcUrl} ${client.account.address}`
-  const turn = (queues.get(key) ?? Promise.resolve()).then(send, send)
-  const settled = turn.catch(() => undefined)
-  queues.set(key, settled)
-  void settled.then(() => { if (queues.get(key) === settled) queues.delete(key) })
-  return turn
 }
 
 /** Turns viem's errors into one LedgerError with the contract's error name and arguments. */

@@ -62,6 +62,8 @@ export const nodeConfig = z.strictObject({
     deploymentBlock: z.number().int().min(0).nullable(),
     /** Blocks on top before an escrow counts as open and a settlement as done (0 on the dev chain). */
     confirmations: z.number().int().min(0).max(256),
+    /** The most a transaction may pay per gas, in gwei (EIP-1559 maxFeePerGas); null: what the chain asks. */
+    maxFeeGwei: z.number().positive().max(1_000_000).nullable(),
     /** Port of the embedded dev chain's JSON-RPC (0 picks a free one). */
     devChainPort: z.number().int().min(0).max(65535),
   }).refine(chain => chain.rpcUrl === null || (chain.token !== null && chain.escrow !== null), { message: 'with an RPC endpoint, give the token and escrow contract addresses too' }),
@@ -137,7 +139,7 @@ export function defaultNodeConfig (): NodeConfig {
     apiHost: '127.0.0.1',
     apiPort: 0,
     chainId: DEVNET_CHAIN_ID,
-    chain: { rpcUrl: null, token: null, escrow: null, deploymentBlock: null, confirmations: 0, devChainPort: 0 },
+    chain: { rpcUrl: null, token: null, escrow: null, deploymentBlock: null, confirmations: 0, maxFeeGwei: null, devChainPort: 0 },
     escrowTopUpWei: String(DEFAULT_ESCROW_TOP_UP_WEI),
     devnet: false,
     provide: false,

@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import { createPublicClient, http } from 'viem'
+import { createPublicClient, http, parseGwei } from 'viem'
 import { createLedgerClient, DEVNET_CHAIN_ID, findDeploymentBlock, fundFromFaucet, startDevChain } from '../ledger/index.ts'
 import { chainFileOf, writeChainFile } from './chainFile.ts'
 import { ConfigError } from './config.ts'
@@ -12,6 +12,12 @@ export interface ConnectedChain {
   readonly client: LedgerClient
   /** The embedded dev chain, when the node runs it. */
   readonly devChain: DevChain | undefined
+}
+
+/** What the config says about waiting for blocks and paying for gas. */
+function ledgerOptions (config: NodeConfig): { confirmations: number, maxFeePerGas: bigint | undefined } {
+  const { confirmations, maxFeeGwei } = config.chain
+  return { confirmations, maxFeePerGas: maxFeeGwei === null ? undefined : parseGwei(maxFeeGwei.toFixed(9)) }
 }
 
 /** How conun's embedded dev chain (Hardhat's EDR) names itself in web3_clientVersion. */
@@ -32,7 +38,7 @@ export async function connectChain (config: NodeConfig, key: NodeKey): Promise<C
   } else {
     info = { rpcUrl: config.chain.rpcUrl, chainId: config.chainId, token: config.chain.token as Address, escrow: config.chain.escrow as Address, deploymentBlock: BigInt(config.chain.deploymentBlock ?? 0) }
   }
-  let client = createLedgerClient(info, key.secret, { confirmations: config.chain.confirmations })
+  let client = createLedgerClient(info, key.secret, ledgerOptions(config))
   try {
     const chainId = await client.public.getChainId().catch((error: Error) => {
       throw new ConfigError(`cannot reach the chain at ${info.rpcUrl}: ${error.message}`)
@@ -43,7 +49,7 @@ export async function connectChain (config: NodeConfig, key: NodeKey): Promise<C
       const deploymentBlock = await findDeploymentBlock(client.public, info.escrow)
       if (deploymentBlock === undefined) throw new ConfigError(`cannot tell from ${info.rpcUrl} when the escrow ${info.escrow} was deployed (the endpoint keeps no old state): give chain.deploymentBlock in config.json, or join with --chain chain.json`)
       info = { ...info, deploymentBlock }
-      client = createLedgerClient(info, key.secret, { confirmations: config.chain.confirmations })
+      client = createLedgerClient(info, key.secret, ledgerOptions(config))
     }
     if (devChain !== undefined) await fundFromFaucet(info, key.address)
     await writeChainFile(join(config.dataDir, 'chain.json'), chainFileOf(info, devChain !== undefined))

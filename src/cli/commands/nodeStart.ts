@@ -49,6 +49,8 @@ Options:
                           deployment block
   --confirmations N       blocks on top before an escrow counts as open and a settlement as
                           done (default: 0; use a few on a public chain)
+  --max-fee GWEI          the most a transaction may pay per gas; over it, the node waits for
+                          fees to fall (default: what the chain asks)
   --passphrase-file FILE  read the keystore passphrase from FILE's first line
                           (otherwise $CONUN_PASSPHRASE, or you are asked on the terminal)
   --devnet                use the well-known devnet passphrase and a light keystore KDF:
@@ -91,6 +93,7 @@ export const nodeStart: Command = {
       escrow: { type: 'string' },
       chain: { type: 'string' },
       confirmations: { type: 'string' },
+      'max-fee': { type: 'string' },
       'passphrase-file': { type: 'string' },
       devnet: { type: 'boolean' },
       json: { type: 'boolean' },
@@ -124,7 +127,7 @@ export const nodeStart: Command = {
           runOnBattery: values['on-battery'],
         },
       },
-      chain: { rpcUrl: values.rpc, token: values.token, escrow: values.escrow, confirmations: intFlag(values.confirmations, 'confirmations', help, 0, 256) },
+      chain: { rpcUrl: values.rpc, token: values.token, escrow: values.escrow, confirmations: intFlag(values.confirmations, 'confirmations', help, 0, 256), maxFeeGwei: gweiFlag(values['max-fee'], help) },
     }
     if (values.chain !== undefined) {
       if (values.token !== undefined || values.escrow !== undefined) throw new UsageError('--chain names the contracts: give it without --token and --escrow', help)
@@ -173,4 +176,12 @@ export const nodeStart: Command = {
     if (values.json !== true) console.log('stopped')
     return 0
   },
+}
+
+/** A fee cap in gwei given on the command line, e.g. 30 or 0.5. */
+function gweiFlag (value: string | undefined, help: string): number | undefined {
+  if (value === undefined) return undefined
+  const gwei = Number(value)
+  if (!/^\d+(\.\d+)?$/.test(value) || !(gwei > 0) || gwei > 1_000_000) throw new UsageError(`--max-fee must be a positive number of gwei (e.g. 30 or 0.5), got "${value}"`, help)
+  return gwei
 }
