@@ -4,6 +4,7 @@
 // second and two confirmations, across a reorg that drops the settlement, and across the RPC
 // endpoint stopping mid-job. The devnet passphrase is refused there.
 import { test } from 'node:test'
+import type { TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { access, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -15,7 +16,7 @@ import { createLedgerClient, readBalances, readEscrowBalance, readEscrowJob } fr
 import { chainInfoOf, readChainFile } from '../../src/node/index.ts'
 import { conun, tempDir, waitFor } from '../helpers.ts'
 import { startAnvil } from './anvil.ts'
-import type { Anvil } from './anvil.ts'
+import type { Anvil, AnvilOptions } from './anvil.ts'
 import type { GridNode } from '../../src/devnet/index.ts'
 import type { Address, Hex } from 'viem'
 
@@ -105,21 +106,29 @@ async function paidJobSettlesExactly (chainJson: string, grid: { requester: Grid
   assert.equal(requesterBefore - await requesterCon(), price * BigInt(job.tasks), 'the requester paid the job and got the rest back')
 }
 
-test('conun chain deploy on anvil, nodes join with --chain, and a paid job with 3 providers settles exactly', async (t) => {
-  const dir = await tempDir('anvil')
-  const anvil = await startAnvil()
+/**
+ * anvil started, conun deployed on it with `conun chain deploy` and a grid joined with --chain, all
+ * stopped and removed when the test ends. `anvil.current` is the running anvil (a test may restart it).
+ */
+async function anvilWithGrid (t: TestContext, name: string, options: { confirmations: number, anvil?: (dir: string) => AnvilOptions }) {
+  const dir = await tempDir(name)
+  const anvil = { current: await startAnvil(options.anvil?.(dir)) }
   t.after(async () => {
-    await anvil.stop()
+    await anvil.current.stop()
     await rm(dir, { recursive: true, force: true })
   })
-  const chainJson = await deploy(anvil, dir, 0)
+  const chainJson = await deploy(anvil.current, dir, options.confirmations)
+  const grid = await gridOn(anvil.current, dir, chainJson, options.confirmations)
+  t.after(grid.stop)
+  return { dir, anvil, chainJson, grid }
+}
+
+test('conun chain deploy on anvil, nodes join with --chain, and a paid job with 3 providers settles exactly', async (t) => {
+  const { dir, chainJson, grid } = await anvilWithGrid(t, 'anvil', { confirmations: 0 })
   const shown = await conun(['chain', 'show', chainJson, '--json'])
   assert.equal(shown.code, 0, shown.stderr)
   const live = (JSON.parse(shown.stdout) as { live: { symbol: string, escrowDeployed: boolean } }).live
   assert.deepEqual([live.symbol, live.escrowDeployed], ['CON', true])
-
-  const grid = await gridOn(anvil, dir, chainJson, 0)
-  t.after(grid.stop)
   await paidJobSettlesExactly(chainJson, grid)
 
   // The devnet passphrase on anvil's chain: refused, though its chain id is the dev chain's, and
@@ -132,28 +141,12 @@ test('conun chain deploy on anvil, nodes join with --chain, and a paid job with 
 })
 
 test('with a block every second and 2 confirmations, the same job settles exactly', async (t) => {
-  const dir = await tempDir('anvil-slow')
-  const anvil = await startAnvil({ blockTime: 1 })
-  t.after(async () => {
-    await anvil.stop()
-    await rm(dir, { recursive: true, force: true })
-  })
-  const chainJson = await deploy(anvil, dir, 2)
-  const grid = await gridOn(anvil, dir, chainJson, 2)
-  t.after(grid.stop)
+  const { chainJson, grid } = await anvilWithGrid(t, 'anvil-slow', { confirmations: 2, anvil: () => ({ blockTime: 1 }) })
   await paidJobSettlesExactly(chainJson, grid)
 })
 
 test('a reorg drops the settlement after it was mined: it is sent again, and every provider ends paid exactly once', async (t) => {
-  const dir = await tempDir('anvil-reorg')
-  const anvil = await startAnvil()
-  t.after(async () => {
-    await anvil.stop()
-    await rm(dir, { recursive: true, force: true })
-  })
-  const chainJson = await deploy(anvil, dir, 0)
-  const grid = await gridOn(anvil, dir, chainJson, 0)
-  t.after(grid.stop)
+  const { anvil, chainJson, grid } = await anvilWithGrid(t, 'anvil-reorg', { confirmations: 0 })
   const reader = createLedgerClient(chainInfoOf(await readChainFile(chainJson)), new Uint8Array(32).fill(1))
   const client = grid.requester.client
   await paidJobSettlesExactly(chainJson, grid, {
@@ -161,11 +154,11 @@ test('a reorg drops the settlement after it was mined: it is sent again, and eve
     limit: 60_000_000,
     whileRunning: async jobId => {
       // The chain as it is with the job open; the settlement comes after.
-      const snapshot = await anvil.rpc('evm_snapshot')
+      const snapshot = await anvil.current.rpc('evm_snapshot')
       await waitFor(async () => (await client.job(jobId)).payment?.state === 'finalized', 120_000, 'the settlement')
       const jobKey = (await client.job(jobId)).payment!.jobKey as Hex
       assert.equal((await readEscrowJob(reader, jobKey)).finalized, true)
-      assert.equal(await anvil.rpc('evm_revert', [snapshot]), true)
+      assert.equal(await anvil.current.rpc('evm_revert', [snapshot]), true)
       assert.equal((await readEscrowJob(reader, jobKey)).finalized, false, 'the reorg took the settlement away')
       await waitFor(async () => (await readEscrowJob(reader, jobKey)).finalized, 60_000, 'the settlement to be sent again')
     },
@@ -173,16 +166,8 @@ test('a reorg drops the settlement after it was mined: it is sent again, and eve
 })
 
 test('the RPC endpoint stops mid-job: tasks go on, node status says so, the job completes, and it settles exactly once the chain is back', async (t) => {
-  const dir = await tempDir('anvil-down')
-  const statePath = join(dir, 'anvil-state.json')
-  let anvil = await startAnvil({ statePath })
-  t.after(async () => {
-    await anvil.stop()
-    await rm(dir, { recursive: true, force: true })
-  })
-  const chainJson = await deploy(anvil, dir, 0)
-  const grid = await gridOn(anvil, dir, chainJson, 0)
-  t.after(grid.stop)
+  const stateOf = (dir: string) => join(dir, 'anvil-state.json')
+  const { dir, anvil, chainJson, grid } = await anvilWithGrid(t, 'anvil-down', { confirmations: 0, anvil: dir => ({ statePath: stateOf(dir) }) })
   const client = grid.requester.client
   await paidJobSettlesExactly(chainJson, grid, {
     tasks: 60,
@@ -190,7 +175,7 @@ test('the RPC endpoint stops mid-job: tasks go on, node status says so, the job 
     whileRunning: async jobId => {
       // Every provider has agreed (checking the escrow on chain) and results come in: stop the chain.
       await waitFor(async () => { const status = await client.job(jobId); return status.providers.length === 3 && status.counts.done > 0 }, 60_000, 'all three providers at work')
-      await anvil.stop()
+      await anvil.current.stop()
       const doneWhenStopped = (await client.job(jobId)).counts.done
       await waitFor(async () => !(await client.node()).chain.reachable, 20_000, 'node status to see the chain down')
       const status = await conun(['node', 'status', '--data-dir', grid.requester.dataDir])
@@ -199,7 +184,7 @@ test('the RPC endpoint stops mid-job: tasks go on, node status says so, the job 
       // The job ends while the chain is down: its settlement fails, is kept, and is tried again.
       await waitFor(async () => (await client.job(jobId)).job.state === 'completed', 180_000, 'the job to complete while the chain is down')
       await waitFor(async () => (await client.job(jobId)).payment?.state === 'finalize-failed', 30_000, 'the settlement to fail while the chain is down')
-      anvil = await startAnvil({ statePath, port: anvil.port })
+      anvil.current = await startAnvil({ statePath: stateOf(dir), port: anvil.current.port })
       await waitFor(async () => (await client.node()).chain.reachable, 20_000, 'node status to see the chain back')
     },
   })

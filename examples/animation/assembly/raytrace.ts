@@ -12,17 +12,8 @@
 //
 // AssemblyScript, compiled with @assemblyscript/wasi-shim (see scripts/build-examples.ts).
 
-import {
-  fd_prestat_get,
-  fd_prestat_dir_name,
-  path_open,
-  fd_write,
-  fd_close,
-  errnoToString,
-  oflags,
-  rights,
-  prestat,
-} from "~lib/bindings/wasi_snapshot_preview1";
+import { errnoToString } from "~lib/bindings/wasi_snapshot_preview1";
+import { parseIntArg, writeAll, writeFile } from "../../lib/assembly/wasiFiles";
 
 const EPS: f64 = 1e-6;
 const MAX_BOUNCES = 4;
@@ -40,69 +31,6 @@ function fail(message: string, code: i32 = 2): void {
 
 const USAGE = "usage: raytrace --width W --height H --tile-size S --tile I --frame F --frames N [--samples K] [--stdout]";
 
-/** Parses a decimal integer in [min, max]; anything else is a usage error. */
-function parseIntArg(name: string, text: string, min: i64, max: i64): i64 {
-  if (text.length == 0 || text.length > 18) fail(name + " must be an integer, got \"" + text + "\"");
-  let v: i64 = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 48 || c > 57) fail(name + " must be an integer, got \"" + text + "\"");
-    v = v * 10 + (c - 48);
-  }
-  if (v < min || v > max) fail(name + " must be in " + min.toString() + ".." + max.toString() + ", got " + text);
-  return v;
-}
-
-/** Finds the preopened directory called `want`, or -1. */
-function findPreopen(want: string): i32 {
-  const buf = memory.data(8);
-  for (let fd: u32 = 3; fd < 64; fd++) {
-    if (fd_prestat_get(fd, changetype<prestat>(buf)) != 0) break; // EBADF: no more preopens
-    if (load<u8>(buf) != 0) continue; // not a directory
-    const len = load<u32>(buf, 4);
-    const name = new ArrayBuffer(<i32>len);
-    if (fd_prestat_dir_name(fd, changetype<usize>(name), len) != 0) continue;
-    let dir = String.UTF8.decode(name);
-    while (dir.length > 1 && dir.endsWith("/")) dir = dir.substring(0, dir.length - 1);
-    if (dir == want || "/" + dir == want) return <i32>fd;
-  }
-  return -1;
-}
-
-/** Writes all of `data` to `fd`, retrying short writes. Returns a WASI errno. */
-function writeAll(fd: u32, data: Uint8Array): u16 {
-  const iov = memory.data(16);
-  const written = memory.data(8);
-  let off = 0;
-  while (off < data.length) {
-    store<usize>(iov, data.dataStart + <usize>off);
-    store<usize>(iov, <usize>(data.length - off), sizeof<usize>());
-    const err = fd_write(fd, iov, 1, written);
-    if (err != 0) return err;
-    const n = <i32>load<usize>(written);
-    if (n == 0) return 29; // EIO: no progress
-    off += n;
-  }
-  return 0;
-}
-
-/** Creates (or truncates) `path` inside the directory `dirFd` and writes `data` to it. */
-function writeFile(dirFd: i32, path: string, data: Uint8Array): void {
-  const pathBuf = String.UTF8.encode(path);
-  const fdOut = memory.data(8);
-  let err = path_open(
-    <u32>dirFd, 0, changetype<usize>(pathBuf), <usize>pathBuf.byteLength,
-    oflags.CREAT | oflags.TRUNC,
-    rights.FD_WRITE | rights.FD_SEEK | rights.FD_TELL | rights.FD_FILESTAT_GET,
-    0, 0, fdOut,
-  );
-  if (err != 0) fail("cannot create /out/" + path + ": " + errnoToString(err), 1);
-  const fd = load<u32>(fdOut);
-  err = writeAll(fd, data);
-  if (err != 0) fail("cannot write /out/" + path + ": " + errnoToString(err), 1);
-  err = fd_close(fd);
-  if (err != 0) fail("cannot close /out/" + path + ": " + errnoToString(err), 1);
-}
 
 // ---- the scene ----
 
@@ -248,13 +176,13 @@ for (let i = 1; i < argv.length; i++) {
   if (a == "--help" || a == "-h") { process.stdout.write(USAGE + "\n"); process.exit(0); }
   if (i + 1 >= argv.length) fail("missing value after " + a + "\n" + USAGE);
   const v = argv[++i];
-  if (a == "--width") width = parseIntArg(a, v, 1, 16384);
-  else if (a == "--height") height = parseIntArg(a, v, 1, 16384);
-  else if (a == "--tile-size") tileSize = parseIntArg(a, v, 1, 16384);
-  else if (a == "--tile") tile = parseIntArg(a, v, 0, 0x7fffffff);
-  else if (a == "--frame") frame = parseIntArg(a, v, 0, 0x7fffffff);
-  else if (a == "--frames") frames = parseIntArg(a, v, 1, 100000);
-  else if (a == "--samples") samples = parseIntArg(a, v, 1, 16);
+  if (a == "--width") width = parseIntArg(a, v, 1, 16384, fail);
+  else if (a == "--height") height = parseIntArg(a, v, 1, 16384, fail);
+  else if (a == "--tile-size") tileSize = parseIntArg(a, v, 1, 16384, fail);
+  else if (a == "--tile") tile = parseIntArg(a, v, 0, 0x7fffffff, fail);
+  else if (a == "--frame") frame = parseIntArg(a, v, 0, 0x7fffffff, fail);
+  else if (a == "--frames") frames = parseIntArg(a, v, 1, 100000, fail);
+  else if (a == "--samples") samples = parseIntArg(a, v, 1, 16, fail);
   else fail("unknown option " + a + "\n" + USAGE);
 }
 if (width < 0 || height < 0 || tileSize < 0 || tile < 0 || frame < 0 || frames < 0) fail("missing options\n" + USAGE);
@@ -318,12 +246,10 @@ for (let py = ty0; py < ty0 + th; py++) {
 }
 
 if (toStdout) {
-  const err = writeAll(1, ppm);
+  const err = writeAll(1, ppm.dataStart, ppm.length);
   if (err != 0) fail("cannot write stdout: " + errnoToString(err), 1);
 } else {
-  const dir = findPreopen("/out");
-  if (dir < 0) fail("no preopened /out directory (run with --stdout to write the PPM to standard output)", 1);
-  writeFile(dir, "tile.ppm", ppm);
+  writeFile("/out/tile.ppm", ppm, fail);
 }
 process.stderr.write(
   "raytrace: frame " + frame.toString() + " of " + frames.toString() + ", tile " + tile.toString() + " of " + (cols * rows).toString() +

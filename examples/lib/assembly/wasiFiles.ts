@@ -1,4 +1,5 @@
-// Files for the example modules: WASI preview-1 calls on the directories a task sees, /in and /out.
+// What the example modules share: WASI preview-1 calls on the directories a task sees, /in and /out,
+// and reading integer arguments.
 // A library, not a module: scripts/build-examples.ts compiles it into the modules that import it.
 
 import {
@@ -6,7 +7,10 @@ import {
   fd_prestat_dir_name,
   path_open,
   fd_write,
+  fd_close,
   errnoToString,
+  oflags,
+  rights,
   prestat,
 } from "~lib/bindings/wasi_snapshot_preview1";
 
@@ -59,4 +63,26 @@ export function writeAll(fd: u32, at: usize, n: i32): u16 {
     off += w;
   }
   return 0;
+}
+
+/** Creates (or truncates) the file at `path` (under /out) and writes all of `data` to it; errors go to `fail` with exit code 1. */
+export function writeFile(path: string, data: Uint8Array, fail: (message: string, code: i32) => void): void {
+  const fd = openPath(path, oflags.CREAT | oflags.TRUNC, rights.FD_WRITE | rights.FD_SEEK | rights.FD_TELL | rights.FD_FILESTAT_GET, fail);
+  let err = writeAll(fd, data.dataStart, data.length);
+  if (err != 0) fail("cannot write " + path + ": " + errnoToString(err), 1);
+  err = fd_close(fd);
+  if (err != 0) fail("cannot close " + path + ": " + errnoToString(err), 1);
+}
+
+/** Parses a decimal integer in [min, max] (up to 18 digits); anything else goes to `fail` as a usage error (exit code 2). */
+export function parseIntArg(name: string, text: string, min: i64, max: i64, fail: (message: string, code: i32) => void): i64 {
+  if (text.length == 0 || text.length > 18) fail(name + " must be an integer, got \"" + text + "\"", 2);
+  let v: i64 = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) fail(name + " must be an integer, got \"" + text + "\"", 2);
+    v = v * 10 + (c - 48);
+  }
+  if (v < min || v > max) fail(name + " must be in " + min.toString() + ".." + max.toString() + ", got " + text, 2);
+  return v;
 }

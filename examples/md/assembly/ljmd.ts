@@ -21,6 +21,8 @@
 //
 // AssemblyScript, compiled with @assemblyscript/wasi-shim (see scripts/build-examples.ts).
 
+import { parseIntArg } from "../../lib/assembly/wasiFiles";
+
 const USAGE = "usage: ljmd --seed S [--trajectories C] [--particles N] [--density RHO] [--temperature T] [--cutoff RC]\n" +
   "            [--dt DT] [--equilibration STEPS] [--production STEPS]";
 const SKIN: f64 = 0.4;
@@ -28,35 +30,12 @@ const MAX_CELLS: i32 = 8; // N = 4k³ up to 2048 particles
 const MAX_STEPS: i32 = 100000000;
 const MAX_TRAJECTORIES: i32 = 10000;
 
-function fail(message: string): void {
+function fail(message: string, code: i32 = 2): void {
   process.stderr.write("ljmd: " + message + "\n");
-  process.exit(2);
+  process.exit(code);
 }
 
 // ---- arguments ----
-
-function parseCount(name: string, text: string, min: i32, max: i32): i32 {
-  if (text.length == 0 || text.length > 9) fail(name + " must be an integer, got \"" + text + "\"");
-  let v = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 48 || c > 57) fail(name + " must be an integer, got \"" + text + "\"");
-    v = v * 10 + (c - 48);
-  }
-  if (v < min || v > max) fail(name + " must be in " + min.toString() + ".." + max.toString() + ", got " + text);
-  return v;
-}
-
-function parseSeed(text: string): u64 {
-  if (text.length == 0 || text.length > 18) fail("--seed must be an integer of up to 18 digits, got \"" + text + "\"");
-  let v: u64 = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 48 || c > 57) fail("--seed must be an integer of up to 18 digits, got \"" + text + "\"");
-    v = v * 10 + <u64>(c - 48);
-  }
-  return v;
-}
 
 /** Whether text is a decimal number: digits with an optional fraction and exponent ("0.8", "5e-3"). */
 function isDecimal(text: string): bool {
@@ -402,10 +381,10 @@ for (let i = 1; i < argv.length; i++) {
   if (a == "--help" || a == "-h") { process.stdout.write(USAGE + "\n"); process.exit(0); }
   if (i + 1 >= argv.length) fail("missing value after " + a + "\n" + USAGE);
   const v = argv[++i];
-  if (a == "--seed") { seed = parseSeed(v); haveSeed = true; }
-  else if (a == "--trajectories") trajectories = parseCount(a, v, 1, MAX_TRAJECTORIES);
+  if (a == "--seed") { seed = <u64>parseIntArg(a, v, 0, 999999999999999999, fail); haveSeed = true; }
+  else if (a == "--trajectories") trajectories = <i32>parseIntArg(a, v, 1, MAX_TRAJECTORIES, fail);
   else if (a == "--particles") {
-    const n = parseCount(a, v, 1, 4 * MAX_CELLS * MAX_CELLS * MAX_CELLS);
+    const n = <i32>parseIntArg(a, v, 1, 4 * MAX_CELLS * MAX_CELLS * MAX_CELLS, fail);
     let k = 2;
     while (4 * k * k * k < n) k++;
     if (4 * k * k * k != n) fail("--particles must be 4k³ (an fcc lattice), k = 2.." + MAX_CELLS.toString() + ": 32, 108, 256, 500, 864, 1372 or 2048; got " + v);
@@ -415,8 +394,8 @@ for (let i = 1; i < argv.length; i++) {
   else if (a == "--temperature") settings.temperature = parseReal(a, v, 0, 100);
   else if (a == "--cutoff") settings.cutoff = parseReal(a, v, 1, 10);
   else if (a == "--dt") settings.dt = parseReal(a, v, 0, 0.05);
-  else if (a == "--equilibration") settings.equilibration = parseCount(a, v, 0, MAX_STEPS);
-  else if (a == "--production") settings.production = parseCount(a, v, 2, MAX_STEPS);
+  else if (a == "--equilibration") settings.equilibration = <i32>parseIntArg(a, v, 0, MAX_STEPS, fail);
+  else if (a == "--production") settings.production = <i32>parseIntArg(a, v, 2, MAX_STEPS, fail);
   else fail("unknown option " + a + "\n" + USAGE);
 }
 if (!haveSeed) fail("give --seed\n" + USAGE);

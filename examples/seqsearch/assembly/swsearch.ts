@@ -20,8 +20,8 @@
 //
 // AssemblyScript, compiled with @assemblyscript/wasi-shim (see scripts/build-examples.ts).
 
-import { fd_read, fd_close, errnoToString, oflags, rights } from "~lib/bindings/wasi_snapshot_preview1";
-import { openPath, writeAll } from "../../lib/assembly/wasiFiles";
+import { fd_read, fd_close, errnoToString, rights } from "~lib/bindings/wasi_snapshot_preview1";
+import { openPath, writeFile } from "../../lib/assembly/wasiFiles";
 
 const USAGE = "usage: swsearch --matrix FILE --queries FILE --db FILE --top K [--gap-open P] [--gap-extend P] [--scalar]\n" +
   "       swsearch --merge --top K FILE...";
@@ -64,12 +64,8 @@ function readFile(path: string): Uint8Array {
   return data.slice(0, size);
 }
 
-function writeFile(path: string, text: string): void {
-  const fd = openPath(path, oflags.CREAT | oflags.TRUNC, rights.FD_WRITE | rights.FD_SEEK | rights.FD_TELL | rights.FD_FILESTAT_GET, fail);
-  const bytes = String.UTF8.encode(text);
-  const err = writeAll(fd, changetype<usize>(bytes), bytes.byteLength);
-  if (err != 0) fail("cannot write " + path + ": " + errnoToString(err), 1);
-  fd_close(fd);
+function writeText(path: string, text: string): void {
+  writeFile(path, Uint8Array.wrap(String.UTF8.encode(text)), fail);
 }
 
 // ---- the substitution matrix ----
@@ -462,7 +458,7 @@ function search(matrixPath: string, queriesPath: string, dbPath: string, top: i3
     }
   }
   const seconds = (performance.now() - started) / 1000.0;
-  writeFile("/out/hits.jsonl", lines.join(""));
+  writeText("/out/hits.jsonl", lines.join(""));
   process.stdout.write("{\"queries\":" + queries.length.toString() + ",\"subjects\":" + subjects.length.toString() +
     ",\"pairs\":" + (queries.length * subjects.length).toString() + ",\"cells\":" + cells.toString() +
     ",\"seconds\":" + seconds.toString() + "}\n");
@@ -552,7 +548,7 @@ function merge(files: string[], top: i32): void {
     const kept = best(byQuery.get(order[q]), top);
     for (let k = 0; k < kept.length; k++) out.push(kept[k].line);
   }
-  writeFile("/out/hits.jsonl", out.join(""));
+  writeText("/out/hits.jsonl", out.join(""));
   process.stdout.write("{\"files\":" + files.length.toString() + ",\"queries\":" + order.length.toString() + "}\n");
 }
 
