@@ -98,7 +98,7 @@ test('a requester that never pays gets MAX_UNPAID_RESULTS results plus what runs
 
     // A cancelled task stops waiting.
     controller.abort()
-    await assert.rejects(second.held)
+    await assert.rejects(second.held, { name: 'AbortError' })
   } finally {
     payments.stop()
   }
