@@ -8,7 +8,7 @@ import { connect } from 'node:net'
 import { join } from 'node:path'
 import WebSocket from 'ws'
 import { defaultNodeConfig, startNode } from '../src/node/index.ts'
-import { tempDir } from './helpers.ts'
+import { tempDir, waitFor } from './helpers.ts'
 
 const dataDir = await tempDir('api')
 const node = await startNode({ ...defaultNodeConfig(), dataDir, devnet: true }, 'test')
@@ -238,8 +238,7 @@ test('a job no provider takes ends failed after waitForProvidersMs, saying why, 
   const submitted = await call('POST', '/v1/jobs', JSON.stringify({ runtime: 'wasi', module: upload.json.cid, range: { count: 3 }, waitForProvidersMs: 300 }), { 'content-type': 'application/json' })
   assert.equal(submitted.status, 201)
   const id = submitted.json.job.id as string
-  const deadline = Date.now() + 10_000
-  while ((await call('GET', `/v1/jobs/${id}`)).json.job.state === 'running' && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 100))
+  await waitFor(async () => (await call('GET', `/v1/jobs/${id}`)).json.job.state !== 'running', 10_000, 'the job to end')
   const results = (await call('GET', `/v1/jobs/${id}/results`)).json
   assert.equal(results.job.state, 'failed')
   assert.deepEqual(results.tasks.map((task: { state: string, reason: string }) => [task.state, task.reason]), [['failed', 'no-provider'], ['failed', 'no-provider'], ['failed', 'no-provider']])
