@@ -15,6 +15,7 @@ import { createOffer } from '../../src/market/index.ts'
 import { encodeFrame, hostOptions, MAX_OFFER_FRAME_BYTES, MAX_TASK_FRAME_BYTES, offerMessage, PROTOCOL_OFFER, PROTOCOL_TASK, signBody, SIGNING_DOMAIN, toProvider, TOPIC_OFFERS } from '../../src/net/index.ts'
 import { defaultNodeConfig, startNode } from '../../src/node/index.ts'
 import { jobSpec } from '../../src/requester/index.ts'
+import { seededRandom } from '../../src/util/index.ts'
 import { waitFor } from '../helpers.ts'
 import type { AgreementProposalBody } from '../../src/net/index.ts'
 import type { ZodType } from 'zod'
@@ -29,16 +30,9 @@ export interface FuzzReport {
   readonly seconds: number
 }
 
-/** A small deterministic PRNG, so a failing seed can be run again. */
+/** Seeded, so a failing seed can be run again. */
 function prng (seed: number) {
-  let state = seed >>> 0
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
+  const next = seededRandom(seed)
   const int = (n: number) => Math.floor(next() * n)
   const pick = <T>(items: readonly T[]): T => items[int(items.length)]!
   return { next, int, pick }
