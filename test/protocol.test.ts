@@ -170,8 +170,12 @@ test('gossip: forged and malformed offers never enter the offer book', async () 
   assert.equal(requester.offers.get(attackerKey.peerId.toString())?.body.cores, 64)
 })
 
-test('after all that, the provider still serves an honest job', async () => {
-  assert.ok(rejections.length >= 8, `the provider reported its rejections (${rejections.join(', ')})`)
+test('a hostile message is reported, and the provider still serves an honest job', async () => {
+  // Its own hostile message, so that the test holds whichever tests ran before it.
+  const before = rejections.length
+  assert.equal((await exchange(PROTOCOL_TASK, [encodeFrame('{').subarray(1)], MAX_TASK_FRAME_BYTES)).code, 'malformed')
+  await waitFor(() => rejections.length > before, 5000, 'the provider to report the rejection')
+  assert.deepEqual(rejections.slice(before), ['malformed'])
   const module = await requester.storage.putFile(await buildWasiFixture('echo'))
   const job = await requester.requester.submitJob((await import('../src/requester/index.ts')).parseJobSpec({ runtime: 'wasi', module: module.cid, range: { count: 5, args: ['{i}'] } }))
   const done = await requester.requester.waitForJob(job.id)
