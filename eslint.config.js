@@ -16,4 +16,12 @@ export default tseslint.config(
       'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
     },
   },
+  {
+    // Product code depends downward only: never on the tests, the examples, the benchmarks or the scripts.
+    files: ['src/**/*.ts'],
+    ignores: ['src/**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ regex: '^(\\.\\./)+(test|examples|bench|scripts)/', message: 'product code (src/) must not import tests, examples, benchmarks or scripts' }] }],
+    },
+  },
 )

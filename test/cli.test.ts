@@ -130,7 +130,7 @@ test('node start prints the API token only to a terminal: never in the --json re
   assert.match(onTerminal, new RegExp(`dashboard http://127\\.0\\.0\\.1:\\d+/#token=${token}`))
 })
 
-test('with a running grid: bad specs are refused, jobs run, --json parses, results download', async (t) => {
+test('with a running grid: bad specs are refused, jobs run, --json says what the node knows, results download', async (t) => {
   const grid = await startLocalGrid({ providers: 1, coresPerProvider: 2 })
   t.after(() => grid.stop())
   const dataDir = grid.requester.dataDir
@@ -158,11 +158,20 @@ test('with a running grid: bad specs are refused, jobs run, --json parses, resul
   assert.equal(status.job.state, 'completed')
   assert.equal(status.counts.done, 12)
 
-  for (const args of [['job', 'status', status.job.id], ['job', 'list'], ['peers'], ['node', 'status']]) {
-    const { code, stdout } = await conun([...args, '--json', '--data-dir', dataDir])
-    assert.equal(code, 0, args.join(' '))
-    assert.doesNotThrow(() => JSON.parse(stdout), args.join(' '))
+  const json = async (args: string[]) => {
+    const { code, stdout, stderr } = await conun([...args, '--json', '--data-dir', dataDir])
+    assert.equal(code, 0, `${args.join(' ')}: ${stderr}`)
+    return JSON.parse(stdout)
   }
+  const jobStatus = await json(['job', 'status', status.job.id])
+  assert.deepEqual([jobStatus.job.id, jobStatus.job.spec.name, jobStatus.job.state, jobStatus.counts.done], [status.job.id, 'cli', 'completed', 12])
+  const jobs = await json(['job', 'list'])
+  assert.deepEqual(jobs.map((listed: { job: { id: string, state: string } }) => [listed.job.id, listed.job.state]), [[status.job.id, 'completed']])
+  const peers = await json(['peers'])
+  const provider = grid.providers[0]!
+  assert.deepEqual(peers.filter((peer: { offer: unknown }) => peer.offer !== null).map((peer: { peerId: string, reputation: { valid: number } | null }) => [peer.peerId, peer.reputation?.valid]), [[provider.peerId, 12]])
+  const node = await json(['node', 'status'])
+  assert.deepEqual([node.peerId, node.address, node.chainId, node.provider, node.runningJobs], [grid.requester.peerId, grid.requester.address, 31337, null, 0])
 
   const out = join(dir, 'results')
   const results = await conun(['job', 'results', status.job.id, '--out', out, '--data-dir', dataDir])

@@ -6,7 +6,8 @@ import { runFuzz } from './fuzz/fuzzer.ts'
 
 test('fuzzing every protocol and API route changes nothing and the node keeps serving', async () => {
   const report = await runFuzz({ cases: 400, seed: Number(process.env.CONUN_FUZZ_SEED ?? 7) })
-  assert.equal(report.cases, 400)
+  assert.equal(report.cases, 400, 'every case got an answer')
+  assert.ok((report.answers['gossip published'] ?? 0) > 20, 'gossip reached the requester')
   for (const [target, cases] of Object.entries(report.byTarget)) assert.ok(cases > 20, `${target} got ${cases} cases`)
   console.log(`fuzz: ${report.cases} cases in ${report.seconds.toFixed(1)} s: ${JSON.stringify(report.answers)}`)
 })

@@ -15,14 +15,7 @@ export async function stdoutOf (client: ConunClient, outputs: ReadonlyArray<{ ki
   return (await client.contentBytes(stdout.cid)).toString('utf8')
 }
 
-/** Waits until `check` returns true, polling; throws after `timeoutMs`. */
-export async function waitFor (check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 50))
-  }
-}
+export { waitFor } from '../src/util/index.ts'
 
 export async function readJson (path: string): Promise<unknown> {
   return JSON.parse(await readFile(path, 'utf8'))

@@ -1,125 +1,14 @@
 /**
- * Helpers for the Mandelbrot example: tile geometry, PPM parsing, assembling tiles into one image,
- * and `renderTileJs`, a plain-TypeScript twin of assembly/mandelbrot.ts. The twin does the same f64
- * operations in the same order (no Math.log or other library functions whose last bit may differ
- * between engines), so its pixels equal the WebAssembly module's byte for byte.
+ * `renderTileJs`, a plain-TypeScript twin of assembly/mandelbrot.ts, for the Mandelbrot example. The
+ * twin does the same f64 operations in the same order (no Math.log or other library functions whose
+ * last bit may differ between engines), so its pixels equal the WebAssembly module's byte for byte.
+ * Tile geometry and PPM live in src/util (the dashboard draws tiles too).
  */
+import { tileRect } from '../../src/util/index.ts'
+import type { Image } from '../../src/util/index.ts'
 
-export interface TileRect {
-  readonly x: number
-  readonly y: number
-  readonly w: number
-  readonly h: number
-}
-
-export interface Image {
-  readonly width: number
-  readonly height: number
-  /** Row-major RGB, 3 bytes a pixel. */
-  readonly rgb: Uint8Array
-}
-
-function checkGeometry (width: number, height: number, tileSize: number): void {
-  for (const [name, v] of [['width', width], ['height', height], ['tileSize', tileSize]] as const) {
-    if (!Number.isSafeInteger(v) || v < 1) throw new RangeError(`${name} must be a positive integer, got ${v}`)
-  }
-}
-
-/** Tiles across and down: ceil(width / tileSize) × ceil(height / tileSize). */
-export function tileGrid (width: number, height: number, tileSize: number): { cols: number, rows: number } {
-  checkGeometry(width, height, tileSize)
-  return { cols: Math.ceil(width / tileSize), rows: Math.ceil(height / tileSize) }
-}
-
-/** How many tiles cover a width × height image. */
-export function tileCount (width: number, height: number, tileSize: number): number {
-  const { cols, rows } = tileGrid(width, height, tileSize)
-  return cols * rows
-}
-
-/** Where tile `i` (row-major) sits in the image; tiles on the right and bottom edges are clipped. */
-export function tileRect (i: number, width: number, height: number, tileSize: number): TileRect {
-  const { cols, rows } = tileGrid(width, height, tileSize)
-  if (!Number.isSafeInteger(i) || i < 0 || i >= cols * rows) {
-    throw new RangeError(`tile ${i} is outside 0..${cols * rows - 1}`)
-  }
-  const x = (i % cols) * tileSize
-  const y = Math.floor(i / cols) * tileSize
-  return { x, y, w: Math.min(tileSize, width - x), h: Math.min(tileSize, height - y) }
-}
-
-function isSpace (b: number): boolean {
-  return b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d || b === 0x0b || b === 0x0c
-}
-
-/** Parses a binary PPM (P6, maxval ≤ 255; `#` comments allowed in the header). */
-export function parsePpm (bytes: Uint8Array): Image {
-  let pos = 0
-  const token = (): string => {
-    for (;;) {
-      while (pos < bytes.length && isSpace(bytes[pos]!)) pos++
-      if (bytes[pos] !== 0x23) break
-      while (pos < bytes.length && bytes[pos] !== 0x0a && bytes[pos] !== 0x0d) pos++
-    }
-    const start = pos
-    while (pos < bytes.length && !isSpace(bytes[pos]!) && bytes[pos] !== 0x23) pos++
-    if (pos === start) throw new Error('PPM header ends early')
-    return new TextDecoder().decode(bytes.subarray(start, pos))
-  }
-  const number = (what: string): number => {
-    const t = token()
-    if (!/^\d+$/.test(t)) throw new Error(`PPM ${what} is not a number: ${JSON.stringify(t)}`)
-    return Number(t)
-  }
-  const magic = token()
-  if (magic !== 'P6') throw new Error(`not a binary PPM (magic ${JSON.stringify(magic)}, expected "P6")`)
-  const width = number('width')
-  const height = number('height')
-  const maxval = number('maxval')
-  if (width < 1 || height < 1) throw new Error(`PPM has an empty size ${width}x${height}`)
-  if (maxval < 1 || maxval > 255) throw new Error(`PPM maxval ${maxval} is not 1..255`)
-  if (!isSpace(bytes[pos] ?? 0x23)) throw new Error('PPM header must end with one whitespace byte')
-  pos++
-  const size = width * height * 3
-  if (bytes.length - pos !== size) {
-    throw new Error(`PPM ${width}x${height} needs ${size} pixel bytes, found ${bytes.length - pos}`)
-  }
-  return { width, height, rgb: bytes.slice(pos, pos + size) }
-}
-
-/** Encodes RGB pixels as a binary PPM, the same bytes the WebAssembly module writes. */
-export function encodePpm (width: number, height: number, rgb: Uint8Array): Uint8Array {
-  if (rgb.length !== width * height * 3) throw new RangeError(`expected ${width * height * 3} RGB bytes, got ${rgb.length}`)
-  const header = new TextEncoder().encode(`P6\n${width} ${height}\n255\n`)
-  const out = new Uint8Array(header.length + rgb.length)
-  out.set(header)
-  out.set(rgb, header.length)
-  return out
-}
-
-/**
- * Pastes tiles (PPM bytes, keyed by tile index) into one width × height RGB image. Every tile must
- * be present and have its clipped size.
- */
-export function assembleTiles (width: number, height: number, tileSize: number, tiles: ReadonlyMap<number, Uint8Array>): Uint8Array {
-  const count = tileCount(width, height, tileSize)
-  const rgb = new Uint8Array(width * height * 3)
-  for (let i = 0; i < count; i++) {
-    const ppm = tiles.get(i)
-    if (ppm === undefined) throw new Error(`tile ${i} of ${count} is missing`)
-    const rect = tileRect(i, width, height, tileSize)
-    const tile = parsePpm(ppm)
-    if (tile.width !== rect.w || tile.height !== rect.h) {
-      throw new Error(`tile ${i} is ${tile.width}x${tile.height}, expected ${rect.w}x${rect.h}`)
-    }
-    const rowBytes = rect.w * 3
-    for (let row = 0; row < rect.h; row++) {
-      const src = row * rowBytes
-      rgb.set(tile.rgb.subarray(src, src + rowBytes), ((rect.y + row) * width + rect.x) * 3)
-    }
-  }
-  return rgb
-}
+export { assembleTiles, encodePpm, parsePpm, tileCount, tileGrid, tileRect } from '../../src/util/index.ts'
+export type { Image, TileRect } from '../../src/util/index.ts'
 
 // ---- the renderer; keep every line in step with assembly/mandelbrot.ts ----
 

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -51,6 +51,8 @@ export interface LocalGridOptions {
   readonly coresPerProvider: number
   /** Extra `conun node start` flags for every provider (e.g. ["--price", "10"]). */
   readonly providerFlags?: readonly string[]
+  /** The requester's config.json, e.g. { scheduler: { spotCheckSeed: 1 } } to replay adaptive replication. */
+  readonly requesterConfig?: object
   /** Keep data dirs after stop (for inspection). */
   readonly keepData?: boolean
   /** Receives every line the nodes print on stderr, prefixed with the node's name. */
@@ -79,6 +81,10 @@ export async function startLocalGrid (options: LocalGridOptions): Promise<LocalG
     return node
   }
   try {
+    if (options.requesterConfig !== undefined) {
+      await mkdir(join(root, 'requester'))
+      await writeFile(join(root, 'requester', 'config.json'), JSON.stringify(options.requesterConfig))
+    }
     const requester = await start('requester', join(root, 'requester'), chainFlags)
     const bootstrap = requester.multiaddrs.filter(addr => !addr.includes('/ws'))
     let count = 0

@@ -114,6 +114,7 @@ export const nodeConfig = z.strictObject({
     maxProviders: z.number().int().min(1).max(4096),
     deadlineGraceMs: z.number().int().min(0),
     reconnectBackoffMs: z.number().int().min(0),
+    spotCheckSeed: z.number().int().nullable(),
   }),
 })
 export type NodeConfig = z.infer<typeof nodeConfig>
@@ -157,7 +158,7 @@ export function defaultNodeConfig (): NodeConfig {
       dockerSocket: '/var/run/docker.sock',
       lending: { idleOnly: false, busyAbovePercent: 30, idleForSec: 60, maxPausedSec: 600, windows: [], runOnBattery: false, checkEverySec: 5 },
     },
-    scheduler: { maxInFlightPerProvider: 64, maxProviders: 64, deadlineGraceMs: 30_000, reconnectBackoffMs: 5_000 },
+    scheduler: { maxInFlightPerProvider: 64, maxProviders: 64, deadlineGraceMs: 30_000, reconnectBackoffMs: 5_000, spotCheckSeed: null },
   }
 }
 

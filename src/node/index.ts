@@ -1,5 +1,5 @@
 export { startNode } from './startNode.ts'
-export type { ConunNode, NodeInfoFile, StartNodeOptions } from './startNode.ts'
+export type { ConunNode, StartNodeOptions } from './startNode.ts'
 export { assertDevnetChain, ConfigError, defaultDataDir, defaultNodeConfig, DEVNET_CHAIN_ID, DEVNET_PASSPHRASE, loadNodeConfig, nodeConfig } from './config.ts'
 export type { NodeConfig, NodeConfigOverrides } from './config.ts'
 export { assertDevnetEndpoint } from './connectChain.ts'

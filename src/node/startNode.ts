@@ -27,6 +27,7 @@ import type { ProviderAgent, ProviderEvent } from '../provider/index.ts'
 import type { Requester, Settlement } from '../requester/index.ts'
 import type { Runtime } from '../runtime/index.ts'
 import type { Storage } from '../storage/index.ts'
+import type { NodeInfoFile } from '../sdk/index.ts'
 import { watchChain } from '../ledger/index.ts'
 import type { LedgerClient } from '../ledger/index.ts'
 import type { Libp2p } from '@libp2p/interface'
@@ -47,15 +48,6 @@ export interface ConunNode {
   /** Whether peers can reach this node, and through which relays. */
   reachability(): Reachability
   stop(): Promise<void>
-}
-
-/** What a running node publishes in its data dir, so the CLI (or anyone local) can reach it. */
-export interface NodeInfoFile {
-  readonly apiUrl: string
-  readonly peerId: string
-  readonly address: string
-  readonly multiaddrs: string[]
-  readonly pid: number
 }
 
 /**

@@ -4,7 +4,8 @@ import { EventHub, Semaphore } from '../util/index.ts'
 import { BlobCache } from './blobCache.ts'
 import { serveTaskSession } from './taskSession.ts'
 import type { SessionRegistry } from './taskSession.ts'
-import type { AdmissionDecision, ContentCache, ProviderContext, ProviderEvent, TaskStorage } from './providerContext.ts'
+import type { ContentCache, ProviderContext, TaskStorage } from './providerContext.ts'
+import type { AdmissionDecision, ProviderEvent } from './providerEvents.ts'
 import type { ProviderPayments } from './providerPayments.ts'
 import type { NodeKey } from '../identity/index.ts'
 import type { AgreementProposalBody } from '../net/index.ts'
@@ -109,11 +110,10 @@ export async function createProviderAgent (init: ProviderAgentInit): Promise<Pro
     if (proposal.limits.memoryBytes > policy.maxTaskMemoryBytes) return { accept: false as const, reason: `tasks may use at most ${policy.maxTaskMemoryBytes} bytes of memory here` }
     if (proposal.limits.timeoutMs > policy.maxTaskTimeoutMs) return { accept: false as const, reason: `tasks may run at most ${policy.maxTaskTimeoutMs} ms here` }
     if (proposal.limits.outputBytes > policy.maxTaskOutputBytes) return { accept: false as const, reason: `tasks may output at most ${policy.maxTaskOutputBytes} bytes here` }
-    const window = Math.min(proposal.maxInFlight, policy.maxConcurrent + policy.maxQueuedPerSession)
-    const refusal = await init.payments?.admit(proposal, requester)
-    if (refusal !== undefined) return refusal
     if (init.payments === undefined && BigInt(proposal.pricePerTaskWei) > 0n) return { accept: false as const, reason: 'this provider has no chain to be paid on' }
-    return { accept: true as const, maxInFlight: window }
+    const paid = await init.payments?.admit(proposal, requester) ?? { accept: true as const, maxInFlight: proposal.maxInFlight }
+    if (!paid.accept) return paid
+    return { accept: true as const, maxInFlight: Math.min(paid.maxInFlight, policy.maxConcurrent + policy.maxQueuedPerSession) }
   }
 
   const context: ProviderContext = {

@@ -1,6 +1,6 @@
 export { createProviderAgent } from './createProviderAgent.ts'
 export type { LendingState, ProviderAgent, ProviderAgentInit, ProviderPolicy, ProviderStatus } from './createProviderAgent.ts'
-export type { AdmissionDecision, ProviderEvent } from './providerContext.ts'
+export type { AdmissionDecision, ProviderEvent } from './providerEvents.ts'
 export type { ContentCache, TaskStorage } from './providerContext.ts'
 export { ProviderPayments } from './providerPayments.ts'
 export type { HeldReceipt, PaymentPolicy } from './providerPayments.ts'

@@ -6,7 +6,7 @@ import { createLedgerClient, fundFromFaucet, onchainJobId, openJob, reservePayme
 import { MAX_UNPAID_RESULTS } from '../net/index.ts'
 import { EventHub, openDatabase } from '../util/index.ts'
 import { ProviderPayments } from './providerPayments.ts'
-import type { ProviderEvent } from './providerContext.ts'
+import type { ProviderEvent } from './providerEvents.ts'
 import type { NodeKey } from '../identity/index.ts'
 import type { DevChain, LedgerClient } from '../ledger/index.ts'
 import type { AgreementProposalBody, TaskReceipt } from '../net/index.ts'
@@ -82,7 +82,7 @@ test('a requester that never pays gets MAX_UNPAID_RESULTS results plus what runs
   })
   try {
     const proposal = await paidJob('withheld')
-    assert.equal(await payments.admit(proposal, requesterKey.peerId), undefined, 'the job is admitted')
+    assert.deepEqual(await payments.admit(proposal, requesterKey.peerId), { accept: true, maxInFlight: proposal.maxInFlight }, 'the job is admitted')
     const controller = new AbortController()
     const first = await deliverUntilHeld(payments, proposal, controller.signal)
     assert.equal(first.delivered, MAX_UNPAID_RESULTS + CORES, 'no receipts: the provider stops taking the requester\'s tasks')
@@ -98,7 +98,7 @@ test('a requester that never pays gets MAX_UNPAID_RESULTS results plus what runs
 
     // A cancelled task stops waiting.
     controller.abort()
-    await assert.rejects(second.held)
+    await assert.rejects(second.held, { name: 'AbortError' })
   } finally {
     payments.stop()
   }

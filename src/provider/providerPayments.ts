@@ -4,7 +4,7 @@ import { MAX_UNPAID_RESULTS } from '../net/index.ts'
 import { Semaphore } from '../util/index.ts'
 import type { NodeKey } from '../identity/index.ts'
 import type { LedgerClient } from '../ledger/index.ts'
-import type { AdmissionDecision, ProviderEvent } from './providerContext.ts'
+import type { AdmissionDecision, ProviderEvent } from './providerEvents.ts'
 import type { AgreementProposalBody, TaskReceipt } from '../net/index.ts'
 import type { EventHub } from '../util/index.ts'
 import type { PeerId } from '@libp2p/interface'
@@ -119,11 +119,15 @@ export class ProviderPayments {
     for (const row of this.statements.open!.all(this.client.info.chainId, this.client.info.escrow)) this.settleLater(String(row.onchain_id) as Hex)
   }
 
-  /** Decides whether the job of `proposal`, from `requester`, pays enough and is paid for. */
-  async admit (proposal: AgreementProposalBody, requester: PeerId): Promise<AdmissionDecision | undefined> {
+  /**
+   * Decides whether the job of `proposal`, from `requester`, pays enough and is paid for. Payments
+   * set no window of their own: an accepted job keeps the `maxInFlight` the requester asked for.
+   */
+  async admit (proposal: AgreementProposalBody, requester: PeerId): Promise<AdmissionDecision> {
+    const accepted: AdmissionDecision = { accept: true, maxInFlight: proposal.maxInFlight }
     const price = BigInt(proposal.pricePerTaskWei)
     if (price < this.policy.priceWei) return { accept: false, reason: `this provider charges ${formatCon(this.policy.priceWei)} per task; the job pays ${formatCon(price)}` }
-    if (price === 0n) return undefined
+    if (price === 0n) return accepted
     if (addressOfPeer(requester)?.toLowerCase() !== proposal.requester.toLowerCase()) return { accept: false, reason: `the proposal names requester ${proposal.requester}, which is not the key of ${requester.toString()}` }
     const escrow = proposal.escrow
     if (escrow === null) return { accept: false, reason: 'a paid job needs an escrow' }
@@ -148,7 +152,7 @@ export class ProviderPayments {
     } catch (error) {
       return { accept: false, reason: `could not check the escrow: ${(error as Error).message}` }
     }
-    return undefined
+    return accepted
   }
 
   /**

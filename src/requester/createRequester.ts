@@ -28,6 +28,7 @@ export const DEFAULT_SCHEDULER_CONFIG: SchedulerConfig = {
   maxProviders: 64,
   deadlineGraceMs: 30_000,
   reconnectBackoffMs: 5_000,
+  spotCheckSeed: null,
 }
 
 /**

@@ -7,6 +7,7 @@ import type { LinkHandlers, OpenLink, ProviderLink, SignedBatch } from './provid
 import type { RequesterEvent } from './requesterEvents.ts'
 import type { Settlement } from './settlement.ts'
 import type { AgreementProposalBody, ConnectionPath, SignedOffer, TaskAssignment, TaskAttempt, TaskResult } from '../net/index.ts'
+import { seededRandom } from '../util/index.ts'
 import type { EventHub } from '../util/index.ts'
 import type { Address } from 'viem'
 
@@ -19,6 +20,8 @@ export interface SchedulerConfig {
   readonly deadlineGraceMs: number
   /** How long to leave a provider alone after its session failed. */
   readonly reconnectBackoffMs: number
+  /** Seeds the spot checks of adaptive replication, so a run can be replayed (tests); null: unpredictable. */
+  readonly spotCheckSeed: number | null
 }
 
 export interface JobRunDeps {
@@ -149,6 +152,8 @@ export class JobRun {
   private receiptTimer: NodeJS.Timeout | undefined
   private finished = false
   private readonly stopController = new AbortController()
+  /** Draws the spot checks of adaptive replication. */
+  private readonly random: () => number
   private timer: NodeJS.Timeout | undefined
   private unsubscribe: (() => void) | undefined
   private resolveDone!: () => void
@@ -158,6 +163,7 @@ export class JobRun {
   constructor (job: JobRecord, deps: JobRunDeps) {
     this.job = job
     this.deps = deps
+    this.random = deps.config.spotCheckSeed === null ? Math.random : seededRandom(deps.config.spotCheckSeed)
     this.done = new Promise(resolve => { this.resolveDone = resolve })
   }
 
@@ -521,7 +527,7 @@ export class JobRun {
   private maybeTrust (idx: number, peerId: string): void {
     const { spec } = this.job
     if (!spec.adaptive || spec.replication === 1 || (this.attempts.get(idx) ?? 0) > 0 || this.unreplicated.has(idx)) return
-    if (Math.random() < spotCheckProbability(this.deps.streakOf(peerId))) return
+    if (this.random() < spotCheckProbability(this.deps.streakOf(peerId))) return
     this.unreplicated.add(idx)
     this.queue = this.queue.slice(this.queueHead).filter(entry => entry !== idx)
     this.queueHead = 0

@@ -137,7 +137,7 @@ test('conun chain deploy on anvil, nodes join with --chain, and a paid job with 
   const refused = await conun(['node', 'start', '--devnet', '--data-dir', devnetDir, '--chain', chainJson])
   assert.equal(refused.code, 1)
   assert.match(refused.stderr, /--devnet .* is only for conun's embedded dev chain, and http:\/\/127\.0\.0\.1:\d+ is anvil\/v/)
-  await assert.rejects(access(join(devnetDir, 'node.key.json')), 'no light keystore was written')
+  await assert.rejects(access(join(devnetDir, 'node.key.json')), { code: 'ENOENT' }, 'no light keystore was written')
 })
 
 test('with a block every second and 2 confirmations, the same job settles exactly', async (t) => {

@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { after, before, describe, it } from 'node:test'
 import { buildBusyboxImage } from '../../../scripts/build-busybox-image.ts'
+import { waitFor } from '../../util/index.ts'
 import { createDockerRuntime, type DockerRuntime, type TaskRunOutcome, type TaskRunRequest } from '../index.ts'
 
 const MiB = 1024 * 1024
@@ -27,8 +28,9 @@ function assertExit (outcome: TaskRunOutcome): asserts outcome is Extract<TaskRu
 }
 
 /** Containers of this runtime that still exist, asked of the engine itself. */
-async function containersLeft (): Promise<number> {
-  const filters = encodeURIComponent(JSON.stringify({ label: [`org.conun.workdir=${join(scratch, 'work')}`] }))
+/** Containers of this runtime's work folder (only those running, with `status`). */
+async function containersLeft (status?: 'running'): Promise<number> {
+  const filters = encodeURIComponent(JSON.stringify({ label: [`org.conun.workdir=${join(scratch, 'work')}`], ...(status === undefined ? {} : { status: [status] }) }))
   return (await runtime.engine.json<unknown[]>('GET', `/containers/json?all=1&filters=${filters}`)).length
 }
 
@@ -125,7 +127,8 @@ describe('createDockerRuntime', () => {
   it('cancels a running task when the caller aborts', async () => {
     const controller = new AbortController()
     const outcome = runtime.run(request(['sh', '-c', 'echo started; sleep 60'], { signal: controller.signal }))
-    setTimeout(() => controller.abort(), 500)
+    await waitFor(async () => await containersLeft('running') === 1, 30_000, 'the task\'s container to run')
+    controller.abort()
     const settled = await outcome
     assert.equal(settled.status, 'failed')
     assert.equal(settled.reason, 'cancelled')
@@ -135,10 +138,7 @@ describe('createDockerRuntime', () => {
   it('pauses running tasks, gives paused ones back, and counts their CPU time', async () => {
     const spinning = runtime.run(request(['sh', '-c', 'while :; do :; done']))
     let cpuMs = 0
-    while (cpuMs === 0) {
-      await new Promise(resolve => setTimeout(resolve, 100))
-      cpuMs = await runtime.cpuMs()
-    }
+    await waitFor(async () => (cpuMs = await runtime.cpuMs()) > 0, 30_000, 'the task to use CPU time')
     await runtime.pauseAll()
     const states = await Promise.all((await runtime.engine.json<Array<{ State: string }>>('GET', `/containers/json?all=1&filters=${encodeURIComponent(JSON.stringify({ label: [`org.conun.workdir=${join(scratch, 'work')}`] }))}`)).map(c => c.State))
     assert.deepEqual(states, ['paused'])

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { buildWasiFixture } from '../../../test/fixtures/wasi/buildFixtures.ts'
+import { waitFor } from '../../util/index.ts'
 import { createWasiRuntime, ENTRY_BYTES, MAX_TASK_FDS, type TaskRunOutcome, type TaskRunRequest, type WasiRuntime } from '../index.ts'
 
 const MiB = 1024 * 1024
@@ -32,6 +33,11 @@ function fdsIntoWorkDir(): string[] {
   return readdirSync('/proc/self/fd')
     .map((fd) => { try { return readlinkSync(`/proc/self/fd/${fd}`) } catch { return '' } })
     .filter((target) => target.startsWith(workDir))
+}
+
+/** A worker makes its /in and /out folders in workDir when it takes its first task. */
+async function taskStarted(): Promise<void> {
+  await waitFor(async () => (await readdir(workDir)).length > 0, 10_000, 'a task to start')
 }
 
 async function withRuntime(slots: number, body: (runtime: WasiRuntime) => Promise<void>): Promise<void> {
@@ -131,7 +137,8 @@ describe('createWasiRuntime', () => {
     await withRuntime(1, async (runtime) => {
       const controller = new AbortController()
       const running = runtime.run(await request('loop', { signal: controller.signal }))
-      setTimeout(() => controller.abort(), 100)
+      await taskStarted()
+      controller.abort()
       assertFailed(await running, 'cancelled')
       const already = await runtime.run(await request('echo', { signal: AbortSignal.abort() }))
       assertFailed(already, 'cancelled')
@@ -304,7 +311,7 @@ describe('createWasiRuntime', () => {
     const loop = await request('loop')
     const running = runtime.run(loop)
     const queued = runtime.run(loop)
-    await new Promise((resolve) => setTimeout(resolve, 200))
+    await taskStarted()
     await runtime.close()
     assertFailed(await running, 'cancelled')
     assertFailed(await queued, 'cancelled')

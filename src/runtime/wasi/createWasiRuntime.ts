@@ -64,7 +64,7 @@ export function createWasiRuntime(options: WasiRuntimeOptions): WasiRuntime {
   let closed = false
   const running = new Settling<TaskRunOutcome>()
 
-  // Each worker reuses one pair of task folders (see runTask.ts); a discarded worker's are removed.
+  // Each worker reuses one pair of task folders (see workerTask.ts); a discarded worker's are removed.
   const folders = new Map<Worker, string>()
   const folderOf = (worker: Worker): string => {
     let folder = folders.get(worker)

@@ -1,6 +1,6 @@
 /**
  * Rules every conun WASI sandbox applies the same way, so a task has one outcome wherever it runs:
- * on a node (sandboxImports.ts, runTask.ts) and in a browser provider's worker (src/web/provide).
+ * on a node (sandboxImports.ts, workerTask.ts) and in a browser provider's worker (src/web/provide).
  */
 
 export const ERRNO_SUCCESS = 0

@@ -2,7 +2,7 @@
 import { openSync } from 'node:fs'
 import { parentPort } from 'node:worker_threads'
 import type { RunMessage, WorkerMessage } from './protocol.ts'
-import { runTask } from './runTask.ts'
+import { runWorkerTask } from './workerTask.ts'
 
 const port = parentPort
 if (!port) throw new Error('worker.ts must run in a worker thread')
@@ -12,7 +12,7 @@ if (!port) throw new Error('worker.ts must run in a worker thread')
 const stdioFds = [openSync('/dev/null', 'r'), openSync('/dev/null', 'w'), openSync('/dev/null', 'w')]
 
 port.on('message', (task: RunMessage) => {
-  const outcome = runTask(task, stdioFds)
+  const outcome = runWorkerTask(task, stdioFds)
   const transfer = outcome.status === 'exit' ? outcome.files.map((f) => f.bytes.buffer as ArrayBuffer) : []
   port.postMessage({ type: 'done', outcome } satisfies WorkerMessage, transfer)
 })

@@ -4,7 +4,7 @@
  * paints each tile as its result arrives. Animations (the ray-traced example) add --frame: the
  * dashboard shows the latest frame that has tiles, filling in over the one before.
  */
-import { parsePpm, tileRect } from '../../../examples/mandelbrot/tiles.ts'
+import { parsePpm, tileRect } from '../../util/index.ts'
 import type { StoredOutput } from '../../requester/index.ts'
 
 export interface MosaicGeometry {

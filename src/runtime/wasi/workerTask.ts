@@ -16,7 +16,7 @@ const OUT_FD = 4
 /** Folders this worker has made; they are emptied after every task and reused by the next. */
 const madeFolders = new Set<string>()
 
-export function runTask(task: RunMessage, stdioFds: readonly number[]): WorkerOutcome {
+export function runWorkerTask(task: RunMessage, stdioFds: readonly number[]): WorkerOutcome {
   const { inDir, outDir } = task
   try {
     prepareFolder(inDir)
