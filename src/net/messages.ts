@@ -49,7 +49,7 @@ const base64 = z.string().max(MAX_TASK_FRAME_BYTES).regex(/^[A-Za-z0-9+/]*={0,2}
 /** Token amounts in wei as decimal strings: JSON numbers cannot hold 18-decimal values exactly. */
 const wei = z.string().regex(/^\d{1,78}$/)
 
-export const runtimeName = z.enum(['wasi', 'docker'])
+export const runtimeName = z.enum(['wasi', 'docker', 'webgpu'])
 
 export const taskLimits = z.object({
   memoryBytes: z.number().int().min(65536).max(4 * 1024 ** 3),
