@@ -19,17 +19,29 @@ const size = z.number().int().min(4).max(2 ** 40).refine(bytes => bytes % 4 === 
 /** A workgroup count: a whole number, or "{i}" for the task's index (filled in before the task runs). */
 const count = z.union([z.number().int().min(0).max(2 ** 31), z.string().regex(/^(\d+|\{i\})$/, 'a whole number or "{i}"')])
 
-const buffer = z.union([
+export type GpuBuffer =
   /** Read-only storage from a file under /in (padded with zeros to a multiple of 4 bytes). */
-  z.strictObject({ name, binding, input: z.string().min(1).max(1024) }),
+  | { readonly name: string, readonly binding: number, readonly input: string }
   /** A uniform buffer of the task's arguments, each as one 4-byte value of this type. */
-  z.strictObject({ name, binding, params: z.enum(['u32', 'i32', 'f32']) }),
+  | { readonly name: string, readonly binding: number, readonly params: 'u32' | 'i32' | 'f32' }
   /** Read-write storage of `size` zero bytes, written to /out/`output` when the passes end. */
-  z.strictObject({ name, binding, output: outName, size }),
+  | { readonly name: string, readonly binding: number, readonly output: string, readonly size: number }
   /** Read-write storage of `size` zero bytes that the task keeps to itself. */
-  z.strictObject({ name, binding, size }),
-])
-export type GpuBuffer = z.infer<typeof buffer>
+  | { readonly name: string, readonly binding: number, readonly size: number }
+
+/** One object with the kind's keys, rather than a union of shapes, so that a mistake gets a precise message. */
+const buffer = z.strictObject({
+  name,
+  binding,
+  input: z.string().min(1).max(1024).optional(),
+  params: z.enum(['u32', 'i32', 'f32']).optional(),
+  output: outName.optional(),
+  size: size.optional(),
+}).superRefine((b, ctx) => {
+  const kinds = [b.input !== undefined, b.params !== undefined, b.size !== undefined].filter(Boolean).length
+  if (kinds !== 1) ctx.addIssue({ code: 'custom', message: `buffer ${b.name} needs exactly one of "input" (a file in /in), "params" (u32, i32 or f32) or "size" (bytes, with "output" to write it to /out)` })
+  else if (b.output !== undefined && b.size === undefined) ctx.addIssue({ code: 'custom', path: ['size'], message: `output buffer ${b.name} needs its "size" in bytes` })
+}).transform(b => b as GpuBuffer)
 
 const pass = z.strictObject({
   /** The `@compute` function to run. */
