@@ -136,6 +136,23 @@ describe('createWebGpuRuntime', () => {
     assert.equal(next.status, 'exit', next.status === 'failed' ? `${next.reason}: ${next.message}` : '')
   })
 
+  it('fails a dispatch over the adapter\'s limits as invalid-module', async (t) => {
+    if (skipWithoutGpu(t)) return
+    const over = gpu!.info.maxWorkgroupsPerDimension + 1
+    const outcome = await task('matmul', MATMUL, { ...MATMUL_PLAN, passes: [{ entry: 'matmul', dispatch: [over] }] }, [String(N)])
+    assertFailed(outcome, 'invalid-module')
+    assert.match(outcome.message, /workgroups/)
+  })
+
+  it('keeps out-of-bounds indexing inside the buffers', async (t) => {
+    if (skipWithoutGpu(t)) return
+    // Reads and writes far past the ends: WGSL clamps or drops them, so the kernel ends normally.
+    const wild = MATMUL.replace('c[id.y * n + id.x] = sum;', 'c[id.y * n + id.x + 100000000u] = sum + a[4000000000u];')
+    const outcome = await task('wild', wild, MATMUL_PLAN, [String(N)])
+    assert.equal(outcome.status, 'exit', outcome.status === 'failed' ? `${outcome.reason}: ${outcome.message}` : '')
+    assert.equal(outcome.files[0]!.bytes.byteLength, N * N * 4)
+  })
+
   it('refuses outputs over the output cap and buffers over the memory cap', async (t) => {
     if (skipWithoutGpu(t)) return
     const outputs = await task('matmul', MATMUL, MATMUL_PLAN, [String(N)], { limits: { ...LIMITS, outputBytes: N * N * 4 - 4 } })
