@@ -79,7 +79,9 @@ describe('createWebGpuRuntime', () => {
     scratch = await mkdtemp(join(tmpdir(), 'conun-webgpu-test-'))
     await writeFile(join(scratch, 'a.bin'), new Uint8Array(a.buffer))
     await writeFile(join(scratch, 'b.bin'), new Uint8Array(b.buffer))
+    process.env.CONUN_TEST_SECRET = 'not for GPU processes'
     gpu = await detectGpu()
+    delete process.env.CONUN_TEST_SECRET
     if (gpu !== null) runtime = createWebGpuRuntime({ gpu })
   })
 
@@ -112,6 +114,12 @@ describe('createWebGpuRuntime', () => {
     }
     assert.deepEqual([...c], [...expected])
     assert.equal(outcome.usage.memoryBytes, 3 * N * N * 4 + 16)
+  })
+
+  it('gives GPU processes only the environment drivers read', (t) => {
+    if (skipWithoutGpu(t)) return
+    assert.equal(gpu!.env.CONUN_TEST_SECRET, undefined)
+    assert.ok(gpu!.env.XDG_RUNTIME_DIR !== undefined)
   })
 
   it('fails a WGSL syntax error as invalid-module, with the compiler\'s message', async (t) => {

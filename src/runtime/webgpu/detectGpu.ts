@@ -12,6 +12,12 @@ export const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json'
 /** Loading Dawn and asking for an adapter takes well under a second; a wedged driver gets this long. */
 const PROBE_TIMEOUT_MS = 30_000
 
+/**
+ * What of the node's environment GPU processes see: what loaders and drivers read, never the rest
+ * (a passphrase in $CONUN_PASSPHRASE, say) — the process runs code from strangers.
+ */
+const DRIVER_ENV = /^(PATH|HOME|TMPDIR|LD_LIBRARY_PATH|XDG_RUNTIME_DIR|VK_.*|__NV.*|__GL.*|MESA_.*|DAWN_.*)$/
+
 export interface DetectedGpu {
   readonly info: GpuInfo
   /** The environment GPU processes run with (e.g. the Vulkan driver chosen). */
@@ -21,7 +27,7 @@ export interface DetectedGpu {
 /** The system's adapter, else SwiftShader's when it is installed and `fallback` allows; null when neither answers. */
 export async function detectGpu (options: { fallback?: boolean } = {}): Promise<DetectedGpu | null> {
   const base: Record<string, string> = {}
-  for (const [key, value] of Object.entries(process.env)) if (value !== undefined) base[key] = value
+  for (const [key, value] of Object.entries(process.env)) if (value !== undefined && DRIVER_ENV.test(key)) base[key] = value
   // Dawn warns on every start without it.
   base.XDG_RUNTIME_DIR ??= tmpdir()
   const candidates = [base]
