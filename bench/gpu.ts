@@ -6,31 +6,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
+import { cpuMatmul, MATMUL_WGSL, matmulPlan, randomMatrix, TILE, wrongElements } from '../examples/gpu-matmul/matrices.ts'
 import { createWebGpuRuntime, detectGpu } from '../src/runtime/index.ts'
-import type { GpuPlan, TaskRunRequest } from '../src/runtime/index.ts'
-
-const TILE = 16
-const TILED_MATMUL = `
-@group(0) @binding(0) var<storage, read> a: array<f32>;
-@group(0) @binding(1) var<storage, read> b: array<f32>;
-@group(0) @binding(2) var<uniform> params: vec4<u32>;
-@group(0) @binding(3) var<storage, read_write> c: array<f32>;
-var<workgroup> tileA: array<array<f32, ${TILE}>, ${TILE}>;
-var<workgroup> tileB: array<array<f32, ${TILE}>, ${TILE}>;
-@compute @workgroup_size(${TILE}, ${TILE})
-fn matmul(@builtin(global_invocation_id) id: vec3<u32>, @builtin(local_invocation_id) local: vec3<u32>) {
-  let n = params.x;
-  var sum = 0.0;
-  for (var t = 0u; t < n; t += ${TILE}u) {
-    tileA[local.y][local.x] = a[id.y * n + t + local.x];
-    tileB[local.y][local.x] = b[(t + local.y) * n + id.x];
-    workgroupBarrier();
-    for (var k = 0u; k < ${TILE}u; k++) { sum += tileA[local.y][k] * tileB[k][local.x]; }
-    workgroupBarrier();
-  }
-  c[id.y * n + id.x] = sum;
-}
-`
+import type { TaskRunRequest } from '../src/runtime/index.ts'
 
 const { values } = parseArgs({ options: { n: { type: 'string', default: '512' }, repeat: { type: 'string', default: '4' } } })
 const n = Number(values.n)
@@ -46,43 +24,20 @@ if (gpu === null) {
 const adapter = [gpu.info.vendor, gpu.info.architecture, gpu.info.device].filter(part => part !== '').join(' ') || gpu.info.description
 console.log(`conun GPU benchmark — ${new Date().toISOString().slice(0, 10)}, adapter ${adapter}, CPU ${cpus()[0]?.model.trim()}, Node ${process.version}, n = ${n}`)
 
-// Values in [-1, 1): sums stay small, so a correct result is within a tight relative bound.
-let seed = 1
-const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 30 - 1
-const a = Float32Array.from({ length: n * n }, random)
-const b = Float32Array.from({ length: n * n }, random)
-
-function cpuMatmul (): Float32Array {
-  const c = new Float32Array(n * n)
-  for (let i = 0; i < n; i++) {
-    for (let k = 0; k < n; k++) {
-      const aik = a[i * n + k]!
-      for (let j = 0; j < n; j++) c[i * n + j]! += aik * b[k * n + j]!
-    }
-  }
-  return c
-}
+const a = randomMatrix(n, n, 1)
+const b = randomMatrix(n, n, 2)
 
 const flops = 2 * n ** 3
 const scratch = await mkdtemp(join(tmpdir(), 'conun-bench-gpu-'))
 const runtime = createWebGpuRuntime({ gpu })
 try {
-  await writeFile(join(scratch, 'matmul.wgsl'), TILED_MATMUL)
   await writeFile(join(scratch, 'a.bin'), new Uint8Array(a.buffer))
   await writeFile(join(scratch, 'b.bin'), new Uint8Array(b.buffer))
   const task = (passes: number): TaskRunRequest => {
-    const plan: GpuPlan = {
-      buffers: [
-        { name: 'a', binding: 0, input: 'a.bin' },
-        { name: 'b', binding: 1, input: 'b.bin' },
-        { name: 'params', binding: 2, params: 'u32' },
-        { name: 'c', binding: 3, output: 'c.bin', size: n * n * 4 },
-      ],
-      passes: Array.from({ length: passes }, () => ({ entry: 'matmul', dispatch: [n / TILE, n / TILE] })),
-    }
+    const plan = matmulPlan(n, n, passes)
     return {
       moduleCid: 'bench-matmul',
-      modulePath: join(scratch, 'matmul.wgsl'),
+      modulePath: MATMUL_WGSL,
       args: [JSON.stringify(plan), String(n)],
       env: {},
       inputs: [{ name: 'a.bin', path: join(scratch, 'a.bin') }, { name: 'b.bin', path: join(scratch, 'b.bin') }],
@@ -100,12 +55,10 @@ try {
   const kernelMs = Math.max((many.ms - once.ms) / repeat, Number.EPSILON)
 
   const cpuStarted = performance.now()
-  const expected = cpuMatmul()
+  const expected = cpuMatmul(a, b, n)
   const cpuMs = performance.now() - cpuStarted
 
-  const c = new Float32Array(once.bytes.slice().buffer)
-  let wrong = 0
-  for (let i = 0; i < n * n; i++) if (Math.abs(c[i]! - expected[i]!) > 1e-3 * Math.max(1, Math.abs(expected[i]!))) wrong++
+  const wrong = wrongElements(new Float32Array(once.bytes.slice().buffer), expected)
 
   const gflops = (ms: number) => flops / ms / 1e6
   const result = { adapter, n, gflopsKernel: gflops(kernelMs), gflopsEndToEnd: gflops(once.ms), cpuGflops: gflops(cpuMs), wrong }
