@@ -5,7 +5,8 @@
 # tests build network namespaces with iproute2 and NAT routers with iptables; the sequence search
 # example reads emboss-test's protein sequences and checks its scores with EMBOSS water (emboss,
 # with its matrices from emboss-data); the animation example encodes and decodes its video with
-# ffmpeg. Installs what is
+# ffmpeg; the WebGPU runtime's tests run Dawn on chromium's SwiftShader Vulkan driver, through the
+# Vulkan loader (libvulkan1). Installs what is
 # missing from Debian's packages and starts dockerd when its socket is absent.
 set -eu
 have_wasi() {
@@ -25,6 +26,7 @@ command -v iptables >/dev/null 2>&1 || packages="$packages iptables"
 { command -v water >/dev/null 2>&1 && [ -f /usr/share/EMBOSS/data/EBLOSUM62 ] && [ -f /usr/share/EMBOSS/test/swiss/seq.dat ]; } ||
   packages="$packages emboss emboss-data emboss-test"
 command -v ffmpeg >/dev/null 2>&1 || packages="$packages ffmpeg"
+dpkg -s libvulkan1 >/dev/null 2>&1 || packages="$packages libvulkan1"
 if [ -n "$packages" ]; then
   if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
     echo "The tests need these Debian packages:$packages. Install them, or run as root on Debian to have them installed." >&2

@@ -49,7 +49,7 @@ const base64 = z.string().max(MAX_TASK_FRAME_BYTES).regex(/^[A-Za-z0-9+/]*={0,2}
 /** Token amounts in wei as decimal strings: JSON numbers cannot hold 18-decimal values exactly. */
 const wei = z.string().regex(/^\d{1,78}$/)
 
-export const runtimeName = z.enum(['wasi', 'docker'])
+export const runtimeName = z.enum(['wasi', 'docker', 'webgpu'])
 
 export const taskLimits = z.object({
   memoryBytes: z.number().int().min(65536).max(4 * 1024 ** 3),
@@ -69,6 +69,15 @@ export const offerBody = z.object({
   cpuModel: z.string().max(200),
   /** Single-core speed score the provider measured (millions of sieve steps per second). */
   speed: z.number().int().min(0).max(1_000_000).optional(),
+  /** The adapter behind a `webgpu` runtime (added in offer v1 as an optional field: older peers ignore it). */
+  gpu: z.object({
+    vendor: z.string().max(200),
+    architecture: z.string().max(200),
+    device: z.string().max(200),
+    description: z.string().max(200),
+    maxBufferBytes: count,
+    maxWorkgroupsPerDimension: count,
+  }).optional(),
   pricePerTaskWei: wei,
   /** Where to dial the provider, for requesters that only heard the offer through gossip. */
   addrs: z.array(z.string().max(512)).max(32),

@@ -88,8 +88,13 @@ export const nodeConfig = z.strictObject({
     claimThresholdWei: z.string().regex(/^\d{1,78}$/),
     /** After a job ends, how long the requester has to settle before the provider claims itself. */
     claimDelayMs: z.number().int().min(0),
-    /** Sandboxes this provider may run; `docker` is offered only when a Docker Engine answers. */
-    runtimes: z.array(z.enum(['wasi', 'docker'])).min(1),
+    /**
+     * Sandboxes this provider may run; `docker` is offered only when a Docker Engine answers, `webgpu`
+     * only when a GPU adapter is found at start.
+     */
+    runtimes: z.array(z.enum(['wasi', 'docker', 'webgpu'])).min(1),
+    /** Offer `webgpu` on SwiftShader, a GPU emulated on the CPU (slow: for tests and CI), when no GPU is found. */
+    softwareGpu: z.boolean(),
     /** The Docker Engine's unix socket. */
     dockerSocket: z.string().min(1),
     /** When the machine is lent (see resources/idlePolicy.ts). */
@@ -154,7 +159,8 @@ export function defaultNodeConfig (): NodeConfig {
       pricePerTaskWei: '0',
       claimThresholdWei: String(100n * 10n ** 18n),
       claimDelayMs: 10_000,
-      runtimes: ['wasi', 'docker'],
+      runtimes: ['wasi', 'docker', 'webgpu'],
+      softwareGpu: false,
       dockerSocket: '/var/run/docker.sock',
       lending: { idleOnly: false, busyAbovePercent: 30, idleForSec: 60, maxPausedSec: 600, windows: [], runOnBattery: false, checkEverySec: 5 },
     },

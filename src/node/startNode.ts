@@ -25,7 +25,7 @@ import type { OfferExchange } from '../market/index.ts'
 import type { HostServices, Reachability } from '../net/index.ts'
 import type { ProviderAgent, ProviderEvent } from '../provider/index.ts'
 import type { Requester, Settlement } from '../requester/index.ts'
-import type { Runtime } from '../runtime/index.ts'
+import type { Runtime, WebGpuRuntime } from '../runtime/index.ts'
 import type { Storage } from '../storage/index.ts'
 import type { NodeInfoFile } from '../sdk/index.ts'
 import { watchChain } from '../ledger/index.ts'
@@ -134,6 +134,7 @@ export async function startNode (config: NodeConfig, passphrase: string, options
     })
     lending = startLendingPolicy({ lending: config.provider.lending, provider, runtimes })
     const machine = probeMachine()
+    const gpu = runtimes.find((runtime): runtime is WebGpuRuntime => runtime.name === 'webgpu')?.gpu
     ownOffer = () => createOffer(key, {
       chainId: config.chainId,
       runtimes: runtimes.map(runtime => runtime.name),
@@ -141,6 +142,7 @@ export async function startNode (config: NodeConfig, passphrase: string, options
       memoryBytes: Math.min(machine.memoryBytes, config.provider.maxTaskMemoryMb * 1024 * 1024 * config.provider.cores),
       cpuModel: machine.cpuModel,
       speed: machine.speed,
+      ...(gpu === undefined ? {} : { gpu }),
       pricePerTaskWei: config.provider.pricePerTaskWei,
       // Relay (circuit) addresses first: a NAT'd provider's LAN address is no use to anyone outside.
       addrs: offerAddrs(host.getMultiaddrs().map(String), plan.mode),

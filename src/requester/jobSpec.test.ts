@@ -10,7 +10,7 @@ test('a range expands {i} into one task per index, with defaults filled in', () 
 })
 
 test('bad specs list every problem', () => {
-  assert.throws(() => parseJobSpec({ runtime: 'lisp', module: 'm', range: { count: 1 } }), /runtime: runtime must be "wasi" or "docker"/)
+  assert.throws(() => parseJobSpec({ runtime: 'lisp', module: 'm', range: { count: 1 } }), /runtime: runtime must be "wasi", "docker" or "webgpu"/)
   assert.throws(() => parseJobSpec({ runtime: 'wasi', module: '', tasks: [], bogus: 1 }), (error: unknown) => {
     assert.ok(error instanceof JobSpecError)
     assert.ok(error.issues.some(i => i.startsWith('module')))
@@ -44,4 +44,30 @@ test('a docker job names an image and a command that goes before every task\'s a
     assert.ok(error.issues.some(i => i.includes('module')), error.message)
     return true
   })
+})
+
+test('a webgpu job names a WGSL module and a plan that goes, {i} filled in, before every task\'s args', () => {
+  const gpu = {
+    buffers: [{ name: 'a', binding: 0, input: 'a.bin' }, { name: 'p', binding: 1, params: 'u32' }, { name: 'c', binding: 2, output: 'c.bin', size: 64 }],
+    passes: [{ entry: 'main', dispatch: ['{i}', 2] }],
+  }
+  const spec = parseJobSpec({ runtime: 'webgpu', module: 'k.wgsl', gpu, inputs: { 'a.bin': 'a.bin' }, range: { count: 2, args: ['{i}'] } })
+  const tasks = expandTasks(spec)
+  assert.deepEqual(tasks.map(t => t.args.slice(1)), [['0'], ['1']])
+  assert.deepEqual(JSON.parse(tasks[1]!.args[0]!).passes, [{ entry: 'main', dispatch: ['1', 2] }])
+  assert.equal(codeOf(mapSources(spec, source => `cid:${source}`)), 'cid:k.wgsl')
+})
+
+test('a webgpu plan\'s problems are named: missing inputs, clashing bindings, bad sizes and dispatches', () => {
+  const buffers = [{ name: 'a', binding: 0, input: 'a.bin' }, { name: 'c', binding: 0, output: 'c.bin', size: 6 }]
+  assert.throws(() => parseJobSpec({ runtime: 'webgpu', module: 'k.wgsl', gpu: { buffers, passes: [{ entry: 'main', dispatch: ['x'] }] }, range: { count: 1 } }), (error: unknown) => {
+    assert.ok(error instanceof JobSpecError)
+    assert.ok(error.issues.some(i => i.startsWith('gpu.buffers.1.size') && i.includes('multiples of 4')), error.message)
+    assert.ok(error.issues.some(i => i.includes('"{i}"')), error.message)
+    return true
+  })
+  const clash = [{ name: 'a', binding: 0, size: 4 }, { name: 'b', binding: 0, params: 'u32', size: 4 }, { name: 'c', binding: 0, size: 8 }]
+  assert.throws(() => parseJobSpec({ runtime: 'webgpu', module: 'k.wgsl', gpu: { buffers: clash, passes: [{ entry: 'main', dispatch: [1] }] }, range: { count: 1 } }), /buffer b needs exactly one of/)
+  assert.throws(() => parseJobSpec({ runtime: 'webgpu', module: 'k.wgsl', gpu: { buffers: [clash[0], clash[2]], passes: [{ entry: 'main', dispatch: [1] }] }, range: { count: 1 } }), /two buffers have the same binding 0/)
+  assert.throws(() => parseJobSpec({ runtime: 'webgpu', module: 'k.wgsl', gpu: { buffers: buffers.slice(0, 1), passes: [{ entry: 'main', dispatch: [1] }] }, range: { count: 1 } }), /gpu\.buffers\.0\.input: buffer a reads \/in\/a\.bin, which is not among the inputs/)
 })

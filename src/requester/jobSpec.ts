@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { gpuPlan } from '../runtime/index.ts'
 
 /**
  * The job spec a user writes (documented in README.md). The code (`module` or `image`) and input
@@ -84,9 +85,26 @@ const wasiJob = z.strictObject({ ...jobFields, runtime: z.literal('wasi'), modul
  */
 const dockerJob = z.strictObject({ ...jobFields, runtime: z.literal('docker'), image: source, command: args.default([]) })
 
-export const jobSpec = z.discriminatedUnion('runtime', [wasiJob, dockerJob], { error: 'runtime must be "wasi" or "docker"' })
+/**
+ * A WGSL compute module (by path or CID) and its plan, `gpu`: the buffers (from /in files, the task's
+ * params, outputs to /out) and the passes run over them in order. `{i}` in a pass's dispatch is the
+ * task's index; a task's args fill the params buffer.
+ */
+const webgpuJob = z.strictObject({ ...jobFields, runtime: z.literal('webgpu'), module: source, gpu: gpuPlan })
+
+export const jobSpec = z.discriminatedUnion('runtime', [wasiJob, dockerJob, webgpuJob], { error: 'runtime must be "wasi", "docker" or "webgpu"' })
   .refine(spec => (spec.tasks === undefined) !== (spec.range === undefined), { message: 'give either "tasks" or "range", not both and not neither', path: ['tasks'] })
   .refine(spec => (spec.quorum ?? 1) <= spec.replication, { message: 'quorum cannot be more than replication', path: ['quorum'] })
+  .superRefine((spec, ctx) => {
+    if (spec.runtime !== 'webgpu') return
+    // A buffer's file must reach every task: from the job's inputs, or from each task's own.
+    const everyTaskHas = (name: string) => spec.tasks !== undefined && spec.tasks.every(task => task.inputs?.[name] !== undefined)
+    for (const [index, buffer] of spec.gpu.buffers.entries()) {
+      if ('input' in buffer && spec.inputs?.[buffer.input] === undefined && !everyTaskHas(buffer.input)) {
+        ctx.addIssue({ code: 'custom', path: ['gpu', 'buffers', index, 'input'], message: `buffer ${buffer.name} reads /in/${buffer.input}, which is not among the inputs` })
+      }
+    }
+  })
 export type JobSpec = z.infer<typeof jobSpec>
 export type JobSpecInput = z.input<typeof jobSpec>
 
@@ -108,21 +126,25 @@ export function parseJobSpec (json: unknown): JobSpec {
   return parsed.data
 }
 
-/** The job's tasks, with a range expanded and a Docker job's command put in front of each task's args. */
+/**
+ * The job's tasks, with a range expanded and put in front of each task's args: a Docker job's
+ * command, or a WebGPU job's plan (as JSON, with `{i}` filled in: the runtime reads it from there).
+ */
 export function expandTasks (spec: JobSpec): TaskSpec[] {
-  const command = spec.runtime === 'docker' ? spec.command : []
-  if (spec.tasks !== undefined) return spec.tasks.map(task => ({ ...task, args: [...command, ...task.args] }))
-  const range = spec.range!
   const fill = (template: string, i: number) => template.replaceAll('{i}', String(i))
+  const plan = spec.runtime === 'webgpu' ? JSON.stringify(spec.gpu) : undefined
+  const prefix = (i: number) => spec.runtime === 'docker' ? spec.command : plan === undefined ? [] : [fill(plan, i)]
+  if (spec.tasks !== undefined) return spec.tasks.map((task, i) => ({ ...task, args: [...prefix(i), ...task.args] }))
+  const range = spec.range!
   return Array.from({ length: range.count }, (_, i) => ({
-    args: [...command, ...range.args.map(arg => fill(arg, i))],
+    args: [...prefix(i), ...range.args.map(arg => fill(arg, i))],
     ...(range.stdin === undefined ? {} : { stdin: fill(range.stdin, i) }),
   }))
 }
 
-/** The code tasks run: the WASI module, or the Docker image tarball. */
+/** The code tasks run: the WASI or WGSL module, or the Docker image tarball. */
 export function codeOf (spec: JobSpec): string {
-  return spec.runtime === 'wasi' ? spec.module : spec.image
+  return spec.runtime === 'docker' ? spec.image : spec.module
 }
 
 /** The quorum a spec asks for: as given, or a majority of its replicas. */
@@ -143,7 +165,7 @@ export function mapSources (spec: JobSpec, resolve: (source: string) => string):
     inputs === undefined ? undefined : Object.fromEntries(Object.entries(inputs).map(([name, value]) => [name, resolve(value)]))
   return {
     ...spec,
-    ...(spec.runtime === 'wasi' ? { module: resolve(spec.module) } : { image: resolve(spec.image) }),
+    ...(spec.runtime === 'docker' ? { image: resolve(spec.image) } : { module: resolve(spec.module) }),
     ...(spec.inputs === undefined ? {} : { inputs: mapInputs(spec.inputs) }),
     ...(spec.tasks === undefined ? {} : { tasks: spec.tasks.map(task => ({ ...task, ...(task.inputs === undefined ? {} : { inputs: mapInputs(task.inputs) }) })) }),
   }

@@ -1,4 +1,4 @@
-/** The runtime domain's public door: the sandbox contract and the WASI and Docker runtimes that fulfil it. */
+/** The runtime domain's public door: the sandbox contract and the WASI, Docker and WebGPU runtimes that fulfil it. */
 export type {
   OutputFile,
   Runtime,
@@ -22,3 +22,10 @@ export type { DockerEngine } from './docker/engine.ts'
 export { DockerEngineError } from './docker/errors.ts'
 export { TAR_END, tarHeader, tarPadding } from './docker/tarWriter.ts'
 export type { TarHeaderFields } from './docker/tarWriter.ts'
+export { createWebGpuRuntime } from './webgpu/createWebGpuRuntime.ts'
+export type { WebGpuRuntime, WebGpuRuntimeOptions } from './webgpu/createWebGpuRuntime.ts'
+export { detectGpu, SWIFTSHADER_ICD } from './webgpu/detectGpu.ts'
+export type { DetectedGpu } from './webgpu/detectGpu.ts'
+export type { GpuInfo } from './webgpu/protocol.ts'
+export { gpuPlan } from './webgpu/gpuPlan.ts'
+export type { GpuPlan } from './webgpu/gpuPlan.ts'

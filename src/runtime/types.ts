@@ -1,13 +1,13 @@
 /**
- * The contract every sandbox runtime (WASI, Docker) fulfils: run one task from local
+ * The contract every sandbox runtime (WASI, Docker, WebGPU) fulfils: run one task from local
  * files and report what happened. Runtimes never touch the network or storage; the provider agent
  * fetches code and inputs by CID before calling them, and publishes outputs afterwards.
  */
 
-export type RuntimeName = 'wasi' | 'docker'
+export type RuntimeName = 'wasi' | 'docker' | 'webgpu'
 
 export interface TaskLimits {
-  /** Upper bound on the sandbox's memory (WASI: linear memory; Docker: the container's cgroup), in bytes. */
+  /** Upper bound on the sandbox's memory (WASI: linear memory; Docker: the container's cgroup; WebGPU: the task's buffers), in bytes. */
   readonly memoryBytes: number
   /** Wall-clock budget; the sandbox is killed when it runs out. */
   readonly timeoutMs: number

@@ -17,8 +17,12 @@ Options:
   --cores N               tasks to run at once when providing (default: all cores)
   --price CON             least a job must pay per task, e.g. 0.01 (default: 0, free jobs welcome)
   --claim-threshold CON   claim on chain during a job once this much is owed (default: 100)
-  --runtimes LIST         sandboxes to offer, comma-separated: wasi,docker (default: both; docker
-                          only when a Docker Engine answers on its socket)
+  --runtimes LIST         sandboxes to offer, comma-separated: wasi,docker,webgpu (default: all
+                          three; docker only when a Docker Engine answers on its socket, webgpu
+                          only when a GPU adapter is found)
+  --no-gpu                keep the GPU to yourself: do not offer webgpu
+  --software-gpu          offer webgpu on SwiftShader (the GPU emulated on the CPU; slow, for
+                          tests) when no GPU is found
   --max-memory MB         memory one task may use (default: 2048)
   --max-cache-disk MB     disk for fetched code and inputs, least recently used go first
                           (default: 0, no limit)
@@ -72,6 +76,8 @@ export const nodeStart: Command = {
       price: { type: 'string' },
       'claim-threshold': { type: 'string' },
       runtimes: { type: 'string' },
+      'no-gpu': { type: 'boolean' },
+      'software-gpu': { type: 'boolean' },
       'max-memory': { type: 'string' },
       'max-cache-disk': { type: 'string' },
       'idle-only': { type: 'boolean' },
@@ -116,6 +122,7 @@ export const nodeStart: Command = {
         pricePerTaskWei: values.price === undefined ? undefined : String(conFlag(values.price, 'price', help)),
         claimThresholdWei: values['claim-threshold'] === undefined ? undefined : String(conFlag(values['claim-threshold'], 'claim-threshold', help)),
         runtimes: values.runtimes?.split(',') as NodeConfig['provider']['runtimes'] | undefined,
+        softwareGpu: values['software-gpu'],
         maxTaskMemoryMb: intFlag(values['max-memory'], 'max-memory', help, 6, 1024 * 1024),
         maxCacheMb: intFlag(values['max-cache-disk'], 'max-cache-disk', help, 0, Number.MAX_SAFE_INTEGER),
         lending: {
@@ -135,7 +142,11 @@ export const nodeStart: Command = {
       overrides.chainId ??= file.chainId
       overrides.chain = { ...overrides.chain, rpcUrl: values.rpc ?? file.rpcUrl, token: file.token, escrow: file.escrow, deploymentBlock: file.deploymentBlock }
     }
-    const config = await loadNodeConfig(overrides, async path => readFile(path, 'utf8').catch(() => undefined))
+    const loaded = await loadNodeConfig(overrides, async path => readFile(path, 'utf8').catch(() => undefined))
+    // After loading, so that it also takes webgpu out of the runtimes config.json names.
+    const config = values['no-gpu'] === true
+      ? { ...loaded, provider: { ...loaded.provider, runtimes: loaded.provider.runtimes.filter(runtime => runtime !== 'webgpu') } }
+      : loaded
     const { passphrase, source } = await resolvePassphrase({ devnet: config.devnet, passphraseFile: values['passphrase-file'] })
     if (config.devnet) console.error(`warning: devnet node key, passphrase is the ${source}`)
     // A node serves many peers: one stray failure is logged, it must not take the node down.

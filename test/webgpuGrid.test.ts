@@ -1,0 +1,100 @@
+// WebGPU jobs on a real grid: a provider that finds an adapter (here SwiftShader, with
+// --software-gpu) offers webgpu and names the GPU, one started with --no-gpu does not, and a matmul
+// job's tasks run on the first with results equal to a CPU computation.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { startLocalGrid } from '../src/devnet/index.ts'
+import { detectGpu } from '../src/runtime/index.ts'
+import { tempDir, waitFor } from './helpers.ts'
+
+const N = 32
+/** C = A × B + offset; small whole numbers keep every sum exact, so results compare bit for bit. */
+const MATMUL = `
+@group(0) @binding(0) var<storage, read> a: array<f32>;
+@group(0) @binding(1) var<storage, read> b: array<f32>;
+@group(0) @binding(2) var<uniform> params: vec4<u32>;
+@group(0) @binding(3) var<storage, read_write> c: array<f32>;
+@compute @workgroup_size(8, 8)
+fn matmul(@builtin(global_invocation_id) id: vec3<u32>) {
+  let n = params.x;
+  if (id.x >= n || id.y >= n) { return; }
+  var sum = f32(params.y);
+  for (var k = 0u; k < n; k++) { sum += a[id.y * n + k] * b[k * n + id.x]; }
+  c[id.y * n + id.x] = sum;
+}
+`
+const a = Float32Array.from({ length: N * N }, (_, i) => (i * 7) % 5)
+const b = Float32Array.from({ length: N * N }, (_, i) => (i * 3) % 4 - 1)
+
+function cpuMatmul (offset: number): Float32Array {
+  const c = new Float32Array(N * N)
+  for (let row = 0; row < N; row++) {
+    for (let col = 0; col < N; col++) {
+      let sum = offset
+      for (let k = 0; k < N; k++) sum += a[row * N + k]! * b[k * N + col]!
+      c[row * N + col] = sum
+    }
+  }
+  return c
+}
+
+if (await detectGpu() === null) {
+  test('webgpu grid', t => t.skip('no WebGPU adapter here, not even SwiftShader (apt-get install libvulkan1 chromium)'))
+} else {
+  const dir = await tempDir('conun-webgpu-grid-')
+  await writeFile(join(dir, 'matmul.wgsl'), MATMUL)
+  await writeFile(join(dir, 'a.bin'), new Uint8Array(a.buffer))
+  await writeFile(join(dir, 'b.bin'), new Uint8Array(b.buffer))
+  const grid = await startLocalGrid({ providers: 0, coresPerProvider: 1 })
+  const [withGpu, noGpu] = await Promise.all([
+    grid.addProvider({ flags: ['--runtimes', 'wasi,webgpu', '--software-gpu'] }),
+    grid.addProvider({ flags: ['--runtimes', 'wasi,webgpu', '--software-gpu', '--no-gpu'] }),
+  ])
+  const client = grid.requester.client
+  test.after(async () => {
+    await grid.stop()
+    await rm(dir, { recursive: true, force: true })
+  })
+  await waitFor(async () => (await client.peers()).filter(peer => peer.offer !== null).length === 2, 30_000, 'both offers')
+
+  test('webgpu is offered, with its adapter, only by the provider that lends its GPU', async () => {
+    const offers = new Map((await client.peers()).map(peer => [peer.peerId, peer.offer]))
+    assert.deepEqual(offers.get(withGpu!.peerId)?.runtimes, ['wasi', 'webgpu'])
+    assert.match(offers.get(withGpu!.peerId)?.gpu?.vendor ?? '', /\S/, 'the offer names the adapter')
+    assert.deepEqual(offers.get(noGpu!.peerId)?.runtimes, ['wasi'])
+    assert.equal(offers.get(noGpu!.peerId)?.gpu, undefined)
+  })
+
+  test('a webgpu matmul job runs on the GPU provider and equals the CPU\'s result', async () => {
+    const spec = {
+      runtime: 'webgpu',
+      module: 'matmul.wgsl',
+      inputs: { 'a.bin': 'a.bin', 'b.bin': 'b.bin' },
+      gpu: {
+        buffers: [
+          { name: 'a', binding: 0, input: 'a.bin' },
+          { name: 'b', binding: 1, input: 'b.bin' },
+          { name: 'params', binding: 2, params: 'u32' },
+          { name: 'c', binding: 3, output: 'c.bin', size: N * N * 4 },
+        ],
+        passes: [{ entry: 'matmul', dispatch: [N / 8, N / 8] }],
+      },
+      range: { count: 2, args: [String(N), '{i}'] },
+      limits: { timeoutMs: 120_000 },
+    }
+    const submitted = await client.submitJob(spec, dir)
+    await waitFor(async () => (await client.job(submitted.job.id)).job.state !== 'running', 180_000, 'the webgpu job')
+    const results = await client.results(submitted.job.id)
+    assert.equal(results.job.state, 'completed')
+    assert.equal(results.tasks.length, 2)
+    for (const task of results.tasks) {
+      assert.equal(task.provider, withGpu!.peerId)
+      const output = task.outputs.find(output => output.kind === 'file' && output.path === 'c.bin')
+      assert.ok(output !== undefined, 'c.bin came back from /out')
+      const bytes = await client.contentBytes(output.cid)
+      assert.deepEqual([...new Float32Array(new Uint8Array(bytes).buffer)], [...cpuMatmul(task.idx)])
+    }
+  })
+}
