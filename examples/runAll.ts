@@ -36,6 +36,8 @@ export const EXAMPLES: readonly ExampleEntry[] = [
   { name: 'md', category: 'life science', driver: 'md/md.ts', args: [], smallArgs: ['--trajectories', '4', '--equilibration', '500', '--production', '1500', '--cores', '1'] },
   // Full size reads Debian's linux-source-6.12 (apt-get install linux-source-6.12); small, this repository's own text.
   { name: 'mapreduce', category: 'big data', driver: 'mapreduce/mapreduce.ts', args: ['--max-mb', '512'], smallArgs: ['--partitions', '3', '--cores', '1', join(ROOT, 'README.md'), ...['raven', 'tyger', 'ozymandias'].map(poem => join(ROOT, 'examples', 'docker-wordcount', 'texts', `${poem}.txt`))] },
+  // WGSL on the providers' GPUs through WebGPU (Dawn; SwiftShader on CPU-only machines, with --software-gpu).
+  { name: 'gpu-matmul', category: 'science', driver: 'gpu-matmul/gpuMatmul.ts', args: ['--n', '512', '--tasks', '4'], smallArgs: ['--n', '64', '--tasks', '2'] },
   // { name: 'training', category: 'deep learning', driver: 'training/training.ts', args: [], smallArgs: [] },
 ]
 

@@ -75,6 +75,6 @@ if (import.meta.main) {
     ...[...report.providers].map(([peer, count]) => `  provider …${peer.slice(-8)}: ${count} tasks`),
     `grid: ${report.gridSeconds.toFixed(2)} s; one CPU core: ${report.baselineSeconds.toFixed(2)} s`,
   ].join('\n'))
-  console.log(summaryLine({ name: 'gpu-matmul', category: 'deep learning', verified: report.wrong === 0, wallS: (Date.now() - started) / 1000, baselineS: report.baselineSeconds, tasks: report.tasks, providers: report.providers.size, gridS: report.gridSeconds }))
+  console.log(summaryLine({ name: 'gpu-matmul', category: 'science', verified: report.wrong === 0, wallS: (Date.now() - started) / 1000, baselineS: report.baselineSeconds, tasks: report.tasks, providers: report.providers.size, gridS: report.gridSeconds }))
   if (report.wrong !== 0) process.exitCode = 1
 }
