@@ -3,7 +3,8 @@ import { fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import type { GpuReply, GpuRequest } from './protocol.ts'
 
-const GPU_PROCESS = fileURLToPath(new URL('./gpuProcess.ts', import.meta.url))
+/** The GPU process's program. A function, not a module constant: the browser bundle imports this door too, and has no file URLs. */
+const gpuProcessPath = () => fileURLToPath(new URL('./gpuProcess.ts', import.meta.url))
 /** What of the process's stderr (Dawn's warnings) is kept for an `internal` failure's message. */
 const STDERR_KEEP_BYTES = 4096
 
@@ -15,7 +16,7 @@ export type GpuProcessResult =
 
 export function spawnGpuProcess (request: GpuRequest, env: NodeJS.ProcessEnv, timeoutMs: number, signal?: AbortSignal): Promise<GpuProcessResult> {
   return new Promise(resolve => {
-    const child = fork(GPU_PROCESS, [], {
+    const child = fork(gpuProcessPath(), [], {
       env,
       serialization: 'advanced',
       execArgv: ['--disable-warning=ExperimentalWarning'],
