@@ -20,5 +20,5 @@ export type { DockerRuntime, DockerRuntimeOptions, DockerRuntimeStats } from './
 export { createDockerEngine, DEFAULT_DOCKER_SOCKET, detectDocker } from './docker/engine.ts'
 export type { DockerEngine } from './docker/engine.ts'
 export { DockerEngineError } from './docker/errors.ts'
-export { TAR_END, tarHeader, tarPadding } from './docker/tarWriter.ts'
-export type { TarHeaderFields } from './docker/tarWriter.ts'
+export { paxRecord, tarball } from './docker/tarWriter.ts'
+export type { TarEntry } from './docker/tarWriter.ts'
