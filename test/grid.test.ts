@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { startLocalGrid } from '../src/devnet/index.ts'
 import { buildExamples } from '../scripts/build-examples.ts'
 import { countPrimesJs, primeRanges, primeTaskArgs } from '../examples/primes/primes.ts'
-import { buildWasiFixture } from './fixtures/wasi/buildFixtures.ts'
+import { buildWasiFixture } from '../src/runtime/wasi/fixtures/buildFixtures.ts'
 import { stdoutOf, tempDir, waitFor } from './helpers.ts'
 
 const [examples, loop, echo, transform] = await Promise.all([buildExamples(), buildWasiFixture('loop'), buildWasiFixture('echo'), buildWasiFixture('transform')])

@@ -7,7 +7,7 @@ import { createWriteStream } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { startLocalGrid } from '../src/devnet/index.ts'
-import { buildWasiFixture } from './fixtures/wasi/buildFixtures.ts'
+import { buildWasiFixture } from '../src/runtime/wasi/fixtures/buildFixtures.ts'
 import { stdoutOf, tempDir, waitFor } from './helpers.ts'
 
 const SIZE_MB = 300

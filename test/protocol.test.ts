@@ -11,7 +11,7 @@ import { generateNodeKey } from '../src/identity/index.ts'
 import { createOffer } from '../src/market/index.ts'
 import { encodeFrame, FramedStream, hostOptions, toRequester, MAX_OFFER_FRAME_BYTES, MAX_TASK_FRAME_BYTES, PROTOCOL_OFFER, PROTOCOL_TASK, protocolError, signBody, SIGNING_DOMAIN, TOPIC_OFFERS, decodeFrame } from '../src/net/index.ts'
 import { defaultNodeConfig, startNode } from '../src/node/index.ts'
-import { buildWasiFixture } from './fixtures/wasi/buildFixtures.ts'
+import { buildWasiFixture } from '../src/runtime/wasi/fixtures/buildFixtures.ts'
 import { waitFor } from './helpers.ts'
 import type { AgreementProposalBody } from '../src/net/index.ts'
 

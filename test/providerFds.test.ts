@@ -7,7 +7,7 @@ import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { startLocalGrid } from '../src/devnet/index.ts'
 import { MAX_TASK_FDS } from '../src/runtime/index.ts'
-import { buildWasiFixture } from './fixtures/wasi/buildFixtures.ts'
+import { buildWasiFixture } from '../src/runtime/wasi/fixtures/buildFixtures.ts'
 import { stdoutOf, waitFor } from './helpers.ts'
 
 const PRICE = '0.001'

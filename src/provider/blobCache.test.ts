@@ -8,7 +8,7 @@ import { generateNodeKey } from '../identity/index.ts'
 import { hostOptions } from '../net/index.ts'
 import { ContentTooLargeError, createStorage, InvalidDagError } from '../storage/index.ts'
 import type { Storage } from '../storage/index.ts'
-import { bounded, dirBytes, serveDag, terabyteFile, understatedFile } from '../../test/fixtures/dagBombs.ts'
+import { bounded, dirBytes, serveDag, terabyteFile, understatedFile } from '../storage/dagBombs.ts'
 import { BlobCache, CacheFullError } from './blobCache.ts'
 
 /** A temp folder with storages named `names` in it, all stopped and removed after the test. */

@@ -8,7 +8,7 @@ import { generateNodeKey } from '../identity/index.ts'
 import { hostOptions } from '../net/index.ts'
 import { lpStream } from '@libp2p/utils'
 import { CID } from 'multiformats/cid'
-import { bounded, dirBytes, emptyBlocksFile, serveDag, terabyteFile, understatedFile, uniqueBlocksFile } from '../../test/fixtures/dagBombs.ts'
+import { bounded, dirBytes, emptyBlocksFile, serveDag, terabyteFile, understatedFile, uniqueBlocksFile } from './dagBombs.ts'
 import { ContentTooLargeError, createStorage, FetchAbortedError, inlineCid, InvalidCidError, InvalidDagError, PROTOCOL_BLOCKS, readFromPeer } from './index.ts'
 
 async function startStorage () {

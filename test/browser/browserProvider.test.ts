@@ -9,7 +9,7 @@ import { countPrimesJs, primeRanges, primeTaskArgs } from '../../examples/primes
 import { startLocalGrid, startNodeProcess, stopNode } from '../../src/devnet/index.ts'
 import { MAX_TASK_FDS } from '../../src/runtime/index.ts'
 import { ensureWebBundle } from '../../src/web/index.ts'
-import { buildWasiFixture } from '../fixtures/wasi/buildFixtures.ts'
+import { buildWasiFixture } from '../../src/runtime/wasi/fixtures/buildFixtures.ts'
 import { stdoutOf, tempDir, waitFor } from '../helpers.ts'
 import { apiToken, launchChromium, provideLink } from './browser.ts'
 import type { JobSpecInput } from '../../src/requester/index.ts'

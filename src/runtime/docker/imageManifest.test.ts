@@ -4,8 +4,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { tarball } from '../../../test/fixtures/docker/images.ts'
-import type { TarPiece } from '../../../test/fixtures/docker/images.ts'
+import { tarball } from './tarWriter.ts'
+import type { TarEntry } from './tarWriter.ts'
 import { readImageManifest } from './imageManifest.ts'
 
 let scratch: string
@@ -13,7 +13,7 @@ let written = 0
 const config = '{"rootfs":{"type":"layers","diff_ids":[]}}'
 const configId = `sha256:${createHash('sha256').update(config).digest('hex')}`
 
-async function read (pieces: TarPiece[]) {
+async function read (pieces: TarEntry[]) {
   const path = join(scratch, `${written++}.tar`)
   await writeFile(path, tarball(pieces))
   return readImageManifest(path)
@@ -36,7 +36,7 @@ describe('readImageManifest', () => {
     assert.equal(image.layers[0], image.layers[1])
   })
 
-  const refusals: Array<[string, TarPiece[], RegExp]> = [
+  const refusals: Array<[string, TarEntry[], RegExp]> = [
     ['no manifest.json', [{ name: 'repositories', data: '{}' }], /it has no manifest.json/],
     ['two images', [{ name: 'c.json', data: config }, { name: 'manifest.json', data: JSON.stringify([{ Config: 'c.json', Layers: [] }, { Config: 'c.json', Layers: [] }]) }], /exactly one image, this one holds 2/],
     ['a manifest that is not JSON', [{ name: 'manifest.json', data: '[{' }], /not JSON/],

@@ -3,11 +3,10 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { paxRecord, tarball } from '../../../test/fixtures/docker/images.ts'
-import type { TarPiece } from '../../../test/fixtures/docker/images.ts'
+import { paxRecord, TAR_END, tarball } from './tarWriter.ts'
+import type { TarEntry } from './tarWriter.ts'
 import { InvalidImageError } from './errors.ts'
 import { readTarIndex, tarFile } from './tarIndex.ts'
-import { TAR_END } from './tarWriter.ts'
 
 let scratch: string
 let written = 0
@@ -22,7 +21,7 @@ async function refuses (bytes: Buffer, why: RegExp): Promise<void> {
   await assert.rejects(readTarIndex(await archive(bytes)), (error: Error) => error instanceof InvalidImageError && why.test(error.message), `expected a refusal matching ${why}`)
 }
 
-const manifest: TarPiece = { name: 'manifest.json', data: '[]' }
+const manifest: TarEntry = { name: 'manifest.json', data: '[]' }
 const longName = `${'d'.repeat(120)}/layer.tar`
 
 describe('readTarIndex', () => {
@@ -60,7 +59,7 @@ describe('readTarIndex', () => {
     assert.deepEqual([...index.keys()], ['f', 'hidden'])
   })
 
-  const refusals: Array<[string, TarPiece[], RegExp]> = [
+  const refusals: Array<[string, TarEntry[], RegExp]> = [
     ['two entries with one name', [manifest, manifest], /two entries are named manifest.json/],
     ['./a beside a', [{ name: './manifest.json', data: '' }, manifest], /two entries are named manifest.json/],
     ['a file and a folder with one name', [{ name: 'a', data: '' }, { name: 'a/', type: '5' }], /two entries are named a/],

@@ -59,3 +59,29 @@ export function tarPadding (size: number): Buffer {
   const rest = size % TAR_BLOCK
   return Buffer.alloc(rest === 0 ? 0 : TAR_BLOCK - rest)
 }
+
+/** One entry of an archive that `tarball` writes; the header's size is the data's unless given. */
+export interface TarEntry extends Omit<TarHeaderFields, 'type'> {
+  /** Default `0`, a file. */
+  readonly type?: string
+  readonly data?: Uint8Array | string
+}
+
+/** A whole archive in memory: every entry's header, data and padding, then the end blocks. */
+export function tarball (entries: readonly TarEntry[]): Buffer {
+  return Buffer.concat([
+    ...entries.flatMap(entry => {
+      const data = typeof entry.data === 'string' ? Buffer.from(entry.data) : entry.data ?? Buffer.alloc(0)
+      return [tarHeader({ ...entry, type: entry.type ?? '0', size: entry.size ?? data.length }), data, tarPadding(data.length)]
+    }),
+    TAR_END,
+  ])
+}
+
+/** One pax record: its length counts its own digits. */
+export function paxRecord (key: string, value: string): string {
+  const body = ` ${key}=${value}\n`
+  let length = Buffer.byteLength(body)
+  while (String(length).length + Buffer.byteLength(body) !== length) length = String(length).length + Buffer.byteLength(body)
+  return `${length}${body}`
+}

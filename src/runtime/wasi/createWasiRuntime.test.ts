@@ -4,7 +4,7 @@ import { readdirSync, readlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { buildWasiFixture } from '../../../test/fixtures/wasi/buildFixtures.ts'
+import { buildWasiFixture } from './fixtures/buildFixtures.ts'
 import { waitFor } from '../../util/index.ts'
 import { createWasiRuntime, ENTRY_BYTES, MAX_TASK_FDS, type TaskRunOutcome, type TaskRunRequest, type WasiRuntime } from '../index.ts'
 
