@@ -12,7 +12,7 @@ import { buildWasiFixture } from './fixtures/wasi/buildFixtures.ts'
 import { tempDir, waitFor } from './helpers.ts'
 import type { TaskProgress } from '../src/sdk/index.ts'
 
-const SUM_SOURCE = join(import.meta.dirname, 'fixtures', 'assembly', 'sumNumbers.ts')
+const SUM_SOURCE = join(import.meta.dirname, '..', 'examples', 'task-api', 'assembly', 'sumNumbers.ts')
 const [examples, sleep] = await Promise.all([buildExamples({ log: () => {} }), buildWasiFixture('sleep')])
 const primes = examples.find(path => path.endsWith('primes.wasm'))!
 const grid = await startLocalGrid({ providers: 2, coresPerProvider: 2 })
