@@ -5,12 +5,12 @@ import assert from 'node:assert/strict'
 import { rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { startLocalGrid } from '../src/devnet/index.ts'
-import { AssemblyScriptCompileError, JobSpecError, NoProvidersError, TaskFailedError, assemblyScriptModule, map, mapReduce } from '../src/sdk/index.ts'
+import { AssemblyScriptCompileError, JobSpecError, NoProvidersError, TaskFailedError, assemblyScriptModule, map, mapReduce, rounds } from '../src/sdk/index.ts'
 import { buildExamples } from '../scripts/build-examples.ts'
 import { countPrimesJs, primeRanges, primeTaskArgs } from '../examples/primes/primes.ts'
 import { buildWasiFixture } from './fixtures/wasi/buildFixtures.ts'
 import { tempDir, waitFor } from './helpers.ts'
-import type { TaskProgress } from '../src/sdk/index.ts'
+import type { RoundSummary, TaskProgress } from '../src/sdk/index.ts'
 
 const SUM_SOURCE = join(import.meta.dirname, '..', 'examples', 'task-api', 'assembly', 'sumNumbers.ts')
 const [examples, sleep] = await Promise.all([buildExamples({ log: () => {} }), buildWasiFixture('sleep')])
@@ -72,6 +72,27 @@ test('aborting the signal mid-job cancels the job and ends the iteration with th
   }, { name: 'AbortError' })
   assert.equal(seen.length, 1)
   await waitFor(async () => (await client.job(jobId)).job.state === 'cancelled', 30_000, 'the job cancelled')
+})
+
+test('rounds: each built from the last; a round closes on its quorum or deadline without its straggler', async () => {
+  const naps = (ms: readonly number[]) => ms.map(m => ({ args: [String(m)] }))
+  const job = { runtime: 'wasi' as const, module: sleep }
+  const summaries: Array<RoundSummary<number>> = []
+  // Round 0 has a straggler (a minute) and closes on 3 of 4; round 1 runs the missing task again, short, with two more.
+  for await (const summary of rounds(client, {
+    initial: 0,
+    rounds: 2,
+    quorum: 3,
+    round: (_, t, missing) => ({ job: { ...job, name: `round ${t}` }, tasks: naps(t === 0 ? [100, 100, 100, 60_000] : [...missing.map(() => 100), 100, 100]) }),
+    combine: (results, state) => state + results.length,
+  })) summaries.push(summary)
+  assert.deepEqual(summaries.map(s => [s.round, s.closedBy, s.missing, s.state]), [[0, 'quorum', [3], 3], [1, 'all', [], 6]])
+  for (const result of summaries[0]!.results) assert.equal(Buffer.from(result.stdout).toString(), 'sleeping\nwoke\n')
+  assert.equal((await client.jobs()).find(status => status.job.spec.name === 'round 0')?.job.state, 'cancelled', 'the straggler was cancelled with its round')
+
+  const late = []
+  for await (const summary of rounds(client, { initial: 0, rounds: 1, deadlineMs: 15_000, round: () => ({ job, tasks: naps([100, 100, 60_000]) }), combine: results => results.length })) late.push(summary)
+  assert.deepEqual(late.map(s => [s.closedBy, s.missing, s.state]), [['deadline', [2], 2]])
 })
 
 test('typed errors: a bad module, no providers, a bad spec, AssemblyScript that does not compile', async (t) => {

@@ -32,6 +32,7 @@ export async function * completedTasks (client: ConunClient, spec: JobSpecInput,
   options.signal?.throwIfAborted()
   // Events only wake the loop and order the tasks; the results endpoint is the truth, and is also
   // read every few seconds in case the event stream drops.
+  let jobId: string | undefined
   let woken = false
   let resolveWait: (() => void) | undefined
   const wake = () => {
@@ -41,13 +42,12 @@ export async function * completedTasks (client: ConunClient, spec: JobSpecInput,
   const finishOrder = new Map<string, number>()
   let finishes = 0
   const stopEvents = await client.events(event => {
-    if (event.source !== 'requester') return
+    if (event.source !== 'requester' || (jobId !== undefined && event.jobId !== jobId)) return
     if (event.type === 'task.done' || event.type === 'task.failed') finishOrder.set(`${event.jobId}/${event.idx}`, finishes++)
     if (event.type === 'task.done' || event.type === 'task.failed' || event.type === 'job.finished') wake()
   })
   const onAbort = () => wake()
   options.signal?.addEventListener('abort', onAbort)
-  let jobId: string | undefined
   let running = true
   try {
     const submitted = await client.submitJob(spec, options.baseDir)
