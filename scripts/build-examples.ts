@@ -7,8 +7,9 @@
  *   node scripts/build-examples.ts [--force]
  */
 import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises'
-import { basename, join, relative, resolve } from 'node:path'
+import { basename, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { compileAssemblyScript } from '../src/sdk/index.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const EXAMPLES_DIR = join(ROOT, 'examples')
@@ -16,7 +17,6 @@ const EXAMPLES_DIR = join(ROOT, 'examples')
 export const EXAMPLES_BUILD_DIR = join(ROOT, 'build', 'examples')
 /** Code the modules share, compiled into those that import it; never a module of its own. */
 const LIBRARY_DIR = join(EXAMPLES_DIR, 'lib', 'assembly')
-const WASI_SHIM_CONFIG = join(ROOT, 'node_modules', '@assemblyscript', 'wasi-shim', 'asconfig.json')
 
 export interface BuildExamplesOptions {
   /** Recompile even when the .wasm is up to date. */
@@ -82,42 +82,9 @@ async function isUpToDate (source: ExampleSource): Promise<boolean> {
   return true
 }
 
+/** The same compile as the SDK's for AssemblyScript modules, with messages relative to the repository. */
 async function compile (source: ExampleSource): Promise<Uint8Array> {
-  const asc = (await import('assemblyscript/asc')).default
-  const stdout = asc.createMemoryStream()
-  const stderr = asc.createMemoryStream()
-  let binary: Uint8Array | undefined
-  const outFile = `${source.name}.wasm`
-  const { error } = await asc.main([
-    source.entry,
-    '--baseDir', ROOT,
-    '--config', WASI_SHIM_CONFIG,
-    '-O3',
-    // 128-bit SIMD (the sequence search's kernel): every engine conun runs modules in has it.
-    '--enable', 'simd',
-    '--outFile', outFile,
-  ], {
-    stdout,
-    stderr,
-    // asc's default joins the library folder onto baseDir even when it is absolute, as it is when
-    // the wasi-shim config is given by absolute path; resolve it properly instead.
-    listFiles: async (dirname, baseDir) => {
-      try {
-        return (await readdir(resolve(baseDir, dirname))).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))
-      } catch {
-        return null
-      }
-    },
-    // Keep the output in memory; the caller writes it atomically.
-    writeFile: (filename, contents) => {
-      if (basename(filename) === outFile && typeof contents !== 'string') binary = contents
-    },
-  })
-  if (error !== null || binary === undefined) {
-    const details = stderr.toString().trim() || (error?.message ?? 'the compiler emitted no module')
-    throw new Error(`cannot compile ${relative(ROOT, source.entry)}:\n${details}`)
-  }
-  return binary
+  return (await compileAssemblyScript(source.entry, ROOT)).wasm
 }
 
 /**
