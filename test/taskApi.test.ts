@@ -8,7 +8,7 @@ import { startLocalGrid } from '../src/devnet/index.ts'
 import { AssemblyScriptCompileError, JobSpecError, NoProvidersError, TaskFailedError, assemblyScriptModule, map, mapReduce, rounds } from '../src/sdk/index.ts'
 import { buildExamples } from '../scripts/build-examples.ts'
 import { countPrimesJs, primeRanges, primeTaskArgs } from '../examples/primes/primes.ts'
-import { buildWasiFixture } from './fixtures/wasi/buildFixtures.ts'
+import { buildWasiFixture } from '../src/runtime/wasi/fixtures/buildFixtures.ts'
 import { tempDir, waitFor } from './helpers.ts'
 import type { RoundSummary, TaskProgress } from '../src/sdk/index.ts'
 
