@@ -115,6 +115,8 @@ export async function createStorage<S extends ServiceMap> (dir: string, libp2pOp
       const ended = new AbortController()
       const signal = options.signal === undefined ? ended.signal : AbortSignal.any([options.signal, ended.signal])
       let session: BlockSession | undefined
+      // Blocks being written when the read ends are waited for, so that when it has ended nothing more is kept.
+      const writing = new Set<Promise<void>>()
       const direct = options.from?.[0]
       const getBlock = async (block: CID): Promise<Uint8Array> => {
         if (await blockstore.has(block)) return collect(blockstore.get(block))
@@ -127,7 +129,11 @@ export async function createStorage<S extends ServiceMap> (dir: string, libp2pOp
             session ??= await BlockSession.open(libp2p, direct, signal)
             const bytes = await session.get(block)
             signal.throwIfAborted()
-            if (keep) await blockstore.put(block, bytes)
+            if (keep) {
+              const put = Promise.resolve(blockstore.put(block, bytes)).then(() => {})
+              writing.add(put)
+              await put.finally(() => writing.delete(put))
+            }
             return bytes
           } catch (error) {
             if (signal.aborted) throw error
@@ -156,6 +162,7 @@ export async function createStorage<S extends ServiceMap> (dir: string, libp2pOp
         throw new ContentNotFoundError(cid, (error as Error).message)
       } finally {
         if (!completed) ended.abort()
+        await Promise.allSettled(writing)
         await session?.close()
       }
     })()
