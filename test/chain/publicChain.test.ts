@@ -113,13 +113,15 @@ async function paidJobSettlesExactly (chainJson: string, grid: { requester: Grid
 async function anvilWithGrid (t: TestContext, name: string, options: { confirmations: number, anvil?: (dir: string) => AnvilOptions }) {
   const dir = await tempDir(name)
   const anvil = { current: await startAnvil(options.anvil?.(dir)) }
+  let grid: Awaited<ReturnType<typeof gridOn>> | undefined
+  // One hook, in this order: the nodes write into the folder until they stop.
   t.after(async () => {
+    await grid?.stop()
     await anvil.current.stop()
     await rm(dir, { recursive: true, force: true })
   })
   const chainJson = await deploy(anvil.current, dir, options.confirmations)
-  const grid = await gridOn(anvil.current, dir, chainJson, options.confirmations)
-  t.after(grid.stop)
+  grid = await gridOn(anvil.current, dir, chainJson, options.confirmations)
   return { dir, anvil, chainJson, grid }
 }
 
