@@ -72,7 +72,7 @@ try {
   say(`  reduce: ${primeCount} primes below ${limit.toLocaleString('en')}`)
 
   const balancesAfter = await balances(nodes)
-  say('\nbalances (CON)')
+  say('\nbalances (CON, in the wallet and free in the escrow)')
   for (const node of nodes) {
     const change = balancesAfter.get(node.name)! - balancesBefore.get(node.name)!
     say(`  ${node.name.padEnd(11)} ${formatCon(balancesBefore.get(node.name)!).padStart(16)} → ${formatCon(balancesAfter.get(node.name)!).padStart(16)}  (${change >= 0n ? '+' : '−'}${formatCon(change >= 0n ? change : -change)})`)
@@ -143,6 +143,10 @@ async function runJob (client: ConunClient, providers: GridNode[], specPath: str
   return { results, perProvider, wallMs, bytesMoved: outputs + moduleToProviders, payment }
 }
 
+/** Each node's CON: in its wallet, and free in its standing balance in the escrow (where a requester tops up from). */
 async function balances (nodes: GridNode[]): Promise<Map<string, bigint>> {
-  return new Map(await Promise.all(nodes.map(async node => [node.name, BigInt((await node.client.wallet()).conWei)] as const)))
+  return new Map(await Promise.all(nodes.map(async node => {
+    const wallet = await node.client.wallet()
+    return [node.name, BigInt(wallet.conWei) + BigInt(wallet.escrowFreeWei)] as const
+  })))
 }
