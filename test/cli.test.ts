@@ -33,6 +33,20 @@ test('bad flags and unknown commands are usage errors (exit 2)', async () => {
   const extra = await conun(['peers', '--frobnicate'])
   assert.equal(extra.code, 2)
   assert.match(extra.stderr, /Unknown option '--frobnicate'/)
+  // The chain flags: a fee cap and confirmations must be numbers; deploy needs an RPC URL and a token address.
+  for (const [args, message] of [
+    [['node', 'start', '--max-fee', 'cheap'], /--max-fee must be a positive number of gwei/],
+    [['node', 'start', '--confirmations', '300'], /--confirmations must be a whole number from 0 to 256/],
+    [['node', 'start', '--chain', 'chain.json', '--escrow', `0x${'2'.repeat(40)}`], /--chain names the contracts: give it without --token and --escrow/],
+    [['chain', 'deploy'], /--rpc is required/],
+    [['chain', 'deploy', '--rpc', 'ftp://x'], /--rpc must be an http\(s\) URL/],
+    [['chain', 'deploy', '--rpc', 'http://127.0.0.1:9', '--token', '0x1'], /--token must be a contract address/],
+    [['chain', 'show', 'a.json', 'b.json'], /unexpected argument "b\.json"/],
+  ] as const) {
+    const bad = await conun([...args])
+    assert.equal(bad.code, 2, `${args.join(' ')}: ${bad.stderr}`)
+    assert.match(bad.stderr, message)
+  }
   // Addresses are checked before anything starts, with a message that names the flag's key.
   for (const [flag, value, message] of [['--listen', 'foo', /listen\.0: not a multiaddr/], ['--announce', '/ip4/1.2.3', /network\.announce\.0: not a multiaddr/], ['--bootstrap', '/ip4/203.0.113.7/tcp/4001', /bootstrap\.0: a bootstrap address ends in \/p2p\/<PeerId>/]] as const) {
     const bad = await conun(['node', 'start', '--devnet', '--data-dir', await tempDir('cli-addr'), flag, value])

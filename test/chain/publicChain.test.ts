@@ -199,6 +199,7 @@ test('a chain.json that is not one is a clear error, and the node does not start
     ['{"chainId": 1}', /chain file .*: rpcUrl: .*token: .*escrow: .*deploymentBlock/s],
     ['not json', /is not JSON/],
     [JSON.stringify({ chainId: 1, rpcUrl: 'ftp://x', token: '0x1', escrow: `0x${'2'.repeat(40)}`, deploymentBlock: -1 }), /rpcUrl: .*token: a contract address.*deploymentBlock/s],
+    [`{"padding": "${'x'.repeat(70_000)}"}`, /is over 64 KiB: not a chain\.json/],
   ]
   for (const [text, message] of cases) {
     const path = join(dir, 'chain.json')
