@@ -38,7 +38,7 @@ export async function readEscrowShare (client: LedgerClient, jobKey: Hex, provid
 }
 
 /** Blocks asked for in one eth_getLogs: public RPC endpoints refuse wide ranges. */
-export const LOG_RANGE = 2_000n
+const LOG_RANGE = 2_000n
 
 /**
  * The spec hash a job was opened with (the escrow keeps it in the JobOpened event, not in storage).

@@ -4,7 +4,7 @@ import type { LedgerClient } from './ledgerClient.ts'
 import type { Hex, TransactionReceipt } from 'viem'
 
 /** Blocks a transaction may wait unmined before it is sent again with higher fees. */
-export const STUCK_AFTER_BLOCKS = 3n
+const STUCK_AFTER_BLOCKS = 3n
 /** A replacement pays at least this much more (nodes ask ≥ 10 %), in per mille. */
 const BUMP_PER_MILLE = 1125n
 /** How long one transaction may take to be mined, replacements included. */

@@ -10,7 +10,7 @@ import type { Address } from 'viem'
  * <dataDir>/chain.json, so that the wallet CLI finds the chain without the node.
  */
 const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'a contract address').transform(text => text as Address)
-export const chainFileSchema = z.strictObject({
+const chainFileSchema = z.strictObject({
   chainId: z.number().int().min(1),
   /** The RPC endpoint it was deployed through; a joining node may use its own (--rpc). */
   rpcUrl: z.url({ protocol: /^https?$/ }),

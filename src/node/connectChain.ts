@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import { createPublicClient, http, parseGwei } from 'viem'
-import { createLedgerClient, DEVNET_CHAIN_ID, findDeploymentBlock, fundFromFaucet, startDevChain } from '../ledger/index.ts'
+import { chainClients, createLedgerClient, DEVNET_CHAIN_ID, findDeploymentBlock, fundFromFaucet, startDevChain } from '../ledger/index.ts'
 import { chainFileOf, writeChainFile } from './chainFile.ts'
 import { ConfigError } from './config.ts'
 import type { NodeConfig } from './config.ts'
@@ -38,22 +38,22 @@ export async function connectChain (config: NodeConfig, key: NodeKey): Promise<C
   } else {
     info = { rpcUrl: config.chain.rpcUrl, chainId: config.chainId, token: config.chain.token as Address, escrow: config.chain.escrow as Address, deploymentBlock: BigInt(config.chain.deploymentBlock ?? 0) }
   }
-  let client = createLedgerClient(info, key.secret, ledgerOptions(config))
+  // The checks read through a plain reader; the node's client is made once its deployment block is known.
+  const reader = chainClients(info.rpcUrl, info.chainId, key.secret).public
   try {
-    const chainId = await client.public.getChainId().catch((error: Error) => {
+    const chainId = await reader.getChainId().catch((error: Error) => {
       throw new ConfigError(`cannot reach the chain at ${info.rpcUrl}: ${error.message}`)
     })
     if (chainId !== config.chainId) throw new ConfigError(`the RPC endpoint ${info.rpcUrl} serves chain ${chainId}, but this node is configured for chain ${config.chainId}`)
-    if (await client.public.getCode({ address: info.escrow }) === undefined) throw new ConfigError(`there is no contract at escrow address ${info.escrow} on chain ${chainId}`)
+    if (await reader.getCode({ address: info.escrow }) === undefined) throw new ConfigError(`there is no contract at escrow address ${info.escrow} on chain ${chainId}`)
     if (devChain === undefined && config.chain.deploymentBlock === null) {
-      const deploymentBlock = await findDeploymentBlock(client.public, info.escrow)
+      const deploymentBlock = await findDeploymentBlock(reader, info.escrow)
       if (deploymentBlock === undefined) throw new ConfigError(`cannot tell from ${info.rpcUrl} when the escrow ${info.escrow} was deployed (the endpoint keeps no old state): give chain.deploymentBlock in config.json, or join with --chain chain.json`)
       info = { ...info, deploymentBlock }
-      client = createLedgerClient(info, key.secret, ledgerOptions(config))
     }
     if (devChain !== undefined) await fundFromFaucet(info, key.address)
     await writeChainFile(join(config.dataDir, 'chain.json'), chainFileOf(info, devChain !== undefined))
-    return { client, devChain }
+    return { client: createLedgerClient(info, key.secret, ledgerOptions(config)), devChain }
   } catch (error) {
     await devChain?.close()
     throw error

@@ -13,7 +13,7 @@ CREATE TABLE IF NOT EXISTS settlements_landed (
 `
 
 /** Blocks on top after which a settlement is taken as final, whatever the confirmations asked. */
-export const SETTLEMENT_FINAL_DEPTH = 12n
+const SETTLEMENT_FINAL_DEPTH = 12n
 
 /**
  * Watches settlements until they are SETTLEMENT_FINAL_DEPTH blocks deep (or the node's
@@ -28,6 +28,8 @@ export class SettlementWatch {
   private readonly db: DatabaseSync
   private timer: NodeJS.Timeout | undefined
   private checking = false
+  /** The head block the last round looked at: with no new block (or reorg) there is nothing to look up again. */
+  private lastHead: string | undefined
 
   constructor (init: { client: LedgerClient, db: DatabaseSync, dropped: (jobId: string) => void, everyMs?: number }) {
     this.client = init.client
@@ -47,6 +49,7 @@ export class SettlementWatch {
   /** A job's settlement was mined: watch it until it is final. */
   landed (jobId: string, sent: SentTransaction): void {
     this.statements.insert.run(jobId, sent.hash, String(sent.blockNumber))
+    this.lastHead = undefined
     this.schedule()
   }
 
@@ -70,7 +73,9 @@ export class SettlementWatch {
         this.timer = undefined
         return
       }
-      const head = await this.client.public.getBlockNumber({ cacheTime: 0 })
+      const latest = await this.client.public.getBlock({ blockTag: 'latest' })
+      if (latest.hash === this.lastHead) return
+      const head = latest.number
       const finalDepth = BigInt(this.client.confirmations) > SETTLEMENT_FINAL_DEPTH ? BigInt(this.client.confirmations) : SETTLEMENT_FINAL_DEPTH
       for (const row of rows) {
         const jobId = String(row.job_id)
@@ -85,6 +90,7 @@ export class SettlementWatch {
           this.statements.remove.run(jobId)
         }
       }
+      this.lastHead = latest.hash ?? undefined
     } catch {
       // The chain did not answer: the next round asks again.
     } finally {
