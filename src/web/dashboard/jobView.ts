@@ -79,6 +79,9 @@ export class JobView {
     this.geometry = mosaicGeometry(results.tasks[0]?.args)
     this.render()
     await this.paintFinishedTiles()
+    // Tasks that finished while loading are newer than the loaded results, and their events
+    // came before the picture existed: read the results again for their tiles.
+    if ([...this.changedWhileLoading].some(idx => this.states[idx] === 'done')) this.scheduleRefresh()
   }
 
   /** Applies one live event of this job. */
@@ -117,16 +120,24 @@ export class JobView {
   private async paintFinishedTiles (): Promise<void> {
     if (this.geometry === undefined || this.canvas === undefined || this.results === undefined) return
     const todo = this.results.tasks.filter(task => task.state === 'done' && !this.painted.has(task.idx))
+    let failed = false
     const tiles = await Promise.all(todo.map(async task => {
       const output = tileOutput(task.outputs)
       const tile = tileIndex(task.args)
       if (output === undefined || tile === undefined) return undefined
-      this.painted.add(task.idx)
       const frame = frameIndex(task.args) ?? 0
       // A tile of a frame older than the one shown is not drawn: it would mix two frames.
-      if (frame < this.shownFrame) return undefined
-      return { tile, frame, ppm: await this.api.content(output.cid) }
+      if (frame < this.shownFrame) {
+        this.painted.add(task.idx)
+        return undefined
+      }
+      // A tile whose bytes could not be read stays unpainted, for the next refresh to try again.
+      const ppm = await this.api.content(output.cid).catch(() => { failed = true })
+      if (ppm === undefined) return undefined
+      this.painted.add(task.idx)
+      return { tile, frame, ppm }
     }))
+    if (failed) this.scheduleRefresh()
     for (const { tile, frame, ppm } of tiles.filter(t => t !== undefined).sort((a, b) => a.frame - b.frame || a.tile - b.tile)) {
       if (frame < this.shownFrame) continue
       this.shownFrame = frame
