@@ -30,7 +30,7 @@ export class Progress {
     const finished = state.done + state.failed
     const rate = (state.done / seconds).toFixed(1)
     const providers = [...state.perProvider].map(([peer, count]) => `${shortId(peer)}:${count}`).join(' ')
-    const counts = `${finished}/${state.total} tasks${state.failed > 0 ? ` (${state.failed} failed)` : ''} · ${rate} tasks/s · ${state.perProvider.size} providers`
+    const counts = `${finished}/${state.total} tasks${state.failed > 0 ? ` (${state.failed} failed)` : ''} · ${rate} tasks/s${state.perProvider.size === 0 ? '' : ` · ${state.perProvider.size} providers`}`
     if (this.tty) {
       const width = 30
       const filled = state.total === 0 ? width : Math.round((finished / state.total) * width)
