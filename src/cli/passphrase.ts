@@ -1,8 +1,11 @@
 import { readFile } from 'node:fs/promises'
 import { DEVNET_PASSPHRASE } from '../node/index.ts'
+import { ConunError } from '../util/index.ts'
 
-export class PassphraseError extends Error {
+export class PassphraseError extends ConunError {
   override readonly name = 'PassphraseError'
+  readonly code = 'no-passphrase'
+  readonly kind = 'invalid'
 }
 
 /**

@@ -1,10 +1,13 @@
 import { parseCon } from '../ledger/index.ts'
 import { parseArgs } from 'node:util'
 import type { ParseArgsConfig } from 'node:util'
+import { ConunError } from '../util/index.ts'
 
 /** A mistake in how a command was called: printed with the command's help, exit code 2. */
-export class UsageError extends Error {
+export class UsageError extends ConunError {
   override readonly name = 'UsageError'
+  readonly code = 'usage'
+  readonly kind = 'invalid'
   readonly help: string
   constructor (message: string, help: string) {
     super(message)

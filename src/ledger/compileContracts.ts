@@ -5,6 +5,7 @@ import { createRequire } from 'node:module'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Abi, Hex } from 'viem'
+import { ContractCompileError } from './errors.ts'
 
 /**
  * Compiles conun's Solidity contracts with solc-js from npm (no compiler download is possible or
@@ -22,10 +23,6 @@ export interface ContractArtifact {
 }
 export type ContractName = 'ConunToken' | 'JobEscrow' | 'ReentrantToken'
 export type Artifacts = Readonly<Record<ContractName, ContractArtifact>>
-
-export class ContractCompileError extends Error {
-  override readonly name = 'ContractCompileError'
-}
 
 interface SolcOutput {
   errors?: Array<{ severity: string, formattedMessage: string }>

@@ -1,6 +1,6 @@
 import { loadArtifacts } from './compileContracts.ts'
 import { conunTokenAbi } from './abi.ts'
-import { LedgerError } from './ledgerClient.ts'
+import { LedgerError } from './errors.ts'
 import type { Account, Address, Chain, Hex, PublicClient, Transport, WalletClient } from 'viem'
 
 const CONFIRMATION_TIMEOUT_MS = 600_000

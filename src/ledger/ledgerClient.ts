@@ -1,5 +1,6 @@
 import { BaseError, ContractFunctionRevertedError, createPublicClient, createWalletClient, defineChain, http } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
+import { LedgerError } from './errors.ts'
 import { sendWithReplacement } from './sendWithReplacement.ts'
 import type { Abi, Account, Address, ContractFunctionArgs, ContractFunctionName, Hex, PublicClient, Transport, WalletClient, Chain } from 'viem'
 
@@ -23,16 +24,6 @@ export interface LedgerClient {
   readonly confirmations: number
   /** The most a transaction may pay per gas (EIP-1559 maxFeePerGas); undefined: what the chain asks. */
   readonly maxFeePerGas: bigint | undefined
-}
-
-/** A chain or contract call failed; `reason` is the contract's custom error when there is one. */
-export class LedgerError extends Error {
-  override readonly name = 'LedgerError'
-  readonly reason: string | undefined
-  constructor (message: string, reason?: string) {
-    super(message)
-    this.reason = reason
-  }
 }
 
 export function createLedgerClient (info: ChainInfo, secret: Uint8Array, options: { confirmations?: number, maxFeePerGas?: bigint } = {}): LedgerClient {

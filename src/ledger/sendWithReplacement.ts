@@ -1,5 +1,6 @@
 import { TransactionReceiptNotFoundError } from 'viem'
 import { inTurn } from './inTurn.ts'
+import { LedgerError } from './errors.ts'
 import type { LedgerClient } from './ledgerClient.ts'
 import type { Hex, TransactionReceipt } from 'viem'
 
@@ -29,7 +30,7 @@ export async function sendWithReplacement (client: LedgerClient, send: Send): Pr
   const deadline = Date.now() + MINE_TIMEOUT_MS
   // Over the cap, a transaction would not even be taken into the pool: wait for the fees to fall.
   while (client.maxFeePerGas !== undefined && await baseFee(client) > client.maxFeePerGas) {
-    if (Date.now() > deadline) throw new Error(`the chain's base fee stayed over the cap of ${client.maxFeePerGas} wei per gas for ${MINE_TIMEOUT_MS / 60_000} minutes`)
+    if (Date.now() > deadline) throw new LedgerError(`the chain's base fee stayed over the cap of ${client.maxFeePerGas} wei per gas for ${MINE_TIMEOUT_MS / 60_000} minutes: raise --max-fee, or wait for fees to fall`, 'fee-over-cap')
     await new Promise(resolve => setTimeout(resolve, client.public.pollingInterval))
   }
   let fees = capped(client, await client.public.estimateFeesPerGas())
@@ -48,7 +49,7 @@ export async function sendWithReplacement (client: LedgerClient, send: Send): Pr
       })
       if (receipt !== undefined) return receipt
     }
-    if (Date.now() > deadline) throw new Error(`transaction ${hashes.at(-1)} (nonce ${nonce}) was not mined within ${MINE_TIMEOUT_MS / 60_000} minutes`)
+    if (Date.now() > deadline) throw new LedgerError(`transaction ${hashes.at(-1)} (nonce ${nonce}) was not mined within ${MINE_TIMEOUT_MS / 60_000} minutes: is the chain making blocks?`, 'not-mined')
     const head = await client.public.getBlockNumber({ cacheTime: 0 })
     if (head - sentAt >= STUCK_AFTER_BLOCKS) {
       const raised = capped(client, higher(await client.public.estimateFeesPerGas(), bump(fees)))

@@ -1,5 +1,6 @@
 import { jobEscrowAbi } from './abi.ts'
-import { LedgerError, sendContract } from './ledgerClient.ts'
+import { LedgerError } from './errors.ts'
+import { sendContract } from './ledgerClient.ts'
 import { formatCon } from './units.ts'
 import { signPermit } from './permit.ts'
 import type { LedgerClient, SentTransaction } from './ledgerClient.ts'

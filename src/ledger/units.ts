@@ -1,14 +1,11 @@
 import { formatUnits, parseUnits } from 'viem'
+import { AmountError } from './errors.ts'
 
 /** CON has 18 decimals, like ether. */
 export const CON_DECIMALS = 18
 
 /** An amount of CON as text: digits, and at most 18 decimals (as job specs take it). */
 const CON_AMOUNT = /^\d{1,30}(\.\d{1,18})?$/
-
-export class AmountError extends Error {
-  override readonly name = 'AmountError'
-}
 
 /** "1.5" → 1.5 CON in wei; anything but a plain non-negative decimal with ≤ 18 places is an error. */
 export function parseCon (text: string): bigint {

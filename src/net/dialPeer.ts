@@ -2,6 +2,7 @@ import { isPrivate } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Connection, Libp2p, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
+import { ConunError } from '../util/index.ts'
 
 /** How long each way of reaching a peer is given before the next is tried. */
 const DIRECT_DIAL_MS = 5_000
@@ -117,8 +118,10 @@ export function closeRelayed (host: Libp2p, peer: PeerId): void {
   }
 }
 
-export class PeerUnreachableError extends Error {
+export class PeerUnreachableError extends ConunError {
   override readonly name = 'PeerUnreachableError'
+  readonly code = 'peer-unreachable'
+  readonly kind = 'unavailable'
   readonly peerId: string
   readonly attempts: readonly string[]
   constructor (peerId: string, attempts: readonly string[]) {

@@ -4,6 +4,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { z } from 'zod'
 import { DEVNET_CHAIN_ID } from '../ledger/index.ts'
 import { DEFAULT_ESCROW_TOP_UP_WEI } from '../requester/index.ts'
+import { ConunError } from '../util/index.ts'
 
 /** The devnet passphrase: only for the local demo and tests, and labelled so wherever it is used. */
 export const DEVNET_PASSPHRASE = 'conun-devnet-insecure'
@@ -168,8 +169,10 @@ export function defaultNodeConfig (): NodeConfig {
   }
 }
 
-export class ConfigError extends Error {
+export class ConfigError extends ConunError {
   override readonly name = 'ConfigError'
+  readonly code = 'invalid-config'
+  readonly kind = 'invalid'
 }
 
 /**

@@ -1,6 +1,7 @@
 import { mkdir, readdir, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { FetchOptions, Storage } from '../storage/index.ts'
+import { ConunError } from '../util/index.ts'
 
 export interface BlobCacheLimits {
   /** Bytes the cache may hold (default: no limit). */
@@ -14,8 +15,10 @@ export interface BlobCacheLimits {
 }
 
 /** Content that cannot have room in the cache: larger than it, or the cache is full of files in use. */
-export class CacheFullError extends Error {
+export class CacheFullError extends ConunError {
   override readonly name = 'CacheFullError'
+  readonly code = 'cache-full'
+  readonly kind = 'too-large'
   readonly cid: string
   constructor (cid: string, size: number, maxBytes: number, detail: string) {
     super(`no room for content ${cid} (${size} bytes) in the ${maxBytes}-byte cache: ${detail}`)

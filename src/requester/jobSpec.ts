@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { gpuPlan } from '../runtime/index.ts'
+import { ConunError } from '../util/index.ts'
 
 /**
  * The job spec a user writes (documented in README.md). The code (`module` or `image`) and input
@@ -108,8 +109,10 @@ export const jobSpec = z.discriminatedUnion('runtime', [wasiJob, dockerJob, webg
 export type JobSpec = z.infer<typeof jobSpec>
 export type JobSpecInput = z.input<typeof jobSpec>
 
-export class JobSpecError extends Error {
+export class JobSpecError extends ConunError {
   override readonly name = 'JobSpecError'
+  readonly code = 'invalid-spec'
+  readonly kind = 'invalid'
   readonly issues: readonly string[]
   constructor (issues: readonly string[]) {
     super(`invalid job spec:\n  - ${issues.join('\n  - ')}`)

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { transaction } from '../util/index.ts'
+import { ConunError, transaction } from '../util/index.ts'
 import { nextTaskState } from './taskState.ts'
 import type { OutputComparison } from './outcome.ts'
 import type { AttemptState, JobState, TaskEvent, TaskState } from './taskState.ts'
@@ -117,8 +117,10 @@ export interface Dispatch {
   readonly address: string
 }
 
-export class UnknownJobError extends Error {
+export class UnknownJobError extends ConunError {
   override readonly name = 'UnknownJobError'
+  readonly code = 'unknown-job'
+  readonly kind = 'not-found'
   constructor (id: string) {
     super(`no job with id ${id}`)
   }

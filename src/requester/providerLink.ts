@@ -1,4 +1,5 @@
 import type { AgreementProposalBody, ConnectionPath, SignedOffer, TaskAssignment, TaskAttempt, TaskReceipt, TaskResult, TaskResultsBody } from '../net/index.ts'
+import { ConunError } from '../util/index.ts'
 
 /** A provider's signed result batch, as it arrived: kept as proof when one of its results is judged wrong. */
 export interface SignedBatch {
@@ -44,6 +45,8 @@ export interface ProviderLink {
 
 export type OpenLink = (offer: SignedOffer, proposal: AgreementProposalBody, handlers: LinkHandlers, signal: AbortSignal) => Promise<ProviderLink>
 
-export class AgreementRejectedError extends Error {
+export class AgreementRejectedError extends ConunError {
   override readonly name = 'AgreementRejectedError'
+  readonly code = 'agreement-rejected'
+  readonly kind = 'refused'
 }

@@ -1,3 +1,4 @@
+import { ConunError } from '../util/index.ts'
 /**
  * The life of a task and of each attempt to run it, BOINC-style: named states, and one function
  * that decides every transition, so a task can never be accepted twice or resurrected after it ended.
@@ -25,8 +26,10 @@ const transitions: Record<TaskState, Partial<Record<TaskEvent, TaskState>>> = {
   cancelled: {},
 }
 
-export class IllegalTransitionError extends Error {
+export class IllegalTransitionError extends ConunError {
   override readonly name = 'IllegalTransitionError'
+  readonly code = 'illegal-transition'
+  readonly kind = 'internal'
   constructor (state: TaskState, event: TaskEvent) {
     super(`a ${state} task cannot ${event}`)
   }

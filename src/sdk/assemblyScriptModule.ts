@@ -2,10 +2,13 @@ import { createHash } from 'node:crypto'
 import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { basename, dirname, join, resolve } from 'node:path'
+import { ConunError } from '../util/index.ts'
 
 /** An AssemblyScript source that did not compile; `details` is the compiler's own report. */
-export class AssemblyScriptCompileError extends Error {
+export class AssemblyScriptCompileError extends ConunError {
   override readonly name = 'AssemblyScriptCompileError'
+  readonly code = 'assemblyscript-compile'
+  readonly kind = 'invalid'
   readonly details: string
   constructor (entry: string, details: string) {
     super(`cannot compile ${entry} with AssemblyScript:\n${details}\n  fix the source (the compiler's messages above name file:line), or give a built .wasm instead`)

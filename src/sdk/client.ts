@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs'
 import { readFile, stat } from 'node:fs/promises'
 import { dirname, isAbsolute, join, resolve } from 'node:path'
 import { Readable } from 'node:stream'
-import { isCid } from '../util/index.ts'
+import { ConunError, isCid } from '../util/index.ts'
 import WebSocket from 'ws'
 import { mapSources, parseJobSpec, specSources } from '../requester/index.ts'
 import { ContentTooLargeError } from '../storage/index.ts'
@@ -73,8 +73,10 @@ export class ConunApiError extends Error {
   }
 }
 
-export class NodeNotRunningError extends Error {
+export class NodeNotRunningError extends ConunError {
   override readonly name = 'NodeNotRunningError'
+  readonly code = 'node-not-running'
+  readonly kind = 'unavailable'
 }
 
 /** A client of a conun node's local API (what the CLI and scripts use). */

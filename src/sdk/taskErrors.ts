@@ -1,12 +1,15 @@
 import type { TaskOutcome } from '../requester/index.ts'
+import { ConunError } from '../util/index.ts'
 
 /**
  * A task of a Task API job that did not give a result: it failed (the sandbox's reason, e.g.
  * `invalid-module`, `timeout`, `trap`), was cancelled, or (for a reduce) exited non-zero.
  * The rest of its job is cancelled.
  */
-export class TaskFailedError extends Error {
+export class TaskFailedError extends ConunError {
   override readonly name: string = 'TaskFailedError'
+  readonly code: string = 'task-failed'
+  readonly kind = 'refused'
   readonly jobId: string
   readonly idx: number
   /** The failure reason from the README's table, `cancelled`, or `exit <code>`. */
@@ -24,6 +27,7 @@ export class TaskFailedError extends Error {
 /** No provider offered to run the job's tasks before its `waitForProvidersMs` ran out. */
 export class NoProvidersError extends TaskFailedError {
   override readonly name = 'NoProvidersError'
+  override readonly code = 'no-providers'
 }
 
 function nextStep (reason: string): string {

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { access, mkdir, readFile, rename, rm, stat } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
+import { ConunError } from '../util/index.ts'
 
 const ROOT = resolve(import.meta.dirname, '..', '..')
 /** Where `npm run build:web` (Vite) puts the dashboard and the browser provider. */
@@ -10,8 +11,10 @@ const LOCK_DIR = `${WEB_BUILD_DIR}.lock`
 /** A lock older than this was left by a build that died. */
 const STALE_LOCK_MS = 120_000
 
-export class WebBundleError extends Error {
+export class WebBundleError extends ConunError {
   override readonly name = 'WebBundleError'
+  readonly code = 'web-bundle-missing'
+  readonly kind = 'unavailable'
 }
 
 /**
