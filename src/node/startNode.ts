@@ -8,7 +8,7 @@ import { createOffer, OfferBook, startOfferExchange } from '../market/index.ts'
 import { hostOptions, keepBootstrapped, PROTOCOL_OFFER, reachabilityOf, startStunServer } from '../net/index.ts'
 import { createProviderAgent, ProviderPayments } from '../provider/index.ts'
 import { probeMachine } from '../resources/index.ts'
-import { createRequester, EscrowSettlement, JobStore, libp2pLinks, ReputationStore } from '../requester/index.ts'
+import { createRequester, EscrowSettlement, EvidenceStore, JobStore, libp2pLinks, ReputationStore } from '../requester/index.ts'
 import { EventHub } from '../util/index.ts'
 import { assertDevnetEndpoint, connectChain } from './connectChain.ts'
 import { createStorage } from '../storage/index.ts'
@@ -156,6 +156,7 @@ export async function startNode (config: NodeConfig, passphrase: string, options
     chainId: config.chainId,
     store: jobStore,
     reputation: new ReputationStore(db),
+    evidence: new EvidenceStore(db),
     storage,
     offers,
     openLink: libp2pLinks(host, key, config.chainId, { allowPrivate: plan.mode === 'lan', addrsOf: peerId => offers.get(peerId)?.body.addrs ?? [] }),

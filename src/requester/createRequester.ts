@@ -7,7 +7,9 @@ import { JobRun } from './jobRun.ts'
 import { codeOf, expandTasks, JobSpecError, quorumOf } from './jobSpec.ts'
 import { formatCon, parseCon } from '../ledger/index.ts'
 import { unpaid } from './settlement.ts'
-import type { JobRecord, JobStore, ResolvedJob, TaskDefinition, TaskOutcome } from './jobStore.ts'
+import type { JobStore } from './jobStore.ts'
+import type { Evidence, EvidenceStore } from './evidenceStore.ts'
+import type { JobRecord, ResolvedJob, TaskDefinition, TaskOutcome } from './jobRecords.ts'
 import type { ProviderReputation, ReputationStore } from './reputationStore.ts'
 import type { JobSpec } from './jobSpec.ts'
 import type { OpenLink } from './providerLink.ts'
@@ -64,6 +66,8 @@ export interface RequesterInit {
   readonly key: NodeKey
   readonly chainId: number
   readonly store: JobStore
+  /** Results judged wrong, with the signed batches that prove them. */
+  readonly evidence: EvidenceStore
   readonly reputation: ReputationStore
   readonly storage: Storage
   readonly offers: OfferBook
@@ -98,7 +102,7 @@ export interface Requester {
   /** Every provider's track record with this node. */
   reputation(): ProviderReputation[]
   /** A provider's results judged wrong, each with the signed batch that proves what it sent. */
-  evidence(peerId: string, limit?: number): ReturnType<JobStore['evidence']>
+  evidence(peerId: string, limit?: number): Evidence[]
   /** Bytes of a small task output kept in the job database, if `cid` is one. */
   inlineOutput(cid: string): Uint8Array | undefined
   /** Settles when the job has ended. */
@@ -130,6 +134,7 @@ export function createRequester (init: RequesterInit): Requester {
   function run (job: JobRecord): JobRun {
     const jobRun = new JobRun(job, {
       store: init.store,
+      evidence: init.evidence,
       events,
       settlement,
       openLink: init.openLink,
@@ -243,7 +248,7 @@ export function createRequester (init: RequesterInit): Requester {
     },
     inlineOutput: cid => init.store.inlineOutput(cid),
     reputation: () => init.reputation.all(),
-    evidence: (peerId, limit) => init.store.evidence(peerId, limit),
+    evidence: (peerId, limit) => init.evidence.of(peerId, limit),
     async waitForJob (jobId) {
       await runs.get(jobId)?.done
       return init.store.job(jobId)

@@ -2,7 +2,9 @@ import { ContentTooLargeError, EMPTY_OUTPUT, inlineCid, InvalidDagError } from '
 import { outcomeHash } from './outcome.ts'
 import { windowOf } from './providerWindow.ts'
 import { DETERMINISTIC_FAILURES } from './taskState.ts'
-import type { JobRecord, JobStore, RecordedResult, ReturnedReplica, StoredOutput, TaskDefinition } from './jobStore.ts'
+import type { JobStore } from './jobStore.ts'
+import type { EvidenceStore } from './evidenceStore.ts'
+import type { JobRecord, RecordedResult, ReturnedReplica, StoredOutput, TaskDefinition } from './jobRecords.ts'
 import type { LinkHandlers, OpenLink, ProviderLink, SignedBatch } from './providerLink.ts'
 import type { RequesterEvent } from './requesterEvents.ts'
 import type { Settlement } from './settlement.ts'
@@ -26,6 +28,7 @@ export interface SchedulerConfig {
 
 export interface JobRunDeps {
   readonly store: JobStore
+  readonly evidence: EvidenceStore
   readonly events: EventHub<RequesterEvent>
   readonly settlement: Settlement
   readonly openLink: OpenLink
@@ -622,7 +625,7 @@ export class JobRun {
         this.deps.events.emit({ type: 'result.judged', jobId: this.job.id, idx, provider: peerId, verdict })
         // A result judged wrong is kept with the provider's signature over it: proof of misbehaviour.
         const batch = this.batches.get(outstandingKey(idx, attempt))
-        if (verdict === 'invalid' && batch !== undefined) this.deps.store.keepEvidence(this.job.id, idx, attempt, peerId, batch)
+        if (verdict === 'invalid' && batch !== undefined) this.deps.evidence.keep(this.job.id, idx, attempt, peerId, batch)
         this.batches.delete(outstandingKey(idx, attempt))
         if (verdict !== 'invalid' && event === 'accept' && address !== '') paid.set(peerId, { address, count: (paid.get(peerId)?.count ?? 0) + 1 })
       }

@@ -2,7 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { openDatabase } from '../util/index.ts'
 import { JobStore, UnknownJobError } from './jobStore.ts'
-import type { ResolvedJob } from './jobStore.ts'
+import type { ResolvedJob } from './jobRecords.ts'
 import type { TaskResult } from '../net/index.ts'
 
 const spec: ResolvedJob = {

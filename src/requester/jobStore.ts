@@ -1,121 +1,10 @@
-import { createHash } from 'node:crypto'
-import { ConunError, transaction } from '../util/index.ts'
+import { ConunError, prepareStatements, transaction } from '../util/index.ts'
+import type { PreparedStatements } from '../util/index.ts'
+import { migrateJobStore } from './jobStoreSchema.ts'
 import { nextTaskState } from './taskState.ts'
-import type { OutputComparison } from './outcome.ts'
+import type { Dispatch, JobRecord, RecordedResult, ResolvedJob, ReturnedReplica, StoredOutput, TaskDefinition, TaskOutcome, TaskRow } from './jobRecords.ts'
 import type { AttemptState, JobState, TaskEvent, TaskState } from './taskState.ts'
-import type { ContentRef, TaskAssignment, TaskResult } from '../net/index.ts'
-import type { RuntimeName } from '../runtime/index.ts'
-import type { DatabaseSync, StatementSync } from 'node:sqlite'
-
-/** A job as the node runs it: sources resolved to CIDs, limits in bytes. */
-export interface ResolvedJob {
-  readonly name: string
-  readonly runtime: RuntimeName
-  /** The code tasks run: the WASI module, or the Docker image tarball. */
-  readonly module: ContentRef
-  readonly limits: TaskAssignment['limits']
-  readonly constraints: {
-    readonly minCores?: number
-    readonly minMemoryBytes?: number
-    readonly minSpeed?: number
-    readonly providers?: readonly string[]
-  }
-  readonly maxAttempts: number
-  /** Replicas per task, each on a different provider, and how many identical outcomes make one canonical. */
-  readonly replication: number
-  readonly quorum: number
-  readonly adaptive: boolean
-  /** How replicas' outputs are compared (absent: exactly). */
-  readonly compare?: OutputComparison
-  /** Replicas of one task on providers at different IP addresses only (absent in older jobs). */
-  readonly distinctHosts?: boolean
-  readonly waitForProvidersMs: number
-  /** What each accepted result pays, and the most the job may cost ("0": a free job). */
-  readonly priceWei: string
-  readonly budgetWei: string
-}
-
-/** What one task runs: everything of an assignment but the job-wide parts. */
-export type TaskDefinition = Pick<TaskAssignment, 'args' | 'env' | 'stdin' | 'inputs'>
-
-export interface JobRecord {
-  readonly id: string
-  readonly spec: ResolvedJob
-  readonly specHash: string
-  readonly state: JobState
-  readonly taskCount: number
-  readonly createdAt: number
-  readonly finishedAt: number | null
-}
-
-export interface TaskRow {
-  readonly idx: number
-  readonly state: TaskState
-  readonly attempts: number
-  readonly definition: TaskDefinition
-  /** Providers (PeerIds) that already had an attempt at it. */
-  readonly triedBy: string[]
-  /** Replicas that returned an outcome not yet judged (waiting for a quorum). */
-  readonly returned: ReturnedReplica[]
-}
-
-export interface ReturnedReplica {
-  readonly attempt: number
-  readonly peerId: string
-  /** The provider's Ethereum address: what it is paid at, if the replica is accepted. */
-  readonly address: string
-  /** Hash of the outcome (exit code, stdout and /out by CID, or a deterministic failure). */
-  readonly outcomeHash: string
-  readonly status: 'exit' | 'failed'
-  readonly exitCode: number | null
-  readonly reason: string | null
-}
-
-/**
- * What a result does to its task: one of the task transitions, or `hold` (a replica returned an
- * outcome, the task waits for a quorum) or `none` (the attempt ends, other replicas carry on).
- */
-export type ResultEvent = TaskEvent | 'hold' | 'none'
-
-export interface RecordedResult {
-  readonly result: TaskResult
-  readonly idx: number
-  readonly event: ResultEvent
-  readonly outputs: ReadonlyArray<StoredOutput & { inline?: Uint8Array }>
-  readonly outcomeHash?: string
-  /** With `accept`: the canonical attempt and the judged replicas. */
-  readonly canonical?: { readonly attempt: number, readonly valid: readonly number[], readonly invalid: readonly number[] }
-  /** The canonical outcome, when it is not the result recorded here (it came from another replica). */
-  readonly verdict?: { readonly status: 'exit' | 'failed', readonly exitCode: number | null, readonly reason: string | null }
-}
-
-export interface StoredOutput {
-  readonly kind: 'stdout' | 'stderr' | 'file'
-  readonly path: string
-  readonly cid: string
-  readonly size: number
-}
-
-export interface TaskOutcome {
-  readonly idx: number
-  readonly state: TaskState
-  readonly attempts: number
-  readonly provider: string | null
-  readonly providerAddress: string | null
-  readonly status: 'exit' | 'failed' | null
-  readonly exitCode: number | null
-  readonly reason: string | null
-  readonly message: string | null
-  readonly wallMs: number | null
-  readonly outputs: StoredOutput[]
-}
-
-export interface Dispatch {
-  readonly idx: number
-  readonly attempt: number
-  readonly peerId: string
-  readonly address: string
-}
+import type { DatabaseSync } from 'node:sqlite'
 
 export class UnknownJobError extends ConunError {
   override readonly name = 'UnknownJobError'
@@ -126,74 +15,39 @@ export class UnknownJobError extends ConunError {
   }
 }
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS jobs (
-  id TEXT PRIMARY KEY,
-  spec TEXT NOT NULL,
-  spec_hash TEXT NOT NULL,
-  state TEXT NOT NULL,
-  task_count INTEGER NOT NULL,
-  created_at INTEGER NOT NULL,
-  finished_at INTEGER
-);
-CREATE TABLE IF NOT EXISTS tasks (
-  job_id TEXT NOT NULL REFERENCES jobs(id),
-  idx INTEGER NOT NULL,
-  definition TEXT NOT NULL,
-  state TEXT NOT NULL,
-  attempts INTEGER NOT NULL DEFAULT 0,
-  accepted_attempt INTEGER,
-  reason TEXT,
-  message TEXT,
-  PRIMARY KEY (job_id, idx)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS attempts (
-  job_id TEXT NOT NULL,
-  idx INTEGER NOT NULL,
-  attempt INTEGER NOT NULL,
-  peer_id TEXT NOT NULL,
-  address TEXT NOT NULL,
-  state TEXT NOT NULL,
-  dispatched_at INTEGER NOT NULL,
-  finished_at INTEGER,
-  status TEXT,
-  exit_code INTEGER,
-  reason TEXT,
-  message TEXT,
-  wall_ms REAL,
-  memory_bytes INTEGER,
-  output_hash TEXT,
-  verdict TEXT,
-  PRIMARY KEY (job_id, idx, attempt)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS outputs (
-  job_id TEXT NOT NULL,
-  idx INTEGER NOT NULL,
-  attempt INTEGER NOT NULL,
-  kind TEXT NOT NULL,
-  path TEXT NOT NULL,
-  cid TEXT NOT NULL,
-  size INTEGER NOT NULL,
-  inline BLOB,
-  PRIMARY KEY (job_id, idx, attempt, kind, path)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS outputs_by_cid ON outputs (cid);
-CREATE TABLE IF NOT EXISTS signed_batches (
-  hash TEXT PRIMARY KEY,
-  peer_id TEXT NOT NULL,
-  body TEXT NOT NULL,
-  signature TEXT NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS evidence (
-  job_id TEXT NOT NULL,
-  idx INTEGER NOT NULL,
-  attempt INTEGER NOT NULL,
-  peer_id TEXT NOT NULL,
-  batch_hash TEXT NOT NULL REFERENCES signed_batches(hash),
-  PRIMARY KEY (job_id, idx, attempt)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS evidence_by_peer ON evidence (peer_id);
-`
+const STATEMENTS = {
+  insertJob: 'INSERT INTO jobs (id, spec, spec_hash, state, task_count, created_at) VALUES (?, ?, ?, \'running\', ?, ?)',
+  insertTask: 'INSERT INTO tasks (job_id, idx, definition, state) VALUES (?, ?, ?, \'queued\')',
+  job: 'SELECT * FROM jobs WHERE id = ?',
+  jobs: 'SELECT * FROM jobs ORDER BY created_at DESC LIMIT ?',
+  jobsInState: 'SELECT id FROM jobs WHERE state = ?',
+  finishJob: 'UPDATE jobs SET state = ?, finished_at = ? WHERE id = ? AND state = \'running\'',
+  counts: 'SELECT state, count(*) AS n FROM tasks WHERE job_id = ? GROUP BY state',
+  tasks: 'SELECT idx, state, attempts, definition FROM tasks WHERE job_id = ? ORDER BY idx',
+  triedBy: 'SELECT idx, peer_id FROM attempts WHERE job_id = ?',
+  taskState: 'SELECT state, attempts FROM tasks WHERE job_id = ? AND idx = ?',
+  setTask: 'UPDATE tasks SET state = ?, attempts = ?, reason = ?, message = ?, accepted_attempt = ? WHERE job_id = ? AND idx = ? AND state = ?',
+  insertAttempt: 'INSERT INTO attempts (job_id, idx, attempt, peer_id, address, state, dispatched_at) VALUES (?, ?, ?, ?, ?, \'in-flight\', ?)',
+  endAttempt: 'UPDATE attempts SET state = ?, finished_at = ?, status = ?, exit_code = ?, reason = ?, message = ?, wall_ms = ?, memory_bytes = ?, output_hash = ? WHERE job_id = ? AND idx = ? AND attempt = ? AND state = \'in-flight\'',
+  setVerdict: 'UPDATE attempts SET verdict = ? WHERE job_id = ? AND idx = ? AND attempt = ?',
+  discardReplicas: 'UPDATE attempts SET verdict = \'discarded\' WHERE job_id = ? AND peer_id = ? AND state = \'returned\' AND verdict IS NULL',
+  setAttempts: 'UPDATE tasks SET attempts = ? WHERE job_id = ? AND idx = ?',
+  returned: 'SELECT idx, attempt, peer_id, address, output_hash, status, exit_code, reason FROM attempts WHERE job_id = ? AND state = \'returned\' AND verdict IS NULL',
+  insertOutput: 'INSERT INTO outputs (job_id, idx, attempt, kind, path, cid, size, inline) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+  cancelTasks: 'UPDATE tasks SET state = \'cancelled\' WHERE job_id = ? AND state IN (\'queued\', \'running\')',
+  cancelAttempts: 'UPDATE attempts SET state = \'cancelled\', finished_at = ? WHERE job_id = ? AND state = \'in-flight\'',
+  loseInFlight: 'UPDATE attempts SET state = \'lost\', finished_at = ?, reason = \'requester-restarted\' WHERE job_id = ? AND state = \'in-flight\'',
+  requeueRunning: 'UPDATE tasks SET state = \'queued\' WHERE job_id = ? AND state = \'running\'',
+  outcomes: `SELECT t.idx, t.state, t.attempts, t.reason AS task_reason, t.message AS task_message, a.peer_id, a.address, a.status, a.exit_code, a.reason, a.message, a.wall_ms, t.accepted_attempt
+    FROM tasks t LEFT JOIN attempts a ON a.job_id = t.job_id AND a.idx = t.idx AND a.attempt = t.accepted_attempt
+    WHERE t.job_id = ? ORDER BY t.idx`,
+  jobOutputs: 'SELECT o.idx, o.kind, o.path, o.cid, o.size FROM outputs o JOIN tasks t ON t.job_id = o.job_id AND t.idx = o.idx AND t.accepted_attempt = o.attempt WHERE o.job_id = ? ORDER BY o.idx, o.kind, o.path',
+  acceptedCounts: `SELECT a.address, count(*) AS n FROM attempts a JOIN tasks t ON t.job_id = a.job_id AND t.idx = a.idx
+    WHERE a.job_id = ? AND a.verdict = 'valid' AND t.state = 'done' GROUP BY a.address`,
+  acceptedOutcomes: `SELECT t.idx, a.output_hash FROM tasks t JOIN attempts a ON a.job_id = t.job_id AND a.idx = t.idx AND a.attempt = t.accepted_attempt
+    WHERE t.job_id = ? AND t.state = 'done' ORDER BY t.idx`,
+  inlineByCid: 'SELECT inline FROM outputs WHERE cid = ? AND inline IS NOT NULL LIMIT 1',
+}
 
 /**
  * The requester's jobs, tasks, attempts and accepted outputs in SQLite. Every state change is one
@@ -202,95 +56,55 @@ CREATE INDEX IF NOT EXISTS evidence_by_peer ON evidence (peer_id);
  */
 export class JobStore {
   private readonly db: DatabaseSync
-  private readonly statements: Record<string, StatementSync>
+  private readonly statements: PreparedStatements<typeof STATEMENTS>
 
   constructor (db: DatabaseSync) {
     this.db = db
-    db.exec(SCHEMA)
-    // Databases made before replication lack the two columns it needs.
-    const columns = new Set(db.prepare('PRAGMA table_info(attempts)').all().map(row => String(row.name)))
-    for (const column of ['output_hash', 'verdict']) if (!columns.has(column)) db.exec(`ALTER TABLE attempts ADD COLUMN ${column} TEXT`)
-    const prepare = (sql: string) => db.prepare(sql)
-    this.statements = {
-      insertJob: prepare('INSERT INTO jobs (id, spec, spec_hash, state, task_count, created_at) VALUES (?, ?, ?, \'running\', ?, ?)'),
-      insertTask: prepare('INSERT INTO tasks (job_id, idx, definition, state) VALUES (?, ?, ?, \'queued\')'),
-      job: prepare('SELECT * FROM jobs WHERE id = ?'),
-      jobs: prepare('SELECT * FROM jobs ORDER BY created_at DESC LIMIT ?'),
-      jobsInState: prepare('SELECT id FROM jobs WHERE state = ?'),
-      finishJob: prepare('UPDATE jobs SET state = ?, finished_at = ? WHERE id = ? AND state = \'running\''),
-      counts: prepare('SELECT state, count(*) AS n FROM tasks WHERE job_id = ? GROUP BY state'),
-      tasks: prepare('SELECT idx, state, attempts, definition FROM tasks WHERE job_id = ? ORDER BY idx'),
-      triedBy: prepare('SELECT idx, peer_id FROM attempts WHERE job_id = ?'),
-      taskState: prepare('SELECT state, attempts FROM tasks WHERE job_id = ? AND idx = ?'),
-      setTask: prepare('UPDATE tasks SET state = ?, attempts = ?, reason = ?, message = ?, accepted_attempt = ? WHERE job_id = ? AND idx = ? AND state = ?'),
-      insertAttempt: prepare('INSERT INTO attempts (job_id, idx, attempt, peer_id, address, state, dispatched_at) VALUES (?, ?, ?, ?, ?, \'in-flight\', ?)'),
-      endAttempt: prepare('UPDATE attempts SET state = ?, finished_at = ?, status = ?, exit_code = ?, reason = ?, message = ?, wall_ms = ?, memory_bytes = ?, output_hash = ? WHERE job_id = ? AND idx = ? AND attempt = ? AND state = \'in-flight\''),
-      setVerdict: prepare('UPDATE attempts SET verdict = ? WHERE job_id = ? AND idx = ? AND attempt = ?'),
-      discardReplicas: prepare('UPDATE attempts SET verdict = \'discarded\' WHERE job_id = ? AND peer_id = ? AND state = \'returned\' AND verdict IS NULL'),
-      setAttempts: prepare('UPDATE tasks SET attempts = ? WHERE job_id = ? AND idx = ?'),
-      returned: prepare('SELECT idx, attempt, peer_id, address, output_hash, status, exit_code, reason FROM attempts WHERE job_id = ? AND state = \'returned\' AND verdict IS NULL'),
-      insertOutput: prepare('INSERT INTO outputs (job_id, idx, attempt, kind, path, cid, size, inline) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
-      cancelTasks: prepare('UPDATE tasks SET state = \'cancelled\' WHERE job_id = ? AND state IN (\'queued\', \'running\')'),
-      cancelAttempts: prepare('UPDATE attempts SET state = \'cancelled\', finished_at = ? WHERE job_id = ? AND state = \'in-flight\''),
-      loseInFlight: prepare('UPDATE attempts SET state = \'lost\', finished_at = ?, reason = \'requester-restarted\' WHERE job_id = ? AND state = \'in-flight\''),
-      requeueRunning: prepare('UPDATE tasks SET state = \'queued\' WHERE job_id = ? AND state = \'running\''),
-      outcomes: prepare(`SELECT t.idx, t.state, t.attempts, t.reason AS task_reason, t.message AS task_message, a.peer_id, a.address, a.status, a.exit_code, a.reason, a.message, a.wall_ms, t.accepted_attempt
-        FROM tasks t LEFT JOIN attempts a ON a.job_id = t.job_id AND a.idx = t.idx AND a.attempt = t.accepted_attempt
-        WHERE t.job_id = ? ORDER BY t.idx`),
-      jobOutputs: prepare('SELECT o.idx, o.kind, o.path, o.cid, o.size FROM outputs o JOIN tasks t ON t.job_id = o.job_id AND t.idx = o.idx AND t.accepted_attempt = o.attempt WHERE o.job_id = ? ORDER BY o.idx, o.kind, o.path'),
-      acceptedCounts: prepare(`SELECT a.address, count(*) AS n FROM attempts a JOIN tasks t ON t.job_id = a.job_id AND t.idx = a.idx
-        WHERE a.job_id = ? AND a.verdict = 'valid' AND t.state = 'done' GROUP BY a.address`),
-      acceptedOutcomes: prepare(`SELECT t.idx, a.output_hash FROM tasks t JOIN attempts a ON a.job_id = t.job_id AND a.idx = t.idx AND a.attempt = t.accepted_attempt
-        WHERE t.job_id = ? AND t.state = 'done' ORDER BY t.idx`),
-      insertBatch: prepare('INSERT OR IGNORE INTO signed_batches (hash, peer_id, body, signature) VALUES (?, ?, ?, ?)'),
-      insertEvidence: prepare('INSERT OR IGNORE INTO evidence (job_id, idx, attempt, peer_id, batch_hash) VALUES (?, ?, ?, ?, ?)'),
-      evidenceOf: prepare(`SELECT e.job_id, e.idx, e.attempt, b.body, b.signature FROM evidence e JOIN signed_batches b ON b.hash = e.batch_hash
-        WHERE e.peer_id = ? ORDER BY e.job_id, e.idx, e.attempt LIMIT ?`),
-      inlineByCid: prepare('SELECT inline FROM outputs WHERE cid = ? AND inline IS NOT NULL LIMIT 1'),
-    }
+    migrateJobStore(db)
+    this.statements = prepareStatements(db, STATEMENTS)
   }
 
   createJob (id: string, spec: ResolvedJob, specHash: string, tasks: readonly TaskDefinition[], now = Date.now()): void {
     transaction(this.db, () => {
-      this.statements.insertJob!.run(id, JSON.stringify(spec), specHash, tasks.length, now)
-      tasks.forEach((task, idx) => this.statements.insertTask!.run(id, idx, JSON.stringify(task)))
+      this.statements.insertJob.run(id, JSON.stringify(spec), specHash, tasks.length, now)
+      tasks.forEach((task, idx) => this.statements.insertTask.run(id, idx, JSON.stringify(task)))
     })
   }
 
   job (id: string): JobRecord {
-    const row = this.statements.job!.get(id)
+    const row = this.statements.job.get(id)
     if (row === undefined) throw new UnknownJobError(id)
     return toJob(row)
   }
 
   jobs (limit = 100): JobRecord[] {
-    return this.statements.jobs!.all(limit).map(toJob)
+    return this.statements.jobs.all(limit).map(toJob)
   }
 
   jobsInState (state: JobState): string[] {
-    return this.statements.jobsInState!.all(state).map(row => String(row.id))
+    return this.statements.jobsInState.all(state).map(row => String(row.id))
   }
 
   taskCounts (jobId: string): Record<TaskState, number> {
     const counts: Record<TaskState, number> = { queued: 0, running: 0, done: 0, failed: 0, cancelled: 0 }
-    for (const row of this.statements.counts!.all(jobId)) counts[row.state as TaskState] = Number(row.n)
+    for (const row of this.statements.counts.all(jobId)) counts[row.state as TaskState] = Number(row.n)
     return counts
   }
 
   tasks (jobId: string): TaskRow[] {
     const tried = new Map<number, string[]>()
-    for (const row of this.statements.triedBy!.all(jobId)) {
+    for (const row of this.statements.triedBy.all(jobId)) {
       const list = tried.get(Number(row.idx)) ?? []
       list.push(String(row.peer_id))
       tried.set(Number(row.idx), list)
     }
     const returned = new Map<number, ReturnedReplica[]>()
-    for (const row of this.statements.returned!.all(jobId)) {
+    for (const row of this.statements.returned.all(jobId)) {
       const list = returned.get(Number(row.idx)) ?? []
       list.push({ attempt: Number(row.attempt), peerId: String(row.peer_id), address: String(row.address), outcomeHash: String(row.output_hash), status: row.status as 'exit' | 'failed', exitCode: row.exit_code === null ? null : Number(row.exit_code), reason: row.reason === null ? null : String(row.reason) })
       returned.set(Number(row.idx), list)
     }
-    return this.statements.tasks!.all(jobId).map(row => ({
+    return this.statements.tasks.all(jobId).map(row => ({
       idx: Number(row.idx),
       state: row.state as TaskState,
       attempts: Number(row.attempts),
@@ -305,9 +119,9 @@ export class JobStore {
     transaction(this.db, () => {
       for (const d of dispatches) {
         // A task already running (another replica is out) only counts one more attempt.
-        if (this.statements.taskState!.get(jobId, d.idx)?.state === 'running') this.statements.setAttempts!.run(d.attempt, jobId, d.idx)
+        if (this.statements.taskState.get(jobId, d.idx)?.state === 'running') this.statements.setAttempts.run(d.attempt, jobId, d.idx)
         else this.moveTask(jobId, d.idx, 'dispatch', { attempts: d.attempt })
-        this.statements.insertAttempt!.run(jobId, d.idx, d.attempt, d.peerId, d.address, now)
+        this.statements.insertAttempt.run(jobId, d.idx, d.attempt, d.peerId, d.address, now)
       }
     })
   }
@@ -324,24 +138,24 @@ export class JobStore {
       for (const { result, idx, event, outputs, outcomeHash, canonical, verdict } of entries) {
         const returned = event === 'accept' || event === 'hold'
         const attemptState: AttemptState = returned ? 'returned' : 'errored'
-        const ended = this.statements.endAttempt!.run(attemptState, now, result.status, result.exitCode ?? null, result.reason ?? null, result.message ?? null,
+        const ended = this.statements.endAttempt.run(attemptState, now, result.status, result.exitCode ?? null, result.reason ?? null, result.message ?? null,
           result.usage.wallMs, result.usage.memoryBytes, outcomeHash ?? null, jobId, idx, result.attempt)
         if (ended.changes === 0) continue
         if (returned) {
           for (const output of outputs) {
-            this.statements.insertOutput!.run(jobId, idx, result.attempt, output.kind, output.path, output.cid, output.size, output.inline ?? null)
+            this.statements.insertOutput.run(jobId, idx, result.attempt, output.kind, output.path, output.cid, output.size, output.inline ?? null)
           }
         }
         if (event === 'accept') {
           this.moveTask(jobId, idx, 'accept', { acceptedAttempt: canonical?.attempt ?? result.attempt })
-          for (const attempt of canonical?.valid ?? [result.attempt]) this.statements.setVerdict!.run('valid', jobId, idx, attempt)
-          for (const attempt of canonical?.invalid ?? []) this.statements.setVerdict!.run('invalid', jobId, idx, attempt)
+          for (const attempt of canonical?.valid ?? [result.attempt]) this.statements.setVerdict.run('valid', jobId, idx, attempt)
+          for (const attempt of canonical?.invalid ?? []) this.statements.setVerdict.run('invalid', jobId, idx, attempt)
         } else if (event === 'fail' && canonical !== undefined) {
           // A quorum agreed on a failure: the agreeing replicas were right, the others wrong.
           const reason = verdict?.reason ?? result.reason ?? null
           this.moveTask(jobId, idx, 'fail', { reason, message: reason === result.reason ? result.message ?? null : `replicas agreed on ${reason}` })
-          for (const attempt of canonical.valid) this.statements.setVerdict!.run('valid', jobId, idx, attempt)
-          for (const attempt of canonical.invalid) this.statements.setVerdict!.run('invalid', jobId, idx, attempt)
+          for (const attempt of canonical.valid) this.statements.setVerdict.run('valid', jobId, idx, attempt)
+          for (const attempt of canonical.invalid) this.statements.setVerdict.run('invalid', jobId, idx, attempt)
         } else if (event !== 'hold' && event !== 'none') {
           this.moveTask(jobId, idx, event, { reason: result.reason ?? null, message: result.message ?? null })
         }
@@ -354,7 +168,7 @@ export class JobStore {
   /** Ends an attempt that produced no result (provider gone, deadline missed); returns whether it applied. */
   loseAttempt (jobId: string, idx: number, attempt: number, event: 'retry' | 'fail' | 'none', reason: string, message: string, now = Date.now()): boolean {
     return transaction(this.db, () => {
-      const ended = this.statements.endAttempt!.run('lost', now, null, null, reason, message, null, null, null, jobId, idx, attempt)
+      const ended = this.statements.endAttempt.run('lost', now, null, null, reason, message, null, null, null, jobId, idx, attempt)
       if (ended.changes === 0) return false
       if (event !== 'none') this.moveTask(jobId, idx, event, { reason, message })
       return true
@@ -362,7 +176,7 @@ export class JobStore {
   }
 
   finishJob (jobId: string, state: Exclude<JobState, 'running'>, now = Date.now()): void {
-    this.statements.finishJob!.run(state, now, jobId)
+    this.statements.finishJob.run(state, now, jobId)
   }
 
   /** Fails tasks that never got to run (e.g. no provider came), with the reason. */
@@ -374,34 +188,34 @@ export class JobStore {
 
   /** A blacklisted provider's replicas not yet judged stop counting towards any quorum of the job. */
   discardReplicas (jobId: string, peerId: string): void {
-    this.statements.discardReplicas!.run(jobId, peerId)
+    this.statements.discardReplicas.run(jobId, peerId)
   }
 
   /** Ends a running job as cancelled, with every task not yet ended. */
   cancelJob (jobId: string, now = Date.now()): void {
     transaction(this.db, () => {
-      this.statements.cancelAttempts!.run(now, jobId)
-      this.statements.cancelTasks!.run(jobId)
-      this.statements.finishJob!.run('cancelled', now, jobId)
+      this.statements.cancelAttempts.run(now, jobId)
+      this.statements.cancelTasks.run(jobId)
+      this.statements.finishJob.run('cancelled', now, jobId)
     })
   }
 
   /** After a restart: attempts that were in flight are lost, their tasks go back to the queue. */
   recoverJob (jobId: string, now = Date.now()): void {
     transaction(this.db, () => {
-      this.statements.loseInFlight!.run(now, jobId)
-      this.statements.requeueRunning!.run(jobId)
+      this.statements.loseInFlight.run(now, jobId)
+      this.statements.requeueRunning.run(jobId)
     })
   }
 
   outcomes (jobId: string): TaskOutcome[] {
     const outputs = new Map<number, StoredOutput[]>()
-    for (const row of this.statements.jobOutputs!.all(jobId)) {
+    for (const row of this.statements.jobOutputs.all(jobId)) {
       const list = outputs.get(Number(row.idx)) ?? []
       list.push({ kind: row.kind as StoredOutput['kind'], path: String(row.path), cid: String(row.cid), size: Number(row.size) })
       outputs.set(Number(row.idx), list)
     }
-    return this.statements.outcomes!.all(jobId).map(row => ({
+    return this.statements.outcomes.all(jobId).map(row => ({
       idx: Number(row.idx),
       state: row.state as TaskState,
       attempts: Number(row.attempts),
@@ -421,49 +235,26 @@ export class JobStore {
    * task that is done (or ran alone, unchecked). What a paid job owes each provider follows from it.
    */
   acceptedCounts (jobId: string): Map<string, number> {
-    return new Map(this.statements.acceptedCounts!.all(jobId).map(row => [String(row.address), Number(row.n)]))
+    return new Map(this.statements.acceptedCounts.all(jobId).map(row => [String(row.address), Number(row.n)]))
   }
 
   /** Each done task's accepted outcome hash (hex), for the job's result root. */
   acceptedOutcomes (jobId: string): Array<{ idx: number, outcomeHash: string }> {
-    return this.statements.acceptedOutcomes!.all(jobId).map(row => ({ idx: Number(row.idx), outcomeHash: String(row.output_hash) }))
-  }
-
-  /**
-   * Keeps a result judged wrong as proof: the provider's whole signed batch (anyone can check the
-   * signature against its PeerId) and which result in it was wrong. Batches are stored once.
-   */
-  keepEvidence (jobId: string, idx: number, attempt: number, peerId: string, batch: { body: unknown, signature: string }): void {
-    const body = JSON.stringify(batch.body)
-    const hash = createHash('sha256').update(body).digest('hex')
-    transaction(this.db, () => {
-      this.statements.insertBatch!.run(hash, peerId, body, batch.signature)
-      this.statements.insertEvidence!.run(jobId, idx, attempt, peerId, hash)
-    })
-  }
-
-  /** The results of `peerId` judged wrong, each with the signed batch it came in. */
-  evidence (peerId: string, limit = 100): Array<{ jobId: string, idx: number, attempt: number, batch: { body: unknown, signature: string } }> {
-    return this.statements.evidenceOf!.all(peerId, limit).map(row => ({
-      jobId: String(row.job_id),
-      idx: Number(row.idx),
-      attempt: Number(row.attempt),
-      batch: { body: JSON.parse(String(row.body)) as unknown, signature: String(row.signature) },
-    }))
+    return this.statements.acceptedOutcomes.all(jobId).map(row => ({ idx: Number(row.idx), outcomeHash: String(row.output_hash) }))
   }
 
   /** Bytes of a small output kept in the database, if that CID is one. */
   inlineOutput (cid: string): Uint8Array | undefined {
-    const row = this.statements.inlineByCid!.get(cid)
+    const row = this.statements.inlineByCid.get(cid)
     return row === undefined ? undefined : row.inline as Uint8Array
   }
 
   private moveTask (jobId: string, idx: number, event: TaskEvent, changes: { attempts?: number, acceptedAttempt?: number, reason?: string | null, message?: string | null }): void {
-    const row = this.statements.taskState!.get(jobId, idx)
+    const row = this.statements.taskState.get(jobId, idx)
     if (row === undefined) throw new UnknownJobError(`${jobId} task ${idx}`)
     const from = row.state as TaskState
     const to = nextTaskState(from, event)
-    this.statements.setTask!.run(to, changes.attempts ?? Number(row.attempts), changes.reason ?? null, changes.message ?? null, changes.acceptedAttempt ?? null, jobId, idx, from)
+    this.statements.setTask.run(to, changes.attempts ?? Number(row.attempts), changes.reason ?? null, changes.message ?? null, changes.acceptedAttempt ?? null, jobId, idx, from)
   }
 }
 

@@ -1,4 +1,4 @@
-import type { JobRecord } from './jobStore.ts'
+import type { JobRecord } from './jobRecords.ts'
 import type { AgreementProposalBody, TaskReceipt } from '../net/index.ts'
 
 /** Where agreements tell providers to check that a job is paid for. */

@@ -1,5 +1,6 @@
 export { EventHub } from './eventHub.ts'
-export { openDatabase, transaction } from './openDatabase.ts'
+export { openDatabase, prepareStatements, transaction } from './openDatabase.ts'
+export type { PreparedStatements } from './openDatabase.ts'
 export { encodeApng, encodePng } from './png.ts'
 export { encodePpm, parsePpm } from './ppm.ts'
 export type { Image } from './ppm.ts'

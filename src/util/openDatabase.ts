@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
+import type { StatementSync } from 'node:sqlite'
 
 /**
  * The node's SQLite database. WAL lets readers (the API) run beside the writer (the scheduler);
@@ -25,4 +26,12 @@ export function transaction<T> (db: DatabaseSync, work: () => T): T {
     db.exec('ROLLBACK')
     throw error
   }
+}
+
+/** Statements prepared from a table of named SQL texts. */
+export type PreparedStatements<Sql> = Record<keyof Sql, StatementSync>
+
+/** Prepares named statements once; the result has exactly the names given, so no lookup can miss. */
+export function prepareStatements<Sql extends Readonly<Record<string, string>>> (db: DatabaseSync, sql: Sql): PreparedStatements<Sql> {
+  return Object.fromEntries(Object.entries(sql).map(([name, text]) => [name, db.prepare(text)])) as PreparedStatements<Sql>
 }

@@ -1,0 +1,63 @@
+import type { DatabaseSync } from 'node:sqlite'
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS jobs (
+  id TEXT PRIMARY KEY,
+  spec TEXT NOT NULL,
+  spec_hash TEXT NOT NULL,
+  state TEXT NOT NULL,
+  task_count INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  finished_at INTEGER
+);
+CREATE TABLE IF NOT EXISTS tasks (
+  job_id TEXT NOT NULL REFERENCES jobs(id),
+  idx INTEGER NOT NULL,
+  definition TEXT NOT NULL,
+  state TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  accepted_attempt INTEGER,
+  reason TEXT,
+  message TEXT,
+  PRIMARY KEY (job_id, idx)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS attempts (
+  job_id TEXT NOT NULL,
+  idx INTEGER NOT NULL,
+  attempt INTEGER NOT NULL,
+  peer_id TEXT NOT NULL,
+  address TEXT NOT NULL,
+  state TEXT NOT NULL,
+  dispatched_at INTEGER NOT NULL,
+  finished_at INTEGER,
+  status TEXT,
+  exit_code INTEGER,
+  reason TEXT,
+  message TEXT,
+  wall_ms REAL,
+  memory_bytes INTEGER,
+  output_hash TEXT,
+  verdict TEXT,
+  PRIMARY KEY (job_id, idx, attempt)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS outputs (
+  job_id TEXT NOT NULL,
+  idx INTEGER NOT NULL,
+  attempt INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  path TEXT NOT NULL,
+  cid TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  inline BLOB,
+  PRIMARY KEY (job_id, idx, attempt, kind, path)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS outputs_by_cid ON outputs (cid);
+`
+
+/** Creates the job store's tables, and brings those of older versions up to date. */
+export function migrateJobStore (db: DatabaseSync): void {
+  db.exec(SCHEMA)
+  // Databases made before replication lack the two columns it needs.
+  const columns = new Set(db.prepare('PRAGMA table_info(attempts)').all().map(row => String(row.name)))
+  for (const column of ['output_hash', 'verdict']) if (!columns.has(column)) db.exec(`ALTER TABLE attempts ADD COLUMN ${column} TEXT`)
+}
