@@ -9,7 +9,7 @@ import { formatCon, parseCon } from '../ledger/index.ts'
 import { unpaid } from './settlement.ts'
 import type { JobStore } from './jobStore.ts'
 import type { Evidence, EvidenceStore } from './evidenceStore.ts'
-import type { JobRecord, ResolvedJob, TaskDefinition, TaskOutcome } from './jobRecords.ts'
+import type { EndedTask, JobRecord, ResolvedJob, TaskDefinition, TaskOutcome } from './jobRecords.ts'
 import type { ProviderReputation, ReputationStore } from './reputationStore.ts'
 import type { JobSpec } from './jobSpec.ts'
 import type { OpenLink } from './providerLink.ts'
@@ -93,6 +93,8 @@ export interface Requester {
   payment(jobId: string): Promise<PaymentStatus | null>
   jobs(limit?: number): JobStatus[]
   outcomes(jobId: string): TaskOutcome[]
+  /** Tasks that ended after number `after`, in the order they ended (see JobStore.endedTasks). */
+  endedTasks(jobId: string, after: number, limit: number): EndedTask[]
   /**
    * Per task, by index: its arguments (the dashboard places image tiles with them) and how many
    * replicas are back waiting for a quorum (the task is being validated).
@@ -234,6 +236,10 @@ export function createRequester (init: RequesterInit): Requester {
     outcomes: jobId => {
       init.store.job(jobId)
       return init.store.outcomes(jobId)
+    },
+    endedTasks: (jobId, after, limit) => {
+      init.store.job(jobId)
+      return init.store.endedTasks(jobId, after, limit)
     },
     taskDetails: jobId => {
       const details: Array<{ args: string[], replicasReturned: number }> = []

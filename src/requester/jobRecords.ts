@@ -107,6 +107,9 @@ export interface TaskOutcome {
   readonly outputs: StoredOutput[]
 }
 
+/** An ended task as the results pages give it: its outcome, its arguments, and its number in the order tasks ended. */
+export type EndedTask = TaskOutcome & { readonly seq: number, readonly args: string[] }
+
 export interface Dispatch {
   readonly idx: number
   readonly attempt: number

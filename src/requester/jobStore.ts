@@ -1,8 +1,8 @@
 import { ConunError, prepareStatements, transaction } from '../util/index.ts'
 import type { PreparedStatements } from '../util/index.ts'
 import { migrateJobStore } from './jobStoreSchema.ts'
-import { nextTaskState } from './taskState.ts'
-import type { Dispatch, JobRecord, RecordedResult, ResolvedJob, ReturnedReplica, StoredOutput, TaskDefinition, TaskOutcome, TaskRow } from './jobRecords.ts'
+import { nextTaskState, TERMINAL_TASK_STATES } from './taskState.ts'
+import type { Dispatch, EndedTask, JobRecord, RecordedResult, ResolvedJob, ReturnedReplica, StoredOutput, TaskDefinition, TaskOutcome, TaskRow } from './jobRecords.ts'
 import type { AttemptState, JobState, TaskEvent, TaskState } from './taskState.ts'
 import type { DatabaseSync } from 'node:sqlite'
 
@@ -15,6 +15,13 @@ export class UnknownJobError extends ConunError {
   }
 }
 
+/** Each task with its accepted attempt (if any): what a task's outcome is read from. */
+const OUTCOMES = `SELECT t.idx, t.state, t.attempts, t.reason AS task_reason, t.message AS task_message, t.finished_seq, t.definition,
+    a.peer_id, a.address, a.status, a.exit_code, a.reason, a.message, a.wall_ms, t.accepted_attempt
+  FROM tasks t LEFT JOIN attempts a ON a.job_id = t.job_id AND a.idx = t.idx AND a.attempt = t.accepted_attempt`
+/** The outputs of accepted attempts. */
+const OUTPUTS = 'SELECT o.idx, o.kind, o.path, o.cid, o.size FROM outputs o JOIN tasks t ON t.job_id = o.job_id AND t.idx = o.idx AND t.accepted_attempt = o.attempt'
+
 const STATEMENTS = {
   insertJob: 'INSERT INTO jobs (id, spec, spec_hash, state, task_count, created_at) VALUES (?, ?, ?, \'running\', ?, ?)',
   insertTask: 'INSERT INTO tasks (job_id, idx, definition, state) VALUES (?, ?, ?, \'queued\')',
@@ -26,7 +33,8 @@ const STATEMENTS = {
   tasks: 'SELECT idx, state, attempts, definition FROM tasks WHERE job_id = ? ORDER BY idx',
   triedBy: 'SELECT idx, peer_id FROM attempts WHERE job_id = ?',
   taskState: 'SELECT state, attempts FROM tasks WHERE job_id = ? AND idx = ?',
-  setTask: 'UPDATE tasks SET state = ?, attempts = ?, reason = ?, message = ?, accepted_attempt = ? WHERE job_id = ? AND idx = ? AND state = ?',
+  setTask: 'UPDATE tasks SET state = ?, attempts = ?, reason = ?, message = ?, accepted_attempt = ?, finished_seq = ? WHERE job_id = ? AND idx = ? AND state = ?',
+  nextFinished: 'UPDATE jobs SET finished_count = finished_count + 1 WHERE id = ? RETURNING finished_count',
   insertAttempt: 'INSERT INTO attempts (job_id, idx, attempt, peer_id, address, state, dispatched_at) VALUES (?, ?, ?, ?, ?, \'in-flight\', ?)',
   endAttempt: 'UPDATE attempts SET state = ?, finished_at = ?, status = ?, exit_code = ?, reason = ?, message = ?, wall_ms = ?, memory_bytes = ?, output_hash = ? WHERE job_id = ? AND idx = ? AND attempt = ? AND state = \'in-flight\'',
   setVerdict: 'UPDATE attempts SET verdict = ? WHERE job_id = ? AND idx = ? AND attempt = ?',
@@ -34,14 +42,17 @@ const STATEMENTS = {
   setAttempts: 'UPDATE tasks SET attempts = ? WHERE job_id = ? AND idx = ?',
   returned: 'SELECT idx, attempt, peer_id, address, output_hash, status, exit_code, reason FROM attempts WHERE job_id = ? AND state = \'returned\' AND verdict IS NULL',
   insertOutput: 'INSERT INTO outputs (job_id, idx, attempt, kind, path, cid, size, inline) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-  cancelTasks: 'UPDATE tasks SET state = \'cancelled\' WHERE job_id = ? AND state IN (\'queued\', \'running\')',
+  // Cancelled tasks end together: numbered after every task that ended before, in index order.
+  cancelTasks: `UPDATE tasks SET state = 'cancelled', finished_seq = (SELECT finished_count FROM jobs WHERE id = tasks.job_id) + idx + 1
+    WHERE job_id = ? AND state IN ('queued', 'running')`,
+  skipFinished: 'UPDATE jobs SET finished_count = finished_count + task_count WHERE id = ?',
   cancelAttempts: 'UPDATE attempts SET state = \'cancelled\', finished_at = ? WHERE job_id = ? AND state = \'in-flight\'',
   loseInFlight: 'UPDATE attempts SET state = \'lost\', finished_at = ?, reason = \'requester-restarted\' WHERE job_id = ? AND state = \'in-flight\'',
   requeueRunning: 'UPDATE tasks SET state = \'queued\' WHERE job_id = ? AND state = \'running\'',
-  outcomes: `SELECT t.idx, t.state, t.attempts, t.reason AS task_reason, t.message AS task_message, a.peer_id, a.address, a.status, a.exit_code, a.reason, a.message, a.wall_ms, t.accepted_attempt
-    FROM tasks t LEFT JOIN attempts a ON a.job_id = t.job_id AND a.idx = t.idx AND a.attempt = t.accepted_attempt
-    WHERE t.job_id = ? ORDER BY t.idx`,
-  jobOutputs: 'SELECT o.idx, o.kind, o.path, o.cid, o.size FROM outputs o JOIN tasks t ON t.job_id = o.job_id AND t.idx = o.idx AND t.accepted_attempt = o.attempt WHERE o.job_id = ? ORDER BY o.idx, o.kind, o.path',
+  outcomes: `${OUTCOMES} WHERE t.job_id = ? ORDER BY t.idx`,
+  jobOutputs: `${OUTPUTS} WHERE o.job_id = ? ORDER BY o.idx, o.kind, o.path`,
+  finishedOutcomes: `${OUTCOMES} WHERE t.job_id = ? AND t.finished_seq > ? ORDER BY t.finished_seq LIMIT ?`,
+  finishedOutputs: `${OUTPUTS} WHERE o.job_id = ? AND t.finished_seq > ? AND t.finished_seq <= ? ORDER BY o.idx, o.kind, o.path`,
   acceptedCounts: `SELECT a.address, count(*) AS n FROM attempts a JOIN tasks t ON t.job_id = a.job_id AND t.idx = a.idx
     WHERE a.job_id = ? AND a.verdict = 'valid' AND t.state = 'done' GROUP BY a.address`,
   acceptedOutcomes: `SELECT t.idx, a.output_hash FROM tasks t JOIN attempts a ON a.job_id = t.job_id AND a.idx = t.idx AND a.attempt = t.accepted_attempt
@@ -196,6 +207,7 @@ export class JobStore {
     transaction(this.db, () => {
       this.statements.cancelAttempts.run(now, jobId)
       this.statements.cancelTasks.run(jobId)
+      this.statements.skipFinished.run(jobId)
       this.statements.finishJob.run('cancelled', now, jobId)
     })
   }
@@ -209,25 +221,20 @@ export class JobStore {
   }
 
   outcomes (jobId: string): TaskOutcome[] {
-    const outputs = new Map<number, StoredOutput[]>()
-    for (const row of this.statements.jobOutputs.all(jobId)) {
-      const list = outputs.get(Number(row.idx)) ?? []
-      list.push({ kind: row.kind as StoredOutput['kind'], path: String(row.path), cid: String(row.cid), size: Number(row.size) })
-      outputs.set(Number(row.idx), list)
-    }
-    return this.statements.outcomes.all(jobId).map(row => ({
-      idx: Number(row.idx),
-      state: row.state as TaskState,
-      attempts: Number(row.attempts),
-      provider: row.peer_id === null ? null : String(row.peer_id),
-      providerAddress: row.address === null ? null : String(row.address),
-      status: row.status === null ? null : row.status as 'exit' | 'failed',
-      exitCode: row.exit_code === null ? null : Number(row.exit_code),
-      reason: (row.reason ?? row.task_reason ?? null) as string | null,
-      message: (row.message ?? row.task_message ?? null) as string | null,
-      wallMs: row.wall_ms === null ? null : Number(row.wall_ms),
-      outputs: outputs.get(Number(row.idx)) ?? [],
-    }))
+    const outputs = groupOutputs(this.statements.jobOutputs.all(jobId))
+    return this.statements.outcomes.all(jobId).map(row => toOutcome(row, outputs))
+  }
+
+  /**
+   * Up to `limit` tasks that ended after the one numbered `after`, in the order they ended, with
+   * their arguments and their number (`seq`): a reader pages through a job of any size with it,
+   * and sees each ended task once.
+   */
+  endedTasks (jobId: string, after: number, limit: number): EndedTask[] {
+    const rows = this.statements.finishedOutcomes.all(jobId, after, limit)
+    if (rows.length === 0) return []
+    const outputs = groupOutputs(this.statements.finishedOutputs.all(jobId, after, Number(rows.at(-1)!.finished_seq)))
+    return rows.map(row => ({ ...toOutcome(row, outputs), seq: Number(row.finished_seq), args: (JSON.parse(String(row.definition)) as TaskDefinition).args }))
   }
 
   /**
@@ -254,7 +261,8 @@ export class JobStore {
     if (row === undefined) throw new UnknownJobError(`${jobId} task ${idx}`)
     const from = row.state as TaskState
     const to = nextTaskState(from, event)
-    this.statements.setTask.run(to, changes.attempts ?? Number(row.attempts), changes.reason ?? null, changes.message ?? null, changes.acceptedAttempt ?? null, jobId, idx, from)
+    const finishedSeq = TERMINAL_TASK_STATES.has(to) ? Number(this.statements.nextFinished.get(jobId)!.finished_count) : null
+    this.statements.setTask.run(to, changes.attempts ?? Number(row.attempts), changes.reason ?? null, changes.message ?? null, changes.acceptedAttempt ?? null, finishedSeq, jobId, idx, from)
   }
 }
 
@@ -267,5 +275,31 @@ function toJob (row: Record<string, unknown>): JobRecord {
     taskCount: Number(row.task_count),
     createdAt: Number(row.created_at),
     finishedAt: row.finished_at === null ? null : Number(row.finished_at),
+  }
+}
+
+function groupOutputs (rows: ReadonlyArray<Record<string, unknown>>): Map<number, StoredOutput[]> {
+  const outputs = new Map<number, StoredOutput[]>()
+  for (const row of rows) {
+    const list = outputs.get(Number(row.idx)) ?? []
+    list.push({ kind: row.kind as StoredOutput['kind'], path: String(row.path), cid: String(row.cid), size: Number(row.size) })
+    outputs.set(Number(row.idx), list)
+  }
+  return outputs
+}
+
+function toOutcome (row: Record<string, unknown>, outputs: ReadonlyMap<number, StoredOutput[]>): TaskOutcome {
+  return {
+    idx: Number(row.idx),
+    state: row.state as TaskState,
+    attempts: Number(row.attempts),
+    provider: row.peer_id === null ? null : String(row.peer_id),
+    providerAddress: row.address === null ? null : String(row.address),
+    status: row.status === null ? null : row.status as 'exit' | 'failed',
+    exitCode: row.exit_code === null ? null : Number(row.exit_code),
+    reason: (row.reason ?? row.task_reason ?? null) as string | null,
+    message: (row.message ?? row.task_message ?? null) as string | null,
+    wallMs: row.wall_ms === null ? null : Number(row.wall_ms),
+    outputs: outputs.get(Number(row.idx)) ?? [],
   }
 }

@@ -8,7 +8,8 @@ CREATE TABLE IF NOT EXISTS jobs (
   state TEXT NOT NULL,
   task_count INTEGER NOT NULL,
   created_at INTEGER NOT NULL,
-  finished_at INTEGER
+  finished_at INTEGER,
+  finished_count INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS tasks (
   job_id TEXT NOT NULL REFERENCES jobs(id),
@@ -19,6 +20,7 @@ CREATE TABLE IF NOT EXISTS tasks (
   accepted_attempt INTEGER,
   reason TEXT,
   message TEXT,
+  finished_seq INTEGER,
   PRIMARY KEY (job_id, idx)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS attempts (
@@ -54,10 +56,22 @@ CREATE TABLE IF NOT EXISTS outputs (
 CREATE INDEX IF NOT EXISTS outputs_by_cid ON outputs (cid);
 `
 
+/** Tasks by the order they ended in: what the results API pages through. */
+const FINISH_INDEX = 'CREATE INDEX IF NOT EXISTS tasks_by_finish ON tasks (job_id, finished_seq)'
+
 /** Creates the job store's tables, and brings those of older versions up to date. */
 export function migrateJobStore (db: DatabaseSync): void {
   db.exec(SCHEMA)
+  const columnsOf = (table: string) => new Set(db.prepare(`PRAGMA table_info(${table})`).all().map(row => String(row.name)))
   // Databases made before replication lack the two columns it needs.
-  const columns = new Set(db.prepare('PRAGMA table_info(attempts)').all().map(row => String(row.name)))
-  for (const column of ['output_hash', 'verdict']) if (!columns.has(column)) db.exec(`ALTER TABLE attempts ADD COLUMN ${column} TEXT`)
+  const attempts = columnsOf('attempts')
+  for (const column of ['output_hash', 'verdict']) if (!attempts.has(column)) db.exec(`ALTER TABLE attempts ADD COLUMN ${column} TEXT`)
+  // Databases made before results were paged in finishing order: tasks that had ended get numbers in index order.
+  if (!columnsOf('tasks').has('finished_seq')) {
+    db.exec(`ALTER TABLE tasks ADD COLUMN finished_seq INTEGER;
+      ALTER TABLE jobs ADD COLUMN finished_count INTEGER NOT NULL DEFAULT 0;
+      UPDATE tasks SET finished_seq = idx + 1 WHERE state IN ('done', 'failed', 'cancelled');
+      UPDATE jobs SET finished_count = task_count;`)
+  }
+  db.exec(FINISH_INDEX)
 }

@@ -6,7 +6,7 @@ import { ConunError, isCid } from '../util/index.ts'
 import WebSocket from 'ws'
 import { mapSources, parseJobSpec, specSources } from '../requester/index.ts'
 import { ContentTooLargeError } from '../storage/index.ts'
-import type { JobStatus, JobSpecInput, PaymentStatus, ProviderReputation, RequesterEvent, TaskOutcome, JobRecord } from '../requester/index.ts'
+import type { EndedTask, JobStatus, JobSpecInput, PaymentStatus, ProviderReputation, RequesterEvent, TaskOutcome, JobRecord } from '../requester/index.ts'
 import type { NodeInfoFile } from './nodeInfoFile.ts'
 import type { ConnectionPath, OfferBody, Reachability, TaskResultsBody } from '../net/index.ts'
 import type { ChainHealth } from '../ledger/index.ts'
@@ -175,8 +175,18 @@ export class ConunClient {
     return this.request('GET', '/v1/wallet')
   }
 
+  /** Every task's outcome, in index order: one response for the whole job (see endedTasks for large jobs). */
   results (id: string): Promise<{ job: JobRecord, tasks: TaskOutcome[] }> {
     return this.request('GET', `/v1/jobs/${encodeURIComponent(id)}/results`)
+  }
+
+  /**
+   * One page of the tasks that ended after number `after` (0: from the first), in the order they
+   * ended; `next` is the `after` of the following page. Reading a job of any size this way holds
+   * one page at a time, and each ended task is read once.
+   */
+  endedTasks (id: string, after: number, limit = 1000): Promise<{ job: JobRecord, tasks: EndedTask[], next: number }> {
+    return this.request('GET', `/v1/jobs/${encodeURIComponent(id)}/results?after=${after}&limit=${limit}`)
   }
 
   cancel (id: string): Promise<JobStatus> {

@@ -1,6 +1,6 @@
 import { NoProvidersError, TaskFailedError } from './taskErrors.ts'
 import type { ConunClient } from './client.ts'
-import type { JobSpecInput, TaskOutcome } from '../requester/index.ts'
+import type { EndedTask, JobSpecInput } from '../requester/index.ts'
 
 export interface TaskProgress {
   readonly jobId: string
@@ -17,21 +17,22 @@ export interface FollowOptions {
   readonly baseDir?: string
 }
 
-/** A task's outcome, with the job it was part of. */
-export type FinishedTask = TaskOutcome & { readonly jobId: string }
+/** Ended tasks read per request. */
+const PAGE_SIZE = 1000
 
-const TERMINAL = new Set(['done', 'failed', 'cancelled'])
+/** A task's outcome, with the job it was part of. */
+export type FinishedTask = EndedTask & { readonly jobId: string }
 
 /**
- * Submits `spec` and yields its tasks' outcomes as they finish, in the order the node reported
- * them. A task that failed or was cancelled throws TaskFailedError (NoProvidersError when no
+ * Submits `spec` and yields its tasks' outcomes as they finish, in the order they ended on the
+ * node. A task that failed or was cancelled throws TaskFailedError (NoProvidersError when no
  * provider took it) after the rest of the job is cancelled; so does leaving the loop early, since
  * no one will read the remaining results.
  */
 export async function * completedTasks (client: ConunClient, spec: JobSpecInput, options: FollowOptions = {}): AsyncGenerator<FinishedTask> {
   options.signal?.throwIfAborted()
-  // Events only wake the loop and order the tasks; the results endpoint is the truth, and is also
-  // read every few seconds in case the event stream drops.
+  // Events only wake the loop; the ended tasks are read page by page in the order they ended (each
+  // once, however large the job), and also every few seconds in case the event stream drops.
   let jobId: string | undefined
   let woken = false
   let resolveWait: (() => void) | undefined
@@ -39,11 +40,8 @@ export async function * completedTasks (client: ConunClient, spec: JobSpecInput,
     woken = true
     resolveWait?.()
   }
-  const finishOrder = new Map<string, number>()
-  let finishes = 0
   const stopEvents = await client.events(event => {
     if (event.source !== 'requester' || (jobId !== undefined && event.jobId !== jobId)) return
-    if (event.type === 'task.done' || event.type === 'task.failed') finishOrder.set(`${event.jobId}/${event.idx}`, finishes++)
     if (event.type === 'task.done' || event.type === 'task.failed' || event.type === 'job.finished') wake()
   })
   const onAbort = () => wake()
@@ -53,42 +51,39 @@ export async function * completedTasks (client: ConunClient, spec: JobSpecInput,
     const submitted = await client.submitJob(spec, options.baseDir)
     jobId = submitted.job.id
     const total = submitted.job.taskCount
-    const yielded = new Set<number>()
+    let ended = 0
     let failed = 0
-    let finishedUnheard = new Set<number>()
+    let after = 0
     options.onProgress?.({ jobId, total, done: 0, failed: 0 })
-    while (yielded.size < total) {
+    while (ended < total) {
       if (!woken) {
         await new Promise<void>(resolve => {
           const timer = setTimeout(resolve, 2000)
           resolveWait = () => { clearTimeout(timer); resolve() }
         })
       }
-      // Let the tasks finishing together arrive together: one read of the results for a batch.
+      // Let the tasks finishing together arrive together: one read for a batch.
       await new Promise(resolve => setTimeout(resolve, 50))
       woken = false
       options.signal?.throwIfAborted()
-      const results = await client.results(jobId)
-      running = results.job.state === 'running'
-      const order = (task: TaskOutcome) => finishOrder.get(`${jobId}/${task.idx}`) ?? Number.MAX_SAFE_INTEGER
-      // A task whose event has not come yet waits for it (the store is written just before the
-      // event is sent), unless it was already finished at the last read: then the event was lost.
-      const fresh = results.tasks.filter(task => TERMINAL.has(task.state) && !yielded.has(task.idx))
-      const ready = fresh.filter(task => order(task) !== Number.MAX_SAFE_INTEGER || finishedUnheard.has(task.idx)).sort((a, b) => order(a) - order(b))
-      finishedUnheard = new Set(fresh.filter(task => order(task) === Number.MAX_SAFE_INTEGER).map(task => task.idx))
-      for (const task of ready) {
-        options.signal?.throwIfAborted()
-        yielded.add(task.idx)
-        finishOrder.delete(`${jobId}/${task.idx}`)
-        if (task.state !== 'done') {
-          failed++
-          options.onProgress?.({ jobId, total, done: yielded.size - failed, failed })
-          const reason = task.state === 'cancelled' ? 'cancelled' : task.reason ?? 'failed'
-          const ErrorClass = reason === 'no-provider' ? NoProvidersError : TaskFailedError
-          throw new ErrorClass(jobId, task, reason, task.message ?? '')
+      for (let full = true; full;) {
+        const page = await client.endedTasks(jobId, after, PAGE_SIZE)
+        running = page.job.state === 'running'
+        full = page.tasks.length === PAGE_SIZE
+        after = page.next
+        for (const task of page.tasks) {
+          options.signal?.throwIfAborted()
+          ended++
+          if (task.state !== 'done') {
+            failed++
+            options.onProgress?.({ jobId, total, done: ended - failed, failed })
+            const reason = task.state === 'cancelled' ? 'cancelled' : task.reason ?? 'failed'
+            const ErrorClass = reason === 'no-provider' ? NoProvidersError : TaskFailedError
+            throw new ErrorClass(jobId, task, reason, task.message ?? '')
+          }
+          options.onProgress?.({ jobId, total, done: ended - failed, failed })
+          yield { ...task, jobId }
         }
-        options.onProgress?.({ jobId, total, done: yielded.size - failed, failed })
-        yield { ...task, jobId }
       }
     }
     running = false

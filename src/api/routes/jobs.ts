@@ -3,6 +3,10 @@ import { parseJobSpec } from '../../requester/index.ts'
 import type { ApiDeps } from '../apiDeps.ts'
 import type { FastifyInstance } from 'fastify'
 
+const resultsQuery = z.object({
+  after: z.coerce.number().int().min(0).optional(),
+  limit: z.coerce.number().int().min(1).max(10_000).default(1000),
+})
 const jobParams = z.object({ id: z.string().regex(/^[0-9a-f]{16}$/, 'a job id is 16 hex digits') })
 
 /** Jobs: submit (with CIDs, as uploaded through /content), follow, read results, cancel. */
@@ -24,6 +28,12 @@ export function jobRoutes (app: FastifyInstance, node: ApiDeps): void {
 
   app.get('/jobs/:id/results', async request => {
     const { id } = jobParams.parse(request.params)
+    const { after, limit } = resultsQuery.parse(request.query)
+    // Paged: the tasks that ended after number `after`, in the order they ended; `next` asks for the following page.
+    if (after !== undefined) {
+      const tasks = node.requester.endedTasks(id, after, limit)
+      return { job: node.requester.status(id).job, tasks: tasks.map(task => ({ ...task, replicasReturned: 0 })), next: tasks.at(-1)?.seq ?? after }
+    }
     const details = node.requester.taskDetails(id)
     return { job: node.requester.status(id).job, tasks: node.requester.outcomes(id).map(task => ({ ...task, ...(details[task.idx] ?? { args: [], replicasReturned: 0 }) })) }
   })
