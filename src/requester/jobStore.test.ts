@@ -70,3 +70,31 @@ test('replicas are held until a quorum, then judged valid or invalid, and kept a
   assert.deepEqual(outcome?.outputs.map(o => o.cid), ['good'])
   assert.deepEqual(store.tasks('r')[0]?.returned, [], 'judged replicas wait for nothing')
 })
+
+test('ended tasks are read page by page in the order they ended, each once; cancelled ones come after', () => {
+  const store = new JobStore(openDatabase(':memory:'))
+  store.createJob('p', spec, '0x00', Array.from({ length: 6 }, (_, i) => ({ args: [`t${i}`], env: {}, inputs: [] })))
+  store.dispatch('p', [3, 1, 4].map(idx => ({ idx, attempt: 1, peerId: 'p1', address: '0x1' })))
+  store.recordResults('p', [{ idx: 4, result: result(4, 1), event: 'accept', outputs: [{ kind: 'stdout', path: '', cid: 'out4', size: 1 }] }])
+  store.recordResults('p', [{ idx: 1, result: result(1, 1), event: 'accept', outputs: [] }])
+  assert.deepEqual(store.endedTasks('p', 0, 10).map(t => [t.idx, t.seq, t.args]), [[4, 1, ['t4']], [1, 2, ['t1']]])
+  assert.deepEqual(store.endedTasks('p', 0, 1).map(t => t.outputs.map(o => o.cid)), [['out4']], 'a page carries its tasks\' outputs')
+  assert.deepEqual(store.endedTasks('p', 2, 10), [], 'nothing ended after the last one read')
+  store.loseAttempt('p', 3, 1, 'fail', 'trap', 'unreachable')
+  store.cancelJob('p')
+  const rest = store.endedTasks('p', 2, 10)
+  assert.deepEqual(rest.map(t => [t.idx, t.state]), [[3, 'failed'], [0, 'cancelled'], [2, 'cancelled'], [5, 'cancelled']])
+  assert.ok(rest.every((t, i) => i === 0 || t.seq > rest[i - 1]!.seq))
+})
+
+test('a database from before results were paged numbers the tasks that had ended, and goes on after them', () => {
+  const db = openDatabase(':memory:')
+  new JobStore(db).createJob('old', spec, '0x00', Array.from({ length: 3 }, () => ({ args: [], env: {}, inputs: [] })))
+  db.exec(`UPDATE tasks SET state = 'done' WHERE idx < 2; DROP INDEX tasks_by_finish;
+    ALTER TABLE tasks DROP COLUMN finished_seq; ALTER TABLE jobs DROP COLUMN finished_count;`)
+  const store = new JobStore(db)
+  assert.deepEqual(store.endedTasks('old', 0, 10).map(t => [t.idx, t.seq]), [[0, 1], [1, 2]])
+  store.dispatch('old', [{ idx: 2, attempt: 1, peerId: 'p1', address: '0x1' }])
+  store.recordResults('old', [{ idx: 2, result: result(2, 1), event: 'accept', outputs: [] }])
+  assert.deepEqual(store.endedTasks('old', 2, 10).map(t => [t.idx, t.seq]), [[2, 4]])
+})
