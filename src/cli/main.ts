@@ -1,7 +1,4 @@
-import { ConfigError } from '../node/index.ts'
-import { KeystoreCorruptError, WeakKeystoreError, WrongPassphraseError } from '../identity/index.ts'
-import { ConunApiError, NodeNotRunningError } from '../sdk/index.ts'
-import { JobSpecError } from '../requester/index.ts'
+import { ConunError } from '../util/index.ts'
 import { jobCancel } from './commands/jobCancel.ts'
 import { jobList } from './commands/jobList.ts'
 import { jobResults } from './commands/jobResults.ts'
@@ -12,8 +9,6 @@ import { nodeStatus } from './commands/nodeStatus.ts'
 import { peers } from './commands/peers.ts'
 import { walletCommands } from './commands/wallet.ts'
 import { chainCommands } from './commands/chain.ts'
-import { AmountError, LedgerError } from '../ledger/index.ts'
-import { PassphraseError } from './passphrase.ts'
 import { UsageError } from './usage.ts'
 import type { Command } from './usage.ts'
 
@@ -28,8 +23,6 @@ ${commands.map(command => `  ${command.name.padEnd(16)} ${command.summary}`).joi
 
 Run "conun <command> --help" for a command's options. Exit codes: 0 success, 1 failure, 2 usage error.`
 
-/** Errors the user can act on print their message only; anything else is a bug and prints its stack. */
-const EXPECTED_ERRORS = [ConfigError, WrongPassphraseError, KeystoreCorruptError, WeakKeystoreError, PassphraseError, NodeNotRunningError, ConunApiError, JobSpecError, LedgerError, AmountError]
 
 export async function main (argv: string[]): Promise<number> {
   if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
@@ -56,7 +49,8 @@ export async function main (argv: string[]): Promise<number> {
       console.error(`conun ${command.name}: ${error.message}\n\n${error.help}`)
       return 2
     }
-    if (EXPECTED_ERRORS.some(type => error instanceof type)) {
+    // Typed errors say what went wrong and what to do: their message only. Anything else is a bug: its stack.
+    if (error instanceof ConunError && error.kind !== 'internal') {
       console.error(`conun ${command.name}: ${(error as Error).message}`)
       return 1
     }

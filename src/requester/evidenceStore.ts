@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { prepareStatements, transaction } from '../util/index.ts'
 import type { PreparedStatements } from '../util/index.ts'
+import type { TaskResultsBody } from '../net/index.ts'
 import type { DatabaseSync } from 'node:sqlite'
 
 const SCHEMA = `
@@ -33,7 +34,7 @@ export interface Evidence {
   readonly jobId: string
   readonly idx: number
   readonly attempt: number
-  readonly batch: { readonly body: unknown, readonly signature: string }
+  readonly batch: { readonly body: TaskResultsBody, readonly signature: string }
 }
 
 /** Results judged wrong, kept with the signed batches that prove what their providers sent (in SQLite). */
@@ -51,7 +52,7 @@ export class EvidenceStore {
    * Keeps a result judged wrong as proof: the provider's whole signed batch (anyone can check the
    * signature against its PeerId) and which result in it was wrong. Batches are stored once.
    */
-  keep (jobId: string, idx: number, attempt: number, peerId: string, batch: { body: unknown, signature: string }): void {
+  keep (jobId: string, idx: number, attempt: number, peerId: string, batch: { body: TaskResultsBody, signature: string }): void {
     const body = JSON.stringify(batch.body)
     const hash = createHash('sha256').update(body).digest('hex')
     transaction(this.db, () => {
@@ -66,7 +67,7 @@ export class EvidenceStore {
       jobId: String(row.job_id),
       idx: Number(row.idx),
       attempt: Number(row.attempt),
-      batch: { body: JSON.parse(String(row.body)) as unknown, signature: String(row.signature) },
+      batch: { body: JSON.parse(String(row.body)) as TaskResultsBody, signature: String(row.signature) },
     }))
   }
 }

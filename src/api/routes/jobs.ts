@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { parseJobSpec } from '../../requester/index.ts'
 import type { ApiDeps } from '../apiDeps.ts'
 import type { FastifyInstance } from 'fastify'
+import type { EndedTasksPage, JobResults } from '../../sdk/index.ts'
 
 const resultsQuery = z.object({
   after: z.coerce.number().int().min(0).optional(),
@@ -26,7 +27,7 @@ export function jobRoutes (app: FastifyInstance, node: ApiDeps): void {
     return { ...node.requester.status(id), payment: await node.requester.payment(id) }
   })
 
-  app.get('/jobs/:id/results', async request => {
+  app.get('/jobs/:id/results', async (request): Promise<JobResults | EndedTasksPage> => {
     const { id } = jobParams.parse(request.params)
     const { after, limit } = resultsQuery.parse(request.query)
     // Paged: the tasks that ended after number `after`, in the order they ended; `next` asks for the following page.

@@ -3,10 +3,11 @@ import { readBalances, readEscrowBalance } from '../../ledger/index.ts'
 import { pathOf } from '../../net/index.ts'
 import type { ApiDeps } from '../apiDeps.ts'
 import type { FastifyInstance } from 'fastify'
+import type { EvidenceSummary, NodeSummary, PeerSummary, WalletSummary } from '../../sdk/index.ts'
 
 /** This node and the peers it knows. */
 export function nodeRoutes (app: FastifyInstance, node: ApiDeps): void {
-  app.get('/node', async () => ({
+  app.get('/node', async (): Promise<NodeSummary> => ({
     peerId: node.key.peerId.toString(),
     address: node.key.address,
     chainId: node.chainId,
@@ -18,7 +19,7 @@ export function nodeRoutes (app: FastifyInstance, node: ApiDeps): void {
   }))
 
   /** This node's account on the chain: balances (its standing balance in the escrow too), and as a provider the receipts it holds. */
-  app.get('/wallet', async () => {
+  app.get('/wallet', async (): Promise<WalletSummary> => {
     const [balances, escrowFree] = await Promise.all([readBalances(node.ledger, node.key.address), readEscrowBalance(node.ledger, node.key.address)])
     return {
       address: node.key.address,
@@ -33,12 +34,12 @@ export function nodeRoutes (app: FastifyInstance, node: ApiDeps): void {
   })
 
   /** Results a provider signed that were judged wrong, with the signed batches as proof. */
-  app.get('/peers/:peerId/evidence', async request => {
+  app.get('/peers/:peerId/evidence', async (request): Promise<{ peerId: string, evidence: EvidenceSummary[] }> => {
     const { peerId } = z.object({ peerId: z.string().regex(/^[A-Za-z0-9]{8,128}$/, 'a PeerId') }).parse(request.params)
     return { peerId, evidence: node.requester.evidence(peerId) }
   })
 
-  app.get('/peers', async () => {
+  app.get('/peers', async (): Promise<{ peers: PeerSummary[] }> => {
     const offers = new Map(node.offers.list().map(offer => [offer.body.peerId, offer.body]))
     const connected = node.host.getConnections().reduce((peers, connection) => {
       const peerId = connection.remotePeer.toString()

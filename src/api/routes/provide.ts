@@ -1,5 +1,6 @@
 import type { ApiDeps } from '../apiDeps.ts'
 import type { FastifyInstance } from 'fastify'
+import type { ProvideSummary } from '../../sdk/index.ts'
 
 /** A WebSocket listen address (/ws or /wss), the only kind a browser can dial. */
 const WEBSOCKET_ADDR = /\/wss?(\/|$)/
@@ -10,7 +11,7 @@ const WEBSOCKET_ADDR = /\/wss?(\/|$)/
  * link can lend a tab but cannot see jobs, submit them or spend the node's funds.
  */
 export function provideRoutes (app: FastifyInstance, node: ApiDeps, provideToken: string): void {
-  app.get('/provide', { config: { access: 'provide' } }, async () => ({
+  app.get('/provide', { config: { access: 'provide' } }, async (): Promise<ProvideSummary> => ({
     peerId: node.key.peerId.toString(),
     chainId: node.chainId,
     // The contracts a tab reads through POST /v1/provide/chain to see what it is owed and paid.

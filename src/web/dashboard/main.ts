@@ -13,7 +13,7 @@ import { JobView } from './jobView.ts'
 import { setUpSubmitForm } from './submitForm.ts'
 import { drawQrCode } from './provideQr.ts'
 import { ThroughputChart } from './throughputChart.ts'
-import type { NodeEvent, NodeSummary, PeerSummary } from '../../sdk/index.ts'
+import type { NodeEvent, NodeSummary, PeerSummary } from '../../sdk/browser.ts'
 import type { JobStatus } from '../../requester/index.ts'
 
 /** Peers and provider state have no events of their own: read again this often. */

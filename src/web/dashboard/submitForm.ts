@@ -6,7 +6,7 @@
 import { isCid } from '../../util/index.ts'
 import { JobSpecError, mapSources, parseJobSpec, specSources } from '../../requester/index.ts'
 import { byId, fill } from '../common/dom.ts'
-import { ApiRequestError } from '../common/nodeApi.ts'
+import { ConunApiError } from '../../sdk/browser.ts'
 import type { NodeApi } from '../common/nodeApi.ts'
 import type { JobStatus } from '../../requester/index.ts'
 
@@ -64,12 +64,12 @@ export function setUpSubmitForm (api: NodeApi, onSubmitted: (status: JobStatus) 
           fill(status, `uploading ${file.name}…`)
           cids.set(source, (await api.upload(file)).cid)
         }
-        const submitted = await api.submit(mapSources(parsed, source => cids.get(source) ?? source))
+        const submitted = await api.submitSpec(mapSources(parsed, source => cids.get(source) ?? source))
         fill(status, `job ${submitted.job.id} submitted`)
         onSubmitted(submitted)
       } catch (error) {
         fill(status)
-        if (error instanceof ApiRequestError) showErrors(`The node refused the job: ${error.message}`, error.issues)
+        if (error instanceof ConunApiError) showErrors(`The node refused the job: ${error.message}`, error.issues)
         else showErrors((error as Error).message)
       } finally {
         submit.disabled = false

@@ -6,14 +6,15 @@
  */
 import { formatUnits } from 'viem'
 import { byId, fill, shortId } from '../common/dom.ts'
-import { ApiRequestError, NodeApi, PROVIDE_TOKEN_KEY, takeToken } from '../common/nodeApi.ts'
+import { NodeApi, PROVIDE_TOKEN_KEY, takeToken } from '../common/nodeApi.ts'
+import { ConunApiError } from '../../sdk/browser.ts'
 import { pickBootstrapAddress } from './bootstrapAddress.ts'
 import { ScreenWakeLock } from './screenWakeLock.ts'
 import { loadOrCreateSessionKey } from './sessionKey.ts'
 import { availableCores, clampWorkers, initialWorkers, keepWorkers } from './workerCount.ts'
 import { startBrowserProvider } from './browserProvider.ts'
 import type { BrowserProvider } from './browserProvider.ts'
-import type { ProvideSummary } from '../../sdk/index.ts'
+import type { ProvideSummary } from '../../sdk/browser.ts'
 
 const PAYOUT_KEY = 'conun.payoutAddress'
 const LOW_BATTERY = 0.2
@@ -33,7 +34,7 @@ async function run (api: NodeApi): Promise<void> {
   try {
     node = await api.provideInfo()
   } catch (error) {
-    const refused = error instanceof ApiRequestError && error.status === 401
+    const refused = error instanceof ConunApiError && error.status === 401
     fill(byId('errors'), refused ? 'The node does not accept this provide link: ask for a new one.' : `cannot reach the node: ${(error as Error).message}`)
     return
   }
