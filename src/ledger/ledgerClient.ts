@@ -25,6 +25,9 @@ export interface LedgerClient {
   readonly maxFeePerGas: bigint | undefined
 }
 
+/** What reading conun's contracts needs: no account, so a browser tab reading through its node has one too. */
+export type ChainReader = Pick<LedgerClient, 'info' | 'public' | 'confirmations'>
+
 /** A chain or contract call failed; `reason` is the contract's custom error when there is one. */
 export class LedgerError extends Error {
   override readonly name = 'LedgerError'
@@ -61,7 +64,7 @@ export function chainClients (rpcUrl: string, chainId: number, secret: Uint8Arra
  * The block whose state counts: `confirmations` below the head, so that what a reorg can still
  * take back (an escrow just opened, a settlement just mined) is not yet relied on.
  */
-export async function confirmedBlock (client: LedgerClient): Promise<{ blockNumber: bigint } | { blockTag: 'latest' }> {
+export async function confirmedBlock (client: ChainReader): Promise<{ blockNumber: bigint } | { blockTag: 'latest' }> {
   if (client.confirmations === 0) return { blockTag: 'latest' }
   const head = await client.public.getBlockNumber({ cacheTime: 0 })
   return { blockNumber: head > BigInt(client.confirmations) ? head - BigInt(client.confirmations) : 0n }

@@ -4,7 +4,7 @@ import { DEVNET_CHAIN_ID, DEVNET_FAUCET_KEY } from './devChain.ts'
 import { inTurn } from './inTurn.ts'
 import { createLedgerClient, LedgerError, sendContract } from './ledgerClient.ts'
 import { formatCon } from './units.ts'
-import type { ChainInfo, LedgerClient, SentTransaction } from './ledgerClient.ts'
+import type { ChainInfo, ChainReader, LedgerClient, SentTransaction } from './ledgerClient.ts'
 import type { Address } from 'viem'
 
 export interface Balances {
@@ -15,10 +15,15 @@ export interface Balances {
 
 export async function readBalances (client: LedgerClient, address: Address): Promise<Balances> {
   const [con, eth] = await Promise.all([
-    client.public.readContract({ address: client.info.token, abi: conunTokenAbi, functionName: 'balanceOf', args: [address] }),
+    readConBalance(client, address),
     client.public.getBalance({ address }),
   ])
   return { con, eth }
+}
+
+/** An address's CON, with a reader only (a tab shows its payout address's balance this way). */
+export async function readConBalance (client: ChainReader, address: Address): Promise<bigint> {
+  return client.public.readContract({ address: client.info.token, abi: conunTokenAbi, functionName: 'balanceOf', args: [address] })
 }
 
 /** Sends CON, checking the address and the balance first so mistakes fail before signing. */
