@@ -16,7 +16,7 @@ export { chainClients, createLedgerClient, LedgerError, sendContract } from './l
 export type { ChainInfo, ChainReader, LedgerClient, SentTransaction } from './ledgerClient.ts'
 export { jobKeyOf, onchainJobId, openJob, openJobFromBalance } from './openJob.ts'
 export { depositToEscrow, readEscrowBalance, withdrawFromEscrow } from './standingBalance.ts'
-export { readEscrowJob, readEscrowShare, readJobSpecHash } from './readEscrowJob.ts'
+export { LOG_RANGE, readEscrowJob, readEscrowShare, readJobSpecHash } from './readEscrowJob.ts'
 export type { EscrowJob, EscrowShare } from './readEscrowJob.ts'
 export { reservePayments } from './reservePayments.ts'
 export { claimPayment } from './claimPayment.ts'

@@ -37,8 +37,8 @@ export async function readEscrowShare (client: ChainReader, jobKey: Hex, provide
   return { reserved, claimed }
 }
 
-/** Blocks asked for in one eth_getLogs: public RPC endpoints refuse wide ranges. */
-const LOG_RANGE = 2_000n
+/** Blocks asked for in one eth_getLogs: public RPC endpoints refuse wide ranges (and so does a node's provide proxy). */
+export const LOG_RANGE = 2_000n
 
 /**
  * The spec hash a job was opened with (the escrow keeps it in the JobOpened event, not in storage).
