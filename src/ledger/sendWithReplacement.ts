@@ -94,6 +94,8 @@ async function untilMined (client: LedgerClient, sending: { nonce: number, hashe
   let { fees } = sending
   let sentAt = await client.public.getBlockNumber({ cacheTime: 0 })
   for (;;) {
+    // The node stopped: what it sent is journalled, and its next start watches it again.
+    if (client.journal?.isOpen === false) throw new Error(`the node stopped while transaction ${hashes.at(-1)} (nonce ${nonce}) was in flight`)
     for (const hash of hashes) {
       const receipt = await client.public.getTransactionReceipt({ hash }).catch((error: unknown) => {
         if (error instanceof TransactionReceiptNotFoundError) return undefined

@@ -25,6 +25,7 @@ test('the journal keeps each nonce\'s versions until one is mined, and numbers n
     assert.equal(journal.nextNonce(ACCOUNT), 8, 'a refused transaction holds no nonce')
     journal.mined(ACCOUNT.toLowerCase() as Address, 7)
     assert.deepEqual(journal.inFlight(ACCOUNT), [])
+    assert.equal(journal.isOpen, true)
   } finally {
     db.close()
   }

@@ -29,10 +29,12 @@ export interface InFlight {
  */
 export class TransactionJournal {
   private readonly chainId: number
+  private readonly db: DatabaseSync
   private readonly statements: Record<string, StatementSync>
 
   constructor (db: DatabaseSync, chainId: number) {
     this.chainId = chainId
+    this.db = db
     db.exec(SCHEMA)
     this.statements = {
       insert: db.prepare('INSERT INTO sent_transactions (chain_id, account, nonce, hash, raw, signed_at) VALUES (?, ?, ?, ?, ?, ?)'),
@@ -41,6 +43,11 @@ export class TransactionJournal {
       next: db.prepare('SELECT max(nonce) + 1 AS next FROM sent_transactions WHERE chain_id = ? AND account = ?'),
       all: db.prepare('SELECT nonce, hash, raw FROM sent_transactions WHERE chain_id = ? AND account = ? ORDER BY nonce, rowid'),
     }
+  }
+
+  /** False once the node has stopped (its database closed): transactions in flight are left to its next start. */
+  get isOpen (): boolean {
+    return this.db.isOpen
   }
 
   /** The nonce after every one in flight; undefined when none is. */
