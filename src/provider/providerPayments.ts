@@ -1,7 +1,7 @@
 import { addressOfPeer, publicKeyOfPeer } from '../identity/index.ts'
 import { formatCon, readEscrowJob, readEscrowShare, readJobSpecHash, verifyReceipt } from '../ledger/index.ts'
 import { MAX_UNPAID_RESULTS } from '../net/index.ts'
-import { Semaphore } from '../util/index.ts'
+import { Semaphore, unrefTimer } from '../util/index.ts'
 import type { ChainReader } from '../ledger/index.ts'
 import type { AdmissionDecision, ProviderEvent } from './providerEvents.ts'
 import type { HeldReceipt, ReceiptBook } from './receiptBook.ts'
@@ -59,13 +59,13 @@ interface Credit {
   readonly jobs: Map<Hex, PaidJob>
   /** Permits: MAX_UNPAID_RESULTS + cores − unpaid results; a running task holds one. */
   readonly gate: Semaphore
-  poll: NodeJS.Timeout | undefined
+  poll: ReturnType<typeof setTimeout> | undefined
 }
 
 /**
  * The provider's side of payments: before taking a paid job it checks on chain that the escrow
  * exists, belongs to the requester, matches the job's spec hash and can still pay; it keeps the
- * requester's receipts in SQLite (only the highest per job matters); it runs a requester's tasks
+ * requester's receipts in its receipt book (only the highest per job matters); it runs a requester's tasks
  * only while few of its results are unpaid for sure, that is not covered by a receipt within this
  * provider's reservation in the escrow; and it claims, or sees that the requester's final
  * settlement paid it, when the job ends or enough is unclaimed.
@@ -81,7 +81,7 @@ export class ProviderPayments {
   private readonly credits = new Map<string, Credit>()
   private readonly refreshing = new Map<Hex, Promise<void>>()
   private readonly settling = new Map<string, Promise<void>>()
-  private readonly timers = new Set<NodeJS.Timeout>()
+  private readonly timers = new Set<ReturnType<typeof setTimeout>>()
   private stopped = false
 
   constructor (init: ProviderPaymentsInit) {
@@ -271,7 +271,7 @@ export class ProviderPayments {
         if (ahead.length > 0 && credit.gate.waiting > 0) this.pollReservations(credit)
       })()
     }, RESERVATION_POLL_MS)
-    credit.poll.unref()
+    unrefTimer(credit.poll)
   }
 
   private claimIfDue (job: PaidJob, paidWei: bigint): void {
@@ -292,7 +292,7 @@ export class ProviderPayments {
         if (attempt < 5) this.settleLater(jobKey, attempt + 1)
       })
     }, this.policy.claimDelayMs * 2 ** attempt)
-    timer.unref()
+    unrefTimer(timer)
     this.timers.add(timer)
   }
 

@@ -42,9 +42,12 @@ async function offeredPayout (peerId: string): Promise<string | undefined> {
   return (await client.peers()).find(peer => peer.peerId === peerId)?.offer?.payout
 }
 
+/** Uncaught errors in the tabs (the provider code shared with nodes must run in a browser as it is). */
+const pageErrors: string[] = []
 // Two tabs (each page its own browser context: its own session key and saved payout address).
 const tabs = await Promise.all([0, 1].map(async () => {
   const page = await browser.newPage()
+  page.on('pageerror', error => pageErrors.push(error.message))
   await page.goto(link)
   await page.waitForFunction(() => document.querySelector('#state')?.textContent === 'providing')
   return { page, peerId: await page.locator('#peer').textContent() ?? '', sessionAddress: await page.locator('#address').textContent() ?? '', payout: freshAddress() }
@@ -114,4 +117,5 @@ test('two tabs work for a paid job; the settlement pays each payout address exac
   }
   const status = (await client.job(submitted.job.id)).payment!
   assert.equal(status.paidWei, String(price * BigInt(ranges.length)))
+  assert.deepEqual(pageErrors, [], 'no uncaught error in the tabs')
 })
