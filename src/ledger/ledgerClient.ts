@@ -1,7 +1,8 @@
-import { BaseError, ContractFunctionRevertedError, createPublicClient, createWalletClient, defineChain, http } from 'viem'
+import { BaseError, ContractFunctionRevertedError, createPublicClient, createWalletClient, defineChain, encodeFunctionData, http } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { LedgerError } from './errors.ts'
 import { sendWithReplacement } from './sendWithReplacement.ts'
+import type { TransactionJournal } from './transactionJournal.ts'
 import type { Abi, Account, Address, ContractFunctionArgs, ContractFunctionName, Hex, PublicClient, Transport, WalletClient, Chain } from 'viem'
 
 /** Where the chain is and which contracts conun uses on it. */
@@ -24,10 +25,15 @@ export interface LedgerClient {
   readonly confirmations: number
   /** The most a transaction may pay per gas (EIP-1559 maxFeePerGas); undefined: what the chain asks. */
   readonly maxFeePerGas: bigint | undefined
+  /** Where transactions are kept from signing until mined, so nonces survive a restart (absent: the chain's pending count alone). */
+  readonly journal?: TransactionJournal
 }
 
-export function createLedgerClient (info: ChainInfo, secret: Uint8Array, options: { confirmations?: number, maxFeePerGas?: bigint } = {}): LedgerClient {
-  return { info, ...chainClients(info.rpcUrl, info.chainId, secret), confirmations: options.confirmations ?? 0, maxFeePerGas: options.maxFeePerGas }
+/** What reading conun's contracts needs: no account, so a browser tab reading through its node has one too. */
+export type ChainReader = Pick<LedgerClient, 'info' | 'public' | 'confirmations'>
+
+export function createLedgerClient (info: ChainInfo, secret: Uint8Array, options: { confirmations?: number, maxFeePerGas?: bigint, journal?: TransactionJournal } = {}): LedgerClient {
+  return { info, ...chainClients(info.rpcUrl, info.chainId, secret), confirmations: options.confirmations ?? 0, maxFeePerGas: options.maxFeePerGas, journal: options.journal }
 }
 
 /** A reader and a wallet signing with `secret`, on the chain behind an RPC endpoint (before any contract is known). */
@@ -52,7 +58,7 @@ export function chainClients (rpcUrl: string, chainId: number, secret: Uint8Arra
  * The block whose state counts: `confirmations` below the head, so that what a reorg can still
  * take back (an escrow just opened, a settlement just mined) is not yet relied on.
  */
-export async function confirmedBlock (client: LedgerClient): Promise<{ blockNumber: bigint } | { blockTag: 'latest' }> {
+export async function confirmedBlock (client: ChainReader): Promise<{ blockNumber: bigint } | { blockTag: 'latest' }> {
   if (client.confirmations === 0) return { blockTag: 'latest' }
   const head = await client.public.getBlockNumber({ cacheTime: 0 })
   return { blockNumber: head > BigInt(client.confirmations) ? head - BigInt(client.confirmations) : 0n }
@@ -74,8 +80,11 @@ export async function sendContract<const TAbi extends Abi, TName extends Contrac
   call: { address: Address, abi: TAbi, functionName: TName, args: ContractFunctionArgs<TAbi, 'nonpayable' | 'payable', TName> },
 ): Promise<SentTransaction> {
   try {
-    const { request } = await client.public.simulateContract({ ...call, account: client.account } as never)
-    const mined = await sendWithReplacement(client, (nonce, fees) => client.wallet.writeContract({ ...(request as object), nonce, ...fees } as never))
+    await client.public.simulateContract({ ...call, account: client.account } as never)
+    const transaction = { to: call.address, data: encodeFunctionData(call as never) }
+    const gas = await client.public.estimateGas({ ...transaction, account: client.account })
+    // Signed here and sent by sendWithReplacement, which journals each version before it leaves.
+    const mined = await sendWithReplacement(client, (nonce, fees) => client.wallet.signTransaction({ ...transaction, gas, nonce, ...fees, type: 'eip1559' } as never))
     const receipt = client.confirmations === 0 ? mined : await client.public.waitForTransactionReceipt({ hash: mined.transactionHash, confirmations: client.confirmations + 1, timeout: 120_000 + client.confirmations * 60_000 })
     if (receipt.status !== 'success') throw new LedgerError(`${call.functionName} reverted in transaction ${receipt.transactionHash}`)
     return { hash: receipt.transactionHash, gasUsed: receipt.gasUsed, blockNumber: receipt.blockNumber }

@@ -1,6 +1,6 @@
 import { jobEscrowAbi } from './abi.ts'
 import { confirmedBlock } from './ledgerClient.ts'
-import type { LedgerClient } from './ledgerClient.ts'
+import type { ChainReader } from './ledgerClient.ts'
 import type { Address, Hex } from 'viem'
 
 export interface EscrowJob {
@@ -26,26 +26,26 @@ export interface EscrowShare {
 }
 
 /** A job's escrow as the chain holds it, the client's confirmations deep. */
-export async function readEscrowJob (client: LedgerClient, jobKey: Hex): Promise<EscrowJob> {
+export async function readEscrowJob (client: ChainReader, jobKey: Hex): Promise<EscrowJob> {
   const [requester, budget, reserved, paid, deadline, finalized, closed] = await client.public.readContract({ address: client.info.escrow, abi: jobEscrowAbi, functionName: 'jobs', args: [jobKey], ...await confirmedBlock(client) })
   return { requester, budget, reserved, paid, deadline: BigInt(deadline), finalized, closed, unreserved: budget - reserved }
 }
 
 /** A provider's reservation in a job and what it was paid so far, by its claims or by the final settlement. */
-export async function readEscrowShare (client: LedgerClient, jobKey: Hex, provider: Address): Promise<EscrowShare> {
+export async function readEscrowShare (client: ChainReader, jobKey: Hex, provider: Address): Promise<EscrowShare> {
   const [reserved, claimed] = await client.public.readContract({ address: client.info.escrow, abi: jobEscrowAbi, functionName: 'shares', args: [jobKey, provider], ...await confirmedBlock(client) })
   return { reserved, claimed }
 }
 
-/** Blocks asked for in one eth_getLogs: public RPC endpoints refuse wide ranges. */
-const LOG_RANGE = 2_000n
+/** Blocks asked for in one eth_getLogs: public RPC endpoints refuse wide ranges (and so does a node's provide proxy). */
+export const LOG_RANGE = 2_000n
 
 /**
  * The spec hash a job was opened with (the escrow keeps it in the JobOpened event, not in storage).
  * Read from the head backwards in bounded ranges, down to the escrow's deployment block at most:
  * the jobs asked about are recent, so the first range almost always holds them.
  */
-export async function readJobSpecHash (client: LedgerClient, jobKey: Hex): Promise<Hex | undefined> {
+export async function readJobSpecHash (client: ChainReader, jobKey: Hex): Promise<Hex | undefined> {
   const floor = client.info.deploymentBlock
   for (let toBlock = await client.public.getBlockNumber(); toBlock >= floor; toBlock -= LOG_RANGE) {
     const fromBlock = toBlock - LOG_RANGE + 1n > floor ? toBlock - LOG_RANGE + 1n : floor

@@ -5,7 +5,7 @@ import { inTurn } from './inTurn.ts'
 import { LedgerError } from './errors.ts'
 import { createLedgerClient, sendContract } from './ledgerClient.ts'
 import { formatCon } from './units.ts'
-import type { ChainInfo, LedgerClient, SentTransaction } from './ledgerClient.ts'
+import type { ChainInfo, ChainReader, LedgerClient, SentTransaction } from './ledgerClient.ts'
 import type { Address } from 'viem'
 
 export interface Balances {
@@ -16,10 +16,15 @@ export interface Balances {
 
 export async function readBalances (client: LedgerClient, address: Address): Promise<Balances> {
   const [con, eth] = await Promise.all([
-    client.public.readContract({ address: client.info.token, abi: conunTokenAbi, functionName: 'balanceOf', args: [address] }),
+    readConBalance(client, address),
     client.public.getBalance({ address }),
   ])
   return { con, eth }
+}
+
+/** An address's CON, with a reader only (a tab shows its payout address's balance this way). */
+export async function readConBalance (client: ChainReader, address: Address): Promise<bigint> {
+  return client.public.readContract({ address: client.info.token, abi: conunTokenAbi, functionName: 'balanceOf', args: [address] })
 }
 
 /** Sends CON, checking the address and the balance first so mistakes fail before signing. */

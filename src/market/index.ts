@@ -1,4 +1,4 @@
-export { createOffer, MAX_CLOCK_SKEW_MS, MAX_OFFER_LIFETIME_MS, verifyOffer } from './offer.ts'
+export { createOffer, MAX_CLOCK_SKEW_MS, MAX_OFFER_LIFETIME_MS, payoutOf, verifyOffer } from './offer.ts'
 export type { OfferTerms } from './offer.ts'
 export { MAX_OFFERS, OfferBook } from './offerBook.ts'
 export type { OfferBookOptions } from './offerBook.ts'

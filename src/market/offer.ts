@@ -20,9 +20,14 @@ export const MAX_OFFER_LIFETIME_MS = 10 * 60_000
 /** How far ahead of ours a provider's clock may run when it signs an offer. */
 export const MAX_CLOCK_SKEW_MS = 60_000
 
+/** The address a provider is paid at: the payout it names, or its key's own address. */
+export function payoutOf (offer: Pick<OfferBody, 'provider' | 'payout'>): string {
+  return offer.payout ?? offer.provider
+}
+
 /**
- * Checks that an offer was signed by the peer it names, that the payout address is that peer's own
- * key, that it is not issued in the future (beyond clock skew) and that it expires within
+ * Checks that an offer was signed by the peer it names, that the address it names is that peer's
+ * own key (a payout elsewhere is the signer's choice, covered by its signature), that it is not issued in the future (beyond clock skew) and that it expires within
  * MAX_OFFER_LIFETIME_MS, not before now. Throws WireError otherwise.
  */
 export function verifyOffer (offer: SignedOffer, chainId: number, now = Date.now()): void {

@@ -62,6 +62,12 @@ export const taskLimits = z.object({
 export const offerBody = z.object({
   peerId,
   provider: address,
+  /**
+   * Where the provider is paid when not at `provider` (its key's address): a browser tab's session
+   * key lives no longer than the tab, so its earnings go to a wallet its user names (added in offer
+   * v1 as an optional field: older peers ignore it and pay `provider`).
+   */
+  payout: address.optional(),
   chainId: count,
   runtimes: z.array(runtimeName).min(1).max(8),
   cores: z.number().int().min(1).max(4096),

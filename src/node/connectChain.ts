@@ -1,11 +1,12 @@
 import { join } from 'node:path'
 import { createPublicClient, http, parseGwei } from 'viem'
-import { chainClients, createLedgerClient, DEVNET_CHAIN_ID, findDeploymentBlock, fundFromFaucet, startDevChain } from '../ledger/index.ts'
+import { chainClients, createLedgerClient, DEVNET_CHAIN_ID, findDeploymentBlock, fundFromFaucet, startDevChain, TransactionJournal } from '../ledger/index.ts'
 import { chainFileOf, writeChainFile } from './chainFile.ts'
 import { ConfigError } from './config.ts'
 import type { NodeConfig } from './config.ts'
 import type { NodeKey } from '../identity/index.ts'
 import type { ChainInfo, DevChain, LedgerClient } from '../ledger/index.ts'
+import type { DatabaseSync } from 'node:sqlite'
 import type { Address } from 'viem'
 
 export interface ConnectedChain {
@@ -26,9 +27,10 @@ const EMBEDDED_CLIENT = /^HardhatNetwork\/.*\/edr\//
 /**
  * Connects the node to its chain: the JSON-RPC endpoint of the config (checked to be the chain id
  * configured and to hold the escrow), or, by default, an embedded dev chain it starts and deploys
- * itself, funding its own account from the dev faucet so that `npm start` needs no setup.
+ * itself, funding its own account from the dev faucet so that `npm start` needs no setup. On a
+ * chain that outlives the node, its transactions are journalled in `db` until mined.
  */
-export async function connectChain (config: NodeConfig, key: NodeKey): Promise<ConnectedChain> {
+export async function connectChain (config: NodeConfig, key: NodeKey, db: DatabaseSync): Promise<ConnectedChain> {
   let devChain: DevChain | undefined
   let info: ChainInfo
   if (config.chain.rpcUrl === null) {
@@ -53,7 +55,9 @@ export async function connectChain (config: NodeConfig, key: NodeKey): Promise<C
     }
     if (devChain !== undefined) await fundFromFaucet(info, key.address)
     await writeChainFile(join(config.dataDir, 'chain.json'), chainFileOf(info, devChain !== undefined))
-    return { client: createLedgerClient(info, key.secret, ledgerOptions(config)), devChain }
+    // The embedded chain lives in memory and starts afresh each time: nothing sent to it survives the node.
+    const journal = devChain === undefined ? new TransactionJournal(db, info.chainId) : undefined
+    return { client: createLedgerClient(info, key.secret, { ...ledgerOptions(config), journal }), devChain }
   } catch (error) {
     await devChain?.close()
     throw error

@@ -6,7 +6,7 @@ import { createApi } from '../api/index.ts'
 import { loadOrCreateNodeKey } from '../identity/index.ts'
 import { createOffer, OfferBook, startOfferExchange } from '../market/index.ts'
 import { hostOptions, keepBootstrapped, PROTOCOL_OFFER, reachabilityOf, startStunServer } from '../net/index.ts'
-import { createProviderAgent, ProviderPayments } from '../provider/index.ts'
+import { createProviderAgent, ProviderPayments, SqliteReceiptBook } from '../provider/index.ts'
 import { probeMachine } from '../resources/index.ts'
 import { createRequester, EscrowSettlement, EvidenceStore, JobStore, libp2pLinks, ReputationStore } from '../requester/index.ts'
 import { EventHub } from '../util/index.ts'
@@ -28,7 +28,7 @@ import type { Requester, Settlement } from '../requester/index.ts'
 import type { Runtime, WebGpuRuntime } from '../runtime/index.ts'
 import type { Storage } from '../storage/index.ts'
 import type { NodeInfoFile } from '../sdk/index.ts'
-import { watchChain } from '../ledger/index.ts'
+import { claimPayment, resumeTransactions, watchChain } from '../ledger/index.ts'
 import type { LedgerClient } from '../ledger/index.ts'
 import type { Libp2p } from '@libp2p/interface'
 
@@ -69,9 +69,14 @@ export async function startNode (config: NodeConfig, passphrase: string, options
   await assertDevnetEndpoint(config)
   await mkdir(dataDir, { recursive: true, mode: 0o700 })
   const { key } = await loadOrCreateNodeKey(join(dataDir, 'node.key.json'), passphrase, config.devnet ? 'light' : 'standard')
-  const chain = await connectChain(config, key)
-  const chainWatch = watchChain(chain.client)
   const db = openDatabase(join(dataDir, 'conun.db'))
+  const chain = await connectChain(config, key, db).catch((error: unknown) => {
+    db.close()
+    throw error
+  })
+  // Transactions a previous run left in flight go out again before this one sends anything.
+  await resumeTransactions(chain.client)
+  const chainWatch = watchChain(chain.client)
   const plan = planNetwork(config)
   let reachability = (): Reachability => reachabilityOf([], plan.mode, plan.publicAddrs.length > 0)
   const storage = await createStorage(join(dataDir, 'ipfs'), hostOptions({
@@ -102,9 +107,10 @@ export async function startNode (config: NodeConfig, passphrase: string, options
   if (config.provide) {
     const events = new EventHub<ProviderEvent>()
     payments = new ProviderPayments({
-      client: chain.client,
-      key,
-      db,
+      chain: chain.client,
+      payout: key.address,
+      receipts: new SqliteReceiptBook(db, chain.client.info),
+      claim: claim => claimPayment(chain.client, claim),
       events,
       policy: {
         priceWei: BigInt(config.provider.pricePerTaskWei),

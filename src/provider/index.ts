@@ -3,4 +3,6 @@ export type { LendingState, ProviderAgent, ProviderAgentInit, ProviderPolicy, Pr
 export type { AdmissionDecision, ProviderEvent } from './providerEvents.ts'
 export type { ContentCache, TaskStorage } from './providerContext.ts'
 export { ProviderPayments } from './providerPayments.ts'
-export type { HeldReceipt, PaymentPolicy } from './providerPayments.ts'
+export type { ClaimReceipt, PaymentPolicy, ProviderPaymentsInit } from './providerPayments.ts'
+export type { HeldReceipt, ReceiptBook } from './receiptBook.ts'
+export { SqliteReceiptBook } from './sqliteReceiptBook.ts'

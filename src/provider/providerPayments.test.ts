@@ -6,6 +6,7 @@ import { createLedgerClient, fundFromFaucet, onchainJobId, openJob, reservePayme
 import { MAX_UNPAID_RESULTS } from '../net/index.ts'
 import { EventHub, openDatabase } from '../util/index.ts'
 import { ProviderPayments } from './providerPayments.ts'
+import { SqliteReceiptBook } from './sqliteReceiptBook.ts'
 import type { ProviderEvent } from './providerEvents.ts'
 import type { NodeKey } from '../identity/index.ts'
 import type { DevChain, LedgerClient } from '../ledger/index.ts'
@@ -74,9 +75,9 @@ test('a requester that never pays gets MAX_UNPAID_RESULTS results plus what runs
   const awaited: ProviderEvent[] = []
   events.on(event => { if (event.type === 'payment.awaited') awaited.push(event) })
   const payments = new ProviderPayments({
-    client: createLedgerClient(chain.info, providerKey.secret),
-    key: providerKey,
-    db: openDatabase(':memory:'),
+    chain: createLedgerClient(chain.info, providerKey.secret),
+    payout: providerKey.address,
+    receipts: new SqliteReceiptBook(openDatabase(':memory:'), chain.info),
     events,
     policy: { priceWei: PRICE, claimThresholdWei: parseEther('1000'), claimDelayMs: 60_000, cores: CORES },
   })

@@ -1,32 +1,14 @@
 import { addressOfPeer, publicKeyOfPeer } from '../identity/index.ts'
-import { claimPayment, formatCon, readEscrowJob, readEscrowShare, readJobSpecHash, verifyReceipt } from '../ledger/index.ts'
+import { formatCon, readEscrowJob, readEscrowShare, readJobSpecHash, verifyReceipt } from '../ledger/index.ts'
 import { MAX_UNPAID_RESULTS } from '../net/index.ts'
-import { Semaphore } from '../util/index.ts'
-import type { NodeKey } from '../identity/index.ts'
-import type { LedgerClient } from '../ledger/index.ts'
+import { Semaphore, unrefTimer } from '../util/index.ts'
+import type { ChainReader } from '../ledger/index.ts'
 import type { AdmissionDecision, ProviderEvent } from './providerEvents.ts'
+import type { HeldReceipt, ReceiptBook } from './receiptBook.ts'
 import type { AgreementProposalBody, TaskReceipt } from '../net/index.ts'
 import type { EventHub } from '../util/index.ts'
 import type { PeerId } from '@libp2p/interface'
-import type { DatabaseSync, StatementSync } from 'node:sqlite'
 import type { Address, Hex } from 'viem'
-
-// onchain_id holds the job's key in the escrow (keccak256 of the requester and its job id).
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS receipts (
-  onchain_id TEXT NOT NULL,
-  escrow TEXT NOT NULL,
-  chain_id INTEGER NOT NULL,
-  job_id TEXT NOT NULL,
-  requester TEXT NOT NULL,
-  cumulative_wei TEXT NOT NULL,
-  signature TEXT NOT NULL,
-  paid_wei TEXT NOT NULL DEFAULT '0',
-  state TEXT NOT NULL,
-  updated_at INTEGER NOT NULL,
-  PRIMARY KEY (chain_id, escrow, onchain_id)
-) WITHOUT ROWID;
-`
 
 /** While a requester's tasks wait for a reservation its receipts already exceed, the chain is read this often. */
 const RESERVATION_POLL_MS = 500
@@ -42,16 +24,19 @@ export interface PaymentPolicy {
   readonly cores: number
 }
 
-/** One job's best receipt, as this provider holds it. */
-export interface HeldReceipt {
-  /** The job's key in the escrow. */
-  readonly jobKey: Hex
-  readonly jobId: string
-  readonly requester: Address
-  readonly cumulativeWei: bigint
-  readonly paidWei: bigint
-  /** open: not yet paid in full; settled: paid in full; short: the job settled paying less than the receipt says. */
-  readonly state: 'open' | 'settled' | 'short'
+/** Sends a claim of a receipt to the escrow (a node's wallet pays the gas). */
+export type ClaimReceipt = (claim: { jobKey: Hex, provider: Address, cumulativeAmount: bigint, signature: Hex }) => Promise<unknown>
+
+export interface ProviderPaymentsInit {
+  /** Reads the escrow (a node's own client; a tab's reads go through the node that served it). */
+  readonly chain: ChainReader
+  /** The address receipts name and the escrow pays: the node's key's, or the payout a tab's user chose. */
+  readonly payout: Address
+  readonly receipts: ReceiptBook
+  /** Absent where there is no wallet (a tab): the requester's settlement pays, and is only watched for. */
+  readonly claim?: ClaimReceipt
+  readonly policy: PaymentPolicy
+  readonly events: EventHub<ProviderEvent>
 }
 
 /** A paid job as this provider works on it. */
@@ -74,49 +59,43 @@ interface Credit {
   readonly jobs: Map<Hex, PaidJob>
   /** Permits: MAX_UNPAID_RESULTS + cores − unpaid results; a running task holds one. */
   readonly gate: Semaphore
-  poll: NodeJS.Timeout | undefined
+  poll: ReturnType<typeof setTimeout> | undefined
 }
 
 /**
  * The provider's side of payments: before taking a paid job it checks on chain that the escrow
  * exists, belongs to the requester, matches the job's spec hash and can still pay; it keeps the
- * requester's receipts in SQLite (only the highest per job matters); it runs a requester's tasks
+ * requester's receipts in its receipt book (only the highest per job matters); it runs a requester's tasks
  * only while few of its results are unpaid for sure, that is not covered by a receipt within this
  * provider's reservation in the escrow; and it claims, or sees that the requester's final
  * settlement paid it, when the job ends or enough is unclaimed.
  */
 export class ProviderPayments {
-  private readonly client: LedgerClient
-  private readonly key: NodeKey
+  private readonly client: ChainReader
+  private readonly payout: Address
+  private readonly book: ReceiptBook
+  private readonly claim: ClaimReceipt | undefined
   private readonly policy: PaymentPolicy
   private readonly events: EventHub<ProviderEvent>
-  private readonly statements: Record<string, StatementSync>
   /** By requester address (lower case). */
   private readonly credits = new Map<string, Credit>()
   private readonly refreshing = new Map<Hex, Promise<void>>()
   private readonly settling = new Map<string, Promise<void>>()
-  private readonly timers = new Set<NodeJS.Timeout>()
+  private readonly timers = new Set<ReturnType<typeof setTimeout>>()
   private stopped = false
 
-  constructor (init: { client: LedgerClient, key: NodeKey, db: DatabaseSync, policy: PaymentPolicy, events: EventHub<ProviderEvent> }) {
-    this.client = init.client
-    this.key = init.key
+  constructor (init: ProviderPaymentsInit) {
+    this.client = init.chain
+    this.payout = init.payout
+    this.book = init.receipts
+    this.claim = init.claim
     this.policy = init.policy
     this.events = init.events
-    init.db.exec(SCHEMA)
-    this.statements = {
-      get: init.db.prepare('SELECT * FROM receipts WHERE chain_id = ? AND escrow = ? AND onchain_id = ?'),
-      upsert: init.db.prepare(`INSERT INTO receipts (onchain_id, escrow, chain_id, job_id, requester, cumulative_wei, signature, state, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'open', ?)
-        ON CONFLICT (chain_id, escrow, onchain_id) DO UPDATE SET cumulative_wei = excluded.cumulative_wei, signature = excluded.signature, state = 'open', updated_at = excluded.updated_at`),
-      paid: init.db.prepare('UPDATE receipts SET paid_wei = ?, state = ?, updated_at = ? WHERE chain_id = ? AND escrow = ? AND onchain_id = ?'),
-      open: init.db.prepare('SELECT onchain_id FROM receipts WHERE chain_id = ? AND escrow = ? AND state = \'open\''),
-      all: init.db.prepare('SELECT * FROM receipts WHERE chain_id = ? AND escrow = ? ORDER BY updated_at DESC LIMIT ?'),
-    }
   }
 
   /** Receipts not yet paid in full (e.g. from before a restart) are settled after the claim delay. */
   start (): void {
-    for (const row of this.statements.open!.all(this.client.info.chainId, this.client.info.escrow)) this.settleLater(String(row.onchain_id) as Hex)
+    for (const jobKey of this.book.open()) this.settleLater(jobKey)
   }
 
   /**
@@ -134,7 +113,7 @@ export class ProviderPayments {
     if (escrow.address.toLowerCase() !== this.client.info.escrow.toLowerCase()) return { accept: false, reason: `escrow ${escrow.address} is not the one this provider trusts (${this.client.info.escrow})` }
     const jobKey = escrow.jobKey as Hex
     try {
-      const [job, share, specHash] = await Promise.all([readEscrowJob(this.client, jobKey), readEscrowShare(this.client, jobKey, this.key.address), readJobSpecHash(this.client, jobKey)])
+      const [job, share, specHash] = await Promise.all([readEscrowJob(this.client, jobKey), readEscrowShare(this.client, jobKey, this.payout), readJobSpecHash(this.client, jobKey)])
       const now = BigInt(Math.floor(Date.now() / 1000))
       if (job.requester.toLowerCase() !== proposal.requester.toLowerCase()) return { accept: false, reason: 'the escrow holds no such job of this requester' }
       if (specHash?.toLowerCase() !== proposal.specHash.toLowerCase()) return { accept: false, reason: 'the escrow was opened for another job spec' }
@@ -189,20 +168,20 @@ export class ProviderPayments {
     const publicKey = publicKeyOfPeer(requester)
     if (proposal.escrow === null || body.agreementId !== proposal.agreementId || body.jobId !== proposal.jobId || body.chainId !== this.client.info.chainId ||
       body.escrow.toLowerCase() !== proposal.escrow.address.toLowerCase() || body.jobKey.toLowerCase() !== proposal.escrow.jobKey.toLowerCase() ||
-      body.provider.toLowerCase() !== this.key.address.toLowerCase()) {
+      body.provider.toLowerCase() !== this.payout.toLowerCase()) {
       this.events.emit({ type: 'receipt.rejected', jobId: body.jobId, reason: 'the receipt is not for this agreement' })
       return
     }
     const jobKey = body.jobKey as Hex
     const cumulative = BigInt(body.cumulativeWei)
-    const signed = publicKey !== undefined && verifyReceipt(publicKey, { chainId: body.chainId, escrow: body.escrow as Address, jobKey, provider: this.key.address, cumulativeAmount: cumulative }, receipt.signature as Hex)
+    const signed = publicKey !== undefined && verifyReceipt(publicKey, { chainId: body.chainId, escrow: body.escrow as Address, jobKey, provider: this.payout, cumulativeAmount: cumulative }, receipt.signature as Hex)
     if (!signed) {
       this.events.emit({ type: 'receipt.rejected', jobId: body.jobId, reason: 'the receipt is not signed by the requester' })
       return
     }
     const held = this.held(jobKey)
     if (held !== undefined && held.cumulativeWei >= cumulative) return
-    this.statements.upsert!.run(jobKey, this.client.info.escrow, this.client.info.chainId, body.jobId, proposal.requester, String(cumulative), receipt.signature, Date.now())
+    this.book.keep({ jobKey, jobId: body.jobId, requester: proposal.requester as Address, cumulativeWei: cumulative, signature: receipt.signature as Hex })
     this.events.emit({ type: 'receipt.received', jobId: body.jobId, cumulativeWei: String(cumulative) })
     const job = this.paidJob(proposal)
     if (job === undefined) return
@@ -229,7 +208,7 @@ export class ProviderPayments {
   }
 
   receipts (limit = 100): HeldReceipt[] {
-    return this.statements.all!.all(this.client.info.chainId, this.client.info.escrow, limit).map(toHeld)
+    return this.book.recent(limit)
   }
 
   stop (): void {
@@ -266,7 +245,7 @@ export class ProviderPayments {
   private refreshReservation (credit: Credit, job: PaidJob): Promise<void> {
     const running = this.refreshing.get(job.jobKey)
     if (running !== undefined) return running
-    const refresh = readEscrowShare(this.client, job.jobKey, this.key.address)
+    const refresh = readEscrowShare(this.client, job.jobKey, this.payout)
       .then(share => {
         if (share.reserved <= job.reservedWei) return
         job.reservedWei = share.reserved
@@ -292,7 +271,7 @@ export class ProviderPayments {
         if (ahead.length > 0 && credit.gate.waiting > 0) this.pollReservations(credit)
       })()
     }, RESERVATION_POLL_MS)
-    credit.poll.unref()
+    unrefTimer(credit.poll)
   }
 
   private claimIfDue (job: PaidJob, paidWei: bigint): void {
@@ -300,9 +279,8 @@ export class ProviderPayments {
     if (covered - paidWei >= this.policy.claimThresholdWei && covered > paidWei) void this.settle(job.jobKey).catch(() => { /* retried after the session */ })
   }
 
-  private held (jobKey: Hex): HeldReceipt | undefined {
-    const row = this.statements.get!.get(this.client.info.chainId, this.client.info.escrow, jobKey)
-    return row === undefined ? undefined : toHeld(row)
+  private held (jobKey: Hex): (HeldReceipt & { signature: Hex }) | undefined {
+    return this.book.held(jobKey)
   }
 
   private settleLater (jobKey: Hex, attempt = 0): void {
@@ -314,7 +292,7 @@ export class ProviderPayments {
         if (attempt < 5) this.settleLater(jobKey, attempt + 1)
       })
     }, this.policy.claimDelayMs * 2 ** attempt)
-    timer.unref()
+    unrefTimer(timer)
     this.timers.add(timer)
   }
 
@@ -328,13 +306,16 @@ export class ProviderPayments {
     const settling = (async () => {
       const held = this.held(jobKey)
       if (held === undefined || held.state !== 'open') return
-      const read = () => Promise.all([readEscrowJob(this.client, jobKey), readEscrowShare(this.client, jobKey, this.key.address)])
+      const read = () => Promise.all([readEscrowJob(this.client, jobKey), readEscrowShare(this.client, jobKey, this.payout)])
       let [job, share] = await read()
       const covered = min(held.cumulativeWei, share.reserved)
-      if (!job.closed && share.claimed < covered) {
-        const row = this.statements.get!.get(this.client.info.chainId, this.client.info.escrow, jobKey)!
+      const claim = this.claim
+      if (claim === undefined) {
+        // No wallet to claim with (a tab): the requester's settlement pays, so wait for it.
+        if (!job.closed && !job.finalized && share.claimed < held.cumulativeWei) throw new Error('the job is not settled yet')
+      } else if (!job.closed && share.claimed < covered) {
         try {
-          await claimPayment(this.client, { jobKey, provider: this.key.address, cumulativeAmount: held.cumulativeWei, signature: String(row.signature) as Hex })
+          await claim({ jobKey, provider: this.payout, cumulativeAmount: held.cumulativeWei, signature: held.signature })
           this.events.emit({ type: 'payment.claimed', jobId: held.jobId, cumulativeWei: String(covered) })
         } catch (error) {
           // Another claim (anyone may submit one) or the settlement may have paid it in between.
@@ -346,7 +327,7 @@ export class ProviderPayments {
       const paid = share.claimed
       // Once settled, nothing can raise the reservation: what a receipt says beyond it is lost.
       const state = paid >= held.cumulativeWei ? 'settled' : job.closed || job.finalized ? 'short' : 'open'
-      this.statements.paid!.run(String(paid), state, Date.now(), this.client.info.chainId, this.client.info.escrow, jobKey)
+      this.book.paid(jobKey, paid, state)
       if (state === 'short') this.events.emit({ type: 'payment.short', jobId: held.jobId, requester: held.requester, owedWei: String(held.cumulativeWei), paidWei: String(paid) })
     })().finally(() => this.settling.delete(jobKey))
     this.settling.set(jobKey, settling)
@@ -359,15 +340,4 @@ const min = (a: bigint, b: bigint) => a < b ? a : b
 /** A job's results delivered that no receipt within the reservation covers. */
 function unpaidResultsOf (job: PaidJob): number {
   return Math.max(0, job.delivered - Number(min(job.receiptWei, job.reservedWei) / job.priceWei))
-}
-
-function toHeld (row: Record<string, unknown>): HeldReceipt {
-  return {
-    jobKey: String(row.onchain_id) as Hex,
-    jobId: String(row.job_id),
-    requester: String(row.requester) as Address,
-    cumulativeWei: BigInt(String(row.cumulative_wei)),
-    paidWei: BigInt(String(row.paid_wei)),
-    state: row.state as HeldReceipt['state'],
-  }
 }

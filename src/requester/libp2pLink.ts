@@ -1,5 +1,6 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { assertSignedBy, closeRelayed, dialPeer, FramedStream, MAX_TASK_FRAME_BYTES, pathOf, PROTOCOL_TASK, signBody, SIGNING_DOMAIN, toRequester, upgradeConnection, WireError } from '../net/index.ts'
+import { payoutOf } from '../market/index.ts'
 import { AgreementRejectedError } from './providerLink.ts'
 import type { LinkHandlers, OpenLink, ProviderLink } from './providerLink.ts'
 import type { NodeKey } from '../identity/index.ts'
@@ -107,7 +108,8 @@ class Libp2pLink implements ProviderLink {
   constructor (init: LinkInit) {
     this.init = init
     this.peerId = init.offer.body.peerId
-    this.address = init.offer.body.provider
+    // Accepted results are counted, reserved and paid at the address the provider named in its offer.
+    this.address = payoutOf(init.offer.body)
     this.agreementId = init.proposal.agreementId
     this.maxInFlight = init.maxInFlight
     this.connection = init.connection

@@ -28,6 +28,7 @@ export interface LinkHandlers {
  */
 export interface ProviderLink {
   readonly peerId: string
+  /** The Ethereum address the provider is paid at (its offer's payout, else its key's address). */
   readonly address: string
   readonly agreementId: string
   /** Tasks the provider agreed to hold at once. */

@@ -25,8 +25,11 @@ export interface ProvideSummary {
   readonly chainId: number
   /** The node's WebSocket listen addresses, with /p2p/<peerId>. */
   readonly multiaddrs: string[]
-  /** conun's contracts on that chain, readable through POST /v1/provide/chain. */
-  readonly chain: { readonly token: `0x${string}`, readonly escrow: `0x${string}` }
+  /**
+   * conun's contracts on that chain, readable through POST /v1/provide/chain; logs from the escrow's
+   * deployment block (decimal) on; a state counts once `confirmations` blocks are on top of it.
+   */
+  readonly chain: { readonly token: `0x${string}`, readonly escrow: `0x${string}`, readonly deploymentBlock: string, readonly confirmations: number }
 }
 
 export interface PeerSummary {

@@ -2,7 +2,8 @@
  * A browser joins the grid as a provider: a libp2p host over WebSockets (dialling the node that
  * served the page), a signed `wasi` offer over /conun/offer/1.0.0 and gossip, and the provider
  * agent of src/provider (the same agreement, task and signed-results protocol as a node's) running
- * tasks in Web Workers.
+ * tasks in Web Workers. Paid jobs are checked and their receipts kept by the provider's payments,
+ * reading the escrow through the node; the requester's settlement pays the tab's payout address.
  */
 import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { gossipsub } from '@libp2p/gossipsub'
@@ -14,14 +15,21 @@ import { yamux } from '@libp2p/yamux'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { createOffer, OfferBook, startOfferExchange } from '../../market/index.ts'
-import { createProviderAgent } from '../../provider/index.ts'
+import { createProviderAgent, ProviderPayments } from '../../provider/index.ts'
+import { EventHub } from '../../util/index.ts'
 import { BrowserContent } from './browserContent.ts'
 import { createBrowserRuntime } from './browserRuntime.ts'
 import type { NodeKey } from '../../identity/index.ts'
-import type { ProviderAgent } from '../../provider/index.ts'
+import type { ChainReader } from '../../ledger/index.ts'
+import type { ProviderAgent, ProviderEvent, ReceiptBook } from '../../provider/index.ts'
+import type { Address } from 'viem'
 
 /** How long an offer stays valid; it is re-announced well before. */
 const OFFER_TTL_MS = 60_000
+/** After a paid job's session ends, the tab reads whether the requester's settlement paid it (then backs off). */
+const SETTLEMENT_CHECK_MS = 2_000
+/** A tab has no wallet to claim with: no amount makes it claim during a job. */
+const NEVER_CLAIM_WEI = 2n ** 256n
 
 export interface BrowserProviderInit {
   readonly key: NodeKey
@@ -31,6 +39,12 @@ export interface BrowserProviderInit {
   /** Tasks run at once (one Web Worker each). */
   readonly slots: number
   readonly pricePerTaskWei: string
+  /** Where the requester's settlement pays this tab (named in its offer). */
+  readonly payout: Address
+  /** Reads the escrow, through the node that served the page. */
+  readonly chain: ChainReader
+  /** The tab's receipts for `payout`, kept across its pauses. */
+  readonly receipts: ReceiptBook
 }
 
 export interface BrowserProvider {
@@ -61,6 +75,14 @@ export async function startBrowserProvider (init: BrowserProviderInit): Promise<
   const content = new BrowserContent(host)
   await content.start()
   const runtime = createBrowserRuntime(init.slots, reference => content.bytes(reference))
+  const events = new EventHub<ProviderEvent>()
+  const payments = new ProviderPayments({
+    chain: init.chain,
+    payout: init.payout,
+    receipts: init.receipts,
+    events,
+    policy: { priceWei: BigInt(init.pricePerTaskWei), claimThresholdWei: NEVER_CLAIM_WEI, claimDelayMs: SETTLEMENT_CHECK_MS, cores: init.slots },
+  })
   const agent = await createProviderAgent({
     key: init.key,
     host,
@@ -68,6 +90,8 @@ export async function startBrowserProvider (init: BrowserProviderInit): Promise<
     cache: content,
     runtimes: [runtime],
     chainId: init.chainId,
+    events,
+    payments,
     policy: {
       maxConcurrent: init.slots,
       maxTaskMemoryBytes: 1024 * 1024 * 1024,
@@ -90,6 +114,7 @@ export async function startBrowserProvider (init: BrowserProviderInit): Promise<
       memoryBytes: Math.round(memoryGiB * 1024 ** 3),
       cpuModel: `browser: ${navigator.userAgent.slice(0, 160)}`,
       pricePerTaskWei: init.pricePerTaskWei,
+      payout: init.payout,
       // Its relayed addresses (once it holds a slot); the node that served it reaches it directly.
       addrs: host.getMultiaddrs().map(String).filter(addr => addr.includes('/p2p-circuit')).slice(0, 32),
     }, OFFER_TTL_MS),

@@ -2,22 +2,29 @@
  * The /provide page: this tab lends its CPU to the grid of the node that served it. It starts at
  * once in as many workers as the device can spare, keeps the screen on while it works (where the
  * browser allows), stops while the tab is hidden or the battery is low (where the browser tells),
- * and shows what it has given and earned.
+ * and shows what it has given and earned: what receipts say it is owed, what the escrow paid, and
+ * its payout address's CON, read through the node that served it.
  */
 import { formatUnits } from 'viem'
 import { byId, fill, shortId } from '../common/dom.ts'
 import { NodeApi, PROVIDE_TOKEN_KEY, takeToken } from '../common/nodeApi.ts'
 import { ConunApiError } from '../../sdk/browser.ts'
+import { readConBalance } from '../../ledger/index.ts'
 import { pickBootstrapAddress } from './bootstrapAddress.ts'
+import { keepPayoutAddress, keptPayoutAddress, parsePayoutAddress } from './payoutAddress.ts'
 import { ScreenWakeLock } from './screenWakeLock.ts'
 import { loadOrCreateSessionKey } from './sessionKey.ts'
 import { availableCores, clampWorkers, initialWorkers, keepWorkers } from './workerCount.ts'
 import { startBrowserProvider } from './browserProvider.ts'
+import { tabChainReader } from './tabChain.ts'
+import { TabReceiptBook } from './tabReceiptBook.ts'
 import type { BrowserProvider } from './browserProvider.ts'
 import type { ProvideSummary } from '../../sdk/browser.ts'
+import type { Address } from 'viem'
 
-const PAYOUT_KEY = 'conun.payoutAddress'
 const LOW_BATTERY = 0.2
+/** How often the payout address's balance is read from the chain. */
+const BALANCE_EVERY_MS = 3_000
 
 interface BatteryManager extends EventTarget {
   readonly charging: boolean
@@ -27,9 +34,9 @@ interface BatteryManager extends EventTarget {
 // The provide link's token: it tells this tab where to join and can do nothing else on the node.
 const token = takeToken(PROVIDE_TOKEN_KEY)
 if (token === undefined) fill(byId('errors'), 'Open this page through the provide link on the node\'s dashboard.')
-else void run(new NodeApi(token))
+else void run(new NodeApi(token), token)
 
-async function run (api: NodeApi): Promise<void> {
+async function run (api: NodeApi, token: string): Promise<void> {
   let node: ProvideSummary
   try {
     node = await api.provideInfo()
@@ -47,15 +54,16 @@ async function run (api: NodeApi): Promise<void> {
   }
   const key = await loadOrCreateSessionKey()
   let slots = initialWorkers(location.search)
-  // A tab holds no chain client to check escrows and claim receipts with (yet), so it asks nothing
-  // and takes free jobs; a provider asking a price without one refuses every agreement.
+  // A tab asks nothing: it takes free jobs and any paid one whose escrow it finds sound.
   const pricePerTaskWei = '0'
+  const chain = tabChainReader(node, token)
+  let payout: Address = keptPayoutAddress() ?? key.address
+  let receipts = new TabReceiptBook(chain.info, payout)
   fill(byId('who'), `${key.peerId.toString()} · ${key.address}`)
   fill(byId('peer'), key.peerId.toString())
   fill(byId('address'), key.address)
   fill(byId('bootstrap'), bootstrap)
   fill(byId('price'), `${formatUnits(BigInt(pricePerTaskWei), 18)} CON`)
-  setUpPayout()
 
   const totals = { done: 0, failed: 0, busyMs: 0 }
   let provider: BrowserProvider | undefined
@@ -89,7 +97,7 @@ async function run (api: NodeApi): Promise<void> {
       const reason = pauseReason()
       if (reason === undefined && provider === undefined) {
         show('joining')
-        provider = await startBrowserProvider({ key, chainId: node.chainId, bootstrap, slots, pricePerTaskWei })
+        provider = await startBrowserProvider({ key, chainId: node.chainId, bootstrap, slots, pricePerTaskWei, payout, chain, receipts })
         provider.agent.events.on(event => {
           if (event.type !== 'task.finished') return
           if (event.status === 'exit') totals.done++
@@ -126,6 +134,12 @@ async function run (api: NodeApi): Promise<void> {
     slots = count
     restart()
   })
+  // A new payout address goes in the offer: the tab joins again, and requesters pay it from then on.
+  setUpPayout(payout, key.address, address => {
+    payout = address
+    receipts = new TabReceiptBook(chain.info, payout)
+    restart()
+  })
 
   byId('toggle').addEventListener('click', () => {
     stoppedByUser = !stoppedByUser
@@ -147,8 +161,15 @@ async function run (api: NodeApi): Promise<void> {
     fill(byId('tasks-failed'), String(totals.failed))
     fill(byId('running'), String(status?.running ?? 0))
     fill(byId('cpu-time'), `${((totals.busyMs + (provider?.busyMs() ?? 0)) / 1000).toFixed(1)} s`)
-    fill(byId('earnings'), formatUnits(BigInt(totals.done) * BigInt(pricePerTaskWei), 18))
+    const { owedWei, paidWei } = receipts.totals()
+    fill(byId('owed'), formatUnits(owedWei, 18))
+    fill(byId('paid'), formatUnits(paidWei, 18))
   }, 250)
+  const showBalance = () => readConBalance(chain, payout)
+    .then(balance => fill(byId('payout-balance'), `${formatUnits(balance, 18)} CON`))
+    .catch((error: unknown) => fill(byId('payout-balance'), `cannot read the chain through the node: ${(error as Error).message.split('\n')[0]}`))
+  void showBalance()
+  setInterval(() => void showBalance(), BALANCE_EVERY_MS)
 }
 
 function setUpWorkerCount (initial: number, change: (count: number) => void): void {
@@ -165,22 +186,31 @@ function setUpWorkerCount (initial: number, change: (count: number) => void): vo
   })
 }
 
-function setUpPayout (): void {
+function setUpPayout (initial: Address, sessionAddress: Address, change: (address: Address) => void): void {
   const input = byId<HTMLInputElement>('payout')
   const saved = byId('payout-saved')
-  const kept = localStorage.getItem(PAYOUT_KEY)
-  if (kept !== null) {
-    input.value = kept
-    fill(saved, `earnings go to ${shortId(kept)}`)
+  const showPayout = (address: Address) => {
+    fill(byId('payout-address'), address)
+    fill(saved, address === sessionAddress
+      ? 'earnings go to this tab\'s session key, which is lost when the tab closes: save your own wallet\'s address'
+      : `earnings go to ${shortId(address)}`)
   }
+  if (initial !== sessionAddress) input.value = initial
+  showPayout(initial)
   byId('payout-form').addEventListener('submit', event => {
     event.preventDefault()
-    const address = input.value.trim()
-    if (!/^0x[0-9a-fA-F]{40}$/.test(address)) {
-      fill(saved, 'an address is 0x followed by 40 hex digits')
+    let address: Address
+    try {
+      address = parsePayoutAddress(input.value)
+    } catch (error) {
+      saved.classList.add('errors')
+      fill(saved, `not saved: ${(error as Error).message}`)
       return
     }
-    localStorage.setItem(PAYOUT_KEY, address)
-    fill(saved, `saved: earnings go to ${shortId(address)}`)
+    saved.classList.remove('errors')
+    keepPayoutAddress(address)
+    input.value = address
+    showPayout(address)
+    change(address)
   })
 }
