@@ -137,6 +137,11 @@ export class ConunClient {
     return this.request('POST', '/v1/content', createReadStream(path), { 'content-type': 'application/octet-stream' })
   }
 
+  /** Stores bytes in the node's storage (e.g. weights a job reads by CID); returns their CID. */
+  async uploadBytes (bytes: Uint8Array): Promise<{ cid: string, size: number }> {
+    return this.request('POST', '/v1/content', Readable.from([bytes]), { 'content-type': 'application/octet-stream' })
+  }
+
   /**
    * Submits a job spec. Local paths in it (module or image, inputs) are resolved against `baseDir`,
    * uploaded, and replaced by their CIDs; strings that are CIDs and not files are kept as they are.
