@@ -41,6 +41,11 @@ export interface TrainingRun {
   readonly deadlineMs?: number
   readonly trainSamples?: number
   readonly testSamples?: number
+  /**
+   * Contributions to lose (the benchmark's dropout): such a task is given args the kernel refuses,
+   * so its delta never arrives and its shard runs the same step again next round.
+   */
+  readonly drop?: (shard: number, round: number) => boolean
   /** Receives each round's line as it ends (round 0: the initial weights). */
   readonly onRound?: (line: RoundLine) => void
   readonly signal?: AbortSignal
@@ -82,7 +87,7 @@ export async function runTraining (client: ConunClient, run: TrainingRun = {}): 
       initialWeights: weights,
       shards,
       rounds,
-      args: (shard, step) => mlpTrainArgs({ hidden, steps, batch, learningRate, seed: shard + 1, offset: step * steps * batch }),
+      args: (shard, step, round) => run.drop?.(shard, round) === true ? ['train', 'dropped'] : mlpTrainArgs({ hidden, steps, batch, learningRate, seed: shard + 1, offset: step * steps * batch }),
       aggregator: run.aggregator,
       outer: run.outer,
       quorum: run.quorum,
