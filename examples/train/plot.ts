@@ -1,7 +1,8 @@
 /**
  * The training plot, drawn pixel by pixel into a PNG: four panels, test accuracy (top) and test
- * loss (bottom) against the round (left) and against wall-clock seconds (right). Grid lines: every
- * 10 points of accuracy, every 0.5 of loss, every round, every 10 seconds. One line per run.
+ * loss (bottom) against the round (left) and against wall-clock seconds (right), all from zero.
+ * Grid lines: every 10 points of accuracy, every round, every 10 seconds, and for the loss every
+ * 0.1, 0.2, 0.5, 1, 2, 5, … whichever gives five to ten lines. One line per run.
  */
 import { encodePng } from '../../src/util/index.ts'
 
@@ -37,11 +38,12 @@ export function trainingPlot (series: readonly PlotSeries[]): Uint8Array {
   const maxRound = Math.max(1, ...all.map(p => p.round))
   const maxWall = Math.max(1, ...all.map(p => p.wallS))
   const maxLoss = Math.max(0.5, ...all.map(p => p.loss))
+  const lossStep = niceStep(maxLoss / 5)
   const panels = [
     { col: 0, row: 0, x: (p: PlotPoint) => p.round / maxRound, y: (p: PlotPoint) => p.accuracy, xStep: 1 / maxRound, yStep: 0.1 },
     { col: 1, row: 0, x: (p: PlotPoint) => p.wallS / maxWall, y: (p: PlotPoint) => p.accuracy, xStep: 10 / maxWall, yStep: 0.1 },
-    { col: 0, row: 1, x: (p: PlotPoint) => p.round / maxRound, y: (p: PlotPoint) => p.loss / maxLoss, xStep: 1 / maxRound, yStep: 0.5 / maxLoss },
-    { col: 1, row: 1, x: (p: PlotPoint) => p.wallS / maxWall, y: (p: PlotPoint) => p.loss / maxLoss, xStep: 10 / maxWall, yStep: 0.5 / maxLoss },
+    { col: 0, row: 1, x: (p: PlotPoint) => p.round / maxRound, y: (p: PlotPoint) => p.loss / maxLoss, xStep: 1 / maxRound, yStep: lossStep / maxLoss },
+    { col: 1, row: 1, x: (p: PlotPoint) => p.wallS / maxWall, y: (p: PlotPoint) => p.loss / maxLoss, xStep: 10 / maxWall, yStep: lossStep / maxLoss },
   ]
   for (const panel of panels) {
     const left = panel.col * PANEL_W + MARGIN
@@ -72,4 +74,10 @@ export function trainingPlot (series: readonly PlotSeries[]): Uint8Array {
     }
   }
   return encodePng(width, height, rgb)
+}
+
+/** The smallest of 1, 2 and 5 times a power of ten that is at least `at`. */
+function niceStep (at: number): number {
+  const power = 10 ** Math.floor(Math.log10(at))
+  return [1, 2, 5, 10].map(m => m * power).find(step => step >= at)!
 }
