@@ -11,14 +11,19 @@
  *        [--outer average|nesterov] [--replication 1] [--quorum N] [--deadline-ms MS]
  *        [--train-samples 8000] [--test-samples 2000] [--plot out/train.png]
  *
- * Prints one line per round (round, test accuracy, loss, wall seconds) and writes the plot.
+ * Prints one line per round (round, test accuracy, loss, wall seconds) and writes the plot. Then
+ * the same training runs in one process, with no grid, and the grid's weights must equal its bit
+ * for bit; the last line is the JSON summary `npm run examples` collects.
  */
-import { mkdir, writeFile } from 'node:fs/promises'
-import { dirname } from 'node:path'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { startLocalGrid } from '../../src/devnet/index.ts'
-import { assemblyScriptModule, trainDataParallel } from '../../src/sdk/index.ts'
-import { waitForOffers } from '../grid.ts'
+import { aggregateDeltas, applyOuterStep, assemblyScriptModule, trainDataParallel } from '../../src/sdk/index.ts'
+import { equalBytes } from '../../src/util/index.ts'
+import { exampleRunner } from '../runExample.ts'
+import { summaryLine, waitForOffers } from '../grid.ts'
 import { firstRecords, loadMnist, shardRecords } from './mnist.ts'
 import { initialMlpWeights, mlpEvaluator, mlpTrainArgs, MLP_SOURCE } from './mlp.ts'
 import { trainingPlot } from './plot.ts'
@@ -66,13 +71,20 @@ export interface TrainingResult {
   readonly parameters: number
 }
 
-/** Trains on a running grid through `client`; see the file's comment. */
-export async function runTraining (client: ConunClient, run: TrainingRun = {}): Promise<TrainingResult> {
-  const { shards: shardCount = 4, rounds = 10, hidden = 128, steps = 100, batch = 32, learningRate = 0.1, replication = 1 } = run
+/** The run's settings with their defaults, its data, and each shard's task args. */
+async function prepare (run: TrainingRun) {
+  const { shards: shardCount = 4, rounds = 10, hidden = 128, steps = 100, batch = 32, learningRate = 0.1, replication = 1, aggregator = 'mean', outer = { kind: 'average' } } = run
   const data = await loadMnist()
   const train = firstRecords(data.train, run.trainSamples ?? 8_000)
   const test = firstRecords(data.test, run.testSamples ?? 2_000)
-  const shards = await Promise.all(shardRecords(train, shardCount).map(async shard => (await client.uploadBytes(shard)).cid))
+  const args = (shard: number, step: number) => mlpTrainArgs({ hidden, steps, batch, learningRate, seed: shard + 1, offset: step * steps * batch })
+  return { rounds, hidden, replication, aggregator, outer, test, shards: shardRecords(train, shardCount), args }
+}
+
+/** Trains on a running grid through `client`; see the file's comment. */
+export async function runTraining (client: ConunClient, run: TrainingRun = {}): Promise<TrainingResult> {
+  const { rounds, hidden, replication, aggregator, outer, test, args, ...data } = await prepare(run)
+  const shards = await Promise.all(data.shards.map(async shard => (await client.uploadBytes(shard)).cid))
   const evaluator = await mlpEvaluator(hidden, test)
   // Compiled before the clock starts, so round 1's time is the grid's.
   const module = await assemblyScriptModule(MLP_SOURCE)
@@ -87,9 +99,9 @@ export async function runTraining (client: ConunClient, run: TrainingRun = {}): 
       initialWeights: weights,
       shards,
       rounds,
-      args: (shard, step, round) => run.drop?.(shard, round) === true ? ['train', 'dropped'] : mlpTrainArgs({ hidden, steps, batch, learningRate, seed: shard + 1, offset: step * steps * batch }),
-      aggregator: run.aggregator,
-      outer: run.outer,
+      args: (shard, step, round) => run.drop?.(shard, round) === true ? ['train', 'dropped'] : args(shard, step),
+      aggregator,
+      outer,
       quorum: run.quorum,
       deadlineMs: run.deadlineMs,
       signal: run.signal,
@@ -103,6 +115,42 @@ export async function runTraining (client: ConunClient, run: TrainingRun = {}): 
     return { lines, weights: last, parameters: weights.length }
   } finally {
     await evaluator.close()
+  }
+}
+
+/**
+ * The same training in one process, no grid: every shard's steps run one after another in conun's
+ * WASI sandbox, then the same aggregation and outer step. When every round of the grid's run used
+ * every shard (no quorum, deadline or drops), its weights must equal these bit for bit.
+ */
+export async function trainInOneProcess (run: TrainingRun = {}): Promise<{ weights: Float32Array, seconds: number }> {
+  const { rounds, hidden, aggregator, outer, args, shards } = await prepare(run)
+  const runner = await exampleRunner('mlp')
+  const dir = await mkdtemp(join(tmpdir(), 'conun-mlp-train-'))
+  try {
+    const started = performance.now()
+    const paths = await Promise.all(shards.map(async (shard, s) => {
+      const path = join(dir, `shard-${s}`)
+      await writeFile(path, shard)
+      return path
+    }))
+    const weightsPath = join(dir, 'weights')
+    let weights = initialMlpWeights(hidden)
+    const momentum = new Float64Array(weights.length)
+    for (let round = 0; round < rounds; round++) {
+      await writeFile(weightsPath, new Uint8Array(weights.buffer))
+      const deltas: Float32Array[] = []
+      for (const [s, path] of paths.entries()) {
+        const result = await runner.run(args(s, round), { inputs: [{ name: 'weights', path: weightsPath }, { name: 'shard', path }], timeoutMs: 120_000 })
+        if (result.exitCode !== 0) throw new Error(`mlp train exited ${result.exitCode}: ${result.stderr.trim()}`)
+        deltas.push(new Float32Array(result.files.get('delta')!.slice().buffer))
+      }
+      weights = applyOuterStep(weights, aggregateDeltas(deltas, { aggregator }), outer, momentum)
+    }
+    return { weights, seconds: (performance.now() - started) / 1000 }
+  } finally {
+    await runner.close()
+    await rm(dir, { recursive: true, force: true })
   }
 }
 
@@ -134,12 +182,13 @@ if (import.meta.main) {
   })
   if (!['mean', 'median', 'trimmedMean'].includes(values.aggregator)) throw new Error(`--aggregator must be mean, median or trimmedMean, got ${values.aggregator}`)
   if (!['average', 'nesterov'].includes(values.outer)) throw new Error(`--outer must be average or nesterov, got ${values.outer}`)
+  const startedAt = performance.now()
   const providers = Number(values.providers)
   const grid = await startLocalGrid({ providers, coresPerProvider: Number(values.cores) })
   try {
     await waitForOffers(grid.requester.client, providers)
     console.log(`training a 784-${values.hidden}-10 MLP on ${values['train-samples']} MNIST digits in ${values.shards} shards on ${providers} providers; testing on ${values['test-samples']} held out`)
-    const result = await runTraining(grid.requester.client, {
+    const run: TrainingRun = {
       shards: Number(values.shards),
       rounds: Number(values.rounds),
       hidden: Number(values.hidden),
@@ -154,12 +203,19 @@ if (import.meta.main) {
       trainSamples: Number(values['train-samples']),
       testSamples: Number(values['test-samples']),
       onRound: line => console.log(formatRoundLine(line)),
-    })
+    }
+    const result = await runTraining(grid.requester.client, run)
     await mkdir(dirname(values.plot), { recursive: true })
     await writeFile(values.plot, trainingPlot([{ points: result.lines, colour: [31, 119, 180] }]))
     const final = result.lines.at(-1)!
     console.log(`wrote ${values.plot}`)
-    console.log(JSON.stringify({ testAccuracy: final.accuracy, loss: final.loss, wallS: final.wallS, rounds: final.round, parameters: result.parameters, bytesPerRound: final.bytesUp + final.bytesDown }))
+    console.log(`held-out accuracy ${(final.accuracy * 100).toFixed(2)} %, loss ${final.loss.toFixed(4)}, ${final.wallS.toFixed(1)} s on the grid; ${((final.bytesUp + final.bytesDown) / 1e6).toFixed(2)} MB through the requester per round`)
+    // A round that went without some shard cannot be replayed here, so the check needs them all.
+    const complete = result.lines.slice(1).every(line => line.missing.length === 0)
+    const baseline = complete ? await trainInOneProcess(run) : undefined
+    const same = baseline !== undefined && equalBytes(new Uint8Array(baseline.weights.buffer), new Uint8Array(result.weights.buffer))
+    console.log(baseline === undefined ? 'some round went without a shard: no one-process replay to compare with' : `one process, no grid: ${baseline.seconds.toFixed(1)} s; the same weights bit for bit: ${same ? 'yes' : 'NO'}`)
+    console.log(summaryLine({ name: 'train', category: 'deep learning', verified: same, wallS: (performance.now() - startedAt) / 1000, baselineS: baseline?.seconds ?? 0, tasks: run.rounds! * run.shards!, providers, gridS: final.wallS }))
   } finally {
     await grid.stop()
   }

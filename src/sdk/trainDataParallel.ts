@@ -1,17 +1,12 @@
 import { aggregateDeltas } from './aggregateDeltas.ts'
+import { applyOuterStep } from './outerStep.ts'
 import { rounds } from './rounds.ts'
 import type { Aggregator } from './aggregateDeltas.ts'
 import type { ConunClient } from './client.ts'
 import type { TaskProgress } from './completedTasks.ts'
 import type { JobOptions, TaskInput } from './jobOptions.ts'
 import type { MapResult } from './map.ts'
-
-/**
- * The outer step, applied on the requester to the round's aggregated delta Δ: `average` adds it
- * (w += Δ, federated averaging); `nesterov` treats −Δ as a gradient for SGD with Nesterov momentum,
- * as DiLoCo does (m = μm + Δ; w += lr (Δ + μm)).
- */
-export type OuterStep = { readonly kind: 'average' } | { readonly kind: 'nesterov', readonly learningRate: number, readonly momentum: number }
+import type { OuterStep } from './outerStep.ts'
 
 export interface TrainOptions<Evaluation> {
   /**
@@ -118,16 +113,7 @@ export async function * trainDataParallel<Evaluation = undefined> (client: Conun
       const { deltas, used, rejected, bytesDown } = await readDeltas(results, order, length)
       if (deltas.length === 0) throw new Error(`round ${t + 1} returned no usable delta: ${rejected.map(r => `shard ${r.shard}: ${r.reason}`).join('; ')}`)
       const step = aggregateDeltas(deltas, { aggregator: options.aggregator ?? 'mean', trim: options.trim })
-      const weights = state.weights.slice()
-      if (outer.kind === 'average') {
-        for (let i = 0; i < length; i++) weights[i]! += step[i]!
-      } else {
-        const m = state.momentum!
-        for (let i = 0; i < length; i++) {
-          m[i] = outer.momentum * m[i]! + step[i]!
-          weights[i]! += outer.learningRate * (step[i]! + outer.momentum * m[i]!)
-        }
-      }
+      const weights = applyOuterStep(state.weights, step, outer, state.momentum)
       const steps = state.steps.map((n, shard) => used.includes(shard) ? n + 1 : n)
       return { weights, momentum: state.momentum, steps, used, rejected, bytesUp: state.weights.byteLength, bytesDown }
     },
