@@ -8,7 +8,7 @@
  *
  *   node examples/train/train.ts [--providers 2] [--cores 1] [--shards 4] [--rounds 10]
  *        [--hidden 128] [--steps 100] [--batch 32] [--lr 0.1] [--aggregator mean|median|trimmedMean]
- *        [--outer average|nesterov] [--replication 1] [--quorum N] [--deadline-ms MS]
+ *        [--outer average|nesterov] [--replication 1] [--price CON] [--quorum N] [--deadline-ms MS]
  *        [--train-samples 8000] [--test-samples 2000] [--plot out/train.png]
  *
  * Prints one line per round (round, test accuracy, loss, wall seconds) and writes the plot. Then
@@ -42,6 +42,8 @@ export interface TrainingRun {
   readonly aggregator?: Aggregator
   readonly outer?: OuterStep
   readonly replication?: number
+  /** CON each accepted delta earns its provider (default "0": a free job). */
+  readonly price?: string
   readonly quorum?: number
   readonly deadlineMs?: number
   readonly trainSamples?: number
@@ -95,7 +97,7 @@ export async function runTraining (client: ConunClient, run: TrainingRun = {}): 
     run.onRound?.(lines[0]!)
     let last = weights
     for await (const round of trainDataParallel<Evaluation>(client, {
-      job: { runtime: 'wasi', module, name: 'mnist-mlp', replication, limits: { timeoutMs: 120_000, memoryMb: 128 } },
+      job: { runtime: 'wasi', module, name: 'mnist-mlp', replication, price: run.price, limits: { timeoutMs: 120_000, memoryMb: 128 } },
       initialWeights: weights,
       shards,
       rounds,
@@ -173,6 +175,7 @@ if (import.meta.main) {
       aggregator: { type: 'string', default: 'mean' },
       outer: { type: 'string', default: 'average' },
       replication: { type: 'string', default: '1' },
+      price: { type: 'string', default: '0' },
       quorum: { type: 'string' },
       'deadline-ms': { type: 'string' },
       'train-samples': { type: 'string', default: '8000' },
@@ -198,6 +201,7 @@ if (import.meta.main) {
       aggregator: values.aggregator as Aggregator,
       outer: values.outer === 'nesterov' ? { kind: 'nesterov', learningRate: 0.7, momentum: 0.9 } : { kind: 'average' },
       replication: Number(values.replication),
+      price: values.price,
       quorum: values.quorum === undefined ? undefined : Number(values.quorum),
       deadlineMs: values['deadline-ms'] === undefined ? undefined : Number(values['deadline-ms']),
       trainSamples: Number(values['train-samples']),
