@@ -73,6 +73,11 @@ export class ApiClient {
     return response
   }
 
+  /** Stores bytes in the node's storage (e.g. weights a job reads by CID, a file picked in a page); returns their CID. */
+  uploadBytes (bytes: Uint8Array | Blob): Promise<{ cid: string, size: number }> {
+    return this.request('POST', '/v1/content', bytes, { contentType: 'application/octet-stream' })
+  }
+
   node (): Promise<NodeSummary> {
     return this.request('GET', '/v1/node')
   }

@@ -7,6 +7,7 @@ import {
   fd_prestat_dir_name,
   path_open,
   fd_write,
+  fd_read,
   fd_close,
   errnoToString,
   oflags,
@@ -63,6 +64,31 @@ export function writeAll(fd: u32, at: usize, n: i32): u16 {
     off += w;
   }
   return 0;
+}
+
+/** The whole content of the file at `path` (under /in); errors go to `fail` with exit code 1. */
+export function readWholeFile(path: string, fail: (message: string, code: i32) => void): Uint8Array {
+  const fd = openPath(path, 0, rights.FD_READ | rights.FD_SEEK | rights.FD_TELL | rights.FD_FILESTAT_GET, fail);
+  let data = new Uint8Array(1 << 16);
+  let size = 0;
+  const iov = memory.data(16);
+  const got = memory.data(8);
+  for (;;) {
+    if (size == data.length) {
+      const bigger = new Uint8Array(data.length * 2);
+      bigger.set(data);
+      data = bigger;
+    }
+    store<usize>(iov, data.dataStart + <usize>size);
+    store<usize>(iov, <usize>(data.length - size), sizeof<usize>());
+    const err = fd_read(fd, iov, 1, got);
+    if (err != 0) fail("cannot read " + path + ": " + errnoToString(err), 1);
+    const n = <i32>load<usize>(got);
+    if (n == 0) break;
+    size += n;
+  }
+  fd_close(fd);
+  return data.slice(0, size);
 }
 
 /** Creates (or truncates) the file at `path` (under /out) and writes all of `data` to it; errors go to `fail` with exit code 1. */

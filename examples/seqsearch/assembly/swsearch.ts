@@ -20,8 +20,7 @@
 //
 // AssemblyScript, compiled with @assemblyscript/wasi-shim (see scripts/build-examples.ts).
 
-import { fd_read, fd_close, errnoToString, rights } from "~lib/bindings/wasi_snapshot_preview1";
-import { openPath, writeFile } from "../../lib/assembly/wasiFiles";
+import { readWholeFile, writeFile } from "../../lib/assembly/wasiFiles";
 
 const USAGE = "usage: swsearch --matrix FILE --queries FILE --db FILE --top K [--gap-open P] [--gap-extend P] [--scalar]\n" +
   "       swsearch --merge --top K FILE...";
@@ -38,31 +37,6 @@ function fail(message: string, code: i32 = 2): void {
 }
 
 // ---- files ----
-
-/** The whole content of a file. */
-function readFile(path: string): Uint8Array {
-  const fd = openPath(path, 0, rights.FD_READ | rights.FD_SEEK | rights.FD_TELL | rights.FD_FILESTAT_GET, fail);
-  let data = new Uint8Array(1 << 16);
-  let size = 0;
-  const iov = memory.data(16);
-  const got = memory.data(8);
-  for (;;) {
-    if (size == data.length) {
-      const bigger = new Uint8Array(data.length * 2);
-      bigger.set(data);
-      data = bigger;
-    }
-    store<usize>(iov, data.dataStart + <usize>size);
-    store<usize>(iov, <usize>(data.length - size), sizeof<usize>());
-    const err = fd_read(fd, iov, 1, got);
-    if (err != 0) fail("cannot read " + path + ": " + errnoToString(err), 1);
-    const n = <i32>load<usize>(got);
-    if (n == 0) break;
-    size += n;
-  }
-  fd_close(fd);
-  return data.slice(0, size);
-}
 
 function writeText(path: string, text: string): void {
   writeFile(path, Uint8Array.wrap(String.UTF8.encode(text)), fail);
@@ -115,7 +89,7 @@ function splitWords(line: string): string[] {
 
 function parseMatrix(path: string): Matrix {
   const m = new Matrix();
-  const lines = String.UTF8.decode(readFile(path).buffer).split("\n");
+  const lines = String.UTF8.decode(readWholeFile(path, fail).buffer).split("\n");
   let header: string[] | null = null;
   let row = 0;
   for (let l = 0; l < lines.length; l++) {
@@ -193,7 +167,7 @@ class Sequence {
 
 /** Sequences from FASTA text: the id is the header's first word; residues are the letters (and '*'), as codes. */
 function parseFasta(path: string, matrix: Matrix): Sequence[] {
-  const data = readFile(path);
+  const data = readWholeFile(path, fail);
   const out = new Array<Sequence>();
   let i = 0;
   const n = data.length;
@@ -527,7 +501,7 @@ function merge(files: string[], top: i32): void {
   const order = new Array<string>();
   const byQuery = new Map<string, Hit[]>();
   for (let f = 0; f < files.length; f++) {
-    const lines = String.UTF8.decode(readFile(files[f]).buffer).split("\n");
+    const lines = String.UTF8.decode(readWholeFile(files[f], fail).buffer).split("\n");
     for (let l = 0; l < lines.length; l++) {
       const line = lines[l];
       if (line.length == 0) continue;

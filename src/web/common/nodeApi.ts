@@ -28,14 +28,10 @@ export function forgetToken (): void {
   sessionStorage.removeItem(API_TOKEN_KEY)
 }
 
-/** The pages' client: the SDK's shared calls on the node that served the page, plus uploads, bytes and live events. */
+/** The pages' client: the SDK's shared calls on the node that served the page, plus content as bytes and live events. */
 export class NodeApi extends ApiClient {
   constructor (token: string) {
     super({ url: '', token })
-  }
-
-  upload (bytes: Blob): Promise<{ cid: string, size: number }> {
-    return this.request('POST', '/v1/content', bytes, { contentType: 'application/octet-stream' })
   }
 
   async content (cid: string): Promise<Uint8Array> {

@@ -62,7 +62,7 @@ export function setUpSubmitForm (api: NodeApi, onSubmitted: (status: JobStatus) 
           const file = picked.get(baseName(source))
           if (file === undefined) continue
           fill(status, `uploading ${file.name}…`)
-          cids.set(source, (await api.upload(file)).cid)
+          cids.set(source, (await api.uploadBytes(file)).cid)
         }
         const submitted = await api.submitSpec(mapSources(parsed, source => cids.get(source) ?? source))
         fill(status, `job ${submitted.job.id} submitted`)

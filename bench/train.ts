@@ -1,0 +1,109 @@
+// `npm run bench:train`: data-parallel training of the MNIST MLP (examples/train) on local grids, in
+// one run: (a) one provider and (b) two, on the same data and budget of samples (every round, six
+// shards of local SGD steps); (c) two providers with 30 % of round contributions lost at random
+// (their shards run again the next round); (d) three providers of which one poisons every delta it
+// returns (sign-flipped ×10, a real node: test/fixtures/lyingProvider.ts), aggregated by mean and
+// by coordinate-wise median; (e) bytes a round moves against sending every local step's gradient.
+// Six shards on three providers of one core: the poisoner usually returns two deltas of a round,
+// and a median holds while it has fewer than half of them.
+// Prints a table and, last, one JSON line.
+//
+//   npm run bench:train [-- --rounds 6] [-- --steps 200] [-- --shards 6]
+import { mkdir, writeFile } from 'node:fs/promises'
+import { cpus } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { startLocalGrid } from '../src/devnet/index.ts'
+import { seededRandom } from '../src/util/index.ts'
+import { waitForOffers } from '../examples/grid.ts'
+import { formatRoundLine, runTraining } from '../examples/train/train.ts'
+import { trainingPlot } from '../examples/train/plot.ts'
+import type { Aggregator } from '../src/sdk/index.ts'
+import type { TrainingResult, TrainingRun } from '../examples/train/train.ts'
+import type { PlotSeries } from '../examples/train/plot.ts'
+
+const { values } = parseArgs({ options: { rounds: { type: 'string', default: '6' }, steps: { type: 'string', default: '200' }, shards: { type: 'string', default: '6' } } })
+const SHARDS = Number(values.shards)
+const BATCH = 32
+const base: TrainingRun = { shards: SHARDS, rounds: Number(values.rounds), hidden: 128, steps: Number(values.steps), batch: BATCH, learningRate: 0.1 }
+const LIAR = join(import.meta.dirname, '..', 'test', 'fixtures', 'lyingProvider.ts')
+
+interface Scenario {
+  readonly key: 'single' | 'two' | 'dropout' | 'poisonedMedian' | 'poisonedMean'
+  readonly label: string
+  readonly providers: number
+  readonly poisoner?: boolean
+  readonly aggregator?: Aggregator
+  readonly drop?: TrainingRun['drop']
+  readonly colour: PlotSeries['colour']
+}
+
+/** 30 % of contributions lost, drawn from a fixed seed; a round never loses all of them. */
+function dropout (seed: number): TrainingRun['drop'] {
+  const random = seededRandom(seed)
+  const lost = new Map<number, boolean[]>()
+  return (shard, round) => {
+    if (!lost.has(round)) {
+      const draw = Array.from({ length: SHARDS }, () => random() < 0.3)
+      if (draw.every(Boolean)) draw[0] = false
+      lost.set(round, draw)
+    }
+    return lost.get(round)![shard]!
+  }
+}
+
+const scenarios: Scenario[] = [
+  { key: 'single', label: '(a) one provider', providers: 1, colour: [31, 119, 180] },
+  { key: 'two', label: '(b) two providers', providers: 2, colour: [44, 160, 44] },
+  { key: 'dropout', label: '(c) two, 30 % dropped', providers: 2, drop: dropout(7), colour: [255, 127, 14] },
+  { key: 'poisonedMedian', label: '(d) 2 + poisoner, median', providers: 2, poisoner: true, aggregator: 'median', colour: [148, 103, 189] },
+  { key: 'poisonedMean', label: '(d) 2 + poisoner, mean', providers: 2, poisoner: true, aggregator: 'mean', colour: [214, 39, 40] },
+]
+
+console.log(`conun training benchmark — ${new Date().toISOString().slice(0, 10)}, ${cpus().length} × ${cpus()[0]?.model.trim()}, Node ${process.version}`)
+console.log(`784-128-10 MLP, 8,000 MNIST digits in ${SHARDS} shards, ${base.rounds} rounds of ${base.steps} local steps of ${BATCH} per shard (the same samples in every scenario), 2,000 held out`)
+const results = new Map<Scenario['key'], TrainingResult>()
+for (const scenario of scenarios) {
+  console.log(`\n${scenario.label}`)
+  const grid = await startLocalGrid({ providers: scenario.providers, coresPerProvider: 1 })
+  try {
+    if (scenario.poisoner === true) await grid.addProvider({ entry: LIAR, flags: ['--lie-rate', '1', '--scale-file', 'delta', '--scale', '-10'] })
+    await waitForOffers(grid.requester.client, scenario.providers + (scenario.poisoner === true ? 1 : 0))
+    results.set(scenario.key, await runTraining(grid.requester.client, { ...base, aggregator: scenario.aggregator, drop: scenario.drop, onRound: line => console.log(`  ${formatRoundLine(line)}`) }))
+  } finally {
+    await grid.stop()
+  }
+}
+
+const final = (key: Scenario['key']) => results.get(key)!.lines.at(-1)!
+const parameters = results.get('single')!.parameters
+const weightBytes = parameters * 4
+// A round: the weights once to the requester's node (each provider then fetches them by CID) and
+// one delta per shard back. Sending every local step's gradient instead (and the weights back
+// after each step) moves both for every step of every shard.
+const roundBytes = { weights: weightBytes, deltas: SHARDS * weightBytes, fetchedByProviders: SHARDS * weightBytes }
+const diloco = roundBytes.weights + roundBytes.deltas
+const perStep = SHARDS * base.steps! * 2 * weightBytes
+
+console.log('\n| scenario | providers | test accuracy | loss | wall s |')
+console.log('|---|---|---|---|---|')
+for (const scenario of scenarios) {
+  const line = final(scenario.key)
+  console.log(`| ${scenario.label} | ${scenario.providers}${scenario.poisoner === true ? ' + 1 poisoner' : ''} | ${(line.accuracy * 100).toFixed(2)} % | ${line.loss.toFixed(4)} | ${line.wallS.toFixed(1)} |`)
+}
+const speedup = final('single').wallS / final('two').wallS
+console.log(`\n(b) against (a): ${((final('two').accuracy - final('single').accuracy) * 100).toFixed(2)} points, ${speedup.toFixed(2)}× faster`)
+console.log(`(e) bytes per round: ${(diloco / 1e6).toFixed(2)} MB (weights once + ${SHARDS} deltas of ${(weightBytes / 1e3).toFixed(0)} kB; providers fetch the weights too: ≤ ${(roundBytes.fetchedByProviders / 1e6).toFixed(2)} MB more) vs ${(perStep / 1e6).toFixed(1)} MB sending every step's gradient and weights (${(perStep / diloco).toFixed(0)}× more)`)
+
+await mkdir('out', { recursive: true })
+await writeFile(join('out', 'bench-train.png'), trainingPlot(scenarios.map(s => ({ points: results.get(s.key)!.lines, colour: s.colour }))))
+console.log('wrote out/bench-train.png')
+const figures = (key: Scenario['key']) => ({ testAccuracy: final(key).accuracy, wallS: final(key).wallS })
+console.log(JSON.stringify({
+  single: figures('single'),
+  two: figures('two'),
+  dropout: figures('dropout'),
+  poisonedMedian: figures('poisonedMedian'),
+  poisonedMean: figures('poisonedMean'),
+  bytesPerRound: { diloco, perStepGradients: perStep, providersFetchWeights: roundBytes.fetchedByProviders },
+}))
