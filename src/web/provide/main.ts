@@ -56,7 +56,7 @@ async function run (api: NodeApi): Promise<void> {
   fill(byId('price'), `${formatUnits(BigInt(pricePerTaskWei), 18)} CON`)
   setUpPayout()
 
-  const totals = { done: 0, failed: 0, busyMs: 0 }
+  const totals = { done: 0, failed: 0, busyMs: 0, gpuDone: 0 }
   let provider: BrowserProvider | undefined
   let transition = Promise.resolve()
   let stoppedByUser = false
@@ -98,6 +98,7 @@ async function run (api: NodeApi): Promise<void> {
         showWakeLock(await wakeLock.hold())
       } else if (reason !== undefined && provider !== undefined) {
         totals.busyMs += provider.busyMs()
+        totals.gpuDone += provider.gpuTasksDone()
         const stopping = provider
         provider = undefined
         await stopping.stop()
@@ -115,6 +116,7 @@ async function run (api: NodeApi): Promise<void> {
     transition = transition.then(async () => {
       if (provider === undefined) return
       totals.busyMs += provider.busyMs()
+      totals.gpuDone += provider.gpuTasksDone()
       const stopping = provider
       provider = undefined
       await stopping.stop()
@@ -144,6 +146,7 @@ async function run (api: NodeApi): Promise<void> {
     const status = provider?.agent.status()
     fill(byId('tasks-done'), String(totals.done))
     fill(byId('tasks-failed'), String(totals.failed))
+    fill(byId('gpu-tasks'), String(totals.gpuDone + (provider?.gpuTasksDone() ?? 0)))
     fill(byId('running'), String(status?.running ?? 0))
     fill(byId('cpu-time'), `${((totals.busyMs + (provider?.busyMs() ?? 0)) / 1000).toFixed(1)} s`)
     fill(byId('earnings'), formatUnits(BigInt(totals.done) * BigInt(pricePerTaskWei), 18))
