@@ -5,7 +5,7 @@
 // without an adapter offers `wasi` only.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { rm, writeFile } from 'node:fs/promises'
+import { readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { cpuMatmul, MATMUL_WGSL, matmulPlan, randomMatrix, wrongElements } from '../../examples/gpu-matmul/matrices.ts'
 import { startLocalGrid } from '../../src/devnet/index.ts'
@@ -42,6 +42,7 @@ if (await detectGpu() === null) {
   await writeFile(join(dir, 'a.bin'), new Uint8Array(a.buffer))
   await writeFile(join(dir, 'b.bin'), new Uint8Array(b.buffer))
   await writeFile(join(dir, 'endless.wgsl'), ENDLESS)
+  await writeFile(join(dir, 'wild.wgsl'), (await readFile(MATMUL_WGSL, 'utf8')).replace('c[id.y * n + id.x] = sum;', 'c[id.y * n + id.x + 100000000u] = sum + a[4000000000u];'))
   const [echo] = await Promise.all([buildWasiFixture('echo'), ensureWebBundle()])
   const grid = await startLocalGrid({ providers: 0, coresPerProvider: 1 })
   const browsers: Browser[] = []
@@ -115,6 +116,25 @@ if (await detectGpu() === null) {
     const results = await run(matmul('matmul-tab-and-node', [gpuTab.peerId, nodeGpu.peerId], { replication: 2, quorum: 2 }))
     const { bytes } = await product(results)
     assert.equal(wrongElements(new Float32Array(bytes.buffer), expected), 0)
+    gpuTasksInTab++
+  })
+
+  test('a tab refuses what a node refuses, with the same reasons, and keeps wild indexing inside the buffers', async () => {
+    const plan = matmulPlan(N, N)
+    const inTab = (name: string, extra: Partial<JobSpecInput>) => run(matmul(name, [gpuTab.peerId], extra))
+    const [overMemory, overOutput, overDispatch, wild] = await Promise.all([
+      inTab('over-memory', { gpu: { ...plan, buffers: [...plan.buffers, { name: 'scratch', binding: 4, size: 2 * 1024 * 1024 }] }, limits: { memoryMb: 1, timeoutMs: 120_000 } }),
+      inTab('over-output', { gpu: { ...plan, buffers: plan.buffers.map(buffer => 'output' in buffer ? { ...buffer, size: 2 * 1024 * 1024 } : buffer) }, limits: { outputMb: 1, timeoutMs: 120_000 } }),
+      inTab('over-dispatch', { gpu: { ...plan, passes: [{ entry: 'matmul', dispatch: [1_000_000] }] } }),
+      inTab('wild', { module: join(dir, 'wild.wgsl') }),
+    ])
+    assert.equal(overMemory.tasks[0]?.reason, 'memory-limit', overMemory.tasks[0]?.message ?? '')
+    assert.equal(overOutput.tasks[0]?.reason, 'output-limit', overOutput.tasks[0]?.message ?? '')
+    assert.equal(overDispatch.tasks[0]?.reason, 'invalid-module', overDispatch.tasks[0]?.message ?? '')
+    assert.match(overDispatch.tasks[0]?.message ?? '', /workgroups; this GPU allows \d+ per dimension/)
+    // Writes and reads far past the ends: WGSL clamps or drops them, and the kernel ends normally.
+    const { bytes } = await product(wild)
+    assert.equal(bytes.byteLength, N * N * 4)
     gpuTasksInTab++
   })
 
