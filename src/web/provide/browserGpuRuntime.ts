@@ -1,24 +1,23 @@
 /**
  * The `webgpu` sandbox of a browser provider: the Runtime contract of src/runtime, fulfilled by a Web
- * Worker running the node runtime's plan code over `navigator.gpu`. Memory is the task's buffers and
- * outputs are capped before any GPU work (checkGpuTask); tasks run one at a time, as on a node (they
- * share one GPU).
+ * Worker running the node runtime's plan code over `navigator.gpu`. The task's memory (its buffers'
+ * bytes) and outputs are capped before any GPU work (checkGpuTask); tasks run one at a time, as on a
+ * node (they share one GPU).
  *
  * A shader past its time limit cannot be stopped from a page: destroying its device, or ending the
  * worker that holds it (which destroys it), makes chromium's GPU process wait for the shader, and a
  * shader that never ends then wedges WebGPU for every tab of the browser (headless chromium has no
  * GPU watchdog to restart it). So the task fails `timeout` at once and its worker is set aside with
  * the device alive, to be ended when its shader does end. Until then the GPU is not this tab's to
- * lend (SwiftShader, like many GPUs, does not preempt a running shader: a next task may wait behind
- * it forever), so the tab stops offering `webgpu`, refuses GPU tasks, and serves its `wasi` ones.
+ * lend (SwiftShader does not preempt a running shader: a next task may wait behind it forever), so the tab stops offering `webgpu`, refuses GPU tasks, and serves its `wasi` ones.
  */
 import { checkGpuTask, TaskFailure } from '../../runtime/index.ts'
 import { Semaphore } from '../../util/index.ts'
 import type { GpuInfo, GpuReply, Runtime, TaskFailureReason, TaskRunOutcome, TaskRunRequest } from '../../runtime/index.ts'
 import type { GpuWorkerRequest } from './workerProtocol.ts'
 
-/** Asking for an adapter takes milliseconds; a browser that does not answer in this long has none to give. */
-const PROBE_TIMEOUT_MS = 10_000
+/** An adapter comes in milliseconds (seconds while a loaded machine starts the GPU process); a browser silent this long has none to give. */
+const PROBE_TIMEOUT_MS = 30_000
 /** Workers set aside: they outlive a provider that stops and starts again, as their shaders do. */
 const stuck = new Set<Worker>()
 
