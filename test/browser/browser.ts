@@ -7,8 +7,17 @@ import type { GridNode } from '../../src/devnet/index.ts'
 
 export const CHROMIUM = '/usr/bin/chromium'
 
-export async function launchChromium (): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM })
+/**
+ * Headless chromium gives pages and workers no WebGPU adapter; `--enable-unsafe-webgpu` alone gives
+ * one on its own SwiftShader (adapter vendor "google", architecture "swiftshader", a fallback adapter),
+ * with no GPU and no other flag or VK_ICD_FILENAMES (chromium 156, Debian 12; `--enable-features=Vulkan`,
+ * `--use-vulkan=swiftshader`, `--use-angle=swiftshader` and `--use-webgpu-adapter=swiftshader` change nothing).
+ * Pages must come from a secure context (http://127.0.0.1 is one): `navigator.gpu` is absent elsewhere.
+ */
+export const WEBGPU_FLAGS = ['--enable-unsafe-webgpu']
+
+export async function launchChromium (options: { webgpu?: boolean } = {}): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM, args: options.webgpu === true ? WEBGPU_FLAGS : [] })
 }
 
 /** The node's API token, as the node keeps it in its data dir. */

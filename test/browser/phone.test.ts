@@ -41,12 +41,12 @@ async function phone (battery?: { level: number, charging: boolean }): Promise<B
   const context = await browser.newContext(PHONE)
   await context.addInitScript(({ cores, battery }) => {
     Object.defineProperty(Navigator.prototype, 'hardwareConcurrency', { configurable: true, get: () => cores })
-    // Counts the Web Workers the page makes.
+    // Counts the WASI Web Workers the page makes (not the one that asks for a GPU adapter).
     Object.assign(window, { __workersMade: 0 })
     window.Worker = class extends Worker {
       constructor (...args: ConstructorParameters<typeof Worker>) {
         super(...args)
-        ;(window as unknown as { __workersMade: number }).__workersMade++
+        if (String(args[0]).includes('wasiWorker')) (window as unknown as { __workersMade: number }).__workersMade++
       }
     }
     if (battery === undefined) return

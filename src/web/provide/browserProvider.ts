@@ -1,9 +1,10 @@
 /**
  * A browser joins the grid as a provider: a libp2p host over WebSockets (dialling the node that
- * served the page), a signed `wasi` offer over /conun/offer/1.0.0 and gossip, and the provider
- * agent of src/provider (the same agreement, task and signed-results protocol as a node's) running
- * tasks in Web Workers. Paid jobs are checked and their receipts kept by the provider's payments,
- * reading the escrow through the node; the requester's settlement pays the tab's payout address.
+ * served the page), a signed `wasi` offer (and `webgpu`, with its adapter, where the browser gives
+ * one) over /conun/offer/1.0.0 and gossip, and the provider agent of src/provider (the same
+ * agreement, task and signed-results protocol as a node's) running tasks in Web Workers. Paid jobs
+ * are checked and their receipts kept by the provider's payments, reading the escrow through the
+ * node; the requester's settlement pays the tab's payout address.
  */
 import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { gossipsub } from '@libp2p/gossipsub'
@@ -18,6 +19,7 @@ import { createOffer, OfferBook, startOfferExchange } from '../../market/index.t
 import { createProviderAgent, ProviderPayments } from '../../provider/index.ts'
 import { EventHub } from '../../util/index.ts'
 import { BrowserContent } from './browserContent.ts'
+import { createBrowserGpuRuntime } from './browserGpuRuntime.ts'
 import { createBrowserRuntime } from './browserRuntime.ts'
 import type { NodeKey } from '../../identity/index.ts'
 import type { ChainReader } from '../../ledger/index.ts'
@@ -49,8 +51,10 @@ export interface BrowserProviderInit {
 
 export interface BrowserProvider {
   readonly agent: ProviderAgent
-  /** Sandbox time given so far, in ms. */
+  /** WASI sandbox time given so far, in ms. */
   busyMs(): number
+  /** GPU tasks this provider ran to completion. */
+  gpuTasksDone(): number
   stop(): Promise<void>
 }
 
@@ -83,12 +87,13 @@ export async function startBrowserProvider (init: BrowserProviderInit): Promise<
     events,
     policy: { priceWei: BigInt(init.pricePerTaskWei), claimThresholdWei: NEVER_CLAIM_WEI, claimDelayMs: SETTLEMENT_CHECK_MS, cores: init.slots },
   })
+  const gpu = await createBrowserGpuRuntime(reference => content.bytes(reference))
   const agent = await createProviderAgent({
     key: init.key,
     host,
     storage: content,
     cache: content,
-    runtimes: [runtime],
+    runtimes: gpu === null ? [runtime] : [runtime, gpu],
     chainId: init.chainId,
     events,
     payments,
@@ -109,7 +114,8 @@ export async function startBrowserProvider (init: BrowserProviderInit): Promise<
     chainId: init.chainId,
     ownOffer: () => createOffer(init.key, {
       chainId: init.chainId,
-      runtimes: ['wasi'],
+      runtimes: gpu?.usable === true ? ['wasi', 'webgpu'] : ['wasi'],
+      ...(gpu === null ? {} : { gpu: gpu.gpu }),
       cores: init.slots,
       memoryBytes: Math.round(memoryGiB * 1024 ** 3),
       cpuModel: `browser: ${navigator.userAgent.slice(0, 160)}`,
@@ -123,10 +129,12 @@ export async function startBrowserProvider (init: BrowserProviderInit): Promise<
   return {
     agent,
     busyMs: () => runtime.busyMs,
+    gpuTasksDone: () => gpu?.done ?? 0,
     async stop () {
       await exchange.stop()
       await agent.stop()
       await runtime.close()
+      await gpu?.close()
       await host.stop()
     },
   }

@@ -65,7 +65,7 @@ async function run (api: NodeApi, token: string): Promise<void> {
   fill(byId('bootstrap'), bootstrap)
   fill(byId('price'), `${formatUnits(BigInt(pricePerTaskWei), 18)} CON`)
 
-  const totals = { done: 0, failed: 0, busyMs: 0 }
+  const totals = { done: 0, failed: 0, busyMs: 0, gpuDone: 0 }
   let provider: BrowserProvider | undefined
   let transition = Promise.resolve()
   let stoppedByUser = false
@@ -107,6 +107,7 @@ async function run (api: NodeApi, token: string): Promise<void> {
         showWakeLock(await wakeLock.hold())
       } else if (reason !== undefined && provider !== undefined) {
         totals.busyMs += provider.busyMs()
+        totals.gpuDone += provider.gpuTasksDone()
         const stopping = provider
         provider = undefined
         await stopping.stop()
@@ -124,6 +125,7 @@ async function run (api: NodeApi, token: string): Promise<void> {
     transition = transition.then(async () => {
       if (provider === undefined) return
       totals.busyMs += provider.busyMs()
+      totals.gpuDone += provider.gpuTasksDone()
       const stopping = provider
       provider = undefined
       await stopping.stop()
@@ -159,6 +161,7 @@ async function run (api: NodeApi, token: string): Promise<void> {
     const status = provider?.agent.status()
     fill(byId('tasks-done'), String(totals.done))
     fill(byId('tasks-failed'), String(totals.failed))
+    fill(byId('gpu-tasks'), String(totals.gpuDone + (provider?.gpuTasksDone() ?? 0)))
     fill(byId('running'), String(status?.running ?? 0))
     fill(byId('cpu-time'), `${((totals.busyMs + (provider?.busyMs() ?? 0)) / 1000).toFixed(1)} s`)
     const { owedWei, paidWei } = receipts.totals()

@@ -1,5 +1,5 @@
-/** Messages between the browser runtime and its WASI workers. */
-import type { MemoryDescriptor } from '../../runtime/index.ts'
+/** Messages between the browser runtimes and their workers (WASI and GPU). */
+import type { GpuTask, MemoryDescriptor } from '../../runtime/index.ts'
 
 export interface WorkerTask {
   readonly module: WebAssembly.Module
@@ -17,3 +17,6 @@ export interface WorkerTask {
 export type WorkerOutcome =
   | { readonly status: 'exit', readonly exitCode: number, readonly stdout: Uint8Array, readonly stderr: Uint8Array, readonly files: Array<{ path: string, bytes: Uint8Array }>, readonly memoryBytes: number }
   | { readonly status: 'failed', readonly reason: 'invalid-module' | 'trap' | 'output-limit' | 'memory-limit', readonly message: string, readonly stdout: Uint8Array, readonly stderr: Uint8Array, readonly memoryBytes: number }
+
+/** To a GPU worker: find the adapter, or run one `webgpu` task on a device of its own. */
+export type GpuWorkerRequest = { readonly kind: 'probe' } | { readonly kind: 'run', readonly task: GpuTask }
