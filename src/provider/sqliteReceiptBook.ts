@@ -1,5 +1,7 @@
 import type { HeldReceipt, ReceiptBook } from './receiptBook.ts'
-import type { DatabaseSync, StatementSync } from 'node:sqlite'
+import { prepareStatements } from '../util/index.ts'
+import type { PreparedStatements } from '../util/index.ts'
+import type { DatabaseSync } from 'node:sqlite'
 import type { Address, Hex } from 'viem'
 
 // onchain_id holds the job's key in the escrow (keccak256 of the requester and its job id).
@@ -19,45 +21,47 @@ CREATE TABLE IF NOT EXISTS receipts (
 ) WITHOUT ROWID;
 `
 
+const STATEMENTS = {
+  get: 'SELECT * FROM receipts WHERE chain_id = ? AND escrow = ? AND onchain_id = ?',
+  upsert: `INSERT INTO receipts (onchain_id, escrow, chain_id, job_id, requester, cumulative_wei, signature, state, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'open', ?)
+    ON CONFLICT (chain_id, escrow, onchain_id) DO UPDATE SET cumulative_wei = excluded.cumulative_wei, signature = excluded.signature, state = 'open', updated_at = excluded.updated_at`,
+  paid: 'UPDATE receipts SET paid_wei = ?, state = ?, updated_at = ? WHERE chain_id = ? AND escrow = ? AND onchain_id = ?',
+  open: 'SELECT onchain_id FROM receipts WHERE chain_id = ? AND escrow = ? AND state = \'open\'',
+  all: 'SELECT * FROM receipts WHERE chain_id = ? AND escrow = ? ORDER BY updated_at DESC LIMIT ?',
+}
+
 /** A node's receipts, in its SQLite database: they outlive restarts, and are claimed after one. */
 export class SqliteReceiptBook implements ReceiptBook {
   private readonly chainId: number
   private readonly escrow: Address
-  private readonly statements: Record<string, StatementSync>
+  private readonly statements: PreparedStatements<typeof STATEMENTS>
 
   constructor (db: DatabaseSync, chain: { chainId: number, escrow: Address }) {
     this.chainId = chain.chainId
     this.escrow = chain.escrow
     db.exec(SCHEMA)
-    this.statements = {
-      get: db.prepare('SELECT * FROM receipts WHERE chain_id = ? AND escrow = ? AND onchain_id = ?'),
-      upsert: db.prepare(`INSERT INTO receipts (onchain_id, escrow, chain_id, job_id, requester, cumulative_wei, signature, state, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'open', ?)
-        ON CONFLICT (chain_id, escrow, onchain_id) DO UPDATE SET cumulative_wei = excluded.cumulative_wei, signature = excluded.signature, state = 'open', updated_at = excluded.updated_at`),
-      paid: db.prepare('UPDATE receipts SET paid_wei = ?, state = ?, updated_at = ? WHERE chain_id = ? AND escrow = ? AND onchain_id = ?'),
-      open: db.prepare('SELECT onchain_id FROM receipts WHERE chain_id = ? AND escrow = ? AND state = \'open\''),
-      all: db.prepare('SELECT * FROM receipts WHERE chain_id = ? AND escrow = ? ORDER BY updated_at DESC LIMIT ?'),
-    }
+    this.statements = prepareStatements(db, STATEMENTS)
   }
 
   held (jobKey: Hex): (HeldReceipt & { signature: Hex }) | undefined {
-    const row = this.statements.get!.get(this.chainId, this.escrow, jobKey)
+    const row = this.statements.get.get(this.chainId, this.escrow, jobKey)
     return row === undefined ? undefined : { ...toHeld(row), signature: String(row.signature) as Hex }
   }
 
   keep (receipt: { jobKey: Hex, jobId: string, requester: Address, cumulativeWei: bigint, signature: Hex }): void {
-    this.statements.upsert!.run(receipt.jobKey, this.escrow, this.chainId, receipt.jobId, receipt.requester, String(receipt.cumulativeWei), receipt.signature, Date.now())
+    this.statements.upsert.run(receipt.jobKey, this.escrow, this.chainId, receipt.jobId, receipt.requester, String(receipt.cumulativeWei), receipt.signature, Date.now())
   }
 
   paid (jobKey: Hex, paidWei: bigint, state: HeldReceipt['state']): void {
-    this.statements.paid!.run(String(paidWei), state, Date.now(), this.chainId, this.escrow, jobKey)
+    this.statements.paid.run(String(paidWei), state, Date.now(), this.chainId, this.escrow, jobKey)
   }
 
   open (): Hex[] {
-    return this.statements.open!.all(this.chainId, this.escrow).map(row => String(row.onchain_id) as Hex)
+    return this.statements.open.all(this.chainId, this.escrow).map(row => String(row.onchain_id) as Hex)
   }
 
   recent (limit: number): HeldReceipt[] {
-    return this.statements.all!.all(this.chainId, this.escrow, limit).map(toHeld)
+    return this.statements.all.all(this.chainId, this.escrow, limit).map(toHeld)
   }
 }
 

@@ -1,7 +1,7 @@
 import { depositToEscrow, finalizeJob, LedgerError, onchainJobId, openJobFromBalance, readBalances, readEscrowBalance, readEscrowJob, readEscrowShare, reservePayments, resultRoot, signReceipt } from '../ledger/index.ts'
 import { depositDue } from './escrowTopUp.ts'
 import { MAX_UNPAID_RESULTS } from '../net/index.ts'
-import { transaction } from '../util/index.ts'
+import { prepareStatements, transaction } from '../util/index.ts'
 import { SettlementWatch } from './settlementWatch.ts'
 import type { EscrowRef, PaymentStatus, Settlement } from './settlement.ts'
 import { UnknownJobError } from './jobStore.ts'
@@ -11,8 +11,8 @@ import type { RequesterEvent } from './requesterEvents.ts'
 import type { NodeKey } from '../identity/index.ts'
 import type { LedgerClient } from '../ledger/index.ts'
 import type { TaskReceipt } from '../net/index.ts'
-import type { EventHub } from '../util/index.ts'
-import type { DatabaseSync, StatementSync } from 'node:sqlite'
+import type { EventHub, PreparedStatements } from '../util/index.ts'
+import type { DatabaseSync } from 'node:sqlite'
 import type { Address, Hex } from 'viem'
 
 // onchain_id holds the job's key in the escrow (keccak256 of the requester and its job id).
@@ -65,6 +65,15 @@ interface EscrowTerms {
   readonly priceWei: bigint
 }
 
+const STATEMENTS = {
+  insert: 'INSERT INTO escrows (job_id, onchain_id, escrow, price_wei, budget_wei, state, gas_used, tx_count) VALUES (?, ?, ?, ?, ?, \'open\', ?, 1)',
+  get: 'SELECT * FROM escrows WHERE job_id = ?',
+  unsettled: 'SELECT job_id FROM escrows WHERE state != \'finalized\'',
+  finalized: 'UPDATE escrows SET state = \'finalized\', paid_wei = ?, gas_used = CAST(CAST(gas_used AS INTEGER) + ? AS TEXT), tx_count = tx_count + 1, error = NULL WHERE job_id = ?',
+  spent: 'UPDATE escrows SET gas_used = CAST(CAST(gas_used AS INTEGER) + ? AS TEXT), tx_count = tx_count + 1 WHERE job_id = ?',
+  failed: 'UPDATE escrows SET state = \'finalize-failed\', error = ? WHERE job_id = ?',
+}
+
 /**
  * Pays for jobs through the JobEscrow contract. What a provider is owed is never stored on its
  * own: it is the job's price times the provider's accepted results, which the job store already
@@ -79,7 +88,7 @@ export class EscrowSettlement implements Settlement {
   private readonly key: NodeKey
   private readonly store: JobStore
   private readonly events: EventHub<RequesterEvent>
-  private readonly statements: Record<string, StatementSync>
+  private readonly statements: PreparedStatements<typeof STATEMENTS>
   private readonly db: DatabaseSync
   /** Accepted results per job and provider address, loaded from the job store on first use. */
   private readonly accepted = new Map<string, Map<string, number>>()
@@ -106,20 +115,13 @@ export class EscrowSettlement implements Settlement {
     this.events = init.events
     this.db = init.db
     init.db.exec(SCHEMA)
-    this.statements = {
-      insert: init.db.prepare('INSERT INTO escrows (job_id, onchain_id, escrow, price_wei, budget_wei, state, gas_used, tx_count) VALUES (?, ?, ?, ?, ?, \'open\', ?, 1)'),
-      get: init.db.prepare('SELECT * FROM escrows WHERE job_id = ?'),
-      unsettled: init.db.prepare('SELECT job_id FROM escrows WHERE state != \'finalized\''),
-      finalized: init.db.prepare('UPDATE escrows SET state = \'finalized\', paid_wei = ?, gas_used = CAST(CAST(gas_used AS INTEGER) + ? AS TEXT), tx_count = tx_count + 1, error = NULL WHERE job_id = ?'),
-      spent: init.db.prepare('UPDATE escrows SET gas_used = CAST(CAST(gas_used AS INTEGER) + ? AS TEXT), tx_count = tx_count + 1 WHERE job_id = ?'),
-      failed: init.db.prepare('UPDATE escrows SET state = \'finalize-failed\', error = ? WHERE job_id = ?'),
-    }
+    this.statements = prepareStatements(init.db, STATEMENTS)
     this.watch = new SettlementWatch({
       client: init.client,
       db: init.db,
       dropped: jobId => {
         const message = 'the settlement was dropped by a reorg: sending it again'
-        this.statements.failed!.run(message, jobId)
+        this.statements.failed.run(message, jobId)
         this.events.emit({ type: 'job.settlement-failed', jobId, message })
         void this.settle(jobId).catch(() => { /* recorded as finalize-failed, and retried */ })
       },
@@ -146,7 +148,7 @@ export class EscrowSettlement implements Settlement {
     }
     const now = (await this.client.public.getBlock()).timestamp
     const sent = await openJobFromBalance(this.client, { jobId: onchainJobId(address, job.id), specHash: job.specHash as Hex, budget, deadline: now + ESCROW_LIFETIME_S })
-    this.statements.insert!.run(job.id, sent.jobKey, this.client.info.escrow, job.priceWei, job.budgetWei, String(sent.gasUsed))
+    this.statements.insert.run(job.id, sent.jobKey, this.client.info.escrow, job.priceWei, job.budgetWei, String(sent.gasUsed))
     return { address: this.client.info.escrow, jobKey: sent.jobKey, budgetWei: job.budgetWei }
   }
 
@@ -198,7 +200,7 @@ export class EscrowSettlement implements Settlement {
   }
 
   async status (jobId: string): Promise<PaymentStatus | null> {
-    const row = this.statements.get!.get(jobId)
+    const row = this.statements.get.get(jobId)
     if (row === undefined) return null
     const price = BigInt(String(row.price_wei))
     const owed = [...this.countsOf(jobId).values()].reduce((sum, n) => sum + price * BigInt(n), 0n)
@@ -220,7 +222,7 @@ export class EscrowSettlement implements Settlement {
   }
 
   resume (jobs: (jobId: string) => JobRecord): void {
-    for (const row of this.statements.unsettled!.all()) {
+    for (const row of this.statements.unsettled.all()) {
       const jobId = String(row.job_id)
       let job: JobRecord | undefined
       try {
@@ -242,7 +244,7 @@ export class EscrowSettlement implements Settlement {
       return
     }
     const terms = this.termsOf(jobId)
-    if (terms === undefined || this.closing.has(jobId) || this.statements.get!.get(jobId)?.state === 'finalized') return
+    if (terms === undefined || this.closing.has(jobId) || this.statements.get.get(jobId)?.state === 'finalized') return
     const reserving = (async () => {
       const owed = new Map([...this.countsOf(jobId)].map(([provider, n]) => [provider as Address, terms.priceWei * BigInt(n)]))
       const due = reservationsDue(owed, await this.reservationsOf(terms, [...owed.keys()]), terms.priceWei)
@@ -250,7 +252,7 @@ export class EscrowSettlement implements Settlement {
       const sent = await reservePayments(this.client, terms.ref.jobKey, due)
       const reserved = this.reserved.get(terms.ref.jobKey)!
       for (const { provider, amount } of due) reserved.set(provider, amount)
-      this.statements.spent!.run(String(sent.gasUsed), jobId)
+      this.statements.spent.run(String(sent.gasUsed), jobId)
     })().catch((error: unknown) => {
       this.events.emit({ type: 'job.reservation-failed', jobId, message: (error as Error).message })
       // Only a running job's providers wait for it; the final settlement pays an ended job's.
@@ -277,7 +279,7 @@ export class EscrowSettlement implements Settlement {
 
   private async finalize (jobId: string): Promise<void> {
     const row = this.termsOf(jobId)
-    if (row === undefined || this.statements.get!.get(jobId)?.state === 'finalized') return
+    if (row === undefined || this.statements.get.get(jobId)?.state === 'finalized') return
     // A reservation still in flight would land after the settlement and be refused.
     await this.reserving.get(jobId)
     const owed = [...this.countsOf(jobId)].filter(([, n]) => n > 0).map(([provider, n]) => ({ provider: provider as Address, cumulativeAmount: row.priceWei * BigInt(n) }))
@@ -291,11 +293,11 @@ export class EscrowSettlement implements Settlement {
         this.watch.landed(jobId, sent)
       }
       const paid = (await readEscrowJob(this.client, row.ref.jobKey)).paid
-      transaction(this.db, () => this.statements.finalized!.run(String(paid), String(gas), jobId))
+      transaction(this.db, () => this.statements.finalized.run(String(paid), String(gas), jobId))
       this.settleFailures.delete(jobId)
       this.events.emit({ type: 'job.settled', jobId: jobId, paidWei: String(paid), resultRoot: root })
     } catch (error) {
-      this.statements.failed!.run((error as Error).message, jobId)
+      this.statements.failed.run((error as Error).message, jobId)
       this.events.emit({ type: 'job.settlement-failed', jobId: jobId, message: (error as Error).message })
       this.settleLater(jobId)
       throw error
@@ -318,7 +320,7 @@ export class EscrowSettlement implements Settlement {
    */
   private termsOf (jobId: string): EscrowTerms | undefined {
     if (!this.terms.has(jobId)) {
-      const row = this.statements.get!.get(jobId)
+      const row = this.statements.get.get(jobId)
       this.terms.set(jobId, row === undefined
         ? null
         : {

@@ -1,5 +1,7 @@
 import type { RequesterEvent } from './requesterEvents.ts'
-import type { DatabaseSync, StatementSync } from 'node:sqlite'
+import { prepareStatements } from '../util/index.ts'
+import type { PreparedStatements } from '../util/index.ts'
+import type { DatabaseSync } from 'node:sqlite'
 
 /** What this requester has seen of one provider, across all its jobs. */
 export interface ProviderReputation {
@@ -40,28 +42,32 @@ CREATE TABLE IF NOT EXISTS reputation (
 ) WITHOUT ROWID;
 `
 
+/** Counts one more outcome of a kind, and moves the provider's streak. */
+const bump = (column: string, streak: string) => `UPDATE reputation SET ${column} = ${column} + 1, streak = ${streak}, last_seen = ? WHERE peer_id = ?`
+
+const STATEMENTS = {
+  touch: 'INSERT INTO reputation (peer_id, last_seen) VALUES (?, ?) ON CONFLICT (peer_id) DO UPDATE SET last_seen = excluded.last_seen',
+  valid: bump('valid', 'streak + 1'),
+  invalid: bump('invalid', '0'),
+  timeout: bump('timeouts', '0'),
+  error: bump('errors', '0'),
+  get: 'SELECT * FROM reputation WHERE peer_id = ?',
+  all: 'SELECT * FROM reputation ORDER BY peer_id',
+  blacklist: 'UPDATE reputation SET blacklisted_until = ? WHERE peer_id = ?',
+  blacklisted: 'SELECT peer_id FROM reputation WHERE blacklisted_until > ?',
+}
+
 /**
  * Providers' track record, kept in the requester's SQLite database and fed by the scheduler's
  * events: every outcome counts for or against the provider that produced it. Failures that are the
  * task's own (a trap, a memory or output cap) count against nobody.
  */
 export class ReputationStore {
-  private readonly statements: Record<'touch' | 'valid' | 'invalid' | 'timeout' | 'error' | 'get' | 'all' | 'blacklist' | 'blacklisted', StatementSync>
+  private readonly statements: PreparedStatements<typeof STATEMENTS>
 
   constructor (db: DatabaseSync) {
     db.exec(SCHEMA)
-    const bump = (column: string, streak: string) => db.prepare(`UPDATE reputation SET ${column} = ${column} + 1, streak = ${streak}, last_seen = ? WHERE peer_id = ?`)
-    this.statements = {
-      touch: db.prepare('INSERT INTO reputation (peer_id, last_seen) VALUES (?, ?) ON CONFLICT (peer_id) DO UPDATE SET last_seen = excluded.last_seen'),
-      valid: bump('valid', 'streak + 1'),
-      invalid: bump('invalid', '0'),
-      timeout: bump('timeouts', '0'),
-      error: bump('errors', '0'),
-      get: db.prepare('SELECT * FROM reputation WHERE peer_id = ?'),
-      all: db.prepare('SELECT * FROM reputation ORDER BY peer_id'),
-      blacklist: db.prepare('UPDATE reputation SET blacklisted_until = ? WHERE peer_id = ?'),
-      blacklisted: db.prepare('SELECT peer_id FROM reputation WHERE blacklisted_until > ?'),
-    }
+    this.statements = prepareStatements(db, STATEMENTS)
   }
 
   /** Counts what a scheduler event says about a provider. */

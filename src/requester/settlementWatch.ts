@@ -1,6 +1,8 @@
 import { TransactionReceiptNotFoundError } from 'viem'
 import type { LedgerClient, SentTransaction } from '../ledger/index.ts'
-import type { DatabaseSync, StatementSync } from 'node:sqlite'
+import { prepareStatements } from '../util/index.ts'
+import type { PreparedStatements } from '../util/index.ts'
+import type { DatabaseSync } from 'node:sqlite'
 import type { Hex } from 'viem'
 
 // Settlements mined but not yet deep enough to be final; kept across restarts.
@@ -15,6 +17,12 @@ CREATE TABLE IF NOT EXISTS settlements_landed (
 /** Blocks on top after which a settlement is taken as final, whatever the confirmations asked. */
 const SETTLEMENT_FINAL_DEPTH = 12n
 
+const STATEMENTS = {
+  insert: 'INSERT OR REPLACE INTO settlements_landed (job_id, tx_hash, block_number) VALUES (?, ?, ?)',
+  all: 'SELECT job_id, tx_hash, block_number FROM settlements_landed',
+  remove: 'DELETE FROM settlements_landed WHERE job_id = ?',
+}
+
 /**
  * Watches settlements until they are SETTLEMENT_FINAL_DEPTH blocks deep (or the node's
  * confirmations, if more): a reorg may drop a settlement that was mined, and then the providers it
@@ -24,7 +32,7 @@ export class SettlementWatch {
   private readonly client: LedgerClient
   private readonly dropped: (jobId: string) => void
   private readonly everyMs: number
-  private readonly statements: Record<'insert' | 'all' | 'remove', StatementSync>
+  private readonly statements: PreparedStatements<typeof STATEMENTS>
   private readonly db: DatabaseSync
   private timer: NodeJS.Timeout | undefined
   private checking = false
@@ -37,11 +45,7 @@ export class SettlementWatch {
     this.everyMs = init.everyMs ?? 2_000
     this.db = init.db
     init.db.exec(SCHEMA)
-    this.statements = {
-      insert: init.db.prepare('INSERT OR REPLACE INTO settlements_landed (job_id, tx_hash, block_number) VALUES (?, ?, ?)'),
-      all: init.db.prepare('SELECT job_id, tx_hash, block_number FROM settlements_landed'),
-      remove: init.db.prepare('DELETE FROM settlements_landed WHERE job_id = ?'),
-    }
+    this.statements = prepareStatements(init.db, STATEMENTS)
     // Settlements that landed before a restart are still watched.
     this.schedule()
   }
