@@ -149,6 +149,7 @@ export function createRequester (init: RequesterInit): Requester {
         const from = init.storage.libp2p.getPeers().filter(peer => peer.toString() === fromPeer)
         return init.storage.fetch(cid, { from, maxBytes, signal })
       },
+      readOutput: async (cid, maxBytes, signal) => init.storage.readBytes(cid, maxBytes, { offline: true, signal }),
       requester: init.key.address,
       chainId: init.chainId,
       config,

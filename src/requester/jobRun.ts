@@ -1,5 +1,7 @@
 import { ContentTooLargeError, EMPTY_OUTPUT, inlineCid, InvalidDagError } from '../storage/index.ts'
-import { outcomeHash } from './outcome.ts'
+import { withinTolerance } from './floatTolerance.ts'
+import { outcomeHash, outcomeShape } from './outcome.ts'
+import type { Outcome } from './outcome.ts'
 import { windowOf } from './providerWindow.ts'
 import { DETERMINISTIC_FAILURES } from './taskState.ts'
 import type { JobStore } from './jobStore.ts'
@@ -47,6 +49,8 @@ export interface JobRunDeps {
    * content over `maxBytes` is refused with ContentTooLargeError, a malformed DAG with InvalidDagError.
    */
   readonly fetchOutput: (cid: string, fromPeer: string, maxBytes: number, signal: AbortSignal) => Promise<number>
+  /** The bytes of an output made local by fetchOutput (to compare them within `compare.tolerance`). */
+  readonly readOutput: (cid: string, maxBytes: number, signal: AbortSignal) => Promise<Uint8Array>
   readonly requester: Address
   readonly chainId: number
   readonly config: SchedulerConfig
@@ -70,6 +74,13 @@ interface Outstanding {
 }
 
 type Outputs = Array<StoredOutput & { inline?: Uint8Array }>
+
+/** A replica as `compare.tolerance` sees it: its exact outcome, its shape, and its toleranced files' bytes. */
+interface ToleranceView {
+  readonly own: string
+  readonly shape: string
+  readonly files: ReadonlyMap<string, Uint8Array>
+}
 
 /** A result with what it means for its task, ready to be stored. */
 type Decided = RecordedResult & {
@@ -137,6 +148,8 @@ export class JobRun {
   private readonly outstanding = new Map<string, Outstanding>()
   /** Replicas that returned an outcome, per task, until the task is judged. */
   private readonly returned = new Map<number, ReturnedReplica[]>()
+  /** With `compare.tolerance`: the returned replicas' views, per task, until the task is judged. */
+  private readonly views = new Map<number, Map<number, ToleranceView>>()
   /** Tasks judged (done or failed): late replicas of them change nothing. */
   private readonly closed = new Set<number>()
   /** Since when queued tasks have had no provider at all (undefined while there is one). */
@@ -449,7 +462,7 @@ export class JobRun {
         ready.push({ idx, result, event: 'none', outputs: [], provider: state.link.peerId })
       } else if ('invalid' in checked) {
         ready.push(this.failure(idx, state.link.peerId, checked.invalid, [{ peerId: state.link.peerId, address: state.link.address, attempt: result.attempt, verdict: 'invalid' }]))
-      } else if (result.status === 'exit' && checked.outputs.some(output => output.inline === undefined)) {
+      } else if (result.status === 'exit' && (checked.outputs.some(output => output.inline === undefined) || this.hasTolerancedFiles(result))) {
         this.fetches++
         void this.fetchThenJudge(state, idx, result, checked.outputs)
       } else if (result.status === 'exit' || DETERMINISTIC_FAILURES.has(result.reason ?? '')) {
@@ -492,9 +505,10 @@ export class JobRun {
    * settle on one (see canonicalOutcome), the task is judged: agreeing replicas were valid, the
    * others invalid. Until then the task waits for the replicas out, then gets one more.
    */
-  private judge (idx: number, state: LinkState, result: TaskResult, outputs: Outputs): Decided {
+  private judge (idx: number, state: LinkState, result: TaskResult, outputs: Outputs, view?: ToleranceView): Decided {
     const single = this.unreplicated.has(idx)
-    const hash = outcomeHash(result, this.job.spec.compare)
+    const hash = view === undefined ? outcomeHash(result, this.job.spec.compare) : this.toleranceMatch(idx, view)
+    if (view !== undefined) this.views.set(idx, (this.views.get(idx) ?? new Map()).set(result.attempt, view))
     const replicas = this.returned.get(idx) ?? []
     replicas.push({ attempt: result.attempt, peerId: state.link.peerId, address: state.link.address, outcomeHash: hash, status: result.status, exitCode: result.exitCode ?? null, reason: result.reason ?? null })
     this.returned.set(idx, replicas)
@@ -521,6 +535,63 @@ export class JobRun {
     this.closeTask(idx)
     const message = `no ${quorum} identical outcomes from ${replicas.length} replicas`
     return { idx, result: { ...result, status: 'failed', exitCode: undefined, reason: 'no-quorum', message }, event: 'fail', outputs: [], outcomeHash: hash, provider }
+  }
+
+  private hasTolerancedFiles (result: TaskResult): boolean {
+    const tolerance = this.job.spec.compare?.tolerance
+    return tolerance !== undefined && result.files.some(file => tolerance[file.path] !== undefined)
+  }
+
+  /**
+   * The outcome a replica counts as under `compare.tolerance`: that of the first earlier replica of
+   * the task, among those counting as themselves, with the same shape and every toleranced file
+   * within its bounds; otherwise its own. Comparing with those first replicas only keeps a chain of
+   * small differences from drifting into one group.
+   */
+  private toleranceMatch (idx: number, view: ToleranceView): string {
+    const tolerance = this.job.spec.compare?.tolerance ?? {}
+    const views = this.views.get(idx)
+    for (const replica of this.returned.get(idx) ?? []) {
+      const other = views?.get(replica.attempt)
+      if (other === undefined || replica.outcomeHash !== other.own || other.shape !== view.shape) continue
+      const agrees = [...view.files].every(([path, bytes]) => {
+        const theirs = other.files.get(path)
+        return theirs !== undefined && withinTolerance(bytes, theirs, tolerance[path]!)
+      })
+      if (agrees) return replica.outcomeHash
+    }
+    return view.own
+  }
+
+  /**
+   * A returned replica's view, and those of the task's earlier replicas not seen yet (returned
+   * before a restart: read back from the job store and local storage).
+   */
+  private async loadViews (idx: number, result: TaskResult, outputs: Outputs, signal: AbortSignal): Promise<ToleranceView> {
+    for (const replica of this.returned.get(idx) ?? []) {
+      if (replica.status !== 'exit' || this.views.get(idx)?.has(replica.attempt) === true) continue
+      const stored = this.deps.store.attemptOutputs(this.job.id, idx, replica.attempt)
+      const stdout = stored.find(output => output.kind === 'stdout')
+      const outcome: Outcome = {
+        status: 'exit',
+        exitCode: replica.exitCode ?? undefined,
+        stdout: { cid: stdout?.cid ?? '', ...(stdout?.inline === undefined ? {} : { inline: Buffer.from(stdout.inline).toString('base64') }) },
+        files: stored.filter(output => output.kind === 'file').map(({ path, cid, size }) => ({ path, cid, size })),
+      }
+      const view = await this.viewOf(outcome, stored, signal)
+      this.views.set(idx, (this.views.get(idx) ?? new Map()).set(replica.attempt, view))
+    }
+    return this.viewOf(result, outputs, signal)
+  }
+
+  private async viewOf (outcome: Outcome, outputs: Outputs, signal: AbortSignal): Promise<ToleranceView> {
+    const { compare = {} } = this.job.spec
+    const files = new Map<string, Uint8Array>()
+    for (const output of outputs) {
+      if (output.kind !== 'file' || compare.tolerance?.[output.path] === undefined) continue
+      files.set(output.path, output.inline ?? await this.deps.readOutput(output.cid, output.size, signal))
+    }
+    return { own: outcomeHash(outcome, compare), shape: outcomeShape(outcome, compare), files }
   }
 
   /**
@@ -570,6 +641,7 @@ export class JobRun {
   private closeTask (idx: number): void {
     this.closed.add(idx)
     this.returned.delete(idx)
+    this.views.delete(idx)
     if (this.job.spec.replication === 1) return
     this.queue = this.queue.slice(this.queueHead).filter(entry => entry !== idx)
     this.queueHead = 0
@@ -586,6 +658,7 @@ export class JobRun {
   /**
    * Fetches the outputs that came by CID, each held to the size the provider claimed for it: one
    * whose DAG declares or holds another size is a lie, judged like an output that misses its CID.
+   * Under `compare.tolerance` it then reads the bytes the comparison needs.
    */
   private async fetchThenJudge (state: LinkState, idx: number, result: TaskResult, outputs: Outputs): Promise<void> {
     const size = outputs.reduce((sum, output) => sum + output.size, 0)
@@ -598,7 +671,8 @@ export class JobRun {
         const fetched = await this.deps.fetchOutput(output.cid, provider, output.size, signal)
         if (fetched !== output.size) throw new InvalidDagError(output.cid, `it holds ${fetched} bytes where the provider claims ${output.size}`)
       }
-      this.record([this.closed.has(idx) ? { idx, result, event: 'none', outputs: [], provider } : this.judge(idx, state, result, outputs)])
+      const view = this.hasTolerancedFiles(result) ? await this.loadViews(idx, result, outputs, signal) : undefined
+      this.record([this.closed.has(idx) ? { idx, result, event: 'none', outputs: [], provider } : this.judge(idx, state, result, outputs, view)])
     } catch (error) {
       if (this.stopController.signal.aborted || this.closed.has(idx)) return
       if (error instanceof ContentTooLargeError || error instanceof InvalidDagError) {
