@@ -97,3 +97,10 @@ test('a webgpu job\'s tolerance names outputs of its plan', () => {
   assert.throws(() => parseJobSpec({ runtime: 'webgpu', module: 'k.wgsl', gpu, range: { count: 1 }, compare: { tolerance: { 'd.bin': { type: 'f32', rel: 1e-6 } } } }),
     /compare\.tolerance\.d\.bin: no buffer of the gpu plan is output to \/out\/d\.bin \(outputs: c\.bin\)/)
 })
+
+test('minGpuGflops is a floor for webgpu jobs only', () => {
+  const gpu = { buffers: [{ name: 'c', binding: 0, output: 'c.bin', size: 16 }], passes: [{ entry: 'main', dispatch: [1] }] }
+  assert.equal(parseJobSpec({ runtime: 'webgpu', module: 'k.wgsl', gpu, range: { count: 1 }, constraints: { minGpuGflops: 2.5 } }).constraints.minGpuGflops, 2.5)
+  assert.throws(() => parseJobSpec({ runtime: 'wasi', module: 'm', range: { count: 1 }, constraints: { minGpuGflops: 1 } }), /constraints\.minGpuGflops: minGpuGflops is for "webgpu" jobs/)
+  assert.throws(() => parseJobSpec({ runtime: 'webgpu', module: 'k.wgsl', gpu, range: { count: 1 }, constraints: { minGpuGflops: -1 } }), /constraints\.minGpuGflops/)
+})

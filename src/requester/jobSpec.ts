@@ -69,6 +69,8 @@ const jobFields = {
     minMemoryMb: z.number().int().min(1).optional(),
     /** Lowest single-core speed score a provider advertises (see README). */
     minSpeed: z.number().int().min(0).optional(),
+    /** Lowest GPU speed a provider measured and advertises, in GFLOP/s (webgpu jobs; see README). */
+    minGpuGflops: z.number().min(0).max(10_000_000).optional(),
     /** Only these providers (PeerIds). */
     providers: z.array(z.string().min(1)).min(1).optional(),
   }).prefault({}),
@@ -119,6 +121,7 @@ const webgpuJob = z.strictObject({ ...jobFields, runtime: z.literal('webgpu'), m
 export const jobSpec = z.discriminatedUnion('runtime', [wasiJob, dockerJob, webgpuJob], { error: 'runtime must be "wasi", "docker" or "webgpu"' })
   .refine(spec => (spec.tasks === undefined) !== (spec.range === undefined), { message: 'give either "tasks" or "range", not both and not neither', path: ['tasks'] })
   .refine(spec => (spec.quorum ?? 1) <= spec.replication, { message: 'quorum cannot be more than replication', path: ['quorum'] })
+  .refine(spec => spec.runtime === 'webgpu' || spec.constraints.minGpuGflops === undefined, { message: 'minGpuGflops is for "webgpu" jobs: other runtimes do not use the GPU', path: ['constraints', 'minGpuGflops'] })
   .superRefine((spec, ctx) => {
     if (spec.runtime !== 'webgpu') return
     const outputs = new Set(spec.gpu.buffers.flatMap(buffer => 'output' in buffer && buffer.output !== undefined ? [buffer.output] : []))

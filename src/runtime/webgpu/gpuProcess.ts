@@ -10,6 +10,7 @@
 import { readFile } from 'node:fs/promises'
 import { create, globals } from 'webgpu'
 import { dispatchOf } from './gpuPlan.ts'
+import { measureGflops } from './measureGflops.ts'
 import type { GpuBuffer } from './gpuPlan.ts'
 import type { GpuInfo, GpuReply, GpuRequest, GpuRun } from './protocol.ts'
 
@@ -133,6 +134,7 @@ async function handle (request: GpuRequest): Promise<GpuReply> {
   if (request.kind === 'probe') return { kind: 'probe', gpu: adapter === null ? null : describe(adapter) }
   if (adapter === null) return { kind: 'failed', reason: 'internal', message: 'no GPU adapter' }
   try {
+    if (request.kind === 'measure') return { kind: 'measure', gflops: await measureGflops(adapter) }
     return await run(request, adapter)
   } catch (err) {
     if (err instanceof Failure) return { kind: 'failed', reason: err.reason, message: err.message }
