@@ -148,6 +148,8 @@ export class JobRun {
   private readonly outstanding = new Map<string, Outstanding>()
   /** Replicas that returned an outcome, per task, until the task is judged. */
   private readonly returned = new Map<number, ReturnedReplica[]>()
+  /** Replicas back from their providers whose outputs are still being fetched or read, per task. */
+  private readonly fetching = new Map<number, number>()
   /** With `compare.tolerance`: the returned replicas' views, per task, until the task is judged. */
   private readonly views = new Map<number, Map<number, ToleranceView>>()
   /** Tasks judged (done or failed): late replicas of them change nothing. */
@@ -464,6 +466,7 @@ export class JobRun {
         ready.push(this.failure(idx, state.link.peerId, checked.invalid, [{ peerId: state.link.peerId, address: state.link.address, attempt: result.attempt, verdict: 'invalid' }]))
       } else if (result.status === 'exit' && (checked.outputs.some(output => output.inline === undefined) || this.hasTolerancedFiles(result))) {
         this.fetches++
+        this.fetching.set(idx, (this.fetching.get(idx) ?? 0) + 1)
         void this.fetchThenJudge(state, idx, result, checked.outputs)
       } else if (result.status === 'exit' || DETERMINISTIC_FAILURES.has(result.reason ?? '')) {
         ready.push(this.judge(idx, state, result, checked.outputs))
@@ -533,7 +536,8 @@ export class JobRun {
     if (pending > 0) return { idx, result, event: 'hold', outputs, outcomeHash: hash, provider }
     if (this.attemptsLeft(idx)) return { idx, result, event: 'hold', outputs, outcomeHash: hash, provider, requeue: true }
     this.closeTask(idx)
-    const message = `no ${quorum} identical outcomes from ${replicas.length} replicas`
+    const agreeing = this.job.spec.compare?.tolerance === undefined ? 'identical' : 'agreeing (within compare.tolerance)'
+    const message = `no ${quorum} ${agreeing} outcomes from ${replicas.length} replicas`
     return { idx, result: { ...result, status: 'failed', exitCode: undefined, reason: 'no-quorum', message }, event: 'fail', outputs: [], outcomeHash: hash, provider }
   }
 
@@ -630,9 +634,9 @@ export class JobRun {
     return count
   }
 
-  /** Replicas still out at providers or waiting in the queue. */
+  /** Replicas still out at providers, back but being fetched, or waiting in the queue. */
   private replicasPending (idx: number): number {
-    let out = 0
+    let out = this.fetching.get(idx) ?? 0
     for (const entry of this.outstanding.values()) if (entry.idx === idx) out++
     return out + (this.job.spec.replication > 1 ? this.queuedCount(idx) : 0)
   }
@@ -665,6 +669,15 @@ export class JobRun {
     // 30 s, plus 1 s per MB: even a slow peer moves a megabyte a second.
     const signal = AbortSignal.any([this.stopController.signal, AbortSignal.timeout(30_000 + Math.ceil(size / 1000))])
     const provider = state.link.peerId
+    // Until it is judged or fails, the replica counts as pending: a replica judged meanwhile waits for it.
+    let pending = true
+    const settle = () => {
+      if (!pending) return
+      pending = false
+      const left = (this.fetching.get(idx) ?? 1) - 1
+      if (left === 0) this.fetching.delete(idx)
+      else this.fetching.set(idx, left)
+    }
     try {
       for (const output of outputs) {
         if (output.inline !== undefined) continue
@@ -672,8 +685,10 @@ export class JobRun {
         if (fetched !== output.size) throw new InvalidDagError(output.cid, `it holds ${fetched} bytes where the provider claims ${output.size}`)
       }
       const view = this.hasTolerancedFiles(result) ? await this.loadViews(idx, result, outputs, signal) : undefined
+      settle()
       this.record([this.closed.has(idx) ? { idx, result, event: 'none', outputs: [], provider } : this.judge(idx, state, result, outputs, view)])
     } catch (error) {
+      settle()
       if (this.stopController.signal.aborted || this.closed.has(idx)) return
       if (error instanceof ContentTooLargeError || error instanceof InvalidDagError) {
         const invalid = invalidOutput(result, `the provider's output ${error.message}`)
