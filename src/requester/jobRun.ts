@@ -1,7 +1,7 @@
 import { ContentTooLargeError, EMPTY_OUTPUT, inlineCid, InvalidDagError } from '../storage/index.ts'
-import { withinTolerance } from './floatTolerance.ts'
-import { outcomeHash, outcomeShape } from './outcome.ts'
-import type { Outcome } from './outcome.ts'
+import { outcomeHash } from './outcome.ts'
+import { storedOutcome, toleranceMatch, toleranceView } from './toleranceMatch.ts'
+import type { ToleranceView } from './toleranceMatch.ts'
 import { windowOf } from './providerWindow.ts'
 import { DETERMINISTIC_FAILURES } from './taskState.ts'
 import type { JobStore } from './jobStore.ts'
@@ -74,13 +74,6 @@ interface Outstanding {
 }
 
 type Outputs = Array<StoredOutput & { inline?: Uint8Array }>
-
-/** A replica as `compare.tolerance` sees it: its exact outcome, its shape, and its toleranced files' bytes. */
-interface ToleranceView {
-  readonly own: string
-  readonly shape: string
-  readonly files: ReadonlyMap<string, Uint8Array>
-}
 
 /** A result with what it means for its task, ready to be stored. */
 type Decided = RecordedResult & {
@@ -510,9 +503,12 @@ export class JobRun {
    */
   private judge (idx: number, state: LinkState, result: TaskResult, outputs: Outputs, view?: ToleranceView): Decided {
     const single = this.unreplicated.has(idx)
-    const hash = view === undefined ? outcomeHash(result, this.job.spec.compare) : this.toleranceMatch(idx, view)
-    if (view !== undefined) this.views.set(idx, (this.views.get(idx) ?? new Map()).set(result.attempt, view))
     const replicas = this.returned.get(idx) ?? []
+    const views = this.views.get(idx)
+    const hash = view === undefined
+      ? outcomeHash(result, this.job.spec.compare)
+      : toleranceMatch(view, replicas.map(replica => ({ outcomeHash: replica.outcomeHash, view: views?.get(replica.attempt) })), this.job.spec.compare ?? {})
+    if (view !== undefined) this.views.set(idx, (views ?? new Map()).set(result.attempt, view))
     replicas.push({ attempt: result.attempt, peerId: state.link.peerId, address: state.link.address, outcomeHash: hash, status: result.status, exitCode: result.exitCode ?? null, reason: result.reason ?? null })
     this.returned.set(idx, replicas)
     const provider = state.link.peerId
@@ -547,55 +543,19 @@ export class JobRun {
   }
 
   /**
-   * The outcome a replica counts as under `compare.tolerance`: that of the first earlier replica of
-   * the task, among those counting as themselves, with the same shape and every toleranced file
-   * within its bounds; otherwise its own. Comparing with those first replicas only keeps a chain of
-   * small differences from drifting into one group.
-   */
-  private toleranceMatch (idx: number, view: ToleranceView): string {
-    const tolerance = this.job.spec.compare?.tolerance ?? {}
-    const views = this.views.get(idx)
-    for (const replica of this.returned.get(idx) ?? []) {
-      const other = views?.get(replica.attempt)
-      if (other === undefined || replica.outcomeHash !== other.own || other.shape !== view.shape) continue
-      const agrees = [...view.files].every(([path, bytes]) => {
-        const theirs = other.files.get(path)
-        return theirs !== undefined && withinTolerance(bytes, theirs, tolerance[path]!)
-      })
-      if (agrees) return replica.outcomeHash
-    }
-    return view.own
-  }
-
-  /**
    * A returned replica's view, and those of the task's earlier replicas not seen yet (returned
    * before a restart: read back from the job store and local storage).
    */
   private async loadViews (idx: number, result: TaskResult, outputs: Outputs, signal: AbortSignal): Promise<ToleranceView> {
+    const { compare = {} } = this.job.spec
+    const read = async (output: StoredOutput) => this.deps.readOutput(output.cid, output.size, signal)
     for (const replica of this.returned.get(idx) ?? []) {
       if (replica.status !== 'exit' || this.views.get(idx)?.has(replica.attempt) === true) continue
       const stored = this.deps.store.attemptOutputs(this.job.id, idx, replica.attempt)
-      const stdout = stored.find(output => output.kind === 'stdout')
-      const outcome: Outcome = {
-        status: 'exit',
-        exitCode: replica.exitCode ?? undefined,
-        stdout: { cid: stdout?.cid ?? '', ...(stdout?.inline === undefined ? {} : { inline: Buffer.from(stdout.inline).toString('base64') }) },
-        files: stored.filter(output => output.kind === 'file').map(({ path, cid, size }) => ({ path, cid, size })),
-      }
-      const view = await this.viewOf(outcome, stored, signal)
+      const view = await toleranceView(storedOutcome(replica, stored), stored, compare, read)
       this.views.set(idx, (this.views.get(idx) ?? new Map()).set(replica.attempt, view))
     }
-    return this.viewOf(result, outputs, signal)
-  }
-
-  private async viewOf (outcome: Outcome, outputs: Outputs, signal: AbortSignal): Promise<ToleranceView> {
-    const { compare = {} } = this.job.spec
-    const files = new Map<string, Uint8Array>()
-    for (const output of outputs) {
-      if (output.kind !== 'file' || compare.tolerance?.[output.path] === undefined) continue
-      files.set(output.path, output.inline ?? await this.deps.readOutput(output.cid, output.size, signal))
-    }
-    return { own: outcomeHash(outcome, compare), shape: outcomeShape(outcome, compare), files }
+    return toleranceView(result, outputs, compare, read)
   }
 
   /**
