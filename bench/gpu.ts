@@ -16,7 +16,7 @@ const repeat = Number(values.repeat)
 if (!Number.isInteger(n) || n < TILE || n % TILE !== 0) throw new Error(`--n must be a multiple of ${TILE}`)
 if (!Number.isInteger(repeat) || repeat < 1 || repeat > 63) throw new Error('--repeat must be 1 … 63')
 
-const gpu = await detectGpu()
+const gpu = await detectGpu({ measure: true })
 if (gpu === null) {
   console.error('no WebGPU adapter here, not even SwiftShader (apt-get install libvulkan1 chromium)')
   process.exit(1)
@@ -67,6 +67,7 @@ try {
   console.log(`| webgpu kernel (tiled ${TILE}×${TILE}) | ${kernelMs.toFixed(1)} ms | ${result.gflopsKernel.toFixed(2)} |`)
   console.log(`| webgpu task end to end | ${once.ms.toFixed(1)} ms | ${result.gflopsEndToEnd.toFixed(2)} |`)
   console.log(`| CPU, JavaScript, one core | ${cpuMs.toFixed(1)} ms | ${result.cpuGflops.toFixed(2)} |`)
+  console.log(`| the provider's start measurement (offer gpu.gflops) | | ${gpu.info.gflops?.toFixed(2) ?? 'failed'} |`)
   console.log(`\n${wrong} of ${n * n} elements outside 1e-3 relative of the CPU's result.`)
   console.log(JSON.stringify(result))
 } finally {

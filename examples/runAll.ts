@@ -38,6 +38,7 @@ export const EXAMPLES: readonly ExampleEntry[] = [
   { name: 'mapreduce', category: 'big data', driver: 'mapreduce/mapreduce.ts', args: ['--max-mb', '512'], smallArgs: ['--partitions', '3', '--cores', '1', join(ROOT, 'README.md'), ...['raven', 'tyger', 'ozymandias'].map(poem => join(ROOT, 'examples', 'docker-wordcount', 'texts', `${poem}.txt`))] },
   // WGSL on the providers' GPUs through WebGPU (Dawn; SwiftShader on CPU-only machines, with --software-gpu).
   { name: 'gpu-matmul', category: 'science', driver: 'gpu-matmul/gpuMatmul.ts', args: ['--n', '512', '--tasks', '4'], smallArgs: ['--n', '64', '--tasks', '2'] },
+  { name: 'gpu-mandelbrot', category: 'cgi', driver: 'gpu-mandelbrot/gpuMandelbrot.ts', args: ['--width', '1280', '--height', '960', '--tile-size', '160', '--max-iter', '1000'], smallArgs: ['--width', '160', '--height', '120', '--tile-size', '40', '--max-iter', '200'] },
   // Data-parallel training of an MNIST MLP; checked bit for bit against the same training in one process.
   { name: 'train', category: 'deep learning', driver: 'train/train.ts', args: [], smallArgs: ['--rounds', '2', '--hidden', '32', '--steps', '20', '--train-samples', '1600', '--test-samples', '400'] },
 ]

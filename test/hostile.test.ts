@@ -1,34 +1,43 @@
-// The hostile-task catalogue, on both runtimes where a case applies: every task must fail with a
-// clear reason or be harmlessly contained, the runtime must serve the next task, and no container
-// may be left. Prints a table of case → outcome at the end.
+// The hostile-task catalogue, on every runtime where a case applies (Docker, WASI, and WebGPU where
+// an adapter is found, SwiftShader's included): every task must fail with a clear reason or be
+// harmlessly contained, the runtime must serve the next task, and no container may be left. Prints
+// a table of case → outcome at the end.
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { buildBusyboxImage } from '../scripts/build-busybox-image.ts'
-import { createDockerRuntime, createWasiRuntime, MAX_TASK_FDS } from '../src/runtime/index.ts'
+import { createDockerRuntime, createWasiRuntime, createWebGpuRuntime, detectGpu, MAX_TASK_FDS } from '../src/runtime/index.ts'
 import { buildWasiFixture } from '../src/runtime/wasi/fixtures/buildFixtures.ts'
 import { imageFiles, loadAsProvider, manifest, paxRecord, tarball, testImage } from './fixtures/docker/images.ts'
+import { ENDLESS, FILL, HUGE_DISPATCH, NEIGHBOUR_MARK, OOB_ELEMENTS, OUT_OF_BOUNDS, outputOf, scratchOf, WILD_MARK } from './fixtures/hostileGpuTasks.ts'
 import type { TarPiece, TestImage } from './fixtures/docker/images.ts'
-import type { DockerRuntime, Runtime, TaskLimits, TaskRunOutcome, TaskRunRequest } from '../src/runtime/index.ts'
+import type { GpuTask } from './fixtures/hostileGpuTasks.ts'
+import type { DockerRuntime, Runtime, TaskLimits, TaskRunOutcome, TaskRunRequest, WebGpuRuntime } from '../src/runtime/index.ts'
 
 const MiB = 1024 * 1024
 const LIMITS: TaskLimits = { memoryBytes: 32 * MiB, timeoutMs: 3000, outputBytes: MiB }
 const text = (bytes: Uint8Array) => Buffer.from(bytes).toString('utf8')
 
+const RUNTIMES = ['docker', 'wasi', 'webgpu'] as const
+type RuntimeName = typeof RUNTIMES[number]
+
 interface HostileCase {
   readonly name: string
   readonly docker?: string
   readonly wasi?: string
+  readonly webgpu?: GpuTask
   readonly limits?: Partial<TaskLimits>
   /** A hostile image tarball the Docker task runs in, instead of the busybox image. */
   readonly image?: () => Promise<Buffer>
   /** Why the case does not apply to a runtime, for the table. */
-  readonly notApplicable?: { readonly docker?: string, readonly wasi?: string }
+  readonly notApplicable?: { readonly docker?: string, readonly wasi?: string, readonly webgpu?: string }
   /** Checks the outcome and says in a few words what happened. */
-  readonly check: (outcome: TaskRunOutcome, runtime: 'docker' | 'wasi') => string
+  readonly check: (outcome: TaskRunOutcome, runtime: RuntimeName) => string
 }
+/** Why most cases do not apply to a WGSL kernel. */
+const KERNEL_HAS_BUFFERS_ONLY = 'a kernel has its buffers only: no files, processes, network, stdout or imports'
 
 const failedWith = (reason: string) => (outcome: TaskRunOutcome) => {
   assert.equal(outcome.status, 'failed', `expected ${reason}, got exit ${outcome.status === 'exit' ? outcome.exitCode : ''}: ${text(outcome.stderr)}`)
@@ -46,8 +55,8 @@ const contained = (expectStderr: RegExp) => (outcome: TaskRunOutcome) => {
 const CASES: HostileCase[] = [
   // Stopped by the pids limit: the shell either dies of a failed fork or spins on until the wall clock.
   { name: 'fork bomb', docker: 'f(){ f | f & }; f; sleep 10', check: outcome => outcome.status === 'failed' ? failedWith('timeout')(outcome) : contained(/can't fork/)(outcome), notApplicable: { wasi: 'no processes in WASI preview 1' } },
-  { name: 'memory hog', docker: 'awk \'BEGIN { s = "x"; while (1) s = s s }\'', wasi: 'memhog', check: failedWith('memory-limit') },
-  { name: 'CPU spin past the timeout', docker: 'while :; do :; done', wasi: 'loop', limits: { timeoutMs: 1000 }, check: failedWith('timeout') },
+  { name: 'memory hog', docker: 'awk \'BEGIN { s = "x"; while (1) s = s s }\'', wasi: 'memhog', webgpu: scratchOf(2 * LIMITS.memoryBytes), check: failedWith('memory-limit') },
+  { name: 'CPU spin past the timeout', docker: 'while :; do :; done', wasi: 'loop', limits: { timeoutMs: 1000 }, check: failedWith('timeout'), notApplicable: { webgpu: 'see GPU kernel that never ends' } },
   { name: 'network access', docker: 'ip -o addr | grep -v " lo " && echo ESCAPED: an interface; nc -w 1 1.1.1.1 80 </dev/null && echo ESCAPED: connected', check: contained(/Network is unreachable/), notApplicable: { wasi: 'no socket imports are given' } },
   {
     name: 'writing outside /out',
@@ -57,13 +66,37 @@ const CASES: HostileCase[] = [
   },
   { name: 'reading host files', docker: 'cat "$HOST_SECRET" /etc/shadow /proc/1/root/etc/hostname; ls /proc/1/root/ 2>&1 | grep -q home && echo ESCAPED: host root; exit 0', wasi: 'escape', check: (outcome, runtime) => runtime === 'wasi' ? wasiEscapeBlocked(outcome) : contained(/No such file|Permission denied/)(outcome) },
   { name: 'stdout flood', docker: 'yes', wasi: 'flood', check: failedWith('output-limit') },
-  { name: 'huge file in /out', docker: 'dd if=/dev/zero of=/out/big bs=1M count=100', wasi: 'bigout', check: failedWith('output-limit') },
+  { name: 'huge file in /out', docker: 'dd if=/dev/zero of=/out/big bs=1M count=100', wasi: 'bigout', webgpu: outputOf(2 * LIMITS.outputBytes), check: failedWith('output-limit') },
   { name: 'many empty files in /out', docker: 'i=0; while [ $i -lt 5000 ]; do : > /out/f$i; i=$((i+1)); done', wasi: 'manyfiles', limits: { timeoutMs: 20_000 }, check: failedWith('output-limit') },
   { name: 'many empty folders in /out', docker: 'i=0; while [ $i -lt 100000 ]; do mkdir /out/d$i || exit 1; i=$((i+1)); done', wasi: 'mkdirs', limits: { timeoutMs: 20_000 }, check: failedWith('output-limit') },
   { name: 'holding every fd it can open', wasi: 'holdfds', check: wasiFdsCapped, notApplicable: { docker: 'a container\'s fds belong to its own processes, not to the provider\'s' } },
   { name: 'privilege escalation', docker: 'su -c id root; mount -t tmpfs none /tmp; chown 0 /out; grep -E "CapEff|NoNewPrivs" /proc/self/status; exit 0', check: contained(/must be suid|permission denied|not permitted/), notApplicable: { wasi: 'no users or privileges in WASI' } },
   { name: 'importing an ungiven host function', wasi: 'hostimport', check: failedWith('invalid-module'), notApplicable: { docker: 'a container has syscalls, not imports' } },
+  // The GPU process is killed at the deadline; the next task gets a fresh process and device. More
+  // time than the CPU spin: the GPU process and device start within it (SwiftShader is slow to).
+  { name: 'GPU kernel that never ends', webgpu: ENDLESS, limits: { timeoutMs: 5000 }, check: failedWith('timeout'), notApplicable: { docker: 'see CPU spin', wasi: 'see CPU spin' } },
+  { name: 'GPU buffer over the adapter\'s binding limit', webgpu: scratchOf(2 ** 40), limits: { memoryBytes: 2 ** 41 }, check: failedWith('memory-limit'), notApplicable: { docker: 'no GPU buffers', wasi: 'no GPU buffers' } },
+  { name: 'GPU dispatch over the adapter\'s limits', webgpu: HUGE_DISPATCH, check: failedWith('invalid-module'), notApplicable: { docker: 'no GPU dispatches', wasi: 'no GPU dispatches' } },
+  { name: 'GPU out-of-bounds indexing', webgpu: OUT_OF_BOUNDS, check: gpuIndexingContained, notApplicable: { docker: 'no GPU buffers', wasi: 'a module\'s loads and stores past its memory trap' } },
 ]
+
+/**
+ * The out-of-bounds kernel read only values of its own small buffer (zeros, or its own wild writes
+ * clamped into it), never its neighbour's mark, and its wild writes left the neighbour whole.
+ */
+function gpuIndexingContained (outcome: TaskRunOutcome): string {
+  assert.equal(outcome.status, 'exit', outcome.status === 'failed' ? `${outcome.reason}: ${outcome.message}` : '')
+  const words = (path: string) => {
+    const file = outcome.files.find(f => f.path === path)
+    assert.ok(file !== undefined, `${path} came back`)
+    return [...new Uint32Array(file.bytes.slice().buffer)]
+  }
+  const seen = words('seen.bin')
+  assert.equal(seen.length, OOB_ELEMENTS)
+  assert.deepEqual([...new Set(seen)].filter(value => value !== 0 && value !== WILD_MARK), [], 'reads past the buffer saw only the buffer\'s own values')
+  assert.deepEqual(words('neighbour.bin'), Array(OOB_ELEMENTS).fill(NEIGHBOUR_MARK), 'writes past the buffer never reached the neighbour')
+  return `contained: ${OOB_ELEMENTS} wild reads saw only its own buffer, wild writes left the neighbour whole`
+}
 
 /** The holdfds fixture opens /in until it fails: it gets the cap, and the process keeps the rest. */
 function wasiFdsCapped (outcome: TaskRunOutcome): string {
@@ -106,7 +139,7 @@ const imageCase = (name: string, docker: string, image: (image: TestImage) => Ta
     return tarball(image(built))
   },
   check,
-  notApplicable: { wasi: 'a module is not an image tarball' },
+  notApplicable: { wasi: 'a module is not an image tarball', webgpu: 'a kernel is not an image tarball' },
 })
 const ownManifest = (image: TestImage) => [...imageFiles(image), { name: 'manifest.json', data: manifest(image) }]
 /** A harmless manifest.json, then `trick`: a second one, naming the provider's tag, hidden in some way. */
@@ -155,6 +188,8 @@ let input: string
 let secret: string
 let docker: DockerRuntime
 let wasi: Runtime
+/** Absent where no WebGPU adapter answers: its cases are skipped. */
+let webgpu: WebGpuRuntime | undefined
 let victim: TestImage
 const table: string[][] = []
 
@@ -163,19 +198,26 @@ async function containersLeft (): Promise<number> {
   return (await docker.engine.json<unknown[]>('GET', `/containers/json?all=1&filters=${filters}`)).length
 }
 
-async function request (runtime: 'docker' | 'wasi', task: string, limits: Partial<TaskLimits> = {}): Promise<TaskRunRequest> {
+async function request (runtime: RuntimeName, task: string | GpuTask, limits: Partial<TaskLimits> = {}): Promise<TaskRunRequest> {
   const inputs = [{ name: 'x', path: input }]
   const all = { ...LIMITS, ...limits }
+  if (typeof task !== 'string') {
+    const modulePath = join(scratch, `kernel-${++kernels}.wgsl`)
+    await writeFile(modulePath, task.wgsl)
+    return { moduleCid: `cid-kernel-${kernels}`, modulePath, args: [JSON.stringify(task.plan), ...task.params ?? []], env: {}, inputs, limits: all }
+  }
   return runtime === 'docker'
     ? { moduleCid: 'cid-busybox', modulePath: image, args: ['sh', '-c', task], env: { HOST_SECRET: secret }, inputs, limits: all }
     : { moduleCid: `cid-${task}`, modulePath: await buildWasiFixture(task), args: [], env: {}, inputs, limits: all }
 }
+let kernels = 0
+
+const runtimeOf = (runtime: RuntimeName): Runtime => runtime === 'docker' ? docker : runtime === 'wasi' ? wasi : webgpu!
 
 /** The runtime still serves an ordinary task. */
-async function stillServes (runtime: 'docker' | 'wasi'): Promise<void> {
-  const outcome = runtime === 'docker'
-    ? await docker.run(await request('docker', 'echo fine'))
-    : await wasi.run(await request('wasi', 'echo'))
+async function stillServes (runtime: RuntimeName): Promise<void> {
+  const ordinary = { docker: 'echo fine', wasi: 'echo', webgpu: FILL }[runtime]
+  const outcome = await runtimeOf(runtime).run(await request(runtime, ordinary))
   assert.equal(outcome.status, 'exit', outcome.status === 'failed' ? `${outcome.reason}: ${outcome.message}` : '')
 }
 
@@ -189,6 +231,8 @@ describe('hostile tasks', () => {
     image = await buildBusyboxImage()
     docker = await createDockerRuntime({ slots: 1, workDir: join(scratch, 'docker') })
     wasi = createWasiRuntime({ slots: 1, workDir: join(scratch, 'wasi') })
+    const gpu = await detectGpu()
+    if (gpu !== null) webgpu = createWebGpuRuntime({ gpu })
     victim = await testImage({ Labels: { 'org.conun.test': 'the provider\'s own image' } })
     await loadAsProvider(docker.engine, victim, VICTIM_TAG)
   })
@@ -197,23 +241,27 @@ describe('hostile tasks', () => {
     for (const image of [VICTIM_TAG, victim.id]) await docker.engine.json('DELETE', `/images/${encodeURIComponent(image)}?force=1`).catch(() => {})
     // By conun's tag, not by force: a run beside this one may be using the same image.
     for (const id of caseImages) await docker.engine.json('DELETE', `/images/conun-image:${id.slice('sha256:'.length)}`).catch(() => {})
-    await Promise.all([docker.close(), wasi.close()])
+    await Promise.all([docker.close(), wasi.close(), webgpu?.close()])
     await rm(scratch, { recursive: true, force: true })
-    const order = (row: string[]) => CASES.findIndex(hostile => hostile.name === row[0]) * 2 + (row[1] === 'docker' ? 0 : 1)
+    const order = (row: string[]) => CASES.findIndex(hostile => hostile.name === row[0]) * RUNTIMES.length + RUNTIMES.indexOf(row[1] as RuntimeName)
     table.sort((a, b) => order(a) - order(b))
     const width = [0, 1, 2].map(column => Math.max(...table.map(row => row[column]!.length)))
     console.log(['', ...table.map(row => row.map((cell, column) => cell.padEnd(width[column]!)).join(' | '))].join('\n'))
   })
 
   for (const hostile of CASES) {
-    for (const runtime of ['docker', 'wasi'] as const) {
+    for (const runtime of RUNTIMES) {
       const task = hostile[runtime]
       if (task === undefined) {
-        table.push([hostile.name, runtime, `n/a: ${hostile.notApplicable?.[runtime]}`])
+        table.push([hostile.name, runtime, `n/a: ${hostile.notApplicable?.[runtime] ?? KERNEL_HAS_BUFFERS_ONLY}`])
         continue
       }
-      it(`${hostile.name} (${runtime})`, async () => {
-        const outcome = await (runtime === 'docker' ? docker : wasi).run({ ...await request(runtime, task, hostile.limits), ...await hostileImage(hostile) })
+      it(`${hostile.name} (${runtime})`, async (t) => {
+        if (runtime === 'webgpu' && webgpu === undefined) {
+          table.push([hostile.name, runtime, 'skipped: no WebGPU adapter here'])
+          return t.skip('no WebGPU adapter here, not even SwiftShader (apt-get install libvulkan1 chromium)')
+        }
+        const outcome = await runtimeOf(runtime).run({ ...await request(runtime, task, hostile.limits), ...await hostileImage(hostile) })
         assert.doesNotMatch(text(outcome.stdout), /the host secret/)
         table.push([hostile.name, runtime, hostile.check(outcome, runtime)])
         await stillServes(runtime)

@@ -63,8 +63,26 @@ if (await detectGpu() === null) {
     const offers = new Map((await client.peers()).map(peer => [peer.peerId, peer.offer]))
     assert.deepEqual(offers.get(withGpu!.peerId)?.runtimes, ['wasi', 'webgpu'])
     assert.match(offers.get(withGpu!.peerId)?.gpu?.vendor ?? '', /\S/, 'the offer names the adapter')
+    assert.ok((offers.get(withGpu!.peerId)?.gpu?.gflops ?? 0) > 0, 'the offer carries the GPU speed measured at start')
     assert.deepEqual(offers.get(noGpu!.peerId)?.runtimes, ['wasi'])
     assert.equal(offers.get(noGpu!.peerId)?.gpu, undefined)
+  })
+
+  test('a job asking for a faster GPU than any offered finds no provider', async () => {
+    const measured = (await client.peers()).find(peer => peer.peerId === withGpu!.peerId)?.offer?.gpu?.gflops ?? 0
+    const spec = {
+      runtime: 'webgpu',
+      module: 'matmul.wgsl',
+      inputs: { 'a.bin': 'a.bin', 'b.bin': 'b.bin' },
+      gpu: { buffers: [{ name: 'c', binding: 3, output: 'c.bin', size: 16 }], passes: [{ entry: 'matmul', dispatch: [1] }] },
+      range: { count: 1 },
+      constraints: { minGpuGflops: measured * 2 },
+      waitForProvidersMs: 1000,
+    }
+    const submitted = await client.submitJob(spec, dir)
+    await waitFor(async () => (await client.job(submitted.job.id)).job.state !== 'running', 30_000, 'the job to end')
+    const results = await client.results(submitted.job.id)
+    assert.deepEqual(results.tasks.map(task => task.reason), ['no-provider'])
   })
 
   test('a webgpu matmul job runs on the GPU provider and equals the CPU\'s result', async () => {

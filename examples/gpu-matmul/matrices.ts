@@ -1,9 +1,10 @@
-/** The matmul example's and benchmark's shared parts: the kernel, its plan, test matrices and the CPU reference. */
+/** The matmul example's and benchmark's shared parts: the kernel (the runtime's), its plan, test matrices and the CPU reference. */
+import { MATMUL_TILE, matmulWgslPath } from '../../src/runtime/index.ts'
 import type { GpuPlan } from '../../src/runtime/index.ts'
 
-export const MATMUL_WGSL = new URL('./matmul.wgsl', import.meta.url).pathname
+export const MATMUL_WGSL = matmulWgslPath()
 /** The kernel's tile edge: n and the rows of a block are multiples of it. */
-export const TILE = 16
+export const TILE = MATMUL_TILE
 
 /** The plan for `rows` rows of C from `rows` rows of A (a.bin) and all of B (b.bin), repeating the pass `passes` times. */
 export function matmulPlan (n: number, rows: number, passes = 1): GpuPlan {

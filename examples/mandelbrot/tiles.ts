@@ -62,8 +62,8 @@ function channel (v: number): number {
   return r < 0.0 ? 0 : r > 255.0 ? 255 : r
 }
 
-/** Writes the colour for smooth iteration count `mu` (or black when `inside`) at rgb[o..o+2]. */
-function shade (rgb: Uint8Array, o: number, inside: boolean, mu: number): void {
+/** Writes the colour for smooth iteration count `mu` (or black when `inside`) at rgb[o..o+2]; the GPU Mandelbrot colours with it too. */
+export function shade (rgb: Uint8Array, o: number, inside: boolean, mu: number): void {
   if (inside) {
     rgb[o] = 0; rgb[o + 1] = 0; rgb[o + 2] = 0
     return

@@ -21,3 +21,17 @@ test('a docker job matches only offers that list docker, and memory and speed co
   assert.equal(peers('wasi').length, 3)
   assert.deepEqual(peers('wasi', undefined, 200), [both.peerId.toString()], 'only one offer states a speed, and it is fast enough')
 })
+
+test('minGpuGflops takes only offers whose measured GPU is fast enough', async () => {
+  const [fast, slow, unmeasured] = await Promise.all([generateNodeKey(), generateNodeKey(), generateNodeKey()])
+  const gpu = { vendor: 'v', architecture: 'a', device: 'd', description: '', maxBufferBytes: 1 << 27, maxWorkgroupsPerDimension: 65535 }
+  const offers = [
+    createOffer(fast, { ...terms(['webgpu'], 8), gpu: { ...gpu, gflops: 7600 } }, 60_000),
+    createOffer(slow, { ...terms(['webgpu'], 8), gpu: { ...gpu, gflops: 0.03 } }, 60_000),
+    createOffer(unmeasured, { ...terms(['webgpu'], 8), gpu }, 60_000),
+  ]
+  const peers = (minGpuGflops?: number) => matchOffers(offers, { runtime: 'webgpu', minGpuGflops }).map(offer => offer.body.peerId).sort()
+  assert.deepEqual(peers(), [fast, slow, unmeasured].map(key => key.peerId.toString()).sort())
+  assert.deepEqual(peers(1000), [fast.peerId.toString()])
+  assert.deepEqual(peers(0.01), [fast, slow].map(key => key.peerId.toString()).sort(), 'an offer without a measured speed never meets a floor')
+})

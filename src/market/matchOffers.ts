@@ -7,6 +7,8 @@ export interface OfferRequirements {
   readonly minMemoryBytes?: number
   /** Lowest single-core speed score; offers without one do not qualify. */
   readonly minSpeed?: number
+  /** Lowest measured GPU speed, in GFLOP/s; offers without a measured GPU do not qualify. */
+  readonly minGpuGflops?: number
   /** Highest acceptable price per task, in wei. */
   readonly maxPricePerTaskWei?: bigint
   /** Only these providers (PeerIds), when given. */
@@ -23,6 +25,7 @@ export function matchOffers (offers: readonly SignedOffer[], requirements: Offer
       body.cores >= (requirements.minCores ?? 1) &&
       body.memoryBytes >= (requirements.minMemoryBytes ?? 0) &&
       (requirements.minSpeed === undefined || (body.speed ?? 0) >= requirements.minSpeed) &&
+      (requirements.minGpuGflops === undefined || (body.gpu?.gflops ?? 0) >= requirements.minGpuGflops) &&
       (requirements.maxPricePerTaskWei === undefined || BigInt(body.pricePerTaskWei) <= requirements.maxPricePerTaskWei) &&
       (requirements.allowPeers === undefined || requirements.allowPeers.includes(body.peerId)) &&
       requirements.excludePeers?.has(body.peerId) !== true)

@@ -83,6 +83,8 @@ export const offerBody = z.object({
     description: z.string().max(200),
     maxBufferBytes: count,
     maxWorkgroupsPerDimension: count,
+    /** GFLOP/s of an f32 matmul the provider measured on it at start (absent: not measured). */
+    gflops: z.number().min(0).max(10_000_000).optional(),
   }).optional(),
   pricePerTaskWei: wei,
   /** Where to dial the provider, for requesters that only heard the offer through gossip. */

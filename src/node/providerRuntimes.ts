@@ -19,7 +19,7 @@ export async function providerRuntimes (config: NodeConfig, wasi?: (config: Node
     runtimes.push(await createDockerRuntime({ slots: provider.cores, workDir: join(dataDir, 'containers'), socketPath: provider.dockerSocket }))
   }
   if (provider.runtimes.includes('webgpu')) {
-    const gpu = await detectGpu({ fallback: provider.softwareGpu })
+    const gpu = await detectGpu({ fallback: provider.softwareGpu, measure: true })
     if (gpu !== null) runtimes.push(createWebGpuRuntime({ gpu }))
   }
   if (runtimes.length === 0) throw new ConfigError(`none of the runtimes this provider allows (${provider.runtimes.join(', ')}) is available here`)

@@ -127,6 +127,7 @@ export function createRequester (init: RequesterInit): Requester {
     minCores: job.spec.constraints.minCores,
     minMemoryBytes: job.spec.constraints.minMemoryBytes,
     minSpeed: job.spec.constraints.minSpeed,
+    minGpuGflops: job.spec.constraints.minGpuGflops,
     // A provider takes a job that pays at least its price; older jobs have no price: free.
     maxPricePerTaskWei: BigInt(job.spec.priceWei ?? '0'),
     allowPeers: job.spec.constraints.providers,
@@ -149,6 +150,7 @@ export function createRequester (init: RequesterInit): Requester {
         const from = init.storage.libp2p.getPeers().filter(peer => peer.toString() === fromPeer)
         return init.storage.fetch(cid, { from, maxBytes, signal })
       },
+      readOutput: async (cid, maxBytes, signal) => init.storage.readBytes(cid, maxBytes, { offline: true, signal }),
       requester: init.key.address,
       chainId: init.chainId,
       config,
@@ -205,6 +207,7 @@ export function createRequester (init: RequesterInit): Requester {
           ...(spec.constraints.minCores === undefined ? {} : { minCores: spec.constraints.minCores }),
           ...(spec.constraints.minMemoryMb === undefined ? {} : { minMemoryBytes: spec.constraints.minMemoryMb * 1024 * 1024 }),
           ...(spec.constraints.minSpeed === undefined ? {} : { minSpeed: spec.constraints.minSpeed }),
+          ...(spec.constraints.minGpuGflops === undefined ? {} : { minGpuGflops: spec.constraints.minGpuGflops }),
           ...(spec.constraints.providers === undefined ? {} : { providers: spec.constraints.providers }),
         },
         maxAttempts: spec.maxAttempts,

@@ -15,6 +15,7 @@ export interface ResolvedJob {
     readonly minCores?: number
     readonly minMemoryBytes?: number
     readonly minSpeed?: number
+    readonly minGpuGflops?: number
     readonly providers?: readonly string[]
   }
   readonly maxAttempts: number

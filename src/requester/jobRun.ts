@@ -1,5 +1,7 @@
 import { ContentTooLargeError, EMPTY_OUTPUT, inlineCid, InvalidDagError } from '../storage/index.ts'
 import { outcomeHash } from './outcome.ts'
+import { storedOutcome, toleranceMatch, toleranceView } from './toleranceMatch.ts'
+import type { ToleranceView } from './toleranceMatch.ts'
 import { windowOf } from './providerWindow.ts'
 import { DETERMINISTIC_FAILURES } from './taskState.ts'
 import type { JobStore } from './jobStore.ts'
@@ -47,6 +49,8 @@ export interface JobRunDeps {
    * content over `maxBytes` is refused with ContentTooLargeError, a malformed DAG with InvalidDagError.
    */
   readonly fetchOutput: (cid: string, fromPeer: string, maxBytes: number, signal: AbortSignal) => Promise<number>
+  /** The bytes of an output made local by fetchOutput (to compare them within `compare.tolerance`). */
+  readonly readOutput: (cid: string, maxBytes: number, signal: AbortSignal) => Promise<Uint8Array>
   readonly requester: Address
   readonly chainId: number
   readonly config: SchedulerConfig
@@ -137,6 +141,10 @@ export class JobRun {
   private readonly outstanding = new Map<string, Outstanding>()
   /** Replicas that returned an outcome, per task, until the task is judged. */
   private readonly returned = new Map<number, ReturnedReplica[]>()
+  /** Replicas back from their providers whose outputs are still being fetched or read, per task. */
+  private readonly fetching = new Map<number, number>()
+  /** With `compare.tolerance`: the returned replicas' views, per task, until the task is judged. */
+  private readonly views = new Map<number, Map<number, ToleranceView>>()
   /** Tasks judged (done or failed): late replicas of them change nothing. */
   private readonly closed = new Set<number>()
   /** Since when queued tasks have had no provider at all (undefined while there is one). */
@@ -449,8 +457,9 @@ export class JobRun {
         ready.push({ idx, result, event: 'none', outputs: [], provider: state.link.peerId })
       } else if ('invalid' in checked) {
         ready.push(this.failure(idx, state.link.peerId, checked.invalid, [{ peerId: state.link.peerId, address: state.link.address, attempt: result.attempt, verdict: 'invalid' }]))
-      } else if (result.status === 'exit' && checked.outputs.some(output => output.inline === undefined)) {
+      } else if (result.status === 'exit' && (checked.outputs.some(output => output.inline === undefined) || this.hasTolerancedFiles(result))) {
         this.fetches++
+        this.fetching.set(idx, (this.fetching.get(idx) ?? 0) + 1)
         void this.fetchThenJudge(state, idx, result, checked.outputs)
       } else if (result.status === 'exit' || DETERMINISTIC_FAILURES.has(result.reason ?? '')) {
         ready.push(this.judge(idx, state, result, checked.outputs))
@@ -492,10 +501,14 @@ export class JobRun {
    * settle on one (see canonicalOutcome), the task is judged: agreeing replicas were valid, the
    * others invalid. Until then the task waits for the replicas out, then gets one more.
    */
-  private judge (idx: number, state: LinkState, result: TaskResult, outputs: Outputs): Decided {
+  private judge (idx: number, state: LinkState, result: TaskResult, outputs: Outputs, view?: ToleranceView): Decided {
     const single = this.unreplicated.has(idx)
-    const hash = outcomeHash(result, this.job.spec.compare)
     const replicas = this.returned.get(idx) ?? []
+    const views = this.views.get(idx)
+    const hash = view === undefined
+      ? outcomeHash(result, this.job.spec.compare)
+      : toleranceMatch(view, replicas.map(replica => ({ outcomeHash: replica.outcomeHash, view: views?.get(replica.attempt) })), this.job.spec.compare ?? {})
+    if (view !== undefined) this.views.set(idx, (views ?? new Map()).set(result.attempt, view))
     replicas.push({ attempt: result.attempt, peerId: state.link.peerId, address: state.link.address, outcomeHash: hash, status: result.status, exitCode: result.exitCode ?? null, reason: result.reason ?? null })
     this.returned.set(idx, replicas)
     const provider = state.link.peerId
@@ -519,8 +532,30 @@ export class JobRun {
     if (pending > 0) return { idx, result, event: 'hold', outputs, outcomeHash: hash, provider }
     if (this.attemptsLeft(idx)) return { idx, result, event: 'hold', outputs, outcomeHash: hash, provider, requeue: true }
     this.closeTask(idx)
-    const message = `no ${quorum} identical outcomes from ${replicas.length} replicas`
+    const agreeing = this.job.spec.compare?.tolerance === undefined ? 'identical' : 'agreeing (within compare.tolerance)'
+    const message = `no ${quorum} ${agreeing} outcomes from ${replicas.length} replicas`
     return { idx, result: { ...result, status: 'failed', exitCode: undefined, reason: 'no-quorum', message }, event: 'fail', outputs: [], outcomeHash: hash, provider }
+  }
+
+  private hasTolerancedFiles (result: TaskResult): boolean {
+    const tolerance = this.job.spec.compare?.tolerance
+    return tolerance !== undefined && result.files.some(file => tolerance[file.path] !== undefined)
+  }
+
+  /**
+   * A returned replica's view, and those of the task's earlier replicas not seen yet (returned
+   * before a restart: read back from the job store and local storage).
+   */
+  private async loadViews (idx: number, result: TaskResult, outputs: Outputs, signal: AbortSignal): Promise<ToleranceView> {
+    const { compare = {} } = this.job.spec
+    const read = async (output: StoredOutput) => this.deps.readOutput(output.cid, output.size, signal)
+    for (const replica of this.returned.get(idx) ?? []) {
+      if (replica.status !== 'exit' || this.views.get(idx)?.has(replica.attempt) === true) continue
+      const stored = this.deps.store.attemptOutputs(this.job.id, idx, replica.attempt)
+      const view = await toleranceView(storedOutcome(replica, stored), stored, compare, read)
+      this.views.set(idx, (this.views.get(idx) ?? new Map()).set(replica.attempt, view))
+    }
+    return toleranceView(result, outputs, compare, read)
   }
 
   /**
@@ -559,9 +594,9 @@ export class JobRun {
     return count
   }
 
-  /** Replicas still out at providers or waiting in the queue. */
+  /** Replicas still out at providers, back but being fetched, or waiting in the queue. */
   private replicasPending (idx: number): number {
-    let out = 0
+    let out = this.fetching.get(idx) ?? 0
     for (const entry of this.outstanding.values()) if (entry.idx === idx) out++
     return out + (this.job.spec.replication > 1 ? this.queuedCount(idx) : 0)
   }
@@ -570,6 +605,7 @@ export class JobRun {
   private closeTask (idx: number): void {
     this.closed.add(idx)
     this.returned.delete(idx)
+    this.views.delete(idx)
     if (this.job.spec.replication === 1) return
     this.queue = this.queue.slice(this.queueHead).filter(entry => entry !== idx)
     this.queueHead = 0
@@ -586,20 +622,33 @@ export class JobRun {
   /**
    * Fetches the outputs that came by CID, each held to the size the provider claimed for it: one
    * whose DAG declares or holds another size is a lie, judged like an output that misses its CID.
+   * Under `compare.tolerance` it then reads the bytes the comparison needs.
    */
   private async fetchThenJudge (state: LinkState, idx: number, result: TaskResult, outputs: Outputs): Promise<void> {
     const size = outputs.reduce((sum, output) => sum + output.size, 0)
     // 30 s, plus 1 s per MB: even a slow peer moves a megabyte a second.
     const signal = AbortSignal.any([this.stopController.signal, AbortSignal.timeout(30_000 + Math.ceil(size / 1000))])
     const provider = state.link.peerId
+    // Until it is judged or fails, the replica counts as pending: a replica judged meanwhile waits for it.
+    let pending = true
+    const settle = () => {
+      if (!pending) return
+      pending = false
+      const left = (this.fetching.get(idx) ?? 1) - 1
+      if (left === 0) this.fetching.delete(idx)
+      else this.fetching.set(idx, left)
+    }
     try {
       for (const output of outputs) {
         if (output.inline !== undefined) continue
         const fetched = await this.deps.fetchOutput(output.cid, provider, output.size, signal)
         if (fetched !== output.size) throw new InvalidDagError(output.cid, `it holds ${fetched} bytes where the provider claims ${output.size}`)
       }
-      this.record([this.closed.has(idx) ? { idx, result, event: 'none', outputs: [], provider } : this.judge(idx, state, result, outputs)])
+      const view = this.hasTolerancedFiles(result) ? await this.loadViews(idx, result, outputs, signal) : undefined
+      settle()
+      this.record([this.closed.has(idx) ? { idx, result, event: 'none', outputs: [], provider } : this.judge(idx, state, result, outputs, view)])
     } catch (error) {
+      settle()
       if (this.stopController.signal.aborted || this.closed.has(idx)) return
       if (error instanceof ContentTooLargeError || error instanceof InvalidDagError) {
         const invalid = invalidOutput(result, `the provider's output ${error.message}`)

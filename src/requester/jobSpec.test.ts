@@ -71,3 +71,36 @@ test('a webgpu plan\'s problems are named: missing inputs, clashing bindings, ba
   assert.throws(() => parseJobSpec({ runtime: 'webgpu', module: 'k.wgsl', gpu: { buffers: [clash[0], clash[2]], passes: [{ entry: 'main', dispatch: [1] }] }, range: { count: 1 } }), /two buffers have the same binding 0/)
   assert.throws(() => parseJobSpec({ runtime: 'webgpu', module: 'k.wgsl', gpu: { buffers: buffers.slice(0, 1), passes: [{ entry: 'main', dispatch: [1] }] }, range: { count: 1 } }), /gpu\.buffers\.0\.input: buffer a reads \/in\/a\.bin, which is not among the inputs/)
 })
+
+test('compare.tolerance names float files of /out with their bounds, and says what is wrong', () => {
+  const spec = parseJobSpec({ runtime: 'wasi', module: 'm', range: { count: 1 }, compare: { tolerance: { 'c.bin': { type: 'f32', rel: 1e-5, abs: 1e-6 }, 'x/y.f64': { type: 'f64', abs: 0 } } } })
+  assert.deepEqual(spec.compare?.tolerance?.['c.bin'], { type: 'f32', rel: 1e-5, abs: 1e-6 })
+  const problems = (compare: unknown) => {
+    try {
+      parseJobSpec({ runtime: 'wasi', module: 'm', range: { count: 1 }, compare })
+    } catch (error) {
+      return (error as JobSpecError).issues.join('\n')
+    }
+    return ''
+  }
+  assert.match(problems({ tolerance: { 'c.bin': { type: 'f16', rel: 1e-3 } } }), /compare\.tolerance\.c\.bin\.type: type is "f32" or "f64"/)
+  assert.match(problems({ tolerance: { 'c.bin': { type: 'f32' } } }), /give rel, abs or both/)
+  assert.match(problems({ tolerance: { 'c.bin': { type: 'f32', rel: -1 } } }), /rel/)
+  assert.match(problems({ tolerance: { 'c.bin': { type: 'f32', abs: 1, slack: 2 } } }), /slack/)
+  assert.match(problems({ tolerance: { '../c.bin': { type: 'f32', abs: 1 } } }), /relative paths inside \/out/)
+  assert.match(problems({ tolerance: {} }), /at least one file/)
+})
+
+test('a webgpu job\'s tolerance names outputs of its plan', () => {
+  const gpu = { buffers: [{ name: 'c', binding: 0, output: 'c.bin', size: 16 }], passes: [{ entry: 'main', dispatch: [1] }] }
+  assert.ok(parseJobSpec({ runtime: 'webgpu', module: 'k.wgsl', gpu, range: { count: 1 }, compare: { tolerance: { 'c.bin': { type: 'f32', rel: 1e-6 } } } }))
+  assert.throws(() => parseJobSpec({ runtime: 'webgpu', module: 'k.wgsl', gpu, range: { count: 1 }, compare: { tolerance: { 'd.bin': { type: 'f32', rel: 1e-6 } } } }),
+    /compare\.tolerance\.d\.bin: no buffer of the gpu plan is output to \/out\/d\.bin \(outputs: c\.bin\)/)
+})
+
+test('minGpuGflops is a floor for webgpu jobs only', () => {
+  const gpu = { buffers: [{ name: 'c', binding: 0, output: 'c.bin', size: 16 }], passes: [{ entry: 'main', dispatch: [1] }] }
+  assert.equal(parseJobSpec({ runtime: 'webgpu', module: 'k.wgsl', gpu, range: { count: 1 }, constraints: { minGpuGflops: 2.5 } }).constraints.minGpuGflops, 2.5)
+  assert.throws(() => parseJobSpec({ runtime: 'wasi', module: 'm', range: { count: 1 }, constraints: { minGpuGflops: 1 } }), /constraints\.minGpuGflops: minGpuGflops is for "webgpu" jobs/)
+  assert.throws(() => parseJobSpec({ runtime: 'webgpu', module: 'k.wgsl', gpu, range: { count: 1 }, constraints: { minGpuGflops: -1 } }), /constraints\.minGpuGflops/)
+})

@@ -17,6 +17,23 @@ const inputMap = z.record(z.string().min(1).max(1024), source).superRefine((inpu
 })
 /** An amount of CON as a decimal string: JSON numbers cannot hold 18 decimals exactly. */
 const con = z.string().regex(/^\d{1,30}(\.\d{1,18})?$/, 'an amount of CON as a string, like "0.5"')
+/**
+ * How far replicas' copies of one float output file may differ (see floatTolerance.ts): both bounds
+ * default to 0, and at least one must be given.
+ */
+const floatTolerance = z.strictObject({
+  type: z.enum(['f32', 'f64'], { error: 'type is "f32" or "f64": the file holds little-endian IEEE floats of that width' }),
+  rel: z.number().min(0).max(1).optional(),
+  abs: z.number().min(0).optional(),
+}).refine(bounds => bounds.rel !== undefined || bounds.abs !== undefined, { message: 'give rel, abs or both (a file without either compares exactly: leave it out)' })
+const toleranceMap = z.record(z.string().min(1).max(1024), floatTolerance).superRefine((files, ctx) => {
+  const names = Object.keys(files)
+  if (names.length === 0) ctx.addIssue({ code: 'custom', message: 'name at least one file of /out' })
+  if (names.length > 64) ctx.addIssue({ code: 'custom', message: `at most 64 files, not ${names.length}` })
+  for (const name of names) {
+    if (!isInputName(name)) ctx.addIssue({ code: 'custom', path: [name], message: 'file names are relative paths inside /out, without "." or ".." parts' })
+  }
+})
 const args = z.array(z.string().max(64 * 1024)).max(1024)
 
 export const taskSpec = z.strictObject({
@@ -52,6 +69,8 @@ const jobFields = {
     minMemoryMb: z.number().int().min(1).optional(),
     /** Lowest single-core speed score a provider advertises (see README). */
     minSpeed: z.number().int().min(0).optional(),
+    /** Lowest GPU speed a provider measured and advertises, in GFLOP/s (webgpu jobs; see README). */
+    minGpuGflops: z.number().min(0).max(10_000_000).optional(),
     /** Only these providers (PeerIds). */
     providers: z.array(z.string().min(1)).min(1).optional(),
   }).prefault({}),
@@ -68,8 +87,14 @@ const jobFields = {
   replication: z.number().int().min(1).max(16).default(1),
   /** Identical outcomes that make a result canonical (default: a majority of the replicas). */
   quorum: z.number().int().min(1).max(16).optional(),
-  /** How replicas' outputs are compared: numbers in stdout to so many significant digits (default: exactly). */
-  compare: z.strictObject({ significantDigits: z.number().int().min(1).max(17).optional() }).optional(),
+  /**
+   * How replicas' outputs are compared (default: exactly): numbers in stdout to so many significant
+   * digits; files of /out holding floats element-wise within bounds (`tolerance`: path → bounds).
+   */
+  compare: z.strictObject({
+    significantDigits: z.number().int().min(1).max(17).optional(),
+    tolerance: toleranceMap.optional(),
+  }).optional(),
   /** Replicas of one task never go to providers at the same IP address. */
   distinctHosts: z.boolean().default(false),
   /** Adaptive replication: trusted providers' tasks run once, with spot checks (needs replication > 1). */
@@ -96,8 +121,13 @@ const webgpuJob = z.strictObject({ ...jobFields, runtime: z.literal('webgpu'), m
 export const jobSpec = z.discriminatedUnion('runtime', [wasiJob, dockerJob, webgpuJob], { error: 'runtime must be "wasi", "docker" or "webgpu"' })
   .refine(spec => (spec.tasks === undefined) !== (spec.range === undefined), { message: 'give either "tasks" or "range", not both and not neither', path: ['tasks'] })
   .refine(spec => (spec.quorum ?? 1) <= spec.replication, { message: 'quorum cannot be more than replication', path: ['quorum'] })
+  .refine(spec => spec.runtime === 'webgpu' || spec.constraints.minGpuGflops === undefined, { message: 'minGpuGflops is for "webgpu" jobs: other runtimes do not use the GPU', path: ['constraints', 'minGpuGflops'] })
   .superRefine((spec, ctx) => {
     if (spec.runtime !== 'webgpu') return
+    const outputs = new Set(spec.gpu.buffers.flatMap(buffer => 'output' in buffer && buffer.output !== undefined ? [buffer.output] : []))
+    for (const name of Object.keys(spec.compare?.tolerance ?? {})) {
+      if (!outputs.has(name)) ctx.addIssue({ code: 'custom', path: ['compare', 'tolerance', name], message: `no buffer of the gpu plan is output to /out/${name} (outputs: ${[...outputs].join(', ') || 'none'})` })
+    }
     // A buffer's file must reach every task: from the job's inputs, or from each task's own.
     const everyTaskHas = (name: string) => spec.tasks !== undefined && spec.tasks.every(task => task.inputs?.[name] !== undefined)
     for (const [index, buffer] of spec.gpu.buffers.entries()) {

@@ -98,3 +98,20 @@ test('a database from before results were paged numbers the tasks that had ended
   store.recordResults('old', [{ idx: 2, result: result(2, 1), event: 'accept', outputs: [] }])
   assert.deepEqual(store.endedTasks('old', 2, 10).map(t => [t.idx, t.seq]), [[2, 4]])
 })
+
+test('a returned replica\'s outputs read back after a restart, small ones with their bytes (for compare.tolerance)', () => {
+  const store = new JobStore(openDatabase(':memory:'))
+  store.createJob('t', { ...spec, replication: 2, quorum: 2 }, '0x00', [{ args: [], env: {}, inputs: [] }])
+  store.dispatch('t', [{ idx: 0, attempt: 1, peerId: 'p1', address: '0x1' }])
+  const outputs = [
+    { kind: 'stdout' as const, path: '', cid: 'out', size: 2, inline: new Uint8Array([104, 105]) },
+    { kind: 'file' as const, path: 'c.bin', cid: 'big', size: 100_000 },
+  ]
+  store.recordResults('t', [{ idx: 0, result: result(0, 1), event: 'hold', outputs, outcomeHash: 'A' }])
+  store.recoverJob('t')
+  const read = store.attemptOutputs('t', 0, 1).sort((a, b) => a.kind.localeCompare(b.kind))
+  assert.deepEqual(read.map(({ kind, path, cid, size }) => [kind, path, cid, size]), [['file', 'c.bin', 'big', 100_000], ['stdout', '', 'out', 2]])
+  assert.equal(read[0]?.inline, undefined, 'a fetched file is read from storage, not the database')
+  assert.deepEqual([...read[1]!.inline!], [104, 105])
+  assert.deepEqual(store.attemptOutputs('t', 0, 2), [])
+})

@@ -57,6 +57,7 @@ const STATEMENTS = {
     WHERE a.job_id = ? AND a.verdict = 'valid' AND t.state = 'done' GROUP BY a.address`,
   acceptedOutcomes: `SELECT t.idx, a.output_hash FROM tasks t JOIN attempts a ON a.job_id = t.job_id AND a.idx = t.idx AND a.attempt = t.accepted_attempt
     WHERE t.job_id = ? AND t.state = 'done' ORDER BY t.idx`,
+  attemptOutputs: 'SELECT kind, path, cid, size, inline FROM outputs WHERE job_id = ? AND idx = ? AND attempt = ?',
   inlineByCid: 'SELECT inline FROM outputs WHERE cid = ? AND inline IS NOT NULL LIMIT 1',
 }
 
@@ -248,6 +249,17 @@ export class JobStore {
   /** Each done task's accepted outcome hash (hex), for the job's result root. */
   acceptedOutcomes (jobId: string): Array<{ idx: number, outcomeHash: string }> {
     return this.statements.acceptedOutcomes.all(jobId).map(row => ({ idx: Number(row.idx), outcomeHash: String(row.output_hash) }))
+  }
+
+  /** The outputs a returned replica came back with (small ones with their bytes). */
+  attemptOutputs (jobId: string, idx: number, attempt: number): Array<StoredOutput & { inline?: Uint8Array }> {
+    return this.statements.attemptOutputs.all(jobId, idx, attempt).map(row => ({
+      kind: row.kind as StoredOutput['kind'],
+      path: String(row.path),
+      cid: String(row.cid),
+      size: Number(row.size),
+      ...(row.inline === null ? {} : { inline: row.inline as Uint8Array }),
+    }))
   }
 
   /** Bytes of a small output kept in the database, if that CID is one. */

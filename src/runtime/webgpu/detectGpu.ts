@@ -11,6 +11,8 @@ import type { GpuInfo } from './protocol.ts'
 export const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json'
 /** Loading Dawn and asking for an adapter takes well under a second; a wedged driver gets this long. */
 const PROBE_TIMEOUT_MS = 30_000
+/** The speed measurement takes about a second on SwiftShader, less on a GPU. */
+const MEASURE_TIMEOUT_MS = 60_000
 
 /**
  * What of the node's environment GPU processes see: what loaders and drivers read, never the rest
@@ -24,8 +26,11 @@ export interface DetectedGpu {
   readonly env: Readonly<Record<string, string>>
 }
 
-/** The system's adapter, else SwiftShader's when it is installed and `fallback` allows; null when neither answers. */
-export async function detectGpu (options: { fallback?: boolean } = {}): Promise<DetectedGpu | null> {
+/**
+ * The system's adapter, else SwiftShader's when it is installed and `fallback` allows; null when
+ * neither answers. With `measure`, its speed too (`gflops`; left out if the measurement fails).
+ */
+export async function detectGpu (options: { fallback?: boolean, measure?: boolean } = {}): Promise<DetectedGpu | null> {
   const base: Record<string, string> = {}
   for (const [key, value] of Object.entries(process.env)) if (value !== undefined && DRIVER_ENV.test(key)) base[key] = value
   // Dawn warns on every start without it.
@@ -36,7 +41,12 @@ export async function detectGpu (options: { fallback?: boolean } = {}): Promise<
   }
   for (const env of candidates) {
     const result = await spawnGpuProcess({ kind: 'probe' }, env, PROBE_TIMEOUT_MS)
-    if (result.kind === 'reply' && result.reply.kind === 'probe' && result.reply.gpu !== null) return { info: result.reply.gpu, env }
+    if (result.kind !== 'reply' || result.reply.kind !== 'probe' || result.reply.gpu === null) continue
+    const info = result.reply.gpu
+    if (options.measure !== true) return { info, env }
+    const measured = await spawnGpuProcess({ kind: 'measure' }, env, MEASURE_TIMEOUT_MS)
+    const gflops = measured.kind === 'reply' && measured.reply.kind === 'measure' ? measured.reply.gflops : undefined
+    return { info: { ...info, ...(gflops === undefined ? {} : { gflops: Number(gflops.toPrecision(3)) }) }, env }
   }
   return null
 }

@@ -12,6 +12,8 @@ export interface GpuInfo {
   readonly maxBufferBytes: number
   /** The most workgroups one dispatch may have per dimension. */
   readonly maxWorkgroupsPerDimension: number
+  /** GFLOP/s of the f32 matmul kernel, measured at start (measureGflops.ts); absent if it could not be. */
+  readonly gflops?: number
 }
 
 export interface GpuRun {
@@ -24,9 +26,10 @@ export interface GpuRun {
   readonly inputs: Readonly<Record<string, string>>
 }
 
-export type GpuRequest = { readonly kind: 'probe' } | GpuRun
+export type GpuRequest = { readonly kind: 'probe' } | { readonly kind: 'measure' } | GpuRun
 
 export type GpuReply =
   | { readonly kind: 'probe', readonly gpu: GpuInfo | null }
+  | { readonly kind: 'measure', readonly gflops: number }
   | { readonly kind: 'done', readonly files: ReadonlyArray<{ readonly path: string, readonly bytes: Uint8Array }> }
   | { readonly kind: 'failed', readonly reason: TaskFailureReason, readonly message: string }

@@ -1,5 +1,6 @@
 // C = A × B in f32, 16×16 tiles through workgroup memory. A is rows × n, B is n × n, C is rows × n;
-// params.x = n, a multiple of 16, as is rows. Dispatch [n / 16, rows / 16].
+// params.x = n, a multiple of 16, as is rows. Dispatch [n / 16, rows / 16]. The one matmul kernel of
+// conun: the provider measures its GPU with it (measureGflops.ts), the example and bench:gpu run it.
 @group(0) @binding(0) var<storage, read> a: array<f32>;
 @group(0) @binding(1) var<storage, read> b: array<f32>;
 @group(0) @binding(2) var<uniform> params: vec4<u32>;
