@@ -6,6 +6,7 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { fundFromFaucet, startDevChain } from '../ledger/index.ts'
 import { ConunClient } from '../sdk/index.ts'
+import { Semaphore } from '../util/index.ts'
 import type { DevChain } from '../ledger/index.ts'
 import type { Address } from 'viem'
 import type { ChildProcess } from 'node:child_process'
@@ -59,6 +60,9 @@ export interface LocalGridOptions {
   readonly log?: (line: string) => void
 }
 
+/** Providers started at the same time. */
+const STARTING_AT_ONCE = 4
+
 /**
  * A whole grid on loopback: one requester (which is also the bootstrap node) and N providers, each
  * a separate `conun node start --devnet` OS process with its own data dir, keys and database.
@@ -93,7 +97,17 @@ export async function startLocalGrid (options: LocalGridOptions): Promise<LocalG
       const flags = [...chainFlags, '--provide', '--cores', String(cores), ...bootstrap.flatMap(addr => ['--bootstrap', addr]), ...(options.providerFlags ?? []), ...extra]
       return start(name, join(root, name), flags, entry)
     }
-    const providers = await Promise.all(Array.from({ length: options.providers }, async () => addProvider()))
+    // A few at a time: a node's start is mostly CPU (loading its modules), and twenty starting at once
+    // on a small machine each crawl, past the start limit; in turns each is up in a second or two.
+    const starting = new Semaphore(STARTING_AT_ONCE)
+    const providers = await Promise.all(Array.from({ length: options.providers }, async () => {
+      await starting.acquire()
+      try {
+        return await addProvider()
+      } finally {
+        starting.release()
+      }
+    }))
     const restart = async (node: GridNode) => {
       if (node.process.exitCode === null && node.process.signalCode === null) throw new Error(`${node.name} is still running`)
       const listen = node.multiaddrs.map(addr => addr.replace(/\/p2p\/[^/]+$/, '')).flatMap(addr => ['--listen', addr])
