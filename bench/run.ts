@@ -11,11 +11,11 @@ import { setFlagsFromString } from 'node:v8'
 import { WASI } from 'node:wasi'
 import { renderTileJs, tileCount } from '../examples/mandelbrot/tiles.ts'
 import { primeRanges, primeTaskArgs } from '../examples/primes/primes.ts'
-import { startLocalGrid } from '../src/devnet/index.ts'
 import { generateNodeKey } from '../src/identity/index.ts'
 import { hostOptions } from '../src/net/index.ts'
 import { createStorage } from '../src/storage/index.ts'
 import { buildExamples } from '../scripts/build-examples.ts'
+import { timeJob, withGrid } from './harness.ts'
 import type { ConunClient } from '../src/sdk/index.ts'
 
 const args = new Set(process.argv.slice(2))
@@ -62,40 +62,6 @@ async function perTaskMs (runs: number, run: () => Promise<void>): Promise<numbe
 
 const trivialArgs = ['--from', '0', '--to', '10']
 const inProcessMs = await perTaskMs(quick ? 200 : 1000, () => runInProcess(primesWasm, trivialArgs))
-
-async function waitForJob (client: ConunClient, jobId: string): Promise<void> {
-  while ((await client.job(jobId)).job.state === 'running') await new Promise(resolve => setTimeout(resolve, 20))
-}
-
-/** Submits a job and measures wall time from submission to the end, and to the first result. */
-async function timeJob (client: ConunClient, spec: object): Promise<{ wallMs: number, firstResultMs: number }> {
-  let jobId: string | undefined
-  let firstResultAt = 0
-  const early: Array<{ jobId: string, at: number }> = []
-  const stop = await client.events(event => {
-    if (event.source !== 'requester' || event.type !== 'task.done') return
-    if (jobId === undefined) early.push({ jobId: event.jobId, at: performance.now() })
-    else if (event.jobId === jobId && firstResultAt === 0) firstResultAt = performance.now()
-  })
-  const start = performance.now()
-  jobId = (await client.submitJob(spec)).job.id
-  firstResultAt ||= early.find(e => e.jobId === jobId)?.at ?? 0
-  await waitForJob(client, jobId)
-  const end = performance.now()
-  stop()
-  return { wallMs: end - start, firstResultMs: (firstResultAt || end) - start }
-}
-
-async function withGrid<T> (providers: number, cores: number, work: (client: ConunClient) => Promise<T>): Promise<T> {
-  const grid = await startLocalGrid({ providers, coresPerProvider: cores, providerFlags: ['--price', '0'] })
-  try {
-    const client = grid.requester.client
-    while ((await client.peers()).filter(peer => peer.offer !== null).length < providers) await new Promise(resolve => setTimeout(resolve, 50))
-    return await work(client)
-  } finally {
-    await grid.stop()
-  }
-}
 
 // ---- 1, 2, 3: trivial-task throughput, first-result latency, per-task overhead (2 providers) ----
 console.log('\n[1] trivial tasks on 2 providers (1 core each) over loopback')

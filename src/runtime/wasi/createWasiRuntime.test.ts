@@ -295,6 +295,21 @@ describe('createWasiRuntime', () => {
     })
   })
 
+  it('starts a worker when a task needs one and ends it when it sits idle', async () => {
+    const runtime = createWasiRuntime({ slots: 2, workDir, workerIdleMs: 200 })
+    try {
+      assert.equal(runtime.stats().workersLive, 0, 'no worker before the first task')
+      await echoWorks(runtime)
+      assert.equal(runtime.stats().workersLive, 1, 'one task at a time needs one worker of the two slots')
+      await waitFor(() => runtime.stats().workersLive === 0, 10_000, 'the idle worker to end')
+      await waitFor(async () => (await readdir(workDir)).length === 0, 10_000, 'its task folders to be removed')
+      await echoWorks(runtime)
+      assert.equal(runtime.stats().workersStarted, 2, 'the next task started a new worker')
+    } finally {
+      await runtime.close()
+    }
+  })
+
   it('compiles a module once per content address and memory cap', async () => {
     await withRuntime(2, async (runtime) => {
       const same = await request('exitcode', { moduleCid: 'cache-test' })

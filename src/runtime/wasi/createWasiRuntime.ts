@@ -26,6 +26,8 @@ export interface WasiRuntimeOptions {
   readonly workDir: string
   /** Compiled modules kept in memory (default 64). */
   readonly moduleCacheSize?: number
+  /** How long a worker may sit idle before it ends (default 60 s); the next task starts one again. */
+  readonly workerIdleMs?: number
 }
 
 export interface WasiRuntimeStats {
@@ -34,6 +36,8 @@ export interface WasiRuntimeStats {
   readonly cachedModules: number
   /** Worker threads started so far, including replacements for killed or crashed ones. */
   readonly workersStarted: number
+  /** Worker threads running now, busy or idle. */
+  readonly workersLive: number
 }
 
 export interface WasiRuntime extends Runtime {
@@ -43,6 +47,8 @@ export interface WasiRuntime extends Runtime {
 const WORKER_URL = new URL('./worker.ts', import.meta.url)
 /** The JS side of a worker is small; wasm memory is capped separately, in the module. */
 const WORKER_LIMITS = { maxOldGenerationSizeMb: 128, maxYoungGenerationSizeMb: 32 }
+/** An idle worker ends after this long by default; the next task starts one again (tens of ms). */
+const WORKER_IDLE_MS = 60_000
 /** stdout and stderr are held in memory, so their capture stops here even under a larger output limit. */
 const CAPTURE_CEILING_BYTES = 1024 ** 3
 
@@ -52,6 +58,9 @@ export function createWasiRuntime(options: WasiRuntimeOptions): WasiRuntime {
   // time on each provider (measured: 970 ms vs 386 ms). Modules are compiled once per CID, so the
   // longer compile is paid once. The flag is process-wide; this process runs tasks.
   setFlagsFromString('--no-liftoff')
+  // Workers collect their tasks' garbage themselves (see worker.ts); gc() exists only in isolates
+  // created after this, i.e. the workers.
+  setFlagsFromString('--expose-gc')
   const { slots, workDir } = options
   if (!Number.isInteger(slots) || slots < 1) throw new Error('slots must be a whole number ≥ 1')
   mkdirSync(workDir, { recursive: true })
@@ -60,7 +69,7 @@ export function createWasiRuntime(options: WasiRuntimeOptions): WasiRuntime {
     // Every worker would otherwise print node:wasi's "experimental" warning.
     execArgv: ['--disable-warning=ExperimentalWarning'],
     resourceLimits: WORKER_LIMITS,
-  }))
+  }), { idleMs: options.workerIdleMs ?? WORKER_IDLE_MS, onRetired: worker => void removeFolders(worker) })
   let closed = false
   const running = new Settling<TaskRunOutcome>()
 
@@ -159,7 +168,7 @@ export function createWasiRuntime(options: WasiRuntimeOptions): WasiRuntime {
       await running.all()
       await Promise.all([...folders.keys()].map(removeFolders))
     },
-    stats: () => ({ compiles: cache.compiles, cachedModules: cache.size, workersStarted: pool.started }),
+    stats: () => ({ compiles: cache.compiles, cachedModules: cache.size, workersStarted: pool.started, workersLive: pool.live }),
   }
 }
 

@@ -1,0 +1,111 @@
+// `npm run bench:scale [-- --million] [-- --quick]`: how conun holds up as jobs grow, and what a
+// provider costs the machine it runs on (issue 16). One grid of a requester and 2 providers of one
+// core each, every node its own OS process on loopback:
+// - provider: RSS and CPU over 60 s idle in the grid, and peak RSS while running trivial WASI tasks;
+// - requester: trivial-task jobs of 1,000 / 10,000 / 50,000 tasks (and 1,000,000 with --million):
+//   tasks/s, peak RSS, CPU per task and SQLite bytes per task.
+// Prints a table, writes out/scale.png, and prints the JSON line of issue 16 last (null: not
+// measured by this run; the 500-provider harness is not written yet).
+import { mkdir, writeFile } from 'node:fs/promises'
+import { cpus } from 'node:os'
+import { join } from 'node:path'
+import { buildExamples } from '../scripts/build-examples.ts'
+import { encodePng } from '../src/util/index.ts'
+import { timeJob, withGrid } from './harness.ts'
+import { linePlot } from './linePlot.ts'
+import { cpuMs, fileBytes, peakRssDuring, rssMb } from './processStats.ts'
+
+const args = new Set(process.argv.slice(2))
+const quick = args.has('--quick')
+const JOB_SIZES = [...(quick ? [1_000, 10_000] : [1_000, 10_000, 50_000]), ...(args.has('--million') ? [1_000_000] : [])]
+const IDLE_SECONDS = quick ? 20 : 60
+/** After the grid is up, before the idle measurement: the first DHT and gossip rounds are start-up, not idling. */
+const SETTLE_SECONDS = 10
+const PROVIDERS = 2
+
+const primesWasm = (await buildExamples()).find(path => path.endsWith('primes.wasm'))!
+const trivialJob = (count: number) => ({ runtime: 'wasi', module: primesWasm, range: { count, args: ['--from', '0', '--to', '10'] } })
+const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms))
+
+console.log(`conun scale benchmark — ${new Date().toISOString().slice(0, 16)}Z, ${cpus().length} × ${cpus()[0]?.model.trim()}, Node ${process.version}`)
+
+interface JobRow { tasks: number, tasksPerSecond: number, requesterPeakRssMb: number, requesterCpuMsPerTask: number, dbBytesPerTask: number, providerPeakRssMb: number }
+
+const { idle, jobs } = await withGrid(PROVIDERS, 1, async (client, grid) => {
+  const providerPids = grid.providers.map(provider => provider.process.pid!)
+  const requesterPid = grid.requester.process.pid!
+  const db = [join(grid.requester.dataDir, 'conun.db'), join(grid.requester.dataDir, 'conun.db-wal')]
+
+  console.log(`\n[1] idle: ${SETTLE_SECONDS} s to settle, then ${IDLE_SECONDS} s with nothing to do`)
+  await sleep(SETTLE_SECONDS * 1000)
+  const idleFrom = providerPids.map(cpuMs)
+  const requesterIdleFrom = cpuMs(requesterPid)
+  await sleep(IDLE_SECONDS * 1000)
+  const idle = {
+    providerCpuPercent: providerPids.map((pid, i) => (cpuMs(pid) - idleFrom[i]!) / (IDLE_SECONDS * 10)),
+    requesterCpuPercent: (cpuMs(requesterPid) - requesterIdleFrom) / (IDLE_SECONDS * 10),
+    providerRssMb: providerPids.map(rssMb),
+    requesterRssMb: rssMb(requesterPid),
+  }
+  console.log(`  providers: ${idle.providerCpuPercent.map(p => p.toFixed(2) + ' % CPU').join(', ')}; ${idle.providerRssMb.map(mb => mb.toFixed(0) + ' MB').join(', ')}`)
+  console.log(`  requester: ${idle.requesterCpuPercent.toFixed(2)} % CPU, ${idle.requesterRssMb.toFixed(0)} MB`)
+
+  console.log('\n[2] trivial-task jobs (a warm-up of 200 first)')
+  await timeJob(client, trivialJob(200))
+  const jobs: JobRow[] = []
+  for (const tasks of JOB_SIZES) {
+    const dbBefore = fileBytes(...db)
+    const cpuBefore = cpuMs(requesterPid)
+    const { result: { wallMs }, peakMb } = await peakRssDuring([requesterPid, ...providerPids], async () => timeJob(client, trivialJob(tasks)))
+    const row = {
+      tasks,
+      tasksPerSecond: tasks / (wallMs / 1000),
+      requesterPeakRssMb: peakMb[0]!,
+      requesterCpuMsPerTask: (cpuMs(requesterPid) - cpuBefore) / tasks,
+      dbBytesPerTask: (fileBytes(...db) - dbBefore) / tasks,
+      providerPeakRssMb: Math.max(...peakMb.slice(1)),
+    }
+    jobs.push(row)
+    console.log(`  ${tasks} tasks: ${row.tasksPerSecond.toFixed(0)} tasks/s, requester ${row.requesterPeakRssMb.toFixed(0)} MB peak, providers ${peakMb.slice(1).map(mb => mb.toFixed(0)).join(' / ')} MB peak`)
+  }
+  return { idle, jobs }
+})
+
+console.log('\n| job size | tasks/s | requester peak RSS | requester CPU / task | requester SQLite / task | provider peak RSS |\n|---:|---:|---:|---:|---:|---:|')
+for (const row of jobs) {
+  console.log(`| ${row.tasks.toLocaleString('en')} | ${row.tasksPerSecond.toFixed(0)} | ${row.requesterPeakRssMb.toFixed(0)} MB | ${row.requesterCpuMsPerTask.toFixed(2)} ms | ${(row.dbBytesPerTask / 1024).toFixed(2)} KB | ${row.providerPeakRssMb.toFixed(0)} MB |`)
+}
+console.log(`\nIdle ${IDLE_SECONDS} s: providers ${idle.providerCpuPercent.map(p => p.toFixed(2)).join(' / ')} % CPU at ${idle.providerRssMb.map(mb => mb.toFixed(0)).join(' / ')} MB; requester ${idle.requesterCpuPercent.toFixed(2)} % CPU at ${idle.requesterRssMb.toFixed(0)} MB`)
+
+const xOf = (tasks: number) => Math.log10(tasks)
+const picture = linePlot([
+  {
+    title: 'peak RSS, MB',
+    series: [
+      { label: 'requester', color: [31, 119, 180], points: jobs.map(row => [xOf(row.tasks), row.requesterPeakRssMb]) },
+      { label: 'provider', color: [230, 120, 20], points: jobs.map(row => [xOf(row.tasks), row.providerPeakRssMb]) },
+    ],
+  },
+  { title: 'tasks/s, 2 providers', series: [{ label: 'tasks/s', color: [40, 150, 60], points: jobs.map(row => [xOf(row.tasks), row.tasksPerSecond]) }] },
+], { xTicks: jobs.map(row => ({ x: xOf(row.tasks), label: row.tasks >= 1_000_000 ? `${row.tasks / 1_000_000}M` : `${row.tasks / 1000}K` })) })
+await mkdir('out', { recursive: true })
+await writeFile('out/scale.png', encodePng(picture.width, picture.height, picture.rgb))
+console.log('wrote out/scale.png')
+
+const million = jobs.find(row => row.tasks === 1_000_000)
+const round = (value: number, digits = 1) => Number(value.toFixed(digits))
+console.log(JSON.stringify({
+  million: {
+    tasks: million?.tasks ?? null,
+    tasksPerSecond: million === undefined ? null : round(million.tasksPerSecond, 0),
+    requesterPeakRssMb: million === undefined ? null : round(million.requesterPeakRssMb, 0),
+    rss10kMb: round(jobs.find(row => row.tasks === 10_000)!.requesterPeakRssMb, 0),
+    dbBytesPerTask: million === undefined ? null : round(million.dbBytesPerTask, 0),
+  },
+  providers: { count: null, connected: null, used: null, requesterCpuMsPerTask: null },
+  provider: {
+    peakRssMb: round(Math.max(...jobs.map(row => row.providerPeakRssMb)), 0),
+    idleCpuPercent: round(Math.max(...idle.providerCpuPercent), 2),
+  },
+  jobs: jobs.map(row => ({ ...row, tasksPerSecond: round(row.tasksPerSecond, 0), requesterPeakRssMb: round(row.requesterPeakRssMb, 0), requesterCpuMsPerTask: round(row.requesterCpuMsPerTask, 3), dbBytesPerTask: round(row.dbBytesPerTask, 0), providerPeakRssMb: round(row.providerPeakRssMb, 0) })),
+}))
