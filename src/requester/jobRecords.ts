@@ -1,5 +1,5 @@
 /** The requester's records of jobs, tasks, attempts and outputs, as the job store reads and writes them. */
-import type { OutputComparison } from './outcome.ts'
+import type { OutputComparison, ReturnedOutput, ReturnedReplica, StoredOutput } from '../validation/index.ts'
 import type { JobState, TaskEvent, TaskState } from './taskState.ts'
 import type { ContentRef, TaskAssignment, TaskResult } from '../net/index.ts'
 import type { RuntimeName } from '../runtime/index.ts'
@@ -57,18 +57,6 @@ export interface TaskRow {
   readonly returned: ReturnedReplica[]
 }
 
-export interface ReturnedReplica {
-  readonly attempt: number
-  readonly peerId: string
-  /** The provider's Ethereum address: what it is paid at, if the replica is accepted. */
-  readonly address: string
-  /** Hash of the outcome (exit code, stdout and /out by CID, or a deterministic failure). */
-  readonly outcomeHash: string
-  readonly status: 'exit' | 'failed'
-  readonly exitCode: number | null
-  readonly reason: string | null
-}
-
 /**
  * What a result does to its task: one of the task transitions, or `hold` (a replica returned an
  * outcome, the task waits for a quorum) or `none` (the attempt ends, other replicas carry on).
@@ -79,19 +67,12 @@ export interface RecordedResult {
   readonly result: TaskResult
   readonly idx: number
   readonly event: ResultEvent
-  readonly outputs: ReadonlyArray<StoredOutput & { inline?: Uint8Array }>
+  readonly outputs: readonly ReturnedOutput[]
   readonly outcomeHash?: string
   /** With `accept`: the canonical attempt and the judged replicas. */
   readonly canonical?: { readonly attempt: number, readonly valid: readonly number[], readonly invalid: readonly number[] }
   /** The canonical outcome, when it is not the result recorded here (it came from another replica). */
   readonly verdict?: { readonly status: 'exit' | 'failed', readonly exitCode: number | null, readonly reason: string | null }
-}
-
-export interface StoredOutput {
-  readonly kind: 'stdout' | 'stderr' | 'file'
-  readonly path: string
-  readonly cid: string
-  readonly size: number
 }
 
 export interface TaskOutcome {

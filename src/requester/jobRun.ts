@@ -1,12 +1,11 @@
-import { ContentTooLargeError, EMPTY_OUTPUT, inlineCid, InvalidDagError } from '../storage/index.ts'
-import { outcomeHash } from './outcome.ts'
-import { storedOutcome, toleranceMatch, toleranceView } from './toleranceMatch.ts'
-import type { ToleranceView } from './toleranceMatch.ts'
+import { ContentTooLargeError, EMPTY_OUTPUT, InvalidDagError } from '../storage/index.ts'
+import { canonicalOutcome, checkOutputs, invalidOutput, outcomeHash, spotCheckProbability, storedOutcome, toleranceMatch, toleranceView } from '../validation/index.ts'
+import type { ReturnedOutput, ReturnedReplica, StoredOutput, ToleranceView } from '../validation/index.ts'
 import { windowOf } from './providerWindow.ts'
 import { DETERMINISTIC_FAILURES } from './taskState.ts'
 import type { JobStore } from './jobStore.ts'
 import type { EvidenceStore } from './evidenceStore.ts'
-import type { JobRecord, RecordedResult, ReturnedReplica, StoredOutput, TaskDefinition } from './jobRecords.ts'
+import type { JobRecord, RecordedResult, TaskDefinition } from './jobRecords.ts'
 import type { LinkHandlers, OpenLink, ProviderLink, SignedBatch } from './providerLink.ts'
 import type { RequesterEvent } from './requesterEvents.ts'
 import type { Settlement } from './settlement.ts'
@@ -73,7 +72,7 @@ interface Outstanding {
   deadline: number
 }
 
-type Outputs = Array<StoredOutput & { inline?: Uint8Array }>
+type Outputs = ReturnedOutput[]
 
 /** A result with what it means for its task, ready to be stored. */
 type Decided = RecordedResult & {
@@ -85,41 +84,10 @@ type Decided = RecordedResult & {
 }
 
 
-/** A result made invalid by what the requester found wrong with its outputs. */
-function invalidOutput (result: TaskResult, message: string): TaskResult {
-  return { ...result, status: 'failed', exitCode: undefined, reason: 'invalid-output', message }
-}
-
 /** Receipts to one provider go out at most this often (each is a signature). */
 const RECEIPT_INTERVAL_MS = 50
 
 const outstandingKey = (idx: number, attempt: number) => `${idx}/${attempt}`
-
-/**
- * Adaptive replication, as BOINC does it: a provider is trusted after this many valid replicated
- * results in a row; a trusted provider's task then runs once, unless picked for a spot check, with a
- * probability that falls as the streak grows (1 at the threshold, 0.5 at twice it, never below 5 %).
- */
-export const TRUST_STREAK = 10
-export function spotCheckProbability (streak: number): number {
-  return streak < TRUST_STREAK ? 1 : Math.max(0.05, TRUST_STREAK / streak)
-}
-
-/**
- * The outcome the replicas settle on, if any. It needs `quorum` identical replicas, and a lead over
- * the largest group that disagrees, counting the replicas still out as possible dissent, of
- * `replication − quorum + 1`: with 2 of 2 a single liar is outvoted by one more honest replica; with
- * 2 of 3, two colluders returning the same wrong output first cannot win against an honest replica,
- * since every further replica goes to another provider.
- */
-export function canonicalOutcome (replicas: readonly ReturnedReplica[], pending: number, quorum: number, replication: number): string | undefined {
-  const counts = new Map<string, number>()
-  for (const replica of replicas) counts.set(replica.outcomeHash, (counts.get(replica.outcomeHash) ?? 0) + 1)
-  const ranked = [...counts].sort((a, b) => b[1] - a[1])
-  const [best, rival] = [ranked[0], ranked[1]?.[1] ?? 0]
-  if (best === undefined || best[1] < quorum) return undefined
-  return best[1] - rival - pending >= Math.max(1, replication - quorum + 1) ? best[0] : undefined
-}
 
 /**
  * Runs one job to its end: finds providers for it, streams tasks to each within its agreed window,
@@ -451,7 +419,7 @@ export class JobRun {
       this.outstanding.delete(outstandingKey(idx, result.attempt))
       state.inFlight.delete(idx)
       state.taskMs = state.taskMs === undefined ? result.usage.wallMs : 0.8 * state.taskMs + 0.2 * result.usage.wallMs
-      const checked = this.checkOutputs(result)
+      const checked = checkOutputs(result, this.job.spec.limits.outputBytes)
       if (this.closed.has(idx)) {
         // A replica of a task already judged: it ends, and says nothing more.
         ready.push({ idx, result, event: 'none', outputs: [], provider: state.link.peerId })
@@ -475,27 +443,6 @@ export class JobRun {
    * The result's outputs, checked against their CIDs and the job's output limit (the sandbox never
    * lets a task write more, so a result that claims more is a lie); a mismatch makes it invalid.
    */
-  private checkOutputs (result: TaskResult): { outputs: Outputs } | { invalid: TaskResult } {
-    const outputs: Outputs = []
-    const refs = [
-      { kind: 'stdout' as const, path: '', ref: result.stdout },
-      { kind: 'stderr' as const, path: '', ref: result.stderr },
-      ...result.files.map(file => ({ kind: 'file' as const, path: file.path, ref: file })),
-    ]
-    const claimed = refs.reduce((sum, { ref }) => sum + ref.size, 0)
-    const { outputBytes } = this.job.spec.limits
-    if (claimed > outputBytes) return { invalid: invalidOutput(result, `the provider claims ${claimed} bytes of outputs, over the job's limit of ${outputBytes}`) }
-    for (const { kind, path, ref } of refs) {
-      let inline: Uint8Array | undefined
-      if (ref.inline !== undefined) {
-        inline = Buffer.from(ref.inline, 'base64')
-        if (inline.byteLength !== ref.size || inlineCid(inline) !== ref.cid) return { invalid: invalidOutput(result, `the provider's ${kind} ${path} does not match its CID`) }
-      }
-      outputs.push({ kind, path, cid: ref.cid, size: ref.size, ...(inline === undefined ? {} : { inline }) })
-    }
-    return { outputs }
-  }
-
   /**
    * A replica returned an outcome (an exit, or a failure any provider would see). Once the replicas
    * settle on one (see canonicalOutcome), the task is judged: agreeing replicas were valid, the

@@ -5,7 +5,7 @@
  * dashboard shows the latest frame that has tiles, filling in over the one before.
  */
 import { parsePpm, tileRect } from '../../util/index.ts'
-import type { StoredOutput } from '../../requester/index.ts'
+import type { StoredOutput } from '../../validation/index.ts'
 
 export interface MosaicGeometry {
   readonly width: number

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
-import { canonicalOutcome } from './jobRun.ts'
-import type { ReturnedReplica } from './jobRecords.ts'
+import { canonicalOutcome } from './canonicalOutcome.ts'
+import type { ReturnedReplica } from './replica.ts'
 
 const replicas = (outcomes: string) => [...outcomes].map((outcomeHash, attempt): ReturnedReplica => ({ attempt, peerId: `p${attempt}`, address: `0x${String(attempt).padStart(40, '0')}`, outcomeHash, status: 'exit', exitCode: 0, reason: null }))
 

@@ -6,7 +6,7 @@
 import { withinTolerance } from './floatTolerance.ts'
 import { outcomeHash, outcomeShape } from './outcome.ts'
 import type { Outcome, OutputComparison } from './outcome.ts'
-import type { ReturnedReplica, StoredOutput } from './jobRecords.ts'
+import type { ReturnedOutput, ReturnedReplica, StoredOutput } from './replica.ts'
 
 export interface ToleranceView {
   /** The replica's exact outcome hash: what it counts as when it agrees with no earlier group. */
@@ -17,7 +17,7 @@ export interface ToleranceView {
 }
 
 /** A replica's view; `read` gives the bytes of a file that did not come inline. */
-export async function toleranceView (outcome: Outcome, outputs: ReadonlyArray<StoredOutput & { inline?: Uint8Array }>, compare: OutputComparison, read: (output: StoredOutput) => Promise<Uint8Array>): Promise<ToleranceView> {
+export async function toleranceView (outcome: Outcome, outputs: readonly ReturnedOutput[], compare: OutputComparison, read: (output: StoredOutput) => Promise<Uint8Array>): Promise<ToleranceView> {
   const files = new Map<string, Uint8Array>()
   for (const output of outputs) {
     if (output.kind !== 'file' || compare.tolerance?.[output.path] === undefined) continue
@@ -46,7 +46,7 @@ export function toleranceMatch (view: ToleranceView, earlier: ReadonlyArray<{ re
 }
 
 /** A replica that exited, as its outcome, read back from the job store (after a restart). */
-export function storedOutcome (replica: ReturnedReplica, outputs: ReadonlyArray<StoredOutput & { inline?: Uint8Array }>): Outcome {
+export function storedOutcome (replica: ReturnedReplica, outputs: readonly ReturnedOutput[]): Outcome {
   const stdout = outputs.find(output => output.kind === 'stdout')
   return {
     status: 'exit',
