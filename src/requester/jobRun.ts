@@ -2,6 +2,7 @@ import { ContentTooLargeError, EMPTY_OUTPUT, InvalidDagError } from '../storage/
 import { canonicalOutcome, checkOutputs, invalidOutput, outcomeHash, spotCheckProbability, storedOutcome, toleranceMatch, toleranceView } from '../validation/index.ts'
 import type { ReturnedOutput, ReturnedReplica, StoredOutput, ToleranceView } from '../validation/index.ts'
 import { windowOf } from './providerWindow.ts'
+import { ReceiptPacer } from './receiptPacer.ts'
 import { DETERMINISTIC_FAILURES } from './taskState.ts'
 import type { JobStore } from './jobStore.ts'
 import type { EvidenceStore } from './evidenceStore.ts'
@@ -83,7 +84,6 @@ type Decided = RecordedResult & {
   readonly judged?: ReadonlyArray<{ peerId: string, address: string, attempt: number, verdict: 'valid' | 'invalid' | 'unchecked' }>
 }
 
-
 /** Receipts to one provider go out at most this often (each is a signature). */
 const RECEIPT_INTERVAL_MS = 50
 
@@ -127,8 +127,7 @@ export class JobRun {
   private agreements = 0
   private pumpScheduled = false
   /** Providers (PeerIds) whose receipt is behind what they are owed. */
-  private readonly receiptsDue = new Set<string>()
-  private receiptTimer: NodeJS.Timeout | undefined
+  private readonly receipts = new ReceiptPacer(peerId => this.sendReceipt(peerId), RECEIPT_INTERVAL_MS)
   private finished = false
   private readonly stopController = new AbortController()
   /** Draws the spot checks of adaptive replication. */
@@ -289,8 +288,7 @@ export class JobRun {
       }
       this.links.set(peerId, state)
       // A provider linked again (e.g. after this node restarted) gets what it is owed so far at once.
-      this.receiptsDue.add(peerId)
-      this.scheduleReceipts()
+      this.receipts.owe(peerId)
       this.deps.events.emit({ type: 'provider.linked', jobId: this.job.id, provider: peerId, maxInFlight: link.maxInFlight, path: link.path() })
       this.schedulePump()
     } catch (error) {
@@ -642,31 +640,17 @@ export class JobRun {
     }
     for (const [peerId, { address, count }] of paid) {
       this.deps.settlement.resultsAccepted(this.job, address, count)
-      this.receiptsDue.add(peerId)
+      this.receipts.owe(peerId)
     }
-    if (paid.size > 0) this.scheduleReceipts()
     this.checkFinished()
   }
 
-  /**
-   * Receipts are cumulative, so results accepted close together share one: at most one signed
-   * receipt per provider every RECEIPT_INTERVAL_MS, and a last one before the job's links close.
-   */
-  private scheduleReceipts (): void {
-    if (this.receiptTimer !== undefined || this.finished) return
-    this.receiptTimer = setTimeout(() => this.sendReceipts(), RECEIPT_INTERVAL_MS)
-  }
-
-  private sendReceipts (): void {
-    clearTimeout(this.receiptTimer)
-    this.receiptTimer = undefined
-    for (const peerId of this.receiptsDue) {
-      const state = this.links.get(peerId)
-      if (state === undefined) continue
-      const receipt = this.deps.settlement.receipt(this.job, state.link.agreementId, state.link.address)
-      if (receipt !== undefined) state.link.sendReceipt(receipt)
-    }
-    this.receiptsDue.clear()
+  /** The provider's latest cumulative receipt for this job, if it is still linked. */
+  private sendReceipt (peerId: string): void {
+    const state = this.links.get(peerId)
+    if (state === undefined) return
+    const receipt = this.deps.settlement.receipt(this.job, state.link.agreementId, state.link.address)
+    if (receipt !== undefined) state.link.sendReceipt(receipt)
   }
 
   /** An attempt ended without a result (deadline missed, provider gone). */
@@ -730,7 +714,7 @@ export class JobRun {
 
   private async finish (state: 'completed' | 'failed' | 'cancelled'): Promise<void> {
     if (this.finished) return
-    this.sendReceipts()
+    this.receipts.flush()
     this.teardown()
     if (state !== 'cancelled') this.deps.store.finishJob(this.job.id, state)
     this.deps.events.emit({ type: 'job.finished', jobId: this.job.id, state })
@@ -743,7 +727,7 @@ export class JobRun {
   private teardown (): void {
     this.finished = true
     clearInterval(this.timer)
-    clearTimeout(this.receiptTimer)
+    this.receipts.stop()
     this.unsubscribe?.()
     this.stopController.abort()
   }
