@@ -3,6 +3,7 @@ import { canonicalOutcome, checkOutputs, invalidOutput, outcomeHash, spotCheckPr
 import type { ReturnedOutput, ReturnedReplica, StoredOutput, ToleranceView } from '../validation/index.ts'
 import { windowOf } from './providerWindow.ts'
 import { ReceiptPacer } from './receiptPacer.ts'
+import { TaskQueue } from './taskQueue.ts'
 import { DETERMINISTIC_FAILURES } from './taskState.ts'
 import type { JobStore } from './jobStore.ts'
 import type { EvidenceStore } from './evidenceStore.ts'
@@ -104,8 +105,7 @@ export class JobRun {
   private readonly knownHosts = new Map<string, string>()
   /** The signed batch each returned replica came in, until the replica is judged. */
   private readonly batches = new Map<string, SignedBatch>()
-  private queue: number[] = []
-  private queueHead = 0
+  private readonly queue = new TaskQueue()
   private readonly outstanding = new Map<string, Outstanding>()
   /** Replicas that returned an outcome, per task, until the task is judged. */
   private readonly returned = new Map<number, ReturnedReplica[]>()
@@ -219,17 +219,15 @@ export class JobRun {
    */
   private failUnserved (now = Date.now()): void {
     // Nothing out while tasks queue: no provider will take them (none linked, or none allowed).
-    if (this.finished || this.outstanding.size > 0 || this.queueLength() === 0) {
+    if (this.finished || this.outstanding.size > 0 || this.queue.length === 0) {
       this.unservedSince = undefined
       return
     }
     this.unservedSince ??= now
     if (now - this.unservedSince < this.job.spec.waitForProvidersMs) return
-    const indices = [...new Set(this.queue.slice(this.queueHead))].filter(idx => !this.closed.has(idx))
+    const indices = this.queue.drain().filter(idx => !this.closed.has(idx))
     const message = `no provider took the task within ${this.job.spec.waitForProvidersMs} ms (check the job's constraints and conun peers)`
     this.deps.store.failTasks(this.job.id, indices, 'no-provider', message)
-    this.queue = []
-    this.queueHead = 0
     for (const idx of indices) {
       this.closed.add(idx)
       this.remaining--
@@ -239,7 +237,7 @@ export class JobRun {
   }
 
   private discover (): void {
-    if (this.finished || this.queueLength() === 0) return
+    if (this.finished || this.queue.length === 0) return
     const now = Date.now()
     for (const offer of this.deps.candidates(this.job)) {
       if (this.links.size + this.connecting.size >= this.deps.config.maxProviders) return
@@ -299,31 +297,15 @@ export class JobRun {
     }
   }
 
-  private queueLength (): number {
-    return this.queue.length - this.queueHead
-  }
-
   /** The next queued task for `peerId`, preferring tasks it has not tried while another link could take them. */
   private takeFor (peerId: string): number | undefined {
-    const scan = Math.min(this.queueLength(), 64)
-    for (let offset = 0; offset < scan; offset++) {
-      const idx = this.queue[this.queueHead + offset]!
+    return this.queue.take(idx => {
       const tried = this.triedBy.get(idx)
       const fresh = (tried === undefined || !tried.has(peerId)) && !this.sharesHost(idx, peerId)
       // Replicas of one task always go to different providers; a single copy may go back to one
       // that failed it when nobody else is there.
-      const nobodyElse = !fresh && this.job.spec.replication === 1 && [...this.links.keys()].every(other => other === peerId || tried!.has(other))
-      if (fresh || nobodyElse) {
-        if (offset === 0) this.queueHead++
-        else this.queue.splice(this.queueHead + offset, 1)
-        if (this.queueHead > 4096 && this.queueHead * 2 > this.queue.length) {
-          this.queue = this.queue.slice(this.queueHead)
-          this.queueHead = 0
-        }
-        return idx
-      }
-    }
-    return undefined
+      return fresh || (this.job.spec.replication === 1 && [...this.links.keys()].every(other => other === peerId || tried!.has(other)))
+    })
   }
 
   /**
@@ -368,7 +350,7 @@ export class JobRun {
     const now = Date.now()
     const { spec } = this.job
     let progress = true
-    while (progress && this.queueLength() > 0) {
+    while (progress && this.queue.length > 0) {
       progress = false
       for (const state of this.links.values()) {
         if (state.inFlight.size >= windowOf(state)) continue
@@ -512,8 +494,7 @@ export class JobRun {
     if (!spec.adaptive || spec.replication === 1 || (this.attempts.get(idx) ?? 0) > 0 || this.unreplicated.has(idx)) return
     if (this.random() < spotCheckProbability(this.deps.streakOf(peerId))) return
     this.unreplicated.add(idx)
-    this.queue = this.queue.slice(this.queueHead).filter(entry => entry !== idx)
-    this.queueHead = 0
+    this.queue.remove(idx)
   }
 
   /** A replica failed through its provider (timeout, lost, error, invalid output): try another, if attempts are left. */
@@ -529,21 +510,15 @@ export class JobRun {
 
   /** Attempts a task may still make: maxAttempts per replica. */
   private attemptsLeft (idx: number): boolean {
-    const queued = this.queuedCount(idx)
+    const queued = this.queue.count(idx)
     return (this.attempts.get(idx) ?? 0) + queued < this.job.spec.maxAttempts * this.job.spec.replication
-  }
-
-  private queuedCount (idx: number): number {
-    let count = 0
-    for (let i = this.queueHead; i < this.queue.length; i++) if (this.queue[i] === idx) count++
-    return count
   }
 
   /** Replicas still out at providers, back but being fetched, or waiting in the queue. */
   private replicasPending (idx: number): number {
     let out = this.fetching.get(idx) ?? 0
     for (const entry of this.outstanding.values()) if (entry.idx === idx) out++
-    return out + (this.job.spec.replication > 1 ? this.queuedCount(idx) : 0)
+    return out + (this.job.spec.replication > 1 ? this.queue.count(idx) : 0)
   }
 
   /** The task is judged: drop its queued replicas and cancel those still out. */
@@ -552,8 +527,7 @@ export class JobRun {
     this.returned.delete(idx)
     this.views.delete(idx)
     if (this.job.spec.replication === 1) return
-    this.queue = this.queue.slice(this.queueHead).filter(entry => entry !== idx)
-    this.queueHead = 0
+    this.queue.remove(idx)
     for (const [key, entry] of this.outstanding) {
       if (entry.idx !== idx) continue
       this.outstanding.delete(key)
