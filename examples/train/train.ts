@@ -22,7 +22,7 @@ import { dirname, join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { startLocalGrid } from '../../src/devnet/index.ts'
 import { aggregateDeltas, applyOuterStep, assemblyScriptModule, trainDataParallel } from '../../src/sdk/index.ts'
-import { equalBytes } from '../../src/util/index.ts'
+import { equalBytes, Semaphore } from '../../src/util/index.ts'
 import { exampleRunner } from '../runExample.ts'
 import { summaryLine, waitForOffers } from '../grid.ts'
 import { firstRecords, loadMnist, shardRecords } from './mnist.ts'
@@ -131,13 +131,15 @@ export async function runTraining (client: ConunClient, run: TrainingRun = {}): 
 }
 
 /**
- * The same training in one process, no grid: every shard's steps run one after another in conun's
- * WASI sandbox, then the same aggregation and outer step. When every round of the grid's run used
- * every shard (no quorum, deadline or drops), its weights must equal these bit for bit.
+ * The same training in one process, no grid: every shard's steps run in conun's WASI sandbox,
+ * `concurrency` (1 or 2) at a time, then the same aggregation and outer step. When every round of
+ * the grid's run used every shard (no quorum, deadline or drops), its weights must equal these bit
+ * for bit.
  */
-export async function trainInOneProcess (run: TrainingRun = {}): Promise<{ weights: Float32Array, seconds: number }> {
+export async function trainInOneProcess (run: TrainingRun = {}, concurrency = 1): Promise<{ weights: Float32Array, seconds: number }> {
   const { rounds, hidden, aggregator, outer, args, shards } = await prepare(run)
   const runner = await exampleRunner('mlp')
+  const slots = new Semaphore(concurrency)
   const dir = await mkdtemp(join(tmpdir(), 'conun-mlp-train-'))
   try {
     const started = performance.now()
@@ -151,12 +153,16 @@ export async function trainInOneProcess (run: TrainingRun = {}): Promise<{ weigh
     const momentum = new Float64Array(weights.length)
     for (let round = 0; round < rounds; round++) {
       await writeFile(weightsPath, new Uint8Array(weights.buffer))
-      const deltas: Float32Array[] = []
-      for (const [s, path] of paths.entries()) {
-        const result = await runner.run(args(s, round), { inputs: [{ name: 'weights', path: weightsPath }, { name: 'shard', path }], timeoutMs: 120_000 })
-        if (result.exitCode !== 0) throw new Error(`mlp train exited ${result.exitCode}: ${result.stderr.trim()}`)
-        deltas.push(new Float32Array(result.files.get('delta')!.slice().buffer))
-      }
+      const deltas = await Promise.all(paths.map(async (path, s) => {
+        await slots.acquire()
+        try {
+          const result = await runner.run(args(s, round), { inputs: [{ name: 'weights', path: weightsPath }, { name: 'shard', path }], timeoutMs: 120_000 })
+          if (result.exitCode !== 0) throw new Error(`mlp train exited ${result.exitCode}: ${result.stderr.trim()}`)
+          return new Float32Array(result.files.get('delta')!.slice().buffer)
+        } finally {
+          slots.release()
+        }
+      }))
       weights = applyOuterStep(weights, aggregateDeltas(deltas, { aggregator }), outer, momentum)
     }
     return { weights, seconds: (performance.now() - started) / 1000 }
