@@ -122,11 +122,11 @@ await writeFile(join('out', 'bench-train.png'), trainingPlot(scenarios.map(s => 
 console.log('wrote out/bench-train.png')
 const figures = (key: Scenario['key']) => ({ testAccuracy: final(key).accuracy, wallS: final(key).wallS })
 console.log(JSON.stringify({
-  oneProcess: { wallS: replay.seconds, twoAtATimeWallS: replayTwo.seconds },
   single: figures('single'),
   two: figures('two'),
   dropout: figures('dropout'),
   poisonedMedian: figures('poisonedMedian'),
   poisonedMean: figures('poisonedMean'),
   bytesPerRound: { diloco, perStepGradients: perStep, providersFetchWeights: roundBytes.fetchedByProviders },
+  oneProcess: { wallS: replay.seconds, twoAtATimeWallS: replayTwo.seconds },
 }))
