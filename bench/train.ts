@@ -9,7 +9,7 @@
 // and a median holds while it has fewer than half of them.
 // Prints a table and, last, one JSON line.
 //
-//   npm run bench:train [-- --rounds 3 --steps 417 --shards 6 --hidden 256 --lr 0.5 --final-lr 0.003 --shift 1]
+//   npm run bench:train [-- --rounds 3 --steps 417 --shards 6 --hidden 256 --lr 0.5 --final-lr 0.003 --shift 1 --own-sessions]
 import { mkdir, writeFile } from 'node:fs/promises'
 import { cpus, loadavg } from 'node:os'
 import { join } from 'node:path'
@@ -32,6 +32,10 @@ const { values } = parseArgs({
     lr: { type: 'string', default: '0.5' },
     'final-lr': { type: 'string', default: '0.003' },
     shift: { type: 'string', default: '1' },
+    // Each provider in a session of its own (setsid), so that on a Linux machine shared with other
+    // sessions it gets a share of the CPU of its own, as on a machine of its own; without it, the
+    // benchmark's processes all share one autogroup's share.
+    'own-sessions': { type: 'boolean', default: false },
   },
 })
 const SHARDS = Number(values.shards)
@@ -74,11 +78,11 @@ const scenarios: Scenario[] = [
 ]
 
 console.log(`conun training benchmark — ${new Date().toISOString().slice(0, 10)}, ${cpus().length} × ${cpus()[0]?.model.trim()}, Node ${process.version}`)
-console.log(`784-${base.hidden}-10 MLP, 8,000 MNIST digits (moved up to ${base.shift} px) in ${SHARDS} shards, ${base.rounds} rounds of ${base.steps} local steps of ${BATCH} per shard (the same samples in every scenario; learning rate ${base.learningRate} → ${base.finalLearningRate}), 2,000 held out; load average ${loadavg().map(l => l.toFixed(1)).join(' ')}`)
+console.log(`784-${base.hidden}-10 MLP, 8,000 MNIST digits (moved up to ${base.shift} px) in ${SHARDS} shards, ${base.rounds} rounds of ${base.steps} local steps of ${BATCH} per shard (the same samples in every scenario; learning rate ${base.learningRate} → ${base.finalLearningRate}), 2,000 held out; providers ${values['own-sessions'] ? 'each in a session of its own' : 'in the benchmark\'s session'}; load average ${loadavg().map(l => l.toFixed(1)).join(' ')}`)
 const results = new Map<Scenario['key'], TrainingResult>()
 for (const scenario of scenarios) {
   console.log(`\n${scenario.label}`)
-  const grid = await startLocalGrid({ providers: scenario.providers, coresPerProvider: 1 })
+  const grid = await startLocalGrid({ providers: scenario.providers, coresPerProvider: 1, providerWrap: values['own-sessions'] ? ['setsid'] : undefined })
   try {
     if (scenario.poisoner === true) await grid.addProvider({ entry: LIAR, flags: ['--lie-rate', '1', '--scale-file', 'delta', '--scale', '-10'] })
     await waitForOffers(grid.requester.client, scenario.providers + (scenario.poisoner === true ? 1 : 0))

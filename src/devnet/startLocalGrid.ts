@@ -57,6 +57,11 @@ export interface LocalGridOptions {
   readonly keepData?: boolean
   /** Receives every line the nodes print on stderr, prefixed with the node's name. */
   readonly log?: (line: string) => void
+  /**
+   * A command every provider runs under, e.g. ["setsid"]: a session of its own, which Linux's
+   * autogroup scheduling gives its own share of the CPU, as a machine of its own would have.
+   */
+  readonly providerWrap?: readonly string[]
 }
 
 /**
@@ -74,8 +79,8 @@ export async function startLocalGrid (options: LocalGridOptions): Promise<LocalG
     await chain.close()
     if (options.keepData !== true) await rm(root, { recursive: true, force: true })
   }
-  const start = async (name: string, dataDir: string, flags: string[], entry?: string) => {
-    const node = await startNodeProcess(name, dataDir, flags, { log: options.log, entry })
+  const start = async (name: string, dataDir: string, flags: string[], entry?: string, wrap?: readonly string[]) => {
+    const node = await startNodeProcess(name, dataDir, flags, { log: options.log, entry, wrap })
     nodes.push(node)
     await fundFromFaucet(chain.info, node.address as Address)
     return node
@@ -91,13 +96,13 @@ export async function startLocalGrid (options: LocalGridOptions): Promise<LocalG
     const addProvider = async ({ cores = options.coresPerProvider, entry, flags: extra = [] }: { cores?: number, entry?: string, flags?: readonly string[] } = {}) => {
       const name = `provider-${++count}`
       const flags = [...chainFlags, '--provide', '--cores', String(cores), ...bootstrap.flatMap(addr => ['--bootstrap', addr]), ...(options.providerFlags ?? []), ...extra]
-      return start(name, join(root, name), flags, entry)
+      return start(name, join(root, name), flags, entry, options.providerWrap)
     }
     const providers = await Promise.all(Array.from({ length: options.providers }, async () => addProvider()))
     const restart = async (node: GridNode) => {
       if (node.process.exitCode === null && node.process.signalCode === null) throw new Error(`${node.name} is still running`)
       const listen = node.multiaddrs.map(addr => addr.replace(/\/p2p\/[^/]+$/, '')).flatMap(addr => ['--listen', addr])
-      const again = await startNodeProcess(node.name, node.dataDir, [...node.flags.filter((_, i, all) => all[i] !== '--listen' && all[i - 1] !== '--listen'), ...listen], { log: options.log, entry: node.entry })
+      const again = await startNodeProcess(node.name, node.dataDir, [...node.flags.filter((_, i, all) => all[i] !== '--listen' && all[i - 1] !== '--listen'), ...listen], { log: options.log, entry: node.entry, wrap: node.name.startsWith('provider-') ? options.providerWrap : undefined })
       nodes.push(again)
       return again
     }
