@@ -1,6 +1,7 @@
 // `npm run bench:train`: data-parallel training of the MNIST MLP (examples/train) on local grids, in
 // one run: (a) one provider and (b) two, on the same data and budget of samples (every round, six
-// shards of local SGD steps); (c) two providers with 30 % of round contributions lost at random
+// shards of local SGD steps, long enough that a task's compute outweighs the round's fixed cost on
+// the grid), and the same training in one process with no grid (the compute alone); (c) two providers with 30 % of round contributions lost at random
 // (their shards run again the next round); (d) three providers of which one poisons every delta it
 // returns (sign-flipped ×10, a real node: test/fixtures/lyingProvider.ts), aggregated by mean and
 // by coordinate-wise median; (e) bytes a round moves against sending every local step's gradient.
@@ -8,24 +9,40 @@
 // and a median holds while it has fewer than half of them.
 // Prints a table and, last, one JSON line.
 //
-//   npm run bench:train [-- --rounds 6] [-- --steps 200] [-- --shards 6]
+//   npm run bench:train [-- --rounds 3 --steps 417 --shards 6 --hidden 256 --lr 0.5 --final-lr 0.003 --shift 1 --own-sessions]
 import { mkdir, writeFile } from 'node:fs/promises'
-import { cpus } from 'node:os'
+import { cpus, loadavg } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { startLocalGrid } from '../src/devnet/index.ts'
-import { seededRandom } from '../src/util/index.ts'
+import { equalBytes, seededRandom } from '../src/util/index.ts'
 import { waitForOffers } from '../examples/grid.ts'
-import { formatRoundLine, runTraining } from '../examples/train/train.ts'
+import { formatRoundLine, runTraining, trainInOneProcess } from '../examples/train/train.ts'
 import { trainingPlot } from '../examples/train/plot.ts'
 import type { Aggregator } from '../src/sdk/index.ts'
 import type { TrainingResult, TrainingRun } from '../examples/train/train.ts'
 import type { PlotSeries } from '../examples/train/plot.ts'
 
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '6' }, steps: { type: 'string', default: '200' }, shards: { type: 'string', default: '6' } } })
+const { values } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '3' },
+    steps: { type: 'string', default: '417' },
+    shards: { type: 'string', default: '6' },
+    hidden: { type: 'string', default: '256' },
+    lr: { type: 'string', default: '0.5' },
+    'final-lr': { type: 'string', default: '0.003' },
+    shift: { type: 'string', default: '1' },
+    // Each provider in a session of its own (setsid), so that on a Linux machine shared with other
+    // sessions it gets a share of the CPU of its own, as on a machine of its own; without it, the
+    // benchmark's processes all share one autogroup's share.
+    'own-sessions': { type: 'boolean', default: false },
+  },
+})
 const SHARDS = Number(values.shards)
 const BATCH = 32
-const base: TrainingRun = { shards: SHARDS, rounds: Number(values.rounds), hidden: 128, steps: Number(values.steps), batch: BATCH, learningRate: 0.1 }
+// Six shards' deltas averaged act like a batch six times larger, hence a learning rate higher
+// than the two-shard example's.
+const base: TrainingRun = { shards: SHARDS, rounds: Number(values.rounds), hidden: Number(values.hidden), steps: Number(values.steps), batch: BATCH, learningRate: Number(values.lr), finalLearningRate: Number(values['final-lr']), shift: Number(values.shift) }
 const LIAR = join(import.meta.dirname, '..', 'test', 'fixtures', 'lyingProvider.ts')
 
 interface Scenario {
@@ -61,11 +78,11 @@ const scenarios: Scenario[] = [
 ]
 
 console.log(`conun training benchmark — ${new Date().toISOString().slice(0, 10)}, ${cpus().length} × ${cpus()[0]?.model.trim()}, Node ${process.version}`)
-console.log(`784-128-10 MLP, 8,000 MNIST digits in ${SHARDS} shards, ${base.rounds} rounds of ${base.steps} local steps of ${BATCH} per shard (the same samples in every scenario), 2,000 held out`)
+console.log(`784-${base.hidden}-10 MLP, 8,000 MNIST digits (moved up to ${base.shift} px) in ${SHARDS} shards, ${base.rounds} rounds of ${base.steps} local steps of ${BATCH} per shard (the same samples in every scenario; learning rate ${base.learningRate} → ${base.finalLearningRate}), 2,000 held out; providers ${values['own-sessions'] ? 'each in a session of its own' : 'in the benchmark\'s session'}; load average ${loadavg().map(l => l.toFixed(1)).join(' ')}`)
 const results = new Map<Scenario['key'], TrainingResult>()
 for (const scenario of scenarios) {
   console.log(`\n${scenario.label}`)
-  const grid = await startLocalGrid({ providers: scenario.providers, coresPerProvider: 1 })
+  const grid = await startLocalGrid({ providers: scenario.providers, coresPerProvider: 1, providerWrap: values['own-sessions'] ? ['setsid'] : undefined })
   try {
     if (scenario.poisoner === true) await grid.addProvider({ entry: LIAR, flags: ['--lie-rate', '1', '--scale-file', 'delta', '--scale', '-10'] })
     await waitForOffers(grid.requester.client, scenario.providers + (scenario.poisoner === true ? 1 : 0))
@@ -75,6 +92,13 @@ for (const scenario of scenarios) {
   }
 }
 
+// The compute alone: the same tasks in one process (no grid), one at a time and two at a time,
+// whose weights must equal (a)'s bit for bit. The second against the first is the parallelism the
+// machine gives this benchmark now: the most (b) can gain over (a), whatever the grid does.
+const replay = await trainInOneProcess(base)
+const replayTwo = await trainInOneProcess(base, 2)
+const single = new Uint8Array(results.get('single')!.weights.buffer)
+const replayMatches = [replay, replayTwo].every(r => equalBytes(new Uint8Array(r.weights.buffer), single))
 const final = (key: Scenario['key']) => results.get(key)!.lines.at(-1)!
 const parameters = results.get('single')!.parameters
 const weightBytes = parameters * 4
@@ -92,7 +116,9 @@ for (const scenario of scenarios) {
   console.log(`| ${scenario.label} | ${scenario.providers}${scenario.poisoner === true ? ' + 1 poisoner' : ''} | ${(line.accuracy * 100).toFixed(2)} % | ${line.loss.toFixed(4)} | ${line.wallS.toFixed(1)} |`)
 }
 const speedup = final('single').wallS / final('two').wallS
-console.log(`\n(b) against (a): ${((final('two').accuracy - final('single').accuracy) * 100).toFixed(2)} points, ${speedup.toFixed(2)}× faster`)
+console.log(`| one process, no grid, a task at a time | - | ${replayMatches ? '(a)\'s weights bit for bit' : 'NOT (a)\'s weights'} | - | ${replay.seconds.toFixed(1)} |`)
+console.log(`| one process, no grid, two tasks at a time | - | the same | - | ${replayTwo.seconds.toFixed(1)} |`)
+console.log(`\n(b) against (a): ${((final('two').accuracy - final('single').accuracy) * 100).toFixed(2)} points, ${speedup.toFixed(2)}× faster; two tasks at a time in one process: ${(replay.seconds / replayTwo.seconds).toFixed(2)}× faster than one (the parallelism the machine gives now); load average now ${loadavg().map(l => l.toFixed(1)).join(' ')}`)
 console.log(`(e) bytes per round: ${(diloco / 1e6).toFixed(2)} MB (weights once + ${SHARDS} deltas of ${(weightBytes / 1e3).toFixed(0)} kB; providers fetch the weights too: ≤ ${(roundBytes.fetchedByProviders / 1e6).toFixed(2)} MB more) vs ${(perStep / 1e6).toFixed(1)} MB sending every step's gradient and weights (${(perStep / diloco).toFixed(0)}× more)`)
 
 await mkdir('out', { recursive: true })
@@ -106,4 +132,5 @@ console.log(JSON.stringify({
   poisonedMedian: figures('poisonedMedian'),
   poisonedMean: figures('poisonedMean'),
   bytesPerRound: { diloco, perStepGradients: perStep, providersFetchWeights: roundBytes.fetchedByProviders },
+  oneProcess: { wallS: replay.seconds, twoAtATimeWallS: replayTwo.seconds },
 }))

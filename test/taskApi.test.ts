@@ -78,6 +78,7 @@ test('rounds: each built from the last; a round closes on its quorum or deadline
   const naps = (ms: readonly number[]) => ms.map(m => ({ args: [String(m)] }))
   const job = { runtime: 'wasi' as const, module: sleep }
   const summaries: Array<RoundSummary<number>> = []
+  const seen: Array<[number, number]> = []
   // Round 0 has a straggler (a minute) and closes on 3 of 4; round 1 runs the missing task again, short, with two more.
   for await (const summary of rounds(client, {
     initial: 0,
@@ -85,8 +86,10 @@ test('rounds: each built from the last; a round closes on its quorum or deadline
     quorum: 3,
     round: (_, t, missing) => ({ job: { ...job, name: `round ${t}` }, tasks: naps(t === 0 ? [100, 100, 100, 60_000] : [...missing.map(() => 100), 100, 100]) }),
     combine: (results, state) => state + results.length,
+    onResult: (result, t) => seen.push([t, result.idx]),
   })) summaries.push(summary)
   assert.deepEqual(summaries.map(s => [s.round, s.closedBy, s.missing, s.state]), [[0, 'quorum', [3], 3], [1, 'all', [], 6]])
+  assert.deepEqual(seen, summaries.flatMap(s => s.results.map(result => [s.round, result.idx])), 'onResult saw each result of a round, in order')
   for (const result of summaries[0]!.results) assert.equal(Buffer.from(result.stdout).toString(), 'sleeping\nwoke\n')
   assert.equal((await client.jobs()).find(status => status.job.spec.name === 'round 0')?.job.state, 'cancelled', 'the straggler was cancelled with its round')
 

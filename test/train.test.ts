@@ -17,10 +17,10 @@ test.after(() => grid.stop())
 await waitFor(async () => (await client.peers()).filter(peer => peer.offer !== null).length === 3, 30_000, 'three offers')
 
 // A subset that trains in seconds here: 2,400 digits in 3 shards, 500 held out, a 784-32-10 MLP,
-// 3 rounds of 50 local steps of 32 (each shard seen twice over).
-const SMALL: TrainingRun = { shards: 3, rounds: 3, hidden: 32, steps: 50, batch: 32, trainSamples: 2_400, testSamples: 500 }
-// Chance is 10 %, and the initial weights score about that. This run measured 81 % after one round
-// and 87 % after three here; a kernel, aggregation or outer step that is wrong (a sign, deltas
+// 3 rounds of 50 local steps of 32 (each shard seen twice over), samples moved by up to a pixel.
+const SMALL: TrainingRun = { shards: 3, rounds: 3, hidden: 32, steps: 50, batch: 32, learningRate: 0.1, shift: 1, trainSamples: 2_400, testSamples: 500 }
+// Chance is 10 %, and the initial weights score about that. This run measured 77 % after one round
+// and 86 % after three here; a kernel, aggregation or outer step that is wrong (a sign, deltas
 // lost, weights not carried between rounds) ends far below 80 %, which an honest run clears by
 // several points.
 const THRESHOLD = 0.8
@@ -43,7 +43,7 @@ test('replicas of one training step are bit-identical on two providers, and the 
   const hidden = 32
   const weights = await client.uploadBytes(new Uint8Array(initialMlpWeights(hidden).buffer))
   const shard = await client.uploadBytes(firstRecords((await loadMnist()).train, 800))
-  const step = { args: mlpTrainArgs({ hidden, steps: 20, batch: 32, learningRate: 0.1, seed: 3, offset: 0 }), inputs: { shard: shard.cid } }
+  const step = { args: mlpTrainArgs({ hidden, steps: 20, batch: 32, learningRate: 0.1, seed: 3, offset: 0, shift: 2 }), inputs: { shard: shard.cid } }
   const deltaOn = async (options: { providers?: string[], replication?: number }) => {
     const job = { runtime: 'wasi' as const, module, inputs: { weights: weights.cid }, replication: options.replication, constraints: { providers: options.providers } }
     for await (const result of map(client, [step], { ...job, task: task => task })) return { delta: result.files.delta!, provider: result.provider }

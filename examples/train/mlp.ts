@@ -43,11 +43,13 @@ export interface MlpSteps {
   readonly seed: number
   /** Samples of the shard that earlier rounds used. */
   readonly offset: number
+  /** Augmentation: each sample moved by up to this many pixels across and down (default 0). */
+  readonly shift?: number
 }
 
-/** The args of one training task: `mlp train HIDDEN STEPS BATCH LR SEED OFFSET`. */
+/** The args of one training task: `mlp train HIDDEN STEPS BATCH LR SEED OFFSET SHIFT`. */
 export function mlpTrainArgs (s: MlpSteps): string[] {
-  return ['train', s.hidden, s.steps, s.batch, s.learningRate, s.seed, s.offset].map(String)
+  return ['train', s.hidden, s.steps, s.batch, s.learningRate, s.seed, s.offset, s.shift ?? 0].map(String)
 }
 
 export interface Evaluation {

@@ -6,8 +6,9 @@
  * CID, and the requester aggregates the deltas, takes the outer step and scores the new weights on
  * the 2,000 held-out digits.
  *
- *   node examples/train/train.ts [--providers 2] [--cores 1] [--shards 4] [--rounds 10]
- *        [--hidden 128] [--steps 100] [--batch 32] [--lr 0.1] [--aggregator mean|median|trimmedMean]
+ *   node examples/train/train.ts [--providers 2] [--cores 1] [--shards 2] [--rounds 3]
+ *        [--hidden 256] [--steps 1250] [--batch 32] [--lr 0.3] [--final-lr 0.003] [--shift 1]
+ *        [--aggregator mean|median|trimmedMean]
  *        [--outer average|nesterov] [--replication 1] [--price CON] [--quorum N] [--deadline-ms MS]
  *        [--train-samples 8000] [--test-samples 2000] [--plot out/train.png]
  *
@@ -21,7 +22,7 @@ import { dirname, join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { startLocalGrid } from '../../src/devnet/index.ts'
 import { aggregateDeltas, applyOuterStep, assemblyScriptModule, trainDataParallel } from '../../src/sdk/index.ts'
-import { equalBytes } from '../../src/util/index.ts'
+import { equalBytes, Semaphore } from '../../src/util/index.ts'
 import { exampleRunner } from '../runExample.ts'
 import { summaryLine, waitForOffers } from '../grid.ts'
 import { firstRecords, loadMnist, shardRecords } from './mnist.ts'
@@ -38,7 +39,12 @@ export interface TrainingRun {
   /** Local SGD steps per task, each of `batch` samples. */
   readonly steps?: number
   readonly batch?: number
+  /** The local steps' learning rate in a shard's first round. */
   readonly learningRate?: number
+  /** The learning rate a shard's last round ends near: it decays from learningRate along a cosine (default: no decay). */
+  readonly finalLearningRate?: number
+  /** Augmentation: training samples moved by up to this many pixels across and down. */
+  readonly shift?: number
   readonly aggregator?: Aggregator
   readonly outer?: OuterStep
   readonly replication?: number
@@ -75,11 +81,15 @@ export interface TrainingResult {
 
 /** The run's settings with their defaults, its data, and each shard's task args. */
 async function prepare (run: TrainingRun) {
-  const { shards: shardCount = 4, rounds = 10, hidden = 128, steps = 100, batch = 32, learningRate = 0.1, replication = 1, aggregator = 'mean', outer = { kind: 'average' } } = run
+  const { shards: shardCount = 2, rounds = 3, hidden = 256, steps = 1250, batch = 32, learningRate = 0.3, shift = 1, replication = 1, aggregator = 'mean', outer = { kind: 'average' } } = run
+  const finalLearningRate = run.finalLearningRate ?? learningRate
   const data = await loadMnist()
   const train = firstRecords(data.train, run.trainSamples ?? 8_000)
   const test = firstRecords(data.test, run.testSamples ?? 2_000)
-  const args = (shard: number, step: number) => mlpTrainArgs({ hidden, steps, batch, learningRate, seed: shard + 1, offset: step * steps * batch })
+  // The step's learning rate depends only on the shard's step, so a shard that missed a round
+  // repeats it exactly, and the one-process replay computes the same.
+  const decayed = (step: number) => finalLearningRate + (learningRate - finalLearningRate) * (1 + Math.cos(Math.PI * step / rounds)) / 2
+  const args = (shard: number, step: number) => mlpTrainArgs({ hidden, steps, batch, learningRate: decayed(step), seed: shard + 1, offset: step * steps * batch, shift })
   return { rounds, hidden, replication, aggregator, outer, test, shards: shardRecords(train, shardCount), args }
 }
 
@@ -121,13 +131,15 @@ export async function runTraining (client: ConunClient, run: TrainingRun = {}): 
 }
 
 /**
- * The same training in one process, no grid: every shard's steps run one after another in conun's
- * WASI sandbox, then the same aggregation and outer step. When every round of the grid's run used
- * every shard (no quorum, deadline or drops), its weights must equal these bit for bit.
+ * The same training in one process, no grid: every shard's steps run in conun's WASI sandbox,
+ * `concurrency` (1 or 2) at a time, then the same aggregation and outer step. When every round of
+ * the grid's run used every shard (no quorum, deadline or drops), its weights must equal these bit
+ * for bit.
  */
-export async function trainInOneProcess (run: TrainingRun = {}): Promise<{ weights: Float32Array, seconds: number }> {
+export async function trainInOneProcess (run: TrainingRun = {}, concurrency = 1): Promise<{ weights: Float32Array, seconds: number }> {
   const { rounds, hidden, aggregator, outer, args, shards } = await prepare(run)
   const runner = await exampleRunner('mlp')
+  const slots = new Semaphore(concurrency)
   const dir = await mkdtemp(join(tmpdir(), 'conun-mlp-train-'))
   try {
     const started = performance.now()
@@ -141,12 +153,16 @@ export async function trainInOneProcess (run: TrainingRun = {}): Promise<{ weigh
     const momentum = new Float64Array(weights.length)
     for (let round = 0; round < rounds; round++) {
       await writeFile(weightsPath, new Uint8Array(weights.buffer))
-      const deltas: Float32Array[] = []
-      for (const [s, path] of paths.entries()) {
-        const result = await runner.run(args(s, round), { inputs: [{ name: 'weights', path: weightsPath }, { name: 'shard', path }], timeoutMs: 120_000 })
-        if (result.exitCode !== 0) throw new Error(`mlp train exited ${result.exitCode}: ${result.stderr.trim()}`)
-        deltas.push(new Float32Array(result.files.get('delta')!.slice().buffer))
-      }
+      const deltas = await Promise.all(paths.map(async (path, s) => {
+        await slots.acquire()
+        try {
+          const result = await runner.run(args(s, round), { inputs: [{ name: 'weights', path: weightsPath }, { name: 'shard', path }], timeoutMs: 120_000 })
+          if (result.exitCode !== 0) throw new Error(`mlp train exited ${result.exitCode}: ${result.stderr.trim()}`)
+          return new Float32Array(result.files.get('delta')!.slice().buffer)
+        } finally {
+          slots.release()
+        }
+      }))
       weights = applyOuterStep(weights, aggregateDeltas(deltas, { aggregator }), outer, momentum)
     }
     return { weights, seconds: (performance.now() - started) / 1000 }
@@ -166,12 +182,14 @@ if (import.meta.main) {
     options: {
       providers: { type: 'string', default: '2' },
       cores: { type: 'string', default: '1' },
-      shards: { type: 'string', default: '4' },
-      rounds: { type: 'string', default: '10' },
-      hidden: { type: 'string', default: '128' },
-      steps: { type: 'string', default: '100' },
+      shards: { type: 'string', default: '2' },
+      rounds: { type: 'string', default: '3' },
+      hidden: { type: 'string', default: '256' },
+      steps: { type: 'string', default: '1250' },
       batch: { type: 'string', default: '32' },
-      lr: { type: 'string', default: '0.1' },
+      lr: { type: 'string', default: '0.3' },
+      'final-lr': { type: 'string', default: '0.003' },
+      shift: { type: 'string', default: '1' },
       aggregator: { type: 'string', default: 'mean' },
       outer: { type: 'string', default: 'average' },
       replication: { type: 'string', default: '1' },
@@ -198,6 +216,8 @@ if (import.meta.main) {
       steps: Number(values.steps),
       batch: Number(values.batch),
       learningRate: Number(values.lr),
+      finalLearningRate: Number(values['final-lr']),
+      shift: Number(values.shift),
       aggregator: values.aggregator as Aggregator,
       outer: values.outer === 'nesterov' ? { kind: 'nesterov', learningRate: 0.7, momentum: 0.9 } : { kind: 'average' },
       replication: Number(values.replication),

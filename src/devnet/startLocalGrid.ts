@@ -58,6 +58,11 @@ export interface LocalGridOptions {
   readonly keepData?: boolean
   /** Receives every line the nodes print on stderr, prefixed with the node's name. */
   readonly log?: (line: string) => void
+  /**
+   * A command every provider runs under, e.g. ["setsid"]: a session of its own, which Linux's
+   * autogroup scheduling gives its own share of the CPU, as a machine of its own would have.
+   */
+  readonly providerWrap?: readonly string[]
 }
 
 /** Providers started at the same time. */
@@ -78,8 +83,8 @@ export async function startLocalGrid (options: LocalGridOptions): Promise<LocalG
     await chain.close()
     if (options.keepData !== true) await rm(root, { recursive: true, force: true })
   }
-  const start = async (name: string, dataDir: string, flags: string[], entry?: string) => {
-    const node = await startNodeProcess(name, dataDir, flags, { log: options.log, entry })
+  const start = async (name: string, dataDir: string, flags: string[], entry?: string, wrap?: readonly string[]) => {
+    const node = await startNodeProcess(name, dataDir, flags, { log: options.log, entry, wrap })
     nodes.push(node)
     await fundFromFaucet(chain.info, node.address as Address)
     return node
@@ -95,7 +100,7 @@ export async function startLocalGrid (options: LocalGridOptions): Promise<LocalG
     const addProvider = async ({ cores = options.coresPerProvider, entry, flags: extra = [] }: { cores?: number, entry?: string, flags?: readonly string[] } = {}) => {
       const name = `provider-${++count}`
       const flags = [...chainFlags, '--provide', '--cores', String(cores), ...bootstrap.flatMap(addr => ['--bootstrap', addr]), ...(options.providerFlags ?? []), ...extra]
-      return start(name, join(root, name), flags, entry)
+      return start(name, join(root, name), flags, entry, options.providerWrap)
     }
     // A few at a time: a node's start is mostly CPU (loading its modules), and twenty starting at once
     // on a small machine each crawl, past the start limit; in turns each is up in a second or two.
@@ -111,7 +116,7 @@ export async function startLocalGrid (options: LocalGridOptions): Promise<LocalG
     const restart = async (node: GridNode) => {
       if (node.process.exitCode === null && node.process.signalCode === null) throw new Error(`${node.name} is still running`)
       const listen = node.multiaddrs.map(addr => addr.replace(/\/p2p\/[^/]+$/, '')).flatMap(addr => ['--listen', addr])
-      const again = await startNodeProcess(node.name, node.dataDir, [...node.flags.filter((_, i, all) => all[i] !== '--listen' && all[i - 1] !== '--listen'), ...listen], { log: options.log, entry: node.entry })
+      const again = await startNodeProcess(node.name, node.dataDir, [...node.flags.filter((_, i, all) => all[i] !== '--listen' && all[i - 1] !== '--listen'), ...listen], { log: options.log, entry: node.entry, wrap: node.name.startsWith('provider-') ? options.providerWrap : undefined })
       nodes.push(again)
       return again
     }

@@ -34,6 +34,8 @@ export interface RoundsOptions<State> {
   readonly deadlineMs?: number
   readonly signal?: AbortSignal
   readonly onProgress?: (progress: TaskProgress & { round: number }) => void
+  /** Sees each result of round t as it arrives, before the round closes (e.g. to start reading its outputs). */
+  readonly onResult?: (result: MapResult<TaskInput>, t: number) => void
 }
 
 /**
@@ -57,6 +59,7 @@ export async function * rounds<State> (client: ConunClient, options: RoundsOptio
     try {
       for await (const result of map(client, tasks, { ...job, task: task => task, signal, onProgress: p => options.onProgress?.({ ...p, round: t }) })) {
         results.push(result)
+        options.onResult?.(result, t)
         if (results.length >= quorum && results.length < tasks.length) {
           closedBy = 'quorum'
           break // leaving the loop cancels the round's remaining tasks

@@ -90,6 +90,9 @@ export async function * trainDataParallel<Evaluation = undefined> (client: Conun
   }
   // The task order of each round, by round: combine maps task indices back to shards with it.
   const shardOfTask = new Map<number, number[]>()
+  // Each delta is read as soon as its task ends, while the round's other tasks still run, so the
+  // round's close waits for one read at most instead of all of them one after another.
+  const reads = new Map<MapResult<TaskInput>, Promise<Uint8Array>>()
   const iteration = rounds<TrainState>(client, {
     initial,
     rounds: options.rounds,
@@ -97,6 +100,13 @@ export async function * trainDataParallel<Evaluation = undefined> (client: Conun
     deadlineMs: options.deadlineMs,
     signal: options.signal,
     onProgress: options.onProgress,
+    onResult: result => {
+      const file = result.files.delta
+      if (result.exitCode !== 0 || file === undefined) return
+      const read = file.bytes()
+      read.catch(() => {}) // a failed read is reported when combine awaits it
+      reads.set(result, read)
+    },
     round: async (state, t) => {
       const weights = await client.uploadBytes(bytesOf(state.weights))
       // Shards the last round went without go first, so they are the first to be scheduled.
@@ -110,7 +120,7 @@ export async function * trainDataParallel<Evaluation = undefined> (client: Conun
     combine: async (results, state, t) => {
       const order = shardOfTask.get(t)!
       shardOfTask.delete(t)
-      const { deltas, used, rejected, bytesDown } = await readDeltas(results, order, length)
+      const { deltas, used, rejected, bytesDown } = await readDeltas(results, order, length, reads)
       if (deltas.length === 0) throw new Error(`round ${t + 1} returned no usable delta: ${rejected.map(r => `shard ${r.shard}: ${r.reason}`).join('; ')}`)
       const step = aggregateDeltas(deltas, { aggregator: options.aggregator ?? 'mean', trim: options.trim })
       const weights = applyOuterStep(state.weights, step, outer, state.momentum)
@@ -141,8 +151,8 @@ function bytesOf (weights: Float32Array): Uint8Array {
   return new Uint8Array(weights.buffer, weights.byteOffset, weights.byteLength)
 }
 
-/** The round's deltas as f32, in shard order, with those that cannot be used set aside. */
-async function readDeltas (results: ReadonlyArray<MapResult<TaskInput>>, order: readonly number[], length: number) {
+/** The round's deltas as f32, in shard order, with those that cannot be used set aside; `reads` holds those already being read. */
+async function readDeltas (results: ReadonlyArray<MapResult<TaskInput>>, order: readonly number[], length: number, reads: Map<MapResult<TaskInput>, Promise<Uint8Array>>) {
   const byShard = [...results].map(result => ({ result, shard: order[result.idx]! })).sort((a, b) => a.shard - b.shard)
   const deltas: Float32Array[] = []
   const used: number[] = []
@@ -155,7 +165,8 @@ async function readDeltas (results: ReadonlyArray<MapResult<TaskInput>>, order: 
       reject(result.exitCode !== 0 ? `exit ${result.exitCode}` : 'no /out/delta')
       continue
     }
-    const bytes = await file.bytes()
+    const bytes = await (reads.get(result) ?? file.bytes())
+    reads.delete(result)
     bytesDown += bytes.byteLength
     if (bytes.byteLength !== length * 4) {
       reject(`/out/delta holds ${bytes.byteLength} bytes, the weights ${length * 4}`)

@@ -1,13 +1,15 @@
 // A 784-HIDDEN-10 multilayer perceptron (ReLU, softmax cross-entropy) on MNIST-style digits: the
 // kernel of data-parallel training across the grid.
 //
-//   mlp train HIDDEN STEPS BATCH LR SEED OFFSET    /in/weights, /in/shard → /out/delta
-//   mlp eval HIDDEN                                /in/weights, /in/shard → stdout "correct count lossSum"
+//   mlp train HIDDEN STEPS BATCH LR SEED OFFSET [SHIFT]   /in/weights, /in/shard → /out/delta
+//   mlp eval HIDDEN                                       /in/weights, /in/shard → stdout "correct count lossSum"
 //
 // train: STEPS minibatch SGD steps of BATCH samples with learning rate LR from the weights, and
 // writes the change (trained − given) to /out/delta. Samples come in the order of a permutation of
 // the shard drawn per epoch from SEED; OFFSET is how many samples earlier rounds already used, so
-// successive rounds walk on through the shard. eval: the count of correctly classified samples and
+// successive rounds walk on through the shard. SHIFT (default 0) augments the data: each training
+// sample is moved by up to SHIFT pixels across and down, drawn from SEED and OFFSET, so the same
+// task still writes the same bytes everywhere. eval: the count of correctly classified samples and
 // the summed cross-entropy loss.
 //
 // Weights and deltas are f32 little-endian: W1 (784 × HIDDEN, input-major), b1 (HIDDEN),
@@ -19,8 +21,9 @@
 
 import { readWholeFile, writeFile, parseIntArg } from "../../lib/assembly/wasiFiles";
 
-const USAGE = "usage: mlp train HIDDEN STEPS BATCH LR SEED OFFSET | mlp eval HIDDEN";
-const INPUTS: i32 = 784;
+const USAGE = "usage: mlp train HIDDEN STEPS BATCH LR SEED OFFSET [SHIFT] | mlp eval HIDDEN";
+const SIDE: i32 = 28;
+const INPUTS: i32 = SIDE * SIDE;
 const CLASSES: i32 = 10;
 const RECORD: i32 = INPUTS + 1;
 
@@ -63,14 +66,22 @@ const h = new StaticArray<f32>(hidden);
 const dh = new StaticArray<f32>(hidden);
 const p = new StaticArray<f32>(CLASSES);
 
-/** Loads sample s into x and nonZero; returns how many pixels are non-zero. */
-function loadSample(s: i32): i32 {
+/**
+ * Loads sample s, moved dx pixels right and dy down (what moves out of the image is lost, what
+ * moves in is blank), into x and nonZero; returns how many pixels are non-zero.
+ */
+function loadSample(s: i32, dx: i32 = 0, dy: i32 = 0): i32 {
   const at = s * RECORD + 1;
   let n = 0;
-  for (let i = 0; i < INPUTS; i++) {
-    const v = unchecked(shard[at + i]);
-    unchecked(x[i] = <f32>v / 255.0);
-    if (v != 0) unchecked(nonZero[n++] = i);
+  for (let r = 0; r < SIDE; r++) {
+    const from = r - dy;
+    for (let c = 0; c < SIDE; c++) {
+      const i = r * SIDE + c;
+      const fc = c - dx;
+      const v = from >= 0 && from < SIDE && fc >= 0 && fc < SIDE ? unchecked(shard[at + from * SIDE + fc]) : 0;
+      unchecked(x[i] = <f32>v / 255.0);
+      if (v != 0) unchecked(nonZero[n++] = i);
+    }
   }
   return n;
 }
@@ -120,14 +131,26 @@ function argmax(): i32 {
   return best;
 }
 
-/** The generator of sample order: mulberry32, as conun's seededRandom. */
-let rngState: u32 = 0;
-function random(): u32 {
-  rngState += 0x6d2b79f5;
-  let t = rngState;
+/** mulberry32's output for a state, as conun's seededRandom. */
+function mulberry32(state: u32): u32 {
+  let t = state;
   t = (t ^ (t >>> 15)) * (t | 1);
   t ^= t + (t ^ (t >>> 7)) * (t | 61);
   return t ^ (t >>> 14);
+}
+
+/** The generator of sample order. */
+let rngState: u32 = 0;
+function random(): u32 {
+  rngState += 0x6d2b79f5;
+  return mulberry32(rngState);
+}
+
+/** The generator of shifts, apart from the order's so that SHIFT leaves the order as it was. */
+let shiftState: u32 = 0;
+function randomShift(shift: i32): i32 {
+  shiftState += 0x6d2b79f5;
+  return <i32>(mulberry32(shiftState) % <u32>(2 * shift + 1)) - shift;
 }
 
 /** The shard's sample order in `epoch`: a Fisher–Yates shuffle seeded by SEED and the epoch. */
@@ -150,6 +173,8 @@ function train(): void {
   if (!(lr > 0 && lr < 100)) fail("LR must be a number in (0, 100), got \"" + process.argv[5] + "\"");
   const seed = <u32>intArg(6, "SEED", 0, 0xffffffff);
   const offset = <i64>parseIntArg("OFFSET", process.argv.length > 7 ? process.argv[7] : "", 0, 1 << 50, fail);
+  const shift = process.argv.length > 8 ? intArg(8, "SHIFT", 0, 4) : 0;
+  shiftState = seed * 0x85ebca6b + <u32>offset;
 
   const start = new StaticArray<f32>(PARAMS);
   memory.copy(changetype<usize>(start), changetype<usize>(w), <usize>(PARAMS * 4));
@@ -172,7 +197,9 @@ function train(): void {
       }
       const s = order[position++];
       const label = <i32>shard[s * RECORD];
-      const n = loadSample(s);
+      const dx = shift > 0 ? randomShift(shift) : 0;
+      const dy = shift > 0 ? randomShift(shift) : 0;
+      const n = loadSample(s, dx, dy);
       forward(n, label);
       // Softmax cross-entropy: dz = p − onehot(label).
       p[label] -= 1;
