@@ -92,11 +92,13 @@ if (await detectGpu() === null) {
   }
   let gpuTasksInTab = 0
 
-  test('a tab with an adapter offers webgpu and names the adapter; one without offers wasi only', async () => {
+  test('a tab with an adapter offers webgpu, names the adapter and its measured speed; one without offers wasi only', async () => {
     const offers = new Map((await client.peers()).map(peer => [peer.peerId, peer.offer]))
     assert.deepEqual(offers.get(gpuTab.peerId)?.runtimes, ['wasi', 'webgpu'])
     assert.equal(offers.get(gpuTab.peerId)?.gpu?.architecture, 'swiftshader')
     assert.ok(offers.get(gpuTab.peerId)!.gpu!.maxWorkgroupsPerDimension > 0)
+    // Measured in the tab with the node providers' kernel, so minGpuGflops jobs can go to tabs too.
+    assert.ok((offers.get(gpuTab.peerId)!.gpu!.gflops ?? 0) > 0, 'the tab measured its GFLOP/s')
     assert.deepEqual(offers.get(plainTab.peerId)?.runtimes, ['wasi'])
     assert.equal(offers.get(plainTab.peerId)?.gpu, undefined)
   })

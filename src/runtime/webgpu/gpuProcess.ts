@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises'
 import { create, globals } from 'webgpu'
 import { TaskFailure } from '../wasi/errors.ts'
+import { matmulWgslPath } from './matmulKernel.ts'
 import { measureGflops } from './measureGflops.ts'
 import { describeAdapter, runGpuPlan } from './runGpuPlan.ts'
 import type { GpuReply, GpuRequest, GpuRun } from './protocol.ts'
@@ -28,7 +29,7 @@ async function handle (request: GpuRequest): Promise<GpuReply> {
   if (request.kind === 'probe') return { kind: 'probe', gpu: adapter === null ? null : describeAdapter(adapter) }
   if (adapter === null) return { kind: 'failed', reason: 'internal', message: 'no GPU adapter' }
   try {
-    if (request.kind === 'measure') return { kind: 'measure', gflops: await measureGflops(adapter) }
+    if (request.kind === 'measure') return { kind: 'measure', gflops: await measureGflops(adapter, await readFile(matmulWgslPath(), 'utf8')) }
     return await run(request, adapter)
   } catch (err) {
     if (err instanceof TaskFailure) return { kind: 'failed', reason: err.reason, message: err.message }

@@ -1,11 +1,10 @@
 /**
- * The GPU's speed score, measured in the GPU process at the provider's start: GFLOP/s of the tiled
+ * The GPU's speed score, measured at the provider's start (a node's GPU process, a tab's GPU worker): GFLOP/s of the tiled
  * f32 matmul kernel (matmul.wgsl), the same one the example and `bench:gpu` run. The size grows
  * until one pass takes MIN_PASS_MS, then enough passes run back to back to fill MEASURE_MS, timed
  * from submission to the queue's completion: about a second on SwiftShader, a fraction on a GPU.
  */
-import { readFile } from 'node:fs/promises'
-import { MATMUL_TILE, matmulWgslPath } from './matmulKernel.ts'
+import { MATMUL_TILE } from './matmulKernel.ts'
 
 const START_N = 64
 /** 3 × 64 MiB of matrices: within every adapter's default binding limit (128 MiB). */
@@ -14,10 +13,11 @@ const MIN_PASS_MS = 50
 const MEASURE_MS = 200
 const MAX_PASSES = 64
 
-export async function measureGflops (adapter: GPUAdapter): Promise<number> {
+/** `wgsl` is matmul.wgsl's text (read from disk in a node, bundled in a page). */
+export async function measureGflops (adapter: GPUAdapter, wgsl: string): Promise<number> {
   const device = await adapter.requestDevice()
   try {
-    const module = device.createShaderModule({ code: await readFile(matmulWgslPath(), 'utf8') })
+    const module = device.createShaderModule({ code: wgsl })
     const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'matmul' } })
     // The first dispatch also compiles the kernel (lazily, on some drivers): it is not timed.
     await timePasses(device, pipeline, START_N, 1)

@@ -12,6 +12,7 @@
  * lend (SwiftShader does not preempt a running shader: a next task may wait behind it forever), so the tab stops offering `webgpu`, refuses GPU tasks, and serves its `wasi` ones.
  */
 import { checkGpuTask, TaskFailure } from '../../runtime/index.ts'
+import matmulWgsl from '../../runtime/webgpu/matmul.wgsl?raw'
 import { Semaphore } from '../../util/index.ts'
 import type { GpuInfo, GpuReply, Runtime, TaskFailureReason, TaskRunOutcome, TaskRunRequest } from '../../runtime/index.ts'
 import type { GpuWorkerRequest } from './workerProtocol.ts'
@@ -47,9 +48,16 @@ export async function createBrowserGpuRuntime (read: (reference: string) => Uint
   let timer: ReturnType<typeof setTimeout> | undefined
   const found = await ask<'timeout'>(probe, { kind: 'probe' }, settle => { timer = setTimeout(() => settle('timeout'), PROBE_TIMEOUT_MS) })
   clearTimeout(timer)
+  if (typeof found === 'string' || found instanceof Error || found.kind !== 'probe' || found.gpu === null) {
+    probe.terminate()
+    return null
+  }
+  // Its speed, as a node provider measures it at start (offers carry it for minGpuGflops); left out if it fails.
+  const measured = await ask<'timeout'>(probe, { kind: 'measure', wgsl: matmulWgsl }, settle => { timer = setTimeout(() => settle('timeout'), PROBE_TIMEOUT_MS) })
+  clearTimeout(timer)
   probe.terminate()
-  if (typeof found === 'string' || found instanceof Error || found.kind !== 'probe' || found.gpu === null) return null
-  return gpuRuntime(found.gpu, read)
+  const gflops = typeof measured === 'object' && !(measured instanceof Error) && measured.kind === 'measure' ? measured.gflops : undefined
+  return gpuRuntime(gflops === undefined ? found.gpu : { ...found.gpu, gflops }, read)
 }
 
 function gpuRuntime (gpu: GpuInfo, read: (reference: string) => Uint8Array): BrowserGpuRuntime {

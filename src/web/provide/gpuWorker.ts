@@ -3,7 +3,7 @@
  * workers), with the node runtime's code (runGpuPlan): the same limits checks and the same device
  * work. It answers as a node's GPU process does (GpuReply), so failures read the same.
  */
-import { describeAdapter, runGpuPlan, TaskFailure } from '../../runtime/index.ts'
+import { describeAdapter, measureGflops, runGpuPlan, TaskFailure } from '../../runtime/index.ts'
 import type { GpuReply } from '../../runtime/index.ts'
 import type { GpuWorkerRequest } from './workerProtocol.ts'
 
@@ -26,6 +26,7 @@ async function handle (request: GpuWorkerRequest): Promise<GpuReply> {
     const adapter = await scope.navigator.gpu?.requestAdapter() ?? null
     if (request.kind === 'probe') return { kind: 'probe', gpu: adapter === null ? null : describeAdapter(adapter) }
     if (adapter === null) return { kind: 'failed', reason: 'internal', message: 'this browser gave no GPU adapter' }
+    if (request.kind === 'measure') return { kind: 'measure', gflops: await measureGflops(adapter, request.wgsl) }
     return { kind: 'done', files: await runGpuPlan(adapter, request.task) }
   } catch (error) {
     if (error instanceof TaskFailure) return { kind: 'failed', reason: error.reason, message: error.message }

@@ -19,4 +19,4 @@ export type WorkerOutcome =
   | { readonly status: 'failed', readonly reason: 'invalid-module' | 'trap' | 'output-limit' | 'memory-limit', readonly message: string, readonly stdout: Uint8Array, readonly stderr: Uint8Array, readonly memoryBytes: number }
 
 /** To a GPU worker: find the adapter, or run one `webgpu` task on a device of its own. */
-export type GpuWorkerRequest = { readonly kind: 'probe' } | { readonly kind: 'run', readonly task: GpuTask }
+export type GpuWorkerRequest = { readonly kind: 'probe' } | { readonly kind: 'measure', readonly wgsl: string } | { readonly kind: 'run', readonly task: GpuTask }
