@@ -8,43 +8,17 @@ import { join } from 'node:path'
 import { startLocalGrid } from '../src/devnet/index.ts'
 import { detectGpu } from '../src/runtime/index.ts'
 import { tempDir, waitFor } from './helpers.ts'
+import { EXACT_MATMUL, exactMatrices } from './fixtures/exactMatmul.ts'
+import { cpuMatmul } from '../examples/gpu-matmul/matrices.ts'
 
 const N = 32
-/** C = A × B + offset; small whole numbers keep every sum exact, so results compare bit for bit. */
-const MATMUL = `
-@group(0) @binding(0) var<storage, read> a: array<f32>;
-@group(0) @binding(1) var<storage, read> b: array<f32>;
-@group(0) @binding(2) var<uniform> params: vec4<u32>;
-@group(0) @binding(3) var<storage, read_write> c: array<f32>;
-@compute @workgroup_size(8, 8)
-fn matmul(@builtin(global_invocation_id) id: vec3<u32>) {
-  let n = params.x;
-  if (id.x >= n || id.y >= n) { return; }
-  var sum = f32(params.y);
-  for (var k = 0u; k < n; k++) { sum += a[id.y * n + k] * b[k * n + id.x]; }
-  c[id.y * n + id.x] = sum;
-}
-`
-const a = Float32Array.from({ length: N * N }, (_, i) => (i * 7) % 5)
-const b = Float32Array.from({ length: N * N }, (_, i) => (i * 3) % 4 - 1)
-
-function cpuMatmul (offset: number): Float32Array {
-  const c = new Float32Array(N * N)
-  for (let row = 0; row < N; row++) {
-    for (let col = 0; col < N; col++) {
-      let sum = offset
-      for (let k = 0; k < N; k++) sum += a[row * N + k]! * b[k * N + col]!
-      c[row * N + col] = sum
-    }
-  }
-  return c
-}
+const { a, b } = exactMatrices(N)
 
 if (await detectGpu() === null) {
   test('webgpu grid', t => t.skip('no WebGPU adapter here, not even SwiftShader (apt-get install libvulkan1 chromium)'))
 } else {
   const dir = await tempDir('conun-webgpu-grid-')
-  await writeFile(join(dir, 'matmul.wgsl'), MATMUL)
+  await writeFile(join(dir, 'matmul.wgsl'), EXACT_MATMUL)
   await writeFile(join(dir, 'a.bin'), new Uint8Array(a.buffer))
   await writeFile(join(dir, 'b.bin'), new Uint8Array(b.buffer))
   const grid = await startLocalGrid({ providers: 0, coresPerProvider: 1 })
@@ -112,7 +86,7 @@ if (await detectGpu() === null) {
       const output = task.outputs.find(output => output.kind === 'file' && output.path === 'c.bin')
       assert.ok(output !== undefined, 'c.bin came back from /out')
       const bytes = await client.contentBytes(output.cid)
-      assert.deepEqual([...new Float32Array(new Uint8Array(bytes).buffer)], [...cpuMatmul(task.idx)])
+      assert.deepEqual([...new Float32Array(new Uint8Array(bytes).buffer)], [...cpuMatmul(a, b, N).map(sum => sum + task.idx)])
     }
   })
 }

@@ -14,23 +14,11 @@ import { buildWasiFixture } from '../../src/runtime/wasi/fixtures/buildFixtures.
 import { ensureWebBundle } from '../../src/web/index.ts'
 import { stdoutOf, tempDir, waitFor } from '../helpers.ts'
 import { launchChromium, provideLink } from './browser.ts'
+import { ENDLESS } from '../fixtures/hostileGpuTasks.ts'
 import type { Browser, Page } from 'playwright-core'
 import type { JobSpecInput } from '../../src/requester/index.ts'
 
 const N = 64
-/** Runs until its params say stop, which they never do. */
-const ENDLESS = `
-@group(0) @binding(0) var<uniform> params: vec4<u32>;
-@group(0) @binding(1) var<storage, read_write> out: array<u32>;
-@compute @workgroup_size(1)
-fn spin() {
-  loop {
-    if (out[0] == params.x) { break; }
-    out[1] += 1u;
-  }
-}
-`
-
 // The node provider below needs a WebGPU adapter of its own (SwiftShader through Dawn).
 if (await detectGpu() === null) {
   test('GPU tasks in a tab', t => t.skip('no WebGPU adapter here, not even SwiftShader (apt-get install libvulkan1 chromium)'))
@@ -41,7 +29,7 @@ if (await detectGpu() === null) {
   const expected = cpuMatmul(a, b, N)
   await writeFile(join(dir, 'a.bin'), new Uint8Array(a.buffer))
   await writeFile(join(dir, 'b.bin'), new Uint8Array(b.buffer))
-  await writeFile(join(dir, 'endless.wgsl'), ENDLESS)
+  await writeFile(join(dir, 'endless.wgsl'), ENDLESS.wgsl)
   await writeFile(join(dir, 'wild.wgsl'), (await readFile(MATMUL_WGSL, 'utf8')).replace('c[id.y * n + id.x] = sum;', 'c[id.y * n + id.x + 100000000u] = sum + a[4000000000u];'))
   const [echo] = await Promise.all([buildWasiFixture('echo'), ensureWebBundle()])
   const grid = await startLocalGrid({ providers: 0, coresPerProvider: 1 })
@@ -146,8 +134,8 @@ if (await detectGpu() === null) {
       name: 'endless-in-tab',
       runtime: 'webgpu',
       module: join(dir, 'endless.wgsl'),
-      gpu: { buffers: [{ name: 'params', binding: 0, params: 'u32' }, { name: 'out', binding: 1, output: 'out.bin', size: 8 }], passes: [{ entry: 'spin', dispatch: [1] }] },
-      tasks: [{ args: ['1'] }],
+      gpu: ENDLESS.plan,
+      tasks: [{ args: [...ENDLESS.params ?? []] }],
       limits: { timeoutMs: 3000 },
       constraints: { providers: [gpuTab.peerId] },
       maxAttempts: 1,

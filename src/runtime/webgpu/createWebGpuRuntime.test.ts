@@ -4,25 +4,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { createWebGpuRuntime, detectGpu, type DetectedGpu, type GpuPlan, type TaskRunOutcome, type TaskRunRequest, type WebGpuRuntime } from '../index.ts'
+import { EXACT_MATMUL, exactMatrices } from '../../../test/fixtures/exactMatmul.ts'
+import { cpuMatmul } from '../../../examples/gpu-matmul/matrices.ts'
 
 const LIMITS = { memoryBytes: 16 * 1024 * 1024, timeoutMs: 60_000, outputBytes: 1024 * 1024 }
 const N = 32
 
-/** C = A × B for N×N f32 matrices; small whole numbers keep every sum exact, so results compare bit for bit. */
-const MATMUL = `
-@group(0) @binding(0) var<storage, read> a: array<f32>;
-@group(0) @binding(1) var<storage, read> b: array<f32>;
-@group(0) @binding(2) var<uniform> params: vec4<u32>;
-@group(0) @binding(3) var<storage, read_write> c: array<f32>;
-@compute @workgroup_size(8, 8)
-fn matmul(@builtin(global_invocation_id) id: vec3<u32>) {
-  let n = params.x;
-  if (id.x >= n || id.y >= n) { return; }
-  var sum = 0.0;
-  for (var k = 0u; k < n; k++) { sum += a[id.y * n + k] * b[k * n + id.x]; }
-  c[id.y * n + id.x] = sum;
-}
-`
 const MATMUL_PLAN: GpuPlan = {
   buffers: [
     { name: 'a', binding: 0, input: 'a.bin' },
@@ -35,8 +22,7 @@ const MATMUL_PLAN: GpuPlan = {
 let scratch: string
 let gpu: DetectedGpu | null
 let runtime: WebGpuRuntime | undefined
-const a = Float32Array.from({ length: N * N }, (_, i) => (i * 7) % 5)
-const b = Float32Array.from({ length: N * N }, (_, i) => (i * 3) % 4 - 1)
+const { a, b } = exactMatrices(N)
 
 async function task (name: string, wgsl: string, plan: GpuPlan, params: string[], extra: Partial<TaskRunRequest> = {}): Promise<TaskRunOutcome> {
   const modulePath = join(scratch, `${name}.wgsl`)
@@ -83,21 +69,13 @@ describe('createWebGpuRuntime', () => {
 
   it('multiplies matrices as the CPU does', async (t) => {
     if (skipWithoutGpu(t)) return
-    const outcome = await task('matmul', MATMUL, MATMUL_PLAN, [String(N)])
+    const outcome = await task('matmul', EXACT_MATMUL, MATMUL_PLAN, [String(N)])
     assert.equal(outcome.status, 'exit', outcome.status === 'failed' ? `${outcome.reason}: ${outcome.message}` : '')
     assert.equal(outcome.files.length, 1)
     assert.equal(outcome.files[0]!.path, 'c.bin')
     const bytes = outcome.files[0]!.bytes
     const c = new Float32Array(bytes.slice().buffer)
-    const expected = new Float32Array(N * N)
-    for (let row = 0; row < N; row++) {
-      for (let col = 0; col < N; col++) {
-        let sum = 0
-        for (let k = 0; k < N; k++) sum += a[row * N + k]! * b[k * N + col]!
-        expected[row * N + col] = sum
-      }
-    }
-    assert.deepEqual([...c], [...expected])
+    assert.deepEqual([...c], [...cpuMatmul(a, b, N)])
     assert.equal(outcome.usage.memoryBytes, 3 * N * N * 4 + 16)
   })
 
@@ -109,15 +87,15 @@ describe('createWebGpuRuntime', () => {
 
   it('fails a WGSL syntax error as invalid-module, with the compiler\'s message', async (t) => {
     if (skipWithoutGpu(t)) return
-    const outcome = await task('broken', MATMUL.replace('let n = params.x;', 'let n = params.x'), MATMUL_PLAN, [String(N)])
+    const outcome = await task('broken', EXACT_MATMUL.replace('let n = params.x;', 'let n = params.x'), MATMUL_PLAN, [String(N)])
     assertFailed(outcome, 'invalid-module')
     assert.match(outcome.message, /WGSL does not compile/)
   })
 
   it('fails a plan that does not fit the module, or is malformed, as invalid-module', async (t) => {
     if (skipWithoutGpu(t)) return
-    assertFailed(await task('no-entry', MATMUL, { ...MATMUL_PLAN, passes: [{ entry: 'absent', dispatch: [1] }] }, [String(N)]), 'invalid-module')
-    assertFailed(await task('bad-plan', MATMUL, { buffers: [], passes: [] } as unknown as GpuPlan, []), 'invalid-module')
-    assertFailed(await task('bad-param', MATMUL, MATMUL_PLAN, ['thirty-two']), 'invalid-module')
+    assertFailed(await task('no-entry', EXACT_MATMUL, { ...MATMUL_PLAN, passes: [{ entry: 'absent', dispatch: [1] }] }, [String(N)]), 'invalid-module')
+    assertFailed(await task('bad-plan', EXACT_MATMUL, { buffers: [], passes: [] } as unknown as GpuPlan, []), 'invalid-module')
+    assertFailed(await task('bad-param', EXACT_MATMUL, MATMUL_PLAN, ['thirty-two']), 'invalid-module')
   })
 })
