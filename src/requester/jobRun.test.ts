@@ -58,7 +58,7 @@ function exitResult (task: TaskAssignment, stdout: string): TaskResult {
   return { taskId: task.taskId, attempt: task.attempt, status: 'exit', exitCode: 0, stdout: { cid: inlineCid(bytes), size: bytes.byteLength, inline: toBase64(bytes) }, stderr: EMPTY_OUTPUT, files: [], usage: { wallMs: 1, memoryBytes: 0 } }
 }
 
-async function schedulerWith (job: Partial<ResolvedJob>, tasks: number, providers: number, maxInFlight = 4) {
+async function schedulerWith (job: Partial<ResolvedJob>, tasks: number, providers: number, maxInFlight = 4, clock?: () => number) {
   const db = openDatabase(':memory:')
   const store = new JobStore(db)
   store.createJob('j', { ...spec, ...job }, '0x00', Array.from({ length: tasks }, (_, i) => ({ args: [String(i)], env: {}, inputs: [] })))
@@ -76,7 +76,7 @@ async function schedulerWith (job: Partial<ResolvedJob>, tasks: number, provider
     candidates: () => offers, excluded: () => new Set(), streakOf: () => 0, onOffer: () => () => {}, hostOf: () => undefined,
     fetchOutput: async () => { throw new Error('every output here is inline') },
     readOutput: async () => { throw new Error('every output here is inline') },
-    requester: '0x0000000000000000000000000000000000000002', chainId: 31337, config: DEFAULT_SCHEDULER_CONFIG,
+    requester: '0x0000000000000000000000000000000000000002', chainId: 31337, config: DEFAULT_SCHEDULER_CONFIG, clock,
   })
   run.start()
   await waitUntil(() => links.size === providers)
@@ -135,4 +135,24 @@ test('two replicas that disagree get a third opinion; the odd one out is judged 
   assert.deepEqual([task?.state, task?.provider === honest!.peerId || task?.provider === third.peerId], ['done', true])
   assert.deepEqual(store.acceptedCounts('j'), new Map([[honest!.address, 1], [third.address, 1]]), 'the two agreeing replicas are the valid ones')
   assert.deepEqual(evidence.of(liar!.peerId).map(kept => [kept.jobId, kept.idx, kept.batch.body.results[0]?.taskId]), [['j', 0, '0']])
+})
+
+test('a task past its deadline (by the injected clock) goes to another provider, and the late result changes nothing', async () => {
+  let time = 1_000_000
+  const { run, store, links } = await schedulerWith({}, 1, 2, 4, () => time)
+  await waitUntil(() => links.some(link => link.assigned.length === 1))
+  const slow = links.find(link => link.assigned.length === 1)!
+  const other = links.find(link => link !== slow)!
+  const late = [...slow.assigned]
+  // It says it started the task: the deadline is then the task's time limit and the grace from now.
+  slow.handlers.onStarted(['0'])
+  time += spec.limits.timeoutMs + DEFAULT_SCHEDULER_CONFIG.deadlineGraceMs + 1
+  await waitUntil(() => other.assigned.length === 1)
+  assert.equal(other.assigned[0]?.attempt, 2)
+  slow.assigned.push(...late)
+  slow.answer(() => 'too late')
+  other.answer()
+  await run.done
+  const [task] = store.outcomes('j')
+  assert.deepEqual([task?.state, task?.provider, task?.attempts], ['done', other.peerId, 2])
 })

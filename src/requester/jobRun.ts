@@ -55,6 +55,8 @@ export interface JobRunDeps {
   readonly requester: Address
   readonly chainId: number
   readonly config: SchedulerConfig
+  /** The time in ms (default Date.now): deadlines, backoff and waiting for providers are measured by it. */
+  readonly clock?: () => number
 }
 
 interface LinkState {
@@ -132,6 +134,7 @@ export class JobRun {
   private readonly stopController = new AbortController()
   /** Draws the spot checks of adaptive replication. */
   private readonly random: () => number
+  private readonly now: () => number
   private timer: NodeJS.Timeout | undefined
   private unsubscribe: (() => void) | undefined
   private resolveDone!: () => void
@@ -142,6 +145,7 @@ export class JobRun {
     this.job = job
     this.deps = deps
     this.random = deps.config.spotCheckSeed === null ? Math.random : seededRandom(deps.config.spotCheckSeed)
+    this.now = deps.clock ?? Date.now
     this.done = new Promise(resolve => { this.resolveDone = resolve })
   }
 
@@ -217,7 +221,7 @@ export class JobRun {
    * A job never hangs: when its queued tasks have had no provider (none matches, none answers) for
    * `waitForProvidersMs`, they fail with reason no-provider and the job ends.
    */
-  private failUnserved (now = Date.now()): void {
+  private failUnserved (now = this.now()): void {
     // Nothing out while tasks queue: no provider will take them (none linked, or none allowed).
     if (this.finished || this.outstanding.size > 0 || this.queue.length === 0) {
       this.unservedSince = undefined
@@ -238,7 +242,7 @@ export class JobRun {
 
   private discover (): void {
     if (this.finished || this.queue.length === 0) return
-    const now = Date.now()
+    const now = this.now()
     for (const offer of this.deps.candidates(this.job)) {
       if (this.links.size + this.connecting.size >= this.deps.config.maxProviders) return
       const peerId = offer.body.peerId
@@ -262,7 +266,7 @@ export class JobRun {
       maxInFlight: Math.min(this.deps.config.maxInFlightPerProvider, offer.body.cores + 64),
       pricePerTaskWei: this.job.spec.priceWei ?? '0',
       escrow: this.deps.settlement.escrowOf(this.job.id),
-      expiresAt: Date.now() + 60_000,
+      expiresAt: this.now() + 60_000,
     }
     let state: LinkState | undefined
     const handlers: LinkHandlers = {
@@ -290,7 +294,7 @@ export class JobRun {
       this.deps.events.emit({ type: 'provider.linked', jobId: this.job.id, provider: peerId, maxInFlight: link.maxInFlight, path: link.path() })
       this.schedulePump()
     } catch (error) {
-      this.backoffUntil.set(peerId, Date.now() + this.deps.config.reconnectBackoffMs)
+      this.backoffUntil.set(peerId, this.now() + this.deps.config.reconnectBackoffMs)
       this.deps.events.emit({ type: 'provider.lost', jobId: this.job.id, provider: peerId, reason: (error as Error).message })
     } finally {
       this.connecting.delete(peerId)
@@ -347,7 +351,7 @@ export class JobRun {
     if (this.finished) return
     const batches = new Map<LinkState, TaskAssignment[]>()
     const dispatches = []
-    const now = Date.now()
+    const now = this.now()
     const { spec } = this.job
     let progress = true
     while (progress && this.queue.length > 0) {
@@ -380,7 +384,7 @@ export class JobRun {
   }
 
   private onStarted (state: LinkState, taskIds: readonly string[]): void {
-    const now = Date.now()
+    const now = this.now()
     for (const taskId of taskIds) {
       const attempt = state.inFlight.get(Number(taskId))
       const entry = attempt === undefined ? undefined : this.outstanding.get(outstandingKey(Number(taskId), attempt))
@@ -647,7 +651,7 @@ export class JobRun {
   }
 
   private expireDeadlines (): void {
-    const now = Date.now()
+    const now = this.now()
     const late = new Map<string, Outstanding[]>()
     for (const entry of this.outstanding.values()) {
       if (entry.deadline > now) continue
@@ -672,7 +676,7 @@ export class JobRun {
   private onLinkClosed (state: LinkState, reason: string): void {
     if (this.links.get(state.link.peerId) !== state) return
     this.links.delete(state.link.peerId)
-    this.backoffUntil.set(state.link.peerId, Date.now() + this.deps.config.reconnectBackoffMs)
+    this.backoffUntil.set(state.link.peerId, this.now() + this.deps.config.reconnectBackoffMs)
     if (this.finished) return
     this.deps.events.emit({ type: 'provider.lost', jobId: this.job.id, provider: state.link.peerId, reason })
     for (const [idx, attempt] of [...state.inFlight]) this.loseAttempt(outstandingKey(idx, attempt), 'provider-lost', `provider ${state.link.peerId} went away: ${reason}`)
