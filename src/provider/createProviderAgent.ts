@@ -129,6 +129,11 @@ export async function createProviderAgent (init: ProviderAgentInit): Promise<Pro
   }
   /** Agreed sessions, kept across their streams (see taskSession.ts). */
   const sessions: SessionRegistry = new Map()
+  // A job whose escrow is gone is worked for no longer; its requester may agree again once it has one.
+  events.on(event => {
+    if (event.type !== 'payment.escrow-gone') return
+    for (const session of [...sessions.values()]) if (session.agreement.escrow?.jobKey.toLowerCase() === event.jobKey.toLowerCase()) session.end()
+  })
   init.payments?.start()
 
   await init.host.handle(PROTOCOL_TASK, (stream, connection) => {

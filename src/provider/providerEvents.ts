@@ -14,6 +14,11 @@ export type ProviderEvent =
   | { type: 'payment.awaited', jobId: string, requester: string, unpaidResults: number }
   /** A job closed paying less than the requester's own receipt promised: proof of a cheating requester. */
   | { type: 'payment.short', jobId: string, requester: string, owedWei: string, paidWei: string }
+  /**
+   * The escrow of a job this provider works for is gone (a reorg took its opening away) or was
+   * refunded: the job's sessions end, and it is taken again only once an escrow is there again.
+   */
+  | { type: 'payment.escrow-gone', jobId: string, jobKey: string, requester: string, reason: string }
 
 /** A provider's answer to a job's proposal: take it with at most `maxInFlight` tasks at once, or why not. */
 export type AdmissionDecision = { accept: true, maxInFlight: number } | { accept: false, reason: string }

@@ -13,6 +13,12 @@ import type { Address, Hex } from 'viem'
 /** While a requester's tasks wait for a reservation its receipts already exceed, the chain is read this often. */
 const RESERVATION_POLL_MS = 500
 
+/**
+ * While a paid job has sessions open here, its escrow is read this often (at the confirmed block):
+ * a reorg deeper than the confirmations can take away the opening this provider was admitted on.
+ */
+const ESCROW_CHECK_MS = 3_000
+
 export interface PaymentPolicy {
   /** The least a job must pay per task ("0": free jobs are welcome too). */
   readonly priceWei: bigint
@@ -82,6 +88,8 @@ export class ProviderPayments {
   private readonly refreshing = new Map<Hex, Promise<void>>()
   private readonly settling = new Map<string, Promise<void>>()
   private readonly timers = new Set<ReturnType<typeof setTimeout>>()
+  private escrowCheck: ReturnType<typeof setInterval> | undefined
+  private checkingEscrows = false
   private stopped = false
 
   constructor (init: ProviderPaymentsInit) {
@@ -96,6 +104,8 @@ export class ProviderPayments {
   /** Receipts not yet paid in full (e.g. from before a restart) are settled after the claim delay. */
   start (): void {
     for (const jobKey of this.book.open()) this.settleLater(jobKey)
+    this.escrowCheck = setInterval(() => void this.checkEscrows(), ESCROW_CHECK_MS)
+    unrefTimer(this.escrowCheck)
   }
 
   /**
@@ -213,8 +223,39 @@ export class ProviderPayments {
 
   stop (): void {
     this.stopped = true
+    clearInterval(this.escrowCheck)
     for (const timer of this.timers) clearTimeout(timer)
     for (const credit of this.credits.values()) clearTimeout(credit.poll)
+  }
+
+  /**
+   * Reads the escrow of every paid job with a session open here. One that no longer holds the job
+   * for its requester (a reorg removed its opening) or that was refunded is reported, and the agent
+   * ends the job's sessions: its tasks would earn receipts nothing pays. A read that fails changes
+   * nothing (the chain may be down for a while; tasks go on, as payments retry).
+   */
+  private async checkEscrows (): Promise<void> {
+    if (this.checkingEscrows || this.stopped) return
+    this.checkingEscrows = true
+    try {
+      const working = [...this.credits].flatMap(([requester, credit]) => [...credit.jobs.values()].filter(job => job.sessions > 0).map(job => ({ requester, job })))
+      await Promise.all(working.map(async ({ requester, job }) => {
+        const read = await Promise.all([readEscrowJob(this.client, job.jobKey), readEscrowShare(this.client, job.jobKey, this.payout)]).catch(() => undefined)
+        if (read === undefined || this.stopped) return
+        const [escrow, share] = read
+        // A reorg may also take reservations away: only what the chain holds now covers results.
+        if (share.reserved < job.reservedWei) {
+          job.reservedWei = share.reserved
+          this.updateGate(this.creditOf(requester))
+        }
+        const reason = escrow.requester.toLowerCase() !== requester
+          ? 'the escrow no longer holds this job (a reorg removed its opening)'
+          : escrow.closed ? 'the job\'s escrow was refunded' : undefined
+        if (reason !== undefined) this.events.emit({ type: 'payment.escrow-gone', jobId: job.jobId, jobKey: job.jobKey, requester, reason })
+      }))
+    } finally {
+      this.checkingEscrows = false
+    }
   }
 
   private paidJob (proposal: AgreementProposalBody): PaidJob | undefined {

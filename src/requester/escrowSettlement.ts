@@ -2,14 +2,14 @@ import { depositToEscrow, finalizeJob, LedgerError, onchainJobId, openJobFromBal
 import { depositDue } from './escrowTopUp.ts'
 import { MAX_UNPAID_RESULTS } from '../net/index.ts'
 import { prepareStatements, transaction } from '../util/index.ts'
-import { SettlementWatch } from './settlementWatch.ts'
+import { LandedWatch } from './landedWatch.ts'
 import type { EscrowRef, PaymentStatus, Settlement } from './settlement.ts'
 import { UnknownJobError } from './jobStore.ts'
 import type { JobStore } from './jobStore.ts'
 import type { JobRecord } from './jobRecords.ts'
 import type { RequesterEvent } from './requesterEvents.ts'
 import type { NodeKey } from '../identity/index.ts'
-import type { LedgerClient } from '../ledger/index.ts'
+import type { LedgerClient, SentTransaction } from '../ledger/index.ts'
 import type { TaskReceipt } from '../net/index.ts'
 import type { EventHub, PreparedStatements } from '../util/index.ts'
 import type { DatabaseSync } from 'node:sqlite'
@@ -43,6 +43,9 @@ export const RESERVE_EVERY_RESULTS = MAX_UNPAID_RESULTS / 2
 
 /** After a failed reservation, the next try (if no accepted result brings one sooner). */
 const RESERVE_RETRY_MS = 2_000
+
+/** After a failed try to open again an escrow a reorg dropped, the next one. */
+const REOPEN_RETRY_MS = 5_000
 
 /** A failed settlement (the RPC endpoint down, a fee spike) is tried again after 2 s, 4 s… up to a minute apart. */
 const SETTLE_RETRY_FIRST_MS = 2_000
@@ -93,8 +96,9 @@ export class EscrowSettlement implements Settlement {
   /** Accepted results per job and provider address, loaded from the job store on first use. */
   private readonly accepted = new Map<string, Map<string, number>>()
   private readonly closing = new Map<string, Promise<void>>()
-  /** Settlements mined and not yet final: one a reorg dropped is sent again. */
-  private readonly watch: SettlementWatch
+  /** Openings and settlements mined and not yet final: one a reorg dropped is sent again. */
+  private readonly openings: LandedWatch
+  private readonly settlements: LandedWatch
   /** Failed settlements in a row, per job: the retry backs off with it. */
   private readonly settleFailures = new Map<string, number>()
   private readonly terms = new Map<string, EscrowTerms | null>()
@@ -116,9 +120,11 @@ export class EscrowSettlement implements Settlement {
     this.db = init.db
     init.db.exec(SCHEMA)
     this.statements = prepareStatements(init.db, STATEMENTS)
-    this.watch = new SettlementWatch({
+    this.openings = new LandedWatch({ client: init.client, db: init.db, table: 'openings_landed', dropped: jobId => this.reopen(jobId) })
+    this.settlements = new LandedWatch({
       client: init.client,
       db: init.db,
+      table: 'settlements_landed',
       dropped: jobId => {
         const message = 'the settlement was dropped by a reorg: sending it again'
         this.statements.failed.run(message, jobId)
@@ -136,6 +142,14 @@ export class EscrowSettlement implements Settlement {
   }
 
   private async openFromBalance (job: { id: string, specHash: string, priceWei: string, budgetWei: string }): Promise<EscrowRef> {
+    const sent = await this.openOnChain(job)
+    this.statements.insert.run(job.id, sent.jobKey, this.client.info.escrow, job.priceWei, job.budgetWei, String(sent.gasUsed))
+    this.openings.landed(job.id, sent)
+    return { address: this.client.info.escrow, jobKey: sent.jobKey, budgetWei: job.budgetWei }
+  }
+
+  /** Opens the job's escrow from the standing balance, depositing first when too little of it is free. */
+  private async openOnChain (job: { id: string, specHash: string, budgetWei: string }): Promise<SentTransaction & { jobKey: Hex }> {
     const budget = BigInt(job.budgetWei)
     const address = this.client.account.address
     const free = await readEscrowBalance(this.client, address).catch((error: unknown) => {
@@ -147,9 +161,33 @@ export class EscrowSettlement implements Settlement {
       this.events.emit({ type: 'escrow.deposited', jobId: job.id, amountWei: String(deposit), freeWei: String(free + deposit), gasUsed: String(sent.gasUsed) })
     }
     const now = (await this.client.public.getBlock()).timestamp
-    const sent = await openJobFromBalance(this.client, { jobId: onchainJobId(address, job.id), specHash: job.specHash as Hex, budget, deadline: now + ESCROW_LIFETIME_S })
-    this.statements.insert.run(job.id, sent.jobKey, this.client.info.escrow, job.priceWei, job.budgetWei, String(sent.gasUsed))
-    return { address: this.client.info.escrow, jobKey: sent.jobKey, budgetWei: job.budgetWei }
+    return openJobFromBalance(this.client, { jobId: onchainJobId(address, job.id), specHash: job.specHash as Hex, budget, deadline: now + ESCROW_LIFETIME_S })
+  }
+
+  /**
+   * A reorg dropped the job's opening: its providers stop working for it (the escrow they were
+   * admitted on is gone), so it is opened again under the same key, from the balance as the chain
+   * has it now. What was reserved went with the old opening and is reserved again; the receipts
+   * signed meanwhile name the same key and stay good. Tried again until it is there, unless the
+   * opening came back by itself (mined again) or the job was settled meanwhile.
+   */
+  private reopen (jobId: string): void {
+    const terms = this.termsOf(jobId)
+    if (terms === undefined || !this.db.isOpen) return
+    const reopened = this.opening.then(async () => {
+      if (this.statements.get.get(jobId)?.state === 'finalized') return
+      const onChain = await readEscrowJob(this.client, terms.ref.jobKey)
+      this.reserved.delete(terms.ref.jobKey)
+      if (onChain.requester.toLowerCase() === this.client.account.address.toLowerCase()) return
+      const sent = await this.openOnChain({ id: jobId, specHash: this.store.job(jobId).specHash, budgetWei: terms.ref.budgetWei })
+      this.statements.spent.run(String(sent.gasUsed), jobId)
+      this.openings.landed(jobId, sent)
+      this.events.emit({ type: 'escrow.reopened', jobId, jobKey: sent.jobKey, gasUsed: String(sent.gasUsed) })
+    })
+    this.opening = reopened.then(() => this.reserveIfDue(jobId), (error: unknown) => {
+      this.events.emit({ type: 'job.reservation-failed', jobId, message: `the escrow's opening was dropped by a reorg, and opening it again failed: ${(error as Error).message}` })
+      setTimeout(() => this.reopen(jobId), REOPEN_RETRY_MS).unref()
+    })
   }
 
   escrowOf (jobId: string): EscrowRef | null {
@@ -290,7 +328,7 @@ export class EscrowSettlement implements Settlement {
       if (!onChain.closed && !onChain.finalized) {
         const sent = await finalizeJob(this.client, row.ref.jobKey, root, owed)
         gas = sent.gasUsed
-        this.watch.landed(jobId, sent)
+        this.settlements.landed(jobId, sent)
       }
       const paid = (await readEscrowJob(this.client, row.ref.jobKey)).paid
       transaction(this.db, () => this.statements.finalized.run(String(paid), String(gas), jobId))

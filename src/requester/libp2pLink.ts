@@ -169,7 +169,16 @@ class Libp2pLink implements ProviderLink {
   private read (framed: SessionStream): void {
     void (async () => {
       try {
-        while (true) this.handle(await framed.read())
+        while (true) {
+          const message = await framed.read()
+          if (message.type === 'error') {
+            // The provider ended the session and said why: there is nothing to answer.
+            await framed.close()
+            if (framed === this.framed) this.end(`provider reported ${message.code}: ${message.message}`)
+            return
+          }
+          this.handle(message)
+        }
       } catch (error) {
         if (framed !== this.framed || this.state === 'closed') return
         if (error instanceof WireError && error.code !== 'closed') {
@@ -200,8 +209,6 @@ class Libp2pLink implements ProviderLink {
       const sentAt = this.pings.get(message.nonce)
       this.pings.delete(message.nonce)
       if (sentAt !== undefined) this.minRttMs = Math.min(this.minRttMs ?? Infinity, performance.now() - sentAt)
-    } else if (message.type === 'error') {
-      throw new WireError('unexpected', `provider reported ${message.code}: ${message.message}`)
     } else {
       throw new WireError('unexpected', `unexpected ${message.type} during a session`)
     }

@@ -25,5 +25,7 @@ export type RequesterEvent =
   | { type: 'job.settlement-failed', jobId: string, message: string }
   /** Reserving providers' pay in the escrow failed; it is tried again shortly and with the next accepted results. */
   | { type: 'job.reservation-failed', jobId: string, message: string }
+  /** A reorg dropped the job's escrow opening, and it was opened again under the same key. */
+  | { type: 'escrow.reopened', jobId: string, jobKey: string, gasUsed: string }
   /** Before opening the job's escrow the requester topped up its standing balance there (amounts in wei). */
   | { type: 'escrow.deposited', jobId: string, amountWei: string, freeWei: string, gasUsed: string }

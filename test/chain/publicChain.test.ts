@@ -1,8 +1,8 @@
 // conun on a chain it does not run itself: anvil, Foundry's dev chain, in its own process. The
 // contracts are deployed with `conun chain deploy`, nodes join with `--chain chain.json`, and a paid
 // job with three providers settles with every balance exact: mined at once, and with blocks every
-// second and two confirmations, across a reorg that drops the settlement, and across the RPC
-// endpoint stopping mid-job. The devnet passphrase is refused there.
+// second and two confirmations, across a reorg that drops the settlement, across one that removes
+// the escrow mid-job, and across the RPC endpoint stopping mid-job. The devnet passphrase is refused there.
 import { test } from 'node:test'
 import type { TestContext } from 'node:test'
 import assert from 'node:assert/strict'
@@ -18,6 +18,7 @@ import { conun, tempDir, waitFor } from '../helpers.ts'
 import { startAnvil } from './anvil.ts'
 import type { Anvil, AnvilOptions } from './anvil.ts'
 import type { GridNode } from '../../src/devnet/index.ts'
+import type { NodeEvent } from '../../src/sdk/index.ts'
 import type { Address, Hex } from 'viem'
 
 const PRICE = '0.01'
@@ -165,6 +166,39 @@ test('a reorg drops the settlement after it was mined: it is sent again, and eve
       await waitFor(async () => (await readEscrowJob(reader, jobKey)).finalized, 60_000, 'the settlement to be sent again')
     },
   })
+})
+
+test('a reorg removes the escrow mid-job: its providers stop taking its tasks, the requester opens it again, and every provider ends paid exactly', async (t) => {
+  const { anvil, chainJson, grid } = await anvilWithGrid(t, 'anvil-reorg-escrow', { confirmations: 0 })
+  const client = grid.requester.client
+  const seen = new Map<string, NodeEvent[]>(grid.providers.map(node => [node.name, []]))
+  for (const node of grid.providers) t.after(await node.client.events(event => seen.get(node.name)!.push(event)))
+  const requesterEvents: NodeEvent[] = []
+  t.after(await client.events(event => requesterEvents.push(event)))
+  // The chain as it is before the job: its escrow is opened after this.
+  const snapshot = await anvil.current.rpc('evm_snapshot')
+  let escrowJobId: string | undefined
+  await paidJobSettlesExactly(chainJson, grid, {
+    tasks: 60,
+    limit: 3_000_000_000,
+    whileRunning: async jobId => {
+      escrowJobId = jobId
+      await waitFor(async () => { const status = await client.job(jobId); return status.providers.length === 3 && status.counts.done > 0 }, 60_000, 'all three providers at work')
+      // The reorg, and no block for a while: the escrow stays gone until every provider has seen it.
+      assert.equal(await anvil.current.rpc('evm_revert', [snapshot]), true)
+      await anvil.current.rpc('evm_setAutomine', [false])
+      await waitFor(async () => grid.providers.every(node => seen.get(node.name)!.some(event => event.type === 'payment.escrow-gone' && event.jobId === jobId)), 30_000, 'every provider to see the escrow gone')
+      await anvil.current.rpc('evm_setAutomine', [true])
+      await waitFor(async () => requesterEvents.some(event => event.type === 'escrow.reopened' && event.jobId === jobId), 30_000, 'the requester to open the escrow again')
+    },
+  })
+  for (const node of grid.providers) {
+    const events = seen.get(node.name)!.filter(event => 'jobId' in event && event.jobId === escrowJobId)
+    const gone = events.findIndex(event => event.type === 'payment.escrow-gone')
+    // Once the escrow was gone, no task of the job started on this provider before it agreed to the job again.
+    const next = events.slice(gone + 1).find(event => event.type === 'task.started' || event.type === 'agreement.accepted')
+    assert.notEqual(next?.type, 'task.started', `${node.name} started a task of a job whose escrow was gone`)
+  }
 })
 
 test('the RPC endpoint stops mid-job: tasks go on, node status says so, the job completes, and it settles exactly once the chain is back', async (t) => {

@@ -5,52 +5,52 @@ import type { PreparedStatements } from '../util/index.ts'
 import type { DatabaseSync } from 'node:sqlite'
 import type { Hex } from 'viem'
 
-// Settlements mined but not yet deep enough to be final; kept across restarts.
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS settlements_landed (
-  job_id TEXT PRIMARY KEY,
-  tx_hash TEXT NOT NULL,
-  block_number TEXT NOT NULL
-);
-`
+/**
+ * Where a watch keeps the transactions it watches, one per job, across restarts: escrow openings
+ * and settlements each have their own table.
+ */
+export type LandedTable = 'openings_landed' | 'settlements_landed'
 
-/** Blocks on top after which a settlement is taken as final, whatever the confirmations asked. */
-const SETTLEMENT_FINAL_DEPTH = 12n
-
-const STATEMENTS = {
-  insert: 'INSERT OR REPLACE INTO settlements_landed (job_id, tx_hash, block_number) VALUES (?, ?, ?)',
-  all: 'SELECT job_id, tx_hash, block_number FROM settlements_landed',
-  remove: 'DELETE FROM settlements_landed WHERE job_id = ?',
+function statementsFor (table: LandedTable) {
+  return {
+    insert: `INSERT OR REPLACE INTO ${table} (job_id, tx_hash, block_number) VALUES (?, ?, ?)`,
+    all: `SELECT job_id, tx_hash, block_number FROM ${table}`,
+    remove: `DELETE FROM ${table} WHERE job_id = ?`,
+  }
 }
 
+/** Blocks on top after which a transaction is taken as final, whatever the confirmations asked. */
+const FINAL_DEPTH = 12n
+
 /**
- * Watches settlements until they are SETTLEMENT_FINAL_DEPTH blocks deep (or the node's
- * confirmations, if more): a reorg may drop a settlement that was mined, and then the providers it
- * paid are unpaid again. One that vanished from the chain is reported, so it is sent again.
+ * Watches a job's mined transactions until they are FINAL_DEPTH blocks deep (or the node's
+ * confirmations, if more): a reorg may drop one that was mined (an escrow's opening, so that its
+ * providers work for a job the chain no longer has; a settlement, so that the providers it paid are
+ * unpaid again). One that vanished from the chain is reported, so that it is sent again.
  */
-export class SettlementWatch {
+export class LandedWatch {
   private readonly client: LedgerClient
   private readonly dropped: (jobId: string) => void
   private readonly everyMs: number
-  private readonly statements: PreparedStatements<typeof STATEMENTS>
+  private readonly statements: PreparedStatements<ReturnType<typeof statementsFor>>
   private readonly db: DatabaseSync
   private timer: NodeJS.Timeout | undefined
   private checking = false
   /** The head block the last round looked at: with no new block (or reorg) there is nothing to look up again. */
   private lastHead: string | undefined
 
-  constructor (init: { client: LedgerClient, db: DatabaseSync, dropped: (jobId: string) => void, everyMs?: number }) {
+  constructor (init: { client: LedgerClient, db: DatabaseSync, table: LandedTable, dropped: (jobId: string) => void, everyMs?: number }) {
     this.client = init.client
     this.dropped = init.dropped
     this.everyMs = init.everyMs ?? 2_000
     this.db = init.db
-    init.db.exec(SCHEMA)
-    this.statements = prepareStatements(init.db, STATEMENTS)
-    // Settlements that landed before a restart are still watched.
+    init.db.exec(`CREATE TABLE IF NOT EXISTS ${init.table} (job_id TEXT PRIMARY KEY, tx_hash TEXT NOT NULL, block_number TEXT NOT NULL)`)
+    this.statements = prepareStatements(init.db, statementsFor(init.table))
+    // Transactions that landed before a restart are still watched.
     this.schedule()
   }
 
-  /** A job's settlement was mined: watch it until it is final. */
+  /** A job's transaction was mined: watch it until it is final. */
   landed (jobId: string, sent: SentTransaction): void {
     this.statements.insert.run(jobId, sent.hash, String(sent.blockNumber))
     this.lastHead = undefined
@@ -80,7 +80,7 @@ export class SettlementWatch {
       const latest = await this.client.public.getBlock({ blockTag: 'latest' })
       if (latest.hash === this.lastHead) return
       const head = latest.number
-      const finalDepth = BigInt(this.client.confirmations) > SETTLEMENT_FINAL_DEPTH ? BigInt(this.client.confirmations) : SETTLEMENT_FINAL_DEPTH
+      const finalDepth = BigInt(this.client.confirmations) > FINAL_DEPTH ? BigInt(this.client.confirmations) : FINAL_DEPTH
       for (const row of rows) {
         const jobId = String(row.job_id)
         const receipt = await this.client.public.getTransactionReceipt({ hash: String(row.tx_hash) as Hex }).catch((error: unknown) => {
