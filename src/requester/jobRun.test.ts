@@ -9,6 +9,7 @@ import { EventHub, openDatabase, toBase64 } from '../util/index.ts'
 import { DEFAULT_SCHEDULER_CONFIG } from './createRequester.ts'
 import { EvidenceStore } from './evidenceStore.ts'
 import { JobRun } from './jobRun.ts'
+import type { JobRunDeps } from './jobRun.ts'
 import { JobStore } from './jobStore.ts'
 import { unpaid } from './settlement.ts'
 import type { LinkHandlers, OpenLink, ProviderLink } from './providerLink.ts'
@@ -58,7 +59,7 @@ function exitResult (task: TaskAssignment, stdout: string): TaskResult {
   return { taskId: task.taskId, attempt: task.attempt, status: 'exit', exitCode: 0, stdout: { cid: inlineCid(bytes), size: bytes.byteLength, inline: toBase64(bytes) }, stderr: EMPTY_OUTPUT, files: [], usage: { wallMs: 1, memoryBytes: 0 } }
 }
 
-async function schedulerWith (job: Partial<ResolvedJob>, tasks: number, providers: number, maxInFlight = 4, clock?: () => number) {
+async function schedulerWith (job: Partial<ResolvedJob>, tasks: number, providers: number, maxInFlight = 4, injected: Partial<Pick<JobRunDeps, 'clock' | 'random' | 'streakOf'>> = {}) {
   const db = openDatabase(':memory:')
   const store = new JobStore(db)
   store.createJob('j', { ...spec, ...job }, '0x00', Array.from({ length: tasks }, (_, i) => ({ args: [String(i)], env: {}, inputs: [] })))
@@ -76,11 +77,11 @@ async function schedulerWith (job: Partial<ResolvedJob>, tasks: number, provider
     candidates: () => offers, excluded: () => new Set(), streakOf: () => 0, onOffer: () => () => {}, hostOf: () => undefined,
     fetchOutput: async () => { throw new Error('every output here is inline') },
     readOutput: async () => { throw new Error('every output here is inline') },
-    requester: '0x0000000000000000000000000000000000000002', chainId: 31337, config: DEFAULT_SCHEDULER_CONFIG, clock,
+    requester: '0x0000000000000000000000000000000000000002', chainId: 31337, config: DEFAULT_SCHEDULER_CONFIG, ...injected,
   })
   run.start()
   await waitUntil(() => links.size === providers)
-  return { run, store, evidence, links: [...links.values()] }
+  return { run, store, evidence, events, links: [...links.values()] }
 }
 
 async function waitUntil (ready: () => boolean): Promise<void> {
@@ -139,7 +140,7 @@ test('two replicas that disagree get a third opinion; the odd one out is judged 
 
 test('a task past its deadline (by the injected clock) goes to another provider, and the late result changes nothing', async () => {
   let time = 1_000_000
-  const { run, store, links } = await schedulerWith({}, 1, 2, 4, () => time)
+  const { run, store, links } = await schedulerWith({}, 1, 2, 4, { clock: () => time })
   await waitUntil(() => links.some(link => link.assigned.length === 1))
   const slow = links.find(link => link.assigned.length === 1)!
   const other = links.find(link => link !== slow)!
@@ -155,4 +156,18 @@ test('a task past its deadline (by the injected clock) goes to another provider,
   await run.done
   const [task] = store.outcomes('j')
   assert.deepEqual([task?.state, task?.provider, task?.attempts], ['done', other.peerId, 2])
+})
+
+test('adaptive replication draws its spot checks from the injected random source: a trusted provider\'s task runs once unless the draw falls under the spot-check probability', async () => {
+  // A streak of 20 valid results: spot-checked with probability 10 / 20.
+  for (const [draw, runs, verdict] of [[0.51, 1, 'unchecked'], [0.49, 2, 'valid']] as const) {
+    const { run, store, events, links } = await schedulerWith({ replication: 2, quorum: 2, adaptive: true }, 1, 2, 4, { random: () => draw, streakOf: () => 20 })
+    const verdicts: string[] = []
+    events.on(event => { if (event.type === 'result.judged') verdicts.push(event.verdict) })
+    await waitUntil(() => links.reduce((sum, link) => sum + link.assigned.length, 0) === runs)
+    for (const link of links) link.answer()
+    await run.done
+    const [task] = store.outcomes('j')
+    assert.deepEqual([task?.state, task?.attempts, verdicts], ['done', runs, Array.from({ length: runs }, () => verdict)], `draw ${draw}`)
+  }
 })

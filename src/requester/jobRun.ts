@@ -1,14 +1,15 @@
 import { ContentTooLargeError, EMPTY_OUTPUT, InvalidDagError } from '../storage/index.ts'
 import { canonicalOutcome, checkOutputs, invalidOutput, outcomeHash, spotCheckProbability, storedOutcome, toleranceMatch, toleranceView } from '../validation/index.ts'
 import type { ReturnedOutput, ReturnedReplica, StoredOutput, ToleranceView } from '../validation/index.ts'
-import { windowOf } from './providerWindow.ts'
+import { ProviderPool } from './providerPool.ts'
 import { ReceiptPacer } from './receiptPacer.ts'
 import { TaskQueue } from './taskQueue.ts'
 import { DETERMINISTIC_FAILURES } from './taskState.ts'
 import type { JobStore } from './jobStore.ts'
 import type { EvidenceStore } from './evidenceStore.ts'
 import type { JobRecord, RecordedResult, TaskDefinition } from './jobRecords.ts'
-import type { LinkHandlers, OpenLink, ProviderLink, SignedBatch } from './providerLink.ts'
+import type { OpenLink, SignedBatch } from './providerLink.ts'
+import type { PooledProvider } from './providerPool.ts'
 import type { RequesterEvent } from './requesterEvents.ts'
 import type { Settlement } from './settlement.ts'
 import type { AgreementProposalBody, ConnectionPath, SignedOffer, TaskAssignment, TaskAttempt, TaskResult } from '../net/index.ts'
@@ -57,16 +58,11 @@ export interface JobRunDeps {
   readonly config: SchedulerConfig
   /** The time in ms (default Date.now): deadlines, backoff and waiting for providers are measured by it. */
   readonly clock?: () => number
-}
-
-interface LinkState {
-  readonly link: ProviderLink
-  /** Tasks out at this provider: index → attempt (a provider holds at most one replica of a task). */
-  readonly inFlight: Map<number, number>
-  /** Cores the provider offered: how many of the window run at once. */
-  readonly cores: number
-  /** Moving average of this provider's sandbox time per task, in ms (undefined until a result). */
-  taskMs: number | undefined
+  /**
+   * Numbers in [0, 1) that draw adaptive replication's spot checks (default: seeded by
+   * config.spotCheckSeed, else Math.random).
+   */
+  readonly random?: () => number
 }
 
 interface Outstanding {
@@ -104,7 +100,6 @@ export class JobRun {
   private readonly definitions = new Map<number, TaskDefinition>()
   private readonly attempts = new Map<number, number>()
   private readonly triedBy = new Map<number, Set<string>>()
-  private readonly knownHosts = new Map<string, string>()
   /** The signed batch each returned replica came in, until the replica is judged. */
   private readonly batches = new Map<string, SignedBatch>()
   private readonly queue = new TaskQueue()
@@ -121,12 +116,9 @@ export class JobRun {
   private unservedSince: number | undefined
   /** Tasks a trusted provider runs alone (adaptive replication): quorum 1, and no verdict. */
   private readonly unreplicated = new Set<number>()
-  private readonly links = new Map<string, LinkState>()
-  private readonly connecting = new Set<string>()
-  private readonly backoffUntil = new Map<string, number>()
+  private readonly pool: ProviderPool
   private remaining = 0
   private fetches = 0
-  private agreements = 0
   private pumpScheduled = false
   /** Providers (PeerIds) whose receipt is behind what they are owed. */
   private readonly receipts = new ReceiptPacer(peerId => this.sendReceipt(peerId), RECEIPT_INTERVAL_MS)
@@ -144,8 +136,33 @@ export class JobRun {
   constructor (job: JobRecord, deps: JobRunDeps) {
     this.job = job
     this.deps = deps
-    this.random = deps.config.spotCheckSeed === null ? Math.random : seededRandom(deps.config.spotCheckSeed)
+    this.random = deps.random ?? (deps.config.spotCheckSeed === null ? Math.random : seededRandom(deps.config.spotCheckSeed))
     this.now = deps.clock ?? Date.now
+    this.pool = new ProviderPool({
+      jobId: job.id,
+      openLink: deps.openLink,
+      events: deps.events,
+      propose: (offer, agreementId) => this.proposal(offer, agreementId),
+      hostOf: deps.hostOf,
+      maxProviders: deps.config.maxProviders,
+      reconnectBackoffMs: deps.config.reconnectBackoffMs,
+      replication: job.spec.replication,
+      distinctHosts: job.spec.distinctHosts === true,
+      clock: this.now,
+      handlers: {
+        onLinked: provider => {
+          // A provider linked again (e.g. after this node restarted) gets what it is owed so far at once.
+          this.receipts.owe(provider.link.peerId)
+          this.schedulePump()
+        },
+        onStarted: (provider, taskIds) => this.onStarted(provider, taskIds),
+        onResults: (provider, results, batch) => this.onResults(provider, results, batch),
+        onLost: (provider, tasks) => this.onLost(provider, tasks),
+        // Its address may now be known (distinctHosts): replicas held back may go out.
+        onMoved: () => this.schedulePump(),
+        onClosed: (provider, reason) => this.onProviderGone(provider, reason),
+      },
+    })
     this.done = new Promise(resolve => { this.resolveDone = resolve })
   }
 
@@ -177,21 +194,21 @@ export class JobRun {
   /** Stops scheduling without changing the job's state (node shutdown). */
   async stop (): Promise<void> {
     this.teardown()
-    await Promise.all([...this.links.values()].map(async state => state.link.close()))
+    await this.pool.close()
     this.resolveDone()
   }
 
   /** Cancels every task still queued or running and ends the job as cancelled. */
   async cancel (): Promise<void> {
-    for (const state of this.links.values()) {
-      if (state.inFlight.size > 0) state.link.cancel([...state.inFlight.keys()].map(String))
+    for (const { link, inFlight } of this.pool.providers()) {
+      if (inFlight.size > 0) link.cancel([...inFlight.keys()].map(String))
     }
     this.deps.store.cancelJob(this.job.id)
     await this.finish('cancelled')
   }
 
   providers (): Array<{ peerId: string, address: string, inFlight: number, maxInFlight: number, path: ConnectionPath }> {
-    return [...this.links.values()].map(({ link, inFlight }) => ({ peerId: link.peerId, address: link.address, inFlight: inFlight.size, maxInFlight: link.maxInFlight, path: link.path() }))
+    return [...this.pool.providers()].map(({ link, inFlight }) => ({ peerId: link.peerId, address: link.address, inFlight: inFlight.size, maxInFlight: link.maxInFlight, path: link.path() }))
   }
 
   /**
@@ -201,12 +218,7 @@ export class JobRun {
   private dropExcluded (): void {
     const excluded = this.deps.excluded()
     if (excluded.size === 0) return
-    for (const [peerId, state] of [...this.links]) {
-      if (!excluded.has(peerId)) continue
-      void state.link.close()
-      this.onLinkClosed(state, 'blacklisted')
-      this.deps.store.discardReplicas(this.job.id, peerId)
-    }
+    for (const peerId of this.pool.drop(excluded, 'blacklisted')) this.deps.store.discardReplicas(this.job.id, peerId)
     for (const [idx, replicas] of this.returned) {
       const kept = replicas.filter(replica => !excluded.has(replica.peerId))
       if (kept.length === replicas.length) continue
@@ -242,20 +254,13 @@ export class JobRun {
 
   private discover (): void {
     if (this.finished || this.queue.length === 0) return
-    const now = this.now()
-    for (const offer of this.deps.candidates(this.job)) {
-      if (this.links.size + this.connecting.size >= this.deps.config.maxProviders) return
-      const peerId = offer.body.peerId
-      if (this.links.has(peerId) || this.connecting.has(peerId) || (this.backoffUntil.get(peerId) ?? 0) > now) continue
-      void this.connect(offer)
-    }
+    this.pool.discover(this.deps.candidates(this.job))
   }
 
-  private async connect (offer: SignedOffer): Promise<void> {
-    const peerId = offer.body.peerId
-    this.connecting.add(peerId)
-    const proposal: AgreementProposalBody = {
-      agreementId: `${this.job.id}.${++this.agreements}`,
+  /** The agreement proposed to an offer's provider. */
+  private proposal (offer: SignedOffer, agreementId: string): AgreementProposalBody {
+    return {
+      agreementId,
       jobId: this.job.id,
       chainId: this.deps.chainId,
       requester: this.deps.requester,
@@ -268,73 +273,6 @@ export class JobRun {
       escrow: this.deps.settlement.escrowOf(this.job.id),
       expiresAt: this.now() + 60_000,
     }
-    let state: LinkState | undefined
-    const handlers: LinkHandlers = {
-      onStarted: taskIds => { if (state !== undefined) this.onStarted(state, taskIds) },
-      onResults: (results, batch) => { if (state !== undefined) this.onResults(state, results, batch) },
-      outstanding: () => state === undefined ? [] : [...state.inFlight].map(([idx, attempt]) => ({ taskId: String(idx), attempt })),
-      onLost: tasks => { if (state !== undefined) this.onLost(state, tasks) },
-      onMoved: path => {
-        this.deps.events.emit({ type: 'provider.moved', jobId: this.job.id, provider: peerId, path })
-        // Its address may now be known (distinctHosts): replicas held back may go out.
-        this.schedulePump()
-      },
-      onClosed: reason => { if (state !== undefined) this.onLinkClosed(state, reason) },
-    }
-    try {
-      const link = await this.deps.openLink(offer, proposal, handlers, AbortSignal.any([this.stopController.signal, AbortSignal.timeout(10_000)]))
-      state = { link, inFlight: new Map(), cores: offer.body.cores, taskMs: undefined }
-      if (this.finished) {
-        await link.close()
-        return
-      }
-      this.links.set(peerId, state)
-      // A provider linked again (e.g. after this node restarted) gets what it is owed so far at once.
-      this.receipts.owe(peerId)
-      this.deps.events.emit({ type: 'provider.linked', jobId: this.job.id, provider: peerId, maxInFlight: link.maxInFlight, path: link.path() })
-      this.schedulePump()
-    } catch (error) {
-      this.backoffUntil.set(peerId, this.now() + this.deps.config.reconnectBackoffMs)
-      this.deps.events.emit({ type: 'provider.lost', jobId: this.job.id, provider: peerId, reason: (error as Error).message })
-    } finally {
-      this.connecting.delete(peerId)
-    }
-  }
-
-  /** The next queued task for `peerId`, preferring tasks it has not tried while another link could take them. */
-  private takeFor (peerId: string): number | undefined {
-    return this.queue.take(idx => {
-      const tried = this.triedBy.get(idx)
-      const fresh = (tried === undefined || !tried.has(peerId)) && !this.sharesHost(idx, peerId)
-      // Replicas of one task always go to different providers; a single copy may go back to one
-      // that failed it when nobody else is there.
-      return fresh || (this.job.spec.replication === 1 && [...this.links.keys()].every(other => other === peerId || tried!.has(other)))
-    })
-  }
-
-  /**
-   * With `distinctHosts`, replicas of one task never run on providers at the same IP address: one
-   * machine (or one operator behind one address, as a household behind one NAT) posing as several
-   * providers cannot outvote others. A provider whose address is unknown (reached only through a
-   * relay) cannot show that it differs, so it holds no second replica.
-   */
-  private sharesHost (idx: number, peerId: string): boolean {
-    if (this.job.spec.distinctHosts !== true || this.job.spec.replication === 1) return false
-    const others = [...this.triedBy.get(idx) ?? []].filter(other => other !== peerId)
-    if (others.length === 0) return false
-    const host = this.hostOf(peerId)
-    return host === undefined || others.some(other => {
-      const otherHost = this.hostOf(other)
-      return otherHost === undefined || otherHost === host
-    })
-  }
-
-  /** A provider's address now, or the last one seen (it may have disconnected since its replica ran). */
-  private hostOf (peerId: string): string | undefined {
-    const host = this.deps.hostOf(peerId)
-    if (host === undefined) return this.knownHosts.get(peerId)
-    this.knownHosts.set(peerId, host)
-    return host
   }
 
   private schedulePump (): void {
@@ -346,44 +284,38 @@ export class JobRun {
     })
   }
 
-  /** Fills every link's window, round robin, and records the dispatches before sending them. */
+  /** Fills every provider's window from the queue, and records the dispatches before sending them. */
   private pump (): void {
-    if (this.finished) return
-    const batches = new Map<LinkState, TaskAssignment[]>()
-    const dispatches = []
+    if (this.finished || this.queue.length === 0) return
+    const batches = new Map<PooledProvider, TaskAssignment[]>()
+    const dispatches: Array<{ idx: number, attempt: number, peerId: string, address: string }> = []
     const now = this.now()
     const { spec } = this.job
-    let progress = true
-    while (progress && this.queue.length > 0) {
-      progress = false
-      for (const state of this.links.values()) {
-        if (state.inFlight.size >= windowOf(state)) continue
-        const idx = this.takeFor(state.link.peerId)
-        if (idx === undefined) continue
-        this.maybeTrust(idx, state.link.peerId)
-        const attempt = (this.attempts.get(idx) ?? 0) + 1
-        this.attempts.set(idx, attempt)
-        const tried = this.triedBy.get(idx) ?? new Set()
-        tried.add(state.link.peerId)
-        this.triedBy.set(idx, tried)
-        state.inFlight.set(idx, attempt)
-        // Until the provider says it started, the task may wait behind the rest of the window.
-        const queued = Math.ceil(state.inFlight.size / state.cores)
-        this.outstanding.set(outstandingKey(idx, attempt), { idx, attempt, peerId: state.link.peerId, deadline: now + spec.limits.timeoutMs * (queued + 1) + this.deps.config.deadlineGraceMs })
-        dispatches.push({ idx, attempt, peerId: state.link.peerId, address: state.link.address })
-        const batch = batches.get(state) ?? []
-        batch.push({ taskId: String(idx), attempt, module: spec.module, limits: spec.limits, ...this.definitions.get(idx)! })
-        batches.set(state, batch)
-        progress = true
-      }
-    }
+    this.pool.fillWindows(provider => {
+      const { peerId, address } = provider.link
+      const idx = this.queue.take(idx => this.pool.mayTake(peerId, this.triedBy.get(idx)))
+      if (idx === undefined) return false
+      this.maybeTrust(idx, peerId)
+      const attempt = (this.attempts.get(idx) ?? 0) + 1
+      this.attempts.set(idx, attempt)
+      this.triedBy.set(idx, (this.triedBy.get(idx) ?? new Set()).add(peerId))
+      provider.inFlight.set(idx, attempt)
+      // Until the provider says it started, the task may wait behind the rest of the window.
+      const queued = Math.ceil(provider.inFlight.size / provider.cores)
+      this.outstanding.set(outstandingKey(idx, attempt), { idx, attempt, peerId, deadline: now + spec.limits.timeoutMs * (queued + 1) + this.deps.config.deadlineGraceMs })
+      dispatches.push({ idx, attempt, peerId, address })
+      const batch = batches.get(provider) ?? []
+      batch.push({ taskId: String(idx), attempt, module: spec.module, limits: spec.limits, ...this.definitions.get(idx)! })
+      batches.set(provider, batch)
+      return true
+    })
     if (dispatches.length === 0) return
     this.deps.store.dispatch(this.job.id, dispatches, now)
-    for (const [state, tasks] of batches) state.link.assign(tasks)
+    for (const [provider, tasks] of batches) provider.link.assign(tasks)
     for (const d of dispatches) this.deps.events.emit({ type: 'task.dispatched', jobId: this.job.id, idx: d.idx, attempt: d.attempt, provider: d.peerId })
   }
 
-  private onStarted (state: LinkState, taskIds: readonly string[]): void {
+  private onStarted (state: PooledProvider, taskIds: readonly string[]): void {
     const now = this.now()
     for (const taskId of taskIds) {
       const attempt = state.inFlight.get(Number(taskId))
@@ -392,7 +324,7 @@ export class JobRun {
     }
   }
 
-  private onResults (state: LinkState, results: readonly TaskResult[], batch: SignedBatch): void {
+  private onResults (state: PooledProvider, results: readonly TaskResult[], batch: SignedBatch): void {
     const ready: Decided[] = []
     for (const result of results) {
       const idx = Number(result.taskId)
@@ -402,7 +334,7 @@ export class JobRun {
       this.batches.set(outstandingKey(idx, result.attempt), batch)
       this.outstanding.delete(outstandingKey(idx, result.attempt))
       state.inFlight.delete(idx)
-      state.taskMs = state.taskMs === undefined ? result.usage.wallMs : 0.8 * state.taskMs + 0.2 * result.usage.wallMs
+      this.pool.recordPace(state, result.usage.wallMs)
       const checked = checkOutputs(result, this.job.spec.limits.outputBytes)
       if (this.closed.has(idx)) {
         // A replica of a task already judged: it ends, and says nothing more.
@@ -424,15 +356,11 @@ export class JobRun {
   }
 
   /**
-   * The result's outputs, checked against their CIDs and the job's output limit (the sandbox never
-   * lets a task write more, so a result that claims more is a lie); a mismatch makes it invalid.
-   */
-  /**
    * A replica returned an outcome (an exit, or a failure any provider would see). Once the replicas
    * settle on one (see canonicalOutcome), the task is judged: agreeing replicas were valid, the
    * others invalid. Until then the task waits for the replicas out, then gets one more.
    */
-  private judge (idx: number, state: LinkState, result: TaskResult, outputs: Outputs, view?: ToleranceView): Decided {
+  private judge (idx: number, state: PooledProvider, result: TaskResult, outputs: Outputs, view?: ToleranceView): Decided {
     const single = this.unreplicated.has(idx)
     const replicas = this.returned.get(idx) ?? []
     const views = this.views.get(idx)
@@ -535,7 +463,7 @@ export class JobRun {
     for (const [key, entry] of this.outstanding) {
       if (entry.idx !== idx) continue
       this.outstanding.delete(key)
-      const state = this.links.get(entry.peerId)
+      const state = this.pool.get(entry.peerId)
       state?.inFlight.delete(idx)
       state?.link.cancel([String(idx)])
       this.deps.store.loseAttempt(this.job.id, idx, entry.attempt, 'none', 'not-needed', 'the task reached its quorum without this replica')
@@ -547,7 +475,7 @@ export class JobRun {
    * whose DAG declares or holds another size is a lie, judged like an output that misses its CID.
    * Under `compare.tolerance` it then reads the bytes the comparison needs.
    */
-  private async fetchThenJudge (state: LinkState, idx: number, result: TaskResult, outputs: Outputs): Promise<void> {
+  private async fetchThenJudge (state: PooledProvider, idx: number, result: TaskResult, outputs: Outputs): Promise<void> {
     const size = outputs.reduce((sum, output) => sum + output.size, 0)
     // 30 s, plus 1 s per MB: even a slow peer moves a megabyte a second.
     const signal = AbortSignal.any([this.stopController.signal, AbortSignal.timeout(30_000 + Math.ceil(size / 1000))])
@@ -625,7 +553,7 @@ export class JobRun {
 
   /** The provider's latest cumulative receipt for this job, if it is still linked. */
   private sendReceipt (peerId: string): void {
-    const state = this.links.get(peerId)
+    const state = this.pool.get(peerId)
     if (state === undefined) return
     const receipt = this.deps.settlement.receipt(this.job, state.link.agreementId, state.link.address)
     if (receipt !== undefined) state.link.sendReceipt(receipt)
@@ -636,7 +564,7 @@ export class JobRun {
     const entry = this.outstanding.get(key)
     if (entry === undefined) return
     this.outstanding.delete(key)
-    this.links.get(entry.peerId)?.inFlight.delete(entry.idx)
+    this.pool.get(entry.peerId)?.inFlight.delete(entry.idx)
     const lost: TaskResult = { taskId: String(entry.idx), attempt: entry.attempt, status: 'failed', reason: 'internal', message, stdout: EMPTY_OUTPUT, stderr: EMPTY_OUTPUT, files: [], usage: { wallMs: 0, memoryBytes: 0 } }
     const decided = this.failure(entry.idx, entry.peerId, lost)
     const event = decided.event as 'retry' | 'fail' | 'none'
@@ -658,7 +586,7 @@ export class JobRun {
       late.set(entry.peerId, [...(late.get(entry.peerId) ?? []), entry])
     }
     for (const [peerId, entries] of late) {
-      this.links.get(peerId)?.link.cancel(entries.map(entry => String(entry.idx)))
+      this.pool.get(peerId)?.link.cancel(entries.map(entry => String(entry.idx)))
       for (const entry of entries) this.loseAttempt(outstandingKey(entry.idx, entry.attempt), 'deadline-missed', `no result from ${peerId} before the deadline`)
     }
     if (late.size > 0) {
@@ -668,17 +596,13 @@ export class JobRun {
   }
 
   /** Attempts a resumed session's provider no longer had (lost with the broken stream): they go out again. */
-  private onLost (state: LinkState, tasks: readonly TaskAttempt[]): void {
+  private onLost (state: PooledProvider, tasks: readonly TaskAttempt[]): void {
     for (const task of tasks) this.loseAttempt(outstandingKey(Number(task.taskId), task.attempt), 'provider-lost', `provider ${state.link.peerId} lost the task with a broken connection`)
     this.schedulePump()
   }
 
-  private onLinkClosed (state: LinkState, reason: string): void {
-    if (this.links.get(state.link.peerId) !== state) return
-    this.links.delete(state.link.peerId)
-    this.backoffUntil.set(state.link.peerId, this.now() + this.deps.config.reconnectBackoffMs)
-    if (this.finished) return
-    this.deps.events.emit({ type: 'provider.lost', jobId: this.job.id, provider: state.link.peerId, reason })
+  /** A provider left the pool (link closed, or blacklisted): the attempts it held go out again. */
+  private onProviderGone (state: PooledProvider, reason: string): void {
     for (const [idx, attempt] of [...state.inFlight]) this.loseAttempt(outstandingKey(idx, attempt), 'provider-lost', `provider ${state.link.peerId} went away: ${reason}`)
     this.schedulePump()
     this.checkFinished()
@@ -696,8 +620,7 @@ export class JobRun {
     this.teardown()
     if (state !== 'cancelled') this.deps.store.finishJob(this.job.id, state)
     this.deps.events.emit({ type: 'job.finished', jobId: this.job.id, state })
-    await Promise.allSettled([...this.links.values()].map(async ({ link }) => link.close()))
-    this.links.clear()
+    await this.pool.close()
     await this.deps.settlement.closeJob(this.job)
     this.resolveDone()
   }
@@ -708,5 +631,6 @@ export class JobRun {
     this.receipts.stop()
     this.unsubscribe?.()
     this.stopController.abort()
+    this.pool.stop()
   }
 }
