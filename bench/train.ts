@@ -22,6 +22,7 @@ import { trainingPlot } from '../examples/train/plot.ts'
 import type { Aggregator } from '../src/sdk/index.ts'
 import type { TrainingResult, TrainingRun } from '../examples/train/train.ts'
 import type { PlotSeries } from '../examples/train/plot.ts'
+import { intFlag, positiveFlag } from '../examples/flags.ts'
 
 const { values } = parseArgs({
   options: {
@@ -38,11 +39,11 @@ const { values } = parseArgs({
     'own-sessions': { type: 'boolean', default: false },
   },
 })
-const SHARDS = Number(values.shards)
+const SHARDS = intFlag(values, 'shards')
 const BATCH = 32
 // Six shards' deltas averaged act like a batch six times larger, hence a learning rate higher
 // than the two-shard example's.
-const base: TrainingRun = { shards: SHARDS, rounds: Number(values.rounds), hidden: Number(values.hidden), steps: Number(values.steps), batch: BATCH, learningRate: Number(values.lr), finalLearningRate: Number(values['final-lr']), shift: Number(values.shift) }
+const base: TrainingRun = { shards: SHARDS, rounds: intFlag(values, 'rounds'), hidden: intFlag(values, 'hidden'), steps: intFlag(values, 'steps'), batch: BATCH, learningRate: positiveFlag(values, 'lr'), finalLearningRate: positiveFlag(values, 'final-lr'), shift: intFlag(values, 'shift', 0) }
 const LIAR = join(import.meta.dirname, '..', 'test', 'fixtures', 'lyingProvider.ts')
 
 interface Scenario {

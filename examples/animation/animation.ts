@@ -20,6 +20,7 @@ import { exampleRunner } from '../runExample.ts'
 import { assembleTiles, parsePpm, tileCount } from '../mandelbrot/tiles.ts'
 import { fileBytes, runJob, summaryLine, tasksPerProvider, waitForOffers } from '../grid.ts'
 import { hasFfmpeg, writeApng, writeMp4 } from './video.ts'
+import { intFlag } from '../flags.ts'
 
 const MODULE = 'raytrace'
 const MODULE_PATH = join(EXAMPLES_BUILD_DIR, `${MODULE}.wasm`)
@@ -167,21 +168,16 @@ if (import.meta.main) {
       out: { type: 'string', default: 'out/animation' },
     },
   })
-  const int = (name: Exclude<keyof typeof values, 'out'>) => {
-    const n = Number(values[name])
-    if (!Number.isSafeInteger(n) || n < 1) throw new RangeError(`--${name} must be a positive integer, got ${values[name]}`)
-    return n
-  }
   const started = Date.now()
   const report = await runAnimation({
-    width: int('width'),
-    height: int('height'),
-    tileSize: int('tile-size'),
-    frames: int('frames'),
-    samples: int('samples'),
-    fps: int('fps'),
-    providers: int('providers'),
-    coresPerProvider: int('cores'),
+    width: intFlag(values, 'width'),
+    height: intFlag(values, 'height'),
+    tileSize: intFlag(values, 'tile-size'),
+    frames: intFlag(values, 'frames'),
+    samples: intFlag(values, 'samples'),
+    fps: intFlag(values, 'fps'),
+    providers: intFlag(values, 'providers'),
+    coresPerProvider: intFlag(values, 'cores'),
     outDir: values.out,
     log: line => console.error(line),
   })

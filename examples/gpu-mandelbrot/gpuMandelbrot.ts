@@ -19,6 +19,7 @@ import { startLocalGrid } from '../../src/devnet/index.ts'
 import { encodePng } from '../../src/util/index.ts'
 import { fileBytes, runJob, summaryLine, tasksPerProvider, waitForOffers } from '../grid.ts'
 import { assembleTiles, encodePpm, renderTileJs, shade, tileCount, tileRect } from '../mandelbrot/tiles.ts'
+import { intFlag } from '../flags.ts'
 
 const KERNEL = new URL('./mandelbrot.wgsl', import.meta.url).pathname
 /** A pixel is off when one of its channels is further than this from the WASI picture's… */
@@ -126,19 +127,14 @@ if (import.meta.main) {
       out: { type: 'string', default: 'out/gpu-mandelbrot' },
     },
   })
-  const int = (name: Exclude<keyof typeof values, 'out'>) => {
-    const n = Number(values[name])
-    if (!Number.isSafeInteger(n) || n < 1) throw new RangeError(`--${name} must be a positive integer, got ${values[name]}`)
-    return n
-  }
   const started = Date.now()
   const report = await runGpuMandelbrot({
-    width: int('width'),
-    height: int('height'),
-    tileSize: int('tile-size'),
-    maxIter: int('max-iter'),
-    providers: int('providers'),
-    replication: int('replication'),
+    width: intFlag(values, 'width'),
+    height: intFlag(values, 'height'),
+    tileSize: intFlag(values, 'tile-size'),
+    maxIter: intFlag(values, 'max-iter'),
+    providers: intFlag(values, 'providers'),
+    replication: intFlag(values, 'replication'),
     outDir: values.out,
   })
   console.log([

@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util'
 import { startLocalGrid } from '../../src/devnet/index.ts'
 import { fileBytes, runJob, summaryLine, tasksPerProvider, waitForOffers } from '../grid.ts'
 import { cpuMatmul, MATMUL_WGSL, matmulPlan, randomMatrix, TILE, wrongElements } from './matrices.ts'
+import { intFlag } from '../flags.ts'
 
 export interface GpuMatmulReport {
   readonly n: number
@@ -63,13 +64,8 @@ export async function runGpuMatmul (options: { n: number, tasks: number, provide
 
 if (import.meta.main) {
   const { values } = parseArgs({ options: { n: { type: 'string', default: '512' }, tasks: { type: 'string', default: '4' }, providers: { type: 'string', default: '1' } } })
-  const int = (name: keyof typeof values) => {
-    const value = Number(values[name])
-    if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`--${name} must be a positive integer, got ${values[name]}`)
-    return value
-  }
   const started = Date.now()
-  const report = await runGpuMatmul({ n: int('n'), tasks: int('tasks'), providers: int('providers') })
+  const report = await runGpuMatmul({ n: intFlag(values, 'n'), tasks: intFlag(values, 'tasks'), providers: intFlag(values, 'providers') })
   console.log([
     `${report.n}×${report.n} f32 matmul on the grid: ${report.tasks} webgpu tasks, ${report.wrong} elements outside 1e-3 of the CPU's`,
     ...[...report.providers].map(([peer, count]) => `  provider …${peer.slice(-8)}: ${count} tasks`),

@@ -17,6 +17,7 @@ import { EXAMPLES_BUILD_DIR } from '../../scripts/build-examples.ts'
 import { exampleRunner } from '../runExample.ts'
 import { fileBytes, runJob, summaryLine, tasksPerProvider, waitForOffers } from '../grid.ts'
 import { assembleTiles, parsePpm, renderTileJs, tileCount } from './tiles.ts'
+import { intFlag } from '../flags.ts'
 
 const MODULE_PATH = join(EXAMPLES_BUILD_DIR, 'mandelbrot.wasm')
 
@@ -115,19 +116,14 @@ if (import.meta.main) {
       out: { type: 'string', default: 'out/mandelbrot' },
     },
   })
-  const int = (name: Exclude<keyof typeof values, 'out'>) => {
-    const n = Number(values[name])
-    if (!Number.isSafeInteger(n) || n < 1) throw new RangeError(`--${name} must be a positive integer, got ${values[name]}`)
-    return n
-  }
   const started = Date.now()
   const report = await runMandelbrot({
-    width: int('width'),
-    height: int('height'),
-    tileSize: int('tile-size'),
-    maxIter: int('max-iter'),
-    providers: int('providers'),
-    coresPerProvider: int('cores'),
+    width: intFlag(values, 'width'),
+    height: intFlag(values, 'height'),
+    tileSize: intFlag(values, 'tile-size'),
+    maxIter: intFlag(values, 'max-iter'),
+    providers: intFlag(values, 'providers'),
+    coresPerProvider: intFlag(values, 'cores'),
     outDir: values.out,
     log: line => console.error(line),
   })

@@ -24,6 +24,7 @@ import { KERNEL_SOURCE, shardCorpus } from './corpus.ts'
 import { formatReport, formatTopWords } from './report.ts'
 import type { ConunClient } from '../../src/sdk/index.ts'
 import type { TaskOutcome } from '../../src/requester/index.ts'
+import { intFlag } from '../flags.ts'
 
 const MODULE_PATH = join(EXAMPLES_BUILD_DIR, 'wordcount.wasm')
 const TASK_TIMEOUT_MS = 600_000
@@ -174,19 +175,14 @@ if (import.meta.main) {
       'max-mb': { type: 'string' },
     },
   })
-  const int = (name: keyof typeof values) => {
-    const n = Number(values[name])
-    if (!Number.isSafeInteger(n) || n < 1) throw new RangeError(`--${name} must be a positive integer, got ${values[name]}`)
-    return n
-  }
   const started = Date.now()
   const report = await runMapReduce({
     sources: positionals.length > 0 ? positionals : [KERNEL_SOURCE],
-    providers: int('providers'),
-    coresPerProvider: int('cores'),
-    partitions: int('partitions'),
-    shardBytes: int('shard-mb') * MiB,
-    ...(values['max-mb'] === undefined ? {} : { maxBytes: int('max-mb') * MiB }),
+    providers: intFlag(values, 'providers'),
+    coresPerProvider: intFlag(values, 'cores'),
+    partitions: intFlag(values, 'partitions'),
+    shardBytes: intFlag(values, 'shard-mb') * MiB,
+    ...(values['max-mb'] === undefined ? {} : { maxBytes: intFlag(values, 'max-mb') * MiB }),
     log: line => console.error(line),
   })
   console.log(formatReport(report))

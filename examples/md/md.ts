@@ -22,6 +22,7 @@ import { outputText, runJob, waitForOffers } from '../grid.ts'
 import { checkEnsemble, parseTiming, parseTrajectories } from './ensemble.ts'
 import { formatEnsemble, formatSpeed } from './report.ts'
 import type { EnsembleCheck, Trajectory } from './ensemble.ts'
+import { intFlag, positiveFlag } from '../flags.ts'
 
 const MODULE = 'ljmd'
 const MODULE_PATH = join(EXAMPLES_BUILD_DIR, `${MODULE}.wasm`)
@@ -167,30 +168,20 @@ if (import.meta.main) {
       replication: { type: 'string', default: '1' },
     },
   })
-  const int = (name: keyof typeof values, min = 1) => {
-    const n = Number(values[name])
-    if (!Number.isSafeInteger(n) || n < min) throw new RangeError(`--${name} must be an integer of at least ${min}, got ${values[name]}`)
-    return n
-  }
-  const real = (name: keyof typeof values) => {
-    const v = Number(values[name])
-    if (!Number.isFinite(v) || v <= 0) throw new RangeError(`--${name} must be a positive number, got ${values[name]}`)
-    return v
-  }
   const started = Date.now()
   const report = await runMd({
-    providers: int('providers'),
-    coresPerProvider: int('cores'),
-    trajectories: int('trajectories', 2),
-    particles: int('particles'),
-    density: real('density'),
-    temperature: real('temperature'),
-    cutoff: real('cutoff'),
-    dt: real('dt'),
-    equilibration: int('equilibration', 0),
-    production: int('production', 2),
-    seed: int('seed', 0),
-    replication: int('replication'),
+    providers: intFlag(values, 'providers'),
+    coresPerProvider: intFlag(values, 'cores'),
+    trajectories: intFlag(values, 'trajectories', 2),
+    particles: intFlag(values, 'particles'),
+    density: positiveFlag(values, 'density'),
+    temperature: positiveFlag(values, 'temperature'),
+    cutoff: positiveFlag(values, 'cutoff'),
+    dt: positiveFlag(values, 'dt'),
+    equilibration: intFlag(values, 'equilibration', 0),
+    production: intFlag(values, 'production', 2),
+    seed: intFlag(values, 'seed', 0),
+    replication: intFlag(values, 'replication'),
     log: line => console.error(line),
   })
   console.log(formatSpeed(report))

@@ -15,6 +15,7 @@ import { EXAMPLES_BUILD_DIR } from '../../scripts/build-examples.ts'
 import { exampleRunner } from '../runExample.ts'
 import { outputText, runJob, summaryLine, tasksPerProvider, waitForOffers } from '../grid.ts'
 import { countPrimesJs, primeRanges, primeTaskArgs, reducePrimeCounts } from './primes.ts'
+import { intFlag } from '../flags.ts'
 
 const MODULE_PATH = join(EXAMPLES_BUILD_DIR, 'primes.wasm')
 /** π(10^k) for k = 0..12, as published (OEIS A006880). */
@@ -103,13 +104,8 @@ if (import.meta.main) {
       cores: { type: 'string', default: '2' },
     },
   })
-  const int = (name: keyof typeof values) => {
-    const n = Number(values[name])
-    if (!Number.isSafeInteger(n) || n < 1) throw new RangeError(`--${name} must be a positive integer, got ${values[name]}`)
-    return n
-  }
   const started = Date.now()
-  const report = await runPrimes({ limit: int('limit'), tasks: int('tasks'), providers: int('providers'), coresPerProvider: int('cores'), log: line => console.error(line) })
+  const report = await runPrimes({ limit: intFlag(values, 'limit'), tasks: intFlag(values, 'tasks'), providers: intFlag(values, 'providers'), coresPerProvider: intFlag(values, 'cores'), log: line => console.error(line) })
   console.log(formatPrimesReport(report))
   console.log(summaryLine({ name: 'primes', category: 'science', verified: report.verified, wallS: (Date.now() - started) / 1000, baselineS: report.baselineSeconds, tasks: report.tasks, providers: report.providers.size, gridS: report.gridSeconds }))
   if (!report.verified) process.exitCode = 1

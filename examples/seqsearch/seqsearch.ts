@@ -26,6 +26,7 @@ import type { Hit } from './hits.ts'
 import type { Sequence } from './sequences.ts'
 import type { ConunClient } from '../../src/sdk/index.ts'
 import type { TaskOutcome } from '../../src/requester/index.ts'
+import { intFlag } from '../flags.ts'
 
 /** EMBOSS water's defaults for proteins. */
 const GAP_OPEN = 10
@@ -243,20 +244,15 @@ if (import.meta.main) {
       'all-vs-all': { type: 'boolean', default: false },
     },
   })
-  const int = (name: keyof typeof values) => {
-    const n = Number(values[name])
-    if (!Number.isSafeInteger(n) || n < 1) throw new RangeError(`--${name} must be a positive integer, got ${values[name]}`)
-    return n
-  }
   const started = Date.now()
   const report = await runSeqSearch({
-    providers: int('providers'),
-    coresPerProvider: int('cores'),
-    shards: int('shards'),
-    queryBatches: int('query-batches'),
-    top: int('top'),
-    waterQueries: int('water-queries'),
-    waterSubjects: int('water-subjects'),
+    providers: intFlag(values, 'providers'),
+    coresPerProvider: intFlag(values, 'cores'),
+    shards: intFlag(values, 'shards'),
+    queryBatches: intFlag(values, 'query-batches'),
+    top: intFlag(values, 'top'),
+    waterQueries: intFlag(values, 'water-queries'),
+    waterSubjects: intFlag(values, 'water-subjects'),
     allVsAll: values['all-vs-all'],
     log: line => console.error(line),
   })

@@ -31,6 +31,7 @@ import { trainingPlot } from './plot.ts'
 import type { Aggregator, ConunClient, OuterStep } from '../../src/sdk/index.ts'
 import type { Evaluation } from './mlp.ts'
 import type { PlotPoint } from './plot.ts'
+import { intFlag, positiveFlag } from '../flags.ts'
 
 export interface TrainingRun {
   readonly shards?: number
@@ -204,30 +205,30 @@ if (import.meta.main) {
   if (!['mean', 'median', 'trimmedMean'].includes(values.aggregator)) throw new Error(`--aggregator must be mean, median or trimmedMean, got ${values.aggregator}`)
   if (!['average', 'nesterov'].includes(values.outer)) throw new Error(`--outer must be average or nesterov, got ${values.outer}`)
   const startedAt = performance.now()
-  const providers = Number(values.providers)
-  const grid = await startLocalGrid({ providers, coresPerProvider: Number(values.cores) })
+  const providers = intFlag(values, 'providers')
+  const run: TrainingRun = {
+    shards: intFlag(values, 'shards'),
+    rounds: intFlag(values, 'rounds'),
+    hidden: intFlag(values, 'hidden'),
+    steps: intFlag(values, 'steps'),
+    batch: intFlag(values, 'batch'),
+    learningRate: positiveFlag(values, 'lr'),
+    finalLearningRate: positiveFlag(values, 'final-lr'),
+    shift: intFlag(values, 'shift', 0),
+    aggregator: values.aggregator as Aggregator,
+    outer: values.outer === 'nesterov' ? { kind: 'nesterov', learningRate: 0.7, momentum: 0.9 } : { kind: 'average' },
+    replication: intFlag(values, 'replication'),
+    price: values.price,
+    quorum: values.quorum === undefined ? undefined : intFlag(values, 'quorum'),
+    deadlineMs: values['deadline-ms'] === undefined ? undefined : intFlag(values, 'deadline-ms'),
+    trainSamples: intFlag(values, 'train-samples'),
+    testSamples: intFlag(values, 'test-samples'),
+    onRound: line => console.log(formatRoundLine(line)),
+  }
+  const grid = await startLocalGrid({ providers, coresPerProvider: intFlag(values, 'cores') })
   try {
     await waitForOffers(grid.requester.client, providers)
     console.log(`training a 784-${values.hidden}-10 MLP on ${values['train-samples']} MNIST digits in ${values.shards} shards on ${providers} providers; testing on ${values['test-samples']} held out`)
-    const run: TrainingRun = {
-      shards: Number(values.shards),
-      rounds: Number(values.rounds),
-      hidden: Number(values.hidden),
-      steps: Number(values.steps),
-      batch: Number(values.batch),
-      learningRate: Number(values.lr),
-      finalLearningRate: Number(values['final-lr']),
-      shift: Number(values.shift),
-      aggregator: values.aggregator as Aggregator,
-      outer: values.outer === 'nesterov' ? { kind: 'nesterov', learningRate: 0.7, momentum: 0.9 } : { kind: 'average' },
-      replication: Number(values.replication),
-      price: values.price,
-      quorum: values.quorum === undefined ? undefined : Number(values.quorum),
-      deadlineMs: values['deadline-ms'] === undefined ? undefined : Number(values['deadline-ms']),
-      trainSamples: Number(values['train-samples']),
-      testSamples: Number(values['test-samples']),
-      onRound: line => console.log(formatRoundLine(line)),
-    }
     const result = await runTraining(grid.requester.client, run)
     await mkdir(dirname(values.plot), { recursive: true })
     await writeFile(values.plot, trainingPlot([{ points: result.lines, colour: [31, 119, 180] }]))
