@@ -58,5 +58,3 @@ export async function main (argv: string[]): Promise<number> {
     return 1
   }
 }
-
-process.exitCode = await main(process.argv.slice(2))
