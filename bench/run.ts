@@ -123,7 +123,7 @@ await new Promise<void>((resolve, reject) => {
 const peer = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', join(import.meta.dirname, 'transferPeer.ts'), file, join(dir, 'far')], { stdio: ['pipe', 'pipe', 'inherit'] })
 const info = JSON.parse(await new Promise<string>(resolve => createInterface({ input: peer.stdout! }).once('line', resolve))) as { cid: string, multiaddr: string, tcpPort: number }
 const key = await generateNodeKey()
-const near = await createStorage(join(dir, 'near'), hostOptions({ privateKey: key.privateKey, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], allowPrivateAddresses: true }))
+const near = await createStorage(join(dir, 'near'), await hostOptions({ privateKey: key.privateKey, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], allowPrivateAddresses: true }))
 const { multiaddr } = await import('@multiformats/multiaddr')
 const farPeer = await near.libp2p.dial(multiaddr(info.multiaddr))
 let start = performance.now()

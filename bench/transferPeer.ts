@@ -9,7 +9,7 @@ import { createStorage } from '../src/storage/index.ts'
 
 const [file, dir] = process.argv.slice(2) as [string, string]
 const key = await generateNodeKey()
-const storage = await createStorage(join(dir, 'ipfs'), hostOptions({ privateKey: key.privateKey, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], allowPrivateAddresses: true }))
+const storage = await createStorage(join(dir, 'ipfs'), await hostOptions({ privateKey: key.privateKey, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], allowPrivateAddresses: true }))
 const { cid } = await storage.putFile(file)
 const server = createServer(socket => createReadStream(file).pipe(socket))
 await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))

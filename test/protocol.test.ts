@@ -19,7 +19,7 @@ const base = await mkdtemp(join(tmpdir(), 'conun-protocol-'))
 const provider = await startNode({ ...defaultNodeConfig(), dataDir: join(base, 'provider'), devnet: true, provide: true }, 'test')
 const requester = await startNode({ ...defaultNodeConfig(), dataDir: join(base, 'requester'), devnet: true, bootstrap: provider.host.getMultiaddrs().map(String) }, 'test')
 const attackerKey = await generateNodeKey()
-const attacker = await createLibp2p(hostOptions({ privateKey: attackerKey.privateKey, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], allowPrivateAddresses: true }))
+const attacker = await createLibp2p(await hostOptions({ privateKey: attackerKey.privateKey, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], allowPrivateAddresses: true }))
 const rejections: string[] = []
 provider.provider!.events.on(event => { if (event.type === 'protocol.rejected') rejections.push(event.code) })
 
@@ -117,7 +117,7 @@ test('task protocol: a session outlives its stream, and only the requester that 
   first.stream.abort(new Error('the connection broke'))
 
   // Another key, on its own connection, cannot take the session over.
-  const stranger = await createLibp2p(hostOptions({ privateKey: (await generateNodeKey()).privateKey, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], allowPrivateAddresses: true }))
+  const stranger = await createLibp2p(await hostOptions({ privateKey: (await generateNodeKey()).privateKey, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], allowPrivateAddresses: true }))
   try {
     const framed = new FramedStream(await stranger.dialProtocol(provider.host.getMultiaddrs()[0]!, PROTOCOL_TASK), toRequester, MAX_TASK_FRAME_BYTES)
     await framed.write({ type: 'session.resume', v: 1, agreementId: 'resumable', outstanding: [{ taskId: '7', attempt: 1 }] })

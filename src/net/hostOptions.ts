@@ -7,7 +7,6 @@ import { kadDHT, removePrivateAddressesMapper } from '@libp2p/kad-dht'
 import { noise } from '@libp2p/noise'
 import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
-import { webRTC } from '@libp2p/webrtc'
 import { webSockets } from '@libp2p/websockets'
 import { yamux } from '@libp2p/yamux'
 import { pacedWalks } from './pacedWalks.ts'
@@ -49,6 +48,11 @@ export interface HostConfig {
   readonly relayReservations?: number
   /** Check this node's public addresses with peers (AutoNAT v2): for nodes on the internet. */
   readonly autoNat?: boolean
+  /**
+   * Hole-punch through NATs with WebRTC (default false): for nodes that meet NAT'd peers, i.e. on
+   * the internet. Only such nodes load WebRTC (libdatachannel and its bindings: about 14 MB RSS).
+   */
+  readonly holePunching?: boolean
   /** STUN servers for WebRTC hole punching ("host:port"), asked for each new connection (default none). */
   readonly stunServers?: () => readonly string[]
 }
@@ -71,18 +75,19 @@ export const DHT_PROTOCOL = '/conun/kad/1.0.0'
 
 /**
  * The libp2p configuration of a conun node: TCP and WebSockets (for browsers), circuit relay v2
- * (reaching and serving NAT'd peers) and WebRTC (hole punching through NATs, signalled over a
- * relay), noise, yamux, identify and ping, AutoNAT v2, Kademlia and bootstrap for discovery,
+ * (reaching and serving NAT'd peers) and, when it hole-punches, WebRTC (through NATs, signalled
+ * over a relay), noise, yamux, identify and ping, AutoNAT v2, Kademlia and bootstrap for discovery,
  * gossipsub for offers. The host itself is created by the storage domain, because Helia (IPFS)
  * runs on the same libp2p instance.
  */
-export function hostOptions (config: HostConfig): Libp2pOptions<HostServices> {
+export async function hostOptions (config: HostConfig): Promise<Libp2pOptions<HostServices>> {
   const peerDiscovery: NonNullable<Libp2pOptions['peerDiscovery']> = []
   // Bootstrap peers are kept alive: if one restarts, this node dials it again (with backoff).
   if (config.bootstrap.length > 0) peerDiscovery.push(bootstrap({ list: [...config.bootstrap], timeout: 0, tagName: KEEP_ALIVE }))
   // One /p2p-circuit listen address per relay slot wanted; /webrtc accepts hole-punched connections signalled through them.
   const reservations = config.relayReservations ?? 0
-  const relayListen = reservations > 0 ? [...Array<string>(reservations).fill('/p2p-circuit'), '/webrtc'] : []
+  const holePunching = config.holePunching === true
+  const relayListen = reservations > 0 ? [...Array<string>(reservations).fill('/p2p-circuit'), ...(holePunching ? ['/webrtc'] : [])] : []
   const announce = config.announce ?? []
   return {
     privateKey: config.privateKey,
@@ -91,9 +96,7 @@ export function hostOptions (config: HostConfig): Libp2pOptions<HostServices> {
       tcp(),
       webSockets(),
       circuitRelayTransport({ reservationCompletionTimeout: 10_000 }),
-      // Only STUN servers conun knows of (its bootstrap and relay nodes, or configured ones): never
-      // the public defaults libp2p would otherwise use.
-      webRTC({ rtcConfiguration: () => ({ iceServers: (config.stunServers?.() ?? []).map(server => ({ urls: `stun:${server}` })) }) }),
+      ...(holePunching ? [await webRtcTransport(config)] : []),
     ],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
@@ -124,6 +127,14 @@ export function hostOptions (config: HostConfig): Libp2pOptions<HostServices> {
       ...(config.relayService === undefined ? {} : { relay: relayServer(config.relayService) }),
     },
   }
+}
+
+/** Loaded only by nodes that hole-punch. */
+async function webRtcTransport (config: HostConfig): Promise<NonNullable<Libp2pOptions['transports']>[number]> {
+  const { webRTC } = await import('@libp2p/webrtc')
+  // Only STUN servers conun knows of (its bootstrap and relay nodes, or configured ones): never
+  // the public defaults libp2p would otherwise use.
+  return webRTC({ rtcConfiguration: () => ({ iceServers: (config.stunServers?.() ?? []).map(server => ({ urls: `stun:${server}` })) }) })
 }
 
 function relayServer (limits: RelayServiceLimits): ReturnType<typeof circuitRelayServer> {

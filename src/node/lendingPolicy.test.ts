@@ -27,7 +27,7 @@ function syntheticStat () {
 test('idle-only lending: waits for quiet, runs, pauses a container when the owner is busy, gives it back when paused too long', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'conun-lending-'))
   const key = await generateNodeKey()
-  const storage = await createStorage(join(dir, 'ipfs'), hostOptions({ privateKey: key.privateKey, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], allowPrivateAddresses: true }))
+  const storage = await createStorage(join(dir, 'ipfs'), await hostOptions({ privateKey: key.privateKey, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], allowPrivateAddresses: true }))
   const docker = await createDockerRuntime({ slots: 1, workDir: join(dir, 'containers') })
   const policy = { maxConcurrent: 1, maxTaskMemoryBytes: 1 << 30, maxTaskTimeoutMs: 60_000, maxTaskOutputBytes: 1 << 20, maxQueuedPerSession: 4 }
   const provider = await createProviderAgent({ key, host: storage.libp2p, storage, runtimes: [docker], chainId: 31337, dataDir: dir, policy })

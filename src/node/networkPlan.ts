@@ -14,6 +14,11 @@ export interface NetworkPlan {
   readonly relayService: RelayServiceLimits | undefined
   /** Relay slots to hold, so that peers can reach it through a relay (0: none). */
   readonly relayReservations: number
+  /**
+   * Hole-punch with WebRTC: on the internet, where it may meet NAT'd peers, or whenever it holds
+   * relay slots. On a LAN every peer is dialled directly, so WebRTC is not even loaded.
+   */
+  readonly holePunching: boolean
   /** Where it answers STUN requests (public IPs, UDP port = the TCP listen port). */
   readonly stunListen: ReadonlyArray<{ host: string, port: number }>
   /** STUN servers it asks, besides those of the relays it is connected to ("host:port"). */
@@ -78,6 +83,7 @@ export function planNetwork (config: NodeConfig, interfaces = networkInterfaces(
     publicAddrs,
     relayService: relay ? network.relayLimits : undefined,
     relayReservations: reserve ? network.relaySlots : 0,
+    holePunching: internet || reserve,
     stunListen,
     stunServers: [...new Set([...network.stunServers, ...bootstrapStun])],
   }

@@ -79,7 +79,7 @@ export async function startNode (config: NodeConfig, passphrase: string, options
   const chainWatch = watchChain(chain.client)
   const plan = planNetwork(config)
   let reachability = (): Reachability => reachabilityOf([], plan.mode, plan.publicAddrs.length > 0)
-  const storage = await createStorage(join(dataDir, 'ipfs'), hostOptions({
+  const storage = await createStorage(join(dataDir, 'ipfs'), await hostOptions({
     privateKey: key.privateKey,
     listen: config.listen,
     announce: config.network.announce,
@@ -87,6 +87,7 @@ export async function startNode (config: NodeConfig, passphrase: string, options
     allowPrivateAddresses: plan.mode === 'lan',
     relayService: plan.relayService,
     relayReservations: plan.relayReservations,
+    holePunching: plan.holePunching,
     autoNat: plan.mode === 'internet',
     // The relays this node holds slots on answer STUN too, wherever it found them.
     stunServers: () => [...new Set([...plan.stunServers, ...reachability().relays.flatMap(relay => {

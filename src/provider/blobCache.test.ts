@@ -16,7 +16,7 @@ async function storagesIn<const Names extends readonly string[]> (t: TestContext
   const dir = await mkdtemp(join(tmpdir(), 'conun-cache-'))
   const storages = await Promise.all(names.map(async name => {
     const key = await generateNodeKey()
-    return createStorage(join(dir, name), hostOptions({ privateKey: key.privateKey, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], allowPrivateAddresses: true }))
+    return createStorage(join(dir, name), await hostOptions({ privateKey: key.privateKey, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], allowPrivateAddresses: true }))
   }))
   t.after(async () => {
     for (const storage of storages) await storage.stop()

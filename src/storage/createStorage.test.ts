@@ -14,7 +14,7 @@ import { ContentTooLargeError, createStorage, FetchAbortedError, inlineCid, Inva
 async function startStorage () {
   const dir = await mkdtemp(join(tmpdir(), 'conun-storage-'))
   const key = await generateNodeKey()
-  const storage = await createStorage(dir, hostOptions({ privateKey: key.privateKey, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], allowPrivateAddresses: true }))
+  const storage = await createStorage(dir, await hostOptions({ privateKey: key.privateKey, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], allowPrivateAddresses: true }))
   return { storage, dir, async stop () { await storage.stop(); await rm(dir, { recursive: true, force: true }) } }
 }
 

@@ -3,14 +3,12 @@ import { mkdir, rename, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { withBitswap } from '@helia/bitswap'
-import { withLibp2pLight } from '@helia/libp2p'
 import { unixfs } from '@helia/unixfs'
 import { FsBlockstore } from 'blockstore-fs'
 import { FsDatastore } from 'datastore-fs'
-import { createHeliaLight } from 'helia'
 import { CID } from 'multiformats/cid'
 import { BlockSession, collect, serveBlocks } from './blockExchange.ts'
+import { createHelia } from './createHelia.ts'
 import { ContentNotFoundError, ContentTooLargeError, FetchAbortedError, InvalidCidError, InvalidDagError } from './errors.ts'
 import { inlineCid } from './inlineCid.ts'
 import { readFileDag } from './readFileDag.ts'
@@ -85,10 +83,10 @@ export async function createStorage<S extends ServiceMap> (dir: string, libp2pOp
   const blockstore = new FsBlockstore(join(dir, 'blocks'))
   const datastore = new FsDatastore(join(dir, 'datastore'))
   // No HTTP routers or public gateways: content moves only between conun peers.
-  const helia = withBitswap(withLibp2pLight(createHeliaLight({ blockstore, datastore }), libp2pOptions))
+  const helia = await createHelia(blockstore, datastore, libp2pOptions)
   await helia.start()
   const fs = unixfs(helia)
-  const libp2p = helia.libp2p as unknown as Libp2p<S>
+  const libp2p = helia.libp2p
 
   const providers = (options?: FetchOptions) => options?.from?.map(peer => peer.toCID())
 

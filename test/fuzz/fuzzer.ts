@@ -100,7 +100,7 @@ export async function runFuzz (options: { cases: number, seed?: number, log?: (l
   const provider = await startNode({ ...defaultNodeConfig(), dataDir: join(base, 'provider'), devnet: true, provide: true, chain: chainConfig }, 'fuzz')
   const requester = await startNode({ ...defaultNodeConfig(), dataDir: join(base, 'requester'), devnet: true, chain: chainConfig, bootstrap: provider.host.getMultiaddrs().map(String) }, 'fuzz')
   const attackerKey = await generateNodeKey()
-  const attacker = await createLibp2p(hostOptions({ privateKey: attackerKey.privateKey, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], allowPrivateAddresses: true }))
+  const attacker = await createLibp2p(await hostOptions({ privateKey: attackerKey.privateKey, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], allowPrivateAddresses: true }))
   const token = (await readFile(join(base, 'requester', 'api-token'), 'utf8')).trim()
   const answers: Record<string, number> = {}
   const byTarget: Record<Target, number> = { offer: 0, task: 0, 'task-in-session': 0, blocks: 0, gossip: 0, api: 0 }
