@@ -2,7 +2,7 @@ import { addressOfPeer, publicKeyOfPeer } from '../identity/index.ts'
 import { formatCon, readEscrowJob, readEscrowShare, readJobSpecHash, verifyReceipt } from '../ledger/index.ts'
 import { MAX_UNPAID_RESULTS } from '../net/index.ts'
 import { Semaphore, unrefTimer } from '../util/index.ts'
-import type { ChainReader } from '../ledger/index.ts'
+import type { ChainReader, EscrowJob, EscrowShare } from '../ledger/index.ts'
 import type { AdmissionDecision, ProviderEvent } from './providerEvents.ts'
 import type { HeldReceipt, ReceiptBook } from './receiptBook.ts'
 import type { AgreementProposalBody, TaskReceipt } from '../net/index.ts'
@@ -240,7 +240,7 @@ export class ProviderPayments {
     try {
       const working = [...this.credits].flatMap(([requester, credit]) => [...credit.jobs.values()].filter(job => job.sessions > 0).map(job => ({ requester, job })))
       await Promise.all(working.map(async ({ requester, job }) => {
-        const read = await Promise.all([readEscrowJob(this.client, job.jobKey), readEscrowShare(this.client, job.jobKey, this.payout)]).catch(() => undefined)
+        const read = await this.readEscrow(job.jobKey).catch(() => undefined)
         if (read === undefined || this.stopped) return
         const [escrow, share] = read
         // A reorg may also take reservations away: only what the chain holds now covers results.
@@ -256,6 +256,11 @@ export class ProviderPayments {
     } finally {
       this.checkingEscrows = false
     }
+  }
+
+  /** The job's escrow and this provider's share of it, as the chain holds them now. */
+  private readEscrow (jobKey: Hex): Promise<[EscrowJob, EscrowShare]> {
+    return Promise.all([readEscrowJob(this.client, jobKey), readEscrowShare(this.client, jobKey, this.payout)])
   }
 
   private paidJob (proposal: AgreementProposalBody): PaidJob | undefined {
@@ -347,7 +352,7 @@ export class ProviderPayments {
     const settling = (async () => {
       const held = this.held(jobKey)
       if (held === undefined || held.state !== 'open') return
-      const read = () => Promise.all([readEscrowJob(this.client, jobKey), readEscrowShare(this.client, jobKey, this.payout)])
+      const read = () => this.readEscrow(jobKey)
       let [job, share] = await read()
       const covered = min(held.cumulativeWei, share.reserved)
       const claim = this.claim
