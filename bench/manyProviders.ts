@@ -62,6 +62,7 @@ export async function measureManyProviders (count: number, options: { processes:
   try {
     const client = grid.requester.client
     const requesterPid = grid.requester.process.pid!
+    await sleep(5_000)
     const rssBefore = rssMb(requesterPid)
     const chainFlags = ['--rpc', grid.chain.info.rpcUrl, '--token', grid.chain.info.token, '--escrow', grid.chain.info.escrow]
     const bootstrap = grid.requester.multiaddrs.find(addr => !addr.includes('/ws'))!
