@@ -59,6 +59,10 @@ export async function measureManyProviders (count: number, options: { processes:
   const grid = await startLocalGrid({ providers: 0, coresPerProvider: 1, requesterConfig: { scheduler: { maxProviders: Math.max(count, 64) } } })
   const root = await mkdtemp(join(tmpdir(), 'conun-hosts-'))
   const hosts: ChildProcess[] = []
+  // Ctrl-C skips `finally`: the provider-host processes and the requester are stopped here instead.
+  const onSignal = () => { void Promise.all(hosts.map(stopHosts)).then(async () => grid.stop()).finally(() => process.exit(130)) }
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
   try {
     const client = grid.requester.client
     const requesterPid = grid.requester.process.pid!
@@ -96,6 +100,8 @@ export async function measureManyProviders (count: number, options: { processes:
     console.log(`  ${tasks} tasks: ${tasksPerSecond.toFixed(0)} tasks/s on ${used.size} providers, requester ${requesterCpuMsPerTask.toFixed(2)} ms CPU per task`)
     return { count, processes, connected, used: used.size, startSeconds, idleRequesterCpuPercent, requesterRssMbPerProvider, tasks, tasksPerSecond, requesterCpuMsPerTask }
   } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
     await Promise.all(hosts.map(stopHosts))
     await grid.stop()
     await rm(root, { recursive: true, force: true })
