@@ -60,7 +60,7 @@ export async function measureManyProviders (count: number, options: { processes:
   const root = await mkdtemp(join(tmpdir(), 'conun-hosts-'))
   const hosts: ChildProcess[] = []
   // Ctrl-C skips `finally`: the provider-host processes and the requester are stopped here instead.
-  const onSignal = () => { void Promise.all(hosts.map(stopHosts)).then(async () => grid.stop()).finally(() => process.exit(130)) }
+  const onSignal = () => { void Promise.all(hosts.map(stopHosts)).then(async () => grid.stop()).then(async () => rm(root, { recursive: true, force: true })).finally(() => process.exit(130)) }
   process.once('SIGINT', onSignal)
   process.once('SIGTERM', onSignal)
   try {
