@@ -4,8 +4,11 @@
 // - provider: RSS and CPU over 60 s idle in the grid, and peak RSS while running trivial WASI tasks;
 // - requester: trivial-task jobs of 1,000 / 10,000 / 50,000 tasks (and 1,000,000 with --million):
 //   tasks/s, peak RSS, CPU per task and SQLite bytes per task.
-// Prints a table, writes out/scale.png, and prints the JSON line of issue 16 last (null: not
-// measured by this run; the 500-provider harness is not written yet).
+// - many providers (`--providers N`, default 500, off with --quick or `--providers 0`): N provider
+//   nodes, 100 to an OS process (bench/providerHosts.ts), on one requester: how many connect, the
+//   requester's idle CPU and RSS per provider, and a job of 100 tasks per provider (50,000 at 500).
+// `--providers-only` skips the rest. Prints a table, writes out/scale.png, and prints the JSON line
+// of issue 16 last (null: not measured by this run).
 import { mkdir, writeFile } from 'node:fs/promises'
 import { cpus } from 'node:os'
 import { join } from 'node:path'
@@ -13,10 +16,18 @@ import { buildExamples } from '../scripts/build-examples.ts'
 import { encodePng } from '../src/util/index.ts'
 import { timeJob, withGrid } from './harness.ts'
 import { linePlot } from './linePlot.ts'
+import { measureManyProviders } from './manyProviders.ts'
 import { cpuMs, fileBytes, peakRssDuring, rssMb } from './processStats.ts'
 
-const args = new Set(process.argv.slice(2))
+const argv = process.argv.slice(2)
+const args = new Set(argv)
 const quick = args.has('--quick')
+const providersFlag = argv.indexOf('--providers')
+const MANY_PROVIDERS = providersFlag === -1 ? (quick ? 0 : 500) : Number(argv[providersFlag + 1])
+if (!Number.isInteger(MANY_PROVIDERS) || MANY_PROVIDERS < 0) throw new Error('--providers takes a whole number of providers')
+/** Provider nodes per provider-host process: what fits one Node heap and event loop comfortably. */
+const PROVIDERS_PER_PROCESS = 100
+const TASKS_PER_PROVIDER = 100
 const JOB_SIZES = [...(quick ? [1_000, 10_000] : [1_000, 10_000, 50_000]), ...(args.has('--million') ? [1_000_000] : [])]
 const IDLE_SECONDS = quick ? 20 : 60
 /** After the grid is up, before the idle measurement: the first DHT and gossip rounds are start-up, not idling. */
@@ -30,6 +41,17 @@ const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms))
 console.log(`conun scale benchmark — ${new Date().toISOString().slice(0, 16)}Z, ${cpus().length} × ${cpus()[0]?.model.trim()}, Node ${process.version}`)
 
 interface JobRow { tasks: number, tasksPerSecond: number, requesterPeakRssMb: number, requesterCpuMsPerTask: number, dbBytesPerTask: number, providerPeakRssMb: number }
+
+const many = MANY_PROVIDERS === 0
+  ? undefined
+  : await (async () => {
+    console.log(`\n[0] ${MANY_PROVIDERS} providers, ${PROVIDERS_PER_PROCESS} to a process, on one requester`)
+    return measureManyProviders(MANY_PROVIDERS, { processes: Math.ceil(MANY_PROVIDERS / PROVIDERS_PER_PROCESS), tasks: MANY_PROVIDERS * TASKS_PER_PROVIDER, idleSeconds: 20, module: primesWasm })
+  })()
+if (args.has('--providers-only')) {
+  console.log(JSON.stringify({ providers: manyProvidersJson() }))
+  process.exit(0)
+}
 
 const { idle, jobs } = await withGrid(PROVIDERS, 1, async (client, grid) => {
   const providerPids = grid.providers.map(provider => provider.process.pid!)
@@ -102,10 +124,26 @@ console.log(JSON.stringify({
     rss10kMb: round(jobs.find(row => row.tasks === 10_000)!.requesterPeakRssMb, 0),
     dbBytesPerTask: million === undefined ? null : round(million.dbBytesPerTask, 0),
   },
-  providers: { count: null, connected: null, used: null, requesterCpuMsPerTask: null },
+  providers: manyProvidersJson(),
   provider: {
     peakRssMb: round(Math.max(...jobs.map(row => row.providerPeakRssMb)), 0),
     idleCpuPercent: round(Math.max(...idle.providerCpuPercent), 2),
   },
   jobs: jobs.map(row => ({ ...row, tasksPerSecond: round(row.tasksPerSecond, 0), requesterPeakRssMb: round(row.requesterPeakRssMb, 0), requesterCpuMsPerTask: round(row.requesterCpuMsPerTask, 3), dbBytesPerTask: round(row.dbBytesPerTask, 0), providerPeakRssMb: round(row.providerPeakRssMb, 0) })),
 }))
+
+function manyProvidersJson () {
+  if (many === undefined) return { count: null, connected: null, used: null, requesterCpuMsPerTask: null }
+  return {
+    count: many.count,
+    connected: many.connected,
+    used: many.used,
+    requesterCpuMsPerTask: Number(many.requesterCpuMsPerTask.toFixed(3)),
+    processes: many.processes,
+    tasks: many.tasks,
+    tasksPerSecond: Math.round(many.tasksPerSecond),
+    idleRequesterCpuPercent: Number(many.idleRequesterCpuPercent.toFixed(2)),
+    requesterRssMbPerProvider: Number(many.requesterRssMbPerProvider.toFixed(2)),
+    startSeconds: Math.round(many.startSeconds),
+  }
+}

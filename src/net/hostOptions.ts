@@ -55,6 +55,8 @@ export interface HostConfig {
   readonly holePunching?: boolean
   /** STUN servers for WebRTC hole punching ("host:port"), asked for each new connection (default none). */
   readonly stunServers?: () => readonly string[]
+  /** Connections held at most before libp2p prunes the least valued (default 300). */
+  readonly maxConnections?: number
 }
 
 export interface HostServices {
@@ -102,7 +104,7 @@ export async function hostOptions (config: HostConfig): Promise<Libp2pOptions<Ho
     streamMuxers: [yamux()],
     peerDiscovery,
     connectionManager: {
-      maxConnections: 300,
+      maxConnections: config.maxConnections ?? 300,
       reconnectRetries: 10,
       reconnectRetryInterval: 500,
       reconnectBackoffFactor: 2,

@@ -14,6 +14,7 @@ import { assertDevnetEndpoint, connectChain } from './connectChain.ts'
 import { createStorage } from '../storage/index.ts'
 import { openDatabase } from '../util/index.ts'
 import { startLendingPolicy } from './lendingPolicy.ts'
+import { maxConnectionsFor } from './connectionLimit.ts'
 import { ipAndPort, planNetwork, stunServerOf } from './networkPlan.ts'
 import { providerRuntimes } from './providerRuntimes.ts'
 import { assertDevnetChain } from './config.ts'
@@ -89,6 +90,7 @@ export async function startNode (config: NodeConfig, passphrase: string, options
     relayReservations: plan.relayReservations,
     holePunching: plan.holePunching,
     autoNat: plan.mode === 'internet',
+    maxConnections: maxConnectionsFor(config.scheduler.maxProviders),
     // The relays this node holds slots on answer STUN too, wherever it found them.
     stunServers: () => [...new Set([...plan.stunServers, ...reachability().relays.flatMap(relay => {
       const endpoint = ipAndPort(relay.address)

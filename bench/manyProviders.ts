@@ -1,0 +1,109 @@
+/**
+ * Issue 16's many-providers measurement: one requester (a `conun node start` process of its own)
+ * and N real provider nodes run M to an OS process by bench/providerHosts.ts, all on loopback.
+ */
+import { spawn } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { startLocalGrid } from '../src/devnet/index.ts'
+import { timeJob } from './harness.ts'
+import { cpuMs, rssMb } from './processStats.ts'
+import type { ChildProcess } from 'node:child_process'
+import type { ConunClient } from '../src/sdk/index.ts'
+
+export interface ManyProvidersResult {
+  readonly count: number
+  readonly processes: number
+  /** Providers whose offer is in the requester's book and which it holds a connection to. */
+  readonly connected: number
+  /** Providers that returned at least one result of the job. */
+  readonly used: number
+  readonly startSeconds: number
+  readonly idleRequesterCpuPercent: number
+  readonly requesterRssMbPerProvider: number
+  readonly tasks: number
+  readonly tasksPerSecond: number
+  readonly requesterCpuMsPerTask: number
+}
+
+const HOSTS = join(import.meta.dirname, 'providerHosts.ts')
+const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms))
+
+/** Starts one provider-host process (into `hosts`, to be stopped even if it fails) and resolves once all its nodes are up. */
+async function startHosts (hosts: ChildProcess[], count: number, root: string, chainFlags: string[], bootstrap: string): Promise<void> {
+  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', HOSTS, '--count', String(count), '--root', root, ...chainFlags, '--bootstrap', bootstrap], { stdio: ['ignore', 'pipe', 'inherit'] })
+  hosts.push(child)
+  await new Promise<void>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on('line', line => { if (line.includes('"event":"ready"')) resolve() })
+    child.once('exit', code => reject(new Error(`a provider-host process exited with ${code} before its nodes were up`)))
+  })
+}
+
+async function stopHosts (child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  const exited = new Promise(resolve => child.once('exit', resolve))
+  child.kill('SIGTERM')
+  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000)
+  await exited
+  clearTimeout(timer)
+}
+
+async function countConnectedOffers (client: ConunClient): Promise<number> {
+  return (await client.peers()).filter(peer => peer.offer !== null && peer.connected).length
+}
+
+export async function measureManyProviders (count: number, options: { processes: number, tasks: number, idleSeconds: number, module: string }): Promise<ManyProvidersResult> {
+  const { processes, tasks, idleSeconds, module } = options
+  const grid = await startLocalGrid({ providers: 0, coresPerProvider: 1, requesterConfig: { scheduler: { maxProviders: Math.max(count, 64) } } })
+  const root = await mkdtemp(join(tmpdir(), 'conun-hosts-'))
+  const hosts: ChildProcess[] = []
+  // Ctrl-C skips `finally`: the provider-host processes and the requester are stopped here instead.
+  const onSignal = () => { void Promise.all(hosts.map(stopHosts)).then(async () => grid.stop()).then(async () => rm(root, { recursive: true, force: true })).finally(() => process.exit(130)) }
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+  try {
+    const client = grid.requester.client
+    const requesterPid = grid.requester.process.pid!
+    await sleep(5_000)
+    const rssBefore = rssMb(requesterPid)
+    const chainFlags = ['--rpc', grid.chain.info.rpcUrl, '--token', grid.chain.info.token, '--escrow', grid.chain.info.escrow]
+    const bootstrap = grid.requester.multiaddrs.find(addr => !addr.includes('/ws'))!
+    const started = performance.now()
+    const perProcess = Array.from({ length: processes }, (_, i) => Math.floor(count / processes) + (i < count % processes ? 1 : 0))
+    await Promise.all(perProcess.map(async (m, i) => startHosts(hosts, m, join(root, `process-${i}`), chainFlags, bootstrap)))
+    // Offers travel by gossip: the book fills over a few rounds after the last node is up.
+    const deadline = Date.now() + 120_000
+    let connected = await countConnectedOffers(client)
+    while (connected < count && Date.now() < deadline) {
+      await sleep(1000)
+      connected = await countConnectedOffers(client)
+    }
+    const startSeconds = (performance.now() - started) / 1000
+    console.log(`  ${connected} of ${count} providers connected with their offers in the book after ${startSeconds.toFixed(0)} s`)
+
+    await sleep(10_000)
+    const idleFrom = cpuMs(requesterPid)
+    await sleep(idleSeconds * 1000)
+    const idleRequesterCpuPercent = (cpuMs(requesterPid) - idleFrom) / (idleSeconds * 10)
+    const requesterRssMbPerProvider = (rssMb(requesterPid) - rssBefore) / Math.max(connected, 1)
+    console.log(`  requester idle: ${idleRequesterCpuPercent.toFixed(2)} % CPU, ${requesterRssMbPerProvider.toFixed(2)} MB RSS per connected provider`)
+
+    const used = new Set<string>()
+    const stopEvents = await client.events(event => { if (event.source === 'requester' && event.type === 'task.done') used.add(event.provider) })
+    const cpuBefore = cpuMs(requesterPid)
+    const { wallMs } = await timeJob(client, { runtime: 'wasi', module, range: { count: tasks, args: ['--from', '0', '--to', '10'] } })
+    const requesterCpuMsPerTask = (cpuMs(requesterPid) - cpuBefore) / tasks
+    stopEvents()
+    const tasksPerSecond = tasks / (wallMs / 1000)
+    console.log(`  ${tasks} tasks: ${tasksPerSecond.toFixed(0)} tasks/s on ${used.size} providers, requester ${requesterCpuMsPerTask.toFixed(2)} ms CPU per task`)
+    return { count, processes, connected, used: used.size, startSeconds, idleRequesterCpuPercent, requesterRssMbPerProvider, tasks, tasksPerSecond, requesterCpuMsPerTask }
+  } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+    await Promise.all(hosts.map(stopHosts))
+    await grid.stop()
+    await rm(root, { recursive: true, force: true })
+  }
+}
