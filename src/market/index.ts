@@ -1,5 +1,6 @@
 export { createOffer, MAX_CLOCK_SKEW_MS, MAX_OFFER_LIFETIME_MS, payoutOf, verifyOffer } from './offer.ts'
 export type { OfferTerms } from './offer.ts'
+export { OFFER_TTL_MS, ownOffer } from './ownOffer.ts'
 export { MAX_OFFERS, OfferBook } from './offerBook.ts'
 export type { OfferBookOptions } from './offerBook.ts'
 export { matchOffers } from './matchOffers.ts'

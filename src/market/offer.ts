@@ -13,7 +13,7 @@ export function createOffer (key: NodeKey, terms: OfferTerms, ttlMs: number, now
 }
 
 /**
- * How far ahead an offer may expire. Providers sign a minute's validity and re-announce every 10 s;
+ * How far ahead an offer may expire. Providers sign five minutes' validity and renew at half of it;
  * a long-lived offer would let a peer that stopped serving (or a sybil) sit in offer books.
  */
 export const MAX_OFFER_LIFETIME_MS = 10 * 60_000

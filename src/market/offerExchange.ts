@@ -11,10 +11,8 @@ export interface OfferExchangeInit {
   readonly host: Libp2p<{ pubsub: GossipSub }>
   readonly book: OfferBook
   readonly chainId: number
-  /** This node's current offer, when it provides. */
+  /** This node's current offer, when it provides (see ownOffer.ts: the same offer until its terms change or it ages). */
   readonly ownOffer?: () => SignedOffer
-  /** How often a provider re-announces its offer on gossip. */
-  readonly republishMs?: number
   readonly onRejected?: (from: string, error: WireError) => void
 }
 
@@ -25,6 +23,8 @@ export interface OfferExchange {
 }
 
 const OFFER_REFRESH_INTERVAL_MS = 10_000
+/** How often a provider checks whether its offer changed (re-signed: new terms, or renewed) to announce it. */
+const OFFER_CHANGE_CHECK_MS = 10_000
 const OFFER_REFRESH_BEFORE_EXPIRY_MS = 30_000
 const NOT_SERVING_BACKOFF_MS = 60_000
 
@@ -40,6 +40,10 @@ export async function startOfferExchange (init: OfferExchangeInit): Promise<Offe
   }
 
   function accept (offer: SignedOffer, from: string): void {
+    // An offer not newer than the one held would not be kept: the announcement of an unchanged
+    // offer costs no signature check (there are as many of them as providers, at every node).
+    const held = book.get(offer.body.peerId)
+    if (held !== undefined && held.body.issuedAt >= offer.body.issuedAt) return
     try {
       verifyOffer(offer, chainId)
       if (offer.body.peerId !== host.peerId.toString()) book.upsert(offer)
@@ -139,8 +143,10 @@ export async function startOfferExchange (init: OfferExchangeInit): Promise<Offe
   let onSubscriptionChange: ((event: CustomEvent<{ subscriptions: Array<{ topic: string, subscribe: boolean }> }>) => void) | undefined
   if (init.ownOffer !== undefined) {
     const ownOffer = init.ownOffer
+    let announced: SignedOffer | undefined
     const publish = () => {
-      pubsub.publish(TOPIC_OFFERS, encodeFrame(ownOffer())).catch(() => { /* no peers yet: the next round will reach them */ })
+      announced = ownOffer()
+      pubsub.publish(TOPIC_OFFERS, encodeFrame(announced)).catch(() => { /* no peers yet: the next change or joiner reaches them */ })
     }
     // A peer that just joined the offers topic hears this provider's offer at once, not a round later.
     let pending: NodeJS.Timeout | undefined
@@ -156,7 +162,11 @@ export async function startOfferExchange (init: OfferExchangeInit): Promise<Offe
     onAddressChange = () => publish()
     host.addEventListener('self:peer:update', onAddressChange)
     publish()
-    timer = setInterval(publish, init.republishMs ?? 10_000)
+    // Connected requesters ask directly when an offer nears its expiry (refresh above); gossip carries
+    // each new signature to the rest, and a peer that joins the topic hears the offer at once.
+    timer = setInterval(() => {
+      if (ownOffer() !== announced) publish()
+    }, OFFER_CHANGE_CHECK_MS)
     unrefTimer(timer)
   }
 

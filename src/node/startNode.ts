@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { createApi } from '../api/index.ts'
 import { loadOrCreateNodeKey } from '../identity/index.ts'
-import { createOffer, OfferBook, startOfferExchange } from '../market/index.ts'
+import { OfferBook, ownOffer, startOfferExchange } from '../market/index.ts'
 import { hostOptions, keepBootstrapped, PROTOCOL_OFFER, reachabilityOf, startStunServer } from '../net/index.ts'
 import { createProviderAgent, ProviderPayments, SqliteReceiptBook } from '../provider/index.ts'
 import { probeMachine } from '../resources/index.ts'
@@ -32,9 +32,6 @@ import type { NodeInfoFile } from '../sdk/index.ts'
 import { claimPayment, resumeTransactions, watchChain } from '../ledger/index.ts'
 import type { LedgerClient } from '../ledger/index.ts'
 import type { Libp2p } from '@libp2p/interface'
-
-/** How long an offer stays valid; providers re-announce well before. */
-const OFFER_TTL_MS = 60_000
 
 export interface ConunNode {
   readonly config: NodeConfig
@@ -106,7 +103,7 @@ export async function startNode (config: NodeConfig, passphrase: string, options
   let provider: ProviderAgent | undefined
   let payments: ProviderPayments | undefined
   let lending: LendingPolicy | undefined
-  let ownOffer
+  let currentOffer
   if (config.provide) {
     const events = new EventHub<ProviderEvent>()
     payments = new ProviderPayments({
@@ -144,7 +141,7 @@ export async function startNode (config: NodeConfig, passphrase: string, options
     lending = startLendingPolicy({ lending: config.provider.lending, provider, runtimes })
     const machine = probeMachine()
     const gpu = runtimes.find((runtime): runtime is WebGpuRuntime => runtime.name === 'webgpu')?.gpu
-    ownOffer = () => createOffer(key, {
+    currentOffer = ownOffer(key, () => ({
       chainId: config.chainId,
       runtimes: runtimes.map(runtime => runtime.name),
       cores: config.provider.cores,
@@ -155,9 +152,9 @@ export async function startNode (config: NodeConfig, passphrase: string, options
       pricePerTaskWei: config.provider.pricePerTaskWei,
       // Relay (circuit) addresses first: a NAT'd provider's LAN address is no use to anyone outside.
       addrs: offerAddrs(host.getMultiaddrs().map(String), plan.mode),
-    }, OFFER_TTL_MS)
+    }))
   }
-  const exchange: OfferExchange = await startOfferExchange({ host, book: offers, chainId: config.chainId, ownOffer })
+  const exchange: OfferExchange = await startOfferExchange({ host, book: offers, chainId: config.chainId, ownOffer: currentOffer })
 
   const jobStore = new JobStore(db)
   const requester = createRequester({

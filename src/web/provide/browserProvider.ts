@@ -15,7 +15,7 @@ import { webSockets } from '@libp2p/websockets'
 import { yamux } from '@libp2p/yamux'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
-import { createOffer, OfferBook, startOfferExchange } from '../../market/index.ts'
+import { OfferBook, ownOffer, startOfferExchange } from '../../market/index.ts'
 import { createProviderAgent, ProviderPayments } from '../../provider/index.ts'
 import { EventHub } from '../../util/index.ts'
 import { BrowserContent } from './browserContent.ts'
@@ -26,8 +26,6 @@ import type { ChainReader } from '../../ledger/index.ts'
 import type { ProviderAgent, ProviderEvent, ReceiptBook } from '../../provider/index.ts'
 import type { Address } from 'viem'
 
-/** How long an offer stays valid; it is re-announced well before. */
-const OFFER_TTL_MS = 60_000
 /** After a paid job's session ends, the tab reads whether the requester's settlement paid it (then backs off). */
 const SETTLEMENT_CHECK_MS = 2_000
 /** A tab has no wallet to claim with: no amount makes it claim during a job. */
@@ -112,7 +110,7 @@ export async function startBrowserProvider (init: BrowserProviderInit): Promise<
     host,
     book: new OfferBook(),
     chainId: init.chainId,
-    ownOffer: () => createOffer(init.key, {
+    ownOffer: ownOffer(init.key, () => ({
       chainId: init.chainId,
       runtimes: gpu?.usable === true ? ['wasi', 'webgpu'] : ['wasi'],
       ...(gpu === null ? {} : { gpu: gpu.gpu }),
@@ -123,7 +121,7 @@ export async function startBrowserProvider (init: BrowserProviderInit): Promise<
       payout: init.payout,
       // Its relayed addresses (once it holds a slot); the node that served it reaches it directly.
       addrs: host.getMultiaddrs().map(String).filter(addr => addr.includes('/p2p-circuit')).slice(0, 32),
-    }, OFFER_TTL_MS),
+    })),
   })
   await host.dial(multiaddr(init.bootstrap))
   return {
