@@ -53,7 +53,8 @@ export async function * readFileDag (root: CID, getBlock: (cid: CID) => Promise<
   let blockBytes = 0
   let inFlight = 0
   const slotFreed: Array<() => void> = []
-  const fetch = async (cid: CID): Promise<Uint8Array> => {
+  /** `declared` is the size the parent gave the block: a raw leaf of another size is refused on arrival. */
+  const fetch = async (cid: CID, declared?: bigint): Promise<Uint8Array> => {
     while (inFlight >= LOOKAHEAD_BLOCKS) await new Promise<void>(resolve => slotFreed.push(resolve))
     inFlight++
     try {
@@ -61,6 +62,8 @@ export async function * readFileDag (root: CID, getBlock: (cid: CID) => Promise<
       if (++blocks > maxBlocks) throw new ContentTooLargeError(name, maxBytes, `it takes more than ${maxBlocks} blocks`)
       const block = await untilAborted(getBlock(cid), signal, () => new FetchAbortedError(name, signal?.reason))
       if (block.byteLength > MAX_BLOCK_BYTES) throw new InvalidDagError(name, `block ${cid} is ${block.byteLength} bytes, over ${MAX_BLOCK_BYTES}`)
+      // Before it counts: blocks arrive in any order, and the first lie is what the read reports.
+      if (cid.code === raw.code && declared !== undefined) checkSize(cid, BigInt(block.byteLength), declared)
       blockBytes += block.byteLength
       if (blockBytes > maxBlockBytes) throw new ContentTooLargeError(name, maxBytes, `its blocks take more than ${maxBlockBytes} bytes`)
       return block
@@ -92,7 +95,7 @@ export async function * readFileDag (root: CID, getBlock: (cid: CID) => Promise<
     let next = 0
     const requestAhead = (upTo: number) => {
       for (; next < Math.min(children.length, upTo); next++) {
-        const promise = fetch(children[next]!)
+        const promise = fetch(children[next]!, data.blockSizes[next])
         promise.catch(() => {}) // awaited in order below; avoid an unhandled rejection meanwhile
         requested.push(promise)
       }
