@@ -23,8 +23,13 @@ export interface OfferExchange {
 }
 
 const OFFER_REFRESH_INTERVAL_MS = 10_000
-/** How often a provider checks whether its offer changed (re-signed: new terms, or renewed) to announce it. */
-const OFFER_CHANGE_CHECK_MS = 10_000
+/**
+ * How often a provider announces its offer on gossip. Gossip reaches only the peers subscribed when
+ * a message passes, so a node that joins behind others (not connected to this provider) hears the
+ * offer at the next announcement. The offer is the same until it changes (ownOffer.ts), and books
+ * skip an offer not newer than theirs, so an unchanged offer costs no node an offer verification.
+ */
+const OFFER_ANNOUNCE_MS = 10_000
 const OFFER_REFRESH_BEFORE_EXPIRY_MS = 30_000
 const NOT_SERVING_BACKOFF_MS = 60_000
 
@@ -143,10 +148,8 @@ export async function startOfferExchange (init: OfferExchangeInit): Promise<Offe
   let onSubscriptionChange: ((event: CustomEvent<{ subscriptions: Array<{ topic: string, subscribe: boolean }> }>) => void) | undefined
   if (init.ownOffer !== undefined) {
     const ownOffer = init.ownOffer
-    let announced: SignedOffer | undefined
     const publish = () => {
-      announced = ownOffer()
-      pubsub.publish(TOPIC_OFFERS, encodeFrame(announced)).catch(() => { /* no peers yet: the next change or joiner reaches them */ })
+      pubsub.publish(TOPIC_OFFERS, encodeFrame(ownOffer())).catch(() => { /* no peers yet: the next change or joiner reaches them */ })
     }
     // A peer that just joined the offers topic hears this provider's offer at once, not a round later.
     let pending: NodeJS.Timeout | undefined
@@ -162,11 +165,7 @@ export async function startOfferExchange (init: OfferExchangeInit): Promise<Offe
     onAddressChange = () => publish()
     host.addEventListener('self:peer:update', onAddressChange)
     publish()
-    // Connected requesters ask directly when an offer nears its expiry (refresh above); gossip carries
-    // each new signature to the rest, and a peer that joins the topic hears the offer at once.
-    timer = setInterval(() => {
-      if (ownOffer() !== announced) publish()
-    }, OFFER_CHANGE_CHECK_MS)
+    timer = setInterval(publish, OFFER_ANNOUNCE_MS)
     unrefTimer(timer)
   }
 
