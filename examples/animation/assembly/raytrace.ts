@@ -12,8 +12,8 @@
 //
 // AssemblyScript, compiled with @assemblyscript/wasi-shim (see scripts/build-examples.ts).
 
-import { errnoToString } from "~lib/bindings/wasi_snapshot_preview1";
-import { parseIntArg, writeAll, writeFile } from "../../lib/assembly/wasiFiles";
+import { parseIntArg } from "../../lib/assembly/wasiFiles";
+import { ppmTile, writePpm } from "../../lib/assembly/ppmTile";
 
 const EPS: f64 = 1e-6;
 const MAX_BOUNCES = 4;
@@ -188,15 +188,8 @@ for (let i = 1; i < argv.length; i++) {
 if (width < 0 || height < 0 || tileSize < 0 || tile < 0 || frame < 0 || frames < 0) fail("missing options\n" + USAGE);
 if (frame >= frames) fail("frame " + frame.toString() + " is outside 0.." + (frames - 1).toString());
 
-const cols = (width + tileSize - 1) / tileSize;
-const rows = (height + tileSize - 1) / tileSize;
-if (tile >= cols * rows) fail("tile " + tile.toString() + " is outside 0.." + (cols * rows - 1).toString());
-const tx0 = <i32>((tile % cols) * tileSize);
-const ty0 = <i32>((tile / cols) * tileSize);
-const tw = <i32>min<i64>(tileSize, width - tx0);
-const th = <i32>min<i64>(tileSize, height - ty0);
-const pixelBytes = <i64>tw * <i64>th * 3;
-if (pixelBytes > 48 * 1024 * 1024) fail("tile " + tw.toString() + "x" + th.toString() + " is too large; use a smaller --tile-size");
+const out = ppmTile(width, height, tileSize, tile, fail);
+const tx0 = out.x, ty0 = out.y, tw = out.w, th = out.h;
 
 // The frame's moment: the camera circles once, the gold sphere bounces three times.
 const phase = <f64>frame / <f64>frames;
@@ -212,11 +205,7 @@ const rl = Math.sqrt(rgtX * rgtX + rgtZ * rgtZ);
 rgtX /= rl; rgtZ /= rl;
 const upX = -rgtZ * fy, upY = rgtZ * fx - rgtX * fz, upZ = rgtX * fy; // right × forward
 
-const header = String.UTF8.encode("P6\n" + tw.toString() + " " + th.toString() + "\n255\n");
-const headerLen = header.byteLength;
-const ppm = new Uint8Array(headerLen + <i32>pixelBytes);
-memory.copy(ppm.dataStart, changetype<usize>(header), <usize>headerLen);
-const rgb = ppm.subarray(headerLen);
+const rgb = out.rgb;
 
 const n = <i32>samples;
 const perPixel = 1.0 / <f64>(n * n);
@@ -245,14 +234,9 @@ for (let py = ty0; py < ty0 + th; py++) {
   }
 }
 
-if (toStdout) {
-  const err = writeAll(1, ppm.dataStart, ppm.length);
-  if (err != 0) fail("cannot write stdout: " + errnoToString(err), 1);
-} else {
-  writeFile("/out/tile.ppm", ppm, fail);
-}
+writePpm(out, toStdout, fail);
 process.stderr.write(
-  "raytrace: frame " + frame.toString() + " of " + frames.toString() + ", tile " + tile.toString() + " of " + (cols * rows).toString() +
+  "raytrace: frame " + frame.toString() + " of " + frames.toString() + ", tile " + tile.toString() + " of " + out.count.toString() +
   " at (" + tx0.toString() + "," + ty0.toString() + ") " + tw.toString() + "x" + th.toString() +
   ", " + n.toString() + "x" + n.toString() + " samples a pixel\n",
 );

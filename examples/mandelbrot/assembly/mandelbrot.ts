@@ -10,8 +10,8 @@
 //
 // AssemblyScript, compiled with @assemblyscript/wasi-shim (see scripts/build-examples.ts).
 
-import { errnoToString } from "~lib/bindings/wasi_snapshot_preview1";
-import { parseIntArg, writeAll, writeFile } from "../../lib/assembly/wasiFiles";
+import { parseIntArg } from "../../lib/assembly/wasiFiles";
+import { ppmTile, writePpm } from "../../lib/assembly/ppmTile";
 
 const LN2: f64 = 0.6931471805599453;
 const SQRT2: f64 = 1.4142135623730951;
@@ -107,21 +107,9 @@ for (let i = 1; i < argv.length; i++) {
 }
 if (width < 0 || height < 0 || tileSize < 0 || tile < 0 || maxIter < 0) fail("missing options\n" + USAGE);
 
-const cols = (width + tileSize - 1) / tileSize;
-const rows = (height + tileSize - 1) / tileSize;
-if (tile >= cols * rows) fail("tile " + tile.toString() + " is outside 0.." + (cols * rows - 1).toString());
-const rx = <i32>((tile % cols) * tileSize);
-const ry = <i32>((tile / cols) * tileSize);
-const rw = <i32>min<i64>(tileSize, width - rx);
-const rh = <i32>min<i64>(tileSize, height - ry);
-const pixelBytes = <i64>rw * <i64>rh * 3;
-if (pixelBytes > 48 * 1024 * 1024) fail("tile " + rw.toString() + "x" + rh.toString() + " is too large; use a smaller --tile-size");
-
-const header = String.UTF8.encode("P6\n" + rw.toString() + " " + rh.toString() + "\n255\n");
-const headerLen = header.byteLength;
-const ppm = new Uint8Array(headerLen + <i32>pixelBytes);
-memory.copy(ppm.dataStart, changetype<usize>(header), <usize>headerLen);
-const rgb = ppm.subarray(headerLen);
+const out = ppmTile(width, height, tileSize, tile, fail);
+const rx = out.x, ry = out.y, rw = out.w, rh = out.h;
+const rgb = out.rgb;
 
 const w = <f64>width;
 const h = <f64>height;
@@ -169,14 +157,9 @@ for (let py = ry; py < ry + rh; py++) {
   }
 }
 
-if (toStdout) {
-  const err = writeAll(1, ppm.dataStart, ppm.length);
-  if (err != 0) fail("cannot write stdout: " + errnoToString(err), 1);
-} else {
-  writeFile("/out/tile.ppm", ppm, fail);
-}
+writePpm(out, toStdout, fail);
 process.stderr.write(
-  "mandelbrot: tile " + tile.toString() + " of " + (cols * rows).toString() +
+  "mandelbrot: tile " + tile.toString() + " of " + out.count.toString() +
   " at (" + rx.toString() + "," + ry.toString() + ") " + rw.toString() + "x" + rh.toString() +
   ", max-iter " + maxIter.toString() + ": " + insideCount.toString() + " inside, " +
   iterations.toString() + " iterations\n",
