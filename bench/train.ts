@@ -5,8 +5,8 @@
 // (their shards run again the next round); (d) three providers of which one poisons every delta it
 // returns (sign-flipped ×10, a real node: test/fixtures/lyingProvider.ts), aggregated by mean and
 // by coordinate-wise median; (e) bytes a round moves against sending every local step's gradient.
-// Six shards on three providers of one core: the poisoner usually returns two deltas of a round,
-// and a median holds while it has fewer than half of them.
+// Six shards on three providers of one core: the median votes once per provider (each provider's
+// deltas averaged first), so it holds however many of a round's deltas the poisoner returns.
 // Prints a table and, last, one JSON line.
 //
 //   npm run bench:train [-- --rounds 3 --steps 417 --shards 6 --hidden 256 --lr 0.5 --final-lr 0.003 --shift 1 --own-sessions]

@@ -24,7 +24,12 @@ export interface TrainOptions<Evaluation> {
    * used: a shard missing from a round runs the same step again in the next one.
    */
   readonly args: (shard: number, step: number, round: number) => string[]
-  /** How the round's deltas are combined (default `mean`); `trim` for `trimmedMean`. */
+  /**
+   * How the round's deltas are combined (default `mean`); `trim` for `trimmedMean`. `median` and
+   * `trimmedMean` count one vote per provider (the mean of the deltas it returned that round), so
+   * a provider that did most of a round's tasks cannot outvote the others; `mean` weights each
+   * provider by the deltas it returned.
+   */
   readonly aggregator?: Aggregator
   readonly trim?: number
   readonly outer?: OuterStep
@@ -70,9 +75,10 @@ interface TrainState {
  * Data-parallel training across the grid, DiLoCo-style, built on `rounds`: each round uploads the
  * current weights once (tasks read them by CID), runs one task per shard (each takes local steps
  * on its shard and returns a weight delta), aggregates the deltas that arrive by the round's
- * quorum or deadline, and applies the outer step. With `job.replication`, the grid accepts a
- * delta only when replicas on different providers agree bit for bit, so the kernel must be
- * deterministic (WASI f32 with no relaxed SIMD is). Yields each round's summary.
+ * quorum or deadline (a robust aggregator counting one vote per provider, which it learns from
+ * each task's accepted result), and applies the outer step. With `job.replication`, the grid
+ * accepts a delta only when replicas on different providers agree bit for bit, so the kernel must
+ * be deterministic (WASI f32 with no relaxed SIMD is). Yields each round's summary.
  */
 export async function * trainDataParallel<Evaluation = undefined> (client: ConunClient, options: TrainOptions<Evaluation>): AsyncGenerator<TrainRound<Evaluation>> {
   const { shards, outer = { kind: 'average' } } = options
@@ -120,9 +126,9 @@ export async function * trainDataParallel<Evaluation = undefined> (client: Conun
     combine: async (results, state, t) => {
       const order = shardOfTask.get(t)!
       shardOfTask.delete(t)
-      const { deltas, used, rejected, bytesDown } = await readDeltas(results, order, length, reads)
+      const { deltas, providers, used, rejected, bytesDown } = await readDeltas(results, order, length, reads)
       if (deltas.length === 0) throw new Error(`round ${t + 1} returned no usable delta: ${rejected.map(r => `shard ${r.shard}: ${r.reason}`).join('; ')}`)
-      const step = aggregateDeltas(deltas, { aggregator: options.aggregator ?? 'mean', trim: options.trim })
+      const step = aggregateDeltas(deltas, { aggregator: options.aggregator ?? 'mean', trim: options.trim, providers })
       const weights = applyOuterStep(state.weights, step, outer, state.momentum)
       const steps = state.steps.map((n, shard) => used.includes(shard) ? n + 1 : n)
       return { weights, momentum: state.momentum, steps, used, rejected, bytesUp: state.weights.byteLength, bytesDown }
@@ -151,10 +157,14 @@ function bytesOf (weights: Float32Array): Uint8Array {
   return new Uint8Array(weights.buffer, weights.byteOffset, weights.byteLength)
 }
 
-/** The round's deltas as f32, in shard order, with those that cannot be used set aside; `reads` holds those already being read. */
+/**
+ * The round's deltas as f32, in shard order, with the provider whose result the grid accepted for
+ * each, and those that cannot be used set aside; `reads` holds those already being read.
+ */
 async function readDeltas (results: ReadonlyArray<MapResult<TaskInput>>, order: readonly number[], length: number, reads: Map<MapResult<TaskInput>, Promise<Uint8Array>>) {
   const byShard = [...results].map(result => ({ result, shard: order[result.idx]! })).sort((a, b) => a.shard - b.shard)
   const deltas: Float32Array[] = []
+  const providers: string[] = []
   const used: number[] = []
   const rejected: Array<TrainRound<unknown>['rejected'][number]> = []
   let bytesDown = 0
@@ -178,7 +188,8 @@ async function readDeltas (results: ReadonlyArray<MapResult<TaskInput>>, order: 
       continue
     }
     deltas.push(delta)
+    providers.push(result.provider)
     used.push(shard)
   }
-  return { deltas, used, rejected, bytesDown }
+  return { deltas, providers, used, rejected, bytesDown }
 }
