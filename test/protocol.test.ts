@@ -8,8 +8,8 @@ import { join } from 'node:path'
 import { lpStream } from '@libp2p/utils'
 import { createLibp2p } from 'libp2p'
 import { generateNodeKey } from '../src/identity/index.ts'
-import { createOffer } from '../src/market/index.ts'
-import { encodeFrame, FramedStream, hostOptions, toRequester, MAX_OFFER_FRAME_BYTES, MAX_TASK_FRAME_BYTES, PROTOCOL_OFFER, PROTOCOL_TASK, protocolError, signBody, SIGNING_DOMAIN, TOPIC_OFFERS, decodeFrame } from '../src/net/index.ts'
+import { createOffer, OfferBook, startOfferExchange } from '../src/market/index.ts'
+import { encodeFrame, FramedStream, hostOptions, toRequester, MAX_OFFER_FRAME_BYTES, offerBookRequest, MAX_TASK_FRAME_BYTES, PROTOCOL_OFFER, PROTOCOL_OFFER_BOOK, PROTOCOL_TASK, protocolError, signBody, SIGNING_DOMAIN, TOPIC_OFFERS, decodeFrame } from '../src/net/index.ts'
 import { defaultNodeConfig, startNode } from '../src/node/index.ts'
 import { buildWasiFixture } from '../src/runtime/wasi/fixtures/buildFixtures.ts'
 import { waitFor } from './helpers.ts'
@@ -168,6 +168,44 @@ test('gossip: forged and malformed offers never enter the offer book', async () 
   await pubsub.publish(TOPIC_OFFERS, encodeFrame(honest))
   await waitFor(() => requester.offers.get(attackerKey.peerId.toString()) !== undefined, 10_000, 'the honest offer')
   assert.equal(requester.offers.get(attackerKey.peerId.toString())?.body.cores, 64)
+})
+
+test('offer books: a node that joins asks its first peers for their books, and verifies every offer in them', async (t) => {
+  const terms = { chainId: 31337, runtimes: ['docker' as const], cores: 1, memoryBytes: 1, cpuModel: 'x', pricePerTaskWei: '0', addrs: [] }
+  const [honestKey, forgerKey] = await Promise.all([generateNodeKey(), generateNodeKey()])
+  const honest = createOffer(honestKey, terms, 60_000)
+  const forgedSource = createOffer(forgerKey, terms, 60_000)
+  const forged = { ...forgedSource, body: { ...forgedSource.body, cores: 4096 } }
+  // A hostile peer's book: a forged offer beside an honest one it relays.
+  const hostileKey = await generateNodeKey()
+  const hostile = await createLibp2p(await hostOptions({ privateKey: hostileKey.privateKey, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], allowPrivateAddresses: true }))
+  t.after(() => hostile.stop())
+  await hostile.handle(PROTOCOL_OFFER_BOOK, async stream => {
+    const framed = new FramedStream(stream, offerBookRequest, MAX_OFFER_FRAME_BYTES)
+    await framed.read()
+    for (const offer of [forged, honest]) await framed.write(offer)
+    await framed.close()
+  })
+  const joinerKey = await generateNodeKey()
+  const joiner = await createLibp2p(await hostOptions({ privateKey: joinerKey.privateKey, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], allowPrivateAddresses: true }))
+  const book = new OfferBook()
+  const exchange = await startOfferExchange({ host: joiner, book, chainId: 31337 })
+  t.after(async () => {
+    await exchange.stop()
+    await joiner.stop()
+  })
+  await joiner.dial(hostile.getMultiaddrs()[0]!)
+  await waitFor(() => book.get(honestKey.peerId.toString()) !== undefined, 10_000, 'the honest offer from the hostile book')
+  assert.equal(book.get(forgerKey.peerId.toString()), undefined, 'the forged offer is refused')
+  // Through the requester, which holds the provider's offer: the joiner never connects to the provider.
+  await joiner.dial(requester.host.getMultiaddrs()[0]!)
+  await waitFor(() => book.get(provider.key.peerId.toString()) !== undefined, 10_000, 'the provider\'s offer from the requester\'s book')
+  assert.equal(book.get(provider.key.peerId.toString())?.body.cores, provider.config.provider.cores)
+  // A book is sent to a peer once a minute at most (it may be half a MB): the next ask is refused.
+  const again = await joiner.dialProtocol(requester.host.peerId, PROTOCOL_OFFER_BOOK)
+  const framed = new FramedStream(again, protocolError, MAX_OFFER_FRAME_BYTES)
+  await framed.write({ type: 'offer.book.request', v: 1 })
+  assert.equal((await framed.read({ signal: AbortSignal.timeout(5000) })).code, 'unexpected')
 })
 
 test('a hostile message is reported, and the provider still serves an honest job', async () => {

@@ -1,6 +1,7 @@
-import { FramedStream, decodeFrame, encodeFrame, MAX_OFFER_FRAME_BYTES, offerMessage, openStream, PROTOCOL_OFFER, signedOffer, TOPIC_OFFERS, WireError } from '../net/index.ts'
+import { FramedStream, decodeFrame, encodeFrame, MAX_OFFER_FRAME_BYTES, offerMessage, openStream, PROTOCOL_OFFER, PROTOCOL_OFFER_BOOK, signedOffer, TOPIC_OFFERS, WireError } from '../net/index.ts'
 import { unrefTimer } from '../util/index.ts'
 import { verifyOffer } from './offer.ts'
+import { fetchOfferBook, serveOfferBook } from './offerBookSync.ts'
 import type { OfferBook } from './offerBook.ts'
 import type { SignedOffer } from '../net/index.ts'
 import type { GossipSub } from '@libp2p/gossipsub'
@@ -24,19 +25,22 @@ export interface OfferExchange {
 
 const OFFER_REFRESH_INTERVAL_MS = 10_000
 /**
- * How often a provider announces its offer on gossip. Gossip reaches only the peers subscribed when
- * a message passes, so a node that joins behind others (not connected to this provider) hears the
- * offer at the next announcement. The offer is the same until it changes (ownOffer.ts), and books
- * skip an offer not newer than theirs, so an unchanged offer costs no node an offer verification.
+ * How often a provider announces its offer on gossip besides when it changes: against gossip lost
+ * on the way. Every node hears every provider's announcements (and checks each message's signature),
+ * so this is the one cost that grows with the grid at idle: N providers, N/60 messages a second.
+ * A node that joins asks its first peers for their books instead (offerBookSync.ts).
  */
-const OFFER_ANNOUNCE_MS = 10_000
+const OFFER_ANNOUNCE_MS = 60_000
+/** Peers a node asks for their whole offer book as it meets them: its way into the grid's offers. */
+const BOOK_SOURCES = 3
 const OFFER_REFRESH_BEFORE_EXPIRY_MS = 30_000
 const NOT_SERVING_BACKOFF_MS = 60_000
 
 /**
  * Moves offers between nodes: providers answer direct requests on /conun/offer/1.0.0 and announce
- * on gossipsub; requesters ask each newly identified provider directly and listen to gossip for the
- * rest of the network. Every offer is verified before it enters the book.
+ * on gossipsub; requesters ask each newly identified provider directly, ask their first few peers
+ * for their whole books (the offers announced before they joined) and listen to gossip for the rest
+ * of the network. Every offer is verified before it enters the book.
  */
 export async function startOfferExchange (init: OfferExchangeInit): Promise<OfferExchange> {
   const { host, book, chainId } = init
@@ -89,10 +93,23 @@ export async function startOfferExchange (init: OfferExchangeInit): Promise<Offe
     }
   }
 
+  const stopServingBook = await serveOfferBook(host, book, init.ownOffer, reject)
+  const bookSources = new Set<string>()
+  const askForBook = (peerId: PeerId) => {
+    const id = peerId.toString()
+    if (bookSources.size >= BOOK_SOURCES || bookSources.has(id)) return
+    bookSources.add(id)
+    fetchOfferBook(host, peerId, offer => accept(offer, id), AbortSignal.timeout(10_000)).catch(error => {
+      bookSources.delete(id)
+      reject(id, error)
+    })
+  }
+
   // Ask each peer that serves offers directly, as soon as we learn it does (identify, or a later
   // identify push when it starts providing), instead of waiting for the next gossip round.
   const asked = new Set<string>()
   const onPeerProtocols = (peerId: PeerId, protocols: readonly string[]) => {
+    if (protocols.includes(PROTOCOL_OFFER_BOOK)) askForBook(peerId)
     const id = peerId.toString()
     if (!protocols.includes(PROTOCOL_OFFER) || asked.has(id)) return
     asked.add(id)
@@ -181,6 +198,7 @@ export async function startOfferExchange (init: OfferExchangeInit): Promise<Offe
       if (onSubscriptionChange !== undefined) pubsub.removeEventListener('subscription-change', onSubscriptionChange as never)
       if (onAddressChange !== undefined) host.removeEventListener('self:peer:update', onAddressChange)
       pubsub.unsubscribe(TOPIC_OFFERS)
+      await stopServingBook()
       if (init.ownOffer !== undefined) await host.unhandle(PROTOCOL_OFFER)
     },
   }

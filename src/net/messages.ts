@@ -7,6 +7,8 @@
 import { z } from 'zod'
 
 export const PROTOCOL_OFFER = '/conun/offer/1.0.0'
+/** A node's whole offer book, asked for by a node that just joined through it. */
+export const PROTOCOL_OFFER_BOOK = '/conun/offer-book/1.0.0'
 export const PROTOCOL_TASK = '/conun/task/1.0.0'
 export const TOPIC_OFFERS = 'conun/offers/1'
 
@@ -99,6 +101,9 @@ export type SignedOffer = z.infer<typeof signedOffer>
 
 export const offerRequest = z.object({ type: z.literal('offer.request'), v: z.literal(1) })
 export type OfferRequest = z.infer<typeof offerRequest>
+
+/** Asks for every offer the peer holds: it answers with them one frame each, then closes the stream. */
+export const offerBookRequest = z.object({ type: z.literal('offer.book.request'), v: z.literal(1) })
 
 // ---- task sessions: /conun/task/1.0.0, one long-lived stream per (job, provider) ----
 
@@ -275,3 +280,4 @@ export const toRequester = z.discriminatedUnion('type', [agreementAcceptance, ag
 export type ToRequester = z.infer<typeof toRequester>
 export const offerMessage = z.discriminatedUnion('type', [offerRequest, signedOffer])
 export type OfferMessage = z.infer<typeof offerMessage>
+export const offerBookMessage = z.discriminatedUnion('type', [offerBookRequest, signedOffer])
