@@ -30,7 +30,7 @@ const STATEMENTS = {
   jobs: 'SELECT * FROM jobs ORDER BY created_at DESC LIMIT ?',
   jobsInState: 'SELECT id FROM jobs WHERE state = ?',
   finishJob: 'UPDATE jobs SET state = ?, finished_at = ? WHERE id = ? AND state = \'running\'',
-  counts: 'SELECT state, count(*) AS n FROM tasks WHERE job_id = ? GROUP BY state',
+  counts: 'SELECT state, n FROM task_counts WHERE job_id = ?',
   tasks: 'SELECT idx, state, attempts, definition FROM tasks WHERE job_id = ? ORDER BY idx',
   triedBy: 'SELECT idx, peer_id FROM attempts WHERE job_id = ?',
   taskState: 'SELECT state, attempts FROM tasks WHERE job_id = ? AND idx = ?',
