@@ -2,7 +2,7 @@ import { ConunError, prepareStatements, transaction } from '../util/index.ts'
 import type { PreparedStatements } from '../util/index.ts'
 import { migrateJobStore } from './jobStoreSchema.ts'
 import { nextTaskState, TERMINAL_TASK_STATES } from './taskState.ts'
-import type { Dispatch, EndedTask, JobRecord, RecordedResult, ResolvedJob, TaskDefinition, TaskOutcome, TaskRow } from './jobRecords.ts'
+import type { Dispatch, EndedTask, JobRecord, OpenTask, RecordedResult, ResolvedJob, TaskDefinition, TaskOutcome, TaskRow } from './jobRecords.ts'
 import type { ReturnedReplica, StoredOutput } from '../validation/index.ts'
 import type { AttemptState, JobState, TaskEvent, TaskState } from './taskState.ts'
 import type { DatabaseSync } from 'node:sqlite'
@@ -33,6 +33,10 @@ const STATEMENTS = {
   counts: 'SELECT state, n FROM task_counts WHERE job_id = ?',
   tasks: 'SELECT idx, state, attempts, definition FROM tasks WHERE job_id = ? ORDER BY idx',
   triedBy: 'SELECT idx, peer_id FROM attempts WHERE job_id = ?',
+  openTasks: 'SELECT idx, state, attempts FROM tasks WHERE job_id = ? AND state IN (\'queued\', \'running\') ORDER BY idx',
+  openTriedBy: `SELECT a.idx, a.peer_id FROM attempts a JOIN tasks t ON t.job_id = a.job_id AND t.idx = a.idx
+    WHERE a.job_id = ? AND t.state IN ('queued', 'running')`,
+  definition: 'SELECT definition FROM tasks WHERE job_id = ? AND idx = ?',
   taskState: 'SELECT state, attempts FROM tasks WHERE job_id = ? AND idx = ?',
   setTask: 'UPDATE tasks SET state = ?, attempts = ?, reason = ?, message = ?, accepted_attempt = ?, finished_seq = ? WHERE job_id = ? AND idx = ? AND state = ?',
   nextFinished: 'UPDATE jobs SET finished_count = finished_count + 1 WHERE id = ? RETURNING finished_count',
@@ -105,18 +109,8 @@ export class JobStore {
   }
 
   tasks (jobId: string): TaskRow[] {
-    const tried = new Map<number, string[]>()
-    for (const row of this.statements.triedBy.all(jobId)) {
-      const list = tried.get(Number(row.idx)) ?? []
-      list.push(String(row.peer_id))
-      tried.set(Number(row.idx), list)
-    }
-    const returned = new Map<number, ReturnedReplica[]>()
-    for (const row of this.statements.returned.all(jobId)) {
-      const list = returned.get(Number(row.idx)) ?? []
-      list.push({ attempt: Number(row.attempt), peerId: String(row.peer_id), address: String(row.address), outcomeHash: String(row.output_hash), status: row.status as 'exit' | 'failed', exitCode: row.exit_code === null ? null : Number(row.exit_code), reason: row.reason === null ? null : String(row.reason) })
-      returned.set(Number(row.idx), list)
-    }
+    const tried = this.triedBy(this.statements.triedBy.iterate(jobId))
+    const returned = this.returnedReplicas(jobId)
     return this.statements.tasks.all(jobId).map(row => ({
       idx: Number(row.idx),
       state: row.state as TaskState,
@@ -125,6 +119,48 @@ export class JobStore {
       triedBy: tried.get(Number(row.idx)) ?? [],
       returned: returned.get(Number(row.idx)) ?? [],
     }))
+  }
+
+  /**
+   * The tasks still queued or running, without their definitions (see definition): what a job
+   * resumed after a restart holds in memory. Ended tasks are not read at all.
+   */
+  openTasks (jobId: string): OpenTask[] {
+    const tried = this.triedBy(this.statements.openTriedBy.iterate(jobId))
+    const returned = this.returnedReplicas(jobId)
+    const open: OpenTask[] = []
+    for (const row of this.statements.openTasks.iterate(jobId)) {
+      open.push({ idx: Number(row.idx), state: row.state as TaskState, attempts: Number(row.attempts), triedBy: tried.get(Number(row.idx)) ?? [], returned: returned.get(Number(row.idx)) ?? [] })
+    }
+    return open
+  }
+
+  /** What task `idx` runs: read when it is dispatched, so a job holds no definitions in memory. */
+  definition (jobId: string, idx: number): TaskDefinition {
+    const row = this.statements.definition.get(jobId, idx)
+    if (row === undefined) throw new UnknownJobError(`${jobId} task ${idx}`)
+    return JSON.parse(String(row.definition)) as TaskDefinition
+  }
+
+  private triedBy (rows: Iterable<Record<string, unknown>>): Map<number, string[]> {
+    const tried = new Map<number, string[]>()
+    for (const row of rows) {
+      const list = tried.get(Number(row.idx)) ?? []
+      list.push(String(row.peer_id))
+      tried.set(Number(row.idx), list)
+    }
+    return tried
+  }
+
+  /** Replicas back but not yet judged, per task (only open tasks have any). */
+  private returnedReplicas (jobId: string): Map<number, ReturnedReplica[]> {
+    const returned = new Map<number, ReturnedReplica[]>()
+    for (const row of this.statements.returned.all(jobId)) {
+      const list = returned.get(Number(row.idx)) ?? []
+      list.push({ attempt: Number(row.attempt), peerId: String(row.peer_id), address: String(row.address), outcomeHash: String(row.output_hash), status: row.status as 'exit' | 'failed', exitCode: row.exit_code === null ? null : Number(row.exit_code), reason: row.reason === null ? null : String(row.reason) })
+      returned.set(Number(row.idx), list)
+    }
+    return returned
   }
 
   /** Records that tasks went out to providers. */
