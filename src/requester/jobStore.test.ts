@@ -149,3 +149,19 @@ test('a database made before task_counts gets them filled from its tasks', () =>
   assert.deepEqual(migrated.taskCounts('j'), { queued: 0, running: 0, done: 1, failed: 0, cancelled: 2 })
   assert.deepEqual(new JobStore(db).taskCounts('j'), { queued: 0, running: 0, done: 1, failed: 0, cancelled: 2 }, 'a second open fills nothing twice')
 })
+
+test('a range job stores one template, no definitions, and gives each task its own', () => {
+  const db = openDatabase(':memory:')
+  const store = new JobStore(db)
+  const template = { args: ['sh', '-c', 'echo {i}', '--n={i}'], literal: 3, env: { A: '1' }, inputs: [{ name: 'x', cid: 'c', size: 1 }] }
+  store.createRangeJob('r', spec, '0x00', template, 1000)
+  assert.equal(store.job('r').taskCount, 1000)
+  assert.deepEqual(store.taskCounts('r'), { queued: 1000, running: 0, done: 0, failed: 0, cancelled: 0 })
+  assert.equal(db.prepare('SELECT count(*) AS n FROM tasks WHERE job_id = \'r\' AND definition != \'\'').get()!.n, 0)
+  assert.deepEqual(store.definition('r', 999), { args: ['sh', '-c', 'echo {i}', '--n=999'], env: { A: '1' }, inputs: [{ name: 'x', cid: 'c', size: 1 }] })
+  assert.deepEqual(store.tasks('r')[7]?.definition.args, ['sh', '-c', 'echo {i}', '--n=7'])
+  store.dispatch('r', [{ idx: 42, attempt: 1, peerId: 'p1', address: '0x1' }])
+  store.recordResults('r', [{ idx: 42, result: result(42, 1), event: 'accept', outputs: [] }])
+  assert.deepEqual(store.endedTasks('r', 0, 10).map(task => [task.idx, task.args]), [[42, ['sh', '-c', 'echo {i}', '--n=42']]])
+  assert.deepEqual(new JobStore(db).definition('r', 5).args, ['sh', '-c', 'echo {i}', '--n=5'], 'read back by a fresh store')
+})

@@ -97,6 +97,8 @@ export function migrateJobStore (db: DatabaseSync): void {
   })
   const columnsOf = (table: string) => new Set(db.prepare(`PRAGMA table_info(${table})`).all().map(row => String(row.name)))
   // Databases made before replication lack the two columns it needs.
+  // Databases made before range jobs kept one template (TaskTemplate JSON) instead of each task's definition.
+  if (!columnsOf('jobs').has('template')) db.exec('ALTER TABLE jobs ADD COLUMN template TEXT')
   const attempts = columnsOf('attempts')
   for (const column of ['output_hash', 'verdict']) if (!attempts.has(column)) db.exec(`ALTER TABLE attempts ADD COLUMN ${column} TEXT`)
   // Databases made before results were paged in finishing order: tasks that had ended get numbers in index order.
