@@ -146,14 +146,13 @@ export class JobStore {
    * The tasks still queued or running, without their definitions (see definition): what a job
    * resumed after a restart holds in memory. Ended tasks are not read at all.
    */
-  openTasks (jobId: string): OpenTask[] {
+  * openTasks (jobId: string): Generator<OpenTask> {
     const tried = this.triedBy(this.statements.openTriedBy.iterate(jobId))
     const returned = this.returnedReplicas(jobId)
-    const open: OpenTask[] = []
+    // One row at a time: a million open tasks are never all objects at once.
     for (const row of this.statements.openTasks.iterate(jobId)) {
-      open.push({ idx: Number(row.idx), state: row.state as TaskState, attempts: Number(row.attempts), triedBy: tried.get(Number(row.idx)) ?? [], returned: returned.get(Number(row.idx)) ?? [] })
+      yield { idx: Number(row.idx), state: row.state as TaskState, attempts: Number(row.attempts), triedBy: tried.get(Number(row.idx)) ?? [], returned: returned.get(Number(row.idx)) ?? [] }
     }
-    return open
   }
 
   /** What task `idx` runs: read when it is dispatched, so a job holds no definitions in memory. */
