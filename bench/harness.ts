@@ -4,12 +4,23 @@ import { waitForOffers } from '../examples/grid.ts'
 import type { LocalGrid } from '../src/devnet/index.ts'
 import type { ConunClient } from '../src/sdk/index.ts'
 
-export async function waitForJob (client: ConunClient, jobId: string): Promise<void> {
-  while ((await client.job(jobId)).job.state === 'running') await new Promise(resolve => setTimeout(resolve, 20))
+/** Polls the job's status until it ends; answers the slowest status answer seen, in ms. */
+export async function waitForJob (client: ConunClient, jobId: string): Promise<number> {
+  let slowestMs = 0
+  for (;;) {
+    const asked = performance.now()
+    const { state } = (await client.job(jobId)).job
+    slowestMs = Math.max(slowestMs, performance.now() - asked)
+    if (state !== 'running') return slowestMs
+    await new Promise(resolve => setTimeout(resolve, 20))
+  }
 }
 
-/** Submits a job and measures wall time from submission to the end, and to the first result. */
-export async function timeJob (client: ConunClient, spec: object): Promise<{ wallMs: number, firstResultMs: number }> {
+/**
+ * Submits a job and measures wall time from submission to the end, and to the first result; also
+ * how long the submission took, and the slowest job-status answer while the job ran.
+ */
+export async function timeJob (client: ConunClient, spec: object): Promise<{ wallMs: number, firstResultMs: number, submitMs: number, slowestStatusMs: number }> {
   let jobId: string | undefined
   let firstResultAt = 0
   const early: Array<{ jobId: string, at: number }> = []
@@ -20,11 +31,12 @@ export async function timeJob (client: ConunClient, spec: object): Promise<{ wal
   })
   const start = performance.now()
   jobId = (await client.submitJob(spec)).job.id
+  const submitMs = performance.now() - start
   firstResultAt ||= early.find(e => e.jobId === jobId)?.at ?? 0
-  await waitForJob(client, jobId)
+  const slowestStatusMs = await waitForJob(client, jobId)
   const end = performance.now()
   stop()
-  return { wallMs: end - start, firstResultMs: (firstResultAt || end) - start }
+  return { wallMs: end - start, firstResultMs: (firstResultAt || end) - start, submitMs, slowestStatusMs }
 }
 
 /** Runs `work` on a fresh grid of free providers once all of them offer, and stops the grid afterwards. */

@@ -1,9 +1,10 @@
-// `npm run bench:scale [-- --million] [-- --quick]`: how conun holds up as jobs grow, and what a
+// `npm run bench:scale [-- --million] [-- --quick] [-- --sizes N,M]`: how conun holds up as jobs grow, and what a
 // provider costs the machine it runs on (issue 16). One grid of a requester and 2 providers of one
 // core each, every node its own OS process on loopback:
 // - provider: RSS and CPU over 60 s idle in the grid, and peak RSS while running trivial WASI tasks;
 // - requester: trivial-task jobs of 1,000 / 10,000 / 50,000 tasks (and 1,000,000 with --million):
-//   tasks/s, peak RSS, CPU per task and SQLite bytes per task.
+//   tasks/s, peak RSS, CPU per task, SQLite bytes per task, submit time and the slowest job-status
+//   answer while the job ran; `--sizes 10000,100000` runs those job sizes instead.
 // - many providers (`--providers N`, default 500, off with --quick or `--providers 0`): N provider
 //   nodes, 100 to an OS process (bench/providerHosts.ts), on one requester: how many connect, the
 //   requester's idle CPU and RSS per provider, and a job of 100 tasks per provider (50,000 at 500).
@@ -28,7 +29,10 @@ if (!Number.isInteger(MANY_PROVIDERS) || MANY_PROVIDERS < 0) throw new Error('--
 /** Provider nodes per provider-host process: what fits one Node heap and event loop comfortably. */
 const PROVIDERS_PER_PROCESS = 100
 const TASKS_PER_PROVIDER = 100
-const JOB_SIZES = [...(quick ? [1_000, 10_000] : [1_000, 10_000, 50_000]), ...(args.has('--million') ? [1_000_000] : [])]
+const sizesFlag = argv.indexOf('--sizes')
+const SIZES = sizesFlag === -1 ? undefined : String(argv[sizesFlag + 1]).split(',').map(Number)
+if (SIZES !== undefined && !SIZES.every(size => Number.isInteger(size) && size > 0)) throw new Error('--sizes takes job sizes separated by commas, e.g. --sizes 10000,100000')
+const JOB_SIZES = SIZES ?? [...(quick ? [1_000, 10_000] : [1_000, 10_000, 50_000]), ...(args.has('--million') ? [1_000_000] : [])]
 const IDLE_SECONDS = quick ? 20 : 60
 /** After the grid is up, before the idle measurement: the first DHT and gossip rounds are start-up, not idling. */
 const SETTLE_SECONDS = 10
@@ -40,7 +44,7 @@ const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms))
 
 console.log(`conun scale benchmark — ${new Date().toISOString().slice(0, 16)}Z, ${cpus().length} × ${cpus()[0]?.model.trim()}, Node ${process.version}`)
 
-interface JobRow { tasks: number, tasksPerSecond: number, requesterPeakRssMb: number, requesterCpuMsPerTask: number, dbBytesPerTask: number, providerPeakRssMb: number }
+interface JobRow { tasks: number, tasksPerSecond: number, requesterPeakRssMb: number, requesterCpuMsPerTask: number, dbBytesPerTask: number, providerPeakRssMb: number, submitMs: number, slowestStatusMs: number }
 
 const many = MANY_PROVIDERS === 0
   ? undefined
@@ -78,7 +82,7 @@ const { idle, jobs } = await withGrid(PROVIDERS, 1, async (client, grid) => {
   for (const tasks of JOB_SIZES) {
     const dbBefore = fileBytes(...db)
     const cpuBefore = cpuMs(requesterPid)
-    const { result: { wallMs }, peakMb } = await peakRssDuring([requesterPid, ...providerPids], async () => timeJob(client, trivialJob(tasks)))
+    const { result: { wallMs, submitMs, slowestStatusMs }, peakMb } = await peakRssDuring([requesterPid, ...providerPids], async () => timeJob(client, trivialJob(tasks)))
     const row = {
       tasks,
       tasksPerSecond: tasks / (wallMs / 1000),
@@ -86,16 +90,18 @@ const { idle, jobs } = await withGrid(PROVIDERS, 1, async (client, grid) => {
       requesterCpuMsPerTask: (cpuMs(requesterPid) - cpuBefore) / tasks,
       dbBytesPerTask: (fileBytes(...db) - dbBefore) / tasks,
       providerPeakRssMb: Math.max(...peakMb.slice(1)),
+      submitMs,
+      slowestStatusMs,
     }
     jobs.push(row)
-    console.log(`  ${tasks} tasks: ${row.tasksPerSecond.toFixed(0)} tasks/s, requester ${row.requesterPeakRssMb.toFixed(0)} MB peak, providers ${peakMb.slice(1).map(mb => mb.toFixed(0)).join(' / ')} MB peak`)
+    console.log(`  ${tasks} tasks: ${row.tasksPerSecond.toFixed(0)} tasks/s, requester ${row.requesterPeakRssMb.toFixed(0)} MB peak, providers ${peakMb.slice(1).map(mb => mb.toFixed(0)).join(' / ')} MB peak, submit ${submitMs.toFixed(0)} ms, slowest status ${slowestStatusMs.toFixed(1)} ms`)
   }
   return { idle, jobs }
 })
 
-console.log('\n| job size | tasks/s | requester peak RSS | requester CPU / task | requester SQLite / task | provider peak RSS |\n|---:|---:|---:|---:|---:|---:|')
+console.log('\n| job size | tasks/s | requester peak RSS | requester CPU / task | requester SQLite / task | provider peak RSS | submit | slowest status |\n|---:|---:|---:|---:|---:|---:|---:|---:|')
 for (const row of jobs) {
-  console.log(`| ${row.tasks.toLocaleString('en')} | ${row.tasksPerSecond.toFixed(0)} | ${row.requesterPeakRssMb.toFixed(0)} MB | ${row.requesterCpuMsPerTask.toFixed(2)} ms | ${(row.dbBytesPerTask / 1024).toFixed(2)} KB | ${row.providerPeakRssMb.toFixed(0)} MB |`)
+  console.log(`| ${row.tasks.toLocaleString('en')} | ${row.tasksPerSecond.toFixed(0)} | ${row.requesterPeakRssMb.toFixed(0)} MB | ${row.requesterCpuMsPerTask.toFixed(2)} ms | ${(row.dbBytesPerTask / 1024).toFixed(2)} KB | ${row.providerPeakRssMb.toFixed(0)} MB | ${row.submitMs.toFixed(0)} ms | ${row.slowestStatusMs.toFixed(1)} ms |`)
 }
 console.log(`\nIdle ${IDLE_SECONDS} s: providers ${idle.providerCpuPercent.map(p => p.toFixed(2)).join(' / ')} % CPU at ${idle.providerRssMb.map(mb => mb.toFixed(0)).join(' / ')} MB; requester ${idle.requesterCpuPercent.toFixed(2)} % CPU at ${idle.requesterRssMb.toFixed(0)} MB`)
 
@@ -115,13 +121,14 @@ await writeFile('out/scale.png', encodePng(picture.width, picture.height, pictur
 console.log('wrote out/scale.png')
 
 const million = jobs.find(row => row.tasks === 1_000_000)
+const tenThousand = jobs.find(row => row.tasks === 10_000)
 const round = (value: number, digits = 1) => Number(value.toFixed(digits))
 console.log(JSON.stringify({
   million: {
     tasks: million?.tasks ?? null,
     tasksPerSecond: million === undefined ? null : round(million.tasksPerSecond, 0),
     requesterPeakRssMb: million === undefined ? null : round(million.requesterPeakRssMb, 0),
-    rss10kMb: round(jobs.find(row => row.tasks === 10_000)!.requesterPeakRssMb, 0),
+    rss10kMb: tenThousand === undefined ? null : round(tenThousand.requesterPeakRssMb, 0),
     dbBytesPerTask: million === undefined ? null : round(million.dbBytesPerTask, 0),
   },
   providers: manyProvidersJson(),
@@ -129,7 +136,7 @@ console.log(JSON.stringify({
     peakRssMb: round(Math.max(...jobs.map(row => row.providerPeakRssMb)), 0),
     idleCpuPercent: round(Math.max(...idle.providerCpuPercent), 2),
   },
-  jobs: jobs.map(row => ({ ...row, tasksPerSecond: round(row.tasksPerSecond, 0), requesterPeakRssMb: round(row.requesterPeakRssMb, 0), requesterCpuMsPerTask: round(row.requesterCpuMsPerTask, 3), dbBytesPerTask: round(row.dbBytesPerTask, 0), providerPeakRssMb: round(row.providerPeakRssMb, 0) })),
+  jobs: jobs.map(row => ({ ...row, tasksPerSecond: round(row.tasksPerSecond, 0), requesterPeakRssMb: round(row.requesterPeakRssMb, 0), requesterCpuMsPerTask: round(row.requesterCpuMsPerTask, 3), dbBytesPerTask: round(row.dbBytesPerTask, 0), providerPeakRssMb: round(row.providerPeakRssMb, 0), submitMs: round(row.submitMs, 0), slowestStatusMs: round(row.slowestStatusMs, 1) })),
 }))
 
 function manyProvidersJson () {

@@ -4,7 +4,8 @@ import { signingDigest } from '../identity/index.ts'
 import { matchOffers } from '../market/index.ts'
 import { EventHub } from '../util/index.ts'
 import { JobRun } from './jobRun.ts'
-import { codeOf, expandTasks, JobSpecError, quorumOf } from './jobSpec.ts'
+import { codeOf, expandTasks, JobSpecError, quorumOf, rangeTemplate } from './jobSpec.ts'
+import type { TaskTemplate } from './taskTemplate.ts'
 import { formatCon, parseCon } from '../ledger/index.ts'
 import { unpaid } from './settlement.ts'
 import type { JobStore } from './jobStore.ts'
@@ -175,8 +176,13 @@ export function createRequester (init: RequesterInit): Requester {
     }
   }
 
+  /** The inputs every task of the job sees. */
+  async function sharedInputs (spec: JobSpec): Promise<TaskDefinition['inputs']> {
+    return Promise.all(Object.entries(spec.inputs ?? {}).map(async ([name, cid]) => ({ name, ...(await resolve(cid)) })))
+  }
+
   async function resolveTasks (spec: JobSpec): Promise<TaskDefinition[]> {
-    const shared = await Promise.all(Object.entries(spec.inputs ?? {}).map(async ([name, cid]) => ({ name, ...(await resolve(cid)) })))
+    const shared = await sharedInputs(spec)
     return Promise.all(expandTasks(spec).map(async task => {
       const own = await Promise.all(Object.entries(task.inputs ?? {}).map(async ([name, cid]) => ({ name, ...(await resolve(cid)) })))
       const inputs = [...shared.filter(input => !own.some(o => o.name === input.name)), ...own]
@@ -219,14 +225,19 @@ export function createRequester (init: RequesterInit): Requester {
         waitForProvidersMs: spec.waitForProvidersMs,
         ...jobPrice(spec, taskCount(spec)),
       }
-      const tasks = await resolveTasks(spec)
-      const specHash = bytesToHex(signingDigest('conun/job-spec/1', { job: resolved, tasks }))
+      // A range without stdin is stored as one template (its hash covers the template and count), other jobs task by task.
+      const range = rangeTemplate(spec)
+      const template: TaskTemplate | undefined = range === undefined ? undefined : { args: range.args, literal: range.literal, env: { ...spec.env }, inputs: await sharedInputs(spec) }
+      const tasks = template === undefined ? await resolveTasks(spec) : []
+      const count = range?.count ?? tasks.length
+      const specHash = bytesToHex(signingDigest('conun/job-spec/1', template === undefined ? { job: resolved, tasks } : { job: resolved, template, count }))
       const id = randomBytes(8).toString('hex')
       // The budget is locked before the job exists: a job that cannot pay never runs.
       await settlement.openJob({ id, specHash, priceWei: resolved.priceWei, budgetWei: resolved.budgetWei })
-      init.store.createJob(id, resolved, specHash, tasks)
+      if (template === undefined) init.store.createJob(id, resolved, specHash, tasks)
+      else init.store.createRangeJob(id, resolved, specHash, template, count)
       const job = init.store.job(id)
-      events.emit({ type: 'job.submitted', jobId: id, taskCount: tasks.length })
+      events.emit({ type: 'job.submitted', jobId: id, taskCount: count })
       run(job)
       return job
     },

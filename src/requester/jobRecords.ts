@@ -57,6 +57,9 @@ export interface TaskRow {
   readonly returned: ReturnedReplica[]
 }
 
+/** A task still queued or running, as a resumed job holds it: without its definition. */
+export type OpenTask = Omit<TaskRow, 'definition'>
+
 /**
  * What a result does to its task: one of the task transitions, or `hold` (a replica returned an
  * outcome, the task waits for a quorum) or `none` (the attempt ends, other replicas carry on).

@@ -59,10 +59,12 @@ function exitResult (task: TaskAssignment, stdout: string): TaskResult {
   return { taskId: task.taskId, attempt: task.attempt, status: 'exit', exitCode: 0, stdout: { cid: inlineCid(bytes), size: bytes.byteLength, inline: toBase64(bytes) }, stderr: EMPTY_OUTPUT, files: [], usage: { wallMs: 1, memoryBytes: 0 } }
 }
 
-async function schedulerWith (job: Partial<ResolvedJob>, tasks: number, providers: number, maxInFlight = 4, injected: Partial<Pick<JobRunDeps, 'clock' | 'random' | 'streakOf'>> = {}) {
+async function schedulerWith (job: Partial<ResolvedJob>, tasks: number | { range: number }, providers: number, maxInFlight = 4, injected: Partial<Pick<JobRunDeps, 'clock' | 'random' | 'streakOf'>> = {}, before?: (store: JobStore) => void) {
   const db = openDatabase(':memory:')
   const store = new JobStore(db)
-  store.createJob('j', { ...spec, ...job }, '0x00', Array.from({ length: tasks }, (_, i) => ({ args: [String(i)], env: {}, inputs: [] })))
+  if (typeof tasks === 'number') store.createJob('j', { ...spec, ...job }, '0x00', Array.from({ length: tasks }, (_, i) => ({ args: [String(i)], env: {}, inputs: [] })))
+  else store.createRangeJob('j', { ...spec, ...job }, '0x00', { args: ['{i}'], literal: 0, env: {}, inputs: [] }, tasks.range)
+  before?.(store)
   const offers: SignedOffer[] = await Promise.all(Array.from({ length: providers }, async () => createOffer(await generateNodeKey(), { chainId: 31337, runtimes: ['wasi'], cores: 1, memoryBytes: 1 << 30, cpuModel: 'test', pricePerTaskWei: '0', addrs: [] }, 60_000)))
   const links = new Map<string, FakeLink>()
   const openLink: OpenLink = async (offer, proposal, handlers) => {
@@ -170,4 +172,41 @@ test('adaptive replication draws its spot checks from the injected random source
     const [task] = store.outcomes('j')
     assert.deepEqual([task?.state, task?.attempts, verdicts], ['done', runs, Array.from({ length: runs }, () => verdict)], `draw ${draw}`)
   }
+})
+
+test('a job resumed after a restart dispatches only its open tasks, each with its own definition read from the store', async () => {
+  const { run, store, links: [link] } = await schedulerWith({}, 5, 1, 4, {}, store => {
+    // Before the restart: task 0 done, task 1 out at a provider, task 3 failed.
+    store.dispatch('j', [{ idx: 0, attempt: 1, peerId: 'old', address: '0x1' }, { idx: 1, attempt: 1, peerId: 'old', address: '0x1' }, { idx: 3, attempt: 1, peerId: 'old', address: '0x1' }])
+    store.recordResults('j', [{ idx: 0, result: exitResult({ taskId: '0', attempt: 1 } as TaskAssignment, 'x'), event: 'accept', outputs: [] }])
+    store.loseAttempt('j', 3, 1, 'fail', 'provider-lost', 'gone')
+    store.recoverJob('j')
+  })
+  const sent: TaskAssignment[] = []
+  while (sent.length < 3) {
+    await waitUntil(() => link!.assigned.length > 0)
+    sent.push(...link!.assigned)
+    link!.answer()
+  }
+  await run.done
+  assert.deepEqual(sent.map(task => [task.taskId, task.args, task.attempt]), [['1', ['1'], 2], ['2', ['2'], 1], ['4', ['4'], 1]])
+  assert.deepEqual(store.taskCounts('j'), { queued: 0, running: 0, done: 4, failed: 1, cancelled: 0 })
+  assert.equal(store.job('j').state, 'failed')
+})
+
+test('a range job resumed after a restart dispatches its open tasks with the definitions its template gives them', async () => {
+  const { run, store, links: [link] } = await schedulerWith({}, { range: 4 }, 1, 4, {}, store => {
+    store.dispatch('j', [{ idx: 0, attempt: 1, peerId: 'old', address: '0x1' }, { idx: 2, attempt: 1, peerId: 'old', address: '0x1' }])
+    store.recordResults('j', [{ idx: 2, result: exitResult({ taskId: '2', attempt: 1 } as TaskAssignment, 'x'), event: 'accept', outputs: [] }])
+    store.recoverJob('j')
+  })
+  const sent: TaskAssignment[] = []
+  while (sent.length < 3) {
+    await waitUntil(() => link!.assigned.length > 0)
+    sent.push(...link!.assigned)
+    link!.answer()
+  }
+  await run.done
+  assert.deepEqual(sent.map(task => [task.taskId, task.args, task.attempt]), [['0', ['0'], 2], ['1', ['1'], 1], ['3', ['3'], 1]])
+  assert.equal(store.job('j').state, 'completed')
 })

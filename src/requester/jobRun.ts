@@ -7,7 +7,7 @@ import { TaskQueue } from './taskQueue.ts'
 import { DETERMINISTIC_FAILURES } from './taskState.ts'
 import type { JobStore } from './jobStore.ts'
 import type { EvidenceStore } from './evidenceStore.ts'
-import type { JobRecord, RecordedResult, TaskDefinition } from './jobRecords.ts'
+import type { JobRecord, RecordedResult } from './jobRecords.ts'
 import type { OpenLink, SignedBatch } from './providerLink.ts'
 import type { PooledProvider } from './providerPool.ts'
 import type { RequesterEvent } from './requesterEvents.ts'
@@ -97,8 +97,11 @@ const outstandingKey = (idx: number, attempt: number) => `${idx}/${attempt}`
 export class JobRun {
   readonly job: JobRecord
   private readonly deps: JobRunDeps
-  private readonly definitions = new Map<number, TaskDefinition>()
+  // Per-task state is kept for open tasks only, and only once a task has any (a million queued
+  // tasks cost their queue entry and closed byte); definitions are read from the store on dispatch.
+  /** Attempts made so far, per open task that has had one. */
   private readonly attempts = new Map<number, number>()
+  /** Providers that had an attempt, per open task that has had one. */
   private readonly triedBy = new Map<number, Set<string>>()
   /** The signed batch each returned replica came in, until the replica is judged. */
   private readonly batches = new Map<string, SignedBatch>()
@@ -110,8 +113,8 @@ export class JobRun {
   private readonly fetching = new Map<number, number>()
   /** With `compare.tolerance`: the returned replicas' views, per task, until the task is judged. */
   private readonly views = new Map<number, Map<number, ToleranceView>>()
-  /** Tasks judged (done or failed): late replicas of them change nothing. */
-  private readonly closed = new Set<number>()
+  /** 1 per task ended (judged, failed or ended before a restart): late replicas of them change nothing. */
+  private readonly closed: Uint8Array
   /** Since when queued tasks have had no provider at all (undefined while there is one). */
   private unservedSince: number | undefined
   /** Tasks a trusted provider runs alone (adaptive replication): quorum 1, and no verdict. */
@@ -136,6 +139,7 @@ export class JobRun {
   constructor (job: JobRecord, deps: JobRunDeps) {
     this.job = job
     this.deps = deps
+    this.closed = new Uint8Array(job.taskCount)
     this.random = deps.random ?? (deps.config.spotCheckSeed === null ? Math.random : seededRandom(deps.config.spotCheckSeed))
     this.now = deps.clock ?? Date.now
     this.pool = new ProviderPool({
@@ -167,14 +171,15 @@ export class JobRun {
   }
 
   start (): void {
-    for (const task of this.deps.store.tasks(this.job.id)) {
-      this.definitions.set(task.idx, task.definition)
-      this.attempts.set(task.idx, task.attempts)
-      this.triedBy.set(task.idx, new Set(task.triedBy))
-      if (task.state !== 'queued' && task.state !== 'running') continue
+    // Only open tasks are read: every other one has ended.
+    this.closed.fill(1)
+    for (const task of this.deps.store.openTasks(this.job.id)) {
+      this.closed[task.idx] = 0
+      if (task.attempts > 0) this.attempts.set(task.idx, task.attempts)
+      if (task.triedBy.length > 0) this.triedBy.set(task.idx, new Set(task.triedBy))
       this.remaining++
       // Replicas that returned before a restart still count towards the quorum.
-      this.returned.set(task.idx, [...task.returned])
+      if (task.returned.length > 0) this.returned.set(task.idx, [...task.returned])
       // Top the replicas up to the job's replication; if they are all back and undecided, one more.
       const needed = task.returned.length === 0 ? this.job.spec.replication : Math.max(this.job.spec.replication - task.returned.length, 1)
       for (let i = 0; i < needed; i++) this.queue.push(task.idx)
@@ -241,11 +246,11 @@ export class JobRun {
     }
     this.unservedSince ??= now
     if (now - this.unservedSince < this.job.spec.waitForProvidersMs) return
-    const indices = this.queue.drain().filter(idx => !this.closed.has(idx))
+    const indices = this.queue.drain().filter(idx => this.closed[idx] === 0)
     const message = `no provider took the task within ${this.job.spec.waitForProvidersMs} ms (check the job's constraints and conun peers)`
     this.deps.store.failTasks(this.job.id, indices, 'no-provider', message)
     for (const idx of indices) {
-      this.closed.add(idx)
+      this.forget(idx)
       this.remaining--
       this.deps.events.emit({ type: 'task.failed', jobId: this.job.id, idx, provider: null, reason: 'no-provider', message })
     }
@@ -305,7 +310,7 @@ export class JobRun {
       this.outstanding.set(outstandingKey(idx, attempt), { idx, attempt, peerId, deadline: now + spec.limits.timeoutMs * (queued + 1) + this.deps.config.deadlineGraceMs })
       dispatches.push({ idx, attempt, peerId, address })
       const batch = batches.get(provider) ?? []
-      batch.push({ taskId: String(idx), attempt, module: spec.module, limits: spec.limits, ...this.definitions.get(idx)! })
+      batch.push({ taskId: String(idx), attempt, module: spec.module, limits: spec.limits, ...this.deps.store.definition(this.job.id, idx) })
       batches.set(provider, batch)
       return true
     })
@@ -336,7 +341,7 @@ export class JobRun {
       state.inFlight.delete(idx)
       this.pool.recordPace(state, result.usage.wallMs)
       const checked = checkOutputs(result, this.job.spec.limits.outputBytes)
-      if (this.closed.has(idx)) {
+      if (this.closed[idx] === 1) {
         // A replica of a task already judged: it ends, and says nothing more.
         ready.push({ idx, result, event: 'none', outputs: [], provider: state.link.peerId })
       } else if ('invalid' in checked) {
@@ -455,9 +460,7 @@ export class JobRun {
 
   /** The task is judged: drop its queued replicas and cancel those still out. */
   private closeTask (idx: number): void {
-    this.closed.add(idx)
-    this.returned.delete(idx)
-    this.views.delete(idx)
+    this.forget(idx)
     if (this.job.spec.replication === 1) return
     this.queue.remove(idx)
     for (const [key, entry] of this.outstanding) {
@@ -468,6 +471,16 @@ export class JobRun {
       state?.link.cancel([String(idx)])
       this.deps.store.loseAttempt(this.job.id, idx, entry.attempt, 'none', 'not-needed', 'the task reached its quorum without this replica')
     }
+  }
+
+  /** The task has ended: it is marked closed, and what was kept for it while open is dropped. */
+  private forget (idx: number): void {
+    this.closed[idx] = 1
+    this.attempts.delete(idx)
+    this.triedBy.delete(idx)
+    this.returned.delete(idx)
+    this.views.delete(idx)
+    this.unreplicated.delete(idx)
   }
 
   /**
@@ -497,10 +510,10 @@ export class JobRun {
       }
       const view = this.hasTolerancedFiles(result) ? await this.loadViews(idx, result, outputs, signal) : undefined
       settle()
-      this.record([this.closed.has(idx) ? { idx, result, event: 'none', outputs: [], provider } : this.judge(idx, state, result, outputs, view)])
+      this.record([this.closed[idx] === 1 ? { idx, result, event: 'none', outputs: [], provider } : this.judge(idx, state, result, outputs, view)])
     } catch (error) {
       settle()
-      if (this.stopController.signal.aborted || this.closed.has(idx)) return
+      if (this.stopController.signal.aborted || this.closed[idx] === 1) return
       if (error instanceof ContentTooLargeError || error instanceof InvalidDagError) {
         const invalid = invalidOutput(result, `the provider's output ${error.message}`)
         this.record([this.failure(idx, provider, invalid, [{ peerId: provider, address: state.link.address, attempt: result.attempt, verdict: 'invalid' }])])

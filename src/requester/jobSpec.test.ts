@@ -1,6 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { codeOf, expandTasks, JobSpecError, mapSources, parseJobSpec, specSources } from './jobSpec.ts'
+import { codeOf, expandTasks, JobSpecError, mapSources, parseJobSpec, rangeTemplate, specSources } from './jobSpec.ts'
+import { taskFromTemplate } from './taskTemplate.ts'
 
 test('a range expands {i} into one task per index, with defaults filled in', () => {
   const spec = parseJobSpec({ runtime: 'wasi', module: 'm.wasm', range: { count: 3, args: ['--tile', '{i}', 'x{i}y'] } })
@@ -103,4 +104,20 @@ test('minGpuGflops is a floor for webgpu jobs only', () => {
   assert.equal(parseJobSpec({ runtime: 'webgpu', module: 'k.wgsl', gpu, range: { count: 1 }, constraints: { minGpuGflops: 2.5 } }).constraints.minGpuGflops, 2.5)
   assert.throws(() => parseJobSpec({ runtime: 'wasi', module: 'm', range: { count: 1 }, constraints: { minGpuGflops: 1 } }), /constraints\.minGpuGflops: minGpuGflops is for "webgpu" jobs/)
   assert.throws(() => parseJobSpec({ runtime: 'webgpu', module: 'k.wgsl', gpu, range: { count: 1 }, constraints: { minGpuGflops: -1 } }), /constraints\.minGpuGflops/)
+})
+
+test('a range without stdin is one template that gives every task the args expanding it gives, in every runtime', () => {
+  const gpu = { buffers: [{ name: 'c', binding: 0, output: 'c.bin', size: 64 }], passes: [{ entry: 'main', dispatch: ['{i}', 2] }] }
+  const specs = [
+    parseJobSpec({ runtime: 'wasi', module: 'm.wasm', range: { count: 3, args: ['--tile', '{i}', 'x{i}y'] } }),
+    parseJobSpec({ runtime: 'docker', image: 'b.tar', command: ['sh', '-c', 'echo {i}'], range: { count: 3, args: ['echo {i}'] } }),
+    parseJobSpec({ runtime: 'webgpu', module: 'k.wgsl', gpu, range: { count: 3, args: ['{i}'] } }),
+  ]
+  for (const spec of specs) {
+    const template = rangeTemplate(spec)!
+    assert.equal(template.count, 3)
+    assert.deepEqual(expandTasks(spec).map((_, i) => taskFromTemplate({ ...template, env: {}, inputs: [] }, i).args), expandTasks(spec).map(t => t.args), spec.runtime)
+  }
+  assert.equal(rangeTemplate(parseJobSpec({ runtime: 'wasi', module: 'm', range: { count: 2, stdin: 'line {i}' } })), undefined, 'stdin ranges store their definitions')
+  assert.equal(rangeTemplate(parseJobSpec({ runtime: 'wasi', module: 'm', tasks: [{ args: [] }] })), undefined)
 })

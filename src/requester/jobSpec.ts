@@ -175,6 +175,18 @@ export function expandTasks (spec: JobSpec): TaskSpec[] {
   }))
 }
 
+/**
+ * A range job without stdin as one template (see TaskTemplate): args as expandTasks builds them,
+ * with `{i}` left in, and how many leading ones are literal (a Docker job's command). Undefined
+ * for jobs that list their tasks, or give each task its own stdin: those store every definition.
+ */
+export function rangeTemplate (spec: JobSpec): { args: string[], literal: number, count: number } | undefined {
+  if (spec.range === undefined || spec.range.stdin !== undefined) return undefined
+  const literal = spec.runtime === 'docker' ? spec.command : []
+  const plan = spec.runtime === 'webgpu' ? [JSON.stringify(spec.gpu)] : []
+  return { args: [...literal, ...plan, ...spec.range.args], literal: literal.length, count: spec.range.count }
+}
+
 /** The code tasks run: the WASI or WGSL module, or the Docker image tarball. */
 export function codeOf (spec: JobSpec): string {
   return spec.runtime === 'docker' ? spec.image : spec.module

@@ -115,3 +115,53 @@ test('a returned replica\'s outputs read back after a restart, small ones with t
   assert.deepEqual([...read[1]!.inline!], [104, 105])
   assert.deepEqual(store.attemptOutputs('t', 0, 2), [])
 })
+
+test('task counts kept by triggers stay right through dispatches, retries, failures and deletes', () => {
+  const db = openDatabase(':memory:')
+  const store = new JobStore(db)
+  store.createJob('j', spec, '0x00', [{ args: ['a'], env: {}, inputs: [] }, { args: ['b'], env: {}, inputs: [] }])
+  const counts = () => store.taskCounts('j')
+  store.dispatch('j', [{ idx: 0, attempt: 1, peerId: 'p1', address: '0x1' }, { idx: 1, attempt: 1, peerId: 'p2', address: '0x2' }])
+  assert.deepEqual(counts(), { queued: 0, running: 2, done: 0, failed: 0, cancelled: 0 })
+  store.loseAttempt('j', 0, 1, 'retry', 'provider-lost', 'gone')
+  assert.deepEqual(counts(), { queued: 1, running: 1, done: 0, failed: 0, cancelled: 0 })
+  store.dispatch('j', [{ idx: 0, attempt: 2, peerId: 'p3', address: '0x3' }])
+  store.recordResults('j', [{ idx: 0, result: result(0, 2), event: 'accept', outputs: [] }])
+  store.loseAttempt('j', 1, 1, 'fail', 'provider-lost', 'gone')
+  assert.deepEqual(counts(), { queued: 0, running: 0, done: 1, failed: 1, cancelled: 0 })
+  db.exec('DELETE FROM tasks WHERE job_id = \'j\' AND idx = 1')
+  assert.deepEqual(counts(), { queued: 0, running: 0, done: 1, failed: 0, cancelled: 0 })
+})
+
+test('a database made before task_counts gets them filled from its tasks', () => {
+  const db = openDatabase(':memory:')
+  const store = new JobStore(db)
+  store.createJob('j', spec, '0x00', [{ args: [], env: {}, inputs: [] }, { args: [], env: {}, inputs: [] }, { args: [], env: {}, inputs: [] }])
+  store.dispatch('j', [{ idx: 0, attempt: 1, peerId: 'p1', address: '0x1' }])
+  store.recordResults('j', [{ idx: 0, result: result(0, 1), event: 'accept', outputs: [] }])
+  store.dispatch('j', [{ idx: 1, attempt: 1, peerId: 'p1', address: '0x1' }])
+  // As an older version left it: no table, no triggers.
+  db.exec('DROP TRIGGER task_counts_insert; DROP TRIGGER task_counts_delete; DROP TRIGGER task_counts_update; DROP TABLE task_counts')
+  const migrated = new JobStore(db)
+  assert.deepEqual(migrated.taskCounts('j'), { queued: 1, running: 1, done: 1, failed: 0, cancelled: 0 })
+  // And kept from then on.
+  migrated.cancelJob('j')
+  assert.deepEqual(migrated.taskCounts('j'), { queued: 0, running: 0, done: 1, failed: 0, cancelled: 2 })
+  assert.deepEqual(new JobStore(db).taskCounts('j'), { queued: 0, running: 0, done: 1, failed: 0, cancelled: 2 }, 'a second open fills nothing twice')
+})
+
+test('a range job stores one template, no definitions, and gives each task its own', () => {
+  const db = openDatabase(':memory:')
+  const store = new JobStore(db)
+  const template = { args: ['sh', '-c', 'echo {i}', '--n={i}'], literal: 3, env: { A: '1' }, inputs: [{ name: 'x', cid: 'c', size: 1 }] }
+  store.createRangeJob('r', spec, '0x00', template, 1000)
+  assert.equal(store.job('r').taskCount, 1000)
+  assert.deepEqual(store.taskCounts('r'), { queued: 1000, running: 0, done: 0, failed: 0, cancelled: 0 })
+  assert.equal(db.prepare('SELECT count(*) AS n FROM tasks WHERE job_id = \'r\' AND definition != \'\'').get()!.n, 0)
+  assert.deepEqual(store.definition('r', 999), { args: ['sh', '-c', 'echo {i}', '--n=999'], env: { A: '1' }, inputs: [{ name: 'x', cid: 'c', size: 1 }] })
+  assert.deepEqual(store.tasks('r')[7]?.definition.args, ['sh', '-c', 'echo {i}', '--n=7'])
+  store.dispatch('r', [{ idx: 42, attempt: 1, peerId: 'p1', address: '0x1' }])
+  store.recordResults('r', [{ idx: 42, result: result(42, 1), event: 'accept', outputs: [] }])
+  assert.deepEqual(store.endedTasks('r', 0, 10).map(task => [task.idx, task.args]), [[42, ['sh', '-c', 'echo {i}', '--n=42']]])
+  assert.deepEqual(new JobStore(db).definition('r', 5).args, ['sh', '-c', 'echo {i}', '--n=5'], 'read back by a fresh store')
+})

@@ -2,7 +2,9 @@ import { ConunError, prepareStatements, transaction } from '../util/index.ts'
 import type { PreparedStatements } from '../util/index.ts'
 import { migrateJobStore } from './jobStoreSchema.ts'
 import { nextTaskState, TERMINAL_TASK_STATES } from './taskState.ts'
-import type { Dispatch, EndedTask, JobRecord, RecordedResult, ResolvedJob, TaskDefinition, TaskOutcome, TaskRow } from './jobRecords.ts'
+import { taskFromTemplate } from './taskTemplate.ts'
+import type { TaskTemplate } from './taskTemplate.ts'
+import type { Dispatch, EndedTask, JobRecord, OpenTask, RecordedResult, ResolvedJob, TaskDefinition, TaskOutcome, TaskRow } from './jobRecords.ts'
 import type { ReturnedReplica, StoredOutput } from '../validation/index.ts'
 import type { AttemptState, JobState, TaskEvent, TaskState } from './taskState.ts'
 import type { DatabaseSync } from 'node:sqlite'
@@ -26,13 +28,22 @@ const OUTPUTS = 'SELECT o.idx, o.kind, o.path, o.cid, o.size FROM outputs o JOIN
 const STATEMENTS = {
   insertJob: 'INSERT INTO jobs (id, spec, spec_hash, state, task_count, created_at) VALUES (?, ?, ?, \'running\', ?, ?)',
   insertTask: 'INSERT INTO tasks (job_id, idx, definition, state) VALUES (?, ?, ?, \'queued\')',
+  setTemplate: 'UPDATE jobs SET template = ? WHERE id = ?',
+  // A range job's tasks in one statement, each with an empty definition: its template gives them (see TaskTemplate).
+  insertRange: `WITH RECURSIVE seq(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM seq WHERE i + 1 < ?)
+    INSERT INTO tasks (job_id, idx, definition, state) SELECT ?, i, '', 'queued' FROM seq`,
+  template: 'SELECT template FROM jobs WHERE id = ?',
   job: 'SELECT * FROM jobs WHERE id = ?',
   jobs: 'SELECT * FROM jobs ORDER BY created_at DESC LIMIT ?',
   jobsInState: 'SELECT id FROM jobs WHERE state = ?',
   finishJob: 'UPDATE jobs SET state = ?, finished_at = ? WHERE id = ? AND state = \'running\'',
-  counts: 'SELECT state, count(*) AS n FROM tasks WHERE job_id = ? GROUP BY state',
+  counts: 'SELECT state, n FROM task_counts WHERE job_id = ?',
   tasks: 'SELECT idx, state, attempts, definition FROM tasks WHERE job_id = ? ORDER BY idx',
   triedBy: 'SELECT idx, peer_id FROM attempts WHERE job_id = ?',
+  openTasks: 'SELECT idx, state, attempts FROM tasks WHERE job_id = ? AND state IN (\'queued\', \'running\') ORDER BY idx',
+  openTriedBy: `SELECT a.idx, a.peer_id FROM attempts a JOIN tasks t ON t.job_id = a.job_id AND t.idx = a.idx
+    WHERE a.job_id = ? AND t.state IN ('queued', 'running')`,
+  definition: 'SELECT definition FROM tasks WHERE job_id = ? AND idx = ?',
   taskState: 'SELECT state, attempts FROM tasks WHERE job_id = ? AND idx = ?',
   setTask: 'UPDATE tasks SET state = ?, attempts = ?, reason = ?, message = ?, accepted_attempt = ?, finished_seq = ? WHERE job_id = ? AND idx = ? AND state = ?',
   nextFinished: 'UPDATE jobs SET finished_count = finished_count + 1 WHERE id = ? RETURNING finished_count',
@@ -70,6 +81,8 @@ const STATEMENTS = {
 export class JobStore {
   private readonly db: DatabaseSync
   private readonly statements: PreparedStatements<typeof STATEMENTS>
+  /** Range jobs' templates, by job, read once. */
+  private readonly templates = new Map<string, TaskTemplate>()
 
   constructor (db: DatabaseSync) {
     this.db = db
@@ -81,6 +94,18 @@ export class JobStore {
     transaction(this.db, () => {
       this.statements.insertJob.run(id, JSON.stringify(spec), specHash, tasks.length, now)
       tasks.forEach((task, idx) => this.statements.insertTask.run(id, idx, JSON.stringify(task)))
+    })
+  }
+
+  /**
+   * A range job: its `count` tasks come from one template stored with the job, and their rows hold
+   * no definition (about a third of the bytes per task, and one statement to create them all).
+   */
+  createRangeJob (id: string, spec: ResolvedJob, specHash: string, template: TaskTemplate, count: number, now = Date.now()): void {
+    transaction(this.db, () => {
+      this.statements.insertJob.run(id, JSON.stringify(spec), specHash, count, now)
+      this.statements.setTemplate.run(JSON.stringify(template), id)
+      this.statements.insertRange.run(count, id)
     })
   }
 
@@ -105,26 +130,72 @@ export class JobStore {
   }
 
   tasks (jobId: string): TaskRow[] {
+    const tried = this.triedBy(this.statements.triedBy.iterate(jobId))
+    const returned = this.returnedReplicas(jobId)
+    return this.statements.tasks.all(jobId).map(row => ({
+      idx: Number(row.idx),
+      state: row.state as TaskState,
+      attempts: Number(row.attempts),
+      definition: this.toDefinition(jobId, Number(row.idx), String(row.definition)),
+      triedBy: tried.get(Number(row.idx)) ?? [],
+      returned: returned.get(Number(row.idx)) ?? [],
+    }))
+  }
+
+  /**
+   * The tasks still queued or running, without their definitions (see definition): what a job
+   * resumed after a restart holds in memory. Ended tasks are not read at all.
+   */
+  * openTasks (jobId: string): Generator<OpenTask> {
+    const tried = this.triedBy(this.statements.openTriedBy.iterate(jobId))
+    const returned = this.returnedReplicas(jobId)
+    // One row at a time: a million open tasks are never all objects at once.
+    for (const row of this.statements.openTasks.iterate(jobId)) {
+      yield { idx: Number(row.idx), state: row.state as TaskState, attempts: Number(row.attempts), triedBy: tried.get(Number(row.idx)) ?? [], returned: returned.get(Number(row.idx)) ?? [] }
+    }
+  }
+
+  /** What task `idx` runs: read when it is dispatched, so a job holds no definitions in memory. */
+  definition (jobId: string, idx: number): TaskDefinition {
+    const row = this.statements.definition.get(jobId, idx)
+    if (row === undefined) throw new UnknownJobError(`${jobId} task ${idx}`)
+    return this.toDefinition(jobId, idx, String(row.definition))
+  }
+
+  /** A task's stored definition, or (empty: a range job's task) the one its job's template gives it. */
+  private toDefinition (jobId: string, idx: number, stored: string): TaskDefinition {
+    if (stored !== '') return JSON.parse(stored) as TaskDefinition
+    let template = this.templates.get(jobId)
+    if (template === undefined) {
+      const text = this.statements.template.get(jobId)?.template
+      if (typeof text !== 'string') throw new UnknownJobError(`${jobId} task ${idx} (no template)`)
+      template = JSON.parse(text) as TaskTemplate
+      // Templates never change; a handful of running jobs' are kept.
+      if (this.templates.size >= 64) this.templates.clear()
+      this.templates.set(jobId, template)
+    }
+    return taskFromTemplate(template, idx)
+  }
+
+  private triedBy (rows: Iterable<Record<string, unknown>>): Map<number, string[]> {
     const tried = new Map<number, string[]>()
-    for (const row of this.statements.triedBy.all(jobId)) {
+    for (const row of rows) {
       const list = tried.get(Number(row.idx)) ?? []
       list.push(String(row.peer_id))
       tried.set(Number(row.idx), list)
     }
+    return tried
+  }
+
+  /** Replicas back but not yet judged, per task (only open tasks have any). */
+  private returnedReplicas (jobId: string): Map<number, ReturnedReplica[]> {
     const returned = new Map<number, ReturnedReplica[]>()
     for (const row of this.statements.returned.all(jobId)) {
       const list = returned.get(Number(row.idx)) ?? []
       list.push({ attempt: Number(row.attempt), peerId: String(row.peer_id), address: String(row.address), outcomeHash: String(row.output_hash), status: row.status as 'exit' | 'failed', exitCode: row.exit_code === null ? null : Number(row.exit_code), reason: row.reason === null ? null : String(row.reason) })
       returned.set(Number(row.idx), list)
     }
-    return this.statements.tasks.all(jobId).map(row => ({
-      idx: Number(row.idx),
-      state: row.state as TaskState,
-      attempts: Number(row.attempts),
-      definition: JSON.parse(String(row.definition)) as TaskDefinition,
-      triedBy: tried.get(Number(row.idx)) ?? [],
-      returned: returned.get(Number(row.idx)) ?? [],
-    }))
+    return returned
   }
 
   /** Records that tasks went out to providers. */
@@ -236,7 +307,7 @@ export class JobStore {
     const rows = this.statements.finishedOutcomes.all(jobId, after, limit)
     if (rows.length === 0) return []
     const outputs = groupOutputs(this.statements.finishedOutputs.all(jobId, after, Number(rows.at(-1)!.finished_seq)))
-    return rows.map(row => ({ ...toOutcome(row, outputs), seq: Number(row.finished_seq), args: (JSON.parse(String(row.definition)) as TaskDefinition).args }))
+    return rows.map(row => ({ ...toOutcome(row, outputs), seq: Number(row.finished_seq), args: this.toDefinition(jobId, Number(row.idx), String(row.definition)).args }))
   }
 
   /**
