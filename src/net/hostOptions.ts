@@ -10,6 +10,7 @@ import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
 import { yamux } from '@libp2p/yamux'
 import { pacedWalks } from './pacedWalks.ts'
+import { GOSSIP_OPTIONS } from './gossipOptions.ts'
 import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { Identify, IdentifyPush } from '@libp2p/identify'
@@ -124,7 +125,7 @@ export async function hostOptions (config: HostConfig): Promise<Libp2pOptions<Ho
         clientMode: reservations > 0,
         ...(config.allowPrivateAddresses ? {} : { peerInfoMapper: removePrivateAddressesMapper }),
       }), WALK_INTERVAL_MS),
-      pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, emitSelf: false }),
+      pubsub: gossipsub(GOSSIP_OPTIONS),
       ...(config.autoNat === true ? { autoNat: autoNATv2() } : {}),
       ...(config.relayService === undefined ? {} : { relay: relayServer(config.relayService) }),
     },

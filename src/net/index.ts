@@ -1,4 +1,5 @@
 export { DHT_PROTOCOL, hostOptions } from './hostOptions.ts'
+export { GOSSIP_OPTIONS } from './gossipOptions.ts'
 export type { HostConfig, HostServices, RelayServiceLimits } from './hostOptions.ts'
 export { FramedStream, decodeFrame, encodeFrame } from './framedStream.ts'
 export { assertSignedBy, signBody } from './signed.ts'

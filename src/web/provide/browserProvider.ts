@@ -17,6 +17,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { OfferBook, ownOffer, startOfferExchange } from '../../market/index.ts'
 import { createProviderAgent, ProviderPayments } from '../../provider/index.ts'
+import { GOSSIP_OPTIONS } from '../../net/index.ts'
 import { EventHub } from '../../util/index.ts'
 import { BrowserContent } from './browserContent.ts'
 import { createBrowserGpuRuntime } from './browserGpuRuntime.ts'
@@ -71,7 +72,7 @@ export async function startBrowserProvider (init: BrowserProviderInit): Promise<
       identify: identify(),
       identifyPush: identifyPush(),
       ping: ping(),
-      pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, emitSelf: false }),
+      pubsub: gossipsub(GOSSIP_OPTIONS),
     },
   })
   const content = new BrowserContent(host)
