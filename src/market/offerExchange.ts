@@ -25,12 +25,14 @@ export interface OfferExchange {
 
 const OFFER_REFRESH_INTERVAL_MS = 10_000
 /**
- * How often a provider announces its offer on gossip besides when it changes: against gossip lost
- * on the way. Every node hears every provider's announcements (and checks each message's signature),
- * so this is the one cost that grows with the grid at idle: N providers, N/60 messages a second.
- * A node that joins asks its first peers for their books instead (offerBookSync.ts).
+ * How often a provider checks whether its offer changed, to announce it: an offer is signed again
+ * when its terms change or half its validity has passed (ownOffer.ts), so it is announced every 2.5
+ * minutes at idle. Every node hears every provider's announcements and checks each message's
+ * signature, the one idle cost that grows with the grid: N/150 messages a second. A node that
+ * joins asks its first peers for their books (offerBookSync.ts); connected requesters ask a
+ * provider directly when its offer nears expiry (refresh below).
  */
-const OFFER_ANNOUNCE_MS = 60_000
+const OFFER_CHANGE_CHECK_MS = 10_000
 /** Peers a node asks for their whole offer book as it meets them: its way into the grid's offers. */
 const BOOK_SOURCES = 3
 const OFFER_REFRESH_BEFORE_EXPIRY_MS = 30_000
@@ -165,8 +167,10 @@ export async function startOfferExchange (init: OfferExchangeInit): Promise<Offe
   let onSubscriptionChange: ((event: CustomEvent<{ subscriptions: Array<{ topic: string, subscribe: boolean }> }>) => void) | undefined
   if (init.ownOffer !== undefined) {
     const ownOffer = init.ownOffer
+    let announced: SignedOffer | undefined
     const publish = () => {
-      pubsub.publish(TOPIC_OFFERS, encodeFrame(ownOffer())).catch(() => { /* no peers yet: the next change or joiner reaches them */ })
+      announced = ownOffer()
+      pubsub.publish(TOPIC_OFFERS, encodeFrame(announced)).catch(() => { /* no peers yet: the next change or joiner reaches them */ })
     }
     // A peer that just joined the offers topic hears this provider's offer at once, not a round later.
     let pending: NodeJS.Timeout | undefined
@@ -182,7 +186,9 @@ export async function startOfferExchange (init: OfferExchangeInit): Promise<Offe
     onAddressChange = () => publish()
     host.addEventListener('self:peer:update', onAddressChange)
     publish()
-    timer = setInterval(publish, OFFER_ANNOUNCE_MS)
+    timer = setInterval(() => {
+      if (ownOffer() !== announced) publish()
+    }, OFFER_CHANGE_CHECK_MS)
     unrefTimer(timer)
   }
 
