@@ -22,6 +22,9 @@ export interface ManyProvidersResult {
   readonly used: number
   readonly startSeconds: number
   readonly idleRequesterCpuPercent: number
+  /** At idle, per provider: gossip messages received a second, and CPU (its share of its host process's). */
+  readonly idleGossipPerProviderPerSecond: number
+  readonly idleProviderCpuPercent: number
   readonly requesterRssMbPerProvider: number
   readonly tasks: number
   readonly tasksPerSecond: number
@@ -31,14 +34,31 @@ export interface ManyProvidersResult {
 const HOSTS = join(import.meta.dirname, 'providerHosts.ts')
 const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms))
 
+/** Gossip messages a provider-host process's nodes have received so far (it answers SIGUSR2 with a line). */
+const gossipCounters = new WeakMap<ChildProcess, () => Promise<number>>()
+
 /** Starts one provider-host process (into `hosts`, to be stopped even if it fails) and resolves once all its nodes are up. */
 async function startHosts (hosts: ChildProcess[], count: number, root: string, chainFlags: string[], bootstrap: string): Promise<void> {
   const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', HOSTS, '--count', String(count), '--root', root, ...chainFlags, '--bootstrap', bootstrap], { stdio: ['ignore', 'pipe', 'inherit'] })
   hosts.push(child)
+  const lines = createInterface({ input: child.stdout! })
+  gossipCounters.set(child, async () => new Promise<number>(resolve => {
+    const onLine = (line: string) => {
+      if (!line.includes('"event":"gossip"')) return
+      lines.off('line', onLine)
+      resolve((JSON.parse(line) as { messages: number }).messages)
+    }
+    lines.on('line', onLine)
+    child.kill('SIGUSR2')
+  }))
   await new Promise<void>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', line => { if (line.includes('"event":"ready"')) resolve() })
+    lines.on('line', line => { if (line.includes('"event":"ready"')) resolve() })
     child.once('exit', code => reject(new Error(`a provider-host process exited with ${code} before its nodes were up`)))
   })
+}
+
+async function gossipReceived (hosts: readonly ChildProcess[]): Promise<number> {
+  return (await Promise.all(hosts.map(async child => gossipCounters.get(child)!()))).reduce((sum, n) => sum + n, 0)
 }
 
 async function stopHosts (child: ChildProcess): Promise<void> {
@@ -84,11 +104,18 @@ export async function measureManyProviders (count: number, options: { processes:
     console.log(`  ${connected} of ${count} providers connected with their offers in the book after ${startSeconds.toFixed(0)} s`)
 
     await sleep(10_000)
+    const hostPids = hosts.map(child => child.pid!)
     const idleFrom = cpuMs(requesterPid)
+    const hostsIdleFrom = hostPids.reduce((sum, pid) => sum + cpuMs(pid), 0)
+    const gossipFrom = await gossipReceived(hosts)
     await sleep(idleSeconds * 1000)
     const idleRequesterCpuPercent = (cpuMs(requesterPid) - idleFrom) / (idleSeconds * 10)
+    const idleProviderCpuPercent = (hostPids.reduce((sum, pid) => sum + cpuMs(pid), 0) - hostsIdleFrom) / (idleSeconds * 10) / count
+    const gossipMessages = await gossipReceived(hosts) - gossipFrom
+    const idleGossipPerProviderPerSecond = gossipMessages / idleSeconds / count
     const requesterRssMbPerProvider = (rssMb(requesterPid) - rssBefore) / Math.max(connected, 1)
     console.log(`  requester idle: ${idleRequesterCpuPercent.toFixed(2)} % CPU, ${requesterRssMbPerProvider.toFixed(2)} MB RSS per connected provider`)
+    console.log(`  provider idle: ${idleProviderCpuPercent.toFixed(3)} % CPU and ${idleGossipPerProviderPerSecond.toFixed(2)} gossip messages received a second, each (${gossipMessages} in all over ${idleSeconds} s)`)
 
     const used = new Set<string>()
     const stopEvents = await client.events(event => { if (event.source === 'requester' && event.type === 'task.done') used.add(event.provider) })
@@ -98,7 +125,7 @@ export async function measureManyProviders (count: number, options: { processes:
     stopEvents()
     const tasksPerSecond = tasks / (wallMs / 1000)
     console.log(`  ${tasks} tasks: ${tasksPerSecond.toFixed(0)} tasks/s on ${used.size} providers, requester ${requesterCpuMsPerTask.toFixed(2)} ms CPU per task`)
-    return { count, processes, connected, used: used.size, startSeconds, idleRequesterCpuPercent, requesterRssMbPerProvider, tasks, tasksPerSecond, requesterCpuMsPerTask }
+    return { count, processes, connected, used: used.size, startSeconds, idleRequesterCpuPercent, idleGossipPerProviderPerSecond, idleProviderCpuPercent, requesterRssMbPerProvider, tasks, tasksPerSecond, requesterCpuMsPerTask }
   } finally {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)

@@ -7,7 +7,9 @@
 //   answer while the job ran; `--sizes 10000,100000` runs those job sizes instead.
 // - many providers (`--providers N`, default 500, off with --quick or `--providers 0`): N provider
 //   nodes, 100 to an OS process (bench/providerHosts.ts), on one requester: how many connect, the
-//   requester's idle CPU and RSS per provider, and a job of 100 tasks per provider (50,000 at 500).
+//   requester's idle CPU and RSS per provider, the providers' idle CPU and gossip messages received
+//   (over 150 s: a provider announces its offer every 2.5 minutes at idle), and a job of 100 tasks
+//   per provider (50,000 at 500).
 // `--providers-only` skips the rest. Prints a table, writes out/scale.png, and prints the JSON line
 // of issue 16 last (null: not measured by this run).
 import { mkdir, writeFile } from 'node:fs/promises'
@@ -50,7 +52,7 @@ const many = MANY_PROVIDERS === 0
   ? undefined
   : await (async () => {
     console.log(`\n[0] ${MANY_PROVIDERS} providers, ${PROVIDERS_PER_PROCESS} to a process, on one requester`)
-    return measureManyProviders(MANY_PROVIDERS, { processes: Math.ceil(MANY_PROVIDERS / PROVIDERS_PER_PROCESS), tasks: MANY_PROVIDERS * TASKS_PER_PROVIDER, idleSeconds: 20, module: primesWasm })
+    return measureManyProviders(MANY_PROVIDERS, { processes: Math.ceil(MANY_PROVIDERS / PROVIDERS_PER_PROCESS), tasks: MANY_PROVIDERS * TASKS_PER_PROVIDER, idleSeconds: 150, module: primesWasm })
   })()
 if (args.has('--providers-only')) {
   console.log(JSON.stringify({ providers: manyProvidersJson() }))
@@ -150,6 +152,8 @@ function manyProvidersJson () {
     tasks: many.tasks,
     tasksPerSecond: Math.round(many.tasksPerSecond),
     idleRequesterCpuPercent: Number(many.idleRequesterCpuPercent.toFixed(2)),
+    idleProviderCpuPercent: Number(many.idleProviderCpuPercent.toFixed(3)),
+    idleGossipPerProviderPerSecond: Number(many.idleGossipPerProviderPerSecond.toFixed(2)),
     requesterRssMbPerProvider: Number(many.requesterRssMbPerProvider.toFixed(2)),
     startSeconds: Math.round(many.startSeconds),
   }
