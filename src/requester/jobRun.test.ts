@@ -174,6 +174,17 @@ test('adaptive replication draws its spot checks from the injected random source
   }
 })
 
+/** Answers what `link` is assigned until `count` tasks have come; returns them in the order they came. */
+async function answerUntil (link: FakeLink, count: number): Promise<TaskAssignment[]> {
+  const sent: TaskAssignment[] = []
+  while (sent.length < count) {
+    await waitUntil(() => link.assigned.length > 0)
+    sent.push(...link.assigned)
+    link.answer()
+  }
+  return sent
+}
+
 test('a job resumed after a restart dispatches only its open tasks, each with its own definition read from the store', async () => {
   const { run, store, links: [link] } = await schedulerWith({}, 5, 1, 4, {}, store => {
     // Before the restart: task 0 done, task 1 out at a provider, task 3 failed.
@@ -182,12 +193,7 @@ test('a job resumed after a restart dispatches only its open tasks, each with it
     store.loseAttempt('j', 3, 1, 'fail', 'provider-lost', 'gone')
     store.recoverJob('j')
   })
-  const sent: TaskAssignment[] = []
-  while (sent.length < 3) {
-    await waitUntil(() => link!.assigned.length > 0)
-    sent.push(...link!.assigned)
-    link!.answer()
-  }
+  const sent = await answerUntil(link!, 3)
   await run.done
   assert.deepEqual(sent.map(task => [task.taskId, task.args, task.attempt]), [['1', ['1'], 2], ['2', ['2'], 1], ['4', ['4'], 1]])
   assert.deepEqual(store.taskCounts('j'), { queued: 0, running: 0, done: 4, failed: 1, cancelled: 0 })
@@ -200,12 +206,7 @@ test('a range job resumed after a restart dispatches its open tasks with the def
     store.recordResults('j', [{ idx: 2, result: exitResult({ taskId: '2', attempt: 1 } as TaskAssignment, 'x'), event: 'accept', outputs: [] }])
     store.recoverJob('j')
   })
-  const sent: TaskAssignment[] = []
-  while (sent.length < 3) {
-    await waitUntil(() => link!.assigned.length > 0)
-    sent.push(...link!.assigned)
-    link!.answer()
-  }
+  const sent = await answerUntil(link!, 3)
   await run.done
   assert.deepEqual(sent.map(task => [task.taskId, task.args, task.attempt]), [['0', ['0'], 2], ['1', ['1'], 1], ['3', ['3'], 1]])
   assert.equal(store.job('j').state, 'completed')
