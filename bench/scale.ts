@@ -10,7 +10,9 @@
 //   requester's idle CPU and RSS per provider, the providers' idle CPU and gossip messages received
 //   (over 150 s: a provider announces its offer every 2.5 minutes at idle), and a job of 100 tasks
 //   per provider (50,000 at 500).
-// `--providers-only` skips the rest. Prints a table, writes out/scale.png, and prints the JSON line
+// `--providers-only` skips the rest. `--hold N` measures only a job of N tasks held by a requester
+// with no providers (bench/heldJob.ts): submit time, RSS growth, SQLite per task, job status.
+// Otherwise it prints a table, writes out/scale.png, and prints the JSON line
 // of issue 16 last (null: not measured by this run).
 import { mkdir, writeFile } from 'node:fs/promises'
 import { cpus } from 'node:os'
@@ -19,6 +21,7 @@ import { buildExamples } from '../scripts/build-examples.ts'
 import { encodePng } from '../src/util/index.ts'
 import { timeJob, withGrid } from './harness.ts'
 import { linePlot } from './linePlot.ts'
+import { measureHeldJob } from './heldJob.ts'
 import { measureManyProviders } from './manyProviders.ts'
 import { cpuMs, fileBytes, peakRssDuring, rssMb } from './processStats.ts'
 
@@ -47,6 +50,17 @@ const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms))
 console.log(`conun scale benchmark — ${new Date().toISOString().slice(0, 16)}Z, ${cpus().length} × ${cpus()[0]?.model.trim()}, Node ${process.version}`)
 
 interface JobRow { tasks: number, tasksPerSecond: number, requesterPeakRssMb: number, requesterCpuMsPerTask: number, dbBytesPerTask: number, providerPeakRssMb: number, submitMs: number, slowestStatusMs: number }
+
+const holdFlag = argv.indexOf('--hold')
+if (holdFlag !== -1) {
+  const tasks = Number(argv[holdFlag + 1])
+  if (!Number.isInteger(tasks) || tasks < 1) throw new Error('--hold takes a number of tasks, e.g. --hold 1000000')
+  console.log(`\n[hold] a job of ${tasks} tasks on a requester with no providers`)
+  const held = await measureHeldJob(tasks, primesWasm)
+  console.log(`  submit ${held.submitMs.toFixed(0)} ms; requester RSS ${held.requesterRssBeforeMb.toFixed(0)} MB + ${held.requesterRssGrowthMb.toFixed(0)} MB with the job held; SQLite ${held.dbBytesPerTask.toFixed(0)} B per task; slowest of 20 job-status answers ${held.slowestStatusMs.toFixed(1)} ms; cancel ${held.cancelMs.toFixed(0)} ms`)
+  console.log(JSON.stringify({ held: { ...held, submitMs: Math.round(held.submitMs), requesterRssBeforeMb: Math.round(held.requesterRssBeforeMb), requesterRssGrowthMb: Math.round(held.requesterRssGrowthMb), dbBytesPerTask: Math.round(held.dbBytesPerTask), slowestStatusMs: Number(held.slowestStatusMs.toFixed(1)), cancelMs: Math.round(held.cancelMs) } }))
+  process.exit(0)
+}
 
 const many = MANY_PROVIDERS === 0
   ? undefined
