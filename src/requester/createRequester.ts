@@ -135,7 +135,8 @@ export function createRequester (init: RequesterInit): Requester {
     excludePeers: init.reputation.blacklisted(),
   })
 
-  function run (job: JobRecord): JobRun {
+  /** Runs a stored job: `fresh` when it was just submitted (see JobRun.start). */
+  function run (job: JobRecord, fresh = false): JobRun {
     const jobRun = new JobRun(job, {
       store: init.store,
       evidence: init.evidence,
@@ -158,7 +159,7 @@ export function createRequester (init: RequesterInit): Requester {
     })
     runs.set(job.id, jobRun)
     void jobRun.done.then(() => runs.delete(job.id))
-    jobRun.start()
+    jobRun.start(fresh)
     return jobRun
   }
 
@@ -238,7 +239,7 @@ export function createRequester (init: RequesterInit): Requester {
       else init.store.createRangeJob(id, resolved, specHash, template, count)
       const job = init.store.job(id)
       events.emit({ type: 'job.submitted', jobId: id, taskCount: count })
-      run(job)
+      run(job, true)
       return job
     },
     status,

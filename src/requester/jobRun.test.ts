@@ -81,7 +81,8 @@ async function schedulerWith (job: Partial<ResolvedJob>, tasks: number | { range
     readOutput: async () => { throw new Error('every output here is inline') },
     requester: '0x0000000000000000000000000000000000000002', chainId: 31337, config: DEFAULT_SCHEDULER_CONFIG, ...injected,
   })
-  run.start()
+  // As the requester does: a job just stored starts fresh, one changed before (a restart) reads its open tasks.
+  run.start(before === undefined)
   await waitUntil(() => links.size === providers)
   return { run, store, evidence, events, links: [...links.values()] }
 }

@@ -170,7 +170,33 @@ export class JobRun {
     this.done = new Promise(resolve => { this.resolveDone = resolve })
   }
 
-  start (): void {
+  /**
+   * Starts scheduling. A `fresh` job was just stored, every task queued and never tried, so none is
+   * read back (reading a million rows took seconds of a submission); a resumed one reads its open tasks.
+   */
+  start (fresh = false): void {
+    if (fresh) this.queueEveryTask()
+    else this.queueOpenTasks()
+    this.unsubscribe = this.deps.onOffer(() => this.discover())
+    this.timer = setInterval(() => {
+      this.expireDeadlines()
+      this.dropExcluded()
+      this.discover()
+      this.failUnserved()
+    }, 250)
+    this.timer.unref()
+    this.discover()
+    this.checkFinished()
+  }
+
+  private queueEveryTask (): void {
+    this.remaining = this.job.taskCount
+    for (let idx = 0; idx < this.job.taskCount; idx++) {
+      for (let i = 0; i < this.job.spec.replication; i++) this.queue.push(idx)
+    }
+  }
+
+  private queueOpenTasks (): void {
     // Only open tasks are read: every other one has ended.
     this.closed.fill(1)
     for (const task of this.deps.store.openTasks(this.job.id)) {
@@ -184,16 +210,6 @@ export class JobRun {
       const needed = task.returned.length === 0 ? this.job.spec.replication : Math.max(this.job.spec.replication - task.returned.length, 1)
       for (let i = 0; i < needed; i++) this.queue.push(task.idx)
     }
-    this.unsubscribe = this.deps.onOffer(() => this.discover())
-    this.timer = setInterval(() => {
-      this.expireDeadlines()
-      this.dropExcluded()
-      this.discover()
-      this.failUnserved()
-    }, 250)
-    this.timer.unref()
-    this.discover()
-    this.checkFinished()
   }
 
   /** Stops scheduling without changing the job's state (node shutdown). */
