@@ -138,20 +138,29 @@ export class AgreedSession {
     context.events.emit({ type: 'task.queued', jobId: terms.jobId, taskId: task.taskId })
     void (async () => {
       let result: TaskResult
+      const drop = () => {
+        this.running.delete(key)
+        context.events.emit({ type: 'task.dropped', jobId: terms.jobId, taskId: task.taskId })
+      }
       try {
         // A paid job's task waits until the requester has paid for enough of what it was given.
         await context.payments?.takeTask(terms, controller.signal)
       } catch {
-        this.running.delete(key)
-        context.events.emit({ type: 'task.dropped', jobId: terms.jobId, taskId: task.taskId })
+        drop()
         return
       }
       try {
         await context.slots.acquire(controller.signal)
       } catch {
-        this.running.delete(key)
         context.payments?.taskDone(terms, false)
-        context.events.emit({ type: 'task.dropped', jobId: terms.jobId, taskId: task.taskId })
+        drop()
+        return
+      }
+      // The session may have ended (its escrow gone) while the slot was handed over: the task does not start.
+      if (controller.signal.aborted) {
+        context.slots.release()
+        context.payments?.taskDone(terms, false)
+        drop()
         return
       }
       try {
