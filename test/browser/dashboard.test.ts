@@ -56,7 +56,8 @@ test('the dashboard follows a Mandelbrot job task by task and paints its picture
   await page.waitForFunction(() => document.querySelector('#job-state')?.textContent === 'completed')
   // Every tile was paid for once the escrow is settled: 0.001 CON each.
   const paid = `paid ${count * 0.001} CON`
-  await page.waitForFunction(text => document.querySelector('#payments')?.textContent?.includes(text) === true, paid, { timeout: 60_000 })
+  // Paid shows as soon as the settlement is sent; finalized once the escrow says so.
+  await page.waitForFunction(text => document.querySelector('#payments')?.textContent?.startsWith('payments (finalized)') === true && document.querySelector('#payments')?.textContent?.includes(text) === true, paid, { timeout: 60_000 })
   assert.match(await page.locator('#payments').textContent() ?? '', /^payments \(finalized\): escrow [\d.]+ CON · owed [\d.]+ CON · paid/)
   const titles = await page.locator('#task-grid .task').evaluateAll(cells => cells.map(cell => cell.getAttribute('title') ?? ''))
   const providers = new Set(grid.providers.map(p => p.peerId))
