@@ -1,5 +1,6 @@
 import { FramedStream, MAX_OFFER_FRAME_BYTES, offerBookMessage, openStream, PROTOCOL_OFFER_BOOK, WireError } from '../net/index.ts'
 import { MAX_OFFERS } from './offerBook.ts'
+import { serveOffers } from './serveOffers.ts'
 import type { OfferBook } from './offerBook.ts'
 import type { SignedOffer } from '../net/index.ts'
 import type { Libp2p, PeerId } from '@libp2p/interface'
@@ -19,23 +20,11 @@ const MAX_BOOK_OFFERS = MAX_OFFERS + 1
  */
 export async function serveOfferBook (host: Libp2p, book: OfferBook, ownOffer: (() => SignedOffer) | undefined, onError: (from: string, error: unknown) => void): Promise<() => Promise<void>> {
   const servedAt = new Map<string, number>()
-  await host.handle(PROTOCOL_OFFER_BOOK, async (stream, connection) => {
-    const from = connection.remotePeer.toString()
-    const framed = new FramedStream(stream, offerBookMessage, MAX_OFFER_FRAME_BYTES)
-    try {
-      const request = await framed.read({ signal: AbortSignal.timeout(5000) })
-      if (request.type !== 'offer.book.request') throw new WireError('unexpected', `expected offer.book.request, got ${request.type}`)
-      if ((servedAt.get(from) ?? -Infinity) + SERVE_INTERVAL_MS > Date.now()) throw new WireError('unexpected', `a book is sent to a peer at most every ${SERVE_INTERVAL_MS / 1000} s`)
-      servedAt.set(from, Date.now())
-      for (const offer of book.list()) await framed.write(offer)
-      if (ownOffer !== undefined) await framed.write(ownOffer())
-      await framed.close()
-    } catch (error) {
-      onError(from, error)
-      if (error instanceof WireError) await framed.fail(error)
-      else stream.abort(error as Error)
-    }
-  }, { runOnLimitedConnection: true })
+  await serveOffers(host, PROTOCOL_OFFER_BOOK, offerBookMessage, 'offer.book.request', from => {
+    if ((servedAt.get(from) ?? -Infinity) + SERVE_INTERVAL_MS > Date.now()) throw new WireError('unexpected', `a book is sent to a peer at most every ${SERVE_INTERVAL_MS / 1000} s`)
+    servedAt.set(from, Date.now())
+    return ownOffer === undefined ? book.list() : [...book.list(), ownOffer()]
+  }, onError)
   const forget = (event: CustomEvent<PeerId>) => servedAt.delete(event.detail.toString())
   host.addEventListener('peer:disconnect', forget)
   return async () => {

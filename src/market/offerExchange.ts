@@ -2,6 +2,7 @@ import { FramedStream, decodeFrame, encodeFrame, MAX_OFFER_FRAME_BYTES, offerMes
 import { unrefTimer } from '../util/index.ts'
 import { verifyOffer } from './offer.ts'
 import { fetchOfferBook, serveOfferBook } from './offerBookSync.ts'
+import { serveOffers } from './serveOffers.ts'
 import type { OfferBook } from './offerBook.ts'
 import type { SignedOffer } from '../net/index.ts'
 import type { GossipSub } from '@libp2p/gossipsub'
@@ -65,19 +66,7 @@ export async function startOfferExchange (init: OfferExchangeInit): Promise<Offe
 
   if (init.ownOffer !== undefined) {
     const ownOffer = init.ownOffer
-    await host.handle(PROTOCOL_OFFER, async (stream, connection) => {
-      const framed = new FramedStream(stream, offerMessage, MAX_OFFER_FRAME_BYTES)
-      try {
-        const request = await framed.read({ signal: AbortSignal.timeout(5000) })
-        if (request.type !== 'offer.request') throw new WireError('unexpected', `expected offer.request, got ${request.type}`)
-        await framed.write(ownOffer())
-        await framed.close()
-      } catch (error) {
-        reject(connection.remotePeer.toString(), error)
-        if (error instanceof WireError) await framed.fail(error)
-        else stream.abort(error as Error)
-      }
-    }, { runOnLimitedConnection: true })
+    await serveOffers(host, PROTOCOL_OFFER, offerMessage, 'offer.request', () => [ownOffer()], reject)
   }
 
   async function query (peer: PeerId, signal?: AbortSignal): Promise<SignedOffer | undefined> {
