@@ -127,7 +127,8 @@ export class AgreedSession {
     const key = keyOf(task)
     const terms = this.agreement
     const { context } = this
-    if (this.running.has(key) || this.sent.has(key)) return
+    // Assignments read after the session ended (its escrow gone) are not taken: nothing pays for them.
+    if (this.ended || this.running.has(key) || this.sent.has(key)) return
     // The requester agreed to a window; what goes beyond it is refused, not queued without bound.
     if (this.running.size >= this.window) {
       this.deliver(failedResult(task, 'internal', `more than the agreed ${this.window} tasks in flight`))
