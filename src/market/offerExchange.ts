@@ -26,14 +26,16 @@ export interface OfferExchange {
 
 const OFFER_REFRESH_INTERVAL_MS = 10_000
 /**
- * How often a provider checks whether its offer changed, to announce it: an offer is signed again
- * when its terms change or half its validity has passed (ownOffer.ts), so it is announced every 2.5
- * minutes at idle. Every node hears every provider's announcements and checks each message's
- * signature, the one idle cost that grows with the grid: N/150 messages a second. A node that
- * joins asks its first peers for their books (offerBookSync.ts); connected requesters ask a
- * provider directly when its offer nears expiry (refresh below).
+ * How often a provider checks whether its offer changed, or its last announcement reached nobody,
+ * to announce it. An offer is signed again when its terms change or half its validity has passed
+ * (ownOffer.ts), so it is announced every 2.5 minutes at idle. Every node hears every provider's
+ * announcements and checks each message's signature, the one idle cost that grows with the grid:
+ * N/150 messages a second. A node that joins asks its first peers for their books
+ * (offerBookSync.ts) rather than having every provider announce to everybody as it joins (N
+ * messages to N nodes per joiner); connected requesters ask a provider directly when its offer
+ * nears expiry (refresh below).
  */
-const OFFER_CHANGE_CHECK_MS = 10_000
+const OFFER_CHANGE_CHECK_MS = 5_000
 /** Peers a node asks for their whole offer book as it meets them: its way into the grid's offers. */
 const BOOK_SOURCES = 3
 const OFFER_REFRESH_BEFORE_EXPIRY_MS = 30_000
@@ -153,25 +155,17 @@ export async function startOfferExchange (init: OfferExchangeInit): Promise<Offe
 
   let timer: NodeJS.Timeout | undefined
   let onAddressChange: (() => void) | undefined
-  let onSubscriptionChange: ((event: CustomEvent<{ subscriptions: Array<{ topic: string, subscribe: boolean }> }>) => void) | undefined
   if (init.ownOffer !== undefined) {
     const ownOffer = init.ownOffer
+    /** The latest offer that reached a peer: one that reached none (no peers yet, or no open gossip stream to them) is announced again. */
     let announced: SignedOffer | undefined
     const publish = () => {
-      announced = ownOffer()
-      pubsub.publish(TOPIC_OFFERS, encodeFrame(announced)).catch(() => { /* no peers yet: the next change or joiner reaches them */ })
+      const offer = ownOffer()
+      pubsub.publish(TOPIC_OFFERS, encodeFrame(offer))
+        .then(({ recipients }) => { if (recipients.length > 0 && offer === ownOffer()) announced = offer })
+        .catch(() => { /* tried again at the next check */ })
     }
-    // A peer that just joined the offers topic hears this provider's offer at once, not a round later.
-    let pending: NodeJS.Timeout | undefined
-    onSubscriptionChange = event => {
-      if (pending !== undefined || !event.detail.subscriptions.some(s => s.topic === TOPIC_OFFERS && s.subscribe)) return
-      pending = setTimeout(() => {
-        pending = undefined
-        publish()
-      }, 50)
-    }
-    pubsub.addEventListener('subscription-change', onSubscriptionChange as never)
-    // New addresses (a relay slot gained or lost) reach requesters at once, not a round later.
+    // New addresses (a relay slot gained or lost) reach requesters at once, not a check later.
     onAddressChange = () => publish()
     host.addEventListener('self:peer:update', onAddressChange)
     publish()
@@ -190,7 +184,6 @@ export async function startOfferExchange (init: OfferExchangeInit): Promise<Offe
       host.removeEventListener('peer:update', onPeerUpdate as never)
       host.removeEventListener('peer:disconnect', onDisconnect as never)
       pubsub.removeEventListener('message', onMessage as never)
-      if (onSubscriptionChange !== undefined) pubsub.removeEventListener('subscription-change', onSubscriptionChange as never)
       if (onAddressChange !== undefined) host.removeEventListener('self:peer:update', onAddressChange)
       pubsub.unsubscribe(TOPIC_OFFERS)
       await stopServingBook()
