@@ -96,6 +96,8 @@ export interface Requester {
   outcomes(jobId: string): TaskOutcome[]
   /** Tasks that ended after number `after`, in the order they ended (see JobStore.endedTasks). */
   endedTasks(jobId: string, after: number, limit: number): EndedTask[]
+  /** The number of the task that ended last: where a reader of `outcomes` follows with `endedTasks`. */
+  lastEndedSeq(jobId: string): number
   /**
    * Per task, by index: its arguments (the dashboard places image tiles with them) and how many
    * replicas are back waiting for a quorum (the task is being validated).
@@ -256,6 +258,7 @@ export function createRequester (init: RequesterInit): Requester {
       init.store.job(jobId)
       return init.store.endedTasks(jobId, after, limit)
     },
+    lastEndedSeq: jobId => init.store.lastEndedSeq(jobId),
     taskDetails: jobId => {
       const details: Array<{ args: string[], replicasReturned: number }> = []
       for (const task of init.store.tasks(jobId)) details[task.idx] = { args: task.definition.args, replicasReturned: task.returned.length }

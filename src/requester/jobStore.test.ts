@@ -80,11 +80,13 @@ test('ended tasks are read page by page in the order they ended, each once; canc
   assert.deepEqual(store.endedTasks('p', 0, 10).map(t => [t.idx, t.seq, t.args]), [[4, 1, ['t4']], [1, 2, ['t1']]])
   assert.deepEqual(store.endedTasks('p', 0, 1).map(t => t.outputs.map(o => o.cid)), [['out4']], 'a page carries its tasks\' outputs')
   assert.deepEqual(store.endedTasks('p', 2, 10), [], 'nothing ended after the last one read')
+  assert.equal(store.lastEndedSeq('p'), 2, 'the last number given is where a reader of the whole job follows from')
   store.loseAttempt('p', 3, 1, 'fail', 'trap', 'unreachable')
   store.cancelJob('p')
   const rest = store.endedTasks('p', 2, 10)
   assert.deepEqual(rest.map(t => [t.idx, t.state]), [[3, 'failed'], [0, 'cancelled'], [2, 'cancelled'], [5, 'cancelled']])
   assert.ok(rest.every((t, i) => i === 0 || t.seq > rest[i - 1]!.seq))
+  assert.equal(store.lastEndedSeq('p'), Math.max(...rest.map(t => t.seq)))
 })
 
 test('a database from before results were paged numbers the tasks that had ended, and goes on after them', () => {

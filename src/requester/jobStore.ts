@@ -47,6 +47,7 @@ const STATEMENTS = {
   taskState: 'SELECT state, attempts FROM tasks WHERE job_id = ? AND idx = ?',
   setTask: 'UPDATE tasks SET state = ?, attempts = ?, reason = ?, message = ?, accepted_attempt = ?, finished_seq = ? WHERE job_id = ? AND idx = ? AND state = ?',
   nextFinished: 'UPDATE jobs SET finished_count = finished_count + 1 WHERE id = ? RETURNING finished_count',
+  finishedCount: 'SELECT finished_count FROM jobs WHERE id = ?',
   insertAttempt: 'INSERT INTO attempts (job_id, idx, attempt, peer_id, address, state, dispatched_at) VALUES (?, ?, ?, ?, ?, \'in-flight\', ?)',
   endAttempt: 'UPDATE attempts SET state = ?, finished_at = ?, status = ?, exit_code = ?, reason = ?, message = ?, wall_ms = ?, memory_bytes = ?, output_hash = ? WHERE job_id = ? AND idx = ? AND attempt = ? AND state = \'in-flight\'',
   setVerdict: 'UPDATE attempts SET verdict = ? WHERE job_id = ? AND idx = ? AND attempt = ?',
@@ -308,6 +309,11 @@ export class JobStore {
     if (rows.length === 0) return []
     const outputs = groupOutputs(this.statements.finishedOutputs.all(jobId, after, Number(rows.at(-1)!.finished_seq)))
     return rows.map(row => ({ ...toOutcome(row, outputs), seq: Number(row.finished_seq), args: this.toDefinition(jobId, Number(row.idx), String(row.definition)).args }))
+  }
+
+  /** The number of the task that ended last (0 when none has): `endedTasks` after it lists only tasks that end later. */
+  lastEndedSeq (jobId: string): number {
+    return Number(this.statements.finishedCount.get(jobId)?.finished_count ?? 0)
   }
 
   /**

@@ -65,6 +65,8 @@ export type TaskResultSummary = TaskOutcome & { readonly args: string[], readonl
 export interface JobResults {
   readonly job: JobRecord
   readonly tasks: TaskResultSummary[]
+  /** The `after` from which `endedTasks` pages through the tasks that end after this answer. */
+  readonly next: number
 }
 
 /** GET /v1/jobs/:id/results?after=N: one page of the tasks that ended after number N, in the order they ended. */

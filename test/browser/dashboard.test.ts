@@ -48,12 +48,17 @@ test('the dashboard follows a Mandelbrot job task by task and paints its picture
     range: { count: (WIDTH / TILE) * (HEIGHT / TILE), args: ['--width', String(WIDTH), '--height', String(HEIGHT), '--tile-size', String(TILE), '--tile', '{i}', '--max-iter', String(MAX_ITER)] },
   })
   const jobId = submitted.job.id
+  const resultReads: string[] = []
+  page.on('request', request => { if (request.url().includes(`/v1/jobs/${jobId}/results`)) resultReads.push(request.url()) })
   await page.locator(`tr[data-job="${jobId}"]`).click()
   await page.waitForSelector('#picture')
   const count = submitted.job.taskCount
   assert.equal(await page.locator('#task-grid .task').count(), count, 'one cell per task')
   await page.waitForFunction(n => document.querySelectorAll('#task-grid .task.done').length === n && document.querySelector('#picture')?.getAttribute('data-painted') === String(n), count, { timeout: 120_000 })
   await page.waitForFunction(() => document.querySelector('#job-state')?.textContent === 'completed')
+  // The tiles come from pages of the tasks that ended since the last read, not from the whole job read again each time.
+  assert.equal(resultReads.filter(url => !url.includes('after=')).length, 1, `the whole job is read once, when selected: ${resultReads.join(' ')}`)
+  assert.ok(resultReads.some(url => url.includes('after=')), 'finished tiles are read page by page')
   // Every tile was paid for once the escrow is settled: 0.001 CON each.
   const paid = `paid ${count * 0.001} CON`
   // Paid shows as soon as the settlement is sent; finalized once the escrow says so.

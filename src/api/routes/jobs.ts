@@ -36,7 +36,9 @@ export function jobRoutes (app: FastifyInstance, node: ApiDeps): void {
       return { job: node.requester.status(id).job, tasks: tasks.map(task => ({ ...task, replicasReturned: 0 })), next: tasks.at(-1)?.seq ?? after }
     }
     const details = node.requester.taskDetails(id)
-    return { job: node.requester.status(id).job, tasks: node.requester.outcomes(id).map(task => ({ ...task, ...(details[task.idx] ?? { args: [], replicasReturned: 0 }) })) }
+    // Read in the same turn as the outcomes: what ends later is numbered after `next`.
+    const next = node.requester.lastEndedSeq(id)
+    return { job: node.requester.status(id).job, tasks: node.requester.outcomes(id).map(task => ({ ...task, ...(details[task.idx] ?? { args: [], replicasReturned: 0 }) })), next }
   })
 
   app.post('/jobs/:id/cancel', async request => {

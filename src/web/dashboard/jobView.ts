@@ -8,15 +8,17 @@ import { formatUnits } from 'viem'
 import { download, fill, formatBytes, h, shortId } from '../common/dom.ts'
 import { frameCount, frameIndex, mosaicGeometry, paintTile, tileIndex, tileOutput } from './mosaic.ts'
 import type { NodeApi } from '../common/nodeApi.ts'
-import type { JobResults } from '../../sdk/browser.ts'
+import type { TaskResultSummary } from '../../sdk/browser.ts'
 import type { MosaicGeometry } from './mosaic.ts'
 import type { JobStatus, PaymentStatus, RequesterEvent } from '../../requester/index.ts'
 
 type TaskView = 'queued' | 'running' | 'validating' | 'done' | 'failed' | 'cancelled'
 
 const LEGEND: TaskView[] = ['queued', 'running', 'validating', 'done', 'failed', 'cancelled']
-/** Results are re-read at most this often while tasks finish (one request, however many finished). */
+/** Tasks that ended are read at most this often while tasks finish (one request, however many finished). */
 const RESULTS_REFRESH_MS = 250
+/** Ended tasks read in one request: a page behind by more reads on at once. */
+const RESULTS_PAGE = 1000
 /** Cells drawn at most: a million-task job would otherwise be a million elements. */
 const MAX_CELLS = 5000
 /** The job's payment is re-read at most this often while results are accepted (each may owe more). */
@@ -28,7 +30,14 @@ export class JobView {
   readonly jobId: string
   private status: JobStatus | undefined
   private payment: PaymentStatus | null = null
-  private results: JobResults | undefined
+  /** Each task's outcome and arguments, by index, as last read (for the cells drawn, and every tile of a picture). */
+  private readonly tasks: TaskResultSummary[] = []
+  /** Where the next read of ended tasks starts: only what ended since is read. */
+  private endedCursor = 0
+  /** The first task's arguments: an image job's geometry and frames are in them. */
+  private firstArgs: string[] = []
+  /** Finished tiles whose bytes could not be read yet. */
+  private unpainted: TaskResultSummary[] = []
   private readonly states: TaskView[] = []
   private readonly providers: Array<string | null> = []
   private readonly cells: HTMLElement[] = []
@@ -42,11 +51,15 @@ export class JobView {
   private shownFrame = -1
   private readonly frameCaption = h('p', { class: 'dim', id: 'picture-frame' })
   private stopped = false
-  /** Re-reads the results (for the tiles' CIDs) after tasks finish, in one request for many. */
+  /** Reads the tasks that ended since the last read (for the tiles' CIDs, and what a click on a cell shows), in one request for many. */
   private readonly scheduleRefresh = coalesce(async () => {
     if (this.stopped) return
-    this.results = await this.api.results(this.jobId)
-    await this.paintFinishedTiles()
+    const page = await this.api.endedTasks(this.jobId, this.endedCursor, RESULTS_PAGE)
+    this.endedCursor = page.next
+    const kept = page.tasks.filter(task => this.keeps(task.idx))
+    for (const task of kept) this.tasks[task.idx] = task
+    await this.paintFinishedTiles(kept)
+    if (page.tasks.length === RESULTS_PAGE) this.scheduleRefresh()
   }, RESULTS_REFRESH_MS)
   private readonly refreshPayment = coalesce(async () => {
     if (this.stopped) return
@@ -71,15 +84,18 @@ export class JobView {
     const [status, results] = await Promise.all([this.api.job(this.jobId), this.api.results(this.jobId)]).finally(() => { this.loading = false })
     this.status = status
     this.payment = status.payment
-    this.results = results
+    this.endedCursor = results.next
+    this.firstArgs = results.tasks[0]?.args ?? []
+    this.geometry = mosaicGeometry(results.tasks[0]?.args)
     for (const task of results.tasks) {
+      if (this.keeps(task.idx)) this.tasks[task.idx] = task
       if (this.changedWhileLoading.has(task.idx)) continue
       this.states[task.idx] = task.state === 'running' && task.replicasReturned > 0 ? 'validating' : task.state
       this.providers[task.idx] = task.provider
     }
-    this.geometry = mosaicGeometry(results.tasks[0]?.args)
     this.render()
-    await this.paintFinishedTiles()
+    this.unpainted = []
+    await this.paintFinishedTiles(results.tasks)
     // Tasks that finished while loading are newer than the loaded results, and their events
     // came before the picture existed: read the results again for their tiles.
     if ([...this.changedWhileLoading].some(idx => this.states[idx] === 'done')) this.scheduleRefresh()
@@ -101,7 +117,7 @@ export class JobView {
     if (this.loading) this.changedWhileLoading.add(event.idx)
     if ('provider' in event && event.provider !== null) this.providers[event.idx] = event.provider
     this.paintCell(event.idx)
-    if (next === 'done' && this.geometry !== undefined) this.scheduleRefresh()
+    if (next === 'done' && this.keeps(event.idx)) this.scheduleRefresh()
     if (next === 'done' && this.payment !== null) this.refreshPayment()
   }
 
@@ -118,10 +134,16 @@ export class JobView {
   }
 
 
-  private async paintFinishedTiles (): Promise<void> {
-    if (this.geometry === undefined || this.canvas === undefined || this.results === undefined) return
-    const todo = this.results.tasks.filter(task => task.state === 'done' && !this.painted.has(task.idx))
-    let failed = false
+  /** Whether the view keeps a task's outcome: it has a cell, or a tile of the picture. */
+  private keeps (idx: number): boolean {
+    return idx < MAX_CELLS || this.geometry !== undefined
+  }
+
+  /** Paints the tiles of `ended` (and of earlier ones whose bytes could not be read) that are done and not painted yet. */
+  private async paintFinishedTiles (ended: readonly TaskResultSummary[]): Promise<void> {
+    if (this.geometry === undefined || this.canvas === undefined) return
+    const todo = [...this.unpainted, ...ended].filter(task => task.state === 'done' && !this.painted.has(task.idx))
+    this.unpainted = []
     const tiles = await Promise.all(todo.map(async task => {
       const output = tileOutput(task.outputs)
       const tile = tileIndex(task.args)
@@ -133,20 +155,20 @@ export class JobView {
         return undefined
       }
       // A tile whose bytes could not be read stays unpainted, for the next refresh to try again.
-      const ppm = await this.api.content(output.cid).catch(() => { failed = true })
+      const ppm = await this.api.content(output.cid).catch(() => { this.unpainted.push(task) })
       if (ppm === undefined) return undefined
       this.painted.add(task.idx)
       return { tile, frame, ppm }
     }))
-    if (failed) this.scheduleRefresh()
+    if (this.unpainted.length > 0) this.scheduleRefresh()
     for (const { tile, frame, ppm } of tiles.filter(t => t !== undefined).sort((a, b) => a.frame - b.frame || a.tile - b.tile)) {
       if (frame < this.shownFrame) continue
       this.shownFrame = frame
       paintTile(this.canvas, this.geometry, tile, ppm)
     }
     this.canvas.dataset.painted = String(this.painted.size)
-    const frames = frameCount(this.results.tasks[0]?.args ?? [])
-    if (frameIndex(this.results.tasks[0]?.args ?? []) !== undefined && this.shownFrame >= 0) {
+    const frames = frameCount(this.firstArgs)
+    if (frameIndex(this.firstArgs) !== undefined && this.shownFrame >= 0) {
       this.canvas.dataset.frame = String(this.shownFrame)
       this.frameCaption.textContent = `frame ${this.shownFrame + 1}${frames === undefined ? '' : ` of ${frames}`}`
     }
@@ -210,7 +232,7 @@ export class JobView {
   }
 
   private showTask (idx: number): void {
-    const task = this.results?.tasks.find(t => t.idx === idx)
+    const task = this.tasks[idx]
     if (task === undefined) {
       fill(this.detail, `task ${idx}: ${this.states[idx] ?? 'queued'}`)
       return
