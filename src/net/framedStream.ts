@@ -1,11 +1,20 @@
 import { lpStream } from '@libp2p/utils'
 import { WireError } from './errors.ts'
+import { turn } from '../util/index.ts'
 import type { Stream } from '@libp2p/interface'
 import type { LengthPrefixedStream } from '@libp2p/utils'
 import type { z } from 'zod'
 
 const encoder = new TextEncoder()
 const decoder = new TextDecoder('utf-8', { fatal: true })
+
+/**
+ * Frames already buffered are read back to back in microtasks, which run before any timer or other
+ * socket: a peer sending faster than its messages are handled (a provider's result batches, each
+ * with a signature to check and rows to write) held the requester's API unanswered for seconds.
+ * A reader lets the event loop turn once it has read for this long without doing so.
+ */
+const READ_TURN_MS = 10
 
 /** Parses one frame as JSON and checks it against `schema`; every failure is a WireError. */
 export function decodeFrame<S extends z.ZodType> (bytes: Uint8Array, schema: S, maxBytes: number): z.infer<S> {
@@ -37,6 +46,7 @@ export class FramedStream<In extends z.ZodType> {
   private readonly lp: LengthPrefixedStream<Stream>
   private readonly schema: In
   private readonly maxFrameBytes: number
+  private turnedAt = performance.now()
 
   constructor (stream: Stream, schema: In, maxFrameBytes: number) {
     this.stream = stream
@@ -48,6 +58,10 @@ export class FramedStream<In extends z.ZodType> {
 
   /** The next message; WireError('closed') at the end of the stream. */
   async read (options?: { signal?: AbortSignal }): Promise<z.infer<In>> {
+    if (performance.now() - this.turnedAt > READ_TURN_MS) {
+      await turn()
+      this.turnedAt = performance.now()
+    }
     let frame
     try {
       frame = await this.lp.read(options)

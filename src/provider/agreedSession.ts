@@ -1,5 +1,6 @@
 import { MAX_TASK_FRAME_BYTES, signBody, SIGNING_DOMAIN, WireError } from '../net/index.ts'
 import { failedResult, runTask } from './runTask.ts'
+import { nextTurn } from '../util/index.ts'
 import type { ProviderContext } from './providerContext.ts'
 import type { AgreementProposalBody, FramedStream, TaskAssignment, TaskAttempt, TaskResult, toProvider } from '../net/index.ts'
 import type { PeerId } from '@libp2p/interface'
@@ -17,9 +18,6 @@ const RESULT_BATCH_INTERVAL_MS = 5
  * (a relay went away, a connection was replaced); past it the tasks are dropped.
  */
 const RESUME_GRACE_MS = 30_000
-
-/** The next turn of the event loop: setImmediate on Node; browsers (the browser provider) have only timers. */
-const nextTurn: (callback: () => void) => void = globalThis.setImmediate ?? (callback => setTimeout(callback, 0))
 
 type SessionStream = FramedStream<typeof toProvider>
 
