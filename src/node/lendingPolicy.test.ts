@@ -25,12 +25,22 @@ function syntheticStat () {
 }
 
 test('idle-only lending: waits for quiet, runs, pauses a container when the owner is busy, gives it back when paused too long', async (t) => {
+  // Each resource is let go when the test ends, failed or not, from the moment it exists, the last
+  // one first: a refused start (no Docker Engine) must not leave the others holding the test open.
+  const undo: Array<() => Promise<unknown>> = []
+  t.after(async () => {
+    for (const step of undo.reverse()) await step()
+  })
   const dir = await mkdtemp(join(tmpdir(), 'conun-lending-'))
+  undo.push(() => rm(dir, { recursive: true, force: true }))
   const key = await generateNodeKey()
   const storage = await createStorage(join(dir, 'ipfs'), await hostOptions({ privateKey: key.privateKey, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], allowPrivateAddresses: true }))
+  undo.push(() => storage.stop())
   const docker = await createDockerRuntime({ slots: 1, workDir: join(dir, 'containers') })
+  undo.push(() => docker.close())
   const policy = { maxConcurrent: 1, maxTaskMemoryBytes: 1 << 30, maxTaskTimeoutMs: 60_000, maxTaskOutputBytes: 1 << 20, maxQueuedPerSession: 4 }
   const provider = await createProviderAgent({ key, host: storage.libp2p, storage, runtimes: [docker], chainId: 31337, dataDir: dir, policy })
+  undo.push(() => provider.stop())
   const machine = syntheticStat()
   const lending = startLendingPolicy({
     lending: { idleOnly: true, busyAbovePercent: 30, idleForSec: 0.3, maxPausedSec: 1, windows: [], runOnBattery: false, checkEverySec: 0.1 },
@@ -39,13 +49,7 @@ test('idle-only lending: waits for quiet, runs, pauses a container when the owne
     readStat: machine.readStat,
     onBattery: () => false,
   })
-  t.after(async () => {
-    await lending.stop()
-    await provider.stop()
-    await docker.close()
-    await storage.stop()
-    await rm(dir, { recursive: true, force: true })
-  })
+  undo.push(() => lending.stop())
   const state = () => provider.status().lending.state
   assert.equal(state(), 'idle-wait')
   await waitFor(() => state() === 'running', 10_000, 'running once quiet')
