@@ -263,6 +263,31 @@ test('a job no provider takes ends failed after waitForProvidersMs, saying why, 
   assert.deepEqual(results.tasks.map((task: { state: string, reason: string }) => [task.state, task.reason]), [['failed', 'no-provider'], ['failed', 'no-provider'], ['failed', 'no-provider']])
 })
 
+test('a job\'s results come whole (written a page at a time), by index range, or as the tasks that ended', async () => {
+  const upload = await call('POST', '/v1/content', new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]), { 'content-type': 'application/octet-stream' })
+  // More tasks than the route writes in one page, so the whole answer is written in three.
+  const submitted = await call('POST', '/v1/jobs', JSON.stringify({ runtime: 'wasi', module: upload.json.cid, range: { count: 2500, args: ['--n={i}'] }, waitForProvidersMs: 300 }), { 'content-type': 'application/json' })
+  const id = submitted.json.job.id as string
+  await waitFor(async () => (await call('GET', `/v1/jobs/${id}`)).json.job.state !== 'running', 30_000, 'the job to end')
+  const whole = await call('GET', `/v1/jobs/${id}/results`)
+  assert.equal(whole.status, 200)
+  assert.equal(whole.json.job.id, id)
+  assert.deepEqual(whole.json.tasks.map((task: { idx: number }) => task.idx), Array.from({ length: 2500 }, (_, i) => i))
+  assert.deepEqual(whole.json.tasks[2499].args, ['--n=2499'])
+  assert.equal(whole.json.next, 2500, 'every task ended before the answer: a follower starts after the last')
+  const range = (await call('GET', `/v1/jobs/${id}/results?from=999&limit=3`)).json
+  assert.deepEqual(range.tasks.map((task: { idx: number, args: string[], state: string }) => [task.idx, task.args, task.state]), [[999, ['--n=999'], 'failed'], [1000, ['--n=1000'], 'failed'], [1001, ['--n=1001'], 'failed']])
+  assert.equal(range.next, 2500)
+  assert.deepEqual((await call('GET', `/v1/jobs/${id}/results?from=2499&limit=10`)).json.tasks.map((task: { idx: number }) => task.idx), [2499])
+  const ended = (await call('GET', `/v1/jobs/${id}/results?after=2498`)).json
+  assert.deepEqual(ended.tasks.map((task: { seq: number }) => task.seq), [2499, 2500])
+  const both = await call('GET', `/v1/jobs/${id}/results?from=0&after=0`)
+  assert.equal(both.status, 400)
+  assert.match(JSON.stringify(both.json.error), /either after .* or from/)
+  const unknown = await call('GET', '/v1/jobs/0123456789abcdef/results')
+  assert.equal(unknown.json.error.code, 'unknown-job', 'an unknown job is refused before anything is written')
+})
+
 test('the browser pages are served without the token; their assets only by their bundle names', async () => {
   for (const path of ['/', '/provide']) {
     const page = await fetch(`${node.api.url}${path}`)

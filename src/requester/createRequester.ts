@@ -10,7 +10,7 @@ import { formatCon, parseCon } from '../ledger/index.ts'
 import { unpaid } from './settlement.ts'
 import type { JobStore } from './jobStore.ts'
 import type { Evidence, EvidenceStore } from './evidenceStore.ts'
-import type { EndedTask, JobRecord, ResolvedJob, TaskDefinition, TaskOutcome } from './jobRecords.ts'
+import type { EndedTask, JobRecord, ResolvedJob, TaskDefinition, TaskResultSummary } from './jobRecords.ts'
 import type { ProviderReputation, ReputationStore } from './reputationStore.ts'
 import type { JobSpec } from './jobSpec.ts'
 import type { OpenLink } from './providerLink.ts'
@@ -93,16 +93,12 @@ export interface Requester {
   /** What a paid job has locked, owes and paid; null for a free job. */
   payment(jobId: string): Promise<PaymentStatus | null>
   jobs(limit?: number): JobStatus[]
-  outcomes(jobId: string): TaskOutcome[]
+  /** Tasks `from` to `from + count - 1` (default: all) in index order, with their arguments and replicas awaiting a quorum. */
+  outcomes(jobId: string, from?: number, count?: number): TaskResultSummary[]
   /** Tasks that ended after number `after`, in the order they ended (see JobStore.endedTasks). */
   endedTasks(jobId: string, after: number, limit: number): EndedTask[]
   /** The number of the task that ended last: where a reader of `outcomes` follows with `endedTasks`. */
   lastEndedSeq(jobId: string): number
-  /**
-   * Per task, by index: its arguments (the dashboard places image tiles with them) and how many
-   * replicas are back waiting for a quorum (the task is being validated).
-   */
-  taskDetails(jobId: string): Array<{ args: string[], replicasReturned: number }>
   cancel(jobId: string): Promise<void>
   /** Every provider's track record with this node. */
   reputation(): ProviderReputation[]
@@ -250,20 +246,15 @@ export function createRequester (init: RequesterInit): Requester {
       return settlement.status(jobId)
     },
     jobs: limit => init.store.jobs(limit).map(job => status(job.id)),
-    outcomes: jobId => {
+    outcomes: (jobId, from, count) => {
       init.store.job(jobId)
-      return init.store.outcomes(jobId)
+      return init.store.outcomes(jobId, from, count)
     },
     endedTasks: (jobId, after, limit) => {
       init.store.job(jobId)
       return init.store.endedTasks(jobId, after, limit)
     },
     lastEndedSeq: jobId => init.store.lastEndedSeq(jobId),
-    taskDetails: jobId => {
-      const details: Array<{ args: string[], replicasReturned: number }> = []
-      for (const task of init.store.tasks(jobId)) details[task.idx] = { args: task.definition.args, replicasReturned: task.returned.length }
-      return details
-    },
     async cancel (jobId) {
       const job = init.store.job(jobId)
       const jobRun = runs.get(jobId)

@@ -92,6 +92,9 @@ export interface TaskOutcome {
   readonly outputs: StoredOutput[]
 }
 
+/** A task as the results route gives it: its outcome, its arguments and the replicas back awaiting a quorum. */
+export type TaskResultSummary = TaskOutcome & { readonly args: string[], readonly replicasReturned: number }
+
 /** An ended task as the results pages give it: its outcome, its arguments, and its number in the order tasks ended. */
 export type EndedTask = TaskOutcome & { readonly seq: number, readonly args: string[] }
 

@@ -71,6 +71,22 @@ test('replicas are held until a quorum, then judged valid or invalid, and kept a
   assert.deepEqual(store.tasks('r')[0]?.returned, [], 'judged replicas wait for nothing')
 })
 
+test('tasks are read by index range, with their arguments, outputs and the replicas awaiting a quorum', () => {
+  const store = new JobStore(openDatabase(':memory:'))
+  store.createJob('i', { ...spec, replication: 2, quorum: 2 }, '0x00', Array.from({ length: 5 }, (_, i) => ({ args: [`t${i}`], env: {}, inputs: [] })))
+  store.dispatch('i', [{ idx: 2, attempt: 1, peerId: 'p1', address: '0x1' }, { idx: 2, attempt: 2, peerId: 'p2', address: '0x2' }, { idx: 3, attempt: 1, peerId: 'p1', address: '0x1' }])
+  store.recordResults('i', [{ idx: 2, result: result(2, 1), event: 'hold', outputs: [{ kind: 'stdout', path: '', cid: 'held', size: 1 }], outcomeHash: 'A' }])
+  store.recordResults('i', [{ idx: 3, result: result(3, 1), event: 'accept', outputs: [{ kind: 'stdout', path: '', cid: 'out3', size: 1 }] }])
+  const page = store.outcomes('i', 1, 3)
+  assert.deepEqual(page.map(task => [task.idx, task.state, task.args, task.replicasReturned, task.outputs.map(o => o.cid)]), [
+    [1, 'queued', ['t1'], 0, []],
+    [2, 'running', ['t2'], 1, []],
+    [3, 'done', ['t3'], 0, ['out3']],
+  ])
+  assert.deepEqual(store.outcomes('i', 4, 10).map(task => task.idx), [4], 'a range past the last task ends with it')
+  assert.deepEqual(store.outcomes('i').map(task => task.idx), [0, 1, 2, 3, 4], 'no range: every task')
+})
+
 test('ended tasks are read page by page in the order they ended, each once; cancelled ones come after', () => {
   const store = new JobStore(openDatabase(':memory:'))
   store.createJob('p', spec, '0x00', Array.from({ length: 6 }, (_, i) => ({ args: [`t${i}`], env: {}, inputs: [] })))

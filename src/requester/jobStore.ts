@@ -4,7 +4,7 @@ import { migrateJobStore } from './jobStoreSchema.ts'
 import { nextTaskState, TERMINAL_TASK_STATES } from './taskState.ts'
 import { taskFromTemplate } from './taskTemplate.ts'
 import type { TaskTemplate } from './taskTemplate.ts'
-import type { Dispatch, EndedTask, JobRecord, OpenTask, RecordedResult, ResolvedJob, TaskDefinition, TaskOutcome, TaskRow } from './jobRecords.ts'
+import type { Dispatch, EndedTask, JobRecord, OpenTask, RecordedResult, ResolvedJob, TaskDefinition, TaskOutcome, TaskResultSummary, TaskRow } from './jobRecords.ts'
 import type { ReturnedReplica, StoredOutput } from '../validation/index.ts'
 import type { AttemptState, JobState, TaskEvent, TaskState } from './taskState.ts'
 import type { DatabaseSync } from 'node:sqlite'
@@ -62,8 +62,10 @@ const STATEMENTS = {
   cancelAttempts: 'UPDATE attempts SET state = \'cancelled\', finished_at = ? WHERE job_id = ? AND state = \'in-flight\'',
   loseInFlight: 'UPDATE attempts SET state = \'lost\', finished_at = ?, reason = \'requester-restarted\' WHERE job_id = ? AND state = \'in-flight\'',
   requeueRunning: 'UPDATE tasks SET state = \'queued\' WHERE job_id = ? AND state = \'running\'',
-  outcomes: `${OUTCOMES} WHERE t.job_id = ? ORDER BY t.idx`,
-  jobOutputs: `${OUTPUTS} WHERE o.job_id = ? ORDER BY o.idx, o.kind, o.path`,
+  outcomes: `${OUTCOMES} WHERE t.job_id = ? AND t.idx >= ? AND t.idx < ? ORDER BY t.idx`,
+  outputs: `${OUTPUTS} WHERE o.job_id = ? AND o.idx >= ? AND o.idx < ? ORDER BY o.idx, o.kind, o.path`,
+  replicasReturned: `SELECT idx, count(*) AS n FROM attempts WHERE job_id = ? AND idx >= ? AND idx < ? AND state = 'returned' AND verdict IS NULL
+    GROUP BY idx`,
   finishedOutcomes: `${OUTCOMES} WHERE t.job_id = ? AND t.finished_seq > ? ORDER BY t.finished_seq LIMIT ?`,
   finishedOutputs: `${OUTPUTS} WHERE o.job_id = ? AND t.finished_seq > ? AND t.finished_seq <= ? ORDER BY o.idx, o.kind, o.path`,
   acceptedCounts: `SELECT a.address, count(*) AS n FROM attempts a JOIN tasks t ON t.job_id = a.job_id AND t.idx = a.idx
@@ -294,9 +296,19 @@ export class JobStore {
     })
   }
 
-  outcomes (jobId: string): TaskOutcome[] {
-    const outputs = groupOutputs(this.statements.jobOutputs.all(jobId))
-    return this.statements.outcomes.all(jobId).map(row => toOutcome(row, outputs))
+  /**
+   * Tasks `from` to `from + count - 1` in index order, each with its outcome, its arguments and the
+   * replicas back awaiting a quorum: a reader pages through a job of any size with it.
+   */
+  outcomes (jobId: string, from = 0, count = Number.MAX_SAFE_INTEGER): TaskResultSummary[] {
+    const to = Math.min(from + count, Number.MAX_SAFE_INTEGER)
+    const outputs = groupOutputs(this.statements.outputs.all(jobId, from, to))
+    const returned = new Map(this.statements.replicasReturned.all(jobId, from, to).map(row => [Number(row.idx), Number(row.n)]))
+    return this.statements.outcomes.all(jobId, from, to).map(row => ({
+      ...toOutcome(row, outputs),
+      args: this.toDefinition(jobId, Number(row.idx), String(row.definition)).args,
+      replicasReturned: returned.get(Number(row.idx)) ?? 0,
+    }))
   }
 
   /**

@@ -66,11 +66,16 @@ export class ApiClient {
     return json as T
   }
 
-  /** Fetches content by CID; a refusal is a ConunApiError. */
-  protected async fetchContent (cid: string): Promise<Response> {
-    const response = await fetch(`${this.url}/v1/content/${encodeURIComponent(cid)}`, { headers: { authorization: `Bearer ${this.token}` } })
+  /** GETs an answer to read as a stream or as bytes (content, a whole job's results); a refusal is a ConunApiError. */
+  protected async fetchRaw (path: string): Promise<Response> {
+    const response = await fetch(`${this.url}${path}`, { headers: { authorization: `Bearer ${this.token}` } })
     if (!response.ok || response.body === null) throw apiErrorOf(response.status, await response.json().catch(() => undefined))
     return response
+  }
+
+  /** Fetches content by CID; a refusal is a ConunApiError. */
+  protected fetchContent (cid: string): Promise<Response> {
+    return this.fetchRaw(`/v1/content/${encodeURIComponent(cid)}`)
   }
 
   /** Stores bytes in the node's storage (e.g. weights a job reads by CID, a file picked in a page); returns their CID. */
@@ -100,9 +105,17 @@ export class ApiClient {
     return this.request('GET', `/v1/jobs/${encodeURIComponent(id)}`)
   }
 
-  /** Every task's outcome, in index order: one response for the whole job (see endedTasks for large jobs). */
+  /** Every task's outcome, in index order: one response for the whole job (see tasks and endedTasks for large jobs). */
   results (id: string): Promise<JobResults> {
     return this.request('GET', `/v1/jobs/${encodeURIComponent(id)}/results`)
+  }
+
+  /**
+   * Tasks `from` to `from + limit - 1`, in index order, in whatever state each is; `next` is the
+   * `after` from which endedTasks follows what ends after this answer.
+   */
+  tasks (id: string, from: number, limit = 1000): Promise<JobResults> {
+    return this.request('GET', `/v1/jobs/${encodeURIComponent(id)}/results?from=${from}&limit=${limit}`)
   }
 
   /**

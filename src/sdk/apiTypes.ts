@@ -2,7 +2,9 @@
  * The node API's responses, declared once: the routes' contract, and what the SDK's ConunClient
  * and the web pages' client read (type-only, so it costs a browser bundle nothing).
  */
-import type { EndedTask, Evidence, JobRecord, ProviderReputation, RequesterEvent, TaskOutcome } from '../requester/index.ts'
+import type { EndedTask, Evidence, JobRecord, ProviderReputation, RequesterEvent, TaskResultSummary } from '../requester/index.ts'
+
+export type { TaskResultSummary }
 import type { ConnectionPath, OfferBody, Reachability } from '../net/index.ts'
 import type { ChainHealth } from '../ledger/index.ts'
 import type { ProviderEvent, ProviderStatus } from '../provider/index.ts'
@@ -58,10 +60,8 @@ export interface WalletSummary {
   readonly receipts: Array<{ jobKey: string, jobId: string, requester: string, cumulativeWei: string, paidWei: string, state: 'open' | 'settled' | 'short' }>
 }
 
-/** A task as the results route gives it: its outcome, its arguments and the replicas back awaiting a quorum. */
-export type TaskResultSummary = TaskOutcome & { readonly args: string[], readonly replicasReturned: number }
 
-/** GET /v1/jobs/:id/results: every task, in index order. */
+/** GET /v1/jobs/:id/results: every task, in index order (with `from` and `limit`: those tasks only). */
 export interface JobResults {
   readonly job: JobRecord
   readonly tasks: TaskResultSummary[]

@@ -2,7 +2,7 @@
 // frame, and a refused spec.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdir } from 'node:fs/promises'
+import { mkdir, readFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { buildExamples } from '../../scripts/build-examples.ts'
 import { raytraceArgs } from '../../examples/animation/animation.ts'
@@ -57,8 +57,13 @@ test('the dashboard follows a Mandelbrot job task by task and paints its picture
   await page.waitForFunction(n => document.querySelectorAll('#task-grid .task.done').length === n && document.querySelector('#picture')?.getAttribute('data-painted') === String(n), count, { timeout: 120_000 })
   await page.waitForFunction(() => document.querySelector('#job-state')?.textContent === 'completed')
   // The tiles come from pages of the tasks that ended since the last read, not from the whole job read again each time.
-  assert.equal(resultReads.filter(url => !url.includes('after=')).length, 1, `the whole job is read once, when selected: ${resultReads.join(' ')}`)
+  assert.deepEqual(resultReads.filter(url => !url.includes('after=')).map(url => new URL(url).search), ['?from=0&limit=5000'], `the job's tasks are read once, when selected, by index: ${resultReads.join(' ')}`)
   assert.ok(resultReads.some(url => url.includes('after=')), 'finished tiles are read page by page')
+  // The download is the node's whole-job answer saved as it came.
+  const [saved] = await Promise.all([page.waitForEvent('download'), page.getByText('Download results.json').click()])
+  const file = JSON.parse(await readFile(await saved.path(), 'utf8')) as { job: { id: string }, tasks: Array<{ idx: number, state: string }> }
+  assert.equal(file.job.id, jobId)
+  assert.deepEqual(file.tasks.map(task => [task.idx, task.state]), Array.from({ length: count }, (_, idx) => [idx, 'done']))
   // Every tile was paid for once the escrow is settled: 0.001 CON each.
   const paid = `paid ${count * 0.001} CON`
   // Paid shows as soon as the settlement is sent; finalized once the escrow says so.

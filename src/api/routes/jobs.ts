@@ -1,13 +1,18 @@
+import { Readable } from 'node:stream'
 import { z } from 'zod'
 import { parseJobSpec } from '../../requester/index.ts'
+import { turn } from '../../util/index.ts'
 import type { ApiDeps } from '../apiDeps.ts'
 import type { FastifyInstance } from 'fastify'
 import type { EndedTasksPage, JobResults } from '../../sdk/index.ts'
 
 const resultsQuery = z.object({
   after: z.coerce.number().int().min(0).optional(),
+  from: z.coerce.number().int().min(0).optional(),
   limit: z.coerce.number().int().min(1).max(10_000).default(1000),
-})
+}).refine(query => query.after === undefined || query.from === undefined, 'give either after (tasks in the order they ended) or from (tasks in index order), not both')
+/** Tasks read from the store at a time while a whole job's results are streamed. */
+const STREAM_PAGE = 1000
 const jobParams = z.object({ id: z.string().regex(/^[0-9a-f]{16}$/, 'a job id is 16 hex digits') })
 
 /** Jobs: submit (with CIDs, as uploaded through /content), follow, read results, cancel. */
@@ -27,18 +32,21 @@ export function jobRoutes (app: FastifyInstance, node: ApiDeps): void {
     return { ...node.requester.status(id), payment: await node.requester.payment(id) }
   })
 
-  app.get('/jobs/:id/results', async (request): Promise<JobResults | EndedTasksPage> => {
+  app.get('/jobs/:id/results', async (request, reply): Promise<JobResults | EndedTasksPage> => {
     const { id } = jobParams.parse(request.params)
-    const { after, limit } = resultsQuery.parse(request.query)
+    const { after, from, limit } = resultsQuery.parse(request.query)
     // Paged: the tasks that ended after number `after`, in the order they ended; `next` asks for the following page.
     if (after !== undefined) {
       const tasks = node.requester.endedTasks(id, after, limit)
       return { job: node.requester.status(id).job, tasks: tasks.map(task => ({ ...task, replicasReturned: 0 })), next: tasks.at(-1)?.seq ?? after }
     }
-    const details = node.requester.taskDetails(id)
-    // Read in the same turn as the outcomes: what ends later is numbered after `next`.
+    const { job } = node.requester.status(id)
+    // Read before the tasks: whatever ends after this is numbered after `next`, so a reader that
+    // follows with `after=next` misses nothing.
     const next = node.requester.lastEndedSeq(id)
-    return { job: node.requester.status(id).job, tasks: node.requester.outcomes(id).map(task => ({ ...task, ...(details[task.idx] ?? { args: [], replicasReturned: 0 }) })), next }
+    if (from !== undefined) return { job, tasks: node.requester.outcomes(id, from, limit), next }
+    // The whole job, written a page at a time: a job of a million tasks is never one array in memory.
+    return reply.type('application/json').send(Readable.from(wholeJob(node, job, next)))
   })
 
   app.post('/jobs/:id/cancel', async request => {
@@ -46,4 +54,18 @@ export function jobRoutes (app: FastifyInstance, node: ApiDeps): void {
     await node.requester.cancel(id)
     return node.requester.status(id)
   })
+}
+
+async function * wholeJob (node: ApiDeps, job: JobResults['job'], next: number): AsyncGenerator<string> {
+  yield `{"job":${JSON.stringify(job)},"tasks":[`
+  let separator = ''
+  for (let from = 0; from < job.taskCount; from += STREAM_PAGE) {
+    const tasks = node.requester.outcomes(job.id, from, STREAM_PAGE)
+    if (tasks.length === 0) continue
+    yield separator + tasks.map(task => JSON.stringify(task)).join(',')
+    separator = ','
+    // Between pages, the node's other work goes on (results coming in, other requests).
+    await turn()
+  }
+  yield `],"next":${next}}`
 }

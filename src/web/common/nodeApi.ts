@@ -38,6 +38,11 @@ export class NodeApi extends ApiClient {
     return new Uint8Array(await (await this.fetchContent(cid)).arrayBuffer())
   }
 
+  /** A whole job's results as the node wrote them, to save as a file: never parsed, so a job of any size fits. */
+  async resultsFile (jobId: string): Promise<Blob> {
+    return (await this.fetchRaw(`/v1/jobs/${encodeURIComponent(jobId)}/results`)).blob()
+  }
+
   /**
    * Live events. Reconnects after a drop; `onOpen` runs on every (re)connection, so the caller can
    * reload what it may have missed.

@@ -77,28 +77,46 @@ export class JobView {
     this.jobId = jobId
   }
 
-  /** Loads the job and draws it whole; called on selection and after the event stream reconnects. */
+  /**
+   * Loads the job and draws it: the tasks that have cells, and for a picture every tile, a page at
+   * a time (a job of a million tasks is not read whole); called on selection and after the event
+   * stream reconnects.
+   */
   async load (): Promise<void> {
     this.loading = true
     this.changedWhileLoading.clear()
-    const [status, results] = await Promise.all([this.api.job(this.jobId), this.api.results(this.jobId)]).finally(() => { this.loading = false })
-    this.status = status
-    this.payment = status.payment
-    this.endedCursor = results.next
-    this.firstArgs = results.tasks[0]?.args ?? []
-    this.geometry = mosaicGeometry(results.tasks[0]?.args)
-    for (const task of results.tasks) {
+    try {
+      const [status, first] = await Promise.all([this.api.job(this.jobId), this.api.tasks(this.jobId, 0, MAX_CELLS)])
+      this.status = status
+      this.payment = status.payment
+      this.endedCursor = first.next
+      this.firstArgs = first.tasks[0]?.args ?? []
+      this.geometry = mosaicGeometry(first.tasks[0]?.args)
+      this.takeLoaded(first.tasks)
+      this.render()
+      this.unpainted = []
+      await this.paintFinishedTiles(first.tasks)
+      for (let from = MAX_CELLS; this.geometry !== undefined && from < status.job.taskCount && !this.stopped; from += RESULTS_PAGE) {
+        const page = await this.api.tasks(this.jobId, from, RESULTS_PAGE)
+        this.takeLoaded(page.tasks)
+        await this.paintFinishedTiles(page.tasks)
+      }
+    } finally {
+      this.loading = false
+    }
+    // Tasks that finished while loading are newer than the loaded results, and their events
+    // came before the picture existed: read the results again for their tiles.
+    if ([...this.changedWhileLoading].some(idx => this.states[idx] === 'done')) this.scheduleRefresh()
+  }
+
+  /** Takes loaded tasks' outcomes and states, except where a live event during the load is newer. */
+  private takeLoaded (tasks: readonly TaskResultSummary[]): void {
+    for (const task of tasks) {
       if (this.keeps(task.idx)) this.tasks[task.idx] = task
       if (this.changedWhileLoading.has(task.idx)) continue
       this.states[task.idx] = task.state === 'running' && task.replicasReturned > 0 ? 'validating' : task.state
       this.providers[task.idx] = task.provider
     }
-    this.render()
-    this.unpainted = []
-    await this.paintFinishedTiles(results.tasks)
-    // Tasks that finished while loading are newer than the loaded results, and their events
-    // came before the picture existed: read the results again for their tiles.
-    if ([...this.changedWhileLoading].some(idx => this.states[idx] === 'done')) this.scheduleRefresh()
   }
 
   /** Applies one live event of this job. */
@@ -218,7 +236,8 @@ export class JobView {
       h('p', { class: 'payments', id: 'payments' }, paymentsLine(this.payment)),
       perProvider.size === 0
         ? undefined
-        : h('table', {}, h('tr', {}, h('th', {}, 'provider'), h('th', {}, 'tasks done')),
+        // A job with more tasks than cells was loaded in part: its counts are of the tasks seen here.
+        : h('table', {}, h('tr', {}, h('th', {}, 'provider'), h('th', {}, job.taskCount > MAX_CELLS ? 'tasks done (seen here)' : 'tasks done')),
           ...[...perProvider].sort((a, b) => b[1] - a[1]).map(([peer, done]) => h('tr', {}, h('td', { class: 'mono', title: peer }, shortId(peer)), h('td', {}, String(done))))))
   }
 
@@ -245,8 +264,7 @@ export class JobView {
   }
 
   private async downloadResults (): Promise<void> {
-    const results = await this.api.results(this.jobId)
-    download(`conun-${this.jobId}-results.json`, JSON.stringify(results, null, 2), 'application/json')
+    download(`conun-${this.jobId}-results.json`, await this.api.resultsFile(this.jobId), 'application/json')
   }
 }
 
