@@ -159,13 +159,31 @@ test('a database made before task_counts gets them filled from its tasks', () =>
   store.recordResults('j', [{ idx: 0, result: result(0, 1), event: 'accept', outputs: [] }])
   store.dispatch('j', [{ idx: 1, attempt: 1, peerId: 'p1', address: '0x1' }])
   // As an older version left it: no table, no triggers.
-  db.exec('DROP TRIGGER task_counts_insert; DROP TRIGGER task_counts_delete; DROP TRIGGER task_counts_update; DROP TABLE task_counts')
+  db.exec('DROP TRIGGER task_counts_delete; DROP TRIGGER task_counts_update; DROP TABLE task_counts')
   const migrated = new JobStore(db)
   assert.deepEqual(migrated.taskCounts('j'), { queued: 1, running: 1, done: 1, failed: 0, cancelled: 0 })
   // And kept from then on.
   migrated.cancelJob('j')
   assert.deepEqual(migrated.taskCounts('j'), { queued: 0, running: 0, done: 1, failed: 0, cancelled: 2 })
   assert.deepEqual(new JobStore(db).taskCounts('j'), { queued: 0, running: 0, done: 1, failed: 0, cancelled: 2 }, 'a second open fills nothing twice')
+})
+
+test('a database whose trigger counted every inserted task loses it; range and listed jobs count right', () => {
+  const db = openDatabase(':memory:')
+  new JobStore(db)
+  // As the version before left it: a trigger counting every inserted row.
+  db.exec(`CREATE TRIGGER task_counts_insert AFTER INSERT ON tasks BEGIN
+      INSERT INTO task_counts (job_id, state, n) VALUES (NEW.job_id, NEW.state, 1) ON CONFLICT (job_id, state) DO UPDATE SET n = n + 1;
+    END;`)
+  const store = new JobStore(db)
+  const triggers = db.prepare('SELECT name FROM sqlite_master WHERE type = \'trigger\' AND tbl_name = \'tasks\' ORDER BY name').all().map(row => row.name)
+  assert.deepEqual(triggers, ['task_counts_delete', 'task_counts_update'])
+  store.createRangeJob('r', spec, '0x00', { args: ['{i}'], literal: 0, env: {}, inputs: [] }, 500)
+  store.createJob('l', spec, '0x00', [{ args: ['a'], env: {}, inputs: [] }, { args: ['b'], env: {}, inputs: [] }])
+  assert.deepEqual(store.taskCounts('r'), { queued: 500, running: 0, done: 0, failed: 0, cancelled: 0 }, 'counted once, not once per row as well')
+  assert.deepEqual(store.taskCounts('l'), { queued: 2, running: 0, done: 0, failed: 0, cancelled: 0 })
+  store.dispatch('r', [{ idx: 7, attempt: 1, peerId: 'p1', address: '0x1' }])
+  assert.deepEqual(store.taskCounts('r'), { queued: 499, running: 1, done: 0, failed: 0, cancelled: 0 })
 })
 
 test('a range job stores one template, no definitions, and gives each task its own', () => {

@@ -32,6 +32,9 @@ const STATEMENTS = {
   // A range job's tasks in one statement, each with an empty definition: its template gives them (see TaskTemplate).
   insertRange: `WITH RECURSIVE seq(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM seq WHERE i + 1 < ?)
     INSERT INTO tasks (job_id, idx, definition, state) SELECT ?, i, '', 'queued' FROM seq`,
+  // A new job's tasks, counted at once: no trigger counts inserts (see jobStoreSchema.ts).
+  countQueued: `INSERT INTO task_counts (job_id, state, n) VALUES (?, 'queued', ?)
+    ON CONFLICT (job_id, state) DO UPDATE SET n = n + excluded.n`,
   template: 'SELECT template FROM jobs WHERE id = ?',
   job: 'SELECT * FROM jobs WHERE id = ?',
   jobs: 'SELECT * FROM jobs ORDER BY created_at DESC LIMIT ?',
@@ -97,6 +100,7 @@ export class JobStore {
     transaction(this.db, () => {
       this.statements.insertJob.run(id, JSON.stringify(spec), specHash, tasks.length, now)
       tasks.forEach((task, idx) => this.statements.insertTask.run(id, idx, JSON.stringify(task)))
+      this.statements.countQueued.run(id, tasks.length)
     })
   }
 
@@ -109,6 +113,7 @@ export class JobStore {
       this.statements.insertJob.run(id, JSON.stringify(spec), specHash, count, now)
       this.statements.setTemplate.run(JSON.stringify(template), id)
       this.statements.insertRange.run(count, id)
+      this.statements.countQueued.run(id, count)
     })
   }
 
