@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { loadNodeConfig, readChainFile, startNode } from '../../node/index.ts'
-import { relaunchAsProvider } from '../providerProcess.ts'
+import { relaunchAs } from '../nodeProcess.ts'
 import { reachabilityLines } from '../reachability.ts'
 import { resolvePassphrase } from '../passphrase.ts'
 import { conFlag, intFlag, parseFlags, UsageError } from '../usage.ts'
@@ -148,8 +148,8 @@ export const nodeStart: Command = {
     const config = values['no-gpu'] === true
       ? { ...loaded, provider: { ...loaded.provider, runtimes: loaded.provider.runtimes.filter(runtime => runtime !== 'webgpu') } }
       : loaded
-    // A provider by its config.json (with --provide it relaunched before the commands loaded).
-    if (config.provide) relaunchAsProvider()
+    // A provider by its config.json (with --provide it relaunched as one before the commands loaded).
+    if (config.provide) relaunchAs('provider')
     const { passphrase, source } = await resolvePassphrase({ devnet: config.devnet, passphraseFile: values['passphrase-file'] })
     if (config.devnet) console.error(`warning: devnet node key, passphrase is the ${source}`)
     // A node serves many peers: one stray failure is logged, it must not take the node down.

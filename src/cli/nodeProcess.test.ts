@@ -1,0 +1,54 @@
+import { describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { nodeStartRole } from './nodeProcess.ts'
+
+const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url))
+
+/** Runs the CLI; each process that ends reports the flags and arena limit it ran under. */
+async function processesOf (args: readonly string[]) {
+  const { stdout } = await promisify(execFile)(process.execPath, [
+    '--disable-warning=ExperimentalWarning', '--import', 'data:text/javascript,process.on("exit",()=>console.log(JSON.stringify({execArgv:process.execArgv,arenas:process.env.MALLOC_ARENA_MAX})))',
+    MAIN, ...args,
+  ]).catch((error: { stdout: string }) => error)
+  return { stdout, reports: stdout.split('\n').filter(line => line.startsWith('{"execArgv"')).map(line => JSON.parse(line) as { execArgv: string[], arenas?: string }) }
+}
+
+describe('node process', () => {
+  it('knows a node start, and a provider start, from its command line', () => {
+    assert.equal(nodeStartRole(['node', 'start', '--provide', '--cores', '2']), 'provider')
+    assert.equal(nodeStartRole(['node', 'start', '--cores', '2']), 'node')
+    assert.equal(nodeStartRole(['job', 'run', '--provide']), undefined)
+  })
+
+  it('relaunches `node start --provide` under the provider settings, once, and then runs the command', async () => {
+    // --help ends the command right after the relaunch; the report shows what the process ran under.
+    const { stdout, reports } = await processesOf(['node', 'start', '--provide', '--help'])
+    assert.equal(reports.length, 1, 'one process ran the command')
+    assert.ok(reports[0]!.execArgv.includes('--max-semi-space-size=2'), JSON.stringify(reports[0]))
+    assert.equal(reports[0]!.arenas, '2')
+    assert.match(stdout, /--provide/)
+  })
+
+  it('relaunches a node under the node settings, and as a provider when its config.json says it provides', async () => {
+    const plain = await processesOf(['node', 'start', '--help'])
+    assert.equal(plain.reports.length, 1)
+    assert.ok(plain.reports[0]!.execArgv.includes('--max-semi-space-size=8'), JSON.stringify(plain.reports[0]))
+    assert.equal(plain.reports[0]!.arenas, '2')
+    const dataDir = await mkdtemp(join(tmpdir(), 'conun-node-process-'))
+    try {
+      await writeFile(join(dataDir, 'config.json'), JSON.stringify({ provide: true }))
+      // No passphrase for a key that is not the devnet's: the command stops after the config is read.
+      const { reports } = await processesOf(['node', 'start', '--data-dir', dataDir])
+      assert.equal(reports.length, 1, 'one process ran the command')
+      assert.deepEqual(reports[0]!.execArgv.filter(flag => flag.startsWith('--max-semi-space-size')), ['--max-semi-space-size=2'], 'the provider\'s young generation only')
+    } finally {
+      await rm(dataDir, { recursive: true, force: true })
+    }
+  })
+})

@@ -1,0 +1,47 @@
+/**
+ * A node runs for days, and a provider is the program people leave running on their machines, so
+ * a node's process is set up to stay small (issue 16), which only the process's own start can do:
+ * - V8's young generation: V8 sizes it for the machine and keeps what a busy node's allocation rate
+ *   grew it to (up to 128 MB of new space was seen in a provider on a 24 GiB machine). A provider
+ *   gets 2 MB semi-spaces, which cost it no measurable CPU (more scavenges, each shorter); a
+ *   requester 8 MB: over a 100,000-task job at 900 tasks/s its peak RSS went from 335 to 215 MB,
+ *   for about 10 % more CPU per task (bench:scale, 2026-12-06).
+ * - `MALLOC_ARENA_MAX=2`: glibc gives each thread that allocates (libuv's pool, the WASI workers,
+ *   V8's helpers) an arena of its own and keeps their freed memory; two arenas are enough here.
+ * The process replaces itself (same pid) with these settings; ones the user set win.
+ */
+export type NodeRole = 'node' | 'provider'
+
+const V8_FLAGS: Record<NodeRole, readonly string[]> = {
+  node: ['--max-semi-space-size=8'],
+  provider: ['--max-semi-space-size=2'],
+}
+const NODE_ENV = { MALLOC_ARENA_MAX: '2' }
+/** Set in the relaunched process's environment to the role it runs as, so that it does not relaunch again. */
+const RELAUNCHED = 'CONUN_NODE_PROCESS'
+
+const relaunchedAs = process.env[RELAUNCHED] as NodeRole | undefined
+// Not passed on to programs the node starts (e.g. its GPU process).
+delete process.env[RELAUNCHED]
+
+/** `conun node start …`: a node, and a provider with --provide, known from the command line alone. */
+export function nodeStartRole (argv: readonly string[]): NodeRole | undefined {
+  if (argv[0] !== 'node' || argv[1] !== 'start') return undefined
+  return argv.includes('--provide') ? 'provider' : 'node'
+}
+
+/**
+ * Replaces this process with the same command under the settings of `role`, unless it already
+ * runs under them, or under a provider's (or the platform cannot replace a process: then it runs
+ * on as it is). A node that turns out to provide (its config.json says so) relaunches once more.
+ */
+export function relaunchAs (role: NodeRole): void {
+  if (relaunchedAs === role || relaunchedAs === 'provider' || typeof process.execve !== 'function') return
+  // What an earlier relaunch added is taken out: the user's own flags come after this role's, and win.
+  const added = new Set(relaunchedAs === undefined ? [] : V8_FLAGS[relaunchedAs])
+  process.execve(process.execPath, [process.execPath, ...V8_FLAGS[role], ...process.execArgv.filter(flag => !added.has(flag)), ...process.argv.slice(1)], {
+    ...NODE_ENV,
+    ...process.env,
+    [RELAUNCHED]: role,
+  })
+}
