@@ -112,7 +112,7 @@ async function escrowJob (requester: LedgerClient, providers: readonly Address[]
   const { jobKey, gas: openGas, deposit, deposited } = await open(requester, tasks)
   const reserved = await reserveAsAccepted(requester, jobKey, providers, tasks)
   const leaves = Array.from({ length: tasks }, (_, idx) => ({ idx, outcomeHash: keccak256(toHex(idx)) }))
-  const settled = await finalizeJob(requester, jobKey, resultRoot(leaves), owedFor(providers, tasks))
+  const settled = await finalizeJob(requester, jobKey, await resultRoot(leaves), owedFor(providers, tasks))
   return { deposit, deposited, open: openGas, reserve: reserved.gas, reservations: reserved.count, settle: Number(settled.gasUsed), total: openGas + reserved.gas + Number(settled.gasUsed) }
 }
 
