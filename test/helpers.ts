@@ -1,11 +1,23 @@
+import { rmSync } from 'node:fs'
 import { mkdtemp, readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { spawn } from 'node:child_process'
 import { join, resolve } from 'node:path'
 import type { ConunClient } from '../src/sdk/index.ts'
 
+/** Folders made by tempDir in this process: removed when it exits, whether its tests passed or not. */
+const madeDirs: string[] = []
+
+/**
+ * A new folder under the OS temp dir, removed when the test process exits (each test file runs
+ * in its own process). At exit, not after each test: a node stopped by a test may still write its
+ * peer store a moment later, which would bring back a folder removed sooner.
+ */
 export async function tempDir (prefix: string): Promise<string> {
-  return mkdtemp(join(tmpdir(), `conun-${prefix}-`))
+  if (madeDirs.length === 0) process.once('exit', () => { for (const dir of madeDirs) rmSync(dir, { recursive: true, force: true }) })
+  const dir = await mkdtemp(join(tmpdir(), `conun-${prefix}-`))
+  madeDirs.push(dir)
+  return dir
 }
 
 /** Reads a task's stdout through the node API. */
