@@ -46,19 +46,16 @@ export interface JobRecord {
   readonly finishedAt: number | null
 }
 
-export interface TaskRow {
+/** A task still queued or running, as a resumed job holds it: without its definition. */
+export interface OpenTask {
   readonly idx: number
   readonly state: TaskState
   readonly attempts: number
-  readonly definition: TaskDefinition
   /** Providers (PeerIds) that already had an attempt at it. */
   readonly triedBy: string[]
   /** Replicas that returned an outcome not yet judged (waiting for a quorum). */
   readonly returned: ReturnedReplica[]
 }
-
-/** A task still queued or running, as a resumed job holds it: without its definition. */
-export type OpenTask = Omit<TaskRow, 'definition'>
 
 /**
  * What a result does to its task: one of the task transitions, or `hold` (a replica returned an

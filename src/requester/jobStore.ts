@@ -4,7 +4,7 @@ import { migrateJobStore } from './jobStoreSchema.ts'
 import { nextTaskState, TERMINAL_TASK_STATES } from './taskState.ts'
 import { taskFromTemplate } from './taskTemplate.ts'
 import type { TaskTemplate } from './taskTemplate.ts'
-import type { Dispatch, EndedTask, JobRecord, OpenTask, RecordedResult, ResolvedJob, TaskDefinition, TaskOutcome, TaskResultSummary, TaskRow } from './jobRecords.ts'
+import type { Dispatch, EndedTask, JobRecord, OpenTask, RecordedResult, ResolvedJob, TaskDefinition, TaskOutcome, TaskResultSummary } from './jobRecords.ts'
 import type { ReturnedReplica, StoredOutput } from '../validation/index.ts'
 import type { AttemptState, JobState, TaskEvent, TaskState } from './taskState.ts'
 import type { DatabaseSync } from 'node:sqlite'
@@ -41,8 +41,6 @@ const STATEMENTS = {
   jobsInState: 'SELECT id FROM jobs WHERE state = ?',
   finishJob: 'UPDATE jobs SET state = ?, finished_at = ? WHERE id = ? AND state = \'running\'',
   counts: 'SELECT state, n FROM task_counts WHERE job_id = ?',
-  tasks: 'SELECT idx, state, attempts, definition FROM tasks WHERE job_id = ? ORDER BY idx',
-  triedBy: 'SELECT idx, peer_id FROM attempts WHERE job_id = ?',
   openTasks: 'SELECT idx, state, attempts FROM tasks WHERE job_id = ? AND state IN (\'queued\', \'running\') ORDER BY idx',
   openTriedBy: `SELECT a.idx, a.peer_id FROM attempts a JOIN tasks t ON t.job_id = a.job_id AND t.idx = a.idx
     WHERE a.job_id = ? AND t.state IN ('queued', 'running')`,
@@ -135,19 +133,6 @@ export class JobStore {
     const counts: Record<TaskState, number> = { queued: 0, running: 0, done: 0, failed: 0, cancelled: 0 }
     for (const row of this.statements.counts.all(jobId)) counts[row.state as TaskState] = Number(row.n)
     return counts
-  }
-
-  tasks (jobId: string): TaskRow[] {
-    const tried = this.triedBy(this.statements.triedBy.iterate(jobId))
-    const returned = this.returnedReplicas(jobId)
-    return this.statements.tasks.all(jobId).map(row => ({
-      idx: Number(row.idx),
-      state: row.state as TaskState,
-      attempts: Number(row.attempts),
-      definition: this.toDefinition(jobId, Number(row.idx), String(row.definition)),
-      triedBy: tried.get(Number(row.idx)) ?? [],
-      returned: returned.get(Number(row.idx)) ?? [],
-    }))
   }
 
   /**
