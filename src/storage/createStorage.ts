@@ -4,7 +4,6 @@ import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { unixfs } from '@helia/unixfs'
-import { FsBlockstore } from 'blockstore-fs'
 import { FsDatastore } from 'datastore-fs'
 import { CID } from 'multiformats/cid'
 import { BlockSession, collect, serveBlocks } from './blockExchange.ts'
@@ -12,6 +11,7 @@ import { createHelia } from './createHelia.ts'
 import { ContentNotFoundError, ContentTooLargeError, FetchAbortedError, InvalidCidError, InvalidDagError } from './errors.ts'
 import { inlineCid } from './inlineCid.ts'
 import { readFileDag } from './readFileDag.ts'
+import { WholeBlockFsBlockstore } from './wholeBlockFsBlockstore.ts'
 import type { Libp2p, PeerId, ServiceMap } from '@libp2p/interface'
 import type { Libp2pOptions } from 'libp2p'
 
@@ -80,7 +80,7 @@ export function parseCid (cid: string): CID {
 
 export async function createStorage<S extends ServiceMap> (dir: string, libp2pOptions: Libp2pOptions<S>): Promise<Storage<S>> {
   await mkdir(join(dir, 'tmp'), { recursive: true })
-  const blockstore = new FsBlockstore(join(dir, 'blocks'))
+  const blockstore = new WholeBlockFsBlockstore(join(dir, 'blocks'))
   const datastore = new FsDatastore(join(dir, 'datastore'))
   // No HTTP routers or public gateways: content moves only between conun peers.
   const helia = await createHelia(blockstore, datastore, libp2pOptions)
