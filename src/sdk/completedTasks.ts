@@ -19,6 +19,7 @@ export interface FollowOptions {
 
 /** Ended tasks read per request. */
 const PAGE_SIZE = 1000
+const READ_INTERVAL_MS = 50
 
 /** A task's outcome, with the job it was part of. */
 export type FinishedTask = EndedTask & { readonly jobId: string }
@@ -54,6 +55,7 @@ export async function * completedTasks (client: ConunClient, spec: JobSpecInput,
     let ended = 0
     let failed = 0
     let after = 0
+    let readAt = Number.NEGATIVE_INFINITY
     options.onProgress?.({ jobId, total, done: 0, failed: 0 })
     while (ended < total) {
       if (!woken) {
@@ -62,8 +64,11 @@ export async function * completedTasks (client: ConunClient, spec: JobSpecInput,
           resolveWait = () => { clearTimeout(timer); resolve() }
         })
       }
-      // Let the tasks finishing together arrive together: one read for a batch.
-      await new Promise(resolve => setTimeout(resolve, 50))
+      // At most one read per READ_INTERVAL_MS, so that tasks finishing together arrive together;
+      // a task ending after a quiet spell is read at once (a round's last result waits for nothing).
+      const wait = readAt + READ_INTERVAL_MS - performance.now()
+      if (wait > 0) await new Promise(resolve => setTimeout(resolve, wait))
+      readAt = performance.now()
       woken = false
       options.signal?.throwIfAborted()
       for (let full = true; full;) {
