@@ -13,9 +13,12 @@ import { join } from 'node:path'
 import { seededRandom } from '../../src/util/index.ts'
 import { exampleRunner } from '../runExample.ts'
 import { PIXELS, RECORD_BYTES } from './mnist.ts'
+import type { GpuPlan } from '../../src/runtime/index.ts'
 
 /** The kernel's AssemblyScript source: the SDK compiles it for the grid. */
 export const MLP_SOURCE = new URL('assembly/mlp.ts', import.meta.url).pathname
+/** The same training step in WGSL, for providers that offer `webgpu`. */
+export const MLP_WGSL = new URL('mlp.wgsl', import.meta.url).pathname
 const CLASSES = 10
 
 export function mlpParameterCount (hidden: number): number {
@@ -49,7 +52,33 @@ export interface MlpSteps {
 
 /** The args of one training task: `mlp train HIDDEN STEPS BATCH LR SEED OFFSET SHIFT`. */
 export function mlpTrainArgs (s: MlpSteps): string[] {
-  return ['train', s.hidden, s.steps, s.batch, s.learningRate, s.seed, s.offset, s.shift ?? 0].map(String)
+  return ['train', ...mlpGpuParams(s)]
+}
+
+/**
+ * The WGSL kernel's params, the WASI kernel's args after `train`. They travel as f32, whole numbers
+ * exactly up to 2^24: far more samples than a shard's OFFSET reaches in any run here.
+ */
+export function mlpGpuParams (s: MlpSteps): string[] {
+  if (s.offset >= 2 ** 24 || s.seed >= 2 ** 24) throw new RangeError('the WGSL kernel takes OFFSET and SEED below 2^24')
+  return [s.hidden, s.steps, s.batch, s.learningRate, s.seed, s.offset, s.shift ?? 0].map(String)
+}
+
+/** The WGSL kernel's plan for shards of at most `maxSamples` records: one workgroup runs every step. */
+export function mlpGpuPlan (hidden: number, maxSamples: number): GpuPlan {
+  if (hidden > 1024) throw new RangeError('the WGSL kernel takes at most 1,024 hidden units')
+  const bytes = mlpParameterCount(hidden) * 4
+  return {
+    buffers: [
+      { name: 'params', binding: 0, params: 'f32' },
+      { name: 'weights', binding: 1, input: 'weights' },
+      { name: 'shard', binding: 2, input: 'shard' },
+      { name: 'w', binding: 3, output: 'delta', size: bytes },
+      { name: 'grad', binding: 4, size: bytes },
+      { name: 'order', binding: 5, size: maxSamples * 4 },
+    ],
+    passes: [{ entry: 'train', dispatch: [1] }],
+  }
 }
 
 export interface Evaluation {

@@ -10,11 +10,14 @@
  *        [--hidden 256] [--steps 1250] [--batch 32] [--lr 0.3] [--final-lr 0.003] [--shift 1]
  *        [--aggregator mean|median|trimmedMean]
  *        [--outer average|nesterov] [--replication 1] [--price CON] [--quorum N] [--deadline-ms MS]
- *        [--train-samples 8000] [--test-samples 2000] [--plot out/train.png]
+ *        [--train-samples 8000] [--test-samples 2000] [--plot out/train.png] [--kernel wasi|webgpu]
  *
  * Prints one line per round (round, test accuracy, loss, wall seconds) and writes the plot. Then
  * the same training runs in one process, with no grid, and the grid's weights must equal its bit
- * for bit; the last line is the JSON summary `npm run examples` collects.
+ * for bit; the last line is the JSON summary `npm run examples` collects. With `--kernel webgpu` the
+ * providers run the WGSL kernel on their GPU (SwiftShader, on the CPU, where there is none: about
+ * 0.1 s a step here, so give it few --steps), and the one-process replay, in WASI, must agree with
+ * the grid's weights to within WEBGPU_TOLERANCE.
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -25,10 +28,10 @@ import { aggregateDeltas, applyOuterStep, assemblyScriptModule, trainDataParalle
 import { equalBytes, Semaphore } from '../../src/util/index.ts'
 import { exampleRunner } from '../runExample.ts'
 import { summaryLine, waitForOffers } from '../grid.ts'
-import { firstRecords, loadMnist, shardRecords } from './mnist.ts'
-import { initialMlpWeights, mlpEvaluator, mlpTrainArgs, MLP_SOURCE } from './mlp.ts'
+import { firstRecords, loadMnist, RECORD_BYTES, shardRecords } from './mnist.ts'
+import { initialMlpWeights, mlpEvaluator, mlpGpuParams, mlpGpuPlan, mlpTrainArgs, MLP_SOURCE, MLP_WGSL } from './mlp.ts'
 import { trainingPlot } from './plot.ts'
-import type { Aggregator, ConunClient, OuterStep } from '../../src/sdk/index.ts'
+import type { Aggregator, ConunClient, JobOptions, OuterStep } from '../../src/sdk/index.ts'
 import type { Evaluation } from './mlp.ts'
 import type { PlotPoint } from './plot.ts'
 import { intFlag, positiveFlag } from '../flags.ts'
@@ -55,6 +58,12 @@ export interface TrainingRun {
   readonly deadlineMs?: number
   readonly trainSamples?: number
   readonly testSamples?: number
+  /**
+   * The kernel providers run: the AssemblyScript one in WASI (default), or the WGSL one (mlp.wgsl)
+   * on providers that offer `webgpu`. Both take the same steps on the same samples; the WGSL one's
+   * deltas agree bit for bit between devices of one kind, and with the WASI kernel's to rounding.
+   */
+  readonly kernel?: 'wasi' | 'webgpu'
   /**
    * Contributions to lose (the benchmark's dropout): such a task is given args the kernel refuses,
    * so its delta never arrives and its shard runs the same step again next round.
@@ -90,17 +99,25 @@ async function prepare (run: TrainingRun) {
   // The step's learning rate depends only on the shard's step, so a shard that missed a round
   // repeats it exactly, and the one-process replay computes the same.
   const decayed = (step: number) => finalLearningRate + (learningRate - finalLearningRate) * (1 + Math.cos(Math.PI * step / rounds)) / 2
-  const args = (shard: number, step: number) => mlpTrainArgs({ hidden, steps, batch, learningRate: decayed(step), seed: shard + 1, offset: step * steps * batch, shift })
-  return { rounds, hidden, replication, aggregator, outer, test, shards: shardRecords(train, shardCount), args }
+  const stepsOf = (shard: number, step: number) => ({ hidden, steps, batch, learningRate: decayed(step), seed: shard + 1, offset: step * steps * batch, shift })
+  const args = (shard: number, step: number) => mlpTrainArgs(stepsOf(shard, step))
+  const gpuParams = (shard: number, step: number) => mlpGpuParams(stepsOf(shard, step))
+  return { rounds, hidden, replication, aggregator, outer, test, shards: shardRecords(train, shardCount), args, gpuParams }
 }
 
 /** Trains on a running grid through `client`; see the file's comment. */
 export async function runTraining (client: ConunClient, run: TrainingRun = {}): Promise<TrainingResult> {
-  const { rounds, hidden, replication, aggregator, outer, test, args, ...data } = await prepare(run)
+  const { rounds, hidden, replication, aggregator, outer, test, args, gpuParams, ...data } = await prepare(run)
+  const gpu = run.kernel === 'webgpu'
+  if (gpu && run.drop !== undefined) throw new RangeError('drop works with the WASI kernel only (it gives a task args that kernel refuses)')
   const shards = await Promise.all(data.shards.map(async shard => (await client.uploadBytes(shard)).cid))
   const evaluator = await mlpEvaluator(hidden, test)
+  const limits = { timeoutMs: 120_000, memoryMb: 128 }
+  const common = { name: 'mnist-mlp', replication, price: run.price, limits }
   // Compiled before the clock starts, so round 1's time is the grid's.
-  const module = await assemblyScriptModule(MLP_SOURCE)
+  const job: JobOptions = gpu
+    ? { ...common, runtime: 'webgpu', module: MLP_WGSL, gpu: mlpGpuPlan(hidden, Math.max(...data.shards.map(shard => shard.byteLength / RECORD_BYTES))) }
+    : { ...common, runtime: 'wasi', module: await assemblyScriptModule(MLP_SOURCE) }
   try {
     const weights = initialMlpWeights(hidden)
     const started = await evaluator.evaluate(weights)
@@ -108,11 +125,11 @@ export async function runTraining (client: ConunClient, run: TrainingRun = {}): 
     run.onRound?.(lines[0]!)
     let last = weights
     for await (const round of trainDataParallel<Evaluation>(client, {
-      job: { runtime: 'wasi', module, name: 'mnist-mlp', replication, price: run.price, limits: { timeoutMs: 120_000, memoryMb: 128 } },
+      job,
       initialWeights: weights,
       shards,
       rounds,
-      args: (shard, step, round) => run.drop?.(shard, round) === true ? ['train', 'dropped'] : args(shard, step),
+      args: (shard, step, round) => gpu ? gpuParams(shard, step) : run.drop?.(shard, round) === true ? ['train', 'dropped'] : args(shard, step),
       aggregator,
       outer,
       quorum: run.quorum,
@@ -173,6 +190,21 @@ export async function trainInOneProcess (run: TrainingRun = {}, concurrency = 1)
   }
 }
 
+/**
+ * How far the WGSL kernel's weights may be from the WASI kernel's after a run: the two differ in the
+ * last bits of a step (fused multiply-add, exp), and SGD carries that along without growing it much
+ * (3 × 25 steps here: under 1e-6).
+ */
+export const WEBGPU_TOLERANCE = 1e-4
+
+/** The largest |a[i] − b[i]|. */
+export function largestDifference (a: Float32Array, b: Float32Array): number {
+  if (a.length !== b.length) return Number.POSITIVE_INFINITY
+  let largest = 0
+  for (let i = 0; i < a.length; i++) largest = Math.max(largest, Math.abs(a[i]! - b[i]!))
+  return largest
+}
+
 export function formatRoundLine (line: RoundLine): string {
   const extra = line.round === 0 ? 'initial weights' : `${line.used} deltas, closed by ${line.closedBy}${line.missing.length > 0 ? `, shards ${line.missing.join(',')} to next round` : ''}`
   return `round ${String(line.round).padStart(3)}  test accuracy ${(line.accuracy * 100).toFixed(2).padStart(6)} %  loss ${line.loss.toFixed(4)}  ${line.wallS.toFixed(1).padStart(6)} s  (${extra})`
@@ -200,8 +232,10 @@ if (import.meta.main) {
       'train-samples': { type: 'string', default: '8000' },
       'test-samples': { type: 'string', default: '2000' },
       plot: { type: 'string', default: 'out/train.png' },
+      kernel: { type: 'string', default: 'wasi' },
     },
   })
+  if (!['wasi', 'webgpu'].includes(values.kernel)) throw new Error(`--kernel must be wasi or webgpu, got ${values.kernel}`)
   if (!['mean', 'median', 'trimmedMean'].includes(values.aggregator)) throw new Error(`--aggregator must be mean, median or trimmedMean, got ${values.aggregator}`)
   if (!['average', 'nesterov'].includes(values.outer)) throw new Error(`--outer must be average or nesterov, got ${values.outer}`)
   const startedAt = performance.now()
@@ -223,12 +257,14 @@ if (import.meta.main) {
     deadlineMs: values['deadline-ms'] === undefined ? undefined : intFlag(values, 'deadline-ms'),
     trainSamples: intFlag(values, 'train-samples'),
     testSamples: intFlag(values, 'test-samples'),
+    kernel: values.kernel as 'wasi' | 'webgpu',
     onRound: line => console.log(formatRoundLine(line)),
   }
-  const grid = await startLocalGrid({ providers, coresPerProvider: intFlag(values, 'cores') })
+  const gpu = run.kernel === 'webgpu'
+  const grid = await startLocalGrid({ providers, coresPerProvider: intFlag(values, 'cores'), providerFlags: gpu ? ['--runtimes', 'webgpu', '--software-gpu'] : [] })
   try {
     await waitForOffers(grid.requester.client, providers)
-    console.log(`training a 784-${values.hidden}-10 MLP on ${values['train-samples']} MNIST digits in ${values.shards} shards on ${providers} providers; testing on ${values['test-samples']} held out`)
+    console.log(`training a 784-${values.hidden}-10 MLP on ${values['train-samples']} MNIST digits in ${values.shards} shards on ${providers} providers (${gpu ? 'WGSL kernel on webgpu' : 'WASI kernel'}); testing on ${values['test-samples']} held out`)
     const result = await runTraining(grid.requester.client, run)
     await mkdir(dirname(values.plot), { recursive: true })
     await writeFile(values.plot, trainingPlot([{ points: result.lines, colour: [31, 119, 180] }]))
@@ -238,8 +274,13 @@ if (import.meta.main) {
     // A round that went without some shard cannot be replayed here, so the check needs them all.
     const complete = result.lines.slice(1).every(line => line.missing.length === 0)
     const baseline = complete ? await trainInOneProcess(run) : undefined
-    const same = baseline !== undefined && equalBytes(new Uint8Array(baseline.weights.buffer), new Uint8Array(result.weights.buffer))
-    console.log(baseline === undefined ? 'some round went without a shard: no one-process replay to compare with' : `one process, no grid: ${baseline.seconds.toFixed(1)} s; the same weights bit for bit: ${same ? 'yes' : 'NO'}`)
+    const apart = baseline === undefined ? Number.POSITIVE_INFINITY : largestDifference(baseline.weights, result.weights)
+    const same = baseline !== undefined && (gpu ? apart <= WEBGPU_TOLERANCE : equalBytes(new Uint8Array(baseline.weights.buffer), new Uint8Array(result.weights.buffer)))
+    console.log(baseline === undefined
+      ? 'some round went without a shard: no one-process replay to compare with'
+      : gpu
+        ? `one process, no grid, WASI kernel: ${baseline.seconds.toFixed(1)} s; weights at most ${apart.toExponential(2)} apart (tolerance ${WEBGPU_TOLERANCE}): ${same ? 'yes' : 'NO'}`
+        : `one process, no grid: ${baseline.seconds.toFixed(1)} s; the same weights bit for bit: ${same ? 'yes' : 'NO'}`)
     console.log(summaryLine({ name: 'train', category: 'deep learning', verified: same, wallS: (performance.now() - startedAt) / 1000, baselineS: baseline?.seconds ?? 0, tasks: run.rounds! * run.shards!, providers, gridS: final.wallS }))
   } finally {
     await grid.stop()
