@@ -153,6 +153,11 @@ export async function * trainDataParallel<Evaluation = undefined> (client: Conun
   }
 }
 
+function allFinite (values: Float32Array): boolean {
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return false
+  return true
+}
+
 function bytesOf (weights: Float32Array): Uint8Array {
   return new Uint8Array(weights.buffer, weights.byteOffset, weights.byteLength)
 }
@@ -182,8 +187,9 @@ async function readDeltas (results: ReadonlyArray<MapResult<TaskInput>>, order: 
       reject(`/out/delta holds ${bytes.byteLength} bytes, the weights ${length * 4}`)
       continue
     }
-    const delta = new Float32Array(bytes.slice().buffer)
-    if (!delta.every(Number.isFinite)) {
+    // A view where the bytes are aligned for f32 (as a whole output read from the node is), a copy where not.
+    const delta = bytes.byteOffset % 4 === 0 ? new Float32Array(bytes.buffer, bytes.byteOffset, length) : new Float32Array(bytes.slice().buffer)
+    if (!allFinite(delta)) {
       reject('/out/delta holds values that are not finite')
       continue
     }
