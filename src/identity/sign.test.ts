@@ -2,7 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { bytesToHex, hashMessage, hexToBytes, recoverMessageAddress } from 'viem'
 import { secp256k1 } from '@noble/curves/secp256k1.js'
-import { canonicalJson, addressOfPeer, publicKeyOfPeer, recoverSigner, signDigest, signingDigest, verifyDigest } from './sign.ts'
+import { canonicalJson, addressOfPeer, PRECOMPUTE_AFTER, publicKeyOfPeer, recoverSigner, signDigest, signingDigest, verifyDigest } from './sign.ts'
 import { generateNodeKey } from './nodeKey.ts'
 
 test('canonical JSON does not depend on key order', () => {
@@ -54,5 +54,18 @@ test('verifyDigest agrees with the reference ECDSA verification on valid, tamper
       assert.equal(verifyDigest(publicKey, digest, bytesToHex(candidate)), reference)
     }
     assert.equal(verifyDigest(publicKey, digest, signature), true)
+  }
+})
+
+test('verifyDigest gives the same answers before and after a key is used often enough to get its tables', async () => {
+  const key = await generateNodeKey()
+  const other = await generateNodeKey()
+  const publicKey = publicKeyOfPeer(key.peerId)!
+  for (let i = 0; i < PRECOMPUTE_AFTER * 2; i++) {
+    const digest = signingDigest('conun/test/1', { i })
+    const signature = signDigest(key.secret, digest)
+    assert.equal(verifyDigest(publicKey, digest, signature), true, `use ${i + 1}`)
+    assert.equal(verifyDigest(publicKey, digest, signDigest(other.secret, digest)), false, `use ${i + 1}, another key's signature`)
+    assert.equal(verifyDigest(publicKey, signingDigest('conun/test/1', { i: -1 }), signature), false, `use ${i + 1}, another digest`)
   }
 })
