@@ -17,6 +17,7 @@ import type { RunMessage } from './protocol.ts'
 import { closeFdsUnder } from './reclaimFds.ts'
 import { runOnWorker } from './runOnWorker.ts'
 import { WorkerPool } from './workerPool.ts'
+import { writeWorkerScript } from './workerScript.ts'
 import { Settling } from '../settling.ts'
 
 export interface WasiRuntimeOptions {
@@ -44,9 +45,10 @@ export interface WasiRuntime extends Runtime {
   stats(): WasiRuntimeStats
 }
 
-const WORKER_URL = new URL('./worker.ts', import.meta.url)
 /** The JS side of a worker is small; wasm memory is capped separately, in the module. */
 const WORKER_LIMITS = { maxOldGenerationSizeMb: 128, maxYoungGenerationSizeMb: 32 }
+/** The folder in workDir that holds the worker's modules. */
+export const WORKER_SCRIPT_DIR = 'modules'
 /** An idle worker ends after this long by default; the next task starts one again (tens of ms). */
 const WORKER_IDLE_MS = 60_000
 /** stdout and stderr are held in memory, so their capture stops here even under a larger output limit. */
@@ -65,7 +67,10 @@ export function createWasiRuntime(options: WasiRuntimeOptions): WasiRuntime {
   if (!Number.isInteger(slots) || slots < 1) throw new Error('slots must be a whole number ≥ 1')
   mkdirSync(workDir, { recursive: true })
   const cache = new ModuleCache(options.moduleCacheSize ?? 64)
-  const pool = new WorkerPool(slots, () => new Worker(WORKER_URL, {
+  // The worker's modules as JavaScript (see workerScript.ts), beside the task folders; close removes them.
+  const scriptDir = join(workDir, WORKER_SCRIPT_DIR)
+  const workerUrl = writeWorkerScript(scriptDir)
+  const pool = new WorkerPool(slots, () => new Worker(workerUrl, {
     // Every worker would otherwise print node:wasi's "experimental" warning.
     execArgv: ['--disable-warning=ExperimentalWarning'],
     resourceLimits: WORKER_LIMITS,
@@ -167,6 +172,7 @@ export function createWasiRuntime(options: WasiRuntimeOptions): WasiRuntime {
       await pool.close()
       await running.all()
       await Promise.all([...folders.keys()].map(removeFolders))
+      await rm(scriptDir, { recursive: true, force: true })
     },
     stats: () => ({ compiles: cache.compiles, cachedModules: cache.size, workersStarted: pool.started, workersLive: pool.live }),
   }

@@ -1,0 +1,23 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { writeWorkerScript } from './workerScript.ts'
+
+test('the worker\'s modules are written as JavaScript that imports only Node\'s modules and each other', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'conun-worker-script-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  const entry = writeWorkerScript(dir)
+  assert.equal(fileURLToPath(entry), join(dir, 'worker.mjs'))
+  const files = (await readdir(dir)).sort()
+  assert.ok(files.includes('workerTask.mjs') && files.includes('sandboxImports.mjs'), files.join(', '))
+  for (const file of files) {
+    const js = await readFile(join(dir, file), 'utf8')
+    for (const [, specifier] of js.matchAll(/\bfrom\s*['"]([^'"]+)['"]/g)) {
+      assert.ok(specifier!.startsWith('node:') || (specifier!.startsWith('./') && files.includes(specifier!.slice(2))), `${file} imports ${specifier}`)
+    }
+    assert.doesNotMatch(js, /\bimport type\b/, `${file} has its types stripped`)
+  }
+})
