@@ -70,9 +70,17 @@ async function stopHosts (child: ChildProcess): Promise<void> {
   clearTimeout(timer)
 }
 
-async function countConnectedOffers (client: ConunClient): Promise<number> {
-  return (await client.peers()).filter(peer => peer.offer !== null && peer.connected).length
+/** The requester's view: peers it holds a connection to, offers in its book, and peers with both. */
+async function requesterView (client: ConunClient): Promise<{ connections: number, offers: number, both: number }> {
+  const peers = await client.peers()
+  return {
+    connections: peers.filter(peer => peer.connected).length,
+    offers: peers.filter(peer => peer.offer !== null).length,
+    both: peers.filter(peer => peer.offer !== null && peer.connected).length,
+  }
 }
+
+const describeView = (view: { connections: number, offers: number }) => `${view.connections} peers connected, ${view.offers} offers in the book`
 
 export async function measureManyProviders (count: number, options: { processes: number, tasks: number, idleSeconds: number, module: string }): Promise<ManyProvidersResult> {
   const { processes, tasks, idleSeconds, module } = options
@@ -95,13 +103,14 @@ export async function measureManyProviders (count: number, options: { processes:
     await Promise.all(perProcess.map(async (m, i) => startHosts(hosts, m, join(root, `process-${i}`), chainFlags, bootstrap)))
     // Offers travel by gossip: the book fills over a few rounds after the last node is up.
     const deadline = Date.now() + 120_000
-    let connected = await countConnectedOffers(client)
-    while (connected < count && Date.now() < deadline) {
+    let view = await requesterView(client)
+    while (view.both < count && Date.now() < deadline) {
       await sleep(1000)
-      connected = await countConnectedOffers(client)
+      view = await requesterView(client)
     }
+    const connected = view.both
     const startSeconds = (performance.now() - started) / 1000
-    console.log(`  ${connected} of ${count} providers connected with their offers in the book after ${startSeconds.toFixed(0)} s`)
+    console.log(`  ${connected} of ${count} providers connected with their offers in the book after ${startSeconds.toFixed(0)} s (${describeView(view)})`)
 
     await sleep(10_000)
     const hostPids = hosts.map(child => child.pid!)
@@ -116,6 +125,8 @@ export async function measureManyProviders (count: number, options: { processes:
     const requesterRssMbPerProvider = (rssMb(requesterPid) - rssBefore) / Math.max(connected, 1)
     console.log(`  requester idle: ${idleRequesterCpuPercent.toFixed(2)} % CPU, ${requesterRssMbPerProvider.toFixed(2)} MB RSS per connected provider`)
     console.log(`  provider idle: ${idleProviderCpuPercent.toFixed(3)} % CPU and ${idleGossipPerProviderPerSecond.toFixed(2)} gossip messages received a second, each (${gossipMessages} in all over ${idleSeconds} s)`)
+    const afterIdle = await requesterView(client)
+    console.log(`  after the idle time: ${afterIdle.both} connected with offers (${describeView(afterIdle)})`)
 
     const used = new Set<string>()
     const stopEvents = await client.events(event => { if (event.source === 'requester' && event.type === 'task.done') used.add(event.provider) })
