@@ -4,11 +4,12 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { startLocalGrid } from '../src/devnet/index.ts'
-import { assemblyScriptModule, map } from '../src/sdk/index.ts'
+import { assemblyScriptModule } from '../src/sdk/index.ts'
 import { firstRecords, loadMnist } from '../examples/train/mnist.ts'
 import { initialMlpWeights, mlpTrainArgs, MLP_SOURCE } from '../examples/train/mlp.ts'
 import { runTraining } from '../examples/train/train.ts'
 import { waitFor } from './helpers.ts'
+import { stepOnTwoProviders } from './trainingStep.ts'
 import type { TrainingRun } from '../examples/train/train.ts'
 
 const grid = await startLocalGrid({ providers: 3, coresPerProvider: 1 })
@@ -44,20 +45,13 @@ test('replicas of one training step are bit-identical on two providers, and the 
   const weights = await client.uploadBytes(new Uint8Array(initialMlpWeights(hidden).buffer))
   const shard = await client.uploadBytes(firstRecords((await loadMnist()).train, 800))
   const step = { args: mlpTrainArgs({ hidden, steps: 20, batch: 32, learningRate: 0.1, seed: 3, offset: 0, shift: 2 }), inputs: { shard: shard.cid } }
-  const deltaOn = async (options: { providers?: string[], replication?: number }) => {
-    const job = { runtime: 'wasi' as const, module, inputs: { weights: weights.cid }, replication: options.replication, constraints: { providers: options.providers } }
-    for await (const result of map(client, [step], { ...job, task: task => task })) return { delta: result.files.delta!, provider: result.provider }
-    throw new Error('the step returned no result')
-  }
   const [a, b] = grid.providers
-  const onA = await deltaOn({ providers: [a!.peerId] })
-  const onB = await deltaOn({ providers: [b!.peerId] })
+  const { onA, onB, replicated } = await stepOnTwoProviders(client, [a!, b!], { runtime: 'wasi', module, inputs: { weights: weights.cid } }, step)
   assert.equal(onA.provider, a!.peerId)
   assert.equal(onB.provider, b!.peerId)
   assert.equal(onA.delta.size, (784 * hidden + hidden + hidden * 10 + 10) * 4)
   assert.deepEqual(await onB.delta.bytes(), await onA.delta.bytes(), 'the same bytes from both providers')
   assert.equal(onB.delta.cid, onA.delta.cid)
-  const replicated = await deltaOn({ replication: 2 })
   assert.equal(replicated.delta.cid, onA.delta.cid, 'two replicas agreed on the same delta')
 })
 

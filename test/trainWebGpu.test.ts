@@ -9,12 +9,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startLocalGrid } from '../src/devnet/index.ts'
 import { detectGpu } from '../src/runtime/index.ts'
-import { map } from '../src/sdk/index.ts'
 import { exampleRunner } from '../examples/runExample.ts'
 import { firstRecords, loadMnist, RECORD_BYTES } from '../examples/train/mnist.ts'
 import { initialMlpWeights, mlpGpuParams, mlpGpuPlan, mlpTrainArgs, MLP_WGSL } from '../examples/train/mlp.ts'
 import { largestDifference, runTraining, trainInOneProcess, WEBGPU_TOLERANCE } from '../examples/train/train.ts'
 import { waitFor } from './helpers.ts'
+import { stepOnTwoProviders } from './trainingStep.ts'
 import type { TrainingRun } from '../examples/train/train.ts'
 
 if (await detectGpu() === null) {
@@ -34,18 +34,13 @@ if (await detectGpu() === null) {
     const shardRef = await client.uploadBytes(records)
     const job = { runtime: 'webgpu' as const, module: MLP_WGSL, gpu: mlpGpuPlan(hidden, records.byteLength / RECORD_BYTES), inputs: { weights: weightsRef.cid } }
     const step = { args: mlpGpuParams(steps), inputs: { shard: shardRef.cid } }
-    const deltaOn = async (options: { providers?: string[], replication?: number }) => {
-      for await (const result of map(client, [step], { ...job, replication: options.replication, constraints: { providers: options.providers }, task: task => task })) return { delta: result.files.delta!, provider: result.provider }
-      throw new Error('the step returned no result')
-    }
     const [a, b] = grid.providers
-    const onA = await deltaOn({ providers: [a!.peerId] })
-    const onB = await deltaOn({ providers: [b!.peerId] })
+    const { onA, onB, replicated } = await stepOnTwoProviders(client, [a!, b!], job, step)
     assert.equal(onA.provider, a!.peerId)
     assert.equal(onB.provider, b!.peerId)
     assert.equal(onA.delta.size, weights.byteLength)
     assert.equal(onB.delta.cid, onA.delta.cid, 'the same bytes from both providers')
-    assert.equal((await deltaOn({ replication: 2 })).delta.cid, onA.delta.cid, 'two replicas agreed on the same delta')
+    assert.equal(replicated.delta.cid, onA.delta.cid, 'two replicas agreed on the same delta')
 
     // The WASI kernel, here in one process, on the same weights and samples.
     const dir = await mkdtemp(join(tmpdir(), 'conun-train-webgpu-'))
