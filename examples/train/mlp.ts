@@ -52,7 +52,7 @@ export interface MlpSteps {
 
 /** The args of one training task: `mlp train HIDDEN STEPS BATCH LR SEED OFFSET SHIFT`. */
 export function mlpTrainArgs (s: MlpSteps): string[] {
-  return ['train', ...mlpGpuParams(s)]
+  return ['train', ...stepValues(s)]
 }
 
 /**
@@ -61,6 +61,11 @@ export function mlpTrainArgs (s: MlpSteps): string[] {
  */
 export function mlpGpuParams (s: MlpSteps): string[] {
   if (s.offset >= 2 ** 24 || s.seed >= 2 ** 24) throw new RangeError('the WGSL kernel takes OFFSET and SEED below 2^24')
+  return stepValues(s)
+}
+
+/** HIDDEN STEPS BATCH LR SEED OFFSET SHIFT, as both kernels take them. */
+function stepValues (s: MlpSteps): string[] {
   return [s.hidden, s.steps, s.batch, s.learningRate, s.seed, s.offset, s.shift ?? 0].map(String)
 }
 

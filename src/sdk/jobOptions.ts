@@ -1,4 +1,5 @@
 import { assemblyScriptModule } from './assemblyScriptModule.ts'
+import { bytesView } from '../util/index.ts'
 import type { JobSpecInput, TaskOutcome } from '../requester/index.ts'
 import type { ConunClient } from './client.ts'
 
@@ -29,12 +30,8 @@ export async function jobSpecOf (options: JobOptions, tasks: TaskInput[]): Promi
 }
 
 export function outputOf (client: ConunClient, output: { cid: string, size: number }): TaskOutput {
-  return { cid: output.cid, size: output.size, bytes: async () => plainBytes(await client.contentBytes(output.cid)) }
-}
-
-/** A Buffer's bytes as a plain Uint8Array over the same memory: outputs can be large, and a copy is garbage at once. */
-export function plainBytes (buffer: Buffer): Uint8Array {
-  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength)
+  // A view, not a copy: outputs can be large, and a copy is garbage at once.
+  return { cid: output.cid, size: output.size, bytes: async () => bytesView(await client.contentBytes(output.cid)) }
 }
 
 /** A task's files from /out by their path inside it. */

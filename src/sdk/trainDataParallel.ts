@@ -1,6 +1,7 @@
 import { aggregateDeltas } from './aggregateDeltas.ts'
 import { applyOuterStep } from './outerStep.ts'
 import { rounds } from './rounds.ts'
+import { bytesView } from '../util/index.ts'
 import type { Aggregator } from './aggregateDeltas.ts'
 import type { ConunClient } from './client.ts'
 import type { TaskProgress } from './completedTasks.ts'
@@ -114,7 +115,7 @@ export async function * trainDataParallel<Evaluation = undefined> (client: Conun
       reads.set(result, read)
     },
     round: async (state, t) => {
-      const weights = await client.uploadBytes(bytesOf(state.weights))
+      const weights = await client.uploadBytes(bytesView(state.weights))
       // Shards the last round went without go first, so they are the first to be scheduled.
       const missing = t === 0 ? [] : [...shards.keys()].filter(shard => !state.used.includes(shard))
       const order = [...new Set([...missing, ...shards.keys()])]
@@ -156,10 +157,6 @@ export async function * trainDataParallel<Evaluation = undefined> (client: Conun
 function allFinite (values: Float32Array): boolean {
   for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return false
   return true
-}
-
-function bytesOf (weights: Float32Array): Uint8Array {
-  return new Uint8Array(weights.buffer, weights.byteOffset, weights.byteLength)
 }
 
 /**

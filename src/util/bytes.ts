@@ -27,6 +27,11 @@ export function concatBytes (parts: readonly Uint8Array[]): Uint8Array {
   return joined
 }
 
+/** The bytes of any typed array or Buffer, as a plain Uint8Array over the same memory (no copy). */
+export function bytesView (view: ArrayBufferView): Uint8Array {
+  return new Uint8Array(view.buffer, view.byteOffset, view.byteLength)
+}
+
 export function equalBytes (a: Uint8Array, b: Uint8Array): boolean {
   return a.byteLength === b.byteLength && a.every((byte, i) => byte === b[i])
 }
