@@ -15,10 +15,15 @@ import type { GossipsubOpts } from '@libp2p/gossipsub'
  * so gossipsub's own signature (and its check at every hop) was a second one over the same message.
  * With 300 providers on two cores, that check took 30 s of a host process's 100 s of CPU, and the
  * offer's own 12 s.
+ *
+ * A message with no subscribed peer to go to is refused, not published (allowPublishToZeroTopicPeers
+ * false). Gossipsub remembers every message it publishes and refuses the same bytes again as a
+ * duplicate; with content-hash ids, an offer first published before any peer had subscribed was
+ * remembered though it reached nobody, and never went out after. A refused one is tried again.
  */
 export const GOSSIP_OPTIONS: Partial<GossipsubOpts> = {
   globalSignaturePolicy: 'StrictNoSign',
-  allowPublishToZeroTopicPeers: true,
+  allowPublishToZeroTopicPeers: false,
   emitSelf: false,
   scoreParams: { IPColocationFactorWeight: 0 },
 }
