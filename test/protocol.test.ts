@@ -189,7 +189,7 @@ test('offer books: a node that joins asks its first peers for their books, and v
   const joinerKey = await generateNodeKey()
   const joiner = await createLibp2p(await hostOptions({ privateKey: joinerKey.privateKey, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], allowPrivateAddresses: true }))
   const book = new OfferBook()
-  const exchange = await startOfferExchange({ host: joiner, book, chainId: 31337 })
+  const exchange = await startOfferExchange({ host: joiner, book, chainId: 31337, collect: true })
   t.after(async () => {
     await exchange.stop()
     await joiner.stop()

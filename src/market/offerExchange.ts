@@ -15,12 +15,20 @@ export interface OfferExchangeInit {
   readonly chainId: number
   /** This node's current offer, when it provides (see ownOffer.ts: the same offer until its terms change or it ages). */
   readonly ownOffer?: () => SignedOffer
+  /**
+   * Gather the grid's offers from the start (a node that requests, relays or bootstraps others).
+   * A node that only provides has no use for them: it announces its own and starts gathering when
+   * it first requests (collect()), so that it does not hear and check every other provider's renewals.
+   */
+  readonly collect: boolean
   readonly onRejected?: (from: string, error: WireError) => void
 }
 
 export interface OfferExchange {
   /** Asks one peer directly for its offer (the fast path after connecting). */
   query(peer: PeerId, signal?: AbortSignal): Promise<SignedOffer | undefined>
+  /** Starts gathering others' offers (gossip, books, direct asks), with the peers already met; once is enough. */
+  collect(): void
   stop(): Promise<void>
 }
 
@@ -28,12 +36,12 @@ const OFFER_REFRESH_INTERVAL_MS = 10_000
 /**
  * How often a provider checks whether its offer changed, or its last announcement reached nobody,
  * to announce it. An offer is signed again when its terms change or half its validity has passed
- * (ownOffer.ts), so it is announced every 2.5 minutes at idle. Every node hears every provider's
- * announcements and checks each message's signature, the one idle cost that grows with the grid:
- * N/150 messages a second. A node that joins asks its first peers for their books
- * (offerBookSync.ts) rather than having every provider announce to everybody as it joins (N
- * messages to N nodes per joiner); connected requesters ask a provider directly when its offer
- * nears expiry (refresh below).
+ * (ownOffer.ts), so it is announced every 2.5 minutes at idle. Every node that gathers offers
+ * hears every provider's announcements and checks each one's signature, the one idle cost that
+ * grows with the grid: N/150 messages a second (providers that do not request do not gather). A
+ * node that joins asks its first peers for their books (offerBookSync.ts) rather than having every
+ * provider announce to everybody as it joins (N messages to N nodes per joiner); connected
+ * requesters ask a provider directly when its offer nears expiry (refresh below).
  */
 const OFFER_CHANGE_CHECK_MS = 5_000
 /** Peers a node asks for their whole offer book as it meets them: its way into the grid's offers. */
@@ -114,9 +122,6 @@ export async function startOfferExchange (init: OfferExchangeInit): Promise<Offe
   const onIdentify = (event: CustomEvent<{ peerId: PeerId, protocols: string[] }>) => onPeerProtocols(event.detail.peerId, event.detail.protocols)
   const onPeerUpdate = (event: CustomEvent<{ peer: { id: PeerId, protocols: string[] } }>) => onPeerProtocols(event.detail.peer.id, event.detail.peer.protocols)
   const onDisconnect = (event: CustomEvent<PeerId>) => asked.delete(event.detail.toString())
-  host.addEventListener('peer:identify', onIdentify as never)
-  host.addEventListener('peer:update', onPeerUpdate as never)
-  host.addEventListener('peer:disconnect', onDisconnect as never)
 
   const pubsub = host.services.pubsub
   const onMessage = (event: CustomEvent<{ topic: string, data: Uint8Array, from?: PeerId }>) => {
@@ -128,14 +133,12 @@ export async function startOfferExchange (init: OfferExchangeInit): Promise<Offe
       reject(from, error)
     }
   }
-  pubsub.addEventListener('message', onMessage as never)
-  pubsub.subscribe(TOPIC_OFFERS)
 
   // Gossip is best effort: with many providers on one requester, republished offers were seen to
   // stop arriving, and a first query can fail on a busy machine. A connected provider whose offer
   // is missing or about to expire is asked again directly.
   const notServing = new Map<string, number>()
-  const refresh = setInterval(() => {
+  const refreshOffers = () => {
     const soon = Date.now() + OFFER_REFRESH_BEFORE_EXPIRY_MS
     const peers = new Map(host.getConnections().map(connection => [connection.remotePeer.toString(), connection.remotePeer]))
     for (const [id, peer] of peers) {
@@ -150,8 +153,24 @@ export async function startOfferExchange (init: OfferExchangeInit): Promise<Offe
         reject(id, error)
       })
     }
-  }, OFFER_REFRESH_INTERVAL_MS)
-  unrefTimer(refresh)
+  }
+
+  let refresh: NodeJS.Timeout | undefined
+  const collect = () => {
+    if (refresh !== undefined) return
+    host.addEventListener('peer:identify', onIdentify as never)
+    host.addEventListener('peer:update', onPeerUpdate as never)
+    host.addEventListener('peer:disconnect', onDisconnect as never)
+    pubsub.addEventListener('message', onMessage as never)
+    pubsub.subscribe(TOPIC_OFFERS)
+    refresh = setInterval(refreshOffers, OFFER_REFRESH_INTERVAL_MS)
+    unrefTimer(refresh)
+    // The peers met before: their books and offers now, as if they had just been identified.
+    for (const peer of new Set(host.getConnections().map(connection => connection.remotePeer))) {
+      host.peerStore.get(peer).then(record => onPeerProtocols(peer, record.protocols), () => { /* identify will tell */ })
+    }
+  }
+  if (init.collect) collect()
 
   let timer: NodeJS.Timeout | undefined
   let onAddressChange: (() => void) | undefined
@@ -177,15 +196,18 @@ export async function startOfferExchange (init: OfferExchangeInit): Promise<Offe
 
   return {
     query,
+    collect,
     async stop () {
       clearInterval(timer)
-      clearInterval(refresh)
-      host.removeEventListener('peer:identify', onIdentify as never)
-      host.removeEventListener('peer:update', onPeerUpdate as never)
-      host.removeEventListener('peer:disconnect', onDisconnect as never)
-      pubsub.removeEventListener('message', onMessage as never)
       if (onAddressChange !== undefined) host.removeEventListener('self:peer:update', onAddressChange)
-      pubsub.unsubscribe(TOPIC_OFFERS)
+      if (refresh !== undefined) {
+        clearInterval(refresh)
+        host.removeEventListener('peer:identify', onIdentify as never)
+        host.removeEventListener('peer:update', onPeerUpdate as never)
+        host.removeEventListener('peer:disconnect', onDisconnect as never)
+        pubsub.removeEventListener('message', onMessage as never)
+        pubsub.unsubscribe(TOPIC_OFFERS)
+      }
       await stopServingBook()
       if (init.ownOffer !== undefined) await host.unhandle(PROTOCOL_OFFER)
     },

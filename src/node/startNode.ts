@@ -154,7 +154,7 @@ export async function startNode (config: NodeConfig, passphrase: string, options
       addrs: offerAddrs(host.getMultiaddrs().map(String), plan.mode),
     }))
   }
-  const exchange: OfferExchange = await startOfferExchange({ host, book: offers, chainId: config.chainId, ownOffer: currentOffer })
+  const exchange: OfferExchange = await startOfferExchange({ host, book: offers, chainId: config.chainId, ownOffer: currentOffer, collect: !config.provide })
 
   const jobStore = new JobStore(db)
   const requester = createRequester({
@@ -172,6 +172,9 @@ export async function startNode (config: NodeConfig, passphrase: string, options
     },
     config: config.scheduler,
   })
+  // A provider node gathers the grid's offers once it has requested (see OfferExchangeInit.collect).
+  if (requester.jobs(1).length > 0) exchange.collect()
+  requester.events.on(event => { if (event.type === 'job.submitted') exchange.collect() })
   requester.resume()
   reconnectKnownProviders(host)
   const stopBootstrapping = keepBootstrapped(host, config.bootstrap)

@@ -111,6 +111,8 @@ export async function startBrowserProvider (init: BrowserProviderInit): Promise<
     host,
     book: new OfferBook(),
     chainId: init.chainId,
+    // A tab only provides: it announces its offer and gathers nobody else's.
+    collect: false,
     ownOffer: ownOffer(init.key, () => ({
       chainId: init.chainId,
       runtimes: gpu?.usable === true ? ['wasi', 'webgpu'] : ['wasi'],
