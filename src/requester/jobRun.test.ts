@@ -42,8 +42,9 @@ class FakeLink implements ProviderLink {
 
   path () { return 'direct' as const }
   rttMs () { return 1 }
+  readonly cancelled: string[] = []
   assign (tasks: readonly TaskAssignment[]) { this.assigned.push(...tasks) }
-  cancel () {}
+  cancel (taskIds: readonly string[]) { this.cancelled.push(...taskIds) }
   sendReceipt () {}
   async close () { this.closed = true }
 
@@ -107,6 +108,29 @@ test('the scheduler fills each provider\'s window, widens it once the provider\'
   await run.done
   assert.equal(store.job('j').state, 'completed')
   assert.deepEqual(store.outcomes('j').map(task => [task.state, task.attempts, task.provider]), Array.from({ length: 10 }, () => ['done', 1, link!.peerId]))
+})
+
+test('at the job\'s tail, a task waiting behind another at a slow provider moves to a provider whose core is idle', async () => {
+  const { run, store, events, links } = await schedulerWith({}, 4, 2, 4)
+  const [fast, slow] = links
+  await waitUntil(() => fast!.assigned.length === 2 && slow!.assigned.length === 2)
+  const [running, waiting] = slow!.assigned
+  slow!.handlers.onStarted([running!.taskId])
+  const retries: string[] = []
+  events.on(event => { if (event.type === 'task.retry') retries.push(`${event.idx} ${event.reason}`) })
+  // The fast provider is done with both of its tasks while the slow one still runs its first.
+  fast!.answer()
+  await waitUntil(() => fast!.assigned.length === 1)
+  assert.deepEqual(fast!.assigned.map(task => [task.taskId, task.attempt]), [[waiting!.taskId, 2]])
+  assert.deepEqual(slow!.cancelled, [waiting!.taskId])
+  assert.deepEqual(retries, [`${waiting!.taskId} moved`])
+  fast!.answer()
+  slow!.assigned.splice(1)
+  slow!.answer()
+  await run.done
+  assert.equal(store.job('j').state, 'completed')
+  const moved = store.outcomes('j').find(task => task.idx === Number(waiting!.taskId))!
+  assert.deepEqual([moved.state, moved.attempts, moved.provider], ['done', 2, fast!.peerId])
 })
 
 test('a provider whose link closes loses its replicas to the provider that holds none of those tasks; the job completes', async () => {

@@ -3,6 +3,7 @@ import { canonicalOutcome, checkOutputs, invalidOutput, outcomeHash, spotCheckPr
 import type { ReturnedOutput, ReturnedReplica, StoredOutput, ToleranceView } from '../validation/index.ts'
 import { ProviderPool } from './providerPool.ts'
 import { ReceiptPacer } from './receiptPacer.ts'
+import { tailMoves } from './tailMoves.ts'
 import { TaskQueue } from './taskQueue.ts'
 import { DETERMINISTIC_FAILURES } from './taskState.ts'
 import type { JobStore } from './jobStore.ts'
@@ -70,6 +71,8 @@ interface Outstanding {
   readonly attempt: number
   readonly peerId: string
   deadline: number
+  /** The provider said it started the task (until then it may wait behind the provider's others). */
+  started?: true
 }
 
 type Outputs = ReturnedOutput[]
@@ -119,6 +122,8 @@ export class JobRun {
   private unservedSince: number | undefined
   /** Tasks a trusted provider runs alone (adaptive replication): quorum 1, and no verdict. */
   private readonly unreplicated = new Set<number>()
+  /** Tasks moved at the job's tail (once each at most), with the provider each was moved to until it is sent there. */
+  private readonly moved = new Map<number, string | undefined>()
   private readonly pool: ProviderPool
   private remaining = 0
   private fetches = 0
@@ -307,15 +312,18 @@ export class JobRun {
 
   /** Fills every provider's window from the queue, and records the dispatches before sending them. */
   private pump (): void {
-    if (this.finished || this.queue.length === 0) return
+    if (this.finished) return
+    if (this.queue.length === 0) this.moveWaitingTasks()
+    if (this.queue.length === 0) return
     const batches = new Map<PooledProvider, TaskAssignment[]>()
     const dispatches: Array<{ idx: number, attempt: number, peerId: string, address: string }> = []
     const now = this.now()
     const { spec } = this.job
     this.pool.fillWindows(provider => {
       const { peerId, address } = provider.link
-      const idx = this.queue.take(idx => this.pool.mayTake(peerId, this.triedBy.get(idx)))
+      const idx = this.queue.take(idx => this.pool.mayTake(peerId, this.triedBy.get(idx)) && this.mayReceiveMoved(idx, peerId))
       if (idx === undefined) return false
+      if (this.moved.get(idx) !== undefined) this.moved.set(idx, undefined)
       this.maybeTrust(idx, peerId)
       const attempt = (this.attempts.get(idx) ?? 0) + 1
       this.attempts.set(idx, attempt)
@@ -341,8 +349,38 @@ export class JobRun {
     for (const taskId of taskIds) {
       const attempt = state.inFlight.get(Number(taskId))
       const entry = attempt === undefined ? undefined : this.outstanding.get(outstandingKey(Number(taskId), attempt))
-      if (entry !== undefined) entry.deadline = now + this.job.spec.limits.timeoutMs + this.deps.config.deadlineGraceMs
+      if (entry === undefined) continue
+      entry.deadline = now + this.job.spec.limits.timeoutMs + this.deps.config.deadlineGraceMs
+      entry.started = true
     }
+  }
+
+  /**
+   * With nothing queued, tasks waiting at a provider behind its running ones go back to the queue
+   * for providers with an idle core (see tailMoves), each once at most and only while it has
+   * attempts left: the attempt at the first provider is cancelled and ends as lost ('moved').
+   */
+  private moveWaitingTasks (): void {
+    const providers = [...this.pool.providers()].map(({ link, cores, inFlight }) => ({ peerId: link.peerId, cores, inFlight: inFlight.size }))
+    const waiting = [...this.outstanding.values()].filter(entry => entry.started !== true && !this.moved.has(entry.idx) && this.attemptsLeft(entry.idx))
+    for (const { task, to } of tailMoves(providers, waiting, (peerId, idx) => this.pool.mayTake(peerId, this.triedBy.get(idx)))) {
+      const key = outstandingKey(task.idx, task.attempt)
+      this.outstanding.delete(key)
+      const holder = this.pool.get(task.peerId)
+      holder?.inFlight.delete(task.idx)
+      holder?.link.cancel([String(task.idx)])
+      const others = this.replicasPending(task.idx) > 0 || (this.returned.get(task.idx)?.length ?? 0) > 0
+      if (!this.deps.store.loseAttempt(this.job.id, task.idx, task.attempt, others ? 'none' : 'retry', 'moved', `it waited at ${task.peerId} while ${to} had an idle core`)) continue
+      this.moved.set(task.idx, to)
+      this.queue.push(task.idx)
+      this.deps.events.emit({ type: 'task.retry', jobId: this.job.id, idx: task.idx, provider: task.peerId, reason: 'moved' })
+    }
+  }
+
+  /** A moved task goes to the provider it was moved to, while that one is linked. */
+  private mayReceiveMoved (idx: number, peerId: string): boolean {
+    const to = this.moved.get(idx)
+    return to === undefined || to === peerId || this.pool.get(to) === undefined
   }
 
   private onResults (state: PooledProvider, results: readonly TaskResult[], batch: SignedBatch): void {
@@ -497,6 +535,7 @@ export class JobRun {
     this.returned.delete(idx)
     this.views.delete(idx)
     this.unreplicated.delete(idx)
+    this.moved.delete(idx)
   }
 
   /**
