@@ -1,12 +1,20 @@
 import { test } from 'node:test'
+import type { TestContext } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { decryptKeystore, encryptKeystore, loadOrCreateNodeKey, readKeystore } from './keystore.ts'
 import type { KeystoreV3 } from './keystore.ts'
 import { generateNodeKey } from './nodeKey.ts'
 import { KeystoreCorruptError, WeakKeystoreError, WrongPassphraseError } from './errors.ts'
+
+/** A folder for one test's keystores, removed after it. */
+async function keystoreDir (t: TestContext): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'conun-ks-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  return dir
+}
 
 test('a node key survives a keystore round trip, and its PeerId and address come from one secret', async () => {
   const key = await generateNodeKey()
@@ -31,8 +39,8 @@ test('a wrong passphrase gives WrongPassphraseError', async () => {
   await assert.rejects(decryptKeystore(keystore, 'wrong', 'keystore', 'light'), WrongPassphraseError)
 })
 
-test('damaged keystores give KeystoreCorruptError', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'conun-ks-'))
+test('damaged keystores give KeystoreCorruptError', async (t) => {
+  const dir = await keystoreDir(t)
   const path = join(dir, 'node.key.json')
   await writeFile(path, '{ not json')
   await assert.rejects(readKeystore(path, 'x'), KeystoreCorruptError)
@@ -44,8 +52,8 @@ test('damaged keystores give KeystoreCorruptError', async () => {
   await assert.rejects(decryptKeystore({ ...keystore, address: other.address.slice(2).toLowerCase() }, 'pw', 'keystore', 'light'), KeystoreCorruptError)
 })
 
-test('loadOrCreateNodeKey creates once, then loads the same identity', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'conun-ks-'))
+test('loadOrCreateNodeKey creates once, then loads the same identity', async (t) => {
+  const dir = await keystoreDir(t)
   const path = join(dir, 'keys', 'node.key.json')
   const first = await loadOrCreateNodeKey(path, 'pw', 'light')
   assert.equal(first.created, true)
@@ -55,8 +63,8 @@ test('loadOrCreateNodeKey creates once, then loads the same identity', async () 
   assert.match(await readFile(path, 'utf8'), /"kdf": "scrypt"/)
 })
 
-test('a light (devnet) keystore opens only where a light one is allowed: never as a standard key', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'conun-ks-'))
+test('a light (devnet) keystore opens only where a light one is allowed: never as a standard key', async (t) => {
+  const dir = await keystoreDir(t)
   const path = join(dir, 'node.key.json')
   const { key } = await loadOrCreateNodeKey(path, 'conun-devnet-insecure', 'light')
   // Its passphrase right or wrong, a light keystore is refused before any scrypt work is done.

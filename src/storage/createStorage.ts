@@ -4,13 +4,13 @@ import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { unixfs } from '@helia/unixfs'
-import { FsDatastore } from 'datastore-fs'
 import { CID } from 'multiformats/cid'
 import { BlockSession, collect, serveBlocks } from './blockExchange.ts'
 import { createHelia } from './createHelia.ts'
 import { ContentNotFoundError, ContentTooLargeError, FetchAbortedError, InvalidCidError, InvalidDagError } from './errors.ts'
 import { inlineCid } from './inlineCid.ts'
 import { readFileDag } from './readFileDag.ts'
+import { ClosableFsDatastore } from './closableFsDatastore.ts'
 import { WholeBlockFsBlockstore } from './wholeBlockFsBlockstore.ts'
 import type { Libp2p, PeerId, ServiceMap } from '@libp2p/interface'
 import type { Libp2pOptions } from 'libp2p'
@@ -81,7 +81,7 @@ export function parseCid (cid: string): CID {
 export async function createStorage<S extends ServiceMap> (dir: string, libp2pOptions: Libp2pOptions<S>): Promise<Storage<S>> {
   await mkdir(join(dir, 'tmp'), { recursive: true })
   const blockstore = new WholeBlockFsBlockstore(join(dir, 'blocks'))
-  const datastore = new FsDatastore(join(dir, 'datastore'))
+  const datastore = new ClosableFsDatastore(join(dir, 'datastore'))
   // No HTTP routers or public gateways: content moves only between conun peers.
   const helia = await createHelia(blockstore, datastore, libp2pOptions)
   await helia.start()
@@ -226,6 +226,7 @@ export async function createStorage<S extends ServiceMap> (dir: string, libp2pOp
     },
     async stop () {
       await helia.stop()
+      await datastore.stopWriting()
     },
   }
   return storage

@@ -1,0 +1,31 @@
+import { FsDatastore } from 'datastore-fs'
+
+type PutArgs = Parameters<FsDatastore['put']>
+
+/**
+ * The node's datastore (peer records, DHT records). libp2p goes on writing peer records as its
+ * connections close, also once the node has stopped, so a stopped node's folder came back after it
+ * was removed (every test grid left folders in /tmp that way). Once stopped, it writes nothing more:
+ * a stopped node's peer records are worth nothing, and stop waits for the writes under way.
+ */
+export class ClosableFsDatastore extends FsDatastore {
+  private stopped = false
+  private readonly writing = new Set<Promise<unknown>>()
+
+  override async put (...[key, value, options]: PutArgs): ReturnType<FsDatastore['put']> {
+    if (this.stopped) return key
+    const write = super.put(key, value, options)
+    this.writing.add(write)
+    try {
+      return await write
+    } finally {
+      this.writing.delete(write)
+    }
+  }
+
+  /** No write starts after this; resolves once those under way have ended. */
+  async stopWriting (): Promise<void> {
+    this.stopped = true
+    await Promise.allSettled([...this.writing])
+  }
+}
