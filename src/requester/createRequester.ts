@@ -83,6 +83,8 @@ export interface JobStatus {
   readonly counts: Record<TaskState, number>
   /** Providers working on the job now, and how each is reached. */
   readonly providers: Array<{ peerId: string, address: string, inFlight: number, maxInFlight: number, path: ConnectionPath }>
+  /** Tasks done per provider (whose result was accepted), most first: every provider the job had. */
+  readonly doneByProvider: Array<{ peerId: string, done: number }>
 }
 
 export interface Requester {
@@ -198,6 +200,7 @@ export function createRequester (init: RequesterInit): Requester {
     job: init.store.job(jobId),
     counts: init.store.taskCounts(jobId),
     providers: runs.get(jobId)?.providers() ?? [],
+    doneByProvider: init.store.doneByProvider(jobId),
   })
 
   return {

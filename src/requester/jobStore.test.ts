@@ -168,6 +168,24 @@ test('a database made before task_counts gets them filled from its tasks', () =>
   assert.deepEqual(new JobStore(db).taskCounts('j'), { queued: 0, running: 0, done: 1, failed: 0, cancelled: 2 }, 'a second open fills nothing twice')
 })
 
+test('tasks done are counted per provider whose attempt was accepted; a database made before those counts gets them filled', () => {
+  const db = openDatabase(':memory:')
+  const store = new JobStore(db)
+  store.createJob('j', spec, '0x00', ['a', 'b', 'c'].map(arg => ({ args: [arg], env: {}, inputs: [] })))
+  store.dispatch('j', [{ idx: 0, attempt: 1, peerId: 'p1', address: '0x1' }, { idx: 1, attempt: 1, peerId: 'p2', address: '0x2' }, { idx: 2, attempt: 1, peerId: 'p2', address: '0x2' }])
+  store.recordResults('j', [{ idx: 0, result: result(0, 1), event: 'accept', outputs: [] }, { idx: 1, result: result(1, 1), event: 'accept', outputs: [] }])
+  // The third task's first attempt is lost; its second, on p1, is the one accepted.
+  store.loseAttempt('j', 2, 1, 'retry', 'provider-lost', 'gone')
+  store.dispatch('j', [{ idx: 2, attempt: 2, peerId: 'p1', address: '0x1' }])
+  store.recordResults('j', [{ idx: 2, result: result(2, 2), event: 'accept', outputs: [] }])
+  const expected = [{ peerId: 'p1', done: 2 }, { peerId: 'p2', done: 1 }]
+  assert.deepEqual(store.doneByProvider('j'), expected)
+  // As an older version left it: no table, no trigger.
+  db.exec('DROP TRIGGER provider_counts_done; DROP TABLE provider_counts')
+  assert.deepEqual(new JobStore(db).doneByProvider('j'), expected)
+  assert.deepEqual(new JobStore(db).doneByProvider('j'), expected, 'a second open fills nothing twice')
+})
+
 test('a database whose trigger counted every inserted task loses it; range and listed jobs count right', () => {
   const db = openDatabase(':memory:')
   new JobStore(db)
@@ -177,7 +195,7 @@ test('a database whose trigger counted every inserted task loses it; range and l
     END;`)
   const store = new JobStore(db)
   const triggers = db.prepare('SELECT name FROM sqlite_master WHERE type = \'trigger\' AND tbl_name = \'tasks\' ORDER BY name').all().map(row => row.name)
-  assert.deepEqual(triggers, ['task_counts_delete', 'task_counts_update'])
+  assert.deepEqual(triggers, ['provider_counts_done', 'task_counts_delete', 'task_counts_update'])
   store.createRangeJob('r', spec, '0x00', { args: ['{i}'], literal: 0, env: {}, inputs: [] }, 500)
   store.createJob('l', spec, '0x00', [{ args: ['a'], env: {}, inputs: [] }, { args: ['b'], env: {}, inputs: [] }])
   assert.deepEqual(store.taskCounts('r'), { queued: 500, running: 0, done: 0, failed: 0, cancelled: 0 }, 'counted once, not once per row as well')

@@ -41,6 +41,7 @@ const STATEMENTS = {
   jobsInState: 'SELECT id FROM jobs WHERE state = ?',
   finishJob: 'UPDATE jobs SET state = ?, finished_at = ? WHERE id = ? AND state = \'running\'',
   counts: 'SELECT state, n FROM task_counts WHERE job_id = ?',
+  doneByProvider: 'SELECT peer_id, done FROM provider_counts WHERE job_id = ? ORDER BY done DESC, peer_id',
   openTasks: 'SELECT idx, state, attempts FROM tasks WHERE job_id = ? AND state IN (\'queued\', \'running\') ORDER BY idx',
   openTriedBy: `SELECT a.idx, a.peer_id FROM attempts a JOIN tasks t ON t.job_id = a.job_id AND t.idx = a.idx
     WHERE a.job_id = ? AND t.state IN ('queued', 'running')`,
@@ -133,6 +134,11 @@ export class JobStore {
     const counts: Record<TaskState, number> = { queued: 0, running: 0, done: 0, failed: 0, cancelled: 0 }
     for (const row of this.statements.counts.all(jobId)) counts[row.state as TaskState] = Number(row.n)
     return counts
+  }
+
+  /** Tasks done per provider whose result was accepted, most first. */
+  doneByProvider (jobId: string): Array<{ peerId: string, done: number }> {
+    return this.statements.doneByProvider.all(jobId).map(row => ({ peerId: String(row.peer_id), done: Number(row.done) }))
   }
 
   /**

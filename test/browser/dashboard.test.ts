@@ -72,6 +72,10 @@ test('the dashboard follows a Mandelbrot job task by task and paints its picture
   const titles = await page.locator('#task-grid .task').evaluateAll(cells => cells.map(cell => cell.getAttribute('title') ?? ''))
   const providers = new Set(grid.providers.map(p => p.peerId))
   for (const title of titles) assert.ok([...providers].some(peer => title.endsWith(`on ${peer}`)), `each task names its provider: ${title}`)
+  // Tasks done per provider, as the node counts them: every task, each on a provider of the grid.
+  await page.waitForFunction(n => [...document.querySelectorAll('#done-by-provider td:nth-child(2)')].reduce((sum, cell) => sum + Number(cell.textContent), 0) === n, count)
+  const doneBy = await page.locator('#done-by-provider td:first-child').evaluateAll(cells => cells.map(cell => cell.getAttribute('title') ?? ''))
+  assert.ok(doneBy.length > 0 && doneBy.every(peer => providers.has(peer)), `tasks done by the grid's providers: ${doneBy.join(', ')}`)
 
   // The canvas holds exactly the pixels a local render of the same tiles gives.
   const pixels = await page.locator('#picture').evaluate((canvas: HTMLCanvasElement) => Array.from(canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data))

@@ -223,22 +223,16 @@ export class JobView {
     const { job, counts } = status
     const stat = (value: string | number, label: string) => h('div', { class: 'stat' }, h('b', {}, String(value)), h('span', {}, label))
     const elapsed = ((job.finishedAt ?? Date.now()) - job.createdAt) / 1000
-    const perProvider = new Map<string, number>()
-    this.states.forEach((state, idx) => {
-      const provider = this.providers[idx]
-      if (state === 'done' && provider !== null && provider !== undefined) perProvider.set(provider, (perProvider.get(provider) ?? 0) + 1)
-    })
     fill(this.summary,
       h('div', { class: 'row' }, h('span', { class: `pill ${job.state}`, id: 'job-state' }, job.state), h('span', { class: 'mono' }, job.id), h('span', { class: 'dim' }, `${job.spec.name} · ${job.spec.module.cid.slice(0, 16)}… (${formatBytes(job.spec.module.size)}) · ${elapsed.toFixed(1)} s`)),
       h('div', { class: 'stats' },
         stat(job.taskCount, 'tasks'), stat(counts.queued, 'queued'), stat(counts.running, 'running'),
         stat(counts.done, 'done'), stat(counts.failed, 'failed'), stat(status.providers.length, 'providers linked')),
       h('p', { class: 'payments', id: 'payments' }, paymentsLine(this.payment)),
-      perProvider.size === 0
+      status.doneByProvider.length === 0
         ? undefined
-        // A job with more tasks than cells was loaded in part: its counts are of the tasks seen here.
-        : h('table', {}, h('tr', {}, h('th', {}, 'provider'), h('th', {}, job.taskCount > MAX_CELLS ? 'tasks done (seen here)' : 'tasks done')),
-          ...[...perProvider].sort((a, b) => b[1] - a[1]).map(([peer, done]) => h('tr', {}, h('td', { class: 'mono', title: peer }, shortId(peer)), h('td', {}, String(done))))))
+        : h('table', { id: 'done-by-provider' }, h('tr', {}, h('th', {}, 'provider'), h('th', {}, 'tasks done')),
+          ...status.doneByProvider.map(({ peerId, done }) => h('tr', {}, h('td', { class: 'mono', title: peerId }, shortId(peerId)), h('td', {}, String(done))))))
   }
 
   private paintCell (idx: number): void {
