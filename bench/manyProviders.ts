@@ -129,13 +129,26 @@ export async function measureManyProviders (count: number, options: { processes:
     console.log(`  after the idle time: ${afterIdle.both} connected with offers (${describeView(afterIdle)})`)
 
     const used = new Set<string>()
-    const stopEvents = await client.events(event => { if (event.source === 'requester' && event.type === 'task.done') used.add(event.provider) })
+    const linked = new Set<string>()
+    // Why sessions failed or ended, by reason (a provider's peer id cut off), and how often.
+    const lost = new Map<string, number>()
+    const stopEvents = await client.events(event => {
+      if (event.source !== 'requester') return
+      if (event.type === 'task.done') used.add(event.provider)
+      else if (event.type === 'provider.linked') linked.add(event.provider)
+      else if (event.type === 'provider.lost') {
+        const reason = String(event.reason).replace(/[1-9A-HJ-NP-Za-km-z]{46,}/g, '<peer>').slice(0, 100)
+        lost.set(reason, (lost.get(reason) ?? 0) + 1)
+      }
+    })
     const cpuBefore = cpuMs(requesterPid)
     const { wallMs } = await timeJob(client, { runtime: 'wasi', module, range: { count: tasks, args: ['--from', '0', '--to', '10'] } })
     const requesterCpuMsPerTask = (cpuMs(requesterPid) - cpuBefore) / tasks
     stopEvents()
     const tasksPerSecond = tasks / (wallMs / 1000)
     console.log(`  ${tasks} tasks: ${tasksPerSecond.toFixed(0)} tasks/s on ${used.size} providers, requester ${requesterCpuMsPerTask.toFixed(2)} ms CPU per task`)
+    const reasons = [...lost].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([reason, n]) => `${n} × ${reason}`)
+    console.log(`  sessions: ${linked.size} providers linked; ${[...lost.values()].reduce((a, b) => a + b, 0)} sessions failed or ended${reasons.length === 0 ? '' : `: ${reasons.join('; ')}`}`)
     return { count, processes, connected, used: used.size, startSeconds, idleRequesterCpuPercent, idleGossipPerProviderPerSecond, idleProviderCpuPercent, requesterRssMbPerProvider, tasks, tasksPerSecond, requesterCpuMsPerTask }
   } finally {
     process.off('SIGINT', onSignal)

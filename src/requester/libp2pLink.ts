@@ -1,5 +1,6 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { assertSignedBy, closeRelayed, dialPeer, FramedStream, MAX_TASK_FRAME_BYTES, pathOf, PROTOCOL_TASK, signBody, SIGNING_DOMAIN, toRequester, upgradeConnection, WireError } from '../net/index.ts'
+import { messageOf } from '../util/index.ts'
 import { payoutOf } from '../market/index.ts'
 import { AgreementRejectedError } from './providerLink.ts'
 import type { LinkHandlers, OpenLink, ProviderLink } from './providerLink.ts'
@@ -161,7 +162,7 @@ class Libp2pLink implements ProviderLink {
     framed.write(message).catch(error => {
       if (framed !== this.framed) return
       this.queued.push(message)
-      void this.move(`sending failed: ${(error as Error).message}`)
+      void this.move(`sending failed: ${messageOf(error)}`)
     })
   }
 
@@ -189,7 +190,7 @@ class Libp2pLink implements ProviderLink {
         }
         // The stream ended or its connection failed (libp2p's own connection monitor aborts a
         // connection whose pings go unanswered): the session tries to carry on over another.
-        void this.move(error instanceof WireError ? 'the stream to the provider ended' : `the connection to the provider failed: ${(error as Error).message}`)
+        void this.move(error instanceof WireError ? 'the stream to the provider ended' : `the connection to the provider failed: ${messageOf(error)}`)
       }
     })()
   }
@@ -268,7 +269,7 @@ class Libp2pLink implements ProviderLink {
         this.scheduleUpgrade()
         return true
       } catch (error) {
-        failure = `${reason}; could not reach it again within ${RESUME_WINDOW_MS / 1000} s: ${(error as Error).message}`
+        failure = `${reason}; could not reach it again within ${RESUME_WINDOW_MS / 1000} s: ${messageOf(error)}`
         if (options.to !== undefined) break
         await new Promise(resolve => setTimeout(resolve, 500))
       }

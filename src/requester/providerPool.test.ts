@@ -6,7 +6,7 @@ import assert from 'node:assert/strict'
 import { generateNodeKey } from '../identity/index.ts'
 import { createOffer } from '../market/index.ts'
 import { EventHub } from '../util/index.ts'
-import { ProviderPool } from './providerPool.ts'
+import { MAX_LINKING, ProviderPool } from './providerPool.ts'
 import type { LinkHandlers, OpenLink, ProviderLink } from './providerLink.ts'
 import type { PooledProvider, ProviderPoolDeps } from './providerPool.ts'
 import type { RequesterEvent } from './requesterEvents.ts'
@@ -46,7 +46,7 @@ async function offersOf (count: number, cores = 1): Promise<SignedOffer[]> {
 /** Lets links that are opening finish opening. */
 const settle = async () => new Promise(resolve => setImmediate(resolve))
 
-function poolWith (options: Partial<Pick<ProviderPoolDeps, 'maxProviders' | 'replication' | 'distinctHosts' | 'hostOf'>> & { refuse?: ReadonlySet<string>, maxInFlight?: number } = {}) {
+function poolWith (options: Partial<Pick<ProviderPoolDeps, 'maxProviders' | 'replication' | 'distinctHosts' | 'hostOf'>> & { refuse?: ReadonlySet<string>, maxInFlight?: number, answered?: Promise<void> } = {}) {
   let time = 1_000_000
   const links = new Map<string, FakeLink>()
   const proposals: AgreementProposalBody[] = []
@@ -57,6 +57,7 @@ function poolWith (options: Partial<Pick<ProviderPoolDeps, 'maxProviders' | 'rep
   hub.on(event => events.push(event))
   const openLink: OpenLink = async (offer, proposal, handlers) => {
     proposals.push(proposal)
+    await options.answered
     if (options.refuse?.has(offer.body.peerId) === true) throw new Error('the provider refused the agreement')
     const link = new FakeLink(offer, proposal, handlers)
     links.set(link.peerId, link)
@@ -105,6 +106,21 @@ describe('the provider pool', () => {
     pool.discover(offers)
     await settle()
     assert.equal(proposals.length, 2)
+  })
+
+  it('proposes MAX_LINKING agreements at once, and the next ones as those are answered', async () => {
+    const offers = await offersOf(MAX_LINKING + 4)
+    const answer = Promise.withResolvers<void>()
+    const { pool, proposals, linked } = poolWith({ answered: answer.promise })
+    pool.discover(offers)
+    await settle()
+    assert.equal(proposals.length, MAX_LINKING)
+    answer.resolve()
+    await settle()
+    assert.equal(linked.length, MAX_LINKING)
+    pool.discover(offers)
+    await settle()
+    assert.deepEqual(linked, offers.map(offer => offer.body.peerId))
   })
 
   it('a provider whose link closes is lost with the attempts it held, and is left alone for the backoff by the clock', async () => {

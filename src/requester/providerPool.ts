@@ -2,6 +2,7 @@ import { windowOf } from './providerWindow.ts'
 import type { LinkHandlers, OpenLink, ProviderLink, SignedBatch } from './providerLink.ts'
 import type { RequesterEvent } from './requesterEvents.ts'
 import type { AgreementProposalBody, SignedOffer, TaskAttempt, TaskResult } from '../net/index.ts'
+import { messageOf } from '../util/index.ts'
 import type { EventHub } from '../util/index.ts'
 
 /** One linked provider: its session, the attempts it holds, and its pace. */
@@ -54,6 +55,13 @@ export interface ProviderPoolDeps {
 const LINK_TIMEOUT_MS = 10_000
 
 /**
+ * Agreements proposed at once; the next offers are tried as these end (discover is called again
+ * every 250 ms and on every new offer). A job that proposed to 500 providers at once had most
+ * proposals time out on a loaded machine and tried them again and again: 2,165 timeouts in one run.
+ */
+export const MAX_LINKING = 16
+
+/**
  * The providers one job works with: links them from the offers it is given (within maxProviders,
  * leaving a provider whose session failed alone for a while), keeps each one's window and pace,
  * says which provider may hold a replica of a task, and drops providers.
@@ -81,11 +89,11 @@ export class ProviderPool {
     return this.links.values()
   }
 
-  /** Links the offers' providers, in order, that are neither linked nor backing off, up to maxProviders. */
+  /** Links the offers' providers, in order, that are neither linked nor backing off, up to maxProviders, MAX_LINKING at a time. */
   discover (offers: readonly SignedOffer[]): void {
     const now = this.deps.clock()
     for (const offer of offers) {
-      if (this.links.size + this.connecting.size >= this.deps.maxProviders) return
+      if (this.links.size + this.connecting.size >= this.deps.maxProviders || this.connecting.size >= MAX_LINKING) return
       const peerId = offer.body.peerId
       if (this.links.has(peerId) || this.connecting.has(peerId) || (this.backoffUntil.get(peerId) ?? 0) > now) continue
       void this.connect(offer)
@@ -179,7 +187,7 @@ export class ProviderPool {
       this.deps.events.emit({ type: 'provider.linked', jobId: this.deps.jobId, provider: peerId, maxInFlight: link.maxInFlight, path: link.path() })
     } catch (error) {
       this.backOff(peerId)
-      this.deps.events.emit({ type: 'provider.lost', jobId: this.deps.jobId, provider: peerId, reason: (error as Error).message })
+      this.deps.events.emit({ type: 'provider.lost', jobId: this.deps.jobId, provider: peerId, reason: messageOf(error) })
     } finally {
       this.connecting.delete(peerId)
     }
