@@ -357,12 +357,12 @@ export class JobRun {
 
   /**
    * With nothing queued, tasks waiting at a provider behind its running ones go back to the queue
-   * for providers with an idle core (see tailMoves), each once at most and only while it has
-   * attempts left: the attempt at the first provider is cancelled and ends as lost ('moved').
+   * for providers with an idle core (see tailMoves), each once at most: the attempt at the first
+   * provider is cancelled and ends as lost ('moved'), and does not count against maxAttempts.
    */
   private moveWaitingTasks (): void {
-    const providers = [...this.pool.providers()].map(({ link, cores, inFlight }) => ({ peerId: link.peerId, cores, inFlight: inFlight.size }))
-    const waiting = [...this.outstanding.values()].filter(entry => entry.started !== true && !this.moved.has(entry.idx) && this.attemptsLeft(entry.idx))
+    const providers = [...this.pool.providers()].map(({ link, cores, inFlight, taskMs }) => ({ peerId: link.peerId, cores, inFlight: inFlight.size, taskMs }))
+    const waiting = [...this.outstanding.values()].filter(entry => entry.started !== true && !this.moved.has(entry.idx))
     for (const { task, to } of tailMoves(providers, waiting, (peerId, idx) => this.pool.mayTake(peerId, this.triedBy.get(idx)))) {
       const key = outstandingKey(task.idx, task.attempt)
       this.outstanding.delete(key)
@@ -499,10 +499,11 @@ export class JobRun {
     return { idx, result, event: 'fail', outputs: [], provider, ...(judged === undefined ? {} : { judged }) }
   }
 
-  /** Attempts a task may still make: maxAttempts per replica. */
+  /** Attempts a task may still make: maxAttempts per replica (a move at the job's tail is not one). */
   private attemptsLeft (idx: number): boolean {
     const queued = this.queue.count(idx)
-    return (this.attempts.get(idx) ?? 0) + queued < this.job.spec.maxAttempts * this.job.spec.replication
+    const made = (this.attempts.get(idx) ?? 0) - (this.moved.has(idx) ? 1 : 0)
+    return made + queued < this.job.spec.maxAttempts * this.job.spec.replication
   }
 
   /** Replicas still out at providers, back but being fetched, or waiting in the queue. */

@@ -11,20 +11,31 @@ export interface ProviderLoad {
   readonly cores: number
   /** Tasks sent to it and not yet back, running or waiting. */
   readonly inFlight: number
+  /** Its sandbox time per task, in ms (undefined until a result). */
+  readonly taskMs: number | undefined
 }
+
+/**
+ * A task waits only behind tasks this long or longer (or of a provider whose pace is not known yet)
+ * to be moved: behind short ones it starts about as soon as a move would get it started elsewhere,
+ * and the move costs an attempt.
+ */
+export const MOVE_BEHIND_TASKS_MS = 100
 
 /**
  * The job's tail. Each provider holds a task or so beyond its cores, so that it never waits for its
  * next assignment; once the queue is empty, a provider that runs out of work idles while another
  * still holds such a task, and the job ends on the slower provider's queue. This moves waiting
- * tasks (the last sent first, as many as a provider holds beyond its cores) to providers with an
- * idle core, each to one that `mayTake` it (replicas of a task stay on different providers).
+ * tasks (the last sent first, as many as a provider holds beyond its cores, behind tasks of
+ * MOVE_BEHIND_TASKS_MS or more) to providers with an idle core, each to one that `mayTake` it
+ * (replicas of a task stay on different providers).
  * `waiting` lists tasks in the order they were sent.
  */
 export function tailMoves (providers: readonly ProviderLoad[], waiting: readonly WaitingTask[], mayTake: (peerId: string, idx: number) => boolean): Array<{ task: WaitingTask, to: string }> {
   const idle = new Map(providers.filter(p => p.inFlight < p.cores).map(p => [p.peerId, p.cores - p.inFlight]))
   if (idle.size === 0) return []
-  const beyondCores = new Map(providers.map(p => [p.peerId, p.inFlight - p.cores]))
+  const slow = (p: ProviderLoad) => p.taskMs === undefined || p.taskMs >= MOVE_BEHIND_TASKS_MS
+  const beyondCores = new Map(providers.filter(slow).map(p => [p.peerId, p.inFlight - p.cores]))
   const moves: Array<{ task: WaitingTask, to: string }> = []
   for (const task of [...waiting].reverse()) {
     if ((beyondCores.get(task.peerId) ?? 0) <= 0) continue

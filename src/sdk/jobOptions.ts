@@ -30,8 +30,13 @@ export async function jobSpecOf (options: JobOptions, tasks: TaskInput[]): Promi
 }
 
 export function outputOf (client: ConunClient, output: { cid: string, size: number }): TaskOutput {
+  return { cid: output.cid, size: output.size, bytes: async () => outputBytes(client, output) }
+}
+
+/** An output's bytes: an empty one (most stdout and stderr of tasks that write files) without asking the node. */
+export async function outputBytes (client: ConunClient, output: { cid: string, size: number }): Promise<Uint8Array> {
   // A view, not a copy: outputs can be large, and a copy is garbage at once.
-  return { cid: output.cid, size: output.size, bytes: async () => bytesView(await client.contentBytes(output.cid)) }
+  return output.size === 0 ? new Uint8Array() : bytesView(await client.contentBytes(output.cid))
 }
 
 /** A task's files from /out by their path inside it. */

@@ -1,6 +1,5 @@
 import { completedTasks } from './completedTasks.ts'
-import { filesOf, jobSpecOf } from './jobOptions.ts'
-import { bytesView } from '../util/index.ts'
+import { filesOf, jobSpecOf, outputBytes } from './jobOptions.ts'
 import type { ConunClient } from './client.ts'
 import type { FollowOptions } from './completedTasks.ts'
 import type { JobOptions, TaskInput, TaskOutput } from './jobOptions.ts'
@@ -38,7 +37,7 @@ export async function * map<Item> (client: ConunClient, items: Iterable<Item>, o
       item: list[outcome.idx]!,
       idx: outcome.idx,
       exitCode: outcome.exitCode ?? 0,
-      stdout: stdout === undefined ? new Uint8Array() : bytesView(await client.contentBytes(stdout.cid)),
+      stdout: stdout === undefined ? new Uint8Array() : await outputBytes(client, stdout),
       files: filesOf(client, outcome),
       provider: outcome.provider ?? '',
       attempts: outcome.attempts,
