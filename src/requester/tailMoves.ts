@@ -18,7 +18,7 @@ export interface ProviderLoad {
 /**
  * A task waits only behind tasks this long or longer (or of a provider whose pace is not known yet)
  * to be moved: behind short ones it starts about as soon as a move would get it started elsewhere,
- * and the move costs an attempt.
+ * and a move cancels one attempt and makes another.
  */
 export const MOVE_BEHIND_TASKS_MS = 100
 
