@@ -10,7 +10,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { seededRandom } from '../../src/util/index.ts'
+import { bytesView, seededRandom } from '../../src/util/index.ts'
 import { exampleRunner } from '../runExample.ts'
 import { PIXELS, RECORD_BYTES } from './mnist.ts'
 import type { GpuPlan } from '../../src/runtime/index.ts'
@@ -101,7 +101,7 @@ export async function mlpEvaluator (hidden: number, records: Uint8Array): Promis
   await writeFile(shard, records)
   return {
     async evaluate (weights) {
-      await writeFile(weightsPath, new Uint8Array(weights.buffer, weights.byteOffset, weights.byteLength))
+      await writeFile(weightsPath, bytesView(weights))
       const run = await runner.run(['eval', String(hidden)], { inputs: [{ name: 'weights', path: weightsPath }, { name: 'shard', path: shard }] })
       if (run.exitCode !== 0) throw new Error(`mlp eval exited ${run.exitCode}: ${run.stderr.trim()}`)
       const [correct, count, lossSum] = Buffer.from(run.stdout).toString().trim().split(' ').map(Number) as [number, number, number]

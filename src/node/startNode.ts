@@ -173,7 +173,7 @@ export async function startNode (config: NodeConfig, passphrase: string, options
     config: config.scheduler,
   })
   // A provider node gathers the grid's offers once it has requested (see OfferExchangeInit.collect).
-  if (requester.jobs(1).length > 0) exchange.collect()
+  if (jobStore.jobs(1).length > 0) exchange.collect()
   requester.events.on(event => { if (event.type === 'job.submitted') exchange.collect() })
   requester.resume()
   reconnectKnownProviders(host)

@@ -362,6 +362,8 @@ export class JobRun {
    */
   private moveWaitingTasks (): void {
     const providers = [...this.pool.providers()].map(({ link, cores, inFlight, taskMs }) => ({ peerId: link.peerId, cores, inFlight: inFlight.size, taskMs }))
+    // Called on every result once the queue is empty: the tasks out are looked at only when a core is idle.
+    if (!providers.some(provider => provider.inFlight < provider.cores)) return
     const waiting = [...this.outstanding.values()].filter(entry => entry.started !== true && !this.moved.has(entry.idx))
     for (const { task, to } of tailMoves(providers, waiting, (peerId, idx) => this.pool.mayTake(peerId, this.triedBy.get(idx)))) {
       const key = outstandingKey(task.idx, task.attempt)

@@ -1,4 +1,5 @@
 import { crc32, deflateSync } from 'node:zlib'
+import { bytesView } from './bytes.ts'
 
 /** The eight bytes every PNG file starts with. */
 export const PNG_SIGNATURE = Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a)
@@ -41,8 +42,7 @@ function imageData (width: number, height: number, rgb: Uint8Array): Uint8Array 
 }
 
 function concat (parts: Uint8Array[]): Uint8Array {
-  const bytes = Buffer.concat(parts)
-  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  return bytesView(Buffer.concat(parts))
 }
 
 /**

@@ -3,7 +3,7 @@
  * itself: every memory's maximum (defined in section 5 or imported in section 2) is lowered to the
  * cap, and V8 then refuses any memory.grow beyond it.
  */
-import { concatBytes } from '../../util/index.ts'
+import { bytesView, concatBytes } from '../../util/index.ts'
 import { TaskFailure } from './errors.ts'
 
 export const PAGE_BYTES = 65536
@@ -214,8 +214,7 @@ class Splicer {
 }
 
 function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const joined = concatBytes(parts)
-  return new Uint8Array(joined.buffer, joined.byteOffset, joined.byteLength)
+  return bytesView(concatBytes(parts))
 }
 
 function readU32LE(bytes: Uint8Array, at: number): number {

@@ -5,7 +5,7 @@
  * params and its outputs, which become files in /out.
  */
 import { readFile, stat } from 'node:fs/promises'
-import { Semaphore } from '../../util/index.ts'
+import { messageOf, Semaphore } from '../../util/index.ts'
 import { checkRequest } from '../wasi/checkRequest.ts'
 import { Settling } from '../settling.ts'
 import { TaskFailure } from '../wasi/errors.ts'
@@ -65,7 +65,7 @@ export function createWebGpuRuntime (options: WebGpuRuntimeOptions): WebGpuRunti
       return { status: 'exit', exitCode: 0, stdout: empty, stderr: empty, files: reply.files, usage: { wallMs: Date.now() - started, memoryBytes: bufferBytes } }
     } catch (err) {
       if (err instanceof TaskFailure) return failed(err.reason, err.message)
-      return failed('internal', err instanceof Error ? err.message : String(err))
+      return failed('internal', messageOf(err))
     }
   }
 
