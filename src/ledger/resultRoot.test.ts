@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { concat, encodeAbiParameters, keccak256, toHex } from 'viem'
+import { concat, encodeAbiParameters, keccak256, pad, toHex } from 'viem'
 import { resultRoot } from './resultRoot.ts'
 import type { Hex } from 'viem'
 import type { ResultLeaf } from './resultRoot.ts'
@@ -24,9 +24,14 @@ function referenceRoot (leaves: readonly ResultLeaf[]): Hex {
 }
 
 const leavesOf = (count: number, first = 0): ResultLeaf[] => Array.from({ length: count }, (_, i) => ({ idx: first + i, outcomeHash: keccak256(toHex(`outcome ${first + i}`)) }))
+/** Distinct outcome hashes that cost no hashing to make (the leaves are hashed anyway). */
+const cheapLeavesOf = (count: number): ResultLeaf[] => Array.from({ length: count }, (_, i) => ({ idx: i, outcomeHash: pad(toHex(i + 1), { size: 32 }) }))
 
 test('the root is the Merkle root of the doubly hashed leaves with sorted pairs, for any number of leaves', async () => {
   for (const count of [0, 1, 2, 3, 7, 64, 1001]) assert.equal(await resultRoot(leavesOf(count)), referenceRoot(leavesOf(count)), `${count} leaves`)
+  // More leaves than one page of the root's buffers holds (32,768), and an odd count.
+  const many = cheapLeavesOf(40_001)
+  assert.equal(await resultRoot(many), referenceRoot(many), `${many.length} leaves`)
   const far = [{ idx: 2 ** 40 + 3, outcomeHash: keccak256('0x01') }, { idx: 5, outcomeHash: keccak256('0x02') }]
   assert.equal(await resultRoot(far), referenceRoot(far), 'large task indices')
   assert.equal(await resultRoot([...leavesOf(50)].reverse()), await resultRoot(leavesOf(50)), 'independent of the leaves\' order')

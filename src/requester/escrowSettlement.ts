@@ -321,7 +321,7 @@ export class EscrowSettlement implements Settlement {
     // A reservation still in flight would land after the settlement and be refused.
     await this.reserving.get(jobId)
     const owed = [...this.countsOf(jobId)].filter(([, n]) => n > 0).map(([provider, n]) => ({ provider: provider as Address, cumulativeAmount: row.priceWei * BigInt(n) }))
-    const root = await resultRoot(this.store.acceptedOutcomes(jobId).map(({ idx, outcomeHash }) => ({ idx, outcomeHash: `0x${outcomeHash}` as Hex })))
+    const root = await resultRoot(this.store.acceptedOutcomes(jobId))
     try {
       const onChain = await readEscrowJob(this.client, row.ref.jobKey)
       let gas = 0n

@@ -219,3 +219,16 @@ test('a range job stores one template, no definitions, and gives each task its o
   assert.deepEqual(store.endedTasks('r', 0, 10).map(task => [task.idx, task.args]), [[42, ['sh', '-c', 'echo {i}', '--n=42']]])
   assert.deepEqual(new JobStore(db).definition('r', 5).args, ['sh', '-c', 'echo {i}', '--n=5'], 'read back by a fresh store')
 })
+
+test('the accepted outcomes of a job are read in task order, page after page, done tasks only', () => {
+  const store = new JobStore(openDatabase(':memory:'))
+  const count = 25_003 // three pages of 10,000, the last one partly filled
+  store.createRangeJob('r', spec, '0x00', { args: ['{i}'], literal: 0, env: {}, inputs: [] }, count)
+  const all = Array.from({ length: count }, (_, idx) => idx)
+  store.dispatch('r', all.map(idx => ({ idx, attempt: 1, peerId: 'p1', address: '0x1' })))
+  // Task 7 is lost, so it is not done and has no accepted outcome.
+  store.recordResults('r', all.filter(idx => idx !== 7).map(idx => ({ idx, result: result(idx, 1), event: 'accept' as const, outputs: [], outcomeHash: idx.toString(16).padStart(64, '0') })))
+  const outcomes = [...store.acceptedOutcomes('r')]
+  assert.deepEqual(outcomes.map(outcome => outcome.idx), all.filter(idx => idx !== 7))
+  assert.ok(outcomes.every(({ idx, outcomeHash }) => outcomeHash === `0x${idx.toString(16).padStart(64, '0')}`), 'each its own hash, in 0x hex')
+})

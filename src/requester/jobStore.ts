@@ -18,6 +18,9 @@ export class UnknownJobError extends ConunError {
   }
 }
 
+/** Accepted outcomes read at once for a job's result root. */
+const OUTCOMES_PER_PAGE = 10_000
+
 /** Each task with its accepted attempt (if any): what a task's outcome is read from. */
 const OUTCOMES = `SELECT t.idx, t.state, t.attempts, t.reason AS task_reason, t.message AS task_message, t.finished_seq, t.definition,
     a.peer_id, a.address, a.status, a.exit_code, a.reason, a.message, a.wall_ms, t.accepted_attempt
@@ -73,7 +76,7 @@ const STATEMENTS = {
   acceptedCounts: `SELECT a.address, count(*) AS n FROM attempts a JOIN tasks t ON t.job_id = a.job_id AND t.idx = a.idx
     WHERE a.job_id = ? AND a.verdict = 'valid' AND t.state = 'done' GROUP BY a.address`,
   acceptedOutcomes: `SELECT t.idx, a.output_hash FROM tasks t JOIN attempts a ON a.job_id = t.job_id AND a.idx = t.idx AND a.attempt = t.accepted_attempt
-    WHERE t.job_id = ? AND t.state = 'done' ORDER BY t.idx`,
+    WHERE t.job_id = ? AND t.idx > ? AND t.state = 'done' ORDER BY t.idx LIMIT ?`,
   attemptOutputs: 'SELECT kind, path, cid, size, inline FROM outputs WHERE job_id = ? AND idx = ? AND attempt = ?',
   inlineByCid: 'SELECT inline FROM outputs WHERE cid = ? AND inline IS NOT NULL LIMIT 1',
 }
@@ -332,9 +335,17 @@ export class JobStore {
     return new Map(this.statements.acceptedCounts.all(jobId).map(row => [String(row.address), Number(row.n)]))
   }
 
-  /** Each done task's accepted outcome hash (hex), for the job's result root. */
-  acceptedOutcomes (jobId: string): Array<{ idx: number, outcomeHash: string }> {
-    return this.statements.acceptedOutcomes.all(jobId).map(row => ({ idx: Number(row.idx), outcomeHash: String(row.output_hash) }))
+  /**
+   * Each done task's accepted outcome hash (0x hex), for the job's result root, read a page at a
+   * time: a million-task job's are never all in memory at once.
+   */
+  * acceptedOutcomes (jobId: string): Generator<{ idx: number, outcomeHash: `0x${string}` }> {
+    for (let after = -1; ;) {
+      const rows = this.statements.acceptedOutcomes.all(jobId, after, OUTCOMES_PER_PAGE)
+      for (const row of rows) yield { idx: Number(row.idx), outcomeHash: `0x${String(row.output_hash)}` }
+      if (rows.length < OUTCOMES_PER_PAGE) return
+      after = Number(rows.at(-1)!.idx)
+    }
   }
 
   /** The outputs a returned replica came back with (small ones with their bytes). */
