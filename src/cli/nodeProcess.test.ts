@@ -31,6 +31,7 @@ describe('node process', () => {
     const { stdout, reports } = await processesOf(['node', 'start', '--provide', '--help'])
     assert.equal(reports.length, 1, 'one process ran the command')
     assert.ok(reports[0]!.execArgv.includes('--max-semi-space-size=2'), JSON.stringify(reports[0]))
+    assert.ok(reports[0]!.execArgv.includes('--heap-growing-percent=25'), JSON.stringify(reports[0]))
     assert.equal(reports[0]!.arenas, '2')
     assert.match(stdout, /--provide/)
   })
@@ -39,6 +40,7 @@ describe('node process', () => {
     const plain = await processesOf(['node', 'start', '--help'])
     assert.equal(plain.reports.length, 1)
     assert.ok(plain.reports[0]!.execArgv.includes('--max-semi-space-size=8'), JSON.stringify(plain.reports[0]))
+    assert.ok(plain.reports[0]!.execArgv.includes('--heap-growing-percent=25'), JSON.stringify(plain.reports[0]))
     assert.equal(plain.reports[0]!.arenas, '2')
     const dataDir = await mkdtemp(join(tmpdir(), 'conun-node-process-'))
     try {
@@ -47,6 +49,7 @@ describe('node process', () => {
       const { reports } = await processesOf(['node', 'start', '--data-dir', dataDir])
       assert.equal(reports.length, 1, 'one process ran the command')
       assert.deepEqual(reports[0]!.execArgv.filter(flag => flag.startsWith('--max-semi-space-size')), ['--max-semi-space-size=2'], 'the provider\'s young generation only')
+      assert.deepEqual(reports[0]!.execArgv.filter(flag => flag.startsWith('--heap-growing-percent')), ['--heap-growing-percent=25'], 'the old generation\'s growth once')
     } finally {
       await rm(dataDir, { recursive: true, force: true })
     }
