@@ -7,11 +7,11 @@
  *   requester 8 MB: over a 100,000-task job at 900 tasks/s its peak RSS went from 335 to 215 MB,
  *   for about 10 % more CPU per task (bench:scale, 2026-12-06).
  * - V8's old generation: after each full collection V8 lets it grow well past what survived (to
- *   1.8 times it in a busy requester) before the next one. Objects that outlive a few scavenges (a task's state while it is
- *   out) pile up there as garbage, so a million-task job's requester rose by 100 MB and fell back
- *   every few minutes. Growing by a quarter makes full collections come sooner, each on a smaller
- *   heap: that job peaked at 245 MB instead of 345 (1.13× a 10,000-task job's peak), at no cost in
- *   tasks/s (bench:scale, 2026-12-07).
+ *   1.8 times it in a busy requester) before the next one. Objects that outlive a few scavenges
+ *   (a task's state while it is out) pile up there as garbage, so a million-task job's requester
+ *   rose by 100 MB and fell back every few minutes. Growing by a quarter makes full collections
+ *   come sooner, each on a smaller heap: that job peaked at 232–245 MB instead of 345 (1.13–1.14×
+ *   a 10,000-task job's peak), at no cost in tasks/s (bench:scale, 2026-12-07).
  * - `MALLOC_ARENA_MAX=2`: glibc gives each thread that allocates (libuv's pool, the WASI workers,
  *   V8's helpers) an arena of its own and keeps their freed memory; two arenas are enough here.
  * The process replaces itself (same pid) with these settings; ones the user set win.
