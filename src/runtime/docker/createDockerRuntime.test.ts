@@ -27,8 +27,7 @@ function assertExit (outcome: TaskRunOutcome): asserts outcome is Extract<TaskRu
   assert.equal(outcome.status, 'exit', outcome.status === 'failed' ? `${outcome.reason}: ${outcome.message}` : '')
 }
 
-/** Containers of this runtime that still exist, asked of the engine itself. */
-/** Containers of this runtime's work folder (only those running, with `status`). */
+/** Containers of this runtime's work folder that still exist (only those running, with `status`), asked of the engine itself. */
 async function containersLeft (status?: 'running'): Promise<number> {
   const filters = encodeURIComponent(JSON.stringify({ label: [`org.conun.workdir=${join(scratch, 'work')}`], ...(status === undefined ? {} : { status: [status] }) }))
   return (await runtime.engine.json<unknown[]>('GET', `/containers/json?all=1&filters=${filters}`)).length
@@ -42,10 +41,16 @@ describe('createDockerRuntime', () => {
   })
 
   after(async () => {
-    await runtime.close()
-    assert.equal(await containersLeft(), 0, 'every container is removed')
-    assert.deepEqual(await readdir(join(scratch, 'work')), [], 'every task folder is removed')
-    await rm(scratch, { recursive: true, force: true })
+    try {
+      // Undefined when the engine could not be reached: the scratch folder goes all the same.
+      if (runtime !== undefined) {
+        await runtime.close()
+        assert.equal(await containersLeft(), 0, 'every container is removed')
+        assert.deepEqual(await readdir(join(scratch, 'work')), [], 'every task folder is removed')
+      }
+    } finally {
+      await rm(scratch, { recursive: true, force: true })
+    }
   })
 
   it('round-trips args, env, stdin, /in files and nested /out files, as an unprivileged user', async () => {
