@@ -110,24 +110,28 @@ END;
  */
 const COUNT_INSERTS_IN_THE_STORE = 'DROP TRIGGER IF EXISTS task_counts_insert'
 
+/**
+ * Creates a table of counts kept by triggers (`schema`: the table and its triggers) where it is
+ * missing, and fills it from what the database holds (`fill`), in one transaction, so no change
+ * falls between the fill and the triggers.
+ */
+function addCounts (db: DatabaseSync, table: string, schema: string, fill: string): void {
+  transaction(db, () => {
+    if (db.prepare('SELECT 1 FROM sqlite_master WHERE type = \'table\' AND name = ?').get(table) !== undefined) return
+    db.exec(`${schema}; ${fill};`)
+  })
+}
+
 /** Creates the job store's tables, and brings those of older versions up to date. */
 export function migrateJobStore (db: DatabaseSync): void {
   db.exec(SCHEMA)
-  // Databases made before task_counts: it is filled from the tasks once, in the same transaction as its triggers.
-  transaction(db, () => {
-    if (db.prepare('SELECT 1 FROM sqlite_master WHERE type = \'table\' AND name = \'task_counts\'').get() !== undefined) return
-    db.exec(`${TASK_COUNTS}
-      INSERT INTO task_counts (job_id, state, n) SELECT job_id, state, count(*) FROM tasks GROUP BY job_id, state;`)
-  })
+  // Databases made before task_counts: filled from the tasks.
+  addCounts(db, 'task_counts', TASK_COUNTS, 'INSERT INTO task_counts (job_id, state, n) SELECT job_id, state, count(*) FROM tasks GROUP BY job_id, state')
   db.exec(COUNT_INSERTS_IN_THE_STORE)
-  // Databases made before provider_counts: filled from the accepted attempts once, with its trigger.
-  transaction(db, () => {
-    if (db.prepare('SELECT 1 FROM sqlite_master WHERE type = \'table\' AND name = \'provider_counts\'').get() !== undefined) return
-    db.exec(`${PROVIDER_COUNTS}
-      INSERT INTO provider_counts (job_id, peer_id, done)
-        SELECT t.job_id, a.peer_id, count(*) FROM tasks t JOIN attempts a ON a.job_id = t.job_id AND a.idx = t.idx AND a.attempt = t.accepted_attempt
-        WHERE t.state = 'done' GROUP BY t.job_id, a.peer_id;`)
-  })
+  // Databases made before provider_counts: filled from the accepted attempts.
+  addCounts(db, 'provider_counts', PROVIDER_COUNTS, `INSERT INTO provider_counts (job_id, peer_id, done)
+    SELECT t.job_id, a.peer_id, count(*) FROM tasks t JOIN attempts a ON a.job_id = t.job_id AND a.idx = t.idx AND a.attempt = t.accepted_attempt
+    WHERE t.state = 'done' GROUP BY t.job_id, a.peer_id`)
   const columnsOf = (table: string) => new Set(db.prepare(`PRAGMA table_info(${table})`).all().map(row => String(row.name)))
   // Databases made before replication lack the two columns it needs.
   // Databases made before range jobs kept one template (TaskTemplate JSON) instead of each task's definition.
