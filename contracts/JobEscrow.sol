@@ -21,6 +21,9 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 /// by many jobs (openJobFromBalance), topped up by what those jobs give back, and withdrawable only
 /// where no open job holds it. A job is one storage slot (two once a provider claims), so opening
 /// one from the balance writes one new slot and moves no token.
+/// Version 4: a settlement that pays every reservation in full writes no provider's share (a new
+/// slot of 22,100 gas for each provider nothing was reserved for): no claim can pay more after it,
+/// so claims are refused, and what it paid each provider is in its Claimed events.
 contract JobEscrow is EIP712, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
@@ -43,6 +46,12 @@ contract JobEscrow is EIP712, ReentrancyGuardTransient {
     struct Share {
         uint96 reserved;
         uint96 claimed;
+    }
+
+    /// A listed provider's share as a settlement leaves it, and what the settlement pays it.
+    struct Payout {
+        Share share;
+        uint96 due;
     }
 
     bytes32 public constant RECEIPT_TYPEHASH =
@@ -70,6 +79,7 @@ contract JobEscrow is EIP712, ReentrancyGuardTransient {
     mapping(bytes32 jobKey => Job) private _jobs;
     /// What a job has paid, kept apart so that opening a job writes one slot; a SETTLED job paid its budget.
     mapping(bytes32 jobKey => uint256) private _paid;
+    /// Not written by a settlement that pays every reservation (SETTLED): read Claimed events then.
     mapping(bytes32 jobKey => mapping(address provider => Share)) public shares;
     mapping(address requester => Account) public accounts;
     mapping(uint32 number => address requester) public accountOwner;
@@ -98,6 +108,8 @@ contract JobEscrow is EIP712, ReentrancyGuardTransient {
     error RefundTooEarly(uint256 availableAt);
     error LengthMismatch();
     error InsufficientBalance(uint256 free, uint256 needed);
+    error AlreadySettled(bytes32 jobKey);
+    error ProvidersNotAscending(address provider);
 
     constructor(IERC20 token_) EIP712("ConunJobEscrow", "2") {
         token = token_;
@@ -195,6 +207,8 @@ contract JobEscrow is EIP712, ReentrancyGuardTransient {
         nonReentrant
     {
         Job memory job = _liveJob(key);
+        // Every reservation is paid, so nothing is left to claim (and the shares were not written).
+        if (job.flags & SETTLED != 0) revert AlreadySettled(key);
         address signer = ECDSA.recover(_receiptDigest(key, provider, cumulativeAmount), signature);
         if (signer != accountOwner[job.account]) revert BadReceiptSigner(signer);
         Share storage share = shares[key][provider];
@@ -213,32 +227,40 @@ contract JobEscrow is EIP712, ReentrancyGuardTransient {
     }
 
     /// The requester closes the job: records the Merkle root of the accepted results, pays each
-    /// listed provider up to its final cumulative amount (the requester's own word needs no
-    /// signature; a reservation below it is raised from the unreserved budget) and takes back what
-    /// nobody has reserved. What is reserved and unpaid stays claimable by receipt for CLAIM_GRACE.
+    /// listed provider (in ascending address order, each once) up to its final cumulative amount
+    /// (the requester's own word needs no signature; a reservation below it is raised from the
+    /// unreserved budget) and takes back what nobody has reserved. What is reserved and unpaid
+    /// stays claimable by receipt for CLAIM_GRACE.
     function finalize(bytes32 key, bytes32 resultRoot, address[] calldata providers, uint96[] calldata amounts)
         external
         nonReentrant
     {
         Job memory job = _requesterJob(key);
         if (providers.length != amounts.length) revert LengthMismatch();
-        (uint256[] memory dues, uint256 reserved, uint256 paid) = _settleShares(key, providers, amounts, job.flags & CLAIMED != 0);
+        (Payout[] memory payouts, uint256 reserved, uint256 paid) = _settlement(key, job, providers, amounts);
         if (reserved > job.budget) revert OverBudget(reserved, job.budget);
         uint256 released = job.budget - reserved;
         (job.budget, job.reserved, job.deadline) = (uint88(reserved), uint88(reserved), uint40(block.timestamp));
         if (paid == reserved) {
             // Every reservation is paid, so no claim can pay more: what the job paid is its budget
-            // from now on, and the separate total is cleared (a gas refund) rather than written.
+            // from now on, claims are refused, and neither the shares nor the separate total need
+            // writing (the total is cleared, a gas refund).
             job.flags |= FINALIZED | SETTLED;
             if (job.flags & CLAIMED != 0) delete _paid[key];
         } else {
             job.flags |= FINALIZED;
             _paid[key] = paid;
+            for (uint256 i = 0; i < providers.length; i++) {
+                if (payouts[i].due > 0) shares[key][providers[i]] = payouts[i].share;
+            }
         }
         _jobs[key] = job;
         emit JobFinalized(key, resultRoot, paid, released);
         for (uint256 i = 0; i < providers.length; i++) {
-            if (dues[i] > 0) token.safeTransfer(providers[i], dues[i]);
+            Payout memory payout = payouts[i];
+            if (payout.due == 0) continue;
+            emit Claimed(key, providers[i], payout.share.claimed, payout.due);
+            token.safeTransfer(providers[i], payout.due);
         }
         _giveBack(job, msg.sender, released);
     }
@@ -309,23 +331,27 @@ contract JobEscrow is EIP712, ReentrancyGuardTransient {
         }
     }
 
-    /// Raises each listed share's reservation to its final amount and marks that amount paid;
-    /// returns what each is now due, and the job's reservations and payments together after that.
-    function _settleShares(bytes32 key, address[] calldata providers, uint96[] calldata amounts, bool claimed)
+    /// Each listed share as the settlement leaves it (its reservation raised to its final amount,
+    /// that amount paid) with what it is due now; the job's reservations and payments together after.
+    function _settlement(bytes32 key, Job memory job, address[] calldata providers, uint96[] calldata amounts)
         private
-        returns (uint256[] memory dues, uint256 reserved, uint256 paid)
+        view
+        returns (Payout[] memory payouts, uint256 reserved, uint256 paid)
     {
-        (reserved, paid) = (_jobs[key].reserved, claimed ? _paid[key] : 0);
-        dues = new uint256[](providers.length);
+        (reserved, paid) = (job.reserved, job.flags & CLAIMED != 0 ? _paid[key] : 0);
+        // Before the first reservation every share is empty (a claim needs one): nothing to read.
+        bool anyShare = reserved != 0;
+        payouts = new Payout[](providers.length);
         for (uint256 i = 0; i < providers.length; i++) {
-            Share memory share = shares[key][providers[i]];
-            uint96 amount = amounts[i];
-            if (amount <= share.claimed) continue;
-            if (amount > share.reserved) reserved += amount - share.reserved;
-            dues[i] = amount - share.claimed;
-            paid += dues[i];
-            shares[key][providers[i]] = Share(amount > share.reserved ? amount : share.reserved, amount);
-            emit Claimed(key, providers[i], amount, dues[i]);
+            // Ascending, so a provider listed twice is refused instead of paid twice from one share.
+            if (i > 0 && providers[i] <= providers[i - 1]) revert ProvidersNotAscending(providers[i]);
+            Payout memory payout = payouts[i];
+            if (anyShare) payout.share = shares[key][providers[i]];
+            if (amounts[i] <= payout.share.claimed) continue;
+            if (amounts[i] > payout.share.reserved) (reserved, payout.share.reserved) = (reserved + amounts[i] - payout.share.reserved, amounts[i]);
+            payout.due = amounts[i] - payout.share.claimed;
+            paid += payout.due;
+            payout.share.claimed = amounts[i];
         }
     }
 

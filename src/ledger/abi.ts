@@ -67,6 +67,8 @@ export const jobEscrowAbi = parseAbi([
   'error RefundTooEarly(uint256 availableAt)',
   'error LengthMismatch()',
   'error InsufficientBalance(uint256 free, uint256 needed)',
+  'error AlreadySettled(bytes32 jobKey)',
+  'error ProvidersNotAscending(address provider)',
   'error ReentrancyGuardReentrantCall()',
 ])
 

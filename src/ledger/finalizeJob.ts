@@ -9,12 +9,19 @@ import type { Address, Hex } from 'viem'
  * and unpaid stays claimable for the escrow's CLAIM_GRACE.
  */
 export async function finalizeJob (client: LedgerClient, jobKey: Hex, resultRoot: Hex, owed: ReadonlyArray<{ provider: Address, cumulativeAmount: bigint }>): Promise<SentTransaction> {
+  // The escrow takes the providers in ascending order, which is how it refuses one listed twice.
+  const ascending = [...owed].sort((a, b) => compareAddresses(a.provider, b.provider))
   return sendContract(client, {
     address: client.info.escrow,
     abi: jobEscrowAbi,
     functionName: 'finalize',
-    args: [jobKey, resultRoot, owed.map(entry => entry.provider), owed.map(entry => entry.cumulativeAmount)],
+    args: [jobKey, resultRoot, ascending.map(entry => entry.provider), ascending.map(entry => entry.cumulativeAmount)],
   })
+}
+
+function compareAddresses (a: Address, b: Address): number {
+  const [x, y] = [BigInt(a), BigInt(b)]
+  return x < y ? -1 : x > y ? 1 : 0
 }
 
 /** CLAIM_GRACE after the deadline or the final settlement: what is unpaid goes back to the requester. */

@@ -92,8 +92,34 @@ describe('JobEscrow', () => {
     const settled = await readEscrowJob(requester, jobKey)
     assert.equal(settled.finalized, true)
     assert.equal(settled.paid, parseEther('70'))
-    assert.equal(await refusal(claimPayment(providers[1]!, receipt(jobKey, b, parseEther('20')))), 'ReceiptNotNewer', 'the settlement paid it')
-    assert.equal(await refusal(claimPayment(providers[1]!, receipt(jobKey, b, parseEther('25')))), 'NotReserved', 'more than was ever reserved or settled')
+    assert.equal(await refusal(claimPayment(providers[1]!, receipt(jobKey, b, parseEther('20')))), 'AlreadySettled', 'the settlement paid it')
+    assert.equal(await refusal(claimPayment(providers[1]!, receipt(jobKey, b, parseEther('25')))), 'AlreadySettled', 'more than was ever reserved or settled')
+    // A settlement that pays every reservation writes no share: what each was paid comes from its events.
+    assert.deepEqual(await readEscrowShare(requester, jobKey, a), { reserved: parseEther('50'), claimed: parseEther('50') })
+    assert.deepEqual(await readEscrowShare(requester, jobKey, b), { reserved: parseEther('20'), claimed: parseEther('20') })
+    assert.deepEqual(await readEscrowShare(requester, jobKey, stranger.account.address), { reserved: 0n, claimed: 0n })
+  })
+
+  it('settles three providers that nothing was reserved for in one transaction of under 100,000 gas (no share written), each listed once', async () => {
+    const owed = providers.map((p, i) => ({ provider: p.account.address, cumulativeAmount: parseEther(String(i + 1)) }))
+    const before = await Promise.all(owed.map(({ provider }) => con(provider)))
+    const { jobKey } = await open(parseEther('10'))
+    const listed = (entries: typeof owed) => [entries.map(entry => entry.provider), entries.map(entry => entry.cumulativeAmount)] as const
+    const descending = [...owed].sort((x, y) => BigInt(x.provider) < BigInt(y.provider) ? 1 : -1)
+    const twice = [owed[0]!, owed[0]!]
+    for (const entries of [descending, twice]) {
+      assert.equal(await refusal(sendContract(requester, { address: chain.info.escrow, abi: jobEscrowAbi, functionName: 'finalize', args: [jobKey, keccak256('0x01'), ...listed(entries)] })), 'ProvidersNotAscending')
+    }
+    // finalizeJob puts them in order.
+    const settlement = await finalizeJob(requester, jobKey, keccak256('0x01'), descending)
+    // Three new share slots, as settlements wrote before, came to over 150,000 gas.
+    assert.ok(settlement.gasUsed < 100_000n, `the settlement used ${settlement.gasUsed} gas`)
+    for (const [i, { provider, cumulativeAmount }] of owed.entries()) {
+      assert.equal(await con(provider) - before[i]!, cumulativeAmount)
+      assert.deepEqual(await readEscrowShare(requester, jobKey, provider), { reserved: cumulativeAmount, claimed: cumulativeAmount })
+    }
+    assert.equal(await refusal(claimPayment(providers[0]!, receipt(jobKey, owed[0]!.provider, parseEther('5')))), 'AlreadySettled')
+    assert.deepEqual(await readEscrowJob(requester, jobKey).then(job => [job.paid, job.budget, job.finalized]), [parseEther('6'), parseEther('6'), true])
   })
 
   it('refuses every receipt, reservation and settlement it must not accept', async () => {
@@ -279,6 +305,8 @@ describe('JobEscrow', () => {
       let paid = 0n
       let released = 0n
       let finalized = false
+      // A settlement that paid every reservation: claims are refused from then on.
+      let settledInFull = false
       const check = async (what: string) => {
         const keptAsBalance = fromBalance ? released : 0n
         assert.equal(await escrowBalance() - start, budget - paid - released + keptAsBalance, `round ${round}: ${what}`)
@@ -293,7 +321,8 @@ describe('JobEscrow', () => {
         const covered = cumulative < (reserved.get(address) ?? 0n) ? cumulative : reserved.get(address) ?? 0n
         const already = claimed.get(address) ?? 0n
         const outcome = await claimPayment(provider, receipt(jobKey, address, cumulative)).then(() => 'paid', (e: LedgerError) => e.reason)
-        if (cumulative <= already) assert.equal(outcome, 'ReceiptNotNewer')
+        if (settledInFull) assert.equal(outcome, 'AlreadySettled')
+        else if (cumulative <= already) assert.equal(outcome, 'ReceiptNotNewer')
         else if (covered <= already) assert.equal(outcome, 'NotReserved')
         else {
           assert.equal(outcome, 'paid')
@@ -338,6 +367,7 @@ describe('JobEscrow', () => {
             for (const [p, r] of raised) reserved.set(p, r)
             released += budget - total
             finalized = true
+            settledInFull = paid === total
           }
         }
         await check(`step ${step}`)
@@ -409,7 +439,7 @@ describe('JobEscrow: the standing balance', () => {
     assert.equal(await free(), start + parseEther('21'))
     const settled = await readEscrowJob(requester, first.jobKey)
     assert.deepEqual([settled.budget, settled.reserved, settled.paid, settled.finalized, settled.closed], [parseEther('9'), parseEther('9'), parseEther('9'), true, false])
-    assert.equal(await refusal(claimPayment(providers[0]!, receipt(first.jobKey, a, parseEther('6')))), 'ReceiptNotNewer', 'the settlement paid it')
+    assert.equal(await refusal(claimPayment(providers[0]!, receipt(first.jobKey, a, parseEther('6')))), 'AlreadySettled', 'the settlement paid it')
 
     // What the open second job holds cannot be withdrawn; the free part can.
     assert.equal(await refusal(withdrawRaw(requester, start + parseEther('21') + 1n)), 'InsufficientBalance')
