@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { parseEther } from 'viem'
 import { startLocalGrid } from '../src/devnet/index.ts'
-import { createLedgerClient, readBalances, readEscrowBalance, readEscrowJob } from '../src/ledger/index.ts'
+import { createLedgerClient, readBalances, readEscrowBalance, readEscrowJob, readEscrowShare } from '../src/ledger/index.ts'
 import { MAX_UNPAID_RESULTS } from '../src/net/index.ts'
 import { buildExamples } from '../scripts/build-examples.ts'
 import { primeRanges, primeTaskArgs } from '../examples/primes/primes.ts'
@@ -135,6 +135,53 @@ test('a requester that never sends receipts gets at most MAX_UNPAID_RESULTS resu
   assert.ok(held.queued > 0, 'the requester\'s further tasks wait at the provider')
   assert.equal(events.filter(event => event.type === 'task.started').length, bound, 'no task started after the provider stopped')
   assert.equal((await provider.client.wallet()).receipts.length, 0, 'not one receipt came')
+})
+
+test('a budget above the cost is reserved ahead; what a provider that stopped never earned goes back after the claim window, also across a restart', async (t) => {
+  const primesModule = (await buildExamples()).find(path => path.endsWith('primes.wasm'))!
+  const grid = await startLocalGrid({ providers: 3, coresPerProvider: 1 })
+  t.after(() => grid.stop())
+  let requester = grid.requester
+  const reader = createLedgerClient(grid.chain.info, new Uint8Array(32).fill(1))
+  await waitFor(async () => (await requester.client.peers()).filter(peer => peer.offer !== null).length === 3, 30_000, 'three offers')
+  const price = parseEther(PRICE)
+  const tasks = 120
+  // What the requester holds, in its wallet and free in the escrow: only what providers earn leaves it.
+  const holdings = async () => await conOf(grid, requester.address) + await readEscrowBalance(reader, requester.address as Address)
+  const before = new Map(await Promise.all(grid.providers.map(async node => [node.name, await conOf(grid, node.address)] as const)))
+  const heldBefore = await holdings()
+  const submitted = await requester.client.submitJob({ name: 'reserved ahead', runtime: 'wasi', module: primesModule, tasks: primeRanges(240_000_000, tasks).map(range => ({ args: primeTaskArgs(range) })), price: PRICE, budget: '1.8' })
+  const jobId = submitted.job.id
+  const { jobKey } = (await requester.client.job(jobId)).payment!
+
+  // One provider stops for good after its first accepted result: the reservations made later still
+  // give it pay ahead, its share of the work left in proportion to its results, which it never earns.
+  const stopped = grid.providers[2]!
+  await waitFor(async () => acceptedBy((await requester.client.results(jobId)).tasks).has(stopped.address.toLowerCase()), 120_000, `${stopped.name}'s first result`)
+  stopped.process.kill('SIGKILL')
+  await stopped.exited
+  const earned = async () => price * BigInt(acceptedBy((await requester.client.results(jobId)).tasks).get(stopped.address.toLowerCase()) ?? 0)
+  await waitFor(async () => (await readEscrowShare(reader, jobKey as Hex, stopped.address as Address)).reserved > await earned(), 120_000, `pay reserved ahead for ${stopped.name}`)
+
+  await waitFor(async () => (await requester.client.job(jobId)).payment?.state === 'refund-pending', 240_000, 'the job to be settled with pay left reserved')
+  const accepted = acceptedBy((await requester.client.results(jobId)).tasks)
+  assert.equal([...accepted.values()].reduce((sum, n) => sum + n, 0), tasks)
+  for (const node of grid.providers) {
+    assert.equal(await conOf(grid, node.address) - before.get(node.name)!, price * BigInt(accepted.get(node.address.toLowerCase()) ?? 0), `${node.name} is paid for exactly its accepted results`)
+  }
+  const settled = await readEscrowJob(reader, jobKey as Hex)
+  assert.ok(settled.paid < settled.budget, 'pay reserved for the stopped provider waits out the claim window')
+  assert.equal(await holdings(), heldBefore - price * BigInt(tasks) - (settled.budget - settled.paid))
+
+  // A day later (by the chain's clock) a restarted requester refunds it to its standing balance.
+  await reader.public.request({ method: 'evm_increaseTime' as never, params: [86_400 + 60] as never })
+  await reader.public.request({ method: 'evm_mine' as never, params: [] as never })
+  requester.process.kill('SIGKILL')
+  await requester.exited
+  requester = await grid.restart(requester)
+  await waitFor(async () => (await requester.client.job(jobId)).payment?.state === 'finalized', 60_000, 'the refund')
+  assert.equal((await readEscrowJob(reader, jobKey as Hex)).closed, true)
+  assert.equal(await holdings(), heldBefore - price * BigInt(tasks), 'the requester paid exactly what its providers earned')
 })
 
 test('an escrow whose job was never stored (the requester died in between) is settled at restart with nothing owed, and the node starts', async (t) => {

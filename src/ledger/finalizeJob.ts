@@ -1,6 +1,7 @@
 import { jobEscrowAbi } from './abi.ts'
 import { sendContract } from './ledgerClient.ts'
-import type { LedgerClient, SentTransaction } from './ledgerClient.ts'
+import { readEscrowJob } from './readEscrowJob.ts'
+import type { ChainReader, LedgerClient, SentTransaction } from './ledgerClient.ts'
 import type { Address, Hex } from 'viem'
 
 /**
@@ -27,4 +28,15 @@ function compareAddresses (a: Address, b: Address): number {
 /** CLAIM_GRACE after the deadline or the final settlement: what is unpaid goes back to the requester. */
 export async function refundJob (client: LedgerClient, jobKey: Hex): Promise<SentTransaction> {
   return sendContract(client, { address: client.info.escrow, abi: jobEscrowAbi, functionName: 'refund', args: [jobKey] })
+}
+
+/** Seconds until `refund` may be called for the job, by the chain's clock (0: now). */
+export async function refundWait (client: ChainReader, jobKey: Hex): Promise<bigint> {
+  const [job, grace, head] = await Promise.all([
+    readEscrowJob(client, jobKey),
+    client.public.readContract({ address: client.info.escrow, abi: jobEscrowAbi, functionName: 'CLAIM_GRACE' }),
+    client.public.getBlock(),
+  ])
+  const at = job.deadline + grace
+  return at > head.timestamp ? at - head.timestamp : 0n
 }

@@ -1,6 +1,6 @@
-import { depositToEscrow, finalizeJob, LedgerError, onchainJobId, openJobFromBalance, readBalances, readEscrowBalance, readEscrowJob, readEscrowShare, reservePayments, resultRoot, signReceipt } from '../ledger/index.ts'
+import { depositToEscrow, finalizeJob, LedgerError, onchainJobId, openJobFromBalance, readBalances, readEscrowBalance, readEscrowJob, readEscrowShare, refundJob, refundWait, reservePayments, resultRoot, signReceipt } from '../ledger/index.ts'
 import { depositDue } from './escrowTopUp.ts'
-import { MAX_UNPAID_RESULTS } from '../net/index.ts'
+import { reservationsDue } from './reservationsDue.ts'
 import { prepareStatements, transaction } from '../util/index.ts'
 import { LandedWatch } from './landedWatch.ts'
 import type { EscrowRef, PaymentStatus, Settlement } from './settlement.ts'
@@ -8,6 +8,7 @@ import { UnknownJobError } from './jobStore.ts'
 import type { JobStore } from './jobStore.ts'
 import type { JobRecord } from './jobRecords.ts'
 import type { RequesterEvent } from './requesterEvents.ts'
+import type { ReservationRoom } from './reservationsDue.ts'
 import type { NodeKey } from '../identity/index.ts'
 import type { LedgerClient, SentTransaction } from '../ledger/index.ts'
 import type { TaskReceipt } from '../net/index.ts'
@@ -34,45 +35,35 @@ CREATE TABLE IF NOT EXISTS escrows (
 /** How long a job's escrow stays locked at most; the contract adds a day for providers to claim. */
 const ESCROW_LIFETIME_S = 7n * 24n * 3600n
 
-/**
- * A provider's pay is reserved in the escrow once this many of its accepted results are beyond its
- * reservation: one transaction covers every provider then behind, and it lands well before the
- * provider holds tasks back for want of pay (MAX_UNPAID_RESULTS).
- */
-export const RESERVE_EVERY_RESULTS = MAX_UNPAID_RESULTS / 2
-
 /** After a failed reservation, the next try (if no accepted result brings one sooner). */
 const RESERVE_RETRY_MS = 2_000
 
 /** After a failed try to open again an escrow a reorg dropped, the next one. */
 const REOPEN_RETRY_MS = 5_000
 
+/** A failed refund of what stayed reserved after a settlement is tried again this much later. */
+const REFUND_RETRY_MS = 60_000
+/** setTimeout's longest delay; a longer wait is taken in turns. */
+const MAX_TIMER_MS = 2 ** 31 - 1
+
 /** A failed settlement (the RPC endpoint down, a fee spike) is tried again after 2 s, 4 s… up to a minute apart. */
 const SETTLE_RETRY_FIRST_MS = 2_000
 const SETTLE_RETRY_MAX_MS = 60_000
-
-/**
- * The reservations that bring every provider behind up to what it is owed, once one of them is
- * RESERVE_EVERY_RESULTS results behind; none before. Amounts never exceed what is owed, so nothing
- * stays reserved for a provider that stops: the final settlement pays the rest.
- */
-export function reservationsDue (owed: ReadonlyMap<Address, bigint>, reserved: ReadonlyMap<Address, bigint>, priceWei: bigint): Array<{ provider: Address, amount: bigint }> {
-  const behind = [...owed].filter(([provider, amount]) => amount > (reserved.get(provider) ?? 0n))
-  if (!behind.some(([provider, amount]) => amount - (reserved.get(provider) ?? 0n) >= priceWei * BigInt(RESERVE_EVERY_RESULTS))) return []
-  return behind.map(([provider, amount]) => ({ provider, amount }))
-}
 
 /** What never changes about a job's escrow once it is open. */
 interface EscrowTerms {
   readonly ref: { address: Address, jobKey: Hex, budgetWei: string }
   readonly priceWei: bigint
+  /** What the job can owe at most: every replica of every task. */
+  readonly mostWei: bigint
 }
 
 const STATEMENTS = {
   insert: 'INSERT INTO escrows (job_id, onchain_id, escrow, price_wei, budget_wei, state, gas_used, tx_count) VALUES (?, ?, ?, ?, ?, \'open\', ?, 1)',
   get: 'SELECT * FROM escrows WHERE job_id = ?',
-  unsettled: 'SELECT job_id FROM escrows WHERE state != \'finalized\'',
-  finalized: 'UPDATE escrows SET state = \'finalized\', paid_wei = ?, gas_used = CAST(CAST(gas_used AS INTEGER) + ? AS TEXT), tx_count = tx_count + 1, error = NULL WHERE job_id = ?',
+  unsettled: 'SELECT job_id, state FROM escrows WHERE state != \'finalized\'',
+  finalized: 'UPDATE escrows SET state = ?, paid_wei = ?, gas_used = CAST(CAST(gas_used AS INTEGER) + ? AS TEXT), tx_count = tx_count + 1, error = NULL WHERE job_id = ?',
+  refunded: 'UPDATE escrows SET state = \'finalized\', gas_used = CAST(CAST(gas_used AS INTEGER) + ? AS TEXT), tx_count = tx_count + ?, error = NULL WHERE job_id = ?',
   spent: 'UPDATE escrows SET gas_used = CAST(CAST(gas_used AS INTEGER) + ? AS TEXT), tx_count = tx_count + 1 WHERE job_id = ?',
   failed: 'UPDATE escrows SET state = \'finalize-failed\', error = ? WHERE job_id = ?',
 }
@@ -271,7 +262,8 @@ export class EscrowSettlement implements Settlement {
       // An escrow without a job: the node stopped between opening it and storing the job. Nobody
       // was offered the job, so nothing is owed: settling it at once gives the whole budget back.
       if (job === undefined) this.events.emit({ type: 'job.settlement-failed', jobId, message: 'an escrow was opened for a job that was never stored: settling it with nothing owed gives its budget back' })
-      if (job?.state !== 'running') void this.settle(jobId).catch(() => { /* recorded as finalize-failed, and retried */ })
+      if (row.state === 'refund-pending') this.refundLater(jobId)
+      else if (job?.state !== 'running') void this.settle(jobId).catch(() => { /* recorded as finalize-failed, and retried */ })
     }
   }
 
@@ -282,10 +274,11 @@ export class EscrowSettlement implements Settlement {
       return
     }
     const terms = this.termsOf(jobId)
-    if (terms === undefined || this.closing.has(jobId) || this.statements.get.get(jobId)?.state === 'finalized') return
+    const state = this.statements.get.get(jobId)?.state
+    if (terms === undefined || this.closing.has(jobId) || state === 'finalized' || state === 'refund-pending') return
     const reserving = (async () => {
       const owed = new Map([...this.countsOf(jobId)].map(([provider, n]) => [provider as Address, terms.priceWei * BigInt(n)]))
-      const due = reservationsDue(owed, await this.reservationsOf(terms, [...owed.keys()]), terms.priceWei)
+      const due = reservationsDue(owed, await this.reservationsOf(terms, [...owed.keys()]), terms.priceWei, this.roomOf(terms, owed))
       if (due.length === 0) return
       const sent = await reservePayments(this.client, terms.ref.jobKey, due)
       const reserved = this.reserved.get(terms.ref.jobKey)!
@@ -300,6 +293,14 @@ export class EscrowSettlement implements Settlement {
       if (this.reserveAgain.delete(jobId)) this.reserveIfDue(jobId)
     })
     this.reserving.set(jobId, reserving)
+  }
+
+  /** The budget beyond the most the job can owe, and what its results not yet accepted can be owed. */
+  private roomOf (terms: EscrowTerms, owed: ReadonlyMap<Address, bigint>): ReservationRoom {
+    const most = terms.mostWei
+    const owedNow = [...owed.values()].reduce((sum, amount) => sum + amount, 0n)
+    const bound = most > owedNow ? most : owedNow
+    return { headroomWei: BigInt(terms.ref.budgetWei) - bound, remainingWei: bound - owedNow }
   }
 
   /** What the escrow holds for `providers`: read from the chain once per provider (it may predate a restart), then kept. */
@@ -317,7 +318,8 @@ export class EscrowSettlement implements Settlement {
 
   private async finalize (jobId: string): Promise<void> {
     const row = this.termsOf(jobId)
-    if (row === undefined || this.statements.get.get(jobId)?.state === 'finalized') return
+    const state = this.statements.get.get(jobId)?.state
+    if (row === undefined || state === 'finalized' || state === 'refund-pending') return
     // A reservation still in flight would land after the settlement and be refused.
     await this.reserving.get(jobId)
     const owed = [...this.countsOf(jobId)].filter(([, n]) => n > 0).map(([provider, n]) => ({ provider: provider as Address, cumulativeAmount: row.priceWei * BigInt(n) }))
@@ -330,15 +332,44 @@ export class EscrowSettlement implements Settlement {
         gas = sent.gasUsed
         this.settlements.landed(jobId, sent)
       }
-      const paid = (await readEscrowJob(this.client, row.ref.jobKey)).paid
-      transaction(this.db, () => this.statements.finalized.run(String(paid), String(gas), jobId))
+      const settled = await readEscrowJob(this.client, row.ref.jobKey)
+      // Pay reserved ahead for a provider that stopped before earning it stays claimable for the
+      // escrow's grace period (the contract cannot tell it from a receipt's), then comes back.
+      const leftOver = !settled.closed && settled.paid < settled.budget
+      transaction(this.db, () => this.statements.finalized.run(leftOver ? 'refund-pending' : 'finalized', String(settled.paid), String(gas), jobId))
       this.settleFailures.delete(jobId)
-      this.events.emit({ type: 'job.settled', jobId: jobId, paidWei: String(paid), resultRoot: root })
+      this.events.emit({ type: 'job.settled', jobId: jobId, paidWei: String(settled.paid), resultRoot: root })
+      if (leftOver) this.refundLater(jobId)
     } catch (error) {
       this.statements.failed.run((error as Error).message, jobId)
       this.events.emit({ type: 'job.settlement-failed', jobId: jobId, message: (error as Error).message })
       this.settleLater(jobId)
       throw error
+    }
+  }
+
+  /** Refunds what stayed reserved after the job's settlement once the claim window is over (by the chain's clock), or later. */
+  private refundLater (jobId: string, delayMs = 0): void {
+    setTimeout(() => {
+      if (this.db.isOpen) void this.refund(jobId)
+    }, Math.min(delayMs, MAX_TIMER_MS)).unref()
+  }
+
+  private async refund (jobId: string): Promise<void> {
+    const { ref } = this.termsOf(jobId)!
+    try {
+      const job = await readEscrowJob(this.client, ref.jobKey)
+      let sent: SentTransaction | undefined
+      if (!job.closed) {
+        const wait = await refundWait(this.client, ref.jobKey)
+        if (wait > 0n) return this.refundLater(jobId, Number(wait) * 1000)
+        sent = await refundJob(this.client, ref.jobKey)
+      }
+      this.statements.refunded.run(String(sent?.gasUsed ?? 0n), sent === undefined ? 0 : 1, jobId)
+      this.events.emit({ type: 'escrow.refunded', jobId, refundedWei: String(job.budget - job.paid), gasUsed: String(sent?.gasUsed ?? 0n) })
+    } catch (error) {
+      this.events.emit({ type: 'job.settlement-failed', jobId, message: `refunding what stayed reserved after the settlement: ${(error as Error).message}` })
+      this.refundLater(jobId, REFUND_RETRY_MS)
     }
   }
 
@@ -364,9 +395,21 @@ export class EscrowSettlement implements Settlement {
         : {
             ref: { address: String(row.escrow) as Address, jobKey: String(row.onchain_id) as Hex, budgetWei: String(row.budget_wei) },
             priceWei: BigInt(String(row.price_wei)),
+            mostWei: this.mostOf(jobId, BigInt(String(row.price_wei)), BigInt(String(row.budget_wei))),
           })
     }
     return this.terms.get(jobId) ?? undefined
+  }
+
+  /** Every replica of every task at the job's price; the whole budget for an escrow whose job was never stored. */
+  private mostOf (jobId: string, priceWei: bigint, budgetWei: bigint): bigint {
+    try {
+      const job = this.store.job(jobId)
+      return priceWei * BigInt(job.taskCount) * BigInt(job.spec.replication)
+    } catch (error) {
+      if (error instanceof UnknownJobError) return budgetWei
+      throw error
+    }
   }
 
   private countsOf (jobId: string): Map<string, number> {

@@ -27,5 +27,7 @@ export type RequesterEvent =
   | { type: 'job.reservation-failed', jobId: string, message: string }
   /** A reorg dropped the job's escrow opening, and it was opened again under the same key. */
   | { type: 'escrow.reopened', jobId: string, jobKey: string, gasUsed: string }
+  /** What stayed reserved after the job's settlement and nobody claimed went back to the standing balance (amounts in wei). */
+  | { type: 'escrow.refunded', jobId: string, refundedWei: string, gasUsed: string }
   /** Before opening the job's escrow the requester topped up its standing balance there (amounts in wei). */
   | { type: 'escrow.deposited', jobId: string, amountWei: string, freeWei: string, gasUsed: string }

@@ -6,8 +6,12 @@ export type EscrowRef = NonNullable<AgreementProposalBody['escrow']>
 
 /** What a job has locked, owes and paid (amounts in wei as decimal strings). */
 export interface PaymentStatus {
-  /** open: escrow holds the budget; finalized: everyone owed was paid and the rest went back. */
-  readonly state: 'open' | 'finalized' | 'finalize-failed'
+  /**
+   * open: escrow holds the budget; finalized: everyone owed was paid and the rest went back;
+   * refund-pending: everyone owed was paid, and pay reserved ahead for a provider that stopped
+   * waits out the escrow's claim window (a day) before it goes back.
+   */
+  readonly state: 'open' | 'finalized' | 'refund-pending' | 'finalize-failed'
   /** The job's key in the escrow. */
   readonly jobKey: string
   readonly escrowWei: string

@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { RESERVE_EVERY_RESULTS, reservationsDue } from './reservationsDue.ts'
+import type { Address } from 'viem'
+
+const PRICE = 10n ** 16n
+const [a, b, c] = ['0xa', '0xb', '0xc'].map(prefix => prefix.padEnd(42, '0')) as [Address, Address, Address]
+const results = (n: number) => PRICE * BigInt(n)
+
+/**
+ * A job of `tasks` results, each accepted from the provider `pick` names, with the budget `extra`
+ * results above its cost: reserving whenever the policy says so. Checks at every step what must
+ * always hold, and returns the number of reservations and what stays reserved and unearned.
+ */
+function run (tasks: number, extra: number, pick: (i: number) => Address | undefined) {
+  const owed = new Map<Address, bigint>()
+  const reserved = new Map<Address, bigint>()
+  const most = results(tasks)
+  const budget = most + results(extra)
+  let reservations = 0
+  let accepted = 0n
+  for (let i = 0; i < tasks; i++) {
+    const provider = pick(i)
+    if (provider === undefined) continue
+    owed.set(provider, (owed.get(provider) ?? 0n) + PRICE)
+    accepted += PRICE
+    const due = reservationsDue(owed, reserved, PRICE, { headroomWei: budget - most, remainingWei: most - accepted })
+    if (due.length > 0) reservations++
+    for (const { provider: p, amount } of due) {
+      assert.ok(amount >= (reserved.get(p) ?? 0n), 'a reservation is never lowered')
+      assert.equal(amount % PRICE, 0n, 'whole results')
+      reserved.set(p, amount)
+    }
+    const ahead = [...owed].reduce((sum, [p, amount]) => sum + ((reserved.get(p) ?? 0n) > amount ? (reserved.get(p) ?? 0n) - amount : 0n), 0n)
+    assert.ok(ahead <= budget - most, `step ${i}: ${ahead} reserved ahead, beyond the headroom`)
+    for (const [p, amount] of owed) assert.ok(amount - (reserved.get(p) ?? 0n) <= results(RESERVE_EVERY_RESULTS), `step ${i}: ${p} is more than ${RESERVE_EVERY_RESULTS} results behind`)
+  }
+  const unearned = [...reserved].reduce((sum, [p, amount]) => sum + (amount > (owed.get(p) ?? 0n) ? amount - (owed.get(p) ?? 0n) : 0n), 0n)
+  return { reservations, unearned: Number(unearned / PRICE), owed, reserved, budget }
+}
+
+test('without headroom nothing is reserved ahead: providers are brought up to what they are owed once one is 16 results behind', () => {
+  const owed = new Map([[a, results(16)], [b, results(15)], [c, results(3)]])
+  assert.deepEqual(reservationsDue(new Map([[a, results(15)], [b, results(15)]]), new Map(), PRICE), [], 'nobody 16 behind yet')
+  assert.deepEqual(reservationsDue(owed, new Map([[c, results(3)]]), PRICE), [{ provider: a, amount: results(16) }, { provider: b, amount: results(15) }])
+  assert.deepEqual(reservationsDue(owed, new Map(), 0n), [], 'a free job reserves nothing')
+  // Round robin over three providers, 1,000 results: a reservation every 16 results a provider is owed.
+  const job = run(1000, 0, i => [a, b, c][i % 3])
+  assert.equal(job.reservations, 21)
+  assert.equal(job.unearned, 0)
+})
+
+test('with headroom a provider is reserved ahead as much as it has earned, within its share of the work left and the headroom', () => {
+  const owed = new Map([[a, results(16)], [b, results(4)]])
+  // 100 results of headroom, 1,000 left: a gets 16 ahead (what it earned), b its minimum of 16.
+  assert.deepEqual(reservationsDue(owed, new Map(), PRICE, { headroomWei: results(100), remainingWei: results(1000) }), [{ provider: a, amount: results(32) }, { provider: b, amount: results(20) }])
+  // 10 results of headroom are split between them.
+  assert.deepEqual(reservationsDue(owed, new Map(), PRICE, { headroomWei: results(10), remainingWei: results(1000) }), [{ provider: a, amount: results(21) }, { provider: b, amount: results(9) }])
+  // 20 results left, a has 80 % of the results so far: 16 of them at most ahead for a, 4 for b.
+  assert.deepEqual(reservationsDue(owed, new Map(), PRICE, { headroomWei: results(100), remainingWei: results(20) }), [{ provider: a, amount: results(32) }, { provider: b, amount: results(8) }])
+  // a is 16 behind; b holds 10 ahead of the 30 of headroom. a gets half of the 20 left, and b, in
+  // the same transaction, the rest with its own 10: 30 ahead in all.
+  assert.deepEqual(reservationsDue(new Map([[a, results(40)], [b, results(20)]]), new Map([[a, results(24)], [b, results(30)]]), PRICE, { headroomWei: results(30), remainingWei: results(1000) }), [{ provider: a, amount: results(50) }, { provider: b, amount: results(40) }])
+})
+
+test('10 % of headroom: a third of the reservations for 1,000 results over three providers, and none left unearned at the end', () => {
+  const even = run(1000, 100, i => [a, b, c][i % 3])
+  assert.ok(even.reservations <= 8, `${even.reservations} reservations`)
+  assert.equal(even.unearned, 0)
+  // Providers at 1×, 2× and 4× the pace: more reservations, a few results' worth unearned.
+  let seed = 7
+  const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31
+  const uneven = run(1000, 100, () => { const x = random() * 7; return x < 1 ? a : x < 3 ? b : c })
+  const baseline = (seed = 7, run(1000, 0, () => { const x = random() * 7; return x < 1 ? a : x < 3 ? b : c }))
+  assert.ok(uneven.reservations * 2 < baseline.reservations, `${uneven.reservations} reservations against ${baseline.reservations}`)
+  assert.ok(uneven.unearned <= 20, `${uneven.unearned} results reserved and never earned`)
+})
+
+test('a provider that stops half way leaves the job enough to reserve and settle the rest within the budget', () => {
+  // a stops after 500 results of the job; b and c do its share from then on.
+  const job = run(1000, 100, i => i < 500 ? [a, b, c][i % 3] : [b, c][i % 2])
+  const settlement = [...new Set([...job.owed.keys(), ...job.reserved.keys()])].reduce((sum, p) => {
+    const [o, r] = [job.owed.get(p) ?? 0n, job.reserved.get(p) ?? 0n]
+    return sum + (o > r ? o : r)
+  }, 0n)
+  assert.ok(settlement <= job.budget, 'what the settlement must pay and leave reserved fits the budget')
+  assert.ok(job.unearned > 0, 'the provider that stopped holds some of the headroom')
+})
