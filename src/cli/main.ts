@@ -9,6 +9,6 @@ enableCompileCache()
 
 const argv = process.argv.slice(2)
 const role = nodeStartRole(argv)
-if (role !== undefined) relaunchAs(role)
+if (role !== undefined) await relaunchAs(role)
 const { main } = await import('./run.ts')
 process.exitCode = await main(argv)

@@ -6,17 +6,18 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { nodeStartRole } from './nodeProcess.ts'
+import { FROM_SOURCES, nodeStartRole } from './nodeProcess.ts'
+import { PROVIDER_BUNDLE } from './providerBundle.ts'
 
 const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url))
 
 /** Runs the CLI; each process that ends reports the flags and arena limit it ran under. */
-async function processesOf (args: readonly string[]) {
+async function processesOf (args: readonly string[], env: NodeJS.ProcessEnv = process.env) {
   const { stdout } = await promisify(execFile)(process.execPath, [
-    '--disable-warning=ExperimentalWarning', '--import', 'data:text/javascript,process.on("exit",()=>console.log(JSON.stringify({execArgv:process.execArgv,arenas:process.env.MALLOC_ARENA_MAX})))',
+    '--disable-warning=ExperimentalWarning', '--import', 'data:text/javascript,process.on("exit",()=>console.log(JSON.stringify({execArgv:process.execArgv,arenas:process.env.MALLOC_ARENA_MAX,script:process.argv[1]})))',
     MAIN, ...args,
-  ]).catch((error: { stdout: string }) => error)
-  return { stdout, reports: stdout.split('\n').filter(line => line.startsWith('{"execArgv"')).map(line => JSON.parse(line) as { execArgv: string[], arenas?: string }) }
+  ], { env }).catch((error: { stdout: string }) => error)
+  return { stdout, reports: stdout.split('\n').filter(line => line.startsWith('{"execArgv"')).map(line => JSON.parse(line) as { execArgv: string[], arenas?: string, script: string }) }
 }
 
 describe('node process', () => {
@@ -33,7 +34,13 @@ describe('node process', () => {
     assert.ok(reports[0]!.execArgv.includes('--max-semi-space-size=2'), JSON.stringify(reports[0]))
     assert.ok(reports[0]!.execArgv.includes('--heap-growing-percent=25'), JSON.stringify(reports[0]))
     assert.equal(reports[0]!.arenas, '2')
+    assert.equal(reports[0]!.script, PROVIDER_BUNDLE.outfile, 'it ran from the provider\'s bundle')
     assert.match(stdout, /--provide/)
+    const fromSources = await processesOf(['node', 'start', '--provide', '--help'], { ...process.env, [FROM_SOURCES]: '1' })
+    assert.equal(fromSources.reports.length, 1)
+    assert.equal(fromSources.reports[0]!.script, MAIN, 'asked to, it ran from the sources')
+    const printed = (output: string) => output.split('\n').filter(line => !line.startsWith('{"execArgv"')).join('\n')
+    assert.equal(printed(fromSources.stdout), printed(stdout), 'the same command either way')
   })
 
   it('relaunches a node under the node settings, and as a provider when its config.json says it provides', async () => {
@@ -42,6 +49,7 @@ describe('node process', () => {
     assert.ok(plain.reports[0]!.execArgv.includes('--max-semi-space-size=8'), JSON.stringify(plain.reports[0]))
     assert.ok(plain.reports[0]!.execArgv.includes('--heap-growing-percent=25'), JSON.stringify(plain.reports[0]))
     assert.equal(plain.reports[0]!.arenas, '2')
+    assert.equal(plain.reports[0]!.script, MAIN, 'a node that does not provide runs from the sources')
     const dataDir = await mkdtemp(join(tmpdir(), 'conun-node-process-'))
     try {
       await writeFile(join(dataDir, 'config.json'), JSON.stringify({ provide: true }))

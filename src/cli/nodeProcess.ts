@@ -1,3 +1,6 @@
+import { realpathSync } from 'node:fs'
+import { freshBundle, PROVIDER_BUNDLE } from './providerBundle.ts'
+
 /**
  * A node runs for days, and a provider is the program people leave running on their machines, so
  * a node's process is set up to stay small (issue 16), which only the process's own start can do:
@@ -14,6 +17,7 @@
  *   a 10,000-task job's peak), at no cost in tasks/s (bench:scale, 2026-12-07).
  * - `MALLOC_ARENA_MAX=2`: glibc gives each thread that allocates (libuv's pool, the WASI workers,
  *   V8's helpers) an arena of its own and keeps their freed memory; two arenas are enough here.
+ * - A provider runs from one bundled file of its code (see providerBundle.ts).
  * The process replaces itself (same pid) with these settings; ones the user set win.
  */
 export type NodeRole = 'node' | 'provider'
@@ -23,6 +27,8 @@ const V8_FLAGS: Record<NodeRole, readonly string[]> = {
   provider: ['--max-semi-space-size=2', '--heap-growing-percent=25'],
 }
 const NODE_ENV = { MALLOC_ARENA_MAX: '2' }
+/** Set (to anything) in a provider's environment, it runs from the sources instead of its bundle. */
+export const FROM_SOURCES = 'CONUN_PROVIDER_FROM_SOURCES'
 /** Set in the relaunched process's environment to the role it runs as, so that it does not relaunch again. */
 const RELAUNCHED = 'CONUN_NODE_PROCESS'
 
@@ -41,13 +47,26 @@ export function nodeStartRole (argv: readonly string[]): NodeRole | undefined {
  * runs under them, or under a provider's (or the platform cannot replace a process: then it runs
  * on as it is). A node that turns out to provide (its config.json says so) relaunches once more.
  */
-export function relaunchAs (role: NodeRole): void {
+export async function relaunchAs (role: NodeRole): Promise<void> {
   if (relaunchedAs === role || relaunchedAs === 'provider' || typeof process.execve !== 'function') return
   // What an earlier relaunch added is taken out: the user's own flags come after this role's, and win.
   const added = new Set(relaunchedAs === undefined ? [] : V8_FLAGS[relaunchedAs])
-  process.execve(process.execPath, [process.execPath, ...V8_FLAGS[role], ...process.execArgv.filter(flag => !added.has(flag)), ...process.argv.slice(1)], {
+  const [script, ...args] = process.argv.slice(1)
+  // A provider runs from its bundle (see providerBundle.ts), unless asked to run from the sources
+  // (readable stack traces); other programs that start a node keep theirs.
+  const bundled = role === 'provider' && process.env[FROM_SOURCES] === undefined && isProviderEntry(script)
+  const program = bundled ? await freshBundle() ?? script : script
+  process.execve(process.execPath, [process.execPath, ...V8_FLAGS[role], ...process.execArgv.filter(flag => !added.has(flag)), program!, ...args], {
     ...NODE_ENV,
     ...process.env,
     [RELAUNCHED]: role,
   })
+}
+
+function isProviderEntry (script: string | undefined): boolean {
+  try {
+    return script !== undefined && realpathSync(script) === realpathSync(PROVIDER_BUNDLE.entry)
+  } catch {
+    return false
+  }
 }

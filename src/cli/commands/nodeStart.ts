@@ -149,7 +149,7 @@ export const nodeStart: Command = {
       ? { ...loaded, provider: { ...loaded.provider, runtimes: loaded.provider.runtimes.filter(runtime => runtime !== 'webgpu') } }
       : loaded
     // A provider by its config.json (with --provide it relaunched as one before the commands loaded).
-    if (config.provide) relaunchAs('provider')
+    if (config.provide) await relaunchAs('provider')
     const { passphrase, source } = await resolvePassphrase({ devnet: config.devnet, passphraseFile: values['passphrase-file'] })
     if (config.devnet) console.error(`warning: devnet node key, passphrase is the ${source}`)
     // A node serves many peers: one stray failure is logged, it must not take the node down.
