@@ -8,8 +8,9 @@ import type * as Esbuild from 'esbuild'
 /**
  * A provider runs from one minified file of its code instead of ~2,900 modules (issue 16): the
  * provider is what people leave running, and V8 keeps every loaded module's source and records.
- * Measured on 2026-12-07 (one-provider-each grids, 4,000 trivial WASI tasks): idle 144–158 MB
- * against 177–181 MB, at its peak 191–198 MB against 220–228 MB. The bundle is built by esbuild
+ * Measured on 2026-12-07 (a provider from the bundle beside one from the sources in a local grid,
+ * 4,000 trivial WASI tasks, three runs): idle 145–158 MB against 177–181, at the peak 193–203 MB
+ * against 220–228 (README, Benchmarks, has the runs). The bundle is built by esbuild
  * from src/cli/main.ts into build/provider/main.mjs, again whenever one of its inputs changed (their
  * sizes and times are kept beside it); where it cannot be built, a provider runs from the sources.
  */

@@ -76,7 +76,11 @@ const STARTING_AT_ONCE = 4
 export async function startLocalGrid (options: LocalGridOptions): Promise<LocalGrid> {
   const root = await mkdtemp(join(tmpdir(), 'conun-grid-'))
   const nodes: GridNode[] = []
-  const chain = await startDevChain()
+  const chain = await startDevChain().catch(async (error: unknown) => {
+    // Nothing else was started yet: only the grid's folder is left to remove.
+    await rm(root, { recursive: true, force: true })
+    throw error
+  })
   const chainFlags = ['--rpc', chain.info.rpcUrl, '--token', chain.info.token, '--escrow', chain.info.escrow]
   const stopAll = async () => {
     await Promise.all(nodes.map(stopNode))
