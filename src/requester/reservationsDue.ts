@@ -45,7 +45,9 @@ export function reservationsDue (owed: ReadonlyMap<Address, bigint>, reserved: R
   for (const [provider, amount] of owed) {
     const available = left + aheadOf(provider, amount)
     const share = totalOwed === 0n ? 0n : room.remainingWei * amount / totalOwed
-    const ahead = max(0n, min(max(step, amount), share, available / unvisited--))
+    // What is left is shared out evenly among the providers not yet visited, this one included.
+    const ahead = max(0n, min(max(step, amount), share, available / unvisited))
+    unvisited -= 1n
     // Rounded down to whole results, as receipts count them.
     const target = amount + ahead - ahead % priceWei
     if (target > reservedOf(provider)) {
