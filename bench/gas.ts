@@ -1,22 +1,22 @@
 // `npm run bench:gas`: what paying providers costs on chain. For jobs of 1, 100 and 1,000 tasks
 // spread over 3 providers, the gas of conun's escrow (open the job from the requester's standing
 // balance in the escrow, topped up by a deposit with a permit when it runs short; reserve what
-// providers are owed as their results are accepted, sign cumulative receipts off chain, settle
-// everyone in one final transaction) beside the naive way (one ERC-20 transfer per task), both
+// providers are owed as their results are accepted, ahead within the default budget's headroom,
+// sign cumulative receipts off chain, settle everyone in one final transaction) beside the naive way (one ERC-20 transfer per task), both
 // measured on the same dev chain in this run. The transactions are the very ones a requester node
 // sends (src/ledger), reserving and depositing when its own policies do (reservationsDue,
 // depositDue with the default top-up), not estimates.
 import { randomBytes } from 'node:crypto'
 import { keccak256, parseEther, toHex } from 'viem'
 import { claimPayment, conunTokenAbi, createLedgerClient, depositToEscrow, finalizeJob, formatCon, fundFromFaucet, onchainJobId, openJob, openJobFromBalance, readBalances, readEscrowBalance, reservePayments, resultRoot, sendContract, signReceipt, startDevChain } from '../src/ledger/index.ts'
-import { DEFAULT_ESCROW_TOP_UP_WEI, depositDue, RESERVE_EVERY_RESULTS, reservationsDue } from '../src/requester/index.ts'
+import { DEFAULT_ESCROW_TOP_UP_WEI, depositDue, HEADROOM_PERCENT, RESERVE_EVERY_RESULTS, reservationsDue } from '../src/requester/index.ts'
 import type { LedgerClient } from '../src/ledger/index.ts'
 import type { Address, Hex } from 'viem'
 
 const PRICE = parseEther('0.01')
 const SIZES = [1, 100, 1000]
-/** The budget above the job's cost in the run that reserves ahead (a job spec's `budget`). */
-const HEADROOM_PERCENT = 10
+/** A job's budget above its cost when its spec sets none, as a requester node opens it. */
+const DEFAULT_HEADROOM = Number(HEADROOM_PERCENT)
 const chain = await startDevChain()
 try {
   const account = async (secret = randomBytes(32)) => {
@@ -37,15 +37,15 @@ try {
     rows.push({ tasks, ...conun, naive })
   }
 
-  console.log(`gas to pay 3 providers ${formatCon(PRICE)} per task (dev chain ${chain.info.chainId}); a reservation every ${RESERVE_EVERY_RESULTS} results a provider is owed; jobs opened from the standing balance, topped up by ${formatCon(DEFAULT_ESCROW_TOP_UP_WEI)} when short\n`)
+  console.log(`gas to pay 3 providers ${formatCon(PRICE)} per task (dev chain ${chain.info.chainId}); a reservation once a provider is owed ${RESERVE_EVERY_RESULTS} results beyond its own, ahead within a budget ${DEFAULT_HEADROOM} % above the cost (the default); jobs opened from the standing balance, topped up by ${formatCon(DEFAULT_ESCROW_TOP_UP_WEI)} when short\n`)
   console.log('| tasks | conun: open from the balance + reserve + settle (gas) | reservations | conun gas / task | of which paying providers (reserve + settle) | naive: a transfer per task (gas) | naive gas / task | conun cheaper by (all / paying only) |')
   console.log('|---:|---:|---:|---:|---:|---:|---:|---:|')
   for (const row of rows) {
     const paying = row.reserve + row.settle
     console.log(`| ${row.tasks.toLocaleString('en')} | ${row.total.toLocaleString('en')} (${row.open.toLocaleString('en')} + ${row.reserve.toLocaleString('en')} + ${row.settle.toLocaleString('en')}) | ${row.reservations} | ${(row.total / row.tasks).toFixed(1)} | ${(paying / row.tasks).toFixed(1)} / task | ${row.naive.toLocaleString('en')} | ${(row.naive / row.tasks).toFixed(0)} | ${(row.naive / row.total).toFixed(0)}× / ${(row.naive / paying).toFixed(0)}× |`)
   }
-  const ahead = await escrowJob(requester, addresses, 1000, HEADROOM_PERCENT)
-  console.log(`\nwith a budget ${HEADROOM_PERCENT} % above the job's cost, reserved ahead (see reservationsDue): 1,000 tasks for ${ahead.total.toLocaleString('en')} gas (${ahead.open.toLocaleString('en')} + ${ahead.reserve.toLocaleString('en')} + ${ahead.settle.toLocaleString('en')}), ${ahead.reservations} reservations, ${(ahead.total / 1000).toFixed(1)} gas/task, ${(rows.at(-1)!.total / ahead.total).toFixed(2)}× less than with the budget at the cost`)
+  const atCost = await escrowJob(requester, addresses, 1000, 0)
+  console.log(`\nwith the budget at the job's cost (nothing to reserve ahead in): 1,000 tasks for ${atCost.total.toLocaleString('en')} gas (${atCost.open.toLocaleString('en')} + ${atCost.reserve.toLocaleString('en')} + ${atCost.settle.toLocaleString('en')}), ${atCost.reservations} reservations, ${(atCost.total / 1000).toFixed(1)} gas/task, ${(atCost.total / rows.at(-1)!.total).toFixed(2)}× the default's`)
   const claims = await providerClaims(requester, requesterSecret, providers, 1000)
   console.log(`\nif providers also claim themselves (3 claims of their last receipts, then the settlement pays what was not reserved): ${claims.toLocaleString('en')} gas for 1,000 tasks, ${(claims / 1000).toFixed(1)} gas/task`)
 
@@ -76,7 +76,7 @@ function owedFor (providers: readonly Address[], tasks: number) {
 }
 
 /** Opens a job the way a requester node does: a deposit first when the standing balance is short, then from the balance. */
-async function open (requester: LedgerClient, tasks: number, headroomPercent = 0) {
+async function open (requester: LedgerClient, tasks: number, headroomPercent: number) {
   const budget = PRICE * BigInt(tasks) * BigInt(100 + headroomPercent) / 100n
   const jobId = onchainJobId(requester.account.address, randomBytes(8).toString('hex'))
   const now = (await requester.public.getBlock()).timestamp
@@ -98,7 +98,7 @@ async function openWithPermit (requester: LedgerClient, tasks: number) {
  * Results accepted round-robin, one at a time, reserving whenever the requester's policy says so,
  * with the room the node gives it (a budget above the job's cost is reserved ahead).
  */
-async function reserveAsAccepted (requester: LedgerClient, jobKey: Hex, providers: readonly Address[], tasks: number, headroomPercent = 0) {
+async function reserveAsAccepted (requester: LedgerClient, jobKey: Hex, providers: readonly Address[], tasks: number, headroomPercent = DEFAULT_HEADROOM) {
   const owed = new Map<Address, bigint>()
   const reserved = new Map<Address, bigint>()
   const most = PRICE * BigInt(tasks)
@@ -117,7 +117,7 @@ async function reserveAsAccepted (requester: LedgerClient, jobKey: Hex, provider
   return { gas, count }
 }
 
-async function escrowJob (requester: LedgerClient, providers: readonly Address[], tasks: number, headroomPercent = 0) {
+async function escrowJob (requester: LedgerClient, providers: readonly Address[], tasks: number, headroomPercent = DEFAULT_HEADROOM) {
   const { jobKey, gas: openGas, deposit, deposited } = await open(requester, tasks, headroomPercent)
   const reserved = await reserveAsAccepted(requester, jobKey, providers, tasks, headroomPercent)
   const leaves = Array.from({ length: tasks }, (_, idx) => ({ idx, outcomeHash: keccak256(toHex(idx)) }))
@@ -132,7 +132,7 @@ async function escrowJob (requester: LedgerClient, providers: readonly Address[]
  */
 async function jobsOfOneDeposit (requester: LedgerClient, providers: readonly Address[], tasks: number) {
   const jobs = [await escrowJob(requester, providers, tasks)]
-  const budget = PRICE * BigInt(tasks)
+  const budget = PRICE * BigInt(tasks) * BigInt(100 + DEFAULT_HEADROOM) / 100n
   while (await readEscrowBalance(requester, requester.account.address) >= budget) jobs.push(await escrowJob(requester, providers, tasks))
   const next = await escrowJob(requester, providers, tasks)
   const average = (pick: (job: typeof jobs[number]) => number) => jobs.reduce((sum, job) => sum + pick(job), 0) / jobs.length
@@ -153,7 +153,7 @@ async function transferPerTask (requester: LedgerClient, providers: readonly Add
  * (paid up to its reservation), then the requester's settlement pays what was not yet reserved.
  */
 async function providerClaims (requester: LedgerClient, requesterSecret: Uint8Array, providers: readonly LedgerClient[], tasks: number) {
-  const { jobKey, gas: openGas } = await open(requester, tasks)
+  const { jobKey, gas: openGas } = await open(requester, tasks, DEFAULT_HEADROOM)
   const addresses = providers.map(p => p.account.address)
   let gas = openGas + (await reserveAsAccepted(requester, jobKey, addresses, tasks)).gas
   const owed = owedFor(addresses, tasks)

@@ -12,7 +12,7 @@ import { createLedgerClient, readBalances, readEscrowBalance, readEscrowJob, rea
 import { MAX_UNPAID_RESULTS } from '../src/net/index.ts'
 import { buildExamples } from '../scripts/build-examples.ts'
 import { primeRanges, primeTaskArgs } from '../examples/primes/primes.ts'
-import { waitFor } from './helpers.ts'
+import { isSettled, waitFor } from './helpers.ts'
 import type { LocalGrid } from '../src/devnet/index.ts'
 import type { NodeEvent } from '../src/sdk/index.ts'
 import type { Address, Hex } from 'viem'
@@ -45,7 +45,8 @@ test('a paid job: escrow opened, receipts per accepted result, one final settlem
   const before = new Map(await Promise.all([grid.requester, ...providers].map(async node => [node.address.toLowerCase(), await conOf(grid, node.address)] as const)))
 
   const ranges = primeRanges(400_000_000, 80)
-  const submitted = await client.submitJob({ name: 'paid primes', runtime: 'wasi', module: primesModule, tasks: ranges.map(range => ({ args: primeTaskArgs(range) })), price: PRICE })
+  // The budget at the cost: nothing is reserved ahead, so what was reserved is exactly what was owed.
+  const submitted = await client.submitJob({ name: 'paid primes', runtime: 'wasi', module: primesModule, tasks: ranges.map(range => ({ args: primeTaskArgs(range) })), price: PRICE, budget: '0.8' })
   const jobId = submitted.job.id
   const opened = await client.job(jobId)
   assert.equal(opened.payment?.state, 'open')
@@ -99,7 +100,7 @@ test('no payment for rejected results: a lying provider earns nothing, honest on
   const before = new Map(await Promise.all(nodes.map(async node => [node.name, await conOf(grid, node.address)] as const)))
   const ranges = primeRanges(60_000_000, 30)
   const submitted = await client.submitJob({ name: 'paid, replicated', runtime: 'wasi', module: primesModule, tasks: ranges.map(range => ({ args: primeTaskArgs(range) })), price: PRICE, replication: 2, quorum: 2, maxAttempts: 4 })
-  await waitFor(async () => (await client.job(submitted.job.id)).payment?.state === 'finalized', 240_000, 'the job to be settled')
+  await waitFor(async () => isSettled((await client.job(submitted.job.id)).payment?.state), 240_000, 'the job to be settled')
   const peers = new Map((await client.peers()).map(peer => [peer.peerId, peer.reputation]))
   assert.ok((peers.get(liar.peerId)?.invalid ?? 0) > 0, 'the liar was caught')
   assert.equal(await conOf(grid, liar.address), before.get(liar.name), 'the liar was paid nothing')

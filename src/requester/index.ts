@@ -1,4 +1,4 @@
-export { createRequester, DEFAULT_SCHEDULER_CONFIG } from './createRequester.ts'
+export { createRequester, DEFAULT_SCHEDULER_CONFIG, HEADROOM_PERCENT } from './createRequester.ts'
 export type { JobStatus, Requester, RequesterInit } from './createRequester.ts'
 export { JobStore, UnknownJobError } from './jobStore.ts'
 export { EvidenceStore } from './evidenceStore.ts'

@@ -79,7 +79,7 @@ const jobFields = {
    * grids of one's own machines. A paid job's budget is locked in the escrow before it starts.
    */
   price: con.default('0'),
-  /** CON locked for the job (default: price × tasks × replication, the most it can cost). */
+  /** CON locked for the job, at least price × tasks × replication, the most it can cost (default: that and 10 % more, to reserve ahead in; see HEADROOM_PERCENT). */
   budget: con.optional(),
   /** How many times a task may be tried (on different providers) before it fails; with replication, per replica. */
   maxAttempts: z.number().int().min(1).max(20).default(3),

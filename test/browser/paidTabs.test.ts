@@ -10,7 +10,7 @@ import { primeRanges, primeTaskArgs } from '../../examples/primes/primes.ts'
 import { startLocalGrid } from '../../src/devnet/index.ts'
 import { createLedgerClient, readConBalance } from '../../src/ledger/index.ts'
 import { ensureWebBundle } from '../../src/web/index.ts'
-import { waitFor } from '../helpers.ts'
+import { isSettled, waitFor } from '../helpers.ts'
 import { launchChromium, provideLink } from './browser.ts'
 import type { Page } from 'playwright-core'
 import type { Address } from 'viem'
@@ -95,7 +95,7 @@ test('two tabs work for a paid job; the settlement pays each payout address exac
   assert.deepEqual(before, [0n, 0n])
   const ranges = primeRanges(40_000_000, 40)
   const submitted = await client.submitJob({ name: 'paid primes in tabs', runtime: 'wasi', module: primes, tasks: ranges.map(range => ({ args: primeTaskArgs(range) })), price: PRICE, constraints: { providers: tabs.map(tab => tab.peerId) } })
-  await waitFor(async () => (await client.job(submitted.job.id)).payment?.state === 'finalized', 240_000, 'the job to be settled')
+  await waitFor(async () => isSettled((await client.job(submitted.job.id)).payment?.state), 240_000, 'the job to be settled')
   const results = await client.results(submitted.job.id)
   assert.equal(results.job.state, 'completed')
   const price = parseEther(PRICE)

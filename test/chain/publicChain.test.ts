@@ -8,7 +8,7 @@ import type { TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { access, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { parseEther } from 'viem'
+import { formatEther, parseEther } from 'viem'
 import { buildExamples } from '../../scripts/build-examples.ts'
 import { primeRanges, primeTaskArgs } from '../../examples/primes/primes.ts'
 import { startNodeProcess, stopNode } from '../../src/devnet/index.ts'
@@ -92,7 +92,9 @@ async function paidJobSettlesExactly (chainJson: string, grid: { requester: Grid
   const before = new Map(await Promise.all(grid.providers.map(async node => [node.name, await conOf(node)] as const)))
   const requesterBefore = await requesterCon()
   const client = grid.requester.client
-  const submitted = await client.submitJob({ name: 'paid primes on anvil', runtime: 'wasi', module: primes!, tasks: primeRanges(job.limit, job.tasks).map(range => ({ args: primeTaskArgs(range) })), price: PRICE })
+  // The budget at the cost: nothing is reserved ahead, so all that was not paid comes back at the settlement.
+  const budget = formatEther(parseEther(PRICE) * BigInt(job.tasks))
+  const submitted = await client.submitJob({ name: 'paid primes on anvil', runtime: 'wasi', module: primes!, tasks: primeRanges(job.limit, job.tasks).map(range => ({ args: primeTaskArgs(range) })), price: PRICE, budget })
   await job.whileRunning?.(submitted.job.id)
   await waitFor(async () => (await client.job(submitted.job.id)).payment?.state === 'finalized', 180_000, 'the job to be settled')
   const results = await client.results(submitted.job.id)
