@@ -8,6 +8,7 @@ import { codeOf, expandTasks, JobSpecError, quorumOf, rangeTemplate } from './jo
 import type { TaskTemplate } from './taskTemplate.ts'
 import { formatCon, parseCon } from '../ledger/index.ts'
 import { unpaid } from './settlement.ts'
+import { HEADROOM_PERCENT } from './reservationsDue.ts'
 import type { JobStore } from './jobStore.ts'
 import type { Evidence, EvidenceStore } from './evidenceStore.ts'
 import type { EndedTask, JobRecord, ResolvedJob, TaskDefinition, TaskResultSummary } from './jobRecords.ts'
@@ -46,13 +47,6 @@ function hostOfPeer (host: Libp2p, peerId: string): string | undefined {
   }
   return undefined
 }
-
-/**
- * A paid job's default budget above its cost: with 10 %, a 1,000-task job on three providers needs 7
- * reservations instead of 21, a million-task job on two 20 instead of about 32,000 (bench:gas,
- * reservationsDue.test.ts).
- */
-export const HEADROOM_PERCENT = 10n
 
 function taskCount (spec: JobSpec): number {
   return spec.tasks?.length ?? spec.range?.count ?? 0

@@ -1,4 +1,5 @@
 import { formatCon, LedgerError } from '../ledger/index.ts'
+import { HEADROOM_PERCENT } from './reservationsDue.ts'
 
 /**
  * What a requester keeps in its standing balance in the escrow by default: a deposit is a token
@@ -16,7 +17,7 @@ export const DEFAULT_ESCROW_TOP_UP_WEI = 100n * 10n ** 18n
 export function depositDue (free: bigint, budget: bigint, topUp: bigint, wallet: bigint): bigint {
   if (free >= budget) return 0n
   const shortfall = budget - free
-  if (wallet < shortfall) throw new LedgerError(`the job's budget needs ${formatCon(shortfall)} more in the escrow than the ${formatCon(free)} free there, and the wallet holds only ${formatCon(wallet)}`)
+  if (wallet < shortfall) throw new LedgerError(`the job's budget needs ${formatCon(shortfall)} more in the escrow than the ${formatCon(free)} free there, and the wallet holds only ${formatCon(wallet)} (a budget left to its default is the job's cost and ${HEADROOM_PERCENT} % more: the job spec's \`budget\` can be as low as the cost)`)
   const wanted = topUp > shortfall ? topUp : shortfall
   return wanted < wallet ? wanted : wallet
 }

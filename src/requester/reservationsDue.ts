@@ -8,6 +8,13 @@ import type { Address } from 'viem'
  */
 export const RESERVE_EVERY_RESULTS = MAX_UNPAID_RESULTS / 2
 
+/**
+ * A paid job's default budget above its cost: with 10 %, a 1,000-task job on three providers needs 7
+ * reservations instead of 21, a million-task job on two 20 instead of about 32,000 (bench:gas, the
+ * policy below replayed).
+ */
+export const HEADROOM_PERCENT = 10n
+
 /** What a job's budget leaves to reserve ahead of what its providers are owed. */
 export interface ReservationRoom {
   /**
