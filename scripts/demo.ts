@@ -134,6 +134,8 @@ try {
     const change = balancesAfter.get(node.name)! - balancesBefore.get(node.name)!
     say(`  ${node.name.padEnd(11)} ${formatCon(balancesBefore.get(node.name)!).padStart(16)} → ${formatCon(balancesAfter.get(node.name)!).padStart(16)}  (${change >= 0n ? '+' : '−'}${formatCon(change >= 0n ? change : -change)})`)
   }
+  const held = nodes.reduce((sum, node) => sum + balancesBefore.get(node.name)! - balancesAfter.get(node.name)!, 0n)
+  if (held > 0n) say(`  ${formatCon(held)} reserved ahead and not earned stays in the escrow for the claim window, then goes back to the requester`)
 
   const tasks = jobs.reduce((sum, job) => sum + job.results.tasks.length, 0)
   const wallMs = jobs.reduce((sum, job) => sum + job.wallMs, 0)
@@ -179,17 +181,19 @@ async function settled (client: ConunClient, providers: GridNode[], jobId: strin
   const results = await client.results(jobId)
   if (results.job.state !== 'completed') throw new Error(`job ${results.job.spec.name} ended ${results.job.state}`)
   let payment = (await client.job(jobId)).payment
-  for (const deadline = Date.now() + 60_000; payment?.state !== 'finalized' && Date.now() < deadline;) {
+  // refund-pending: settled, and pay reserved ahead of a provider that then did fewer tasks waits out the claim window.
+  const isSettled = (state: string | undefined) => state === 'finalized' || state === 'refund-pending'
+  for (const deadline = Date.now() + 60_000; !isSettled(payment?.state) && Date.now() < deadline;) {
     await new Promise(resolve => setTimeout(resolve, 50))
     payment = (await client.job(jobId)).payment
   }
-  if (payment === null || payment.state !== 'finalized') throw new Error(`job ${results.job.spec.name} was not settled: ${payment?.error ?? 'no escrow'}`)
+  if (payment === null || !isSettled(payment.state)) throw new Error(`job ${results.job.spec.name} was not settled: ${payment?.error ?? 'no escrow'}`)
   const perProvider = new Map<string, number>()
   for (const task of results.tasks) if (task.provider !== null) perProvider.set(task.provider, (perProvider.get(task.provider) ?? 0) + 1)
   const wallMs = results.job.finishedAt! - results.job.createdAt
   const outputs = results.tasks.reduce((sum, task) => sum + task.outputs.reduce((s, o) => s + o.size, 0), 0)
   const moduleToProviders = results.job.spec.module.size * providers.filter(p => perProvider.has(p.peerId)).length
-  say(`job "${results.job.spec.name}": ${results.tasks.length} tasks in ${(wallMs / 1000).toFixed(2)} s on ${perProvider.size} providers, paid ${formatCon(BigInt(payment.paidWei))} from an escrow of ${formatCon(BigInt(payment.escrowWei))}, the rest returned`)
+  say(`job "${results.job.spec.name}": ${results.tasks.length} tasks in ${(wallMs / 1000).toFixed(2)} s on ${perProvider.size} providers, paid ${formatCon(BigInt(payment.paidWei))} from an escrow of ${formatCon(BigInt(payment.escrowWei))}, ${payment.state === 'finalized' ? 'the rest returned' : 'the rest returned but for what was reserved ahead and not earned, which comes back after the claim window'}`)
   return { results, perProvider, wallMs, bytesMoved: outputs + moduleToProviders, payment }
 }
 

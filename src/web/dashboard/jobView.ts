@@ -4,8 +4,8 @@
  * painted tile by tile as results arrive (for animations, the latest frame filling in).
  */
 import { coalesce } from '../common/coalesce.ts'
-import { formatUnits } from 'viem'
 import { download, fill, formatBytes, h, shortId } from '../common/dom.ts'
+import { paymentsLine } from './paymentsLine.ts'
 import { frameCount, frameIndex, mosaicGeometry, paintTile, tileIndex, tileOutput } from './mosaic.ts'
 import type { NodeApi } from '../common/nodeApi.ts'
 import type { TaskResultSummary } from '../../sdk/browser.ts'
@@ -267,12 +267,4 @@ function button (label: string, onClick: () => void | Promise<void>, kind?: stri
   element.textContent = label
   element.addEventListener('click', () => void onClick())
   return element
-}
-
-/** Escrow, owed and paid amounts in CON (18 decimals), the gas spent, and the escrow's state. */
-function paymentsLine (payment: PaymentStatus | null): string {
-  if (payment === null) return 'payments: none (this job runs unpaid)'
-  const con = (wei: string) => `${formatUnits(BigInt(wei), 18)} CON`
-  const error = payment.error === undefined ? '' : ` · ${payment.error}`
-  return `payments (${payment.state}): escrow ${con(payment.escrowWei)} · owed ${con(payment.owedWei)} · paid ${con(payment.paidWei)} · gas ${BigInt(payment.gasUsed).toLocaleString('en')} in ${payment.txCount} tx${error}`
 }
