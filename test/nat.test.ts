@@ -45,7 +45,7 @@ async function providerSeen (requester: GridNode, providers: readonly GridNode[]
   await waitFor(async () => {
     const peers = await requester.client.peers()
     return providers.every(provider => peers.some(peer => peer.peerId === provider.peerId && peer.offer !== null && peer.offer.addrs.some(addr => addr.includes('/p2p-circuit'))))
-  }, 60_000, 'the providers\' offers with relay addresses')
+  }, 120_000, 'the providers\' offers with relay addresses')
 }
 
 /** What happened to the requester's sessions, from its events: linked, moved, lost, and every dispatch. */
