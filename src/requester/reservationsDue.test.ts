@@ -50,30 +50,38 @@ test('without headroom nothing is reserved ahead: providers are brought up to wh
   assert.equal(job.unearned, 0)
 })
 
-test('with headroom a provider is reserved ahead as much as it has earned, within its share of the work left and the headroom', () => {
+test('with headroom a provider is reserved ahead as much as it has earned, within a third of its share of the work left and the headroom', () => {
   const owed = new Map([[a, results(16)], [b, results(4)]])
   // 100 results of headroom, 1,000 left: a gets 16 ahead (what it earned), b its minimum of 16.
   assert.deepEqual(reservationsDue(owed, new Map(), PRICE, { headroomWei: results(100), remainingWei: results(1000) }), [{ provider: a, amount: results(32) }, { provider: b, amount: results(20) }])
   // 10 results of headroom are split between them.
   assert.deepEqual(reservationsDue(owed, new Map(), PRICE, { headroomWei: results(10), remainingWei: results(1000) }), [{ provider: a, amount: results(21) }, { provider: b, amount: results(9) }])
-  // 20 results left, a has 80 % of the results so far: 16 of them at most ahead for a, 4 for b.
-  assert.deepEqual(reservationsDue(owed, new Map(), PRICE, { headroomWei: results(100), remainingWei: results(20) }), [{ provider: a, amount: results(32) }, { provider: b, amount: results(8) }])
+  // 30 results left, a has 80 % of the results so far: a third of its 24, 8, at most ahead for a, 2 for b.
+  assert.deepEqual(reservationsDue(owed, new Map(), PRICE, { headroomWei: results(100), remainingWei: results(30) }), [{ provider: a, amount: results(24) }, { provider: b, amount: results(6) }])
   // a is 16 behind; b holds 10 ahead of the 30 of headroom. a gets half of the 20 left, and b, in
   // the same transaction, the rest with its own 10: 30 ahead in all.
   assert.deepEqual(reservationsDue(new Map([[a, results(40)], [b, results(20)]]), new Map([[a, results(24)], [b, results(30)]]), PRICE, { headroomWei: results(30), remainingWei: results(1000) }), [{ provider: a, amount: results(50) }, { provider: b, amount: results(40) }])
 })
 
-test('10 % of headroom: a third of the reservations for 1,000 results over three providers, and none left unearned at the end', () => {
+test('10 % of headroom: a third of the reservations for 1,000 results over three providers, and seldom anything left unearned at the end', () => {
   const even = run(1000, 100, i => [a, b, c][i % 3])
   assert.ok(even.reservations <= 8, `${even.reservations} reservations`)
   assert.equal(even.unearned, 0)
-  // Providers at 1×, 2× and 4× the pace: more reservations, a few results' worth unearned.
+  // Providers at 1×, 2× and 4× the pace, results in a random order: still far fewer reservations.
   let seed = 7
   const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31
-  const uneven = run(1000, 100, () => { const x = random() * 7; return x < 1 ? a : x < 3 ? b : c })
-  const baseline = (seed = 7, run(1000, 0, () => { const x = random() * 7; return x < 1 ? a : x < 3 ? b : c }))
+  const pick = () => { const x = random() * 7; return x < 1 ? a : x < 3 ? b : c }
+  const uneven = run(1000, 100, pick)
+  const baseline = (seed = 7, run(1000, 0, pick))
   assert.ok(uneven.reservations * 2 < baseline.reservations, `${uneven.reservations} reservations against ${baseline.reservations}`)
-  assert.ok(uneven.unearned <= 20, `${uneven.unearned} results reserved and never earned`)
+  // A job that ends with pay reserved and unearned settles as refund-pending (shares written, a refund
+  // a day later): with a third of a provider's share of the work left as its most ahead, few do.
+  const jobs = Array.from({ length: 200 }, () => run(1000, 100, pick))
+  const pending = jobs.filter(job => job.unearned > 0).length
+  assert.ok(pending <= 10, `${pending} of 200 jobs end with pay reserved and unearned`)
+  // And a large job needs few: reserving ahead a provider's whole share took 223 on average here.
+  const large = run(100_000, 10_000, pick)
+  assert.ok(large.reservations <= 60, `${large.reservations} reservations for 100,000 results`)
 })
 
 test('a provider that stops half way leaves the job enough to reserve and settle the rest within the budget', () => {
