@@ -333,7 +333,7 @@ export class EscrowSettlement implements Settlement {
         this.settlements.landed(jobId, sent)
       }
       const settled = await readEscrowJob(this.client, row.ref.jobKey)
-      // Pay reserved ahead for a provider that stopped before earning it stays claimable for the
+      // Pay reserved ahead for a provider that stopped, or did fewer tasks, stays claimable for the
       // escrow's grace period (the contract cannot tell it from a receipt's), then comes back.
       const leftOver = !settled.closed && settled.paid < settled.budget
       transaction(this.db, () => this.statements.finalized.run(leftOver ? 'refund-pending' : 'finalized', String(settled.paid), String(gas), jobId))

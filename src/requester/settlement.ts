@@ -8,8 +8,8 @@ export type EscrowRef = NonNullable<AgreementProposalBody['escrow']>
 export interface PaymentStatus {
   /**
    * open: escrow holds the budget; finalized: everyone owed was paid and the rest went back;
-   * refund-pending: everyone owed was paid, and pay reserved ahead for a provider that stopped
-   * waits out the escrow's claim window (a day) before it goes back.
+   * refund-pending: everyone owed was paid, and pay reserved ahead for a provider that stopped, or
+   * did fewer tasks than reserved, waits out the escrow's claim window (a day) before it goes back.
    */
   readonly state: 'open' | 'finalized' | 'refund-pending' | 'finalize-failed'
   /** The job's key in the escrow. */
