@@ -82,8 +82,14 @@ async function requesterView (client: ConunClient): Promise<{ connections: numbe
 
 const describeView = (view: { connections: number, offers: number }) => `${view.connections} peers connected, ${view.offers} offers in the book`
 
-export async function measureManyProviders (count: number, options: { processes: number, tasks: number, idleSeconds: number, module: string }): Promise<ManyProvidersResult> {
-  const { processes, tasks, idleSeconds, module } = options
+/** The job's tasks: one WASI module, the same arguments for every task. */
+export interface ManyProvidersTask {
+  readonly module: string
+  readonly args: readonly string[]
+}
+
+export async function measureManyProviders (count: number, options: { processes: number, tasks: number, idleSeconds: number, task: ManyProvidersTask }): Promise<ManyProvidersResult> {
+  const { processes, tasks, idleSeconds, task } = options
   const grid = await startLocalGrid({ providers: 0, coresPerProvider: 1, requesterConfig: { scheduler: { maxProviders: Math.max(count, 64) } } })
   const root = await mkdtemp(join(tmpdir(), 'conun-hosts-'))
   const hosts: ChildProcess[] = []
@@ -142,7 +148,7 @@ export async function measureManyProviders (count: number, options: { processes:
       }
     })
     const cpuBefore = cpuMs(requesterPid)
-    const { wallMs } = await timeJob(client, { runtime: 'wasi', module, range: { count: tasks, args: ['--from', '0', '--to', '10'] } })
+    const { wallMs } = await timeJob(client, { runtime: 'wasi', module: task.module, range: { count: tasks, args: [...task.args] } })
     const requesterCpuMsPerTask = (cpuMs(requesterPid) - cpuBefore) / tasks
     stopEvents()
     const tasksPerSecond = tasks / (wallMs / 1000)

@@ -9,7 +9,9 @@
 //   nodes, 100 to an OS process (bench/providerHosts.ts), on one requester: how many connect, the
 //   requester's idle CPU and RSS per provider, the providers' idle CPU and gossip messages received
 //   (over 150 s: a provider announces its offer every 2.5 minutes at idle), and a job of 100 tasks
-//   per provider (50,000 at 500).
+//   per provider (50,000 at 500). Its tasks are trivial, unless `--task-ms N` makes each one sleep
+//   N ms: on one machine, trivial tasks keep its cores so busy that a job ends before 500 providers
+//   have answered its agreements, where a real grid's tasks take seconds on machines of their own.
 // `--providers-only` skips the rest. `--hold N` measures only a job of N tasks held by a requester
 // with no providers (bench/heldJob.ts): submit time, RSS growth, SQLite per task, job status.
 // Otherwise it prints a table, writes out/scale.png, and prints the JSON line
@@ -18,6 +20,7 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { cpus } from 'node:os'
 import { join } from 'node:path'
 import { buildExamples } from '../scripts/build-examples.ts'
+import { buildWasiFixture } from '../src/runtime/wasi/fixtures/buildFixtures.ts'
 import { encodePng } from '../src/util/index.ts'
 import { timeJob, withGrid } from './harness.ts'
 import { linePlot } from './linePlot.ts'
@@ -32,6 +35,9 @@ const providersFlag = argv.indexOf('--providers')
 const MANY_PROVIDERS = providersFlag === -1 ? (quick ? 0 : 500) : Number(argv[providersFlag + 1])
 if (!Number.isInteger(MANY_PROVIDERS) || MANY_PROVIDERS < 0) throw new Error('--providers takes a whole number of providers')
 /** Provider nodes per provider-host process: what fits one Node heap and event loop comfortably. */
+const taskMsFlag = argv.indexOf('--task-ms')
+const TASK_MS = taskMsFlag === -1 ? 0 : Number(argv[taskMsFlag + 1])
+if (!Number.isInteger(TASK_MS) || TASK_MS < 0) throw new Error('--task-ms takes a whole number of milliseconds that each task of the many-providers job sleeps')
 const PROVIDERS_PER_PROCESS = 100
 const TASKS_PER_PROVIDER = 100
 const sizesFlag = argv.indexOf('--sizes')
@@ -66,7 +72,9 @@ const many = MANY_PROVIDERS === 0
   ? undefined
   : await (async () => {
     console.log(`\n[0] ${MANY_PROVIDERS} providers, ${PROVIDERS_PER_PROCESS} to a process, on one requester`)
-    return measureManyProviders(MANY_PROVIDERS, { processes: Math.ceil(MANY_PROVIDERS / PROVIDERS_PER_PROCESS), tasks: MANY_PROVIDERS * TASKS_PER_PROVIDER, idleSeconds: 150, module: primesWasm })
+    const task = TASK_MS === 0 ? { module: primesWasm, args: ['--from', '0', '--to', '10'] } : { module: await buildWasiFixture('sleep'), args: [String(TASK_MS)] }
+    console.log(`  tasks: ${TASK_MS === 0 ? 'trivial (primes below 10)' : `each sleeps ${TASK_MS} ms`}`)
+    return measureManyProviders(MANY_PROVIDERS, { processes: Math.ceil(MANY_PROVIDERS / PROVIDERS_PER_PROCESS), tasks: MANY_PROVIDERS * TASKS_PER_PROVIDER, idleSeconds: 150, task })
   })()
 if (args.has('--providers-only')) {
   console.log(JSON.stringify({ providers: manyProvidersJson() }))
