@@ -1,10 +1,11 @@
 // `npm run bench:gas`: what paying providers costs on chain. For jobs of 1, 100 and 1,000 tasks
-// whose results come back in a random order from 3 providers working at paces 1:2:4, the gas of conun's escrow (open the job from the requester's standing
-// balance in the escrow, topped up by a deposit with a permit when it runs short; reserve what
-// providers are owed as their results are accepted, ahead within the default budget's headroom,
-// sign cumulative receipts off chain, settle everyone in one final transaction, and a day later
-// refund what stayed reserved and unearned, when anything did) beside the naive way (one ERC-20 transfer per task), both
-// measured on the same dev chain in this run. The transactions are the very ones a requester node
+// whose results come back in a random order from 3 providers working at paces 1:2:4, the gas of
+// conun's escrow (open the job from the requester's standing balance in the escrow, topped up by a
+// deposit with a permit when it runs short; reserve what providers are owed as their results are
+// accepted, ahead within the default budget's headroom; sign cumulative receipts off chain; settle
+// everyone in one final transaction, and a day later refund what stayed reserved and unearned,
+// when anything did) beside the naive way (one ERC-20 transfer per task), both measured on the
+// same dev chain in this run. The transactions are the very ones a requester node
 // sends (src/ledger), reserving and depositing when its own policies do (reservationsDue,
 // depositDue with the default top-up), not estimates.
 import { randomBytes } from 'node:crypto'

@@ -34,10 +34,10 @@ const quick = args.has('--quick')
 const providersFlag = argv.indexOf('--providers')
 const MANY_PROVIDERS = providersFlag === -1 ? (quick ? 0 : 500) : Number(argv[providersFlag + 1])
 if (!Number.isInteger(MANY_PROVIDERS) || MANY_PROVIDERS < 0) throw new Error('--providers takes a whole number of providers')
-/** Provider nodes per provider-host process: what fits one Node heap and event loop comfortably. */
 const taskMsFlag = argv.indexOf('--task-ms')
 const TASK_MS = taskMsFlag === -1 ? 0 : Number(argv[taskMsFlag + 1])
 if (!Number.isInteger(TASK_MS) || TASK_MS < 0) throw new Error('--task-ms takes a whole number of milliseconds that each task of the many-providers job sleeps')
+/** Provider nodes per provider-host process: what fits one Node heap and event loop comfortably. */
 const PROVIDERS_PER_PROCESS = 100
 const TASKS_PER_PROVIDER = 100
 const sizesFlag = argv.indexOf('--sizes')

@@ -9,6 +9,7 @@ import { assembleTiles } from '../examples/mandelbrot/tiles.ts'
 import { formatBytes, Progress, shortId } from '../src/cli/index.ts'
 import { startLocalGrid } from '../src/devnet/index.ts'
 import { formatCon } from '../src/ledger/index.ts'
+import { isSettled } from '../src/requester/index.ts'
 import { encodePng } from '../src/util/index.ts'
 import { buildExamples } from './build-examples.ts'
 import type { GridNode } from '../src/devnet/index.ts'
@@ -181,8 +182,6 @@ async function settled (client: ConunClient, providers: GridNode[], jobId: strin
   const results = await client.results(jobId)
   if (results.job.state !== 'completed') throw new Error(`job ${results.job.spec.name} ended ${results.job.state}`)
   let payment = (await client.job(jobId)).payment
-  // refund-pending: settled, and pay reserved ahead of a provider that then did fewer tasks waits out the claim window.
-  const isSettled = (state: string | undefined) => state === 'finalized' || state === 'refund-pending'
   for (const deadline = Date.now() + 60_000; !isSettled(payment?.state) && Date.now() < deadline;) {
     await new Promise(resolve => setTimeout(resolve, 50))
     payment = (await client.job(jobId)).payment

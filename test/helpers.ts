@@ -29,8 +29,7 @@ export async function stdoutOf (client: ConunClient, outputs: ReadonlyArray<{ ki
 
 export { waitFor } from '../src/util/index.ts'
 
-/** A paid job's settlement has landed: `finalized`, or `refund-pending` while pay reserved ahead for a provider that stopped waits out the claim window. */
-export const isSettled = (state: string | undefined): boolean => state === 'finalized' || state === 'refund-pending'
+export { isSettled } from '../src/requester/index.ts'
 
 export async function readJson (path: string): Promise<unknown> {
   return JSON.parse(await readFile(path, 'utf8'))

@@ -3,6 +3,7 @@ import { depositDue } from './escrowTopUp.ts'
 import { reservationsDue } from './reservationsDue.ts'
 import { prepareStatements, transaction } from '../util/index.ts'
 import { LandedWatch } from './landedWatch.ts'
+import { isSettled } from './settlement.ts'
 import type { EscrowRef, PaymentStatus, Settlement } from './settlement.ts'
 import { UnknownJobError } from './jobStore.ts'
 import type { JobStore } from './jobStore.ts'
@@ -166,7 +167,7 @@ export class EscrowSettlement implements Settlement {
     const terms = this.termsOf(jobId)
     if (terms === undefined || !this.db.isOpen) return
     const reopened = this.opening.then(async () => {
-      if (this.statements.get.get(jobId)?.state === 'finalized') return
+      if (this.stateOf(jobId) === 'finalized') return
       const onChain = await readEscrowJob(this.client, terms.ref.jobKey)
       this.reserved.delete(terms.ref.jobKey)
       if (onChain.requester.toLowerCase() === this.client.account.address.toLowerCase()) return
@@ -274,8 +275,7 @@ export class EscrowSettlement implements Settlement {
       return
     }
     const terms = this.termsOf(jobId)
-    const state = this.statements.get.get(jobId)?.state
-    if (terms === undefined || this.closing.has(jobId) || state === 'finalized' || state === 'refund-pending') return
+    if (terms === undefined || this.closing.has(jobId) || isSettled(this.stateOf(jobId))) return
     const reserving = (async () => {
       const owed = new Map([...this.countsOf(jobId)].map(([provider, n]) => [provider as Address, terms.priceWei * BigInt(n)]))
       const due = reservationsDue(owed, await this.reservationsOf(terms, [...owed.keys()]), terms.priceWei, this.roomOf(terms, owed))
@@ -293,6 +293,11 @@ export class EscrowSettlement implements Settlement {
       if (this.reserveAgain.delete(jobId)) this.reserveIfDue(jobId)
     })
     this.reserving.set(jobId, reserving)
+  }
+
+  /** The job's payment state as stored; undefined for a job without an escrow. */
+  private stateOf (jobId: string): PaymentStatus['state'] | undefined {
+    return this.statements.get.get(jobId)?.state as PaymentStatus['state'] | undefined
   }
 
   /** The budget beyond the most the job can owe, and what its results not yet accepted can be owed. */
@@ -318,8 +323,7 @@ export class EscrowSettlement implements Settlement {
 
   private async finalize (jobId: string): Promise<void> {
     const row = this.termsOf(jobId)
-    const state = this.statements.get.get(jobId)?.state
-    if (row === undefined || state === 'finalized' || state === 'refund-pending') return
+    if (row === undefined || isSettled(this.stateOf(jobId))) return
     // A reservation still in flight would land after the settlement and be refused.
     await this.reserving.get(jobId)
     const owed = [...this.countsOf(jobId)].filter(([, n]) => n > 0).map(([provider, n]) => ({ provider: provider as Address, cumulativeAmount: row.priceWei * BigInt(n) }))

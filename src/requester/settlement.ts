@@ -4,6 +4,14 @@ import type { AgreementProposalBody, TaskReceipt } from '../net/index.ts'
 /** Where agreements tell providers to check that a job is paid for. */
 export type EscrowRef = NonNullable<AgreementProposalBody['escrow']>
 
+/**
+ * Whether a job's settlement has landed: `finalized`, or `refund-pending` while pay reserved ahead
+ * and not earned waits out the claim window.
+ */
+export function isSettled (state: PaymentStatus['state'] | undefined): boolean {
+  return state === 'finalized' || state === 'refund-pending'
+}
+
 /** What a job has locked, owes and paid (amounts in wei as decimal strings). */
 export interface PaymentStatus {
   /**
