@@ -136,6 +136,8 @@ export async function measureManyProviders (count: number, options: { processes:
 
     const used = new Set<string>()
     const linked = new Set<string>()
+    // Sessions proposed or held, per provider: whether the job reached every provider, or retried a few.
+    const sessionsOf = new Map<string, number>()
     // Why sessions failed or ended, by reason (a provider's peer id cut off), and how often.
     const lost = new Map<string, number>()
     const stopEvents = await client.events(event => {
@@ -143,6 +145,7 @@ export async function measureManyProviders (count: number, options: { processes:
       if (event.type === 'task.done') used.add(event.provider)
       else if (event.type === 'provider.linked') linked.add(event.provider)
       else if (event.type === 'provider.lost') {
+        sessionsOf.set(event.provider, (sessionsOf.get(event.provider) ?? 0) + 1)
         const reason = String(event.reason).replace(/[1-9A-HJ-NP-Za-km-z]{46,}/g, '<peer>').slice(0, 100)
         lost.set(reason, (lost.get(reason) ?? 0) + 1)
       }
@@ -155,6 +158,8 @@ export async function measureManyProviders (count: number, options: { processes:
     console.log(`  ${tasks} tasks: ${tasksPerSecond.toFixed(0)} tasks/s on ${used.size} providers, requester ${requesterCpuMsPerTask.toFixed(2)} ms CPU per task`)
     const reasons = [...lost].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([reason, n]) => `${n} × ${reason}`)
     console.log(`  sessions: ${linked.size} providers linked; ${[...lost.values()].reduce((a, b) => a + b, 0)} sessions failed or ended${reasons.length === 0 ? '' : `: ${reasons.join('; ')}`}`)
+    const reached = new Set([...linked, ...sessionsOf.keys()]).size
+    console.log(`  ${reached} of ${count} providers proposed to; a provider's sessions failed or ended at most ${Math.max(0, ...sessionsOf.values())} times`)
     return { count, processes, connected, used: used.size, startSeconds, idleRequesterCpuPercent, idleGossipPerProviderPerSecond, idleProviderCpuPercent, requesterRssMbPerProvider, tasks, tasksPerSecond, requesterCpuMsPerTask }
   } finally {
     process.off('SIGINT', onSignal)

@@ -279,7 +279,8 @@ export class JobRun {
   }
 
   private discover (): void {
-    if (this.finished || this.queue.length === 0) return
+    // Matching sorts every offer in the book: only when the pool would link another provider.
+    if (this.finished || this.queue.length === 0 || !this.pool.wantsProviders()) return
     this.pool.discover(this.deps.candidates(this.job))
   }
 

@@ -123,6 +123,22 @@ describe('the provider pool', () => {
     assert.deepEqual(linked, offers.map(offer => offer.body.peerId))
   })
 
+  it('proposes to providers whose sessions have not failed before those whose have, in the offers\' order within each', async () => {
+    const offers = await offersOf(MAX_LINKING + 4)
+    const failing = offers.slice(0, MAX_LINKING)
+    const { pool, proposals, linked, advance } = poolWith({ refuse: new Set(failing.map(offer => offer.body.peerId)) })
+    pool.discover(offers)
+    await settle()
+    assert.deepEqual(proposals.map(proposal => proposal.provider), failing.map(offer => offer.body.provider))
+    advance(BACKOFF_MS)
+    pool.discover(offers)
+    await settle()
+    // The four never proposed to come first, though they are last in the offers' order; then the
+    // failed ones again, in that order, as many as MAX_LINKING leaves room for.
+    assert.deepEqual(proposals.slice(MAX_LINKING).map(proposal => proposal.provider), [...offers.slice(MAX_LINKING), ...failing].slice(0, MAX_LINKING).map(offer => offer.body.provider))
+    assert.deepEqual(linked, offers.slice(MAX_LINKING).map(offer => offer.body.peerId))
+  })
+
   it('a provider whose link closes is lost with the attempts it held, and is left alone for the backoff by the clock', async () => {
     const [offer] = await offersOf(1)
     const { pool, links, proposals, gone, events, advance } = poolWith()

@@ -71,6 +71,8 @@ export class ProviderPool {
   private readonly links = new Map<string, PooledProvider>()
   private readonly connecting = new Set<string>()
   private readonly backoffUntil = new Map<string, number>()
+  /** Sessions of this job that failed or ended, per provider. */
+  private readonly failures = new Map<string, number>()
   /** The last address seen per provider (it may have disconnected since its replica ran). */
   private readonly knownHosts = new Map<string, string>()
   private readonly stopController = new AbortController()
@@ -89,13 +91,27 @@ export class ProviderPool {
     return this.links.values()
   }
 
-  /** Links the offers' providers, in order, that are neither linked nor backing off, up to maxProviders, MAX_LINKING at a time. */
+  /** Whether the pool would propose another agreement now (within maxProviders and MAX_LINKING). */
+  wantsProviders (): boolean {
+    return this.links.size + this.connecting.size < this.deps.maxProviders && this.connecting.size < MAX_LINKING
+  }
+
+  /**
+   * Links the offers' providers that are neither linked nor backing off, up to maxProviders,
+   * MAX_LINKING at a time: those whose sessions in this job failed fewest times first, each group
+   * in the offers' order. On a loaded machine (500 providers on two cores) a job that went by the
+   * offers' order alone spent its proposals retrying the first providers, whose sessions kept
+   * failing, and never proposed to 108 of them.
+   */
   discover (offers: readonly SignedOffer[]): void {
+    if (!this.wantsProviders()) return
     const now = this.deps.clock()
-    for (const offer of offers) {
-      if (this.links.size + this.connecting.size >= this.deps.maxProviders || this.connecting.size >= MAX_LINKING) return
-      const peerId = offer.body.peerId
-      if (this.links.has(peerId) || this.connecting.has(peerId) || (this.backoffUntil.get(peerId) ?? 0) > now) continue
+    const open = offers.filter(({ body: { peerId } }) =>
+      !this.links.has(peerId) && !this.connecting.has(peerId) && (this.backoffUntil.get(peerId) ?? 0) <= now)
+    // Stable, so the offers' order (cheapest first) holds among providers that failed as often.
+    if (this.failures.size > 0) open.sort((a, b) => this.failuresOf(a.body.peerId) - this.failuresOf(b.body.peerId))
+    for (const offer of open) {
+      if (!this.wantsProviders()) return
       void this.connect(offer)
     }
   }
@@ -206,6 +222,11 @@ export class ProviderPool {
 
   private backOff (peerId: string): void {
     this.backoffUntil.set(peerId, this.deps.clock() + this.deps.reconnectBackoffMs)
+    this.failures.set(peerId, this.failuresOf(peerId) + 1)
+  }
+
+  private failuresOf (peerId: string): number {
+    return this.failures.get(peerId) ?? 0
   }
 
   /**
