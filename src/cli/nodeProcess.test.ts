@@ -11,13 +11,13 @@ import { PROVIDER_BUNDLE } from './providerBundle.ts'
 
 const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url))
 
-/** Runs the CLI; each process that ends reports the flags and arena limit it ran under. */
+/** Runs the CLI; each process that ends reports the flags and malloc settings it ran under. */
 async function processesOf (args: readonly string[], env: NodeJS.ProcessEnv = process.env) {
   const { stdout } = await promisify(execFile)(process.execPath, [
-    '--disable-warning=ExperimentalWarning', '--import', 'data:text/javascript,process.on("exit",()=>console.log(JSON.stringify({execArgv:process.execArgv,arenas:process.env.MALLOC_ARENA_MAX,script:process.argv[1]})))',
+    '--disable-warning=ExperimentalWarning', '--import', 'data:text/javascript,process.on("exit",()=>console.log(JSON.stringify({execArgv:process.execArgv,arenas:process.env.MALLOC_ARENA_MAX,mmapThreshold:process.env.MALLOC_MMAP_THRESHOLD_,script:process.argv[1]})))',
     MAIN, ...args,
   ], { env }).catch((error: { stdout: string }) => error)
-  return { stdout, reports: stdout.split('\n').filter(line => line.startsWith('{"execArgv"')).map(line => JSON.parse(line) as { execArgv: string[], arenas?: string, script: string }) }
+  return { stdout, reports: stdout.split('\n').filter(line => line.startsWith('{"execArgv"')).map(line => JSON.parse(line) as { execArgv: string[], arenas?: string, mmapThreshold?: string, script: string }) }
 }
 
 describe('node process', () => {
@@ -34,6 +34,7 @@ describe('node process', () => {
     assert.ok(reports[0]!.execArgv.includes('--max-semi-space-size=2'), JSON.stringify(reports[0]))
     assert.ok(reports[0]!.execArgv.includes('--heap-growing-percent=25'), JSON.stringify(reports[0]))
     assert.equal(reports[0]!.arenas, '2')
+    assert.equal(reports[0]!.mmapThreshold, '32768')
     assert.equal(reports[0]!.script, PROVIDER_BUNDLE.outfile, 'it ran from the provider\'s bundle')
     assert.match(stdout, /--provide/)
     const fromSources = await processesOf(['node', 'start', '--provide', '--help'], { ...process.env, [FROM_SOURCES]: '1' })
@@ -49,6 +50,7 @@ describe('node process', () => {
     assert.ok(plain.reports[0]!.execArgv.includes('--max-semi-space-size=8'), JSON.stringify(plain.reports[0]))
     assert.ok(plain.reports[0]!.execArgv.includes('--heap-growing-percent=25'), JSON.stringify(plain.reports[0]))
     assert.equal(plain.reports[0]!.arenas, '2')
+    assert.equal(plain.reports[0]!.mmapThreshold, '32768')
     assert.equal(plain.reports[0]!.script, MAIN, 'a node that does not provide runs from the sources')
     const dataDir = await mkdtemp(join(tmpdir(), 'conun-node-process-'))
     try {
