@@ -42,22 +42,22 @@ export function libp2pLinks (host: Libp2p, key: NodeKey, chainId: number, init: 
     const dialOptions = () => ({ addrs: [...init.addrsOf(offer.body.peerId), ...offer.body.addrs], allowPrivate: init.allowPrivate })
     const connection = await dialPeer(host, provider, { ...dialOptions(), signal })
     const framed = await openStream(connection, signal)
-    await framed.write({ type: 'agreement.propose', v: 2, body: proposal, signature: signBody(key.secret, SIGNING_DOMAIN.agreementProposal, proposal) })
-    const answer = await framed.read({ signal })
-    if (answer.type === 'agreement.reject') {
-      await framed.close()
-      throw new AgreementRejectedError(`provider ${offer.body.peerId} declined: ${answer.reason}`)
+    try {
+      await framed.write({ type: 'agreement.propose', v: 2, body: proposal, signature: signBody(key.secret, SIGNING_DOMAIN.agreementProposal, proposal) })
+      const answer = await framed.read({ signal })
+      if (answer.type === 'agreement.reject') throw new AgreementRejectedError(`provider ${offer.body.peerId} declined: ${answer.reason}`)
+      if (answer.type !== 'agreement.accept') throw new WireError('unexpected', `expected agreement.accept, got ${answer.type}`)
+      assertSignedBy(provider, SIGNING_DOMAIN.agreementAcceptance, answer.body, answer.signature)
+      if (answer.body.agreementId !== proposal.agreementId || answer.body.jobId !== proposal.jobId || answer.body.chainId !== chainId) {
+        throw new WireError('unexpected', 'the acceptance is for another agreement')
+      }
+      return new Libp2pLink({ host, provider, offer, proposal, chainId, handlers, dialOptions, maxInFlight: answer.body.maxInFlight, connection, framed })
+    } catch (error) {
+      // Reset, not left open: a read that timed out does not end the stream, and the provider
+      // would hold the session it accepted (and its stream) for as long as the connection lasts.
+      framed.stream.abort(error instanceof Error ? error : new Error(messageOf(error)))
+      throw error
     }
-    if (answer.type !== 'agreement.accept') {
-      await framed.close()
-      throw new WireError('unexpected', `expected agreement.accept, got ${answer.type}`)
-    }
-    assertSignedBy(provider, SIGNING_DOMAIN.agreementAcceptance, answer.body, answer.signature)
-    if (answer.body.agreementId !== proposal.agreementId || answer.body.jobId !== proposal.jobId || answer.body.chainId !== chainId) {
-      await framed.close()
-      throw new WireError('unexpected', 'the acceptance is for another agreement')
-    }
-    return new Libp2pLink({ host, provider, offer, proposal, chainId, handlers, dialOptions, maxInFlight: answer.body.maxInFlight, connection, framed })
   }
 }
 
