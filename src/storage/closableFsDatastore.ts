@@ -1,6 +1,6 @@
-import { FsDatastore } from 'datastore-fs'
+import { CachingFsDatastore } from './cachingFsDatastore.ts'
 
-type PutArgs = Parameters<FsDatastore['put']>
+type PutArgs = Parameters<CachingFsDatastore['put']>
 
 /**
  * The node's datastore (peer records, DHT records). libp2p goes on writing peer records as its
@@ -8,11 +8,11 @@ type PutArgs = Parameters<FsDatastore['put']>
  * was removed (every test grid left folders in /tmp that way). Once stopped, it writes nothing more:
  * a stopped node's peer records are worth nothing, and stop waits for the writes under way.
  */
-export class ClosableFsDatastore extends FsDatastore {
+export class ClosableFsDatastore extends CachingFsDatastore {
   private stopped = false
   private readonly writing = new Set<Promise<unknown>>()
 
-  override async put (...[key, value, options]: PutArgs): ReturnType<FsDatastore['put']> {
+  override async put (...[key, value, options]: PutArgs): ReturnType<CachingFsDatastore['put']> {
     if (this.stopped) return key
     const write = super.put(key, value, options)
     this.writing.add(write)
