@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { FsDatastore } from 'datastore-fs'
 import { Key } from 'interface-datastore'
+import { waitFor } from '../util/index.ts'
 import { CachingFsDatastore } from './cachingFsDatastore.ts'
+import { ClosableFsDatastore } from './closableFsDatastore.ts'
 
 const bytes = (...values: number[]) => Uint8Array.from(values)
 /** A read as plain bytes (files come back as Buffers). */
@@ -15,7 +17,7 @@ const plain = async (read: Promise<Uint8Array>) => Uint8Array.from(await read)
 async function stores (t: { after: (fn: () => Promise<void>) => void }, maxCachedBytes?: number) {
   const dir = await mkdtemp(join(tmpdir(), 'conun-datastore-'))
   t.after(async () => rm(dir, { recursive: true, force: true }))
-  const caching = new CachingFsDatastore(dir, maxCachedBytes)
+  const caching = new CachingFsDatastore(dir, { maxCachedBytes })
   const disk = new FsDatastore(dir)
   await caching.open()
   await disk.open()
@@ -64,4 +66,40 @@ test('a read from disk that a write overtakes is not kept: the written value is'
   await reading
   await disk.put(key, bytes(9))
   assert.deepEqual(await plain(caching.get(key)), bytes(2))
+})
+
+test('a peer record is written at most once an interval: the newest waits, and reads get it meanwhile', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'conun-datastore-'))
+  t.after(async () => rm(dir, { recursive: true, force: true }))
+  const caching = new CachingFsDatastore(dir, { minWriteIntervalMs: 300 })
+  const disk = new FsDatastore(dir)
+  await caching.open()
+  await disk.open()
+  const peer = new Key('/peers/somebody')
+  const other = new Key('/pins/something')
+  await caching.put(peer, bytes(1))
+  assert.deepEqual(await plain(disk.get(peer)), bytes(1), 'the first write goes at once')
+  await caching.put(peer, bytes(2))
+  await caching.put(peer, bytes(3))
+  await caching.put(other, bytes(1))
+  await caching.put(other, bytes(2))
+  assert.deepEqual(await plain(disk.get(other)), bytes(2), 'other keys are written every time')
+  assert.deepEqual(await plain(disk.get(peer)), bytes(1), 'the newer record waits')
+  assert.deepEqual(await plain(caching.get(peer)), bytes(3))
+  await waitFor(async () => (await disk.get(peer))[0] === 3, 5_000, 'the waiting record to be written')
+})
+
+test('a stopped datastore drops the peer records waiting to be written', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'conun-datastore-'))
+  t.after(async () => rm(dir, { recursive: true, force: true }))
+  const datastore = new ClosableFsDatastore(dir, { minWriteIntervalMs: 100 })
+  const disk = new FsDatastore(dir)
+  await datastore.open()
+  await disk.open()
+  const peer = new Key('/peers/somebody')
+  await datastore.put(peer, bytes(1))
+  await datastore.put(peer, bytes(2))
+  await datastore.stopWriting()
+  await new Promise(resolve => setTimeout(resolve, 300))
+  assert.deepEqual(await plain(disk.get(peer)), bytes(1))
 })

@@ -8,13 +8,29 @@ type HasArgs = Parameters<FsDatastore['has']>
 
 /** What the cache holds at most by default: a few thousand peer records. */
 const DEFAULT_MAX_CACHED_BYTES = 2 * 1024 * 1024
+/**
+ * Keys whose writes may wait: libp2p's peer records. The peer store rewrites a peer's record on
+ * every new stream to it (each ping, every 10 s per connection), stamped with the time.
+ */
+const DEFERRED_PREFIX = '/peers/'
+/** A deferred key is written at most this often by default. */
+const DEFAULT_MIN_WRITE_INTERVAL_MS = 60_000
+
+export interface CachingFsDatastoreOptions {
+  readonly maxCachedBytes?: number
+  /**
+   * A peer record is written at most once in this long; a newer one waits (and is what reads get)
+   * until then. What waits is lost if the node stops or crashes first: the peers tell it again.
+   */
+  readonly minWriteIntervalMs?: number
+}
 
 /**
  * An FsDatastore that keeps the values it last read or wrote in memory, the least recently used
  * going first beyond a byte budget. libp2p's peer store reads a peer's record from disk each time
  * it merges something into it (every identify, every address seen): a requester with 500 providers
- * spent about 30 s of CPU opening and reading those files in one 50,000-task job. Writes still go
- * to disk every time.
+ * spent about 23 s of CPU opening and reading those files in one 50,000-task job. Writes go to
+ * disk at once, except a peer record's, which goes at most once a minute (see DEFERRED_PREFIX).
  */
 export class CachingFsDatastore extends FsDatastore {
   private readonly maxCachedBytes: number
@@ -23,15 +39,22 @@ export class CachingFsDatastore extends FsDatastore {
   /** Reads from disk under way, per key, and the keys written meanwhile (what such a read returns may be stale). */
   private readonly reading = new Map<string, number>()
   private readonly writtenWhileReading = new Set<string>()
+  private readonly minWriteIntervalMs: number
+  /** When each deferred key was last written to disk (dropped a while after). */
+  private readonly writtenAt = new Map<string, number>()
+  /** Deferred writes waiting for their key's interval to pass, the latest value of each. */
+  private readonly waiting = new Map<string, { readonly key: Key, readonly value: Uint8Array }>()
+  private flushTimer: NodeJS.Timeout | undefined
 
-  constructor (location: string, maxCachedBytes = DEFAULT_MAX_CACHED_BYTES) {
+  constructor (location: string, options: CachingFsDatastoreOptions = {}) {
     super(location)
-    this.maxCachedBytes = maxCachedBytes
+    this.maxCachedBytes = options.maxCachedBytes ?? DEFAULT_MAX_CACHED_BYTES
+    this.minWriteIntervalMs = options.minWriteIntervalMs ?? DEFAULT_MIN_WRITE_INTERVAL_MS
   }
 
   override async get (...[key, options]: GetArgs): Promise<Uint8Array> {
     const name = key.toString()
-    const cached = this.cache.get(name)
+    const cached = this.waiting.get(name)?.value ?? this.cache.get(name)
     if (cached !== undefined) {
       this.remember(name, cached)
       return cached
@@ -53,12 +76,24 @@ export class CachingFsDatastore extends FsDatastore {
   }
 
   override async has (...[key, options]: HasArgs): Promise<boolean> {
-    return this.cache.has(key.toString()) || await super.has(key, options)
+    const name = key.toString()
+    return this.waiting.has(name) || this.cache.has(name) || await super.has(key, options)
   }
 
   override async put (...[key, value, options]: PutArgs): Promise<Key> {
     const name = key.toString()
     this.changing(name)
+    if (name.startsWith(DEFERRED_PREFIX)) {
+      const writtenAt = this.writtenAt.get(name)
+      if (writtenAt !== undefined && Date.now() - writtenAt < this.minWriteIntervalMs) {
+        this.waiting.set(name, { key, value })
+        this.remember(name, value)
+        this.flushTimer ??= setInterval(() => { this.flushWaiting() }, Math.max(this.minWriteIntervalMs / 4, 10)).unref()
+        return key
+      }
+      this.waiting.delete(name)
+      this.writtenAt.set(name, Date.now())
+    }
     try {
       const written = await super.put(key, value, options)
       this.remember(name, value)
@@ -75,12 +110,35 @@ export class CachingFsDatastore extends FsDatastore {
   override async delete (...[key, options]: DeleteArgs): Promise<void> {
     const name = key.toString()
     this.changing(name)
+    this.waiting.delete(name)
     this.forget(name)
     try {
       await super.delete(key, options)
     } finally {
       this.changing(name)
     }
+  }
+
+  /** Writes what waited its interval out (through put, so a subclass's checks apply); forgets old write times. */
+  private flushWaiting (): void {
+    const now = Date.now()
+    for (const [name, at] of this.writtenAt) {
+      if (now - at < this.minWriteIntervalMs) continue
+      this.writtenAt.delete(name)
+      const waiting = this.waiting.get(name)
+      if (waiting !== undefined) void this.put(waiting.key, waiting.value).catch(() => {})
+    }
+    if (this.waiting.size === 0) {
+      clearInterval(this.flushTimer)
+      this.flushTimer = undefined
+    }
+  }
+
+  /** What waits is not written: the node stops. */
+  protected dropWaiting (): void {
+    this.waiting.clear()
+    clearInterval(this.flushTimer)
+    this.flushTimer = undefined
   }
 
   /** A write of `name` starts or ends: a read of it under way may return either value, so it is not kept. */

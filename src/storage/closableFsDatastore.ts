@@ -23,9 +23,10 @@ export class ClosableFsDatastore extends CachingFsDatastore {
     }
   }
 
-  /** No write starts after this; resolves once those under way have ended. */
+  /** No write starts after this (peer records waiting to be written are dropped); resolves once those under way have ended. */
   async stopWriting (): Promise<void> {
     this.stopped = true
+    this.dropWaiting()
     await Promise.allSettled([...this.writing])
   }
 }
