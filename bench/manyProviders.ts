@@ -136,7 +136,7 @@ export async function measureManyProviders (count: number, options: { processes:
 
     const used = new Set<string>()
     const linked = new Set<string>()
-    // Sessions proposed or held, per provider: whether the job reached every provider, or retried a few.
+    // Sessions that failed or ended, per provider: with the linked ones, whom the job reached, and how often it retried one.
     const sessionsOf = new Map<string, number>()
     // Why sessions failed or ended, by reason (a provider's peer id cut off), and how often.
     const lost = new Map<string, number>()

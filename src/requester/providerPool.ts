@@ -101,7 +101,7 @@ export class ProviderPool {
    * MAX_LINKING at a time: those whose sessions in this job failed fewest times first, each group
    * in the offers' order. On a loaded machine (500 providers on two cores) a job that went by the
    * offers' order alone spent its proposals retrying the first providers, whose sessions kept
-   * failing, and never proposed to 108 of them.
+   * failing, and never proposed to 91 of them.
    */
   discover (offers: readonly SignedOffer[]): void {
     if (!this.wantsProviders()) return
