@@ -89,7 +89,7 @@ test('a peer record is written at most once an interval: the newest waits, and r
   await waitFor(async () => (await disk.get(peer))[0] === 3, 5_000, 'the waiting record to be written')
 })
 
-test('a stopped datastore drops the peer records waiting to be written', async (t) => {
+test('a datastore that stops writes the peer records waiting, and nothing after', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'conun-datastore-'))
   t.after(async () => rm(dir, { recursive: true, force: true }))
   const datastore = new ClosableFsDatastore(dir, { minWriteIntervalMs: 100 })
@@ -99,7 +99,10 @@ test('a stopped datastore drops the peer records waiting to be written', async (
   const peer = new Key('/peers/somebody')
   await datastore.put(peer, bytes(1))
   await datastore.put(peer, bytes(2))
+  assert.deepEqual(await plain(disk.get(peer)), bytes(1), 'it waits')
   await datastore.stopWriting()
+  assert.deepEqual(await plain(disk.get(peer)), bytes(2), 'written as the datastore stopped')
+  await datastore.put(peer, bytes(3))
   await new Promise(resolve => setTimeout(resolve, 300))
-  assert.deepEqual(await plain(disk.get(peer)), bytes(1))
+  assert.deepEqual(await plain(disk.get(peer)), bytes(2))
 })

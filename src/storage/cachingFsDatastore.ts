@@ -9,8 +9,12 @@ type HasArgs = Parameters<FsDatastore['has']>
 /** What the cache holds at most by default: a few thousand peer records. */
 const DEFAULT_MAX_CACHED_BYTES = 2 * 1024 * 1024
 /**
- * Keys whose writes may wait: libp2p's peer records. The peer store rewrites a peer's record on
- * every new stream to it (each ping, every 10 s per connection), stamped with the time.
+ * Keys whose writes may wait: libp2p's peer records. The peer store rewrites a peer's record,
+ * stamped with the time, on every new stream to or from the peer (each ping too, every 10 s per
+ * connection), and libp2p hands out no stream before that write is done. A requester with 500
+ * providers wrote about 50 such files a second, and its streams waited on them: proposals timed
+ * out and sessions broke (891 in one profiled 50,000-task job, none in the next once these
+ * writes waited).
  */
 const DEFERRED_PREFIX = '/peers/'
 /** A deferred key is written at most this often by default. */
@@ -20,7 +24,7 @@ export interface CachingFsDatastoreOptions {
   readonly maxCachedBytes?: number
   /**
    * A peer record is written at most once in this long; a newer one waits (and is what reads get)
-   * until then. What waits is lost if the node stops or crashes first: the peers tell it again.
+   * until then. What waits is lost if the node crashes first: the peers tell it again.
    */
   readonly minWriteIntervalMs?: number
 }
@@ -134,11 +138,14 @@ export class CachingFsDatastore extends FsDatastore {
     }
   }
 
-  /** What waits is not written: the node stops. */
-  protected dropWaiting (): void {
-    this.waiting.clear()
+  /** Writes what waits now, its interval or not (the node stops); resolves once written. */
+  protected async writeWaiting (): Promise<void> {
     clearInterval(this.flushTimer)
     this.flushTimer = undefined
+    const waiting = [...this.waiting.values()]
+    this.waiting.clear()
+    for (const { key } of waiting) this.writtenAt.delete(key.toString())
+    await Promise.allSettled(waiting.map(async ({ key, value }) => this.put(key, value)))
   }
 
   /** A write of `name` starts or ends: a read of it under way may return either value, so it is not kept. */

@@ -6,7 +6,8 @@ type PutArgs = Parameters<CachingFsDatastore['put']>
  * The node's datastore (peer records, DHT records). libp2p goes on writing peer records as its
  * connections close, also once the node has stopped, so a stopped node's folder came back after it
  * was removed (every test grid left folders in /tmp that way). Once stopped, it writes nothing more:
- * a stopped node's peer records are worth nothing, and stop waits for the writes under way.
+ * a stopped node's peer records are worth nothing, and stop waits for the writes under way (and
+ * writes the peer records that waited, see CachingFsDatastore).
  */
 export class ClosableFsDatastore extends CachingFsDatastore {
   private stopped = false
@@ -23,10 +24,12 @@ export class ClosableFsDatastore extends CachingFsDatastore {
     }
   }
 
-  /** No write starts after this (peer records waiting to be written are dropped); resolves once those under way have ended. */
+  /** Writes the peer records that wait, then no write starts; resolves once those under way have ended. */
   async stopWriting (): Promise<void> {
+    // Its writes start before the flag is set (put's first step is synchronous).
+    const waiting = this.writeWaiting()
     this.stopped = true
-    this.dropWaiting()
+    await waiting
     await Promise.allSettled([...this.writing])
   }
 }
