@@ -7,6 +7,7 @@ import { FsDatastore } from 'datastore-fs'
 import { Key } from 'interface-datastore'
 import { waitFor } from '../util/index.ts'
 import { CachingFsDatastore } from './cachingFsDatastore.ts'
+import type { CachingFsDatastoreOptions } from './cachingFsDatastore.ts'
 import { ClosableFsDatastore } from './closableFsDatastore.ts'
 
 const bytes = (...values: number[]) => Uint8Array.from(values)
@@ -14,10 +15,14 @@ const bytes = (...values: number[]) => Uint8Array.from(values)
 const plain = async (read: Promise<Uint8Array>) => Uint8Array.from(await read)
 
 /** A caching datastore and a plain one on the same folder: the plain one changes the files behind the cache's back. */
-async function stores (t: { after: (fn: () => Promise<void>) => void }, maxCachedBytes?: number) {
+async function stores<S extends CachingFsDatastore = CachingFsDatastore> (
+  t: { after: (fn: () => Promise<void>) => void },
+  options: CachingFsDatastoreOptions = {},
+  create: (dir: string, options: CachingFsDatastoreOptions) => S = (dir, options) => new CachingFsDatastore(dir, options) as S,
+) {
   const dir = await mkdtemp(join(tmpdir(), 'conun-datastore-'))
   t.after(async () => rm(dir, { recursive: true, force: true }))
-  const caching = new CachingFsDatastore(dir, { maxCachedBytes })
+  const caching = create(dir, options)
   const disk = new FsDatastore(dir)
   await caching.open()
   await disk.open()
@@ -45,7 +50,7 @@ test('values written or read once are served from memory afterwards; a delete fo
 })
 
 test('beyond its byte budget the cache lets the least recently used values go', async (t) => {
-  const { caching, disk } = await stores(t, 8)
+  const { caching, disk } = await stores(t, { maxCachedBytes: 8 })
   const keys = ['/a', '/b', '/c'].map(name => new Key(name))
   await caching.put(keys[0]!, bytes(1, 1, 1, 1))
   await caching.put(keys[1]!, bytes(2, 2, 2, 2))
@@ -69,12 +74,7 @@ test('a read from disk that a write overtakes is not kept: the written value is'
 })
 
 test('a peer record is written at most once an interval: the newest waits, and reads get it meanwhile', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'conun-datastore-'))
-  t.after(async () => rm(dir, { recursive: true, force: true }))
-  const caching = new CachingFsDatastore(dir, { minWriteIntervalMs: 300 })
-  const disk = new FsDatastore(dir)
-  await caching.open()
-  await disk.open()
+  const { caching, disk } = await stores(t, { minWriteIntervalMs: 300 })
   const peer = new Key('/peers/somebody')
   const other = new Key('/pins/something')
   await caching.put(peer, bytes(1))
@@ -90,12 +90,7 @@ test('a peer record is written at most once an interval: the newest waits, and r
 })
 
 test('a datastore that stops writes the peer records waiting, and nothing after', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'conun-datastore-'))
-  t.after(async () => rm(dir, { recursive: true, force: true }))
-  const datastore = new ClosableFsDatastore(dir, { minWriteIntervalMs: 100 })
-  const disk = new FsDatastore(dir)
-  await datastore.open()
-  await disk.open()
+  const { caching: datastore, disk } = await stores(t, { minWriteIntervalMs: 100 }, (dir, options) => new ClosableFsDatastore(dir, options))
   const peer = new Key('/peers/somebody')
   await datastore.put(peer, bytes(1))
   await datastore.put(peer, bytes(2))
