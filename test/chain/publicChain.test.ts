@@ -182,7 +182,9 @@ test('a reorg removes the escrow mid-job: its providers stop taking its tasks, t
   let escrowJobId: string | undefined
   await paidJobSettlesExactly(chainJson, grid, {
     tasks: 60,
-    limit: 3_000_000_000,
+    // Tasks long enough that the job outlasts a provider's escrow check (every 3 s) after the
+    // reorg: with primes below 3·10⁹, an idle machine finished all 60 before any check.
+    limit: 12_000_000_000,
     whileRunning: async jobId => {
       escrowJobId = jobId
       await waitFor(async () => { const status = await client.job(jobId); return status.providers.length === 3 && status.counts.done > 0 }, 60_000, 'all three providers at work')
