@@ -126,9 +126,9 @@ export class CachingFsDatastore extends FsDatastore {
   /** Writes what waited its interval out (through put, so a subclass's checks apply); forgets old write times. */
   private flushWaiting (): void {
     const now = Date.now()
-    for (const [name, at] of this.writtenAt) {
-      if (now - at < this.minWriteIntervalMs) continue
-      this.writtenAt.delete(name)
+    const due = [...this.writtenAt].filter(([, at]) => now - at >= this.minWriteIntervalMs).map(([name]) => name)
+    for (const name of due) this.writtenAt.delete(name)
+    for (const name of due) {
       const waiting = this.waiting.get(name)
       if (waiting !== undefined) void this.put(waiting.key, waiting.value).catch(() => {})
     }
