@@ -4,12 +4,12 @@ pragma solidity ^0.8.28;
 import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
 
 interface IJobEscrow {
-    function claim(bytes32 jobKey, address provider, uint256 cumulativeAmount, bytes calldata signature) external;
-    function refund(bytes32 jobKey) external;
+    function claim(address requester, address provider, uint256 cumulativeAmount, bytes calldata signature) external;
+    function release(address provider) external;
 }
 
 /// Test-only hostile token: on every transfer out of the escrow it calls back into the escrow,
-/// replaying the claim (or refund) being paid, to try to be paid twice.
+/// replaying the claim (or settlement) being paid, to try to be paid twice.
 contract ReentrantToken is ERC20 {
     address public escrow;
     bytes public reentry;

@@ -5,13 +5,13 @@ import type { Address, Hex } from 'viem'
 
 /**
  * Submits a requester's signed cumulative receipt; the escrow pays `provider` what it adds, up to
- * what is reserved for the provider.
+ * what the requester's line to the provider holds.
  */
-export async function claimPayment (client: LedgerClient, claim: { jobKey: Hex, provider: Address, cumulativeAmount: bigint, signature: Hex }): Promise<SentTransaction> {
+export async function claimPayment (client: LedgerClient, claim: { requester: Address, provider: Address, cumulativeAmount: bigint, signature: Hex }): Promise<SentTransaction> {
   return sendContract(client, {
     address: client.info.escrow,
     abi: jobEscrowAbi,
     functionName: 'claim',
-    args: [claim.jobKey, claim.provider, claim.cumulativeAmount, claim.signature],
+    args: [claim.requester, claim.provider, claim.cumulativeAmount, claim.signature],
   })
 }

@@ -1,6 +1,6 @@
 /**
  * The ledger domain's public door: conun's contracts (CON token, job escrow) and the viem client
- * functions over them, the embedded dev chain, EIP-712 receipts and result roots.
+ * functions over them (standing balances, payment lines, settlements), the embedded dev chain, EIP-712 receipts and result roots.
  */
 export { conunTokenAbi, jobEscrowAbi, reentrantTokenAbi } from './abi.ts'
 export { loadArtifacts } from './compileContracts.ts'
@@ -12,19 +12,19 @@ export { findDeploymentBlock } from './findDeploymentBlock.ts'
 export { watchChain } from './watchChain.ts'
 export type { ChainHealth, ChainWatch } from './watchChain.ts'
 export type { DevChain } from './devChain.ts'
-export { chainClients, createLedgerClient, sendContract } from './ledgerClient.ts'
+export { chainClients, createLedgerClient, LOG_RANGE, sendContract } from './ledgerClient.ts'
 export { AmountError, LedgerError } from './errors.ts'
 export type { ChainInfo, ChainReader, LedgerClient, SentTransaction } from './ledgerClient.ts'
-export { jobKeyOf, onchainJobId, openJob, openJobFromBalance } from './openJob.ts'
 export { depositToEscrow, readEscrowBalance, withdrawFromEscrow } from './standingBalance.ts'
-export { LOG_RANGE, readEscrowJob, readEscrowShare, readJobSpecHash } from './readEscrowJob.ts'
-export type { EscrowJob, EscrowShare } from './readEscrowJob.ts'
-export { reservePayments } from './reservePayments.ts'
+export { readLine } from './readLine.ts'
+export type { PaymentLine } from './readLine.ts'
+export { reserveLines } from './reserveLines.ts'
 export { resumeTransactions } from './sendWithReplacement.ts'
 export { TransactionJournal } from './transactionJournal.ts'
 export type { InFlight } from './transactionJournal.ts'
 export { claimPayment } from './claimPayment.ts'
-export { finalizeJob, refundJob, refundWait } from './finalizeJob.ts'
+export { onchainJobId, settleJob } from './settleJob.ts'
+export { announceRelease, releaseLine, releaseWait } from './releaseLine.ts'
 export { receiptDigest, signReceipt, verifyReceipt } from './receipt.ts'
 export type { Receipt } from './receipt.ts'
 export { resultRoot } from './resultRoot.ts'

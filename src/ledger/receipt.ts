@@ -3,22 +3,23 @@ import { signDigest, verifyDigest } from '../identity/index.ts'
 import type { Address, Hex } from 'viem'
 
 /**
- * A requester's promise to a provider: "for job `jobKey` I owe you `cumulativeAmount` in total".
- * Each new receipt raises the total, so the latest one is all a provider needs to claim, and an old
- * or replayed one pays nothing. Signed as EIP-712 typed data bound to one chain and one escrow. The
- * escrow pays it up to what the requester has reserved for the provider.
+ * A requester's promise to a provider: "on our payment line I owe you `cumulativeAmount` in all",
+ * over every job the provider did for the requester. Each new receipt raises the total, so the
+ * latest one is all a provider needs to claim, and an old or replayed one pays nothing. Signed as
+ * EIP-712 typed data bound to one chain and one escrow. The escrow pays it up to what the
+ * requester's line to the provider holds.
  */
 export interface Receipt {
   readonly chainId: number
   readonly escrow: Address
-  readonly jobKey: Hex
+  readonly requester: Address
   readonly provider: Address
   readonly cumulativeAmount: bigint
 }
 
 const types = {
   Receipt: [
-    { name: 'jobKey', type: 'bytes32' },
+    { name: 'requester', type: 'address' },
     { name: 'provider', type: 'address' },
     { name: 'cumulativeAmount', type: 'uint256' },
   ],
@@ -27,10 +28,10 @@ const types = {
 /** The digest JobEscrow checks (its receiptDigest()). */
 export function receiptDigest (receipt: Receipt): Hex {
   return hashTypedData({
-    domain: { name: 'ConunJobEscrow', version: '2', chainId: receipt.chainId, verifyingContract: receipt.escrow },
+    domain: { name: 'ConunJobEscrow', version: '5', chainId: receipt.chainId, verifyingContract: receipt.escrow },
     types,
     primaryType: 'Receipt',
-    message: { jobKey: receipt.jobKey, provider: receipt.provider, cumulativeAmount: receipt.cumulativeAmount },
+    message: { requester: receipt.requester, provider: receipt.provider, cumulativeAmount: receipt.cumulativeAmount },
   })
 }
 

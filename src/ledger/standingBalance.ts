@@ -11,8 +11,8 @@ const PERMIT_LIFETIME_S = 3600n
 
 /**
  * Adds `amount` CON to the requester's standing balance in the escrow in one transaction (a
- * permit, then depositWithPermit). Jobs opened from the balance draw on it; what they give back
- * returns to it.
+ * permit, then depositWithPermit). Reservations and settlements on the requester's payment lines
+ * draw on it; what a line's release takes back returns to it.
  */
 export async function depositToEscrow (client: LedgerClient, amount: bigint): Promise<SentTransaction> {
   const deadline = (await client.public.getBlock()).timestamp + PERMIT_LIFETIME_S
@@ -22,17 +22,16 @@ export async function depositToEscrow (client: LedgerClient, amount: bigint): Pr
 
 /**
  * Sends `amount` of the standing balance back to the requester's wallet. More than is free (what
- * no open job holds) is refused before signing, and by the escrow itself.
+ * no line holds) is refused before signing, and by the escrow itself.
  */
 export async function withdrawFromEscrow (client: LedgerClient, amount: bigint): Promise<SentTransaction> {
   if (amount <= 0n) throw new LedgerError('the amount must be more than 0')
   const free = await readEscrowBalance(client, client.account.address)
-  if (free < amount) throw new LedgerError(`only ${formatCon(free)} is free in the escrow (open jobs hold the rest), ${formatCon(amount)} asked`, 'InsufficientBalance')
+  if (free < amount) throw new LedgerError(`only ${formatCon(free)} is free in the escrow (payment lines hold the rest), ${formatCon(amount)} asked`, 'InsufficientBalance')
   return sendContract(client, { address: client.info.escrow, abi: jobEscrowAbi, functionName: 'withdraw', args: [amount] })
 }
 
-/** What of `requester`'s standing balance no open job holds (what it may withdraw or open jobs with). */
-export async function readEscrowBalance (client: LedgerClient, requester: Address): Promise<bigint> {
-  const [free] = await client.public.readContract({ address: client.info.escrow, abi: jobEscrowAbi, functionName: 'accounts', args: [requester] })
-  return free
+/** What of `requester`'s standing balance no payment line holds (what it may withdraw or reserve). */
+export async function readEscrowBalance (client: Pick<LedgerClient, 'info' | 'public'>, requester: Address): Promise<bigint> {
+  return client.public.readContract({ address: client.info.escrow, abi: jobEscrowAbi, functionName: 'balances', args: [requester] })
 }
