@@ -104,32 +104,32 @@ contract JobEscrow is EIP712, ReentrancyGuardTransient {
     }
 
     /// Settles the caller's job `jobId`: records the root of its accepted results and pays each listed
-    /// provider up to `amounts`, the total the caller owes it on their line (so also for other jobs).
-    /// What a reservation lacks comes from the standing balance; a provider listed twice, or already
-    /// paid as much by a claim, is paid nothing more.
-    function settle(bytes32 jobId, bytes32 resultRoot, address[] calldata providers, uint96[] calldata amounts)
-        external
-        nonReentrant
-    {
-        if (providers.length != amounts.length) revert LengthMismatch();
-        uint256 total = 0;
+    /// provider up to `amounts`, the total the caller owes it on their line (so also for other jobs),
+    /// and raises the line's reservation to `reserves` when that is more (pay reserved ahead for the
+    /// provider's next job: no reservation needed then). What the lines need beyond their
+    /// reservations comes from the standing balance. A provider listed twice, or already paid as much
+    /// by a claim, is paid nothing more. The tokens' Transfer events say what each provider got.
+    function settle(
+        bytes32 jobId,
+        bytes32 resultRoot,
+        address[] calldata providers,
+        uint96[] calldata amounts,
+        uint96[] calldata reserves
+    ) external nonReentrant {
+        if (providers.length != amounts.length || providers.length != reserves.length) revert LengthMismatch();
+        uint256[] memory due = new uint256[](providers.length);
+        (uint256 drawn, uint256 total) = (0, 0);
         for (uint256 i = 0; i < providers.length; i++) {
-            Line memory line = lines[msg.sender][providers[i]];
-            uint96 amount = amounts[i];
-            if (amount <= line.paid) continue;
-            // Drawn before the transfer, so that a settlement beyond the balance fails as such.
-            if (amount > line.reserved) {
-                _draw(amount - line.reserved);
-                line.reserved = amount;
-            }
-            uint96 due = amount - line.paid;
-            line.paid = amount;
-            lines[msg.sender][providers[i]] = line;
-            total += due;
-            emit Paid(msg.sender, providers[i], amount, due);
-            token.safeTransfer(providers[i], due);
+            uint256 raise;
+            (raise, due[i]) = _settleLine(providers[i], amounts[i], reserves[i]);
+            (drawn, total) = (drawn + raise, total + due[i]);
         }
+        // Drawn before any transfer, so that a settlement beyond the balance fails as such.
+        _draw(drawn);
         emit JobSettled(msg.sender, jobId, resultRoot, total);
+        for (uint256 i = 0; i < providers.length; i++) {
+            if (due[i] > 0) token.safeTransfer(providers[i], due[i]);
+        }
     }
 
     /// Pays `provider` what a receipt signed by `requester` says it is owed on their line, up to the
@@ -178,6 +178,16 @@ contract JobEscrow is EIP712, ReentrancyGuardTransient {
 
     function _receiptDigest(address requester, address provider, uint256 cumulativeAmount) private view returns (bytes32) {
         return _hashTypedDataV4(keccak256(abi.encode(RECEIPT_TYPEHASH, requester, provider, cumulativeAmount)));
+    }
+
+    /// Pays the caller's line to `provider` up to `amount` and reserves it up to `reserveTo` (or
+    /// `amount`, if more): what the reservation rose by, and what the provider is due now.
+    function _settleLine(address provider, uint96 amount, uint96 reserveTo) private returns (uint256 raise, uint256 due) {
+        Line memory line = lines[msg.sender][provider];
+        uint96 target = reserveTo > amount ? reserveTo : amount;
+        if (target > line.reserved) (raise, line.reserved) = (target - line.reserved, target);
+        if (amount > line.paid) (due, line.paid) = (amount - line.paid, amount);
+        if (raise > 0 || due > 0) lines[msg.sender][provider] = line;
     }
 
     function _deposit(uint96 amount) private {

@@ -1,21 +1,22 @@
 // Payments end to end on the real dev chain, with real node processes: providers end with exactly
 // what their accepted results earned, a provider killed mid-job still gets every receipt paid after
-// its restart, a lying provider is never paid for a rejected result, and a requester that never
-// pays gets only a bounded number of results.
+// its restart, a lying provider is never paid for a rejected result, a requester that never pays
+// gets only a bounded number of results, and pay reserved ahead on a payment line is used by the
+// next job or taken back after the release notice.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { parseEther } from 'viem'
 import { startLocalGrid } from '../src/devnet/index.ts'
-import { createLedgerClient, readBalances, readEscrowBalance, readEscrowJob, readEscrowShare } from '../src/ledger/index.ts'
+import { createLedgerClient, readBalances, readEscrowBalance, readLine } from '../src/ledger/index.ts'
 import { MAX_UNPAID_RESULTS } from '../src/net/index.ts'
 import { buildExamples } from '../scripts/build-examples.ts'
 import { primeRanges, primeTaskArgs } from '../examples/primes/primes.ts'
 import { isSettled, waitFor } from './helpers.ts'
 import type { LocalGrid } from '../src/devnet/index.ts'
 import type { NodeEvent } from '../src/sdk/index.ts'
-import type { Address, Hex } from 'viem'
+import type { Address } from 'viem'
 
 const LIAR = join(import.meta.dirname, 'fixtures', 'lyingProvider.ts')
 const WITHHOLDER = join(import.meta.dirname, 'fixtures', 'withholdingRequester.ts')
@@ -33,7 +34,7 @@ function acceptedBy (tasks: ReadonlyArray<{ state: string, providerAddress: stri
   return counts
 }
 
-test('a paid job: escrow opened, receipts per accepted result, one final settlement pays every provider exactly', async (t) => {
+test('a paid job: receipts per accepted result on payment lines, one settlement pays every provider exactly', async (t) => {
   const primesModule = (await buildExamples()).find(path => path.endsWith('primes.wasm'))!
   // provider-1 claims by itself during the job (low threshold); it is killed mid-job and restarted.
   const grid = await startLocalGrid({ providers: 2, coresPerProvider: 1, providerFlags: ['--price', '0.005'] })
@@ -66,22 +67,28 @@ test('a paid job: escrow opened, receipts per accepted result, one final settlem
   const status = (await client.job(jobId)).payment!
   assert.equal(status.owedWei, String(price * 80n))
   assert.equal(status.paidWei, String(price * 80n))
-  assert.ok(status.txCount > 2, 'reservations were made as results were accepted, between opening and settling')
-  const escrowJob = await readEscrowJob(createLedgerClient(grid.chain.info, new Uint8Array(32).fill(1)), status.jobKey as Hex)
-  assert.equal(escrowJob.finalized, true)
-  assert.equal(escrowJob.budget, escrowJob.paid, 'nothing was reserved beyond what was owed, so nothing waits for a refund')
+  assert.ok(status.txCount > 1, 'reservations were made as results were accepted, before the settlement')
+  const reader = createLedgerClient(grid.chain.info, new Uint8Array(32).fill(1))
+  // The settlement reserved each line ahead by what its provider earned: the next job needs no reservation.
+  let ahead = 0n
+  for (const node of providers) {
+    const line = await readLine(reader, grid.requester.address as Address, node.address as Address)
+    const earned = price * BigInt(accepted.get(node.address.toLowerCase()) ?? 0)
+    assert.deepEqual([line.paid, line.reserved], [earned, earned * 2n], `${node.name}'s line: paid what it earned, and as much reserved ahead`)
+    ahead += line.reserved - line.paid
+  }
 
   // Each provider is paid for exactly its accepted results, whether it claimed or the settlement paid.
   for (const node of providers) {
     const earned = price * BigInt(accepted.get(node.address.toLowerCase()) ?? 0)
     await waitFor(async () => (await conOf(grid, node.address)) - before.get(node.address.toLowerCase())! === earned, 60_000, `${node.name} to be paid ${earned}`)
   }
-  // The job was opened from the requester's standing balance, topped up by one deposit; what the
-  // job did not pay is still the requester's, free in the escrow.
-  const free = await readEscrowBalance(createLedgerClient(grid.chain.info, new Uint8Array(32).fill(1)), grid.requester.address as Address)
+  // The job drew on the requester's standing balance, topped up by one deposit; what the job did
+  // not pay is still the requester's, free in the escrow or reserved ahead on the lines.
+  const free = await readEscrowBalance(reader, grid.requester.address as Address)
   assert.ok(free > 0n, 'the top-up left a free balance for the next jobs')
   assert.equal((await client.wallet()).escrowFreeWei, String(free))
-  assert.equal(before.get(grid.requester.address.toLowerCase())! - await conOf(grid, grid.requester.address) - free, price * 80n, 'the requester paid the job and the rest is its free balance')
+  assert.equal(before.get(grid.requester.address.toLowerCase())! - await conOf(grid, grid.requester.address) - free - ahead, price * 80n, 'the requester paid the job and the rest is its own')
   const restarted = await claimer.client.wallet()
   const held = restarted.receipts.find(receipt => receipt.jobId === jobId)
   assert.ok(held !== undefined, 'the restarted provider still has its receipt')
@@ -138,7 +145,7 @@ test('a requester that never sends receipts gets at most MAX_UNPAID_RESULTS resu
   assert.equal((await provider.client.wallet()).receipts.length, 0, 'not one receipt came')
 })
 
-test('a budget above the cost is reserved ahead; what a provider that stopped never earned goes back after the claim window, also across a restart', async (t) => {
+test('a budget above the cost is reserved ahead; what a provider that stopped never earned stays on its line, and a release after the notice, also across a restart, takes it back', async (t) => {
   const primesModule = (await buildExamples()).find(path => path.endsWith('primes.wasm'))!
   const grid = await startLocalGrid({ providers: 3, coresPerProvider: 1 })
   t.after(() => grid.stop())
@@ -149,11 +156,11 @@ test('a budget above the cost is reserved ahead; what a provider that stopped ne
   const tasks = 120
   // What the requester holds, in its wallet and free in the escrow: only what providers earn leaves it.
   const holdings = async () => await conOf(grid, requester.address) + await readEscrowBalance(reader, requester.address as Address)
+  const lineTo = (node: { address: string }) => readLine(reader, requester.address as Address, node.address as Address)
   const before = new Map(await Promise.all(grid.providers.map(async node => [node.name, await conOf(grid, node.address)] as const)))
   const heldBefore = await holdings()
   const submitted = await requester.client.submitJob({ name: 'reserved ahead', runtime: 'wasi', module: primesModule, tasks: primeRanges(240_000_000, tasks).map(range => ({ args: primeTaskArgs(range) })), price: PRICE, budget: '1.8' })
   const jobId = submitted.job.id
-  const { jobKey } = (await requester.client.job(jobId)).payment!
 
   // One provider stops for good after its first accepted result: the reservations made later still
   // give it pay ahead, its share of the work left in proportion to its results, which it never earns.
@@ -162,40 +169,48 @@ test('a budget above the cost is reserved ahead; what a provider that stopped ne
   stopped.process.kill('SIGKILL')
   await stopped.exited
   const earned = async () => price * BigInt(acceptedBy((await requester.client.results(jobId)).tasks).get(stopped.address.toLowerCase()) ?? 0)
-  await waitFor(async () => (await readEscrowShare(reader, jobKey as Hex, stopped.address as Address)).reserved > await earned(), 120_000, `pay reserved ahead for ${stopped.name}`)
+  await waitFor(async () => (await lineTo(stopped)).reserved > await earned(), 120_000, `pay reserved ahead for ${stopped.name}`)
 
-  await waitFor(async () => (await requester.client.job(jobId)).payment?.state === 'refund-pending', 240_000, 'the job to be settled with pay left reserved')
+  await waitFor(async () => isSettled((await requester.client.job(jobId)).payment?.state), 240_000, 'the job to be settled')
   const accepted = acceptedBy((await requester.client.results(jobId)).tasks)
   assert.equal([...accepted.values()].reduce((sum, n) => sum + n, 0), tasks)
   for (const node of grid.providers) {
     assert.equal(await conOf(grid, node.address) - before.get(node.name)!, price * BigInt(accepted.get(node.address.toLowerCase()) ?? 0), `${node.name} is paid for exactly its accepted results`)
   }
-  const settled = await readEscrowJob(reader, jobKey as Hex)
-  assert.ok(settled.paid < settled.budget, 'pay reserved for the stopped provider waits out the claim window')
-  assert.equal(await holdings(), heldBefore - price * BigInt(tasks) - (settled.budget - settled.paid))
+  const left = async () => {
+    let sum = 0n
+    for (const node of grid.providers) { const line = await lineTo(node); sum += line.reserved - line.paid }
+    return sum
+  }
+  const leftOver = await left()
+  assert.ok(leftOver > 0n, 'pay reserved for the stopped provider stays on its line')
+  assert.equal(await holdings(), heldBefore - price * BigInt(tasks) - leftOver)
 
-  // A day later (by the chain's clock) a restarted requester refunds it to its standing balance.
+  // The requester takes it back: the release is announced now, and done a day later (by the
+  // chain's clock) by a restarted requester.
+  const announced = await requester.client.releaseLines()
+  assert.ok(announced.lines.some(line => line.provider.toLowerCase() === stopped.address.toLowerCase() && line.state === 'announced'), 'the stopped provider\'s line is announced for release')
   await reader.public.request({ method: 'evm_increaseTime' as never, params: [86_400 + 60] as never })
   await reader.public.request({ method: 'evm_mine' as never, params: [] as never })
   requester.process.kill('SIGKILL')
   await requester.exited
   requester = await grid.restart(requester)
-  await waitFor(async () => (await requester.client.job(jobId)).payment?.state === 'finalized', 60_000, 'the refund')
-  assert.equal((await readEscrowJob(reader, jobKey as Hex)).closed, true)
+  const released = await requester.client.releaseLines()
+  assert.ok(released.lines.every(line => line.state === 'released'), JSON.stringify(released.lines))
+  assert.equal(await left(), 0n)
   assert.equal(await holdings(), heldBefore - price * BigInt(tasks), 'the requester paid exactly what its providers earned')
 })
 
-test('an escrow whose job was never stored (the requester died in between) is settled at restart with nothing owed, and the node starts', async (t) => {
+test('a paid job that was never stored (the requester died in between) is done at restart with nothing owed, and the node starts', async (t) => {
   const primesModule = (await buildExamples()).find(path => path.endsWith('primes.wasm'))!
   const grid = await startLocalGrid({ providers: 0, coresPerProvider: 1 })
   t.after(() => grid.stop())
   let requester = grid.requester
   const reader = createLedgerClient(grid.chain.info, new Uint8Array(32).fill(1))
-  // A paid job no provider can take, so its escrow stays open.
+  // A paid job no provider can take.
   const submitted = await requester.client.submitJob({ name: 'orphan', runtime: 'wasi', module: primesModule, tasks: [{ args: primeTaskArgs({ from: 0, to: 100 }) }], price: PRICE, constraints: { providers: ['12D3KooWNobodyNobodyNobodyNobodyNobodyNobodyNobody1'] } })
-  const { jobKey, escrowWei } = (await requester.client.job(submitted.job.id)).payment!
-  const freeWithJobOpen = await readEscrowBalance(reader, requester.address as Address)
-  // The state a SIGKILL between opening the escrow and storing the job leaves: the escrow row only.
+  const free = await readEscrowBalance(reader, requester.address as Address)
+  // The state a SIGKILL between checking the job's budget and storing the job leaves: the payment row only.
   requester.process.kill('SIGKILL')
   await requester.exited
   const db = new DatabaseSync(join(requester.dataDir, 'conun.db'))
@@ -204,8 +219,15 @@ test('an escrow whose job was never stored (the requester died in between) is se
   db.close()
 
   requester = await grid.restart(requester)
-  await waitFor(async () => (await readEscrowJob(reader, jobKey as Hex)).finalized, 30_000, 'the orphaned escrow to be settled')
-  assert.equal((await readEscrowJob(reader, jobKey as Hex)).paid, 0n, 'nobody was paid')
-  assert.equal(await readEscrowBalance(reader, requester.address as Address), freeWithJobOpen + BigInt(escrowWei), 'the whole budget went back to the standing balance')
   assert.equal((await requester.client.jobs()).some(job => job.job.id === submitted.job.id), false)
+  const row = () => {
+    const reopened = new DatabaseSync(join(requester.dataDir, 'conun.db'), { readOnly: true })
+    try {
+      return reopened.prepare('SELECT state, paid_wei FROM escrows WHERE job_id = ?').get(submitted.job.id)
+    } finally {
+      reopened.close()
+    }
+  }
+  assert.deepEqual({ ...row() }, { state: 'finalized', paid_wei: '0' }, 'the orphan is done with nothing paid')
+  assert.equal(await readEscrowBalance(reader, requester.address as Address), free, 'nothing was locked for it, and nothing moved')
 })

@@ -76,20 +76,20 @@ test('task protocol: malformed, oversized, out-of-order and schema-violating mes
 test('task protocol: agreements with wrong signatures, chain or provider are refused', async () => {
   const body = proposal()
   const forged = signBody((await generateNodeKey()).secret, SIGNING_DOMAIN.agreementProposal, body)
-  assert.equal((await exchange(PROTOCOL_TASK, [encodeFrame({ type: 'agreement.propose', v: 2, body, signature: forged })], MAX_TASK_FRAME_BYTES)).code, 'bad-signature')
+  assert.equal((await exchange(PROTOCOL_TASK, [encodeFrame({ type: 'agreement.propose', v: 3, body, signature: forged })], MAX_TASK_FRAME_BYTES)).code, 'bad-signature')
   const otherDomain = signBody(attackerKey.secret, SIGNING_DOMAIN.offer, body)
-  assert.equal((await exchange(PROTOCOL_TASK, [encodeFrame({ type: 'agreement.propose', v: 2, body, signature: otherDomain })], MAX_TASK_FRAME_BYTES)).code, 'bad-signature')
+  assert.equal((await exchange(PROTOCOL_TASK, [encodeFrame({ type: 'agreement.propose', v: 3, body, signature: otherDomain })], MAX_TASK_FRAME_BYTES)).code, 'bad-signature')
   const otherChain = proposal({ chainId: 1 })
-  assert.equal((await exchange(PROTOCOL_TASK, [encodeFrame({ type: 'agreement.propose', v: 2, body: otherChain, signature: signBody(attackerKey.secret, SIGNING_DOMAIN.agreementProposal, otherChain) })], MAX_TASK_FRAME_BYTES)).code, 'unexpected')
+  assert.equal((await exchange(PROTOCOL_TASK, [encodeFrame({ type: 'agreement.propose', v: 3, body: otherChain, signature: signBody(attackerKey.secret, SIGNING_DOMAIN.agreementProposal, otherChain) })], MAX_TASK_FRAME_BYTES)).code, 'unexpected')
   const otherProvider = proposal({ provider: attackerKey.address })
-  assert.equal((await exchange(PROTOCOL_TASK, [encodeFrame({ type: 'agreement.propose', v: 2, body: otherProvider, signature: signBody(attackerKey.secret, SIGNING_DOMAIN.agreementProposal, otherProvider) })], MAX_TASK_FRAME_BYTES)).code, 'unexpected')
+  assert.equal((await exchange(PROTOCOL_TASK, [encodeFrame({ type: 'agreement.propose', v: 3, body: otherProvider, signature: signBody(attackerKey.secret, SIGNING_DOMAIN.agreementProposal, otherProvider) })], MAX_TASK_FRAME_BYTES)).code, 'unexpected')
 })
 
 test('task protocol: tasks beyond the agreed window are refused, not queued', async () => {
   const stream = await attacker.dialProtocol(provider.host.getMultiaddrs()[0]!, PROTOCOL_TASK)
   const framed = new FramedStream(stream, toRequester, MAX_TASK_FRAME_BYTES)
   const body = proposal({ maxInFlight: 4 })
-  await framed.write({ type: 'agreement.propose', v: 2, body, signature: signBody(attackerKey.secret, SIGNING_DOMAIN.agreementProposal, body) })
+  await framed.write({ type: 'agreement.propose', v: 3, body, signature: signBody(attackerKey.secret, SIGNING_DOMAIN.agreementProposal, body) })
   const accepted = await framed.read({ signal: AbortSignal.timeout(5000) })
   assert.equal(accepted.type, 'agreement.accept')
   // Code that nobody can serve: the four tasks in the window wait to fetch it; the rest are refused.
@@ -109,7 +109,7 @@ test('task protocol: a session outlives its stream, and only the requester that 
   const open = async () => new FramedStream(await attacker.dialProtocol(provider.host.getMultiaddrs()[0]!, PROTOCOL_TASK), toRequester, MAX_TASK_FRAME_BYTES)
   const first = await open()
   const body = proposal({ agreementId: 'resumable', maxInFlight: 2 })
-  await first.write({ type: 'agreement.propose', v: 2, body, signature: signBody(attackerKey.secret, SIGNING_DOMAIN.agreementProposal, body) })
+  await first.write({ type: 'agreement.propose', v: 3, body, signature: signBody(attackerKey.secret, SIGNING_DOMAIN.agreementProposal, body) })
   assert.equal((await first.read({ signal: AbortSignal.timeout(5000) })).type, 'agreement.accept')
   // A task that waits (its code is nowhere), then the stream breaks without session.end.
   const missing = { cid: 'bafkreiaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', size: 10 }

@@ -5,9 +5,9 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { keccak256, parseEther } from 'viem'
+import { parseEther } from 'viem'
 import { encryptKeystore, generateNodeKey } from '../src/identity/index.ts'
-import { createLedgerClient, depositToEscrow, onchainJobId, openJobFromBalance, readBalances, startDevChain } from '../src/ledger/index.ts'
+import { createLedgerClient, depositToEscrow, readBalances, reserveLines, startDevChain } from '../src/ledger/index.ts'
 import { DEVNET_PASSPHRASE, loadNodeConfig, startNode } from '../src/node/index.ts'
 import { conun, tempDir } from './helpers.ts'
 import type { Address } from 'viem'
@@ -55,14 +55,14 @@ test('conun wallet: address, faucet, balance, transfer, export and import, with 
   assert.equal(wrongPassphrase.code, 1)
   assert.equal((await json(['balance'])).conWei, String(parseEther('9987.5')), 'nothing was sent by the failed transfers')
 
-  // The standing balance in the escrow: what a job holds stays there, the free rest comes out.
+  // The standing balance in the escrow: what a payment line holds stays there, the free rest comes out.
   const asNode = createLedgerClient(chain.info, node.key.secret)
   await depositToEscrow(asNode, parseEther('20'))
-  await openJobFromBalance(asNode, { jobId: onchainJobId(address, 'held'), specHash: keccak256('0x01'), budget: parseEther('15'), deadline: (await asNode.public.getBlock()).timestamp + 3600n })
+  await reserveLines(asNode, [{ provider: '0x000000000000000000000000000000000000bEEF', amount: parseEther('15') }])
   assert.equal((await json(['balance'])).escrowFreeWei, String(parseEther('5')))
   const tooMuchOut = await wallet(['withdraw', '6', '--devnet'])
   assert.equal(tooMuchOut.code, 1)
-  assert.match(tooMuchOut.stderr, /only 5 CON is free in the escrow \(open jobs hold the rest\), 6 CON asked/)
+  assert.match(tooMuchOut.stderr, /only 5 CON is free in the escrow \(payment lines hold the rest\), 6 CON asked/)
   const out = await wallet(['withdraw', '2', '--devnet'])
   assert.equal(out.code, 0, out.stderr)
   assert.match(out.stdout, /withdrew 2 CON from the escrow/)

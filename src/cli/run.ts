@@ -8,11 +8,12 @@ import { nodeStart } from './commands/nodeStart.ts'
 import { nodeStatus } from './commands/nodeStatus.ts'
 import { peers } from './commands/peers.ts'
 import { walletCommands } from './commands/wallet.ts'
+import { walletRelease } from './commands/walletRelease.ts'
 import { chainCommands } from './commands/chain.ts'
 import { UsageError } from './usage.ts'
 import type { Command } from './usage.ts'
 
-const commands: Command[] = [nodeStart, nodeStatus, peers, jobRun, jobStatus, jobResults, jobList, jobCancel, ...walletCommands, ...chainCommands]
+const commands: Command[] = [nodeStart, nodeStatus, peers, jobRun, jobStatus, jobResults, jobList, jobCancel, ...walletCommands, walletRelease, ...chainCommands]
 
 const help = `conun — a peer-to-peer grid computer: lend idle machines, run jobs of sandboxed tasks.
 

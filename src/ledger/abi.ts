@@ -34,7 +34,7 @@ export const jobEscrowAbi = parseAbi([
   'function depositWithPermit(uint96 amount, uint256 permitDeadline, uint8 v, bytes32 r, bytes32 s)',
   'function withdraw(uint96 amount)',
   'function reserve(address[] providers, uint96[] amounts)',
-  'function settle(bytes32 jobId, bytes32 resultRoot, address[] providers, uint96[] amounts)',
+  'function settle(bytes32 jobId, bytes32 resultRoot, address[] providers, uint96[] amounts, uint96[] reserves)',
   'function claim(address requester, address provider, uint256 cumulativeAmount, bytes signature)',
   'function announceRelease(address provider)',
   'function release(address provider)',

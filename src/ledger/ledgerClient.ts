@@ -29,9 +29,6 @@ export interface LedgerClient {
   readonly journal?: TransactionJournal
 }
 
-/** Blocks asked for in one eth_getLogs: public RPC endpoints refuse wide ranges (and so does a node's provide proxy). */
-export const LOG_RANGE = 2_000n
-
 /** What reading conun's contracts needs: no account, so a browser tab reading through its node has one too. */
 export type ChainReader = Pick<LedgerClient, 'info' | 'public' | 'confirmations'>
 

@@ -11,14 +11,15 @@ export function onchainJobId (requester: Hex, localJobId: string): Hex {
 
 /**
  * The requester settles a job: records its result root and pays each of its providers up to the
- * total owed on their line (one transaction for all of them); what a line's reservation lacks comes
- * from the standing balance.
+ * total owed on their line (one transaction for all of them), raising a line's reservation to
+ * `reserveTo` where given and more (pay reserved ahead for the provider's next job); what the lines
+ * need beyond their reservations comes from the standing balance.
  */
-export async function settleJob (client: LedgerClient, jobId: Hex, resultRoot: Hex, owed: ReadonlyArray<{ provider: Address, cumulativeAmount: bigint }>): Promise<SentTransaction> {
+export async function settleJob (client: LedgerClient, jobId: Hex, resultRoot: Hex, owed: ReadonlyArray<{ provider: Address, cumulativeAmount: bigint, reserveTo?: bigint }>): Promise<SentTransaction> {
   return sendContract(client, {
     address: client.info.escrow,
     abi: jobEscrowAbi,
     functionName: 'settle',
-    args: [jobId, resultRoot, owed.map(entry => entry.provider), owed.map(entry => entry.cumulativeAmount)],
+    args: [jobId, resultRoot, owed.map(entry => entry.provider), owed.map(entry => entry.cumulativeAmount), owed.map(entry => entry.reserveTo ?? 0n)],
   })
 }

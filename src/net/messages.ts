@@ -25,7 +25,7 @@ export const INLINE_OUTPUT_MAX_BYTES = 64 * 1024
 
 /**
  * Paid jobs: how many results a provider delivers to a requester beyond what it runs before it is
- * paid for them for sure, that is by a receipt within its reservation in the escrow. Beyond that it
+ * paid for them for sure, that is by a receipt within its payment line's reservation in the escrow. Beyond that it
  * holds the requester's tasks until receipts and reservations catch up, so a requester that never
  * pays gets at most this many results (plus what was running) from a provider. Requesters reserve
  * well within it (see EscrowSettlement).
@@ -120,18 +120,21 @@ export const agreementProposalBody = z.object({
   /** How many tasks the requester may have outstanding with this provider at once. */
   maxInFlight: z.number().int().min(1).max(4096),
   pricePerTaskWei: wei,
-  /** Where the provider checks that the job is paid for; null for a free job (price 0). */
+  /**
+   * The escrow whose payment line from the requester pays this provider; null for a free job (price 0).
+   * A job is not stored there: `jobKey` is its id in the escrow's JobSettled event when it is settled.
+   */
   escrow: z.object({
     address,
-    /** The job's key in the escrow contract: keccak256(abi.encode(requester, the requester's job id)). */
     jobKey: hex(32),
+    /** What the requester means to spend on the job at most. */
     budgetWei: wei,
   }).nullable(),
   expiresAt: count,
 })
 export type AgreementProposalBody = z.infer<typeof agreementProposalBody>
 
-export const agreementProposal = z.object({ type: z.literal('agreement.propose'), v: z.literal(2), body: agreementProposalBody, signature })
+export const agreementProposal = z.object({ type: z.literal('agreement.propose'), v: z.literal(3), body: agreementProposalBody, signature })
 export type AgreementProposal = z.infer<typeof agreementProposal>
 
 export const agreementAcceptanceBody = z.object({
@@ -175,22 +178,22 @@ export const taskAssign = z.object({ type: z.literal('task.assign'), v: z.litera
 export type TaskAssign = z.infer<typeof taskAssign>
 
 /**
- * The requester's cumulative receipt for a paid job: the total owed to this provider so far,
- * signed as EIP-712 typed data that the escrow contract pays out on `claim`, up to what the
- * requester has reserved for the provider there (see src/ledger).
+ * The requester's cumulative receipt, sent during a paid job: the total it owes this provider on
+ * their payment line so far, over all its jobs, signed as EIP-712 typed data that the escrow
+ * contract pays out on `claim`, up to what the line has reserved (see src/ledger).
  */
 export const receiptBody = z.object({
   agreementId: id,
   jobId: id,
   chainId: count,
   escrow: address,
-  jobKey: hex(32),
+  requester: address,
   provider: address,
   cumulativeWei: wei,
 })
 export type ReceiptBody = z.infer<typeof receiptBody>
 
-export const taskReceipt = z.object({ type: z.literal('task.receipt'), v: z.literal(2), body: receiptBody, signature })
+export const taskReceipt = z.object({ type: z.literal('task.receipt'), v: z.literal(3), body: receiptBody, signature })
 export type TaskReceipt = z.infer<typeof taskReceipt>
 
 export const taskCancel = z.object({ type: z.literal('task.cancel'), v: z.literal(1), taskIds: z.array(id).min(1).max(4096) })

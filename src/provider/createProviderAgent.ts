@@ -129,10 +129,12 @@ export async function createProviderAgent (init: ProviderAgentInit): Promise<Pro
   }
   /** Agreed sessions, kept across their streams (see taskSession.ts). */
   const sessions: SessionRegistry = new Map()
-  // A job whose escrow is gone is worked for no longer; its requester may agree again once it has one.
+  // A requester taking its payment line back is worked for no longer (in paid jobs); it may agree again once it reserves.
   events.on(event => {
-    if (event.type !== 'payment.escrow-gone') return
-    for (const session of [...sessions.values()]) if (session.agreement.escrow?.jobKey.toLowerCase() === event.jobKey.toLowerCase()) session.end()
+    if (event.type !== 'payment.line-released') return
+    for (const session of [...sessions.values()]) {
+      if (session.agreement.escrow !== null && session.agreement.requester.toLowerCase() === event.requester.toLowerCase()) session.end()
+    }
   })
   init.payments?.start()
 

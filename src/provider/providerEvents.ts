@@ -12,13 +12,16 @@ export type ProviderEvent =
   | { type: 'payment.claimed', jobId: string, cumulativeWei: string }
   /** A requester's tasks wait: too many results it was given are not yet paid for sure (see MAX_UNPAID_RESULTS). */
   | { type: 'payment.awaited', jobId: string, requester: string, unpaidResults: number }
-  /** A job closed paying less than the requester's own receipt promised: proof of a cheating requester. */
+  /** A requester left its own receipt unpaid beyond what its line reserved, long after its sessions ended: proof of a cheating requester. */
   | { type: 'payment.short', jobId: string, requester: string, owedWei: string, paidWei: string }
   /**
-   * The escrow of a job this provider works for is gone (a reorg took its opening away) or was
-   * refunded: the job's sessions end, and it is taken again only once an escrow is there again.
+   * A requester this provider works for announced that it takes back what its payment line here
+   * holds: its paid sessions end, what it owes is claimed, and its jobs are taken again only once
+   * a reservation withdraws the announcement.
    */
-  | { type: 'payment.escrow-gone', jobId: string, jobKey: string, requester: string, reason: string }
+  | { type: 'payment.line-released', requester: string, reason: string }
+  /** The chain now holds less on a requester's line than this provider read before (a reorg took a reservation away): results it covered count as unpaid again. */
+  | { type: 'payment.reservation-lost', requester: string, reservedWei: string, wasWei: string }
 
 /** A provider's answer to a job's proposal: take it with at most `maxInFlight` tasks at once, or why not. */
 export type AdmissionDecision = { accept: true, maxInFlight: number } | { accept: false, reason: string }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 import { keccak256, parseEther, toHex } from 'viem'
 import { generateNodeKey } from '../identity/index.ts'
-import { createLedgerClient, fundFromFaucet, onchainJobId, openJob, reservePayments, signReceipt, startDevChain } from '../ledger/index.ts'
+import { announceRelease, createLedgerClient, depositToEscrow, fundFromFaucet, onchainJobId, reserveLines, signReceipt, startDevChain } from '../ledger/index.ts'
 import { MAX_UNPAID_RESULTS } from '../net/index.ts'
 import { EventHub, openDatabase } from '../util/index.ts'
 import { ProviderPayments } from './providerPayments.ts'
@@ -13,7 +13,7 @@ import type { DevChain, LedgerClient } from '../ledger/index.ts'
 import type { AgreementProposalBody, TaskReceipt } from '../net/index.ts'
 
 // ProviderPayments against the real escrow on a dev chain: how many results a provider gives a
-// requester that does not pay for them, and what counts as paid.
+// requester that does not pay for them, what counts as paid, and a requester taking its line back.
 
 const PRICE = parseEther('0.01')
 const CORES = 2
@@ -29,13 +29,13 @@ before(async () => {
   providerKey = await generateNodeKey()
   requester = createLedgerClient(chain.info, requesterKey.secret)
   await fundFromFaucet(chain.info, requesterKey.address)
+  await depositToEscrow(requester, PRICE * 100n)
 })
 after(async () => { await chain.close() })
 
 async function paidJob (name: string): Promise<AgreementProposalBody> {
   const specHash = keccak256(toHex(name))
   const budget = PRICE * 100n
-  const { jobKey } = await openJob(requester, { jobId: onchainJobId(requesterKey.address, name), specHash, budget, deadline: (await requester.public.getBlock()).timestamp + 3600n })
   return {
     agreementId: `${name}.1`,
     jobId: name,
@@ -47,15 +47,15 @@ async function paidJob (name: string): Promise<AgreementProposalBody> {
     limits: { memoryBytes: 1 << 20, timeoutMs: 1000, outputBytes: 1 << 20 },
     maxInFlight: 64,
     pricePerTaskWei: String(PRICE),
-    escrow: { address: chain.info.escrow, jobKey, budgetWei: String(budget) },
+    escrow: { address: chain.info.escrow, jobKey: onchainJobId(requesterKey.address, name), budgetWei: String(budget) },
     expiresAt: Date.now() + 60_000,
   }
 }
 
 function receiptFor (proposal: AgreementProposalBody, results: bigint): TaskReceipt {
-  const body = { agreementId: proposal.agreementId, jobId: proposal.jobId, chainId: chain.info.chainId, escrow: chain.info.escrow, jobKey: proposal.escrow!.jobKey, provider: providerKey.address, cumulativeWei: String(PRICE * results) }
-  const signature = signReceipt(requesterKey.secret, { chainId: chain.info.chainId, escrow: chain.info.escrow, jobKey: body.jobKey as `0x${string}`, provider: providerKey.address, cumulativeAmount: PRICE * results })
-  return { type: 'task.receipt', v: 2, body, signature }
+  const body = { agreementId: proposal.agreementId, jobId: proposal.jobId, chainId: chain.info.chainId, escrow: chain.info.escrow, requester: requesterKey.address, provider: providerKey.address, cumulativeWei: String(PRICE * results) }
+  const signature = signReceipt(requesterKey.secret, { chainId: chain.info.chainId, escrow: chain.info.escrow, requester: requesterKey.address, provider: providerKey.address, cumulativeAmount: PRICE * results })
+  return { type: 'task.receipt', v: 3, body, signature }
 }
 
 /** Takes and delivers tasks until one has to wait; returns how many ran, and the waiting one. */
@@ -70,17 +70,21 @@ async function deliverUntilHeld (payments: ProviderPayments, proposal: Agreement
   }
 }
 
-test('a requester that never pays gets MAX_UNPAID_RESULTS results plus what runs; a receipt counts only up to the reservation', async () => {
-  const events = new EventHub<ProviderEvent>()
-  const awaited: ProviderEvent[] = []
-  events.on(event => { if (event.type === 'payment.awaited') awaited.push(event) })
-  const payments = new ProviderPayments({
+function providerPayments (events: EventHub<ProviderEvent>): ProviderPayments {
+  return new ProviderPayments({
     chain: createLedgerClient(chain.info, providerKey.secret),
     payout: providerKey.address,
     receipts: new SqliteReceiptBook(openDatabase(':memory:'), chain.info),
     events,
     policy: { priceWei: PRICE, claimThresholdWei: parseEther('1000'), claimDelayMs: 60_000, cores: CORES },
   })
+}
+
+test('a requester that never pays gets MAX_UNPAID_RESULTS results plus what runs, over all its jobs; a receipt counts only up to the reservation', async () => {
+  const events = new EventHub<ProviderEvent>()
+  const awaited: ProviderEvent[] = []
+  events.on(event => { if (event.type === 'payment.awaited') awaited.push(event) })
+  const payments = providerPayments(events)
   try {
     const proposal = await paidJob('withheld')
     assert.deepEqual(await payments.admit(proposal, requesterKey.peerId), { accept: true, maxInFlight: proposal.maxInFlight }, 'the job is admitted')
@@ -89,17 +93,42 @@ test('a requester that never pays gets MAX_UNPAID_RESULTS results plus what runs
     assert.equal(first.delivered, MAX_UNPAID_RESULTS + CORES, 'no receipts: the provider stops taking the requester\'s tasks')
     assert.equal(awaited.length, 1)
 
-    // Receipts for 20 results, but only 5 of them reserved in the escrow: 5 more tasks, no more.
+    // A second job of the same requester draws on the same line: nothing more runs unpaid.
+    const other = await paidJob('withheld-too')
+    assert.equal((await payments.admit(other, requesterKey.peerId)).accept, true)
+    const elsewhere = await deliverUntilHeld(payments, other, controller.signal)
+    assert.equal(elsewhere.delivered, 0, 'the requester\'s other job waits as well')
+
+    // Receipts for 20 results, but only 5 of them reserved on the line: 5 more tasks, no more.
     payments.accept(receiptFor(proposal, 20n), proposal, requesterKey.peerId)
-    await reservePayments(requester, proposal.escrow!.jobKey as `0x${string}`, [{ provider: providerKey.address, amount: PRICE * 5n }])
+    await reserveLines(requester, [{ provider: providerKey.address, amount: PRICE * 5n }])
     await first.held
     payments.taskDone(proposal, true)
+    await elsewhere.held
+    payments.taskDone(other, true)
     const second = await deliverUntilHeld(payments, proposal, controller.signal)
-    assert.equal(1 + second.delivered, 5, 'a receipt beyond the reservation counts only as far as the reservation')
+    assert.equal(2 + second.delivered, 5, 'a receipt beyond the reservation counts only as far as the reservation')
 
     // A cancelled task stops waiting.
     controller.abort()
     await assert.rejects(second.held, { name: 'AbortError' })
+  } finally {
+    payments.stop()
+  }
+})
+
+test('a requester that announced it takes its line back is refused, and one without a balance too', async () => {
+  const payments = providerPayments(new EventHub<ProviderEvent>())
+  try {
+    const broke = await generateNodeKey()
+    const proposal = await paidJob('broke')
+    const fromBroke = { ...proposal, requester: broke.address }
+    assert.match((await payments.admit(fromBroke, broke.peerId) as { reason: string }).reason, /less than one task's price/)
+    await announceRelease(requester, providerKey.address)
+    assert.match((await payments.admit(proposal, requesterKey.peerId) as { reason: string }).reason, /takes back what its payment line/)
+    // A reservation withdraws the announcement.
+    await reserveLines(requester, [{ provider: providerKey.address, amount: PRICE * 10n }])
+    assert.equal((await payments.admit(proposal, requesterKey.peerId)).accept, true)
   } finally {
     payments.stop()
   }

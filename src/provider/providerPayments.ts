@@ -1,8 +1,8 @@
 import { addressOfPeer, publicKeyOfPeer } from '../identity/index.ts'
-import { formatCon, readEscrowJob, readEscrowShare, readJobSpecHash, verifyReceipt } from '../ledger/index.ts'
+import { formatCon, readEscrowBalance, readLine, verifyReceipt } from '../ledger/index.ts'
 import { MAX_UNPAID_RESULTS } from '../net/index.ts'
 import { Semaphore, unrefTimer } from '../util/index.ts'
-import type { ChainReader, EscrowJob, EscrowShare } from '../ledger/index.ts'
+import type { ChainReader, PaymentLine } from '../ledger/index.ts'
 import type { AdmissionDecision, ProviderEvent } from './providerEvents.ts'
 import type { HeldReceipt, ReceiptBook } from './receiptBook.ts'
 import type { AgreementProposalBody, TaskReceipt } from '../net/index.ts'
@@ -14,10 +14,13 @@ import type { Address, Hex } from 'viem'
 const RESERVATION_POLL_MS = 500
 
 /**
- * While a paid job has sessions open here, its escrow is read this often (at the confirmed block):
- * a reorg deeper than the confirmations can take away the opening this provider was admitted on.
+ * While a requester has sessions open here, its payment line is read this often (at the confirmed
+ * block): a reorg can take a reservation away, and the requester may announce a release.
  */
-const ESCROW_CHECK_MS = 3_000
+const LINE_CHECK_MS = 3_000
+
+/** A requester that has not paid in full this many tries after its sessions ended is taken as paying short. */
+const SETTLE_TRIES = 6
 
 export interface PaymentPolicy {
   /** The least a job must pay per task ("0": free jobs are welcome too). */
@@ -31,7 +34,7 @@ export interface PaymentPolicy {
 }
 
 /** Sends a claim of a receipt to the escrow (a node's wallet pays the gas). */
-export type ClaimReceipt = (claim: { jobKey: Hex, provider: Address, cumulativeAmount: bigint, signature: Hex }) => Promise<unknown>
+export type ClaimReceipt = (claim: { requester: Address, provider: Address, cumulativeAmount: bigint, signature: Hex }) => Promise<unknown>
 
 export interface ProviderPaymentsInit {
   /** Reads the escrow (a node's own client; a tab's reads go through the node that served it). */
@@ -45,36 +48,36 @@ export interface ProviderPaymentsInit {
   readonly events: EventHub<ProviderEvent>
 }
 
-/** A paid job as this provider works on it. */
-interface PaidJob {
-  readonly jobKey: Hex
-  readonly jobId: string
-  readonly priceWei: bigint
-  /** What the escrow holds for this provider, as last read. */
+/** A requester's payment line to this provider, as this provider works for it. */
+interface Line {
+  readonly requester: Address
+  /** What the line has reserved, as last read. */
   reservedWei: bigint
+  /**
+   * What the requester owed on the line when this provider began counting: its best receipt then,
+   * or what the line had paid if more. What it owes now is this and the results delivered since.
+   */
+  readonly baseWei: bigint
+  /** Results delivered since, each at its job's price. */
+  deliveredWei: bigint
+  /** The lowest price of the jobs counted: what is unpaid is turned into results at it. */
+  priceWei: bigint
   /** The requester's best receipt. */
   receiptWei: bigint
-  /** Results delivered that the requester is to pay for (exit results). */
-  delivered: number
-  /** Sessions of the job now open. */
+  /** Sessions of the requester's paid jobs now open. */
   sessions: number
-}
-
-/** What one requester owes this provider in results, and the gate its tasks pass to run. */
-interface Credit {
-  readonly jobs: Map<Hex, PaidJob>
   /** Permits: MAX_UNPAID_RESULTS + cores − unpaid results; a running task holds one. */
   readonly gate: Semaphore
   poll: ReturnType<typeof setTimeout> | undefined
 }
 
 /**
- * The provider's side of payments: before taking a paid job it checks on chain that the escrow
- * exists, belongs to the requester, matches the job's spec hash and can still pay; it keeps the
- * requester's receipts in its receipt book (only the highest per job matters); it runs a requester's tasks
- * only while few of its results are unpaid for sure, that is not covered by a receipt within this
- * provider's reservation in the escrow; and it claims, or sees that the requester's final
- * settlement paid it, when the job ends or enough is unclaimed.
+ * The provider's side of payments, one payment line per requester: before taking a paid job it
+ * checks on chain that the requester has not announced it takes its line back and has something in
+ * the escrow to pay with; it keeps the requester's receipts in its receipt book (only the highest
+ * per line matters); it runs a requester's tasks only while few of its results are unpaid for sure,
+ * that is not covered by a receipt within the line's reservation; and it claims, or sees that the
+ * requester's settlements paid it, when the requester's sessions end or enough is unclaimed.
  */
 export class ProviderPayments {
   private readonly client: ChainReader
@@ -84,12 +87,12 @@ export class ProviderPayments {
   private readonly policy: PaymentPolicy
   private readonly events: EventHub<ProviderEvent>
   /** By requester address (lower case). */
-  private readonly credits = new Map<string, Credit>()
-  private readonly refreshing = new Map<Hex, Promise<void>>()
-  private readonly settling = new Map<string, Promise<void>>()
+  private readonly lines = new Map<string, Line>()
+  private readonly refreshing = new Map<string, Promise<void>>()
+  private readonly settling = new Map<string, Promise<PaymentLine>>()
   private readonly timers = new Set<ReturnType<typeof setTimeout>>()
-  private escrowCheck: ReturnType<typeof setInterval> | undefined
-  private checkingEscrows = false
+  private lineCheck: ReturnType<typeof setInterval> | undefined
+  private checkingLines = false
   private stopped = false
 
   constructor (init: ProviderPaymentsInit) {
@@ -103,9 +106,9 @@ export class ProviderPayments {
 
   /** Receipts not yet paid in full (e.g. from before a restart) are settled after the claim delay. */
   start (): void {
-    for (const jobKey of this.book.open()) this.settleLater(jobKey)
-    this.escrowCheck = setInterval(() => void this.checkEscrows(), ESCROW_CHECK_MS)
-    unrefTimer(this.escrowCheck)
+    for (const requester of this.book.open()) this.settleLater(requester)
+    this.lineCheck = setInterval(() => void this.checkLines(), LINE_CHECK_MS)
+    unrefTimer(this.lineCheck)
   }
 
   /**
@@ -121,23 +124,14 @@ export class ProviderPayments {
     const escrow = proposal.escrow
     if (escrow === null) return { accept: false, reason: 'a paid job needs an escrow' }
     if (escrow.address.toLowerCase() !== this.client.info.escrow.toLowerCase()) return { accept: false, reason: `escrow ${escrow.address} is not the one this provider trusts (${this.client.info.escrow})` }
-    const jobKey = escrow.jobKey as Hex
     try {
-      const [job, share, specHash] = await Promise.all([readEscrowJob(this.client, jobKey), readEscrowShare(this.client, jobKey, this.payout), readJobSpecHash(this.client, jobKey)])
-      const now = BigInt(Math.floor(Date.now() / 1000))
-      if (job.requester.toLowerCase() !== proposal.requester.toLowerCase()) return { accept: false, reason: 'the escrow holds no such job of this requester' }
-      if (specHash?.toLowerCase() !== proposal.specHash.toLowerCase()) return { accept: false, reason: 'the escrow was opened for another job spec' }
-      if (job.closed || job.finalized) return { accept: false, reason: 'the job\'s escrow is already settled' }
-      if (job.deadline <= now + 60n) return { accept: false, reason: 'the job\'s escrow is past its deadline' }
-      if (job.unreserved + share.reserved - share.claimed < price) return { accept: false, reason: `the escrow has ${formatCon(job.unreserved)} left to reserve, less than one task's price` }
-      const jobs = this.creditOf(proposal.requester).jobs
-      const known = jobs.get(jobKey)
-      if (known === undefined) {
-        jobs.set(jobKey, { jobKey, jobId: proposal.jobId, priceWei: price, reservedWei: share.reserved, receiptWei: this.held(jobKey)?.cumulativeWei ?? 0n, delivered: 0, sessions: 1 })
-      } else {
-        known.reservedWei = share.reserved
-        known.sessions++
-      }
+      const [onChain, free] = await Promise.all([readLine(this.client, proposal.requester as Address, this.payout), readEscrowBalance(this.client, proposal.requester as Address)])
+      if (onChain.releaseAt !== 0n) return { accept: false, reason: 'the requester announced that it takes back what its payment line to this provider holds' }
+      if (onChain.reserved - onChain.paid + free < price) return { accept: false, reason: `the requester has ${formatCon(free)} in the escrow, less than one task's price` }
+      const line = this.lineFor(proposal.requester as Address, onChain)
+      line.reservedWei = onChain.reserved
+      if (price < line.priceWei) line.priceWei = price
+      line.sessions++
     } catch (error) {
       return { accept: false, reason: `could not check the escrow: ${(error as Error).message}` }
     }
@@ -146,30 +140,28 @@ export class ProviderPayments {
 
   /**
    * Waits until one more task of the job may run: while this provider has delivered the requester
-   * MAX_UNPAID_RESULTS results that no receipt within its reservation covers, on top of the tasks it
-   * runs for it, the requester's tasks wait. Rejects when `signal` aborts (the task was cancelled).
+   * MAX_UNPAID_RESULTS results that no receipt within its line's reservation covers, on top of the
+   * tasks it runs for it, the requester's tasks wait. Rejects when `signal` aborts (the task was cancelled).
    */
   async takeTask (proposal: AgreementProposalBody, signal: AbortSignal): Promise<void> {
-    const job = this.paidJob(proposal)
-    if (job === undefined) return
-    const credit = this.creditOf(proposal.requester)
-    if (credit.gate.full && credit.gate.waiting === 0) {
-      this.events.emit({ type: 'payment.awaited', jobId: proposal.jobId, requester: proposal.requester, unpaidResults: this.unpaidResults(credit) })
+    const line = this.lineOf(proposal)
+    if (line === undefined) return
+    if (line.gate.full && line.gate.waiting === 0) {
+      this.events.emit({ type: 'payment.awaited', jobId: proposal.jobId, requester: proposal.requester, unpaidResults: unpaidResults(line) })
     }
-    if (credit.gate.full) this.pollReservations(credit)
-    await credit.gate.acquire(signal)
+    if (line.gate.full) this.pollReservation(line)
+    await line.gate.acquire(signal)
   }
 
   /** A task taken with takeTask ended; `delivered`: its exit result went to the requester, who is to pay for it. */
   taskDone (proposal: AgreementProposalBody, delivered: boolean): void {
-    const job = this.paidJob(proposal)
-    if (job === undefined) return
-    const credit = this.creditOf(proposal.requester)
+    const line = this.lineOf(proposal)
+    if (line === undefined) return
     if (delivered) {
-      job.delivered++
-      this.updateGate(credit)
+      line.deliveredWei += BigInt(proposal.pricePerTaskWei)
+      this.updateGate(line)
     }
-    credit.gate.release()
+    line.gate.release()
   }
 
   /** A receipt arrived: checked against the requester's key, kept if it raises the total. */
@@ -177,44 +169,43 @@ export class ProviderPayments {
     const { body } = receipt
     const publicKey = publicKeyOfPeer(requester)
     if (proposal.escrow === null || body.agreementId !== proposal.agreementId || body.jobId !== proposal.jobId || body.chainId !== this.client.info.chainId ||
-      body.escrow.toLowerCase() !== proposal.escrow.address.toLowerCase() || body.jobKey.toLowerCase() !== proposal.escrow.jobKey.toLowerCase() ||
+      body.escrow.toLowerCase() !== proposal.escrow.address.toLowerCase() || body.requester.toLowerCase() !== proposal.requester.toLowerCase() ||
       body.provider.toLowerCase() !== this.payout.toLowerCase()) {
       this.events.emit({ type: 'receipt.rejected', jobId: body.jobId, reason: 'the receipt is not for this agreement' })
       return
     }
-    const jobKey = body.jobKey as Hex
     const cumulative = BigInt(body.cumulativeWei)
-    const signed = publicKey !== undefined && verifyReceipt(publicKey, { chainId: body.chainId, escrow: body.escrow as Address, jobKey, provider: this.payout, cumulativeAmount: cumulative }, receipt.signature as Hex)
+    const from = body.requester as Address
+    const signed = publicKey !== undefined && verifyReceipt(publicKey, { chainId: body.chainId, escrow: body.escrow as Address, requester: from, provider: this.payout, cumulativeAmount: cumulative }, receipt.signature as Hex)
     if (!signed) {
       this.events.emit({ type: 'receipt.rejected', jobId: body.jobId, reason: 'the receipt is not signed by the requester' })
       return
     }
-    const held = this.held(jobKey)
+    const held = this.book.held(from)
     if (held !== undefined && held.cumulativeWei >= cumulative) return
-    this.book.keep({ jobKey, jobId: body.jobId, requester: proposal.requester as Address, cumulativeWei: cumulative, signature: receipt.signature as Hex })
+    this.book.keep({ requester: from, jobId: body.jobId, cumulativeWei: cumulative, signature: receipt.signature as Hex })
     this.events.emit({ type: 'receipt.received', jobId: body.jobId, cumulativeWei: String(cumulative) })
-    const job = this.paidJob(proposal)
-    if (job === undefined) return
-    const credit = this.creditOf(proposal.requester)
-    job.receiptWei = cumulative
-    this.updateGate(credit)
-    if (cumulative <= job.reservedWei) {
-      this.claimIfDue(job, held?.paidWei ?? 0n)
+    const line = this.lineOf(proposal)
+    if (line === undefined) return
+    line.receiptWei = cumulative
+    this.updateGate(line)
+    if (cumulative <= line.reservedWei) {
+      this.claimIfDue(line, held?.paidWei ?? 0n)
       return
     }
-    // Only what the escrow holds for this provider is paid for sure: learn whether the reservation grew too.
-    void this.refreshReservation(credit, job)
-    if (credit.gate.waiting > 0) this.pollReservations(credit)
+    // Only what the line holds is paid for sure: learn whether the reservation grew too.
+    void this.refreshReservation(line)
+    if (line.gate.waiting > 0) this.pollReservation(line)
   }
 
-  /** The job's session ended: settle once the requester has had time to finalise. */
+  /** A session of the requester's job ended: settle once the requester has had time to. */
   sessionEnded (proposal: AgreementProposalBody): void {
-    if (proposal.escrow === null) return
-    const jobKey = proposal.escrow.jobKey as Hex
-    if (this.held(jobKey) !== undefined) this.settleLater(jobKey)
-    // A job paid for every result it got needs no more counting once no session of it is open.
-    const job = this.paidJob(proposal)
-    if (job !== undefined && --job.sessions === 0 && unpaidResultsOf(job) === 0) this.creditOf(proposal.requester).jobs.delete(jobKey)
+    const line = this.lineOf(proposal)
+    if (line === undefined) return
+    const requester = line.requester
+    if (this.book.held(requester) !== undefined) this.settleLater(requester)
+    // A line paid for every result it got needs no more counting once no session of it is open.
+    if (--line.sessions === 0 && unpaidResults(line) === 0) this.lines.delete(requester.toLowerCase())
   }
 
   receipts (limit = 100): HeldReceipt[] {
@@ -223,119 +214,122 @@ export class ProviderPayments {
 
   stop (): void {
     this.stopped = true
-    clearInterval(this.escrowCheck)
+    clearInterval(this.lineCheck)
     for (const timer of this.timers) clearTimeout(timer)
-    for (const credit of this.credits.values()) clearTimeout(credit.poll)
+    for (const line of this.lines.values()) clearTimeout(line.poll)
   }
 
   /**
-   * Reads the escrow of every paid job with a session open here. One that no longer holds the job
-   * for its requester (a reorg removed its opening) or that was refunded is reported, and the agent
-   * ends the job's sessions: its tasks would earn receipts nothing pays. A read that fails changes
-   * nothing (the chain may be down for a while; tasks go on, as payments retry).
+   * The line of a requester this provider is about to work for: counted from its best receipt, or
+   * from what the line has paid if that is more (a receipt this provider lost).
    */
-  private async checkEscrows (): Promise<void> {
-    if (this.checkingEscrows || this.stopped) return
-    this.checkingEscrows = true
+  private lineFor (requester: Address, onChain: PaymentLine): Line {
+    const key = requester.toLowerCase()
+    let line = this.lines.get(key)
+    if (line === undefined) {
+      const held = this.book.held(requester)?.cumulativeWei ?? 0n
+      const base = held > onChain.paid ? held : onChain.paid
+      line = { requester, reservedWei: onChain.reserved, baseWei: base, deliveredWei: 0n, priceWei: 2n ** 256n, receiptWei: base, sessions: 0, gate: new Semaphore(MAX_UNPAID_RESULTS + this.policy.cores), poll: undefined }
+      this.lines.set(key, line)
+    }
+    return line
+  }
+
+  /**
+   * Reads the line of every requester with a session open here. Reservations a reorg took away stop
+   * covering results; a release the requester announced is reported (the agent ends the requester's
+   * sessions) and what is owed is claimed at once. A read that fails changes nothing (the chain may
+   * be down for a while; tasks go on, as payments retry).
+   */
+  private async checkLines (): Promise<void> {
+    if (this.checkingLines || this.stopped) return
+    this.checkingLines = true
     try {
-      const working = [...this.credits].flatMap(([requester, credit]) => [...credit.jobs.values()].filter(job => job.sessions > 0).map(job => ({ requester, job })))
-      await Promise.all(working.map(async ({ requester, job }) => {
-        const read = await this.readEscrow(job.jobKey).catch(() => undefined)
-        if (read === undefined || this.stopped) return
-        const [escrow, share] = read
-        // A reorg may also take reservations away: only what the chain holds now covers results.
-        if (share.reserved < job.reservedWei) {
-          job.reservedWei = share.reserved
-          this.updateGate(this.creditOf(requester))
+      const working = [...this.lines.values()].filter(line => line.sessions > 0)
+      await Promise.all(working.map(async line => {
+        const onChain = await readLine(this.client, line.requester, this.payout).catch(() => undefined)
+        if (onChain === undefined || this.stopped) return
+        if (onChain.reserved !== line.reservedWei) {
+          if (onChain.reserved < line.reservedWei) this.events.emit({ type: 'payment.reservation-lost', requester: line.requester, reservedWei: String(onChain.reserved), wasWei: String(line.reservedWei) })
+          line.reservedWei = onChain.reserved
+          this.updateGate(line)
         }
-        const reason = escrow.requester.toLowerCase() !== requester
-          ? 'the escrow no longer holds this job (a reorg removed its opening)'
-          : escrow.closed ? 'the job\'s escrow was refunded' : undefined
-        if (reason !== undefined) this.events.emit({ type: 'payment.escrow-gone', jobId: job.jobId, jobKey: job.jobKey, requester, reason })
+        if (onChain.releaseAt !== 0n) {
+          this.events.emit({ type: 'payment.line-released', requester: line.requester, reason: 'the requester announced that it takes back what its payment line to this provider holds' })
+          void this.settle(line.requester).catch(() => { /* retried after the sessions end */ })
+        }
       }))
     } finally {
-      this.checkingEscrows = false
+      this.checkingLines = false
     }
   }
 
-  /** The job's escrow and this provider's share of it, as the chain holds them now. */
-  private readEscrow (jobKey: Hex): Promise<[EscrowJob, EscrowShare]> {
-    return Promise.all([readEscrowJob(this.client, jobKey), readEscrowShare(this.client, jobKey, this.payout)])
+  private lineOf (proposal: AgreementProposalBody): Line | undefined {
+    return proposal.escrow === null ? undefined : this.lines.get(proposal.requester.toLowerCase())
   }
 
-  private paidJob (proposal: AgreementProposalBody): PaidJob | undefined {
-    return proposal.escrow === null ? undefined : this.creditOf(proposal.requester).jobs.get(proposal.escrow.jobKey as Hex)
+  private updateGate (line: Line): void {
+    line.gate.resize(Math.max(0, MAX_UNPAID_RESULTS + this.policy.cores - unpaidResults(line)))
   }
 
-  private creditOf (requester: string): Credit {
-    let credit = this.credits.get(requester.toLowerCase())
-    if (credit === undefined) {
-      credit = { jobs: new Map(), gate: new Semaphore(MAX_UNPAID_RESULTS + this.policy.cores), poll: undefined }
-      this.credits.set(requester.toLowerCase(), credit)
-    }
-    return credit
-  }
-
-  /** Results delivered to the requester, over all its jobs, that no receipt within this provider's reservation covers. */
-  private unpaidResults (credit: Credit): number {
-    let unpaid = 0
-    for (const job of credit.jobs.values()) unpaid += unpaidResultsOf(job)
-    return unpaid
-  }
-
-  private updateGate (credit: Credit): void {
-    credit.gate.resize(Math.max(0, MAX_UNPAID_RESULTS + this.policy.cores - this.unpaidResults(credit)))
-  }
-
-  /** Reads what the escrow holds for this provider now, and lets waiting tasks run if it grew. */
-  private refreshReservation (credit: Credit, job: PaidJob): Promise<void> {
-    const running = this.refreshing.get(job.jobKey)
+  /** Reads what the line holds now, and lets waiting tasks run if it grew. */
+  private refreshReservation (line: Line): Promise<void> {
+    const key = line.requester.toLowerCase()
+    const running = this.refreshing.get(key)
     if (running !== undefined) return running
-    const refresh = readEscrowShare(this.client, job.jobKey, this.payout)
-      .then(share => {
-        if (share.reserved <= job.reservedWei) return
-        job.reservedWei = share.reserved
-        this.updateGate(credit)
-        this.claimIfDue(job, share.claimed)
+    const refresh = readLine(this.client, line.requester, this.payout)
+      .then(onChain => {
+        if (onChain.reserved <= line.reservedWei) return
+        line.reservedWei = onChain.reserved
+        this.updateGate(line)
+        this.claimIfDue(line, onChain.paid)
       }, () => { /* the chain is busy: the next receipt or poll reads again */ })
-      .finally(() => this.refreshing.delete(job.jobKey))
-    this.refreshing.set(job.jobKey, refresh)
+      .finally(() => this.refreshing.delete(key))
+    this.refreshing.set(key, refresh)
     return refresh
   }
 
   /**
-   * While a requester's tasks wait and its receipts exceed a reservation, the requester is likely
-   * reserving right now: read the chain again until the tasks can run or no receipt is ahead.
+   * While a requester's tasks wait and its receipt exceeds the reservation, the requester is likely
+   * reserving right now: read the chain again until the tasks can run or the receipt is covered.
    */
-  private pollReservations (credit: Credit): void {
-    if (credit.poll !== undefined || this.stopped) return
-    credit.poll = setTimeout(() => {
+  private pollReservation (line: Line): void {
+    if (line.poll !== undefined || this.stopped) return
+    line.poll = setTimeout(() => {
       void (async () => {
-        const ahead = [...credit.jobs.values()].filter(job => job.receiptWei > job.reservedWei)
-        await Promise.all(ahead.map(job => this.refreshReservation(credit, job)))
-        credit.poll = undefined
-        if (ahead.length > 0 && credit.gate.waiting > 0) this.pollReservations(credit)
+        const ahead = line.receiptWei > line.reservedWei
+        if (ahead) await this.refreshReservation(line)
+        line.poll = undefined
+        if (ahead && line.gate.waiting > 0) this.pollReservation(line)
       })()
     }, RESERVATION_POLL_MS)
-    unrefTimer(credit.poll)
+    unrefTimer(line.poll)
   }
 
-  private claimIfDue (job: PaidJob, paidWei: bigint): void {
-    const covered = min(job.receiptWei, job.reservedWei)
-    if (covered - paidWei >= this.policy.claimThresholdWei && covered > paidWei) void this.settle(job.jobKey).catch(() => { /* retried after the session */ })
+  private claimIfDue (line: Line, paidWei: bigint): void {
+    const covered = min(line.receiptWei, line.reservedWei)
+    if (covered - paidWei >= this.policy.claimThresholdWei && covered > paidWei) void this.settle(line.requester).catch(() => { /* retried after the session */ })
   }
 
-  private held (jobKey: Hex): (HeldReceipt & { signature: Hex }) | undefined {
-    return this.book.held(jobKey)
-  }
-
-  private settleLater (jobKey: Hex, attempt = 0): void {
+  /**
+   * Checks after the claim delay that the requester's best receipt is paid, claiming what the line
+   * covers; tries again later, backing off, while it is not paid in full, and after the last try
+   * takes the requester as paying short.
+   */
+  private settleLater (requester: Address, attempt = 0): void {
     if (this.stopped) return
     const timer = setTimeout(() => {
       this.timers.delete(timer)
-      this.settle(jobKey).catch(() => {
-        // Chain unreachable or busy: try again later, a few times, backing off.
-        if (attempt < 5) this.settleLater(jobKey, attempt + 1)
+      this.settle(requester).then(onChain => {
+        const held = this.book.held(requester)
+        if (held === undefined || held.state !== 'open') return
+        if (attempt + 1 < SETTLE_TRIES) return this.settleLater(requester, attempt + 1)
+        // The requester's word beyond its reservation was not kept.
+        this.book.paid(requester, onChain.paid, 'short')
+        this.events.emit({ type: 'payment.short', jobId: held.jobId, requester, owedWei: String(held.cumulativeWei), paidWei: String(onChain.paid) })
+      }, () => {
+        // Chain unreachable or busy: try again later, backing off.
+        if (attempt + 1 < SETTLE_TRIES) this.settleLater(requester, attempt + 1)
       })
     }, this.policy.claimDelayMs * 2 ** attempt)
     unrefTimer(timer)
@@ -343,47 +337,43 @@ export class ProviderPayments {
   }
 
   /**
-   * Gets paid what the best receipt says: by the requester's settlement, or by claiming what the
-   * escrow holds for this provider (also after the settlement: it cannot take a reservation back).
+   * Gets paid what the best receipt says as far as the line covers it: by the requester's
+   * settlements, or by claiming (a tab, without a wallet, only watches). Returns the line as it is after.
    */
-  private settle (jobKey: Hex): Promise<void> {
-    const running = this.settling.get(jobKey)
+  private settle (requester: Address): Promise<PaymentLine> {
+    const key = requester.toLowerCase()
+    const running = this.settling.get(key)
     if (running !== undefined) return running
     const settling = (async () => {
-      const held = this.held(jobKey)
-      if (held === undefined || held.state !== 'open') return
-      const read = () => this.readEscrow(jobKey)
-      let [job, share] = await read()
-      const covered = min(held.cumulativeWei, share.reserved)
-      const claim = this.claim
-      if (claim === undefined) {
-        // No wallet to claim with (a tab): the requester's settlement pays, so wait for it.
-        if (!job.closed && !job.finalized && share.claimed < held.cumulativeWei) throw new Error('the job is not settled yet')
-      } else if (!job.closed && share.claimed < covered) {
+      const read = () => readLine(this.client, requester, this.payout)
+      let onChain = await read()
+      const held = this.book.held(requester)
+      if (held === undefined || held.state !== 'open') return onChain
+      const covered = min(held.cumulativeWei, onChain.reserved)
+      if (this.claim !== undefined && onChain.paid < covered) {
         try {
-          await claim({ jobKey, provider: this.payout, cumulativeAmount: held.cumulativeWei, signature: held.signature })
+          await this.claim({ requester, provider: this.payout, cumulativeAmount: held.cumulativeWei, signature: held.signature })
           this.events.emit({ type: 'payment.claimed', jobId: held.jobId, cumulativeWei: String(covered) })
         } catch (error) {
-          // Another claim (anyone may submit one) or the settlement may have paid it in between.
-          [job, share] = await read()
-          if (share.claimed < covered && !job.closed) throw error
+          // Another claim (anyone may submit one) or a settlement may have paid it in between.
+          onChain = await read()
+          if (onChain.paid < covered) throw error
         }
-        [job, share] = await read()
+        onChain = await read()
       }
-      const paid = share.claimed
-      // Once settled, nothing can raise the reservation: what a receipt says beyond it is lost.
-      const state = paid >= held.cumulativeWei ? 'settled' : job.closed || job.finalized ? 'short' : 'open'
-      this.book.paid(jobKey, paid, state)
-      if (state === 'short') this.events.emit({ type: 'payment.short', jobId: held.jobId, requester: held.requester, owedWei: String(held.cumulativeWei), paidWei: String(paid) })
-    })().finally(() => this.settling.delete(jobKey))
-    this.settling.set(jobKey, settling)
+      this.book.paid(requester, onChain.paid, onChain.paid >= held.cumulativeWei ? 'settled' : 'open')
+      return onChain
+    })().finally(() => this.settling.delete(key))
+    this.settling.set(key, settling)
     return settling
   }
 }
 
 const min = (a: bigint, b: bigint) => a < b ? a : b
 
-/** A job's results delivered that no receipt within the reservation covers. */
-function unpaidResultsOf (job: PaidJob): number {
-  return Math.max(0, job.delivered - Number(min(job.receiptWei, job.reservedWei) / job.priceWei))
+/** Results delivered that no receipt within the line's reservation covers, at the line's lowest price. */
+function unpaidResults (line: Line): number {
+  const unpaid = line.baseWei + line.deliveredWei - min(line.receiptWei, line.reservedWei)
+  if (unpaid <= 0n) return 0
+  return Number((unpaid + line.priceWei - 1n) / line.priceWei)
 }

@@ -4,30 +4,29 @@ import type { PreparedStatements } from '../util/index.ts'
 import type { DatabaseSync } from 'node:sqlite'
 import type { Address, Hex } from 'viem'
 
-// onchain_id holds the job's key in the escrow (keccak256 of the requester and its job id).
+// One row per payment line (requester, in lower case) on an escrow.
 const SCHEMA = `
-CREATE TABLE IF NOT EXISTS receipts (
-  onchain_id TEXT NOT NULL,
-  escrow TEXT NOT NULL,
+CREATE TABLE IF NOT EXISTS line_receipts (
   chain_id INTEGER NOT NULL,
-  job_id TEXT NOT NULL,
+  escrow TEXT NOT NULL,
   requester TEXT NOT NULL,
+  job_id TEXT NOT NULL,
   cumulative_wei TEXT NOT NULL,
   signature TEXT NOT NULL,
   paid_wei TEXT NOT NULL DEFAULT '0',
   state TEXT NOT NULL,
   updated_at INTEGER NOT NULL,
-  PRIMARY KEY (chain_id, escrow, onchain_id)
+  PRIMARY KEY (chain_id, escrow, requester)
 ) WITHOUT ROWID;
 `
 
 const STATEMENTS = {
-  get: 'SELECT * FROM receipts WHERE chain_id = ? AND escrow = ? AND onchain_id = ?',
-  upsert: `INSERT INTO receipts (onchain_id, escrow, chain_id, job_id, requester, cumulative_wei, signature, state, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'open', ?)
-    ON CONFLICT (chain_id, escrow, onchain_id) DO UPDATE SET cumulative_wei = excluded.cumulative_wei, signature = excluded.signature, state = 'open', updated_at = excluded.updated_at`,
-  paid: 'UPDATE receipts SET paid_wei = ?, state = ?, updated_at = ? WHERE chain_id = ? AND escrow = ? AND onchain_id = ?',
-  open: 'SELECT onchain_id FROM receipts WHERE chain_id = ? AND escrow = ? AND state = \'open\'',
-  all: 'SELECT * FROM receipts WHERE chain_id = ? AND escrow = ? ORDER BY updated_at DESC LIMIT ?',
+  get: 'SELECT * FROM line_receipts WHERE chain_id = ? AND escrow = ? AND requester = ?',
+  upsert: `INSERT INTO line_receipts (chain_id, escrow, requester, job_id, cumulative_wei, signature, state, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'open', ?)
+    ON CONFLICT (chain_id, escrow, requester) DO UPDATE SET job_id = excluded.job_id, cumulative_wei = excluded.cumulative_wei, signature = excluded.signature, state = 'open', updated_at = excluded.updated_at`,
+  paid: 'UPDATE line_receipts SET paid_wei = ?, state = ?, updated_at = ? WHERE chain_id = ? AND escrow = ? AND requester = ?',
+  open: 'SELECT requester FROM line_receipts WHERE chain_id = ? AND escrow = ? AND state = \'open\'',
+  all: 'SELECT * FROM line_receipts WHERE chain_id = ? AND escrow = ? ORDER BY updated_at DESC LIMIT ?',
 }
 
 /** A node's receipts, in its SQLite database: they outlive restarts, and are claimed after one. */
@@ -43,21 +42,21 @@ export class SqliteReceiptBook implements ReceiptBook {
     this.statements = prepareStatements(db, STATEMENTS)
   }
 
-  held (jobKey: Hex): (HeldReceipt & { signature: Hex }) | undefined {
-    const row = this.statements.get.get(this.chainId, this.escrow, jobKey)
+  held (requester: Address): (HeldReceipt & { signature: Hex }) | undefined {
+    const row = this.statements.get.get(this.chainId, this.escrow, requester.toLowerCase())
     return row === undefined ? undefined : { ...toHeld(row), signature: String(row.signature) as Hex }
   }
 
-  keep (receipt: { jobKey: Hex, jobId: string, requester: Address, cumulativeWei: bigint, signature: Hex }): void {
-    this.statements.upsert.run(receipt.jobKey, this.escrow, this.chainId, receipt.jobId, receipt.requester, String(receipt.cumulativeWei), receipt.signature, Date.now())
+  keep (receipt: { requester: Address, jobId: string, cumulativeWei: bigint, signature: Hex }): void {
+    this.statements.upsert.run(this.chainId, this.escrow, receipt.requester.toLowerCase(), receipt.jobId, String(receipt.cumulativeWei), receipt.signature, Date.now())
   }
 
-  paid (jobKey: Hex, paidWei: bigint, state: HeldReceipt['state']): void {
-    this.statements.paid.run(String(paidWei), state, Date.now(), this.chainId, this.escrow, jobKey)
+  paid (requester: Address, paidWei: bigint, state: HeldReceipt['state']): void {
+    this.statements.paid.run(String(paidWei), state, Date.now(), this.chainId, this.escrow, requester.toLowerCase())
   }
 
-  open (): Hex[] {
-    return this.statements.open.all(this.chainId, this.escrow).map(row => String(row.onchain_id) as Hex)
+  open (): Address[] {
+    return this.statements.open.all(this.chainId, this.escrow).map(row => String(row.requester) as Address)
   }
 
   recent (limit: number): HeldReceipt[] {
@@ -67,9 +66,8 @@ export class SqliteReceiptBook implements ReceiptBook {
 
 function toHeld (row: Record<string, unknown>): HeldReceipt {
   return {
-    jobKey: String(row.onchain_id) as Hex,
-    jobId: String(row.job_id),
     requester: String(row.requester) as Address,
+    jobId: String(row.job_id),
     cumulativeWei: BigInt(String(row.cumulative_wei)),
     paidWei: BigInt(String(row.paid_wei)),
     state: row.state as HeldReceipt['state'],

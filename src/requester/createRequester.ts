@@ -17,7 +17,7 @@ import type { JobSpec } from './jobSpec.ts'
 import type { OpenLink } from './providerLink.ts'
 import type { RequesterEvent } from './requesterEvents.ts'
 import type { SchedulerConfig } from './jobRun.ts'
-import type { PaymentStatus, Settlement } from './settlement.ts'
+import type { LineRelease, PaymentStatus, Settlement } from './settlement.ts'
 import type { TaskState } from './taskState.ts'
 import type { NodeKey } from '../identity/index.ts'
 import type { OfferBook } from '../market/index.ts'
@@ -97,8 +97,10 @@ export interface Requester {
   /** Accepts a job whose module and inputs are CIDs held by this node, stores it and starts it. */
   submitJob(spec: JobSpec): Promise<JobRecord>
   status(jobId: string): JobStatus
-  /** What a paid job has locked, owes and paid; null for a free job. */
+  /** What a paid job may spend, owes and paid; null for a free job. */
   payment(jobId: string): Promise<PaymentStatus | null>
+  /** Takes back what payment lines to providers no running job pays hold (see Settlement.releaseLines). */
+  releaseLines(): Promise<LineRelease[]>
   jobs(limit?: number): JobStatus[]
   /** Tasks `from` to `from + count - 1` (default: all) in index order, with their arguments and replicas awaiting a quorum. */
   outcomes(jobId: string, from?: number, count?: number): TaskResultSummary[]
@@ -239,7 +241,7 @@ export function createRequester (init: RequesterInit): Requester {
       const count = range?.count ?? tasks.length
       const specHash = bytesToHex(signingDigest('conun/job-spec/1', template === undefined ? { job: resolved, tasks } : { job: resolved, template, count }))
       const id = randomBytes(8).toString('hex')
-      // The budget is locked before the job exists: a job that cannot pay never runs.
+      // The budget is in the escrow before the job exists: a job that cannot pay never runs.
       await settlement.openJob({ id, specHash, priceWei: resolved.priceWei, budgetWei: resolved.budgetWei })
       if (template === undefined) init.store.createJob(id, resolved, specHash, tasks)
       else init.store.createRangeJob(id, resolved, specHash, template, count)
@@ -253,6 +255,7 @@ export function createRequester (init: RequesterInit): Requester {
       init.store.job(jobId)
       return settlement.status(jobId)
     },
+    releaseLines: () => settlement.releaseLines(),
     jobs: limit => init.store.jobs(limit).map(job => status(job.id)),
     outcomes: (jobId, from, count) => {
       init.store.job(jobId)

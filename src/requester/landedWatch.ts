@@ -6,10 +6,10 @@ import type { DatabaseSync } from 'node:sqlite'
 import type { Hex } from 'viem'
 
 /**
- * Where a watch keeps the transactions it watches, one per job, across restarts: escrow openings
- * and settlements each have their own table.
+ * Where a watch keeps the transactions it watches, one per job, across restarts: reservations on
+ * payment lines and settlements each have their own table.
  */
-export type LandedTable = 'openings_landed' | 'settlements_landed'
+export type LandedTable = 'reservations_landed' | 'settlements_landed'
 
 function statementsFor (table: LandedTable) {
   return {
@@ -24,8 +24,8 @@ const FINAL_DEPTH = 12n
 
 /**
  * Watches a job's mined transactions until they are FINAL_DEPTH blocks deep (or the node's
- * confirmations, if more): a reorg may drop one that was mined (an escrow's opening, so that its
- * providers work for a job the chain no longer has; a settlement, so that the providers it paid are
+ * confirmations, if more): a reorg may drop one that was mined (a reservation, so that its
+ * providers work on receipts the chain no longer covers; a settlement, so that the providers it paid are
  * unpaid again). One that vanished from the chain is reported, so that it is sent again.
  */
 export class LandedWatch {

@@ -43,7 +43,7 @@ export function libp2pLinks (host: Libp2p, key: NodeKey, chainId: number, init: 
     const connection = await dialPeer(host, provider, { ...dialOptions(), signal })
     const framed = await openStream(connection, signal)
     try {
-      await framed.write({ type: 'agreement.propose', v: 2, body: proposal, signature: signBody(key.secret, SIGNING_DOMAIN.agreementProposal, proposal) })
+      await framed.write({ type: 'agreement.propose', v: 3, body: proposal, signature: signBody(key.secret, SIGNING_DOMAIN.agreementProposal, proposal) })
       const answer = await framed.read({ signal })
       if (answer.type === 'agreement.reject') throw new AgreementRejectedError(`provider ${offer.body.peerId} declined: ${answer.reason}`)
       if (answer.type !== 'agreement.accept') throw new WireError('unexpected', `expected agreement.accept, got ${answer.type}`)

@@ -23,11 +23,7 @@ export type RequesterEvent =
   /** A paid job's escrow was finalised: every provider paid what it was owed, the result root recorded. */
   | { type: 'job.settled', jobId: string, paidWei: string, resultRoot: string }
   | { type: 'job.settlement-failed', jobId: string, message: string }
-  /** Reserving providers' pay in the escrow failed; it is tried again shortly and with the next accepted results. */
+  /** Reserving providers' pay on their payment lines failed; it is tried again shortly and with the next accepted results. */
   | { type: 'job.reservation-failed', jobId: string, message: string }
-  /** A reorg dropped the job's escrow opening, and it was opened again under the same key. */
-  | { type: 'escrow.reopened', jobId: string, jobKey: string, gasUsed: string }
-  /** What stayed reserved after the job's settlement and nobody claimed went back to the standing balance (amounts in wei). */
-  | { type: 'escrow.refunded', jobId: string, refundedWei: string, gasUsed: string }
   /** Before opening the job's escrow the requester topped up its standing balance there (amounts in wei). */
   | { type: 'escrow.deposited', jobId: string, amountWei: string, freeWei: string, gasUsed: string }

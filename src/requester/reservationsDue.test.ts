@@ -94,3 +94,29 @@ test('a provider that stops half way leaves the job enough to reserve and settle
   assert.ok(settlement <= job.budget, 'what the settlement must pay and leave reserved fits the budget')
   assert.ok(job.unearned > 0, 'the provider that stopped holds some of the headroom')
 })
+
+test('on payment lines, pay a line holds from an earlier job is used before anything more is reserved, and amounts are the lines\' totals', async () => {
+  const { lineReservationsDue } = await import('./reservationsDue.ts')
+  const room = { headroomWei: results(100), remainingWei: results(1000) }
+  // a's line: owed 50 from earlier jobs, 80 reserved (30 left over); this job owes it 20 so far.
+  const earned = new Map([[a, results(20)]])
+  assert.deepEqual(lineReservationsDue(earned, new Map([[a, results(70)]]), new Map([[a, results(80)]]), PRICE, room), [], 'the 30 left over cover the 20 earned here')
+  // At 46 earned here the leftover is 16 behind: a is brought up to its line's 96 and, as
+  // reservationsDue does, ahead by what it earned in this job.
+  const later = new Map([[a, results(46)]])
+  assert.deepEqual(lineReservationsDue(later, new Map([[a, results(96)]]), new Map([[a, results(80)]]), PRICE, room), [{ provider: a, amount: results(96 + 46) }])
+  // The same job on fresh lines reserves as reservationsDue does.
+  assert.deepEqual(lineReservationsDue(later, later, new Map(), PRICE, room), reservationsDue(later, new Map(), PRICE, room))
+})
+
+test('a settlement reserves each line ahead by what its provider earned in the job, within what the balance has free', async () => {
+  const { reservesAtSettlement } = await import('./reservationsDue.ts')
+  const earned = new Map([[a, results(30)], [b, results(10)]])
+  // a's line owes 50 (20 from earlier jobs) and holds 40; b's owes 10 and holds 25.
+  const owed = new Map([[a, results(50)], [b, results(10)]])
+  const reserved = new Map([[a, results(40)], [b, results(25)]])
+  assert.deepEqual(reservesAtSettlement(earned, owed, reserved, PRICE, results(1000)), new Map([[a, results(80)], [b, results(25)]]), 'a: owed and 30 ahead; b already holds 15 ahead of its 10')
+  // 10 drawn for a's settlement leaves 20 of 30 free: a's 30 wanted ahead become 20.
+  assert.deepEqual(reservesAtSettlement(earned, owed, reserved, PRICE, results(30)), new Map([[a, results(70)], [b, results(25)]]))
+  assert.deepEqual(reservesAtSettlement(earned, owed, reserved, PRICE, results(5)), new Map([[a, results(50)], [b, results(25)]]), 'nothing free: what is owed only')
+})

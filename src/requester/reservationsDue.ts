@@ -2,7 +2,7 @@ import { MAX_UNPAID_RESULTS } from '../net/index.ts'
 import type { Address } from 'viem'
 
 /**
- * A provider's pay is reserved in the escrow once this many of its accepted results are beyond its
+ * A provider's pay is reserved on its payment line once this many of its accepted results are beyond its
  * reservation: one transaction covers every provider then behind, and it lands well before the
  * provider holds tasks back for want of pay (MAX_UNPAID_RESULTS).
  */
@@ -19,8 +19,8 @@ export const HEADROOM_PERCENT = 10n
 export interface ReservationRoom {
   /**
    * The budget beyond the most the job can owe (every replica of every task): only this may be
-   * reserved ahead, so that a provider that stops with pay reserved it never earned (which waits in
-   * the escrow until the claim window is over) cannot leave the rest of the job short.
+   * reserved ahead, so that a provider that stops with pay reserved it never earned (which stays on
+   * its line until its next job or a release) cannot leave the rest of the job short.
    */
   readonly headroomWei: bigint
   /** What the results not yet accepted can be owed at most: no provider is reserved more than its share of it ahead. */
@@ -51,8 +51,9 @@ export function reservationsDue (owed: ReadonlyMap<Address, bigint>, reserved: R
   const due: Array<{ provider: Address, amount: bigint }> = []
   for (const [provider, amount] of owed) {
     const available = left + aheadOf(provider, amount)
-    // A third of its share: a provider's pace wavers, and a job that ends with any provider reserved
-    // beyond its earnings settles as refund-pending (its shares written, a refund a day later).
+    // A third of its share: a provider's pace wavers, and what a job leaves reserved beyond a
+    // provider's earnings stays locked on its line until the provider's next job or a release
+    // (version 4 of the escrow wrote every share and refunded a day later).
     // Simulated with results in a random order at paces 1:2:4 over three providers (200 jobs each),
     // the whole share left 187 of 200 1,000-task jobs so and took 223 reservations for 100,000
     // tasks; a third leaves none and takes 40.5 (1:1:1, 1,000 tasks: 2 jobs, 9.4 reservations
@@ -69,6 +70,40 @@ export function reservationsDue (owed: ReadonlyMap<Address, bigint>, reserved: R
     }
   }
   return due
+}
+
+/**
+ * reservationsDue for a job whose providers are paid on payment lines, which the requester's other
+ * jobs share: what a line holds beyond what its provider is owed outside this job counts as reserved
+ * for this job, so pay reserved ahead in an earlier job is used before anything more is reserved.
+ * `earned`: what the job owes each provider; `owed` and `reserved`: each line's totals. Returns the
+ * lines' new reservations.
+ */
+export function lineReservationsDue (earned: ReadonlyMap<Address, bigint>, owed: ReadonlyMap<Address, bigint>, reserved: ReadonlyMap<Address, bigint>, priceWei: bigint, room: ReservationRoom): Array<{ provider: Address, amount: bigint }> {
+  const elsewhere = (provider: Address) => (owed.get(provider) ?? 0n) - (earned.get(provider) ?? 0n)
+  const here = new Map([...earned.keys()].map(provider => [provider, max(0n, (reserved.get(provider) ?? 0n) - elsewhere(provider))]))
+  return reservationsDue(earned, here, priceWei, room).map(({ provider, amount }) => ({ provider, amount: amount + elsewhere(provider) }))
+}
+
+/**
+ * What a job's settlement reserves each of its providers' lines up to, for the provider's next job
+ * with this requester: what it is owed and, ahead, as much as it earned in this job, so that a
+ * next job like this one needs no reservation (each costs a transaction; raising a reservation in
+ * the settlement, which writes the line anyway, costs next to nothing). All together no more is
+ * taken than `freeWei` of the standing balance leaves after what the settlement draws anyway
+ * (shared in proportion to the earnings), in whole results. What stays reserved and unused is the
+ * requester's to release (see EscrowSettlement.releaseLines).
+ */
+export function reservesAtSettlement (earned: ReadonlyMap<Address, bigint>, owed: ReadonlyMap<Address, bigint>, reserved: ReadonlyMap<Address, bigint>, priceWei: bigint, freeWei: bigint): Map<Address, bigint> {
+  const floor = (provider: Address) => max(reserved.get(provider) ?? 0n, owed.get(provider) ?? 0n)
+  const drawn = [...earned.keys()].reduce((sum, provider) => sum + max(0n, (owed.get(provider) ?? 0n) - (reserved.get(provider) ?? 0n)), 0n)
+  const wanted = new Map([...earned].map(([provider, amount]) => [provider, max(0n, (owed.get(provider) ?? 0n) + amount - floor(provider))]))
+  const total = [...wanted.values()].reduce((sum, amount) => sum + amount, 0n)
+  const available = max(0n, freeWei - drawn)
+  return new Map([...wanted].map(([provider, amount]) => {
+    const raise = total > available ? amount * available / total : amount
+    return [provider, floor(provider) + raise - raise % (priceWei === 0n ? 1n : priceWei)]
+  }))
 }
 
 const min = (...values: bigint[]) => values.reduce((a, b) => a < b ? a : b)

@@ -6,7 +6,7 @@
  */
 import { ConunError } from '../util/index.ts'
 import type { ErrorKind } from '../util/index.ts'
-import type { EndedTasksPage, EvidenceSummary, JobResults, NodeSummary, PeerSummary, ProvideSummary, WalletSummary } from './apiTypes.ts'
+import type { EndedTasksPage, EvidenceSummary, JobResults, LineReleaseSummary, NodeSummary, PeerSummary, ProvideSummary, WalletSummary } from './apiTypes.ts'
 import type { JobStatus, PaymentStatus } from '../requester/index.ts'
 
 /** An error the node's API answered with: its HTTP status, the error's code, and one line per problem. */
@@ -139,6 +139,14 @@ export class ApiClient {
   /** The node's account: CON and ETH balances, and as a provider the receipts it holds. */
   wallet (): Promise<WalletSummary> {
     return this.request('GET', '/v1/wallet')
+  }
+
+  /**
+   * Takes back what the node's payment lines to providers no running job pays hold: each release is
+   * announced, then done when this is called again after the escrow's notice (a day).
+   */
+  releaseLines (): Promise<LineReleaseSummary> {
+    return this.request('POST', '/v1/wallet/release')
   }
 
   /** What a tab needs to join the grid as a provider; the provide link's token is enough. */

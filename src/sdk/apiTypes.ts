@@ -2,7 +2,7 @@
  * The node API's responses, declared once: the routes' contract, and what the SDK's ConunClient
  * and the web pages' client read (type-only, so it costs a browser bundle nothing).
  */
-import type { EndedTask, Evidence, JobRecord, ProviderReputation, RequesterEvent, TaskResultSummary } from '../requester/index.ts'
+import type { EndedTask, Evidence, JobRecord, LineRelease, ProviderReputation, RequesterEvent, TaskResultSummary } from '../requester/index.ts'
 
 export type { TaskResultSummary }
 import type { ConnectionPath, OfferBody, Reachability } from '../net/index.ts'
@@ -55,9 +55,15 @@ export interface WalletSummary {
   readonly escrow: string
   readonly conWei: string
   readonly ethWei: string
-  /** The node's standing balance in the escrow that no open job holds (what its jobs open from). */
+  /** The node's standing balance in the escrow that no payment line holds (what its jobs draw on). */
   readonly escrowFreeWei: string
-  readonly receipts: Array<{ jobKey: string, jobId: string, requester: string, cumulativeWei: string, paidWei: string, state: 'open' | 'settled' | 'short' }>
+  /** As a provider, each requester's best receipt on its payment line here. */
+  readonly receipts: Array<{ requester: string, jobId: string, cumulativeWei: string, paidWei: string, state: 'open' | 'settled' | 'short' }>
+}
+
+/** POST /v1/wallet/release: the node's payment lines that hold something, as the release left them. */
+export interface LineReleaseSummary {
+  readonly lines: LineRelease[]
 }
 
 

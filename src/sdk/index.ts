@@ -1,6 +1,6 @@
 export { ConunClient } from './client.ts'
 export { ApiClient, ConunApiError, NodeNotRunningError } from './apiClient.ts'
-export type { EndedTasksPage, EvidenceSummary, JobResults, NodeEvent, NodeSummary, PeerSummary, ProvideSummary, TaskResultSummary, WalletSummary } from './apiTypes.ts'
+export type { EndedTasksPage, EvidenceSummary, JobResults, LineReleaseSummary, NodeEvent, NodeSummary, PeerSummary, ProvideSummary, TaskResultSummary, WalletSummary } from './apiTypes.ts'
 export { followJob } from './followJob.ts'
 export type { NodeInfoFile } from './nodeInfoFile.ts'
 export type { JobProgress } from './followJob.ts'

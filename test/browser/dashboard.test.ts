@@ -66,10 +66,9 @@ test('the dashboard follows a Mandelbrot job task by task and paints its picture
   assert.deepEqual(file.tasks.map(task => [task.idx, task.state]), Array.from({ length: count }, (_, idx) => [idx, 'done']))
   // Every tile was paid for once the escrow is settled: 0.001 CON each.
   const paid = `paid ${count * 0.001} CON`
-  // Paid shows as soon as the settlement is sent; finalized once the escrow says so (pay reserved ahead
-  // of a provider that then did fewer tiles comes back after the claim window, and the line says so).
+  // Paid and finalized show once the settlement is mined.
   await page.waitForFunction(text => document.querySelector('#payments')?.textContent?.startsWith('payments (finalized') === true && document.querySelector('#payments')?.textContent?.includes(text) === true, paid, { timeout: 60_000 })
-  assert.match(await page.locator('#payments').textContent() ?? '', /^payments \(finalized( · what was reserved ahead and not earned comes back after the claim window)?\): escrow [\d.]+ CON · owed [\d.]+ CON · paid/)
+  assert.match(await page.locator('#payments').textContent() ?? '', /^payments \(finalized\): budget [\d.]+ CON · owed [\d.]+ CON · paid/)
   const titles = await page.locator('#task-grid .task').evaluateAll(cells => cells.map(cell => cell.getAttribute('title') ?? ''))
   const providers = new Set(grid.providers.map(p => p.peerId))
   for (const title of titles) assert.ok([...providers].some(peer => title.endsWith(`on ${peer}`)), `each task names its provider: ${title}`)

@@ -1,6 +1,6 @@
-// Browser tabs earn CON: a tab's offer names the payout address its user saved, it checks a paid
-// job's escrow through the node that served it (a read-only window on the chain), keeps the
-// requester's receipts, and the requester's settlement pays its payout address on the real dev chain.
+// Browser tabs earn CON: a tab's offer names the payout address its user saved, it checks the
+// requester's payment line through the node that served it (a read-only window on the chain), keeps
+// the requester's receipts, and the requester's settlement pays its payout address on the real dev chain.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { formatUnits, parseEther } from 'viem'

@@ -2,7 +2,8 @@
 // contracts are deployed with `conun chain deploy`, nodes join with `--chain chain.json`, and a paid
 // job with three providers settles with every balance exact: mined at once, and with blocks every
 // second and two confirmations, across a reorg that drops the settlement, across one that removes
-// the escrow mid-job, and across the RPC endpoint stopping mid-job. The devnet passphrase is refused there.
+// the reservations on the providers' payment lines mid-job, and across the RPC endpoint stopping
+// mid-job. The devnet passphrase is refused there.
 import { test } from 'node:test'
 import type { TestContext } from 'node:test'
 import assert from 'node:assert/strict'
@@ -12,14 +13,14 @@ import { formatEther, parseEther } from 'viem'
 import { buildExamples } from '../../scripts/build-examples.ts'
 import { primeRanges, primeTaskArgs } from '../../examples/primes/primes.ts'
 import { startNodeProcess, stopNode } from '../../src/devnet/index.ts'
-import { createLedgerClient, readBalances, readEscrowBalance, readEscrowJob } from '../../src/ledger/index.ts'
+import { createLedgerClient, readBalances, readEscrowBalance, readLine } from '../../src/ledger/index.ts'
 import { chainInfoOf, readChainFile } from '../../src/node/index.ts'
 import { conun, tempDir, waitFor } from '../helpers.ts'
 import { startAnvil } from './anvil.ts'
 import type { Anvil, AnvilOptions } from './anvil.ts'
 import type { GridNode } from '../../src/devnet/index.ts'
 import type { NodeEvent } from '../../src/sdk/index.ts'
-import type { Address, Hex } from 'viem'
+import type { Address } from 'viem'
 
 const PRICE = '0.01'
 const TASKS = 12
@@ -87,12 +88,17 @@ async function gridOn (anvil: Anvil, dir: string, chainJson: string, confirmatio
 async function paidJobSettlesExactly (chainJson: string, grid: { requester: GridNode, providers: GridNode[] }, job: { tasks: number, limit: number, whileRunning?: (jobId: string) => Promise<void> } = { tasks: TASKS, limit: 60_000_000 }): Promise<void> {
   const reader = createLedgerClient(chainInfoOf(await readChainFile(chainJson)), new Uint8Array(32).fill(1))
   const conOf = async (node: GridNode) => (await readBalances(reader, node.address as Address)).con
-  // A requester's CON is in its wallet or free in its standing balance in the escrow.
-  const requesterCon = async () => await conOf(grid.requester) + await readEscrowBalance(reader, grid.requester.address as Address)
+  // A requester's CON is in its wallet, free in its standing balance in the escrow, or reserved
+  // and unpaid on its payment lines (a settlement reserves ahead for each provider's next job).
+  const requesterCon = async () => {
+    let held = await conOf(grid.requester) + await readEscrowBalance(reader, grid.requester.address as Address)
+    for (const node of grid.providers) { const line = await readLine(reader, grid.requester.address as Address, node.address as Address); held += line.reserved - line.paid }
+    return held
+  }
   const before = new Map(await Promise.all(grid.providers.map(async node => [node.name, await conOf(node)] as const)))
   const requesterBefore = await requesterCon()
   const client = grid.requester.client
-  // The budget at the cost: nothing is reserved ahead, so all that was not paid comes back at the settlement.
+  // The budget at the cost: nothing is reserved ahead during the job.
   const budget = formatEther(parseEther(PRICE) * BigInt(job.tasks))
   const submitted = await client.submitJob({ name: 'paid primes on anvil', runtime: 'wasi', module: primes!, tasks: primeRanges(job.limit, job.tasks).map(range => ({ args: primeTaskArgs(range) })), price: PRICE, budget })
   await job.whileRunning?.(submitted.job.id)
@@ -106,7 +112,14 @@ async function paidJobSettlesExactly (chainJson: string, grid: { requester: Grid
     const accepted = results.tasks.filter(task => task.state === 'done' && task.providerAddress?.toLowerCase() === node.address.toLowerCase()).length
     await waitFor(async () => (await conOf(node)) - before.get(node.name)! === price * BigInt(accepted), 60_000, `${node.name} to be paid for ${accepted} results`)
   }
-  assert.equal(requesterBefore - await requesterCon(), price * BigInt(job.tasks), 'the requester paid the job and got the rest back')
+  assert.equal(requesterBefore - await requesterCon(), price * BigInt(job.tasks), 'the requester paid the job and nothing more')
+}
+
+/** What the requester's payment lines to the providers have paid, all together. */
+async function paidOnLines (reader: ReturnType<typeof createLedgerClient>, grid: { requester: GridNode, providers: GridNode[] }): Promise<bigint> {
+  let paid = 0n
+  for (const node of grid.providers) paid += (await readLine(reader, grid.requester.address as Address, node.address as Address)).paid
+  return paid
 }
 
 /**
@@ -158,53 +171,42 @@ test('a reorg drops the settlement after it was mined: it is sent again, and eve
     tasks: TASKS,
     limit: 60_000_000,
     whileRunning: async jobId => {
-      // The chain as it is with the job open; the settlement comes after.
+      // The chain as it is with the job running; the settlement comes after.
       const snapshot = await anvil.current.rpc('evm_snapshot')
+      const owed = parseEther(PRICE) * BigInt(TASKS)
       await waitFor(async () => (await client.job(jobId)).payment?.state === 'finalized', 120_000, 'the settlement')
-      const jobKey = (await client.job(jobId)).payment!.jobKey as Hex
-      assert.equal((await readEscrowJob(reader, jobKey)).finalized, true)
+      assert.equal(await paidOnLines(reader, grid), owed)
       assert.equal(await anvil.current.rpc('evm_revert', [snapshot]), true)
-      assert.equal((await readEscrowJob(reader, jobKey)).finalized, false, 'the reorg took the settlement away')
-      await waitFor(async () => (await readEscrowJob(reader, jobKey)).finalized, 60_000, 'the settlement to be sent again')
+      assert.ok(await paidOnLines(reader, grid) < owed, 'the reorg took the settlement away')
+      await waitFor(async () => await paidOnLines(reader, grid) === owed, 60_000, 'the settlement to be sent again')
     },
   })
 })
 
-test('a reorg removes the escrow mid-job: its providers stop taking its tasks, the requester opens it again, and every provider ends paid exactly', async (t) => {
-  const { anvil, chainJson, grid } = await anvilWithGrid(t, 'anvil-reorg-escrow', { confirmations: 0 })
+test('a reorg removes the reservations mid-job: its providers count those results as unpaid again, the requester reserves again, and every provider ends paid exactly', async (t) => {
+  const { anvil, chainJson, grid } = await anvilWithGrid(t, 'anvil-reorg-lines', { confirmations: 0 })
   const client = grid.requester.client
   const seen = new Map<string, NodeEvent[]>(grid.providers.map(node => [node.name, []]))
   for (const node of grid.providers) t.after(await node.client.events(event => seen.get(node.name)!.push(event)))
   const requesterEvents: NodeEvent[] = []
   t.after(await client.events(event => requesterEvents.push(event)))
-  // The chain as it is before the job: its escrow is opened after this.
+  // The chain as it is before the job: its deposit and reservations come after this.
   const snapshot = await anvil.current.rpc('evm_snapshot')
-  let escrowJobId: string | undefined
   await paidJobSettlesExactly(chainJson, grid, {
     tasks: 60,
-    // Tasks long enough that the job outlasts a provider's escrow check (every 3 s) after the
-    // reorg: with primes below 3·10⁹, an idle machine finished all 60 before any check.
+    // Tasks long enough that the job outlasts a provider's line check (every 3 s) after the reorg.
     limit: 12_000_000_000,
     whileRunning: async jobId => {
-      escrowJobId = jobId
       await waitFor(async () => { const status = await client.job(jobId); return status.providers.length === 3 && status.counts.done > 0 }, 60_000, 'all three providers at work')
-      // The reorg, and no block for a while: the escrow stays gone until every provider has seen it.
+      await waitFor(async () => (await client.job(jobId)).payment!.txCount > 0, 120_000, 'a reservation')
+      // The reorg, and no block for a while: the reservations stay gone until a provider has seen it.
       assert.equal(await anvil.current.rpc('evm_revert', [snapshot]), true)
       await anvil.current.rpc('evm_setAutomine', [false])
-      // A provider whose session had already ended has nothing to stop; the ones at work see it.
-      await waitFor(async () => grid.providers.some(node => seen.get(node.name)!.some(event => event.type === 'payment.escrow-gone' && event.jobId === jobId)), 30_000, 'a provider at work to see the escrow gone')
+      await waitFor(async () => grid.providers.some(node => seen.get(node.name)!.some(event => event.type === 'payment.reservation-lost')), 30_000, 'a provider at work to see its reservation gone')
       await anvil.current.rpc('evm_setAutomine', [true])
-      await waitFor(async () => requesterEvents.some(event => event.type === 'escrow.reopened' && event.jobId === jobId), 30_000, 'the requester to open the escrow again')
+      await waitFor(async () => requesterEvents.some(event => event.type === 'job.reservation-failed' && event.jobId === jobId && /dropped by a reorg/.test(event.message)), 30_000, 'the requester to see its reservation dropped')
     },
   })
-  for (const node of grid.providers) {
-    const events = seen.get(node.name)!.filter(event => 'jobId' in event && event.jobId === escrowJobId)
-    const gone = events.findIndex(event => event.type === 'payment.escrow-gone')
-    if (gone === -1) continue
-    // Once the escrow was gone, no task of the job started on this provider before it agreed to the job again.
-    const next = events.slice(gone + 1).find(event => event.type === 'task.started' || event.type === 'agreement.accepted')
-    assert.notEqual(next?.type, 'task.started', `${node.name} started a task of a job whose escrow was gone`)
-  }
 })
 
 test('the RPC endpoint stops mid-job: tasks go on, node status says so, the job completes, and it settles exactly once the chain is back', async (t) => {
@@ -215,7 +217,7 @@ test('the RPC endpoint stops mid-job: tasks go on, node status says so, the job 
     tasks: 60,
     limit: 3_000_000_000,
     whileRunning: async jobId => {
-      // Every provider has agreed (checking the escrow on chain) and results come in: stop the chain.
+      // Every provider has agreed (checking the requester's line on chain) and results come in: stop the chain.
       await waitFor(async () => { const status = await client.job(jobId); return status.providers.length === 3 && status.counts.done > 0 }, 60_000, 'all three providers at work')
       await anvil.current.stop()
       const doneWhenStopped = (await client.job(jobId)).counts.done

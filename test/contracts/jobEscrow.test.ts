@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test'
 import { encodeFunctionData, keccak256, parseEther, parseEventLogs, parseGwei, toHex } from 'viem'
 import { announceRelease, claimPayment, conunTokenAbi, createLedgerClient, depositToEscrow, fundFromFaucet, jobEscrowAbi, LedgerError, loadArtifacts, onchainJobId, readBalances, readEscrowBalance, readLine, receiptDigest, reentrantTokenAbi, releaseLine, releaseWait, reserveLines, sendContract, settleJob, signReceipt, startDevChain, withdrawFromEscrow } from '../../src/ledger/index.ts'
 import type { DevChain, LedgerClient } from '../../src/ledger/index.ts'
-import type { Address, Hex } from 'viem'
+import type { Address } from 'viem'
 
 /**
  * JobEscrow on the real EVM (Hardhat's EDR), driven through conun's own ledger client: a
@@ -94,9 +94,13 @@ describe('JobEscrow', () => {
     const second = await settleJob(requester, jobId(), keccak256('0x02'), [{ provider: a, cumulativeAmount: parseEther('20') }, { provider: b, cumulativeAmount: parseEther('8') }, { provider: c, cumulativeAmount: parseEther('2') }])
     assert.ok(second.gasUsed < 95_000n, `settling three providers on their lines used ${second.gasUsed} gas`)
     assert.deepEqual([await con(a) - start.a, await con(b) - start.b, await con(c) - start.c], [parseEther('20'), parseEther('8'), parseEther('2')])
-    // A settlement that lists a provider twice, or pays no more than it has, pays nothing more.
-    await settleJob(requester, jobId(), keccak256('0x03'), [{ provider: b, cumulativeAmount: parseEther('9') }, { provider: b, cumulativeAmount: parseEther('9') }, { provider: a, cumulativeAmount: parseEther('5') }])
+    // A settlement that lists a provider twice, or pays no more than it has, pays nothing more; it
+    // may reserve ahead for the next job from the balance.
+    const freeBefore = await free()
+    await settleJob(requester, jobId(), keccak256('0x03'), [{ provider: b, cumulativeAmount: parseEther('9') }, { provider: b, cumulativeAmount: parseEther('9') }, { provider: a, cumulativeAmount: parseEther('5'), reserveTo: parseEther('32') }])
     assert.deepEqual([await con(a) - start.a, await con(b) - start.b], [parseEther('20'), parseEther('9')])
+    assert.deepEqual(await line(a), { reserved: parseEther('32'), paid: parseEther('20'), releaseAt: 0n })
+    assert.equal(freeBefore - await free(), parseEther('2'), 'a\'s reservation drew 2 from the balance; b\'s 9 were within its line')
     assert.equal(await con(chain.info.escrow), parseEther('100') - parseEther('31'), 'the escrow holds what it was given less what it paid')
   })
 
@@ -124,7 +128,7 @@ describe('JobEscrow', () => {
     assert.equal(await refusal(claimPayment(providers[0]!, receipt(a, owed + parseEther('5')))), 'NothingToClaim', 'beyond the reservation')
     assert.equal(await refusal(reserveLines(requester, [{ provider: a, amount: 1n }])), 'ReservationLowered')
     assert.equal(await refusal(sendContract(requester, { address: chain.info.escrow, abi: jobEscrowAbi, functionName: 'reserve', args: [[a, b], [1n]] })), 'LengthMismatch')
-    assert.equal(await refusal(sendContract(requester, { address: chain.info.escrow, abi: jobEscrowAbi, functionName: 'settle', args: [jobId(), keccak256('0x01'), [a], []] })), 'LengthMismatch')
+    assert.equal(await refusal(sendContract(requester, { address: chain.info.escrow, abi: jobEscrowAbi, functionName: 'settle', args: [jobId(), keccak256('0x01'), [a], [], []] })), 'LengthMismatch')
     const balance = await free()
     assert.equal(await refusal(reserveLines(requester, [{ provider: b, amount: (await line(b)).reserved + balance + 1n }])), 'InsufficientBalance', 'reserving beyond the balance')
     assert.equal(await refusal(settleJob(requester, jobId(), keccak256('0x01'), [{ provider: b, cumulativeAmount: (await line(b)).reserved + balance + 1n }])), 'InsufficientBalance', 'settling beyond the balance')
@@ -183,7 +187,7 @@ describe('JobEscrow', () => {
         address: chain.info.escrow,
         abi: jobEscrowAbi,
         functionName: 'settle',
-        args: [jobId(), keccak256('0x01'), [a], [0n]],
+        args: [jobId(), keccak256('0x01'), [a], [0n], [0n]],
         gas: 300_000n,
         maxPriorityFeePerGas: parseGwei('500'),
         maxFeePerGas: parseGwei('1000'),
@@ -282,18 +286,22 @@ describe('JobEscrow', () => {
           reserved.set(address, amount)
         }
       } else if (action === 4) {
-        // The requester settles a job, paying each listed provider some amount, perhaps less than it signed.
-        const owed = providers.map(p => p.account.address).filter(() => random(2) === 0).map(p => ({ provider: p, cumulativeAmount: get(signed, p) * BigInt(random(3)) / 2n }))
-        const drawn = owed.reduce((sum, { provider: p, cumulativeAmount }) => sum + (cumulativeAmount > get(reserved, p) ? cumulativeAmount - get(reserved, p) : 0n), 0n)
+        // The requester settles a job, paying each listed provider some amount, perhaps less than it
+        // signed, and sometimes reserving ahead.
+        const owed = providers.map(p => p.account.address).filter(() => random(2) === 0).map(p => {
+          const cumulativeAmount = get(signed, p) * BigInt(random(3)) / 2n
+          return { provider: p, cumulativeAmount, reserveTo: cumulativeAmount + parseEther(String(random(2) * random(10))) }
+        })
+        const drawn = owed.reduce((sum, { provider: p, reserveTo }) => sum + (reserveTo > get(reserved, p) ? reserveTo - get(reserved, p) : 0n), 0n)
         const outcome = await settleJob(payer, jobId(), keccak256(toHex(step)), owed).then(() => 'settled', (e: LedgerError) => e.reason)
         if (drawn > balance) {
           assert.equal(outcome, 'InsufficientBalance')
         } else {
           assert.equal(outcome, 'settled')
           balance -= drawn
-          for (const { provider: p, cumulativeAmount } of owed) {
+          for (const { provider: p, cumulativeAmount, reserveTo } of owed) {
+            if (reserveTo > get(reserved, p)) reserved.set(p, reserveTo)
             if (cumulativeAmount <= get(paid, p)) continue
-            if (cumulativeAmount > get(reserved, p)) reserved.set(p, cumulativeAmount)
             out += cumulativeAmount - get(paid, p)
             paid.set(p, cumulativeAmount)
           }

@@ -118,7 +118,7 @@ export async function runFuzz (options: { cases: number, seed?: number, log?: (l
       specHash: `0x${'00'.repeat(32)}`, runtime: 'wasi', limits: { memoryBytes: 1 << 20, timeoutMs: 1000, outputBytes: 1 << 20 },
       maxInFlight: 4, pricePerTaskWei: '0', escrow: null, expiresAt: Date.now() + 60_000,
     })
-    const signedProposal = () => { const body = proposal(); return { type: 'agreement.propose', v: 2, body, signature: signBody(attackerKey.secret, SIGNING_DOMAIN.agreementProposal, body) } }
+    const signedProposal = () => { const body = proposal(); return { type: 'agreement.propose', v: 3, body, signature: signBody(attackerKey.secret, SIGNING_DOMAIN.agreementProposal, body) } }
     const offer = createOffer(attackerKey, { chainId: 31337, runtimes: ['wasi'], cores: 1, memoryBytes: 1 << 20, cpuModel: 'fuzz', pricePerTaskWei: '0', addrs: [] }, 60_000)
     const templates = {
       offer: [{ type: 'offer.request', v: 1 }, offer],
@@ -127,7 +127,7 @@ export async function runFuzz (options: { cases: number, seed?: number, log?: (l
         { type: 'session.resume', v: 1, agreementId: 'a1', outstanding: [{ taskId: '1', attempt: 1 }] },
         { type: 'session.ping', v: 1, nonce: 1 },
         { type: 'session.end', v: 1 },
-        { type: 'task.receipt', v: 2, body: { agreementId: 'a1', jobId: 'j1', chainId: 31337, escrow: chain.info.escrow, jobKey: `0x${'11'.repeat(32)}`, provider: provider.key.address, cumulativeWei: '1' }, signature: `0x${'22'.repeat(65)}` }],
+        { type: 'task.receipt', v: 3, body: { agreementId: 'a1', jobId: 'j1', chainId: 31337, escrow: chain.info.escrow, requester: `0x${'11'.repeat(20)}`, provider: provider.key.address, cumulativeWei: '1' }, signature: `0x${'22'.repeat(65)}` }],
     }
 
     /** Sends frames on a new stream; returns how the node answered. */

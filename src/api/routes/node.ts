@@ -3,7 +3,7 @@ import { readBalances, readEscrowBalance } from '../../ledger/index.ts'
 import { pathOf } from '../../net/index.ts'
 import type { ApiDeps } from '../apiDeps.ts'
 import type { FastifyInstance } from 'fastify'
-import type { EvidenceSummary, NodeSummary, PeerSummary, WalletSummary } from '../../sdk/index.ts'
+import type { EvidenceSummary, LineReleaseSummary, NodeSummary, PeerSummary, WalletSummary } from '../../sdk/index.ts'
 
 /** This node and the peers it knows. */
 export function nodeRoutes (app: FastifyInstance, node: ApiDeps): void {
@@ -32,6 +32,9 @@ export function nodeRoutes (app: FastifyInstance, node: ApiDeps): void {
       receipts: (node.payments?.receipts() ?? []).map(receipt => ({ ...receipt, cumulativeWei: String(receipt.cumulativeWei), paidWei: String(receipt.paidWei) })),
     }
   })
+
+  /** Takes back what the node's payment lines to providers no running job pays hold: announced now, done after the notice. */
+  app.post('/wallet/release', async (): Promise<LineReleaseSummary> => ({ lines: await node.requester.releaseLines() }))
 
   /** Results a provider signed that were judged wrong, with the signed batches as proof. */
   app.get('/peers/:peerId/evidence', async (request): Promise<{ peerId: string, evidence: EvidenceSummary[] }> => {

@@ -1,5 +1,4 @@
 import { z } from 'zod'
-import { LOG_RANGE } from '../../ledger/index.ts'
 import type { ApiDeps } from '../apiDeps.ts'
 import type { FastifyInstance } from 'fastify'
 
@@ -7,14 +6,13 @@ const hex = (most: number) => z.string().regex(/^0x[0-9a-fA-F]*$/, 'a 0x-prefixe
 const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'an address')
 const blockTag = z.union([z.enum(['latest', 'safe', 'finalized']), hex(18)])
 const id = z.union([z.number().int(), z.string().max(64), z.null()])
-const topic = z.union([hex(66), z.null()])
 
 /**
- * The JSON-RPC calls a tab needs to check what it is owed: the chain's id, its head, reads
- * (`eth_call`) of conun's two contracts only, and the escrow's logs over at most LOG_RANGE blocks
- * (the spec hash a job was opened with is in its JobOpened event). Nothing that sends, signs,
- * installs filters or reads other contracts passes, so the provide link cannot turn this node's
- * RPC endpoint into an open proxy.
+ * The JSON-RPC calls a tab needs to check what it is owed: the chain's id, its head, and reads
+ * (`eth_call`) of conun's two contracts only (a requester's payment line and balance in the
+ * escrow, the payout address's CON). Nothing that sends, signs, reads logs, installs filters or
+ * reads other contracts passes, so the provide link cannot turn this node's RPC endpoint into an
+ * open proxy.
  */
 const rpcCall = z.discriminatedUnion('method', [
   z.object({ jsonrpc: z.literal('2.0'), id, method: z.literal('eth_chainId'), params: z.tuple([]).optional() }),
@@ -27,12 +25,6 @@ const rpcCall = z.discriminatedUnion('method', [
       z.tuple([z.object({ to: address, data: hex(8_192) }).strict()]),
       z.tuple([z.object({ to: address, data: hex(8_192) }).strict(), blockTag]),
     ]),
-  }),
-  z.object({
-    jsonrpc: z.literal('2.0'),
-    id,
-    method: z.literal('eth_getLogs'),
-    params: z.tuple([z.object({ address, topics: z.array(z.union([topic, z.array(hex(66)).max(8)])).max(4).optional(), fromBlock: hex(18), toBlock: hex(18) }).strict()]),
   }),
 ])
 
@@ -50,15 +42,6 @@ export function provideChainRoutes (app: FastifyInstance, node: ApiDeps): void {
     const call = rpcCall.parse(request.body)
     if (call.method === 'eth_call' && !contracts.has(call.params[0].to.toLowerCase())) {
       return reply.code(403).send({ jsonrpc: '2.0', id: call.id, error: { code: -32_000, message: 'only conun\'s token and escrow can be read through this node' } })
-    }
-    if (call.method === 'eth_getLogs') {
-      const { address: from, fromBlock, toBlock } = call.params[0]
-      if (from.toLowerCase() !== node.ledger.info.escrow.toLowerCase()) {
-        return reply.code(403).send({ jsonrpc: '2.0', id: call.id, error: { code: -32_000, message: 'only the escrow\'s logs can be read through this node' } })
-      }
-      if (BigInt(toBlock) < BigInt(fromBlock) || BigInt(toBlock) - BigInt(fromBlock) >= LOG_RANGE) {
-        return reply.code(403).send({ jsonrpc: '2.0', id: call.id, error: { code: -32_000, message: `logs are read ${LOG_RANGE} blocks at a time at most through this node` } })
-      }
     }
     try {
       const result = await node.ledger.public.request({ method: call.method, params: call.params ?? [] } as never)

@@ -22,9 +22,8 @@ export function printStatus (status: JobStatus & { payment?: PaymentStatus | nul
   const { payment } = status
   if (payment === undefined || payment === null) console.log('  payment   none (free job)')
   else {
-    console.log(`  payment   ${payment.state}: ${formatCon(BigInt(payment.escrowWei))} escrowed · ${formatCon(BigInt(payment.owedWei))} owed · ${formatCon(BigInt(payment.paidWei))} paid`)
-    if (payment.state === 'refund-pending') console.log('            what was reserved ahead and not earned comes back after the escrow\'s claim window')
-    console.log(`            ${payment.txCount} transactions, ${payment.gasUsed} gas (escrow job key ${payment.jobKey.slice(0, 10)}…)${payment.error === undefined ? '' : ` · last error: ${payment.error}`}`)
+    console.log(`  payment   ${payment.state}: ${formatCon(BigInt(payment.escrowWei))} budget · ${formatCon(BigInt(payment.owedWei))} owed · ${formatCon(BigInt(payment.paidWei))} paid by the settlement`)
+    console.log(`            ${payment.txCount} transactions, ${payment.gasUsed} gas (settled as job ${payment.jobKey.slice(0, 10)}… in the escrow)${payment.error === undefined ? '' : ` · last error: ${payment.error}`}`)
   }
   for (const provider of status.providers) console.log(`  provider  ${shortId(provider.peerId)} ${provider.inFlight}/${provider.maxInFlight} in flight`)
   if (job.state === 'running' && status.providers.length === 0) console.log('  provider  none yet: waiting for an offer that meets the job\'s constraints (see conun peers)')

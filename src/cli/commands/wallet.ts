@@ -28,7 +28,7 @@ export const walletAddressCommand: Command = {
   },
 }
 
-const balanceHelp = usage('balance [options]', 'Shows the node account\'s CON (the token jobs are paid in) and ETH (for gas) on its chain, and its CON in the escrow that no open job holds.')
+const balanceHelp = usage('balance [options]', 'Shows the node account\'s CON (the token jobs are paid in) and ETH (for gas) on its chain, and its CON in the escrow that no payment line holds.')
 export const walletBalanceCommand: Command = {
   name: 'wallet balance',
   summary: 'show CON and ETH balances',
@@ -61,10 +61,10 @@ export const walletTransferCommand: Command = {
   },
 }
 
-const withdrawHelp = usage('withdraw <amount|all> [options]', 'Takes <amount> CON (e.g. 12.5), or all of it, from the node\'s standing balance in the escrow back to its account. Only what no open job holds can be withdrawn; jobs give back what they did not pay when they are settled. Needs the passphrase.')
+const withdrawHelp = usage('withdraw <amount|all> [options]', 'Takes <amount> CON (e.g. 12.5), or all of it, from the node\'s standing balance in the escrow back to its account. Only what no payment line to a provider holds can be withdrawn (see conun wallet release). Needs the passphrase.')
 export const walletWithdrawCommand: Command = {
   name: 'wallet withdraw',
-  summary: 'take CON that no job holds out of the escrow',
+  summary: 'take CON that no payment line holds out of the escrow',
   help: withdrawHelp,
   async run (argv) {
     const { values, positionals } = parseFlags(argv, WALLET_OPTIONS, withdrawHelp, { min: 1, max: 1 })

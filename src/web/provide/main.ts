@@ -54,7 +54,7 @@ async function run (api: NodeApi, token: string): Promise<void> {
   }
   const key = await loadOrCreateSessionKey()
   let slots = initialWorkers(location.search)
-  // A tab asks nothing: it takes free jobs and any paid one whose escrow it finds sound.
+  // A tab asks nothing: it takes free jobs and any paid one whose requester's payment line it finds sound.
   const pricePerTaskWei = '0'
   const chain = tabChainReader(node, token)
   let payout: Address = keptPayoutAddress() ?? key.address

@@ -1,15 +1,15 @@
 /**
  * A tab's receipts, kept with its session key in sessionStorage: they outlive the tab's pauses and
- * reloads (each start of the provider reads them), one book per escrow and payout address.
+ * reloads (each start of the provider reads them), one book per escrow and payout address, one
+ * receipt per requester (its payment line).
  */
 import type { HeldReceipt, ReceiptBook } from '../../provider/index.ts'
 import type { Address, Hex } from 'viem'
 
 /** As stored: amounts as decimal strings. */
 interface StoredReceipt {
-  jobKey: Hex
-  jobId: string
   requester: Address
+  jobId: string
   cumulativeWei: string
   paidWei: string
   state: HeldReceipt['state']
@@ -19,34 +19,35 @@ interface StoredReceipt {
 
 export class TabReceiptBook implements ReceiptBook {
   private readonly key: string
-  private readonly receipts: Map<Hex, StoredReceipt>
+  /** By requester address, in lower case. */
+  private readonly receipts: Map<string, StoredReceipt>
 
   constructor (chain: { chainId: number, escrow: Address }, payout: Address) {
     this.key = `conun.receipts.${chain.chainId}.${chain.escrow.toLowerCase()}.${payout.toLowerCase()}`
     const kept = JSON.parse(sessionStorage.getItem(this.key) ?? '[]') as StoredReceipt[]
-    this.receipts = new Map(kept.map(receipt => [receipt.jobKey, receipt]))
+    this.receipts = new Map(kept.map(receipt => [receipt.requester.toLowerCase(), receipt]))
   }
 
-  held (jobKey: Hex): (HeldReceipt & { signature: Hex }) | undefined {
-    const stored = this.receipts.get(jobKey)
+  held (requester: Address): (HeldReceipt & { signature: Hex }) | undefined {
+    const stored = this.receipts.get(requester.toLowerCase())
     return stored === undefined ? undefined : { ...toHeld(stored), signature: stored.signature }
   }
 
-  keep (receipt: { jobKey: Hex, jobId: string, requester: Address, cumulativeWei: bigint, signature: Hex }): void {
-    const paidWei = this.receipts.get(receipt.jobKey)?.paidWei ?? '0'
-    this.receipts.set(receipt.jobKey, { ...receipt, cumulativeWei: String(receipt.cumulativeWei), paidWei, state: 'open', updatedAt: Date.now() })
+  keep (receipt: { requester: Address, jobId: string, cumulativeWei: bigint, signature: Hex }): void {
+    const paidWei = this.receipts.get(receipt.requester.toLowerCase())?.paidWei ?? '0'
+    this.receipts.set(receipt.requester.toLowerCase(), { ...receipt, cumulativeWei: String(receipt.cumulativeWei), paidWei, state: 'open', updatedAt: Date.now() })
     this.save()
   }
 
-  paid (jobKey: Hex, paidWei: bigint, state: HeldReceipt['state']): void {
-    const stored = this.receipts.get(jobKey)
+  paid (requester: Address, paidWei: bigint, state: HeldReceipt['state']): void {
+    const stored = this.receipts.get(requester.toLowerCase())
     if (stored === undefined) return
-    this.receipts.set(jobKey, { ...stored, paidWei: String(paidWei), state, updatedAt: Date.now() })
+    this.receipts.set(requester.toLowerCase(), { ...stored, paidWei: String(paidWei), state, updatedAt: Date.now() })
     this.save()
   }
 
-  open (): Hex[] {
-    return [...this.receipts.values()].filter(receipt => receipt.state === 'open').map(receipt => receipt.jobKey)
+  open (): Address[] {
+    return [...this.receipts.values()].filter(receipt => receipt.state === 'open').map(receipt => receipt.requester)
   }
 
   recent (limit: number): HeldReceipt[] {
@@ -70,5 +71,5 @@ export class TabReceiptBook implements ReceiptBook {
 }
 
 function toHeld (stored: StoredReceipt): HeldReceipt {
-  return { jobKey: stored.jobKey, jobId: stored.jobId, requester: stored.requester, cumulativeWei: BigInt(stored.cumulativeWei), paidWei: BigInt(stored.paidWei), state: stored.state }
+  return { requester: stored.requester, jobId: stored.jobId, cumulativeWei: BigInt(stored.cumulativeWei), paidWei: BigInt(stored.paidWei), state: stored.state }
 }
