@@ -72,7 +72,7 @@ try {
   console.log('|---:|---:|---:|---:|---:|---:|---:|---:|')
   for (const row of rows) {
     const paying = row.reserve + row.settle
-    console.log(`| ${row.tasks.toLocaleString('en')} | ${row.total.toLocaleString('en')} (${row.deposit.toLocaleString('en')} + ${row.reserve.toLocaleString('en')} + ${row.settle.toLocaleString('en')}) | ${row.reservations} | ${(row.total / row.tasks).toFixed(1)} | ${(paying / row.tasks).toFixed(1)} / task | ${row.naive.toLocaleString('en')} | ${(row.naive / row.tasks).toFixed(0)} | ${(row.naive / row.total).toFixed(0)}× / ${(row.naive / paying).toFixed(0)}× |`)
+    console.log(`| ${row.tasks.toLocaleString('en')} | ${row.total.toLocaleString('en')} (${row.deposit.toLocaleString('en')} + ${row.reserve.toLocaleString('en')} + ${row.settle.toLocaleString('en')}) | ${row.reservations} | ${(row.total / row.tasks).toFixed(1)} | ${(paying / row.tasks).toFixed(1)} / task | ${row.naive.toLocaleString('en')} | ${(row.naive / row.tasks).toFixed(0)} | ${times(row.naive / row.total)} / ${times(row.naive / paying)} |`)
   }
 
   // The steady state, as the node pays it: one requester runs 1,000-task jobs with the same
@@ -183,6 +183,11 @@ async function transferPerTask (requester: LedgerClient, providers: readonly Add
     gas += Number(sent.gasUsed)
   }
   return gas
+}
+
+/** A ratio as the table prints it: one decimal below 10. */
+function times (ratio: number): string {
+  return `${ratio.toFixed(ratio < 10 ? 1 : 0)}×`
 }
 
 function max (a: bigint, b: bigint): bigint {

@@ -20,6 +20,8 @@ export type ProviderEvent =
    * a reservation withdraws the announcement.
    */
   | { type: 'payment.line-released', requester: string, reason: string }
+  /** A requester's line now holds more for this provider: results up to it are paid for sure. */
+  | { type: 'payment.reserved', requester: string, reservedWei: string }
   /** The chain now holds less on a requester's line than this provider read before (a reorg took a reservation away): results it covered count as unpaid again. */
   | { type: 'payment.reservation-lost', requester: string, reservedWei: string, wasWei: string }
 

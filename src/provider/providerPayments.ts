@@ -249,11 +249,7 @@ export class ProviderPayments {
       await Promise.all(working.map(async line => {
         const onChain = await readLine(this.client, line.requester, this.payout).catch(() => undefined)
         if (onChain === undefined || this.stopped) return
-        if (onChain.reserved !== line.reservedWei) {
-          if (onChain.reserved < line.reservedWei) this.events.emit({ type: 'payment.reservation-lost', requester: line.requester, reservedWei: String(onChain.reserved), wasWei: String(line.reservedWei) })
-          line.reservedWei = onChain.reserved
-          this.updateGate(line)
-        }
+        this.seeReservation(line, onChain.reserved)
         if (onChain.releaseAt !== 0n) {
           this.events.emit({ type: 'payment.line-released', requester: line.requester, reason: 'the requester announced that it takes back what its payment line to this provider holds' })
           void this.settle(line.requester).catch(() => { /* retried after the sessions end */ })
@@ -268,6 +264,16 @@ export class ProviderPayments {
     return proposal.escrow === null ? undefined : this.lines.get(proposal.requester.toLowerCase())
   }
 
+  /** What the chain now holds on the line: the results it covers change with it, and listeners hear of it. */
+  private seeReservation (line: Line, reserved: bigint): void {
+    if (reserved === line.reservedWei) return
+    this.events.emit(reserved > line.reservedWei
+      ? { type: 'payment.reserved', requester: line.requester, reservedWei: String(reserved) }
+      : { type: 'payment.reservation-lost', requester: line.requester, reservedWei: String(reserved), wasWei: String(line.reservedWei) })
+    line.reservedWei = reserved
+    this.updateGate(line)
+  }
+
   private updateGate (line: Line): void {
     line.gate.resize(Math.max(0, MAX_UNPAID_RESULTS + this.policy.cores - unpaidResults(line)))
   }
@@ -280,8 +286,7 @@ export class ProviderPayments {
     const refresh = readLine(this.client, line.requester, this.payout)
       .then(onChain => {
         if (onChain.reserved <= line.reservedWei) return
-        line.reservedWei = onChain.reserved
-        this.updateGate(line)
+        this.seeReservation(line, onChain.reserved)
         this.claimIfDue(line, onChain.paid)
       }, () => { /* the chain is busy: the next receipt or poll reads again */ })
       .finally(() => this.refreshing.delete(key))

@@ -236,7 +236,7 @@ export class EscrowSettlement implements Settlement {
     const inUse = new Set<string>()
     for (const row of this.statements.unsettled.all()) {
       const jobId = String(row.job_id)
-      if (this.store.job(jobId).state === 'running') for (const provider of this.countsOf(jobId).keys()) inUse.add(provider)
+      if (this.isRunning(jobId)) for (const provider of this.countsOf(jobId).keys()) inUse.add(provider)
     }
     const now = (await this.client.public.getBlock()).timestamp
     const released: LineRelease[] = []
@@ -281,7 +281,7 @@ export class EscrowSettlement implements Settlement {
     })().catch((error: unknown) => {
       this.events.emit({ type: 'job.reservation-failed', jobId, message: (error as Error).message })
       // Only a running job's providers wait for it; the settlement pays an ended job's.
-      setTimeout(() => { if (this.db.isOpen && this.store.job(jobId).state === 'running') this.reserveIfDue(jobId) }, RESERVE_RETRY_MS).unref()
+      setTimeout(() => { if (this.db.isOpen && this.isRunning(jobId)) this.reserveIfDue(jobId) }, RESERVE_RETRY_MS).unref()
     }).finally(() => {
       this.reserving = undefined
       const next = this.reserveAgain.values().next()
@@ -315,6 +315,16 @@ export class EscrowSettlement implements Settlement {
       this.reserved.set(address, reserved)
     }
     return reserved
+  }
+
+  /** Whether a paid job is still running (false for one that was never stored). */
+  private isRunning (jobId: string): boolean {
+    try {
+      return this.store.job(jobId).state === 'running'
+    } catch (error) {
+      if (error instanceof UnknownJobError) return false
+      throw error
+    }
   }
 
   /** The job's payment state as stored; undefined for a job that pays nothing. */

@@ -44,7 +44,7 @@ test('a node killed with a transaction in flight sends that transaction again af
   await transferCon(deployer, account, parseEther('500'))
   const nonce = await deployer.public.getTransactionCount({ address: account })
 
-  // A paid job's escrow is opened first: its deposit waits in the pool, unmined, when the node dies.
+  // A paid job's budget is deposited first: the deposit waits in the pool, unmined, when the node dies.
   await anvil.rpc('evm_setAutomine', [false])
   const job = { name: 'paid', runtime: 'wasi', module: primes!, range: { count: 4 }, price: '0.01', waitForProvidersMs: 600_000 }
   const submitting = requester.client.submitJob(job).catch((error: unknown) => error)
@@ -70,8 +70,8 @@ test('a node killed with a transaction in flight sends that transaction again af
   await waitFor(async () => (await deployer.public.getTransactionCount({ address: account })) === nonce + 1, 30_000, 'the deposit mined')
   assert.equal((await deployer.public.getTransactionReceipt({ hash: inFlight })).status, 'success')
 
-  // The next job draws on the deposit: one transaction, the next nonce.
-  const opened = await requester.client.submitJob(job)
+  // A next job larger than the balance deposits again: one transaction, the next nonce.
+  const opened = await requester.client.submitJob({ ...job, budget: '150' })
   assert.equal((await requester.client.job(opened.job.id)).payment?.state, 'open')
   assert.equal(await deployer.public.getTransactionCount({ address: account }), nonce + 2, 'no nonce skipped, none used twice')
 })

@@ -198,7 +198,7 @@ test('a reorg removes the reservations mid-job: its providers count those result
     limit: 12_000_000_000,
     whileRunning: async jobId => {
       await waitFor(async () => { const status = await client.job(jobId); return status.providers.length === 3 && status.counts.done > 0 }, 60_000, 'all three providers at work')
-      await waitFor(async () => (await client.job(jobId)).payment!.txCount > 0, 120_000, 'a reservation')
+      await waitFor(async () => grid.providers.some(node => seen.get(node.name)!.some(event => event.type === 'payment.reserved')), 120_000, 'a provider to see a reservation on its line')
       // The reorg, and no block for a while: the reservations stay gone until a provider has seen it.
       assert.equal(await anvil.current.rpc('evm_revert', [snapshot]), true)
       await anvil.current.rpc('evm_setAutomine', [false])

@@ -1,5 +1,5 @@
 /**
- * One job in detail: counts, providers, escrow/owed/paid, every task's state (queued,
+ * One job in detail: counts, providers, budget/owed/paid, every task's state (queued,
  * running, validating, done, failed) and provider, downloads, and for image jobs the picture,
  * painted tile by tile as results arrive (for animations, the latest frame filling in).
  */
@@ -65,7 +65,7 @@ export class JobView {
     if (this.stopped) return
     this.payment = (await this.api.job(this.jobId)).payment
     this.renderSummary()
-    // An ended job's escrow is settled a moment later: follow it until it is.
+    // An ended job is settled a moment later: follow it until it is.
     if (this.payment?.state === 'open' && this.status?.job.state !== 'running') this.refreshPayment()
   }, PAYMENT_REFRESH_MS)
   private readonly summary = h('div')
