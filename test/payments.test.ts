@@ -11,6 +11,7 @@ import { parseEther } from 'viem'
 import { startLocalGrid } from '../src/devnet/index.ts'
 import { createLedgerClient, readBalances, readEscrowBalance, readLine } from '../src/ledger/index.ts'
 import { MAX_UNPAID_RESULTS } from '../src/net/index.ts'
+import { settlementMargin } from '../src/requester/index.ts'
 import { buildExamples } from '../scripts/build-examples.ts'
 import { primeRanges, primeTaskArgs } from '../examples/primes/primes.ts'
 import { isSettled, waitFor } from './helpers.ts'
@@ -69,12 +70,14 @@ test('a paid job: receipts per accepted result on payment lines, one settlement 
   assert.equal(status.paidWei, String(price * 80n))
   assert.ok(status.txCount > 1, 'reservations were made as results were accepted, before the settlement')
   const reader = createLedgerClient(grid.chain.info, new Uint8Array(32).fill(1))
-  // The settlement reserved each line ahead by what its provider earned: the next job needs no reservation.
+  // The settlement reserved each line ahead by what its provider earned and a margin: a next job
+  // like this one needs no reservation.
   let ahead = 0n
   for (const node of providers) {
     const line = await readLine(reader, grid.requester.address as Address, node.address as Address)
     const earned = price * BigInt(accepted.get(node.address.toLowerCase()) ?? 0)
-    assert.deepEqual([line.paid, line.reserved], [earned, earned * 2n], `${node.name}'s line: paid what it earned, and as much reserved ahead`)
+    const margin = price * BigInt(settlementMargin(accepted.get(node.address.toLowerCase()) ?? 0))
+    assert.deepEqual([line.paid, line.reserved], [earned, earned * 2n + margin], `${node.name}'s line: paid what it earned, and as much and a margin reserved ahead`)
     ahead += line.reserved - line.paid
   }
 

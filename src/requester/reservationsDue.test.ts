@@ -109,14 +109,15 @@ test('on payment lines, pay a line holds from an earlier job is used before anyt
   assert.deepEqual(lineReservationsDue(later, later, new Map(), PRICE, room), reservationsDue(later, new Map(), PRICE, room))
 })
 
-test('a settlement reserves each line ahead by what its provider earned in the job, within what the balance has free', async () => {
-  const { reservesAtSettlement } = await import('./reservationsDue.ts')
-  const earned = new Map([[a, results(30)], [b, results(10)]])
-  // a's line owes 50 (20 from earlier jobs) and holds 40; b's owes 10 and holds 25.
-  const owed = new Map([[a, results(50)], [b, results(10)]])
-  const reserved = new Map([[a, results(40)], [b, results(25)]])
-  assert.deepEqual(reservesAtSettlement(earned, owed, reserved, PRICE, results(1000)), new Map([[a, results(80)], [b, results(25)]]), 'a: owed and 30 ahead; b already holds 15 ahead of its 10')
-  // 10 drawn for a's settlement leaves 20 of 30 free: a's 30 wanted ahead become 20.
-  assert.deepEqual(reservesAtSettlement(earned, owed, reserved, PRICE, results(30)), new Map([[a, results(70)], [b, results(25)]]))
-  assert.deepEqual(reservesAtSettlement(earned, owed, reserved, PRICE, results(5)), new Map([[a, results(50)], [b, results(25)]]), 'nothing free: what is owed only')
+test('a settlement reserves each line ahead by what its provider earned in the job and a margin, within what the balance has free', async () => {
+  const { reservesAtSettlement, settlementMargin } = await import('./reservationsDue.ts')
+  assert.deepEqual([0, 8, 143, 571].map(settlementMargin), [0, 12, 51, 102], 'three standard deviations of the difference of two binomial counts')
+  const earned = new Map([[a, results(32)], [b, results(8)]])
+  // a's line owes 52 (20 from earlier jobs) and holds 40; b's owes 8 and already holds 40.
+  const owed = new Map([[a, results(52)], [b, results(8)]])
+  const reserved = new Map([[a, results(40)], [b, results(40)]])
+  assert.deepEqual(reservesAtSettlement(earned, owed, reserved, PRICE, results(1000)), new Map([[a, results(52 + 32 + 24)], [b, results(40)]]), 'a: owed, its 32 and a margin of 24 ahead; b already holds 32 ahead of its 8, more than 8 and 12')
+  // 12 drawn for a's settlement leaves 20 of 32 free: a gets 20 ahead.
+  assert.deepEqual(reservesAtSettlement(earned, owed, reserved, PRICE, results(32)), new Map([[a, results(72)], [b, results(40)]]))
+  assert.deepEqual(reservesAtSettlement(earned, owed, reserved, PRICE, results(5)), new Map([[a, results(52)], [b, results(40)]]), 'nothing free: what is owed only')
 })

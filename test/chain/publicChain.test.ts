@@ -193,9 +193,11 @@ test('a reorg removes the reservations mid-job: its providers count those result
   // The chain as it is before the job: its deposit and reservations come after this.
   const snapshot = await anvil.current.rpc('evm_snapshot')
   await paidJobSettlesExactly(chainJson, grid, {
-    tasks: 60,
-    // Tasks long enough that the job outlasts a provider's line check (every 3 s) after the reorg.
-    limit: 12_000_000_000,
+    // The first reservation comes once a provider is owed 16 results: enough tasks, long enough,
+    // that the job outlasts a provider's line check (every 3 s) after the reorg that follows it
+    // (with 60 tasks, the job sometimes ended first).
+    tasks: 150,
+    limit: 30_000_000_000,
     whileRunning: async jobId => {
       await waitFor(async () => { const status = await client.job(jobId); return status.providers.length === 3 && status.counts.done > 0 }, 60_000, 'all three providers at work')
       await waitFor(async () => grid.providers.some(node => seen.get(node.name)!.some(event => event.type === 'payment.reserved')), 120_000, 'a provider to see a reservation on its line')
