@@ -1,8 +1,9 @@
-import { announceRelease, depositToEscrow, onchainJobId, readBalances, readEscrowBalance, readLine, releaseLine, reserveLines, resultRoot, settleJob, signReceipt } from '../ledger/index.ts'
+import { depositToEscrow, onchainJobId, readBalances, readEscrowBalance, readLine, reserveLines, resultRoot, settleJob, signReceipt } from '../ledger/index.ts'
 import { depositDue } from './escrowTopUp.ts'
 import { lineReservationsDue, reservesAtSettlement } from './reservationsDue.ts'
 import { prepareStatements, transaction } from '../util/index.ts'
 import { LandedWatch } from './landedWatch.ts'
+import { releaseLines } from './releaseLines.ts'
 import { isSettled } from './settlement.ts'
 import type { EscrowRef, LineRelease, PaymentStatus, Settlement } from './settlement.ts'
 import { UnknownJobError } from './jobStore.ts'
@@ -238,27 +239,9 @@ export class EscrowSettlement implements Settlement {
       const jobId = String(row.job_id)
       if (this.isRunning(jobId)) for (const provider of this.countsOf(jobId).keys()) inUse.add(provider)
     }
-    const now = (await this.client.public.getBlock()).timestamp
-    const released: LineRelease[] = []
-    for (const provider of [...this.owedOnLines!.keys()].sort()) {
-      const line = await readLine({ ...this.client, confirmations: 0 }, this.client.account.address, provider as Address)
-      const held = line.reserved - line.paid
-      if (held === 0n && line.releaseAt === 0n) continue
-      const entry = { provider, heldWei: String(held) }
-      if (inUse.has(provider)) {
-        released.push({ ...entry, state: 'in-use', releaseAt: null })
-      } else if (line.releaseAt === 0n) {
-        await announceRelease(this.client, provider as Address)
-        const announced = await readLine({ ...this.client, confirmations: 0 }, this.client.account.address, provider as Address)
-        released.push({ ...entry, state: 'announced', releaseAt: Number(announced.releaseAt) })
-      } else if (line.releaseAt > now) {
-        released.push({ ...entry, state: 'waiting', releaseAt: Number(line.releaseAt) })
-      } else {
-        await releaseLine(this.client, provider as Address)
-        this.reserved.set(provider, line.paid)
-        released.push({ ...entry, state: 'released', releaseAt: null })
-      }
-    }
+    const released = await releaseLines(this.client, this.owedOnLines!.keys(), inUse)
+    // What a release took back is read from the chain again when next needed.
+    for (const line of released) if (line.state === 'released') this.reserved.delete(line.provider)
     return released
   }
 
