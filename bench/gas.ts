@@ -2,8 +2,8 @@
 // whose results come back in a random order from 3 providers working at paces 1:2:4, the gas of
 // conun's escrow (a job opens with no transaction when its budget is free in the requester's
 // standing balance, topped up by a deposit with a permit when it runs short; what providers are
-// owed is reserved on their payment lines as results are accepted, ahead within the default
-// budget's headroom; cumulative receipts are signed off chain; one settlement pays everyone and
+// owed is reserved on their payment lines as results are accepted, ahead within what of the job's
+// budget is not owed yet; cumulative receipts are signed off chain; one settlement pays everyone and
 // reserves each line ahead by what its provider earned, for the provider's next job) beside the naive way (one
 // ERC-20 transfer per task), both measured on the same dev chain in this run. The transactions are
 // the very ones a requester node sends (src/ledger), reserving and depositing when its own policies
@@ -66,7 +66,7 @@ try {
     rows.push({ tasks, ...conun, naive })
   }
 
-  console.log(`gas to pay 3 providers ${formatCon(PRICE)} per task (dev chain ${chain.info.chainId}), results coming back in a random order at paces ${PACES.join(':')}; a reservation once a provider is owed ${RESERVE_EVERY_RESULTS} results beyond its line's, ahead within a budget ${DEFAULT_HEADROOM} % above the cost (the default); the standing balance topped up by ${formatCon(DEFAULT_ESCROW_TOP_UP_WEI)} when short\n`)
+  console.log(`gas to pay 3 providers ${formatCon(PRICE)} per task (dev chain ${chain.info.chainId}), results coming back in a random order at paces ${PACES.join(':')}; a reservation once a provider is owed ${RESERVE_EVERY_RESULTS} results beyond its line's, ahead within the job's budget (${DEFAULT_HEADROOM} % above its cost by default); the standing balance topped up by ${formatCon(DEFAULT_ESCROW_TOP_UP_WEI)} when short\n`)
   console.log('a requester\'s first job with these providers (its payment lines are new):\n')
   console.log('| tasks | conun: deposit + reserve + settle (gas) | reservations | conun gas / task | of which paying providers (reserve + settle) | naive: a transfer per task (gas) | naive gas / task | conun cheaper by (all / paying only) |')
   console.log('|---:|---:|---:|---:|---:|---:|---:|---:|')
@@ -81,11 +81,9 @@ try {
   const naive = rows.at(-1)!.naive
   const perTask = (gas: number) => `${(gas / 1000).toFixed(1)} gas/task`
   console.log(`\nthe same requester's next jobs: a deposit of ${formatCon(series.deposited)} (the default top-up) funded ${series.jobs} jobs of 1,000 tasks, run here one after another, each settled for ${series.settle.toLocaleString('en')} gas with ${series.reservations.toFixed(1)} reservations (${series.reserve.toLocaleString('en')} gas) on average after the first; opening a job costs nothing; the next top-up cost ${series.topUp.toLocaleString('en')} gas`)
-  const atCost = await jobsOfOneDeposit(await newRequester(), addresses, 1000, 0)
-  console.log(`with the budget at the job's cost (nothing reserved ahead): ${atCost.reservations.toFixed(1)} reservations (${atCost.reserve.toLocaleString('en')} gas) a job after the first, against ${series.reservations.toFixed(1)}`)
   const claimer = await newRequester()
   await paidJob(claimer, addresses, 1000)
-  const claimed = await paidJob(claimer, addresses, 1000, DEFAULT_HEADROOM, providers)
+  const claimed = await paidJob(claimer, addresses, 1000, providers)
   console.log(`if providers claim themselves instead (each line reserved up to what it is owed, 3 claims of the last receipts, then a settlement that pays nothing more): ${claimed.settle.toLocaleString('en')} gas to pay a 1,000-task job on lines that exist, ${perTask(claimed.settle)}, against ${perTask(series.settle)}`)
 
   const deposit = series.topUp / series.jobs
@@ -119,9 +117,9 @@ async function ensureFree (requester: Requester, wei: bigint): Promise<{ gas: nu
  * a random order, reserving on the lines whenever the requester's policy says so; one settlement.
  * With `claimers`, each provider first claims its last receipt itself (counted in the settlement).
  */
-async function paidJob (requester: Requester, providers: readonly Address[], tasks: number, headroomPercent = DEFAULT_HEADROOM, claimers?: readonly LedgerClient[]): Promise<JobGas> {
+async function paidJob (requester: Requester, providers: readonly Address[], tasks: number, claimers?: readonly LedgerClient[]): Promise<JobGas> {
   const most = PRICE * BigInt(tasks)
-  const budget = most * BigInt(100 + headroomPercent) / 100n
+  const budget = most * BigInt(100 + DEFAULT_HEADROOM) / 100n
   const opened = await ensureFree(requester, budget)
   let deposit = opened.gas
   let reserve = 0
@@ -131,7 +129,7 @@ async function paidJob (requester: Requester, providers: readonly Address[], tas
   for (const [i, provider] of order.entries()) {
     earned.set(provider, (earned.get(provider) ?? 0n) + PRICE)
     requester.owed.set(provider, (requester.owed.get(provider) ?? 0n) + PRICE)
-    const due = lineReservationsDue(earned, requester.owed, requester.reserved, PRICE, { headroomWei: budget - most, remainingWei: most - PRICE * BigInt(i + 1) })
+    const due = lineReservationsDue(earned, requester.owed, requester.reserved, PRICE, { headroomWei: budget - PRICE * BigInt(i + 1), remainingWei: most - PRICE * BigInt(i + 1) })
     if (due.length === 0) continue
     deposit += (await ensureFree(requester, due.reduce((sum, { provider, amount }) => sum + amount - (requester.reserved.get(provider) ?? 0n), 0n))).gas
     reserve += Number((await reserveLines(requester.client, due)).gasUsed)
@@ -165,12 +163,12 @@ async function paidJob (requester: Requester, providers: readonly Address[], tas
  * Jobs of `tasks` run by a requester until its first deposit is spent, then one more, which tops
  * the balance up again: gas averaged over the jobs after the first (whose lines are new), and the top-up.
  */
-async function jobsOfOneDeposit (requester: Requester, providers: readonly Address[], tasks: number, headroomPercent = DEFAULT_HEADROOM) {
-  const first = await paidJob(requester, providers, tasks, headroomPercent)
-  const budget = PRICE * BigInt(tasks) * BigInt(100 + headroomPercent) / 100n
+async function jobsOfOneDeposit (requester: Requester, providers: readonly Address[], tasks: number) {
+  const first = await paidJob(requester, providers, tasks)
+  const budget = PRICE * BigInt(tasks) * BigInt(100 + DEFAULT_HEADROOM) / 100n
   const jobs = [first]
-  while (await readEscrowBalance(requester.client, requester.client.account.address) >= budget) jobs.push(await paidJob(requester, providers, tasks, headroomPercent))
-  const next = await paidJob(requester, providers, tasks, headroomPercent)
+  while (await readEscrowBalance(requester.client, requester.client.account.address) >= budget) jobs.push(await paidJob(requester, providers, tasks))
+  const next = await paidJob(requester, providers, tasks)
   const later = [...jobs.slice(1), next]
   const average = (pick: (job: JobGas) => number) => later.reduce((sum, job) => sum + pick(job), 0) / later.length
   return { jobs: jobs.length, deposited: first.deposited, topUp: next.deposit, settle: average(job => job.settle), reserve: average(job => job.reserve), reservations: average(job => job.reservations) }

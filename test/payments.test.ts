@@ -47,7 +47,7 @@ test('a paid job: receipts per accepted result on payment lines, one settlement 
   const before = new Map(await Promise.all([grid.requester, ...providers].map(async node => [node.address.toLowerCase(), await conOf(grid, node.address)] as const)))
 
   const ranges = primeRanges(400_000_000, 80)
-  // The budget at the cost: nothing is reserved ahead, so what was reserved is exactly what was owed.
+  // The budget at the cost: what is reserved ahead during the job is within what it still owes.
   const submitted = await client.submitJob({ name: 'paid primes', runtime: 'wasi', module: primesModule, tasks: ranges.map(range => ({ args: primeTaskArgs(range) })), price: PRICE, budget: '0.8' })
   const jobId = submitted.job.id
   const opened = await client.job(jobId)

@@ -286,7 +286,8 @@ export class EscrowSettlement implements Settlement {
     }
     const earnedNow = [...earned.values()].reduce((sum, amount) => sum + amount, 0n)
     const bound = terms.mostWei > earnedNow ? terms.mostWei : earnedNow
-    return lineReservationsDue(earned, owed, reserved, terms.priceWei, { headroomWei: BigInt(terms.ref.budgetWei) - bound, remainingWei: bound - earnedNow })
+    const budget = BigInt(terms.ref.budgetWei)
+    return lineReservationsDue(earned, owed, reserved, terms.priceWei, { headroomWei: budget > earnedNow ? budget - earnedNow : 0n, remainingWei: bound - earnedNow })
   }
 
   /** What the line to `provider` has reserved: read from the chain once (it may predate a restart), then kept. */

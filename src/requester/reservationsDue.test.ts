@@ -9,8 +9,9 @@ const results = (n: number) => PRICE * BigInt(n)
 
 /**
  * A job of `tasks` results, each accepted from the provider `pick` names, with the budget `extra`
- * results above its cost: reserving whenever the policy says so. Checks at every step what must
- * always hold, and returns the number of reservations and what stays reserved and unearned.
+ * results above its cost: reserving whenever the policy says so, ahead within what of the budget
+ * is not owed yet (as EscrowSettlement does). Checks at every step what must always hold, and
+ * returns the number of reservations and what stays reserved and unearned.
  */
 function run (tasks: number, extra: number, pick: (i: number) => Address | undefined) {
   const owed = new Map<Address, bigint>()
@@ -24,75 +25,69 @@ function run (tasks: number, extra: number, pick: (i: number) => Address | undef
     if (provider === undefined) continue
     owed.set(provider, (owed.get(provider) ?? 0n) + PRICE)
     accepted += PRICE
-    const due = reservationsDue(owed, reserved, PRICE, { headroomWei: budget - most, remainingWei: most - accepted })
+    const due = reservationsDue(owed, reserved, PRICE, { headroomWei: budget - accepted, remainingWei: most - accepted })
     if (due.length > 0) reservations++
     for (const { provider: p, amount } of due) {
       assert.ok(amount >= (reserved.get(p) ?? 0n), 'a reservation is never lowered')
       assert.equal(amount % PRICE, 0n, 'whole results')
       reserved.set(p, amount)
     }
-    const ahead = [...owed].reduce((sum, [p, amount]) => sum + ((reserved.get(p) ?? 0n) > amount ? (reserved.get(p) ?? 0n) - amount : 0n), 0n)
-    assert.ok(ahead <= budget - most, `step ${i}: ${ahead} reserved ahead, beyond the headroom`)
+    if (due.length > 0) {
+      const total = [...reserved].reduce((sum, [p, amount]) => sum + max(amount, owed.get(p) ?? 0n), 0n)
+      assert.ok(total <= budget, `step ${i}: ${total} reserved and owed, beyond the budget`)
+    }
     for (const [p, amount] of owed) assert.ok(amount - (reserved.get(p) ?? 0n) <= results(RESERVE_EVERY_RESULTS), `step ${i}: ${p} is more than ${RESERVE_EVERY_RESULTS} results behind`)
   }
   const unearned = [...reserved].reduce((sum, [p, amount]) => sum + (amount > (owed.get(p) ?? 0n) ? amount - (owed.get(p) ?? 0n) : 0n), 0n)
   return { reservations, unearned: Number(unearned / PRICE), owed, reserved, budget }
 }
 
+const max = (x: bigint, y: bigint) => x > y ? x : y
+
 test('without headroom nothing is reserved ahead: providers are brought up to what they are owed once one is 16 results behind', () => {
   const owed = new Map([[a, results(16)], [b, results(15)], [c, results(3)]])
   assert.deepEqual(reservationsDue(new Map([[a, results(15)], [b, results(15)]]), new Map(), PRICE), [], 'nobody 16 behind yet')
   assert.deepEqual(reservationsDue(owed, new Map([[c, results(3)]]), PRICE), [{ provider: a, amount: results(16) }, { provider: b, amount: results(15) }])
   assert.deepEqual(reservationsDue(owed, new Map(), 0n), [], 'a free job reserves nothing')
-  // Round robin over three providers, 1,000 results: a reservation every 16 results a provider is owed.
-  const job = run(1000, 0, i => [a, b, c][i % 3])
-  assert.equal(job.reservations, 21)
-  assert.equal(job.unearned, 0)
 })
 
-test('with headroom a provider is reserved ahead as much as it has earned, within a third of its share of the work left and the headroom', () => {
+test('with headroom a provider is reserved ahead as much as it has earned, within its share of the work left and the headroom', () => {
   const owed = new Map([[a, results(16)], [b, results(4)]])
   // 100 results of headroom, 1,000 left: a gets 16 ahead (what it earned), b its minimum of 16.
   assert.deepEqual(reservationsDue(owed, new Map(), PRICE, { headroomWei: results(100), remainingWei: results(1000) }), [{ provider: a, amount: results(32) }, { provider: b, amount: results(20) }])
   // 10 results of headroom are split between them.
   assert.deepEqual(reservationsDue(owed, new Map(), PRICE, { headroomWei: results(10), remainingWei: results(1000) }), [{ provider: a, amount: results(21) }, { provider: b, amount: results(9) }])
-  // 30 results left, a has 80 % of the results so far: a third of its 24, 8, at most ahead for a, 2 for b.
-  assert.deepEqual(reservationsDue(owed, new Map(), PRICE, { headroomWei: results(100), remainingWei: results(30) }), [{ provider: a, amount: results(24) }, { provider: b, amount: results(6) }])
+  // 10 results left, a has 80 % of the results so far: its share, 8, at most ahead for a, 2 for b.
+  assert.deepEqual(reservationsDue(owed, new Map(), PRICE, { headroomWei: results(100), remainingWei: results(10) }), [{ provider: a, amount: results(24) }, { provider: b, amount: results(6) }])
   // a is 16 behind; b holds 10 ahead of the 30 of headroom. a gets half of the 20 left, and b, in
   // the same transaction, the rest with its own 10: 30 ahead in all.
   assert.deepEqual(reservationsDue(new Map([[a, results(40)], [b, results(20)]]), new Map([[a, results(24)], [b, results(30)]]), PRICE, { headroomWei: results(30), remainingWei: results(1000) }), [{ provider: a, amount: results(50) }, { provider: b, amount: results(40) }])
 })
 
-test('10 % of headroom: a third of the reservations for 1,000 results over three providers, and seldom anything left unearned at the end', () => {
-  const even = run(1000, 100, i => [a, b, c][i % 3])
-  assert.ok(even.reservations <= 8, `${even.reservations} reservations`)
-  assert.equal(even.unearned, 0)
-  // Providers at 1×, 2× and 4× the pace, results in a random order: still far fewer reservations.
+test('ahead within the budget: few reservations for 1,000 results over three providers, and for large jobs, and nothing locked beyond the budget', () => {
+  // Round robin, the budget at the cost: the budget not yet owed is room enough.
+  assert.ok(run(1000, 0, i => [a, b, c][i % 3]).reservations <= 8)
+  // Providers at 1×, 2× and 4× the pace, results in a random order, 10 % above the cost.
   let seed = 7
   const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31
   const pick = () => { const x = random() * 7; return x < 1 ? a : x < 3 ? b : c }
-  const uneven = run(1000, 100, pick)
-  const baseline = (seed = 7, run(1000, 0, pick))
-  assert.ok(uneven.reservations * 2 < baseline.reservations, `${uneven.reservations} reservations against ${baseline.reservations}`)
-  // A job that ends with pay reserved and unearned settles as refund-pending (shares written, a refund
-  // a day later): with a third of a provider's share of the work left as its most ahead, few do.
   const jobs = Array.from({ length: 200 }, () => run(1000, 100, pick))
-  const pending = jobs.filter(job => job.unearned > 0).length
-  assert.ok(pending <= 10, `${pending} of 200 jobs end with pay reserved and unearned`)
-  // And a large job needs few: reserving ahead a provider's whole share took 223 on average here.
+  const average = jobs.reduce((sum, job) => sum + job.reservations, 0) / jobs.length
+  // Replayed the way escrow version 4 reserved (a third of a provider's share, within the budget
+  // beyond the cost), the same jobs took 14.0 on average.
+  assert.ok(average <= 7, `${average} reservations a job on average`)
+  // A large job needs few: 51 that way.
   const large = run(100_000, 10_000, pick)
-  assert.ok(large.reservations <= 60, `${large.reservations} reservations for 100,000 results`)
+  assert.ok(large.reservations <= 20, `${large.reservations} reservations for 100,000 results`)
 })
 
-test('a provider that stops half way leaves the job enough to reserve and settle the rest within the budget', () => {
+test('a provider that stops half way keeps pay reserved ahead on its line, and the job still reserves and settles the rest', () => {
   // a stops after 500 results of the job; b and c do its share from then on.
   const job = run(1000, 100, i => i < 500 ? [a, b, c][i % 3] : [b, c][i % 2])
-  const settlement = [...new Set([...job.owed.keys(), ...job.reserved.keys()])].reduce((sum, p) => {
-    const [o, r] = [job.owed.get(p) ?? 0n, job.reserved.get(p) ?? 0n]
-    return sum + (o > r ? o : r)
-  }, 0n)
-  assert.ok(settlement <= job.budget, 'what the settlement must pay and leave reserved fits the budget')
-  assert.ok(job.unearned > 0, 'the provider that stopped holds some of the headroom')
+  assert.ok(job.unearned > 0, 'the provider that stopped holds pay it did not earn: the requester\'s, on its line until its next job or a release')
+  // No provider is reserved more ahead than it has earned: a stopped after its 167th result.
+  assert.ok(job.unearned <= 167, `${job.unearned} results reserved and unearned`)
+  for (const p of [b, c]) assert.ok((job.owed.get(p) ?? 0n) - (job.reserved.get(p) ?? 0n) < results(RESERVE_EVERY_RESULTS), `${p} ends within ${RESERVE_EVERY_RESULTS} results of its reservation: the settlement draws little`)
 })
 
 test('on payment lines, pay a line holds from an earlier job is used before anything more is reserved, and amounts are the lines\' totals', async () => {

@@ -98,7 +98,7 @@ async function paidJobSettlesExactly (chainJson: string, grid: { requester: Grid
   const before = new Map(await Promise.all(grid.providers.map(async node => [node.name, await conOf(node)] as const)))
   const requesterBefore = await requesterCon()
   const client = grid.requester.client
-  // The budget at the cost: nothing is reserved ahead during the job.
+  // The budget at the cost: the smallest a job may have.
   const budget = formatEther(parseEther(PRICE) * BigInt(job.tasks))
   const submitted = await client.submitJob({ name: 'paid primes on anvil', runtime: 'wasi', module: primes!, tasks: primeRanges(job.limit, job.tasks).map(range => ({ args: primeTaskArgs(range) })), price: PRICE, budget })
   await job.whileRunning?.(submitted.job.id)
