@@ -7,6 +7,7 @@ import { request as httpRequest } from 'node:http'
 import { connect } from 'node:net'
 import { join } from 'node:path'
 import WebSocket from 'ws'
+import { escrowDeployment } from '../src/ledger/index.ts'
 import { defaultNodeConfig, startNode } from '../src/node/index.ts'
 import { tempDir, waitFor } from './helpers.ts'
 
@@ -139,7 +140,7 @@ test('a tab reads conun\'s contracts through the node with the provide token, an
     return { status: response.status, json: await response.json() as { id?: unknown, result?: string, error?: { message?: string, code?: string | number } } }
   }
   const { chain } = await (await fetch(`${node.api.url}/v1/provide`, { headers: { authorization: `Bearer ${provideToken}` } })).json() as { chain: { token: string, escrow: string } }
-  assert.deepEqual(chain, { token: node.ledger.info.token, escrow: node.ledger.info.escrow, deploymentBlock: String(node.ledger.info.deploymentBlock), confirmations: node.ledger.confirmations })
+  assert.deepEqual(chain, { token: node.ledger.info.token, escrow: node.ledger.info.escrow, deploymentBlock: String(node.ledger.info.deploymentBlock), deployment: await escrowDeployment(node.ledger), confirmations: node.ledger.confirmations })
 
   assert.deepEqual((await rpc({ jsonrpc: '2.0', id: 1, method: 'eth_chainId' })).json, { jsonrpc: '2.0', id: 1, result: `0x${node.ledger.info.chainId.toString(16)}` })
   assert.match((await rpc({ jsonrpc: '2.0', id: 'head', method: 'eth_blockNumber', params: [] })).json.result ?? '', /^0x[0-9a-f]+$/)

@@ -1,14 +1,14 @@
 // A requester's standing balance in the escrow as the node keeps it (EscrowSettlement on a real dev
 // chain and a real SQLite job store): a paid job needs its budget free there, jobs submitted at
-// once deposit only once when it is short, and a wallet that cannot cover a job is refused before
-// any transaction.
+// once deposit only once when it is short, a wallet that cannot cover a job is refused before any
+// transaction, and jobs of an escrow deployment that is gone are marked so.
 import { randomBytes } from 'node:crypto'
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { keccak256, parseEther, toHex } from 'viem'
 import { nodeKeyFromSecret } from '../src/identity/index.ts'
-import { createLedgerClient, fundFromFaucet, LedgerError, onchainJobId, readBalances, readEscrowBalance, startDevChain, transferCon } from '../src/ledger/index.ts'
+import { createLedgerClient, escrowDeployment, fundFromFaucet, LedgerError, onchainJobId, readBalances, readEscrowBalance, startDevChain, transferCon } from '../src/ledger/index.ts'
 import { EscrowSettlement, JobStore } from '../src/requester/index.ts'
 import { EventHub, openDatabase } from '../src/util/index.ts'
 import { tempDir } from './helpers.ts'
@@ -25,7 +25,7 @@ test('jobs submitted at once draw on one top-up; a wallet short of a job\'s budg
   const events = new EventHub<RequesterEvent>()
   const deposits: Array<Extract<RequesterEvent, { type: 'escrow.deposited' }>> = []
   events.on(event => { if (event.type === 'escrow.deposited') deposits.push(event) })
-  const settlement = new EscrowSettlement({ client, key, db, store: new JobStore(db), events, topUpWei: parseEther('100') })
+  const settlement = new EscrowSettlement({ client, key, db, store: new JobStore(db), events, topUpWei: parseEther('100'), deployment: await escrowDeployment(client) })
   const job = (id: string, budget: string) => ({ id, specHash: keccak256(toHex(id)), priceWei: String(parseEther('1')), budgetWei: String(parseEther(budget)) })
 
   // Each fits in one 100 CON top-up, which the first makes and the others find.
@@ -47,4 +47,11 @@ test('jobs submitted at once draw on one top-up; a wallet short of a job\'s budg
   assert.equal(deposits.length, 1)
   await settlement.openJob(job('f', '103'))
   assert.deepEqual(deposits.map(deposit => deposit.amountWei), [String(parseEther('100')), String(parseEther('5'))])
+
+  // The same database on an escrow deployed afresh (a dev chain started again): its jobs can no
+  // longer be settled there, and they are said to be so instead of waiting for ever.
+  const afresh = new EscrowSettlement({ client, key, db, store: new JobStore(db), events, topUpWei: parseEther('100'), deployment: `0x${'ab'.repeat(32)}` })
+  const status = await afresh.status('b')
+  assert.equal(status?.state, 'finalize-failed')
+  assert.match(status?.error ?? '', /escrow deployment that was to pay it is gone/)
 })

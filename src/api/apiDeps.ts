@@ -18,6 +18,8 @@ export interface ApiDeps {
   readonly chainId: number
   /** The node's chain client (its account is the node key). */
   readonly ledger: LedgerClient
+  /** Which deployment of the escrow the node pays and is paid through (see escrowDeployment). */
+  readonly escrowDeployment: string
   /** Whether the chain answers, as last checked. */
   readonly chainHealth: () => ChainHealth
   /** Receipts held and claims made, when the node provides. */

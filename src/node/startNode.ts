@@ -29,7 +29,7 @@ import type { Requester, Settlement } from '../requester/index.ts'
 import type { Runtime, WebGpuRuntime } from '../runtime/index.ts'
 import type { Storage } from '../storage/index.ts'
 import type { NodeInfoFile } from '../sdk/index.ts'
-import { claimPayment, resumeTransactions, watchChain } from '../ledger/index.ts'
+import { claimPayment, escrowDeployment, resumeTransactions, watchChain } from '../ledger/index.ts'
 import type { LedgerClient } from '../ledger/index.ts'
 import type { Libp2p } from '@libp2p/interface'
 
@@ -74,6 +74,7 @@ export async function startNode (config: NodeConfig, passphrase: string, options
   })
   // Transactions a previous run left in flight go out again before this one sends anything.
   await resumeTransactions(chain.client)
+  const deployment = await escrowDeployment(chain.client)
   const chainWatch = watchChain(chain.client)
   const plan = planNetwork(config)
   let reachability = (): Reachability => reachabilityOf([], plan.mode, plan.publicAddrs.length > 0)
@@ -109,7 +110,7 @@ export async function startNode (config: NodeConfig, passphrase: string, options
     payments = new ProviderPayments({
       chain: chain.client,
       payout: key.address,
-      receipts: new SqliteReceiptBook(db, chain.client.info),
+      receipts: new SqliteReceiptBook(db, { ...chain.client.info, deployment }),
       claim: claim => claimPayment(chain.client, claim),
       events,
       policy: {
@@ -167,7 +168,7 @@ export async function startNode (config: NodeConfig, passphrase: string, options
     offers,
     openLink: libp2pLinks(host, key, config.chainId, { allowPrivate: plan.mode === 'lan', addrsOf: peerId => offers.get(peerId)?.body.addrs ?? [] }),
     settlement: events => {
-      const escrow = new EscrowSettlement({ client: chain.client, key, db, store: jobStore, events, topUpWei: BigInt(config.escrowTopUpWei) })
+      const escrow = new EscrowSettlement({ client: chain.client, key, db, store: jobStore, events, topUpWei: BigInt(config.escrowTopUpWei), deployment })
       return options.settlement?.(escrow) ?? escrow
     },
     config: config.scheduler,
@@ -181,7 +182,7 @@ export async function startNode (config: NodeConfig, passphrase: string, options
 
   const token = await loadOrCreateToken(join(dataDir, 'api-token'))
   const provideToken = await loadOrCreateToken(join(dataDir, 'provide-token'))
-  const api = await createApi({ host: config.apiHost, port: config.apiPort, token, provideToken, node: { key, host, storage, offers, requester, provider, chainId: config.chainId, ledger: chain.client, chainHealth: chainWatch.status, payments, reachability } })
+  const api = await createApi({ host: config.apiHost, port: config.apiPort, token, provideToken, node: { key, host, storage, offers, requester, provider, chainId: config.chainId, ledger: chain.client, escrowDeployment: deployment, chainHealth: chainWatch.status, payments, reachability } })
   const info: NodeInfoFile = {
     apiUrl: api.url,
     peerId: key.peerId.toString(),

@@ -12,7 +12,7 @@ export type ProviderEvent =
   | { type: 'payment.claimed', jobId: string, cumulativeWei: string }
   /** A requester's tasks wait: too many results it was given are not yet paid for sure (see MAX_UNPAID_RESULTS). */
   | { type: 'payment.awaited', jobId: string, requester: string, unpaidResults: number }
-  /** A requester left its own receipt unpaid beyond what its line reserved, long after its sessions ended: proof of a cheating requester. */
+  /** A requester announced it takes its line back while its own receipt is not paid in full: proof of a cheating requester. */
   | { type: 'payment.short', jobId: string, requester: string, owedWei: string, paidWei: string }
   /**
    * A requester this provider works for announced that it takes back what its payment line here

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 import { keccak256, parseEther, toHex } from 'viem'
 import { generateNodeKey } from '../identity/index.ts'
-import { announceRelease, createLedgerClient, depositToEscrow, fundFromFaucet, onchainJobId, reserveLines, signReceipt, startDevChain } from '../ledger/index.ts'
+import { announceRelease, createLedgerClient, depositToEscrow, escrowDeployment, fundFromFaucet, onchainJobId, reserveLines, signReceipt, startDevChain } from '../ledger/index.ts'
 import { MAX_UNPAID_RESULTS } from '../net/index.ts'
 import { EventHub, openDatabase } from '../util/index.ts'
 import { ProviderPayments } from './providerPayments.ts'
@@ -22,6 +22,7 @@ let chain: DevChain
 let requesterKey: NodeKey
 let requester: LedgerClient
 let providerKey: NodeKey
+let deployment: string
 
 before(async () => {
   chain = await startDevChain()
@@ -30,6 +31,7 @@ before(async () => {
   requester = createLedgerClient(chain.info, requesterKey.secret)
   await fundFromFaucet(chain.info, requesterKey.address)
   await depositToEscrow(requester, PRICE * 100n)
+  deployment = await escrowDeployment(requester)
 })
 after(async () => { await chain.close() })
 
@@ -74,7 +76,7 @@ function providerPayments (events: EventHub<ProviderEvent>): ProviderPayments {
   return new ProviderPayments({
     chain: createLedgerClient(chain.info, providerKey.secret),
     payout: providerKey.address,
-    receipts: new SqliteReceiptBook(openDatabase(':memory:'), chain.info),
+    receipts: new SqliteReceiptBook(openDatabase(':memory:'), { ...chain.info, deployment }),
     events,
     policy: { priceWei: PRICE, claimThresholdWei: parseEther('1000'), claimDelayMs: 60_000, cores: CORES },
   })
@@ -129,6 +131,29 @@ test('a requester that announced it takes its line back is refused, and one with
     // A reservation withdraws the announcement.
     await reserveLines(requester, [{ provider: providerKey.address, amount: PRICE * 10n }])
     assert.equal((await payments.admit(proposal, requesterKey.peerId)).accept, true)
+  } finally {
+    payments.stop()
+  }
+})
+
+test('a requester that announces it takes its line back while a receipt is not paid in full is reported, with the receipt as proof', async () => {
+  const events = new EventHub<ProviderEvent>()
+  const seen: ProviderEvent[] = []
+  events.on(event => seen.push(event))
+  const payments = providerPayments(events)
+  payments.start()
+  try {
+    const proposal = await paidJob('released')
+    assert.equal((await payments.admit(proposal, requesterKey.peerId)).accept, true)
+    // The line holds what the first test reserved and more; the receipt says more than it holds.
+    payments.accept(receiptFor(proposal, 1000n), proposal, requesterKey.peerId)
+    await announceRelease(requester, providerKey.address)
+    const deadline = Date.now() + 10_000
+    while (!seen.some(event => event.type === 'payment.short') && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 100))
+    assert.ok(seen.some(event => event.type === 'payment.line-released'), 'the release is reported, so the agent ends the requester\'s sessions')
+    const short = seen.find(event => event.type === 'payment.short')
+    assert.deepEqual(short && { requester: short.requester.toLowerCase(), owedWei: short.owedWei }, { requester: requesterKey.address.toLowerCase(), owedWei: String(PRICE * 1000n) })
+    assert.equal(payments.receipts()[0]?.state, 'short')
   } finally {
     payments.stop()
   }

@@ -19,7 +19,7 @@ const RESERVATION_POLL_MS = 500
  */
 const LINE_CHECK_MS = 3_000
 
-/** A requester that has not paid in full this many tries after its sessions ended is taken as paying short. */
+/** Tries, backing off from the claim delay, to see a requester's receipt paid after its session ended. */
 const SETTLE_TRIES = 6
 
 export interface PaymentPolicy {
@@ -318,24 +318,18 @@ export class ProviderPayments {
 
   /**
    * Checks after the claim delay that the requester's best receipt is paid, claiming what the line
-   * covers; tries again later, backing off, while it is not paid in full, and after the last try
-   * takes the requester as paying short.
+   * covers; tries again later, backing off, while it is not paid in full (the requester settles when
+   * its job ends, which may be long after this provider's session). What is still open after the
+   * last try is tried again at the next start.
    */
   private settleLater (requester: Address, attempt = 0): void {
     if (this.stopped) return
     const timer = setTimeout(() => {
       this.timers.delete(timer)
-      this.settle(requester).then(onChain => {
-        const held = this.book.held(requester)
-        if (held === undefined || held.state !== 'open') return
-        if (attempt + 1 < SETTLE_TRIES) return this.settleLater(requester, attempt + 1)
-        // The requester's word beyond its reservation was not kept.
-        this.book.paid(requester, onChain.paid, 'short')
-        this.events.emit({ type: 'payment.short', jobId: held.jobId, requester, owedWei: String(held.cumulativeWei), paidWei: String(onChain.paid) })
-      }, () => {
-        // Chain unreachable or busy: try again later, backing off.
-        if (attempt + 1 < SETTLE_TRIES) this.settleLater(requester, attempt + 1)
-      })
+      const again = () => { if (attempt + 1 < SETTLE_TRIES) this.settleLater(requester, attempt + 1) }
+      this.settle(requester).then(() => {
+        if (this.book.held(requester)?.state === 'open') again()
+      }, again)
     }, this.policy.claimDelayMs * 2 ** attempt)
     unrefTimer(timer)
     this.timers.add(timer)
@@ -366,7 +360,11 @@ export class ProviderPayments {
         }
         onChain = await read()
       }
-      this.book.paid(requester, onChain.paid, onChain.paid >= held.cumulativeWei ? 'settled' : 'open')
+      const paidInFull = onChain.paid >= held.cumulativeWei
+      // A requester that takes its line back while it owes more than the line paid: its own receipt is the proof.
+      const short = !paidInFull && onChain.releaseAt !== 0n
+      this.book.paid(requester, onChain.paid, paidInFull ? 'settled' : short ? 'short' : 'open')
+      if (short) this.events.emit({ type: 'payment.short', jobId: held.jobId, requester, owedWei: String(held.cumulativeWei), paidWei: String(onChain.paid) })
       return onChain
     })().finally(() => this.settling.delete(key))
     this.settling.set(key, settling)

@@ -7,7 +7,7 @@ export interface HeldReceipt {
   readonly jobId: string
   readonly cumulativeWei: bigint
   readonly paidWei: bigint
-  /** open: not yet paid in full; settled: paid in full; short: the requester left it unpaid, beyond what its line reserved. */
+  /** open: not yet paid in full; settled: paid in full; short: the requester took its line back without paying it in full. */
   readonly state: 'open' | 'settled' | 'short'
 }
 

@@ -17,12 +17,14 @@ import type { EventHub, PreparedStatements } from '../util/index.ts'
 import type { DatabaseSync } from 'node:sqlite'
 import type { Address, Hex } from 'viem'
 
-// onchain_id holds the job's id in the escrow's JobSettled event (see onchainJobId).
+// onchain_id holds the job's id in the escrow's JobSettled event (see onchainJobId); deployment,
+// which deployment of the escrow paid it (see escrowDeployment).
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS escrows (
   job_id TEXT PRIMARY KEY,
   onchain_id TEXT NOT NULL,
   escrow TEXT NOT NULL,
+  deployment TEXT NOT NULL DEFAULT '',
   price_wei TEXT NOT NULL,
   budget_wei TEXT NOT NULL,
   state TEXT NOT NULL,
@@ -49,10 +51,12 @@ interface PaidTerms {
 }
 
 const STATEMENTS = {
-  insert: 'INSERT INTO escrows (job_id, onchain_id, escrow, price_wei, budget_wei, state) VALUES (?, ?, ?, ?, ?, \'open\')',
+  insert: 'INSERT INTO escrows (job_id, onchain_id, escrow, deployment, price_wei, budget_wei, state) VALUES (?, ?, ?, ?, ?, ?, \'open\')',
   get: 'SELECT * FROM escrows WHERE job_id = ?',
-  paidJobs: 'SELECT job_id FROM escrows',
-  unsettled: 'SELECT job_id FROM escrows WHERE state != \'finalized\'',
+  paidJobs: 'SELECT job_id FROM escrows WHERE deployment = ?',
+  unsettled: 'SELECT job_id FROM escrows WHERE deployment = ? AND state != \'finalized\'',
+  /** Jobs of an escrow deployment that is gone (a dev chain started afresh): they can no longer be settled. */
+  orphaned: 'UPDATE escrows SET state = \'finalize-failed\', error = ? WHERE deployment != ? AND state != \'finalized\'',
   finalized: 'UPDATE escrows SET state = \'finalized\', paid_wei = ?, gas_used = CAST(CAST(gas_used AS INTEGER) + ? AS TEXT), tx_count = tx_count + ?, error = NULL WHERE job_id = ?',
   spent: 'UPDATE escrows SET gas_used = CAST(CAST(gas_used AS INTEGER) + ? AS TEXT), tx_count = tx_count + 1 WHERE job_id = ?',
   failed: 'UPDATE escrows SET state = \'finalize-failed\', error = ? WHERE job_id = ?',
@@ -94,18 +98,26 @@ export class EscrowSettlement implements Settlement {
   private reserving: Promise<void> | undefined
   private readonly reserveAgain = new Set<string>()
   private readonly topUpWei: bigint
+  /** The escrow deployment this node pays through now (see escrowDeployment): lines are counted within it. */
+  private readonly deployment: string
   /** Deposits one after another, so that two jobs never both see the balance short and both deposit. */
   private depositing: Promise<unknown> = Promise.resolve()
 
-  constructor (init: { client: LedgerClient, key: NodeKey, db: DatabaseSync, store: JobStore, events: EventHub<RequesterEvent>, topUpWei: bigint }) {
+  constructor (init: { client: LedgerClient, key: NodeKey, db: DatabaseSync, store: JobStore, events: EventHub<RequesterEvent>, topUpWei: bigint, deployment: string }) {
     this.client = init.client
+    this.deployment = init.deployment
     this.topUpWei = init.topUpWei
     this.key = init.key
     this.store = init.store
     this.events = init.events
     this.db = init.db
     init.db.exec(SCHEMA)
+    // A database from before payment lines has no deployment column: its jobs belong to none.
+    if (init.db.prepare('SELECT 1 FROM pragma_table_info(\'escrows\') WHERE name = \'deployment\'').get() === undefined) {
+      init.db.exec('ALTER TABLE escrows ADD COLUMN deployment TEXT NOT NULL DEFAULT \'\'')
+    }
     this.statements = prepareStatements(init.db, STATEMENTS)
+    this.statements.orphaned.run('the escrow deployment that was to pay it is gone (a dev chain that started afresh, or an escrow before payment lines)', init.deployment)
     this.settlements = new LandedWatch({
       client: init.client,
       db: init.db,
@@ -135,7 +147,7 @@ export class EscrowSettlement implements Settlement {
     if (BigInt(job.priceWei) === 0n) return null
     await this.ensureFree(BigInt(job.budgetWei), job.id)
     const ref = { address: this.client.info.escrow, jobKey: onchainJobId(this.client.account.address, job.id), budgetWei: job.budgetWei }
-    this.statements.insert.run(job.id, ref.jobKey, ref.address, job.priceWei, job.budgetWei)
+    this.statements.insert.run(job.id, ref.jobKey, ref.address, this.deployment, job.priceWei, job.budgetWei)
     return ref
   }
 
@@ -217,7 +229,7 @@ export class EscrowSettlement implements Settlement {
   }
 
   resume (jobs: (jobId: string) => JobRecord): void {
-    for (const row of this.statements.unsettled.all()) {
+    for (const row of this.statements.unsettled.all(this.deployment)) {
       const jobId = String(row.job_id)
       let job: JobRecord | undefined
       try {
@@ -235,7 +247,7 @@ export class EscrowSettlement implements Settlement {
   async releaseLines (): Promise<LineRelease[]> {
     this.lineOwed('')
     const inUse = new Set<string>()
-    for (const row of this.statements.unsettled.all()) {
+    for (const row of this.statements.unsettled.all(this.deployment)) {
       const jobId = String(row.job_id)
       if (this.isRunning(jobId)) for (const provider of this.countsOf(jobId).keys()) inUse.add(provider)
     }
@@ -396,7 +408,7 @@ export class EscrowSettlement implements Settlement {
   private lineOwed (provider: string): bigint {
     if (this.owedOnLines === undefined) {
       this.owedOnLines = new Map()
-      for (const row of this.statements.paidJobs.all()) {
+      for (const row of this.statements.paidJobs.all(this.deployment)) {
         const jobId = String(row.job_id)
         const loaded = this.accepted.get(jobId)
         // A job whose counts load now adds them itself (countsOf).

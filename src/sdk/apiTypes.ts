@@ -31,7 +31,7 @@ export interface ProvideSummary {
    * conun's contracts on that chain, readable through POST /v1/provide/chain; logs from the escrow's
    * deployment block (decimal) on; a state counts once `confirmations` blocks are on top of it.
    */
-  readonly chain: { readonly token: `0x${string}`, readonly escrow: `0x${string}`, readonly deploymentBlock: string, readonly confirmations: number }
+  readonly chain: { readonly token: `0x${string}`, readonly escrow: `0x${string}`, readonly deploymentBlock: string, readonly deployment: string, readonly confirmations: number }
 }
 
 export interface PeerSummary {

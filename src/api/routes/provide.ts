@@ -16,7 +16,7 @@ export function provideRoutes (app: FastifyInstance, node: ApiDeps, provideToken
     chainId: node.chainId,
     // The contracts a tab reads through POST /v1/provide/chain to see what it is owed and paid, from
     // the escrow's deployment block on, as deep in the chain as this node counts a state settled.
-    chain: { token: node.ledger.info.token, escrow: node.ledger.info.escrow, deploymentBlock: String(node.ledger.info.deploymentBlock), confirmations: node.ledger.confirmations },
+    chain: { token: node.ledger.info.token, escrow: node.ledger.info.escrow, deploymentBlock: String(node.ledger.info.deploymentBlock), deployment: node.escrowDeployment, confirmations: node.ledger.confirmations },
     multiaddrs: node.host.getMultiaddrs().map(addr => addr.toString()).filter(addr => WEBSOCKET_ADDR.test(addr)),
   }))
 

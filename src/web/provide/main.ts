@@ -58,7 +58,7 @@ async function run (api: NodeApi, token: string): Promise<void> {
   const pricePerTaskWei = '0'
   const chain = tabChainReader(node, token)
   let payout: Address = keptPayoutAddress() ?? key.address
-  let receipts = new TabReceiptBook(chain.info, payout)
+  let receipts = new TabReceiptBook({ ...chain.info, deployment: node.chain.deployment }, payout)
   fill(byId('who'), `${key.peerId.toString()} · ${key.address}`)
   fill(byId('peer'), key.peerId.toString())
   fill(byId('address'), key.address)
@@ -139,7 +139,7 @@ async function run (api: NodeApi, token: string): Promise<void> {
   // A new payout address goes in the offer: the tab joins again, and requesters pay it from then on.
   setUpPayout(payout, key.address, address => {
     payout = address
-    receipts = new TabReceiptBook(chain.info, payout)
+    receipts = new TabReceiptBook({ ...chain.info, deployment: node.chain.deployment }, payout)
     restart()
   })
 

@@ -1,7 +1,7 @@
 /**
  * A tab's receipts, kept with its session key in sessionStorage: they outlive the tab's pauses and
- * reloads (each start of the provider reads them), one book per escrow and payout address, one
- * receipt per requester (its payment line).
+ * reloads (each start of the provider reads them), one book per escrow deployment and payout
+ * address (see escrowDeployment), one receipt per requester (its payment line).
  */
 import type { HeldReceipt, ReceiptBook } from '../../provider/index.ts'
 import type { Address, Hex } from 'viem'
@@ -22,8 +22,8 @@ export class TabReceiptBook implements ReceiptBook {
   /** By requester address, in lower case. */
   private readonly receipts: Map<string, StoredReceipt>
 
-  constructor (chain: { chainId: number, escrow: Address }, payout: Address) {
-    this.key = `conun.receipts.${chain.chainId}.${chain.escrow.toLowerCase()}.${payout.toLowerCase()}`
+  constructor (chain: { chainId: number, escrow: Address, deployment: string }, payout: Address) {
+    this.key = `conun.receipts.${chain.chainId}.${chain.escrow.toLowerCase()}.${chain.deployment.toLowerCase()}.${payout.toLowerCase()}`
     const kept = JSON.parse(sessionStorage.getItem(this.key) ?? '[]') as StoredReceipt[]
     this.receipts = new Map(kept.map(receipt => [receipt.requester.toLowerCase(), receipt]))
   }
