@@ -8,14 +8,15 @@ import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { parseEther } from 'viem'
-import { startLocalGrid } from '../src/devnet/index.ts'
-import { createLedgerClient, readBalances, readEscrowBalance, readLine } from '../src/ledger/index.ts'
+import { startLocalGrid, startNodeProcess, stopNode } from '../src/devnet/index.ts'
+import { createLedgerClient, fundFromFaucet, readBalances, readEscrowBalance, readLine, startDevChain } from '../src/ledger/index.ts'
 import { MAX_UNPAID_RESULTS } from '../src/net/index.ts'
 import { settlementMargin } from '../src/requester/index.ts'
 import { buildExamples } from '../scripts/build-examples.ts'
 import { primeRanges, primeTaskArgs } from '../examples/primes/primes.ts'
-import { isSettled, waitFor } from './helpers.ts'
-import type { LocalGrid } from '../src/devnet/index.ts'
+import { isSettled, tempDir, waitFor } from './helpers.ts'
+import type { DevChain } from '../src/ledger/index.ts'
+import type { GridNode, LocalGrid } from '../src/devnet/index.ts'
 import type { NodeEvent } from '../src/sdk/index.ts'
 import type { Address } from 'viem'
 
@@ -233,4 +234,53 @@ test('a paid job that was never stored (the requester died in between) is done a
   }
   assert.deepEqual({ ...row() }, { state: 'finalized', paid_wei: '0' }, 'the orphan is done with nothing paid')
   assert.equal(await readEscrowBalance(reader, requester.address as Address), free, 'nothing was locked for it, and nothing moved')
+})
+
+test('nodes started again on a fresh dev chain with their data dirs pay the next job exactly, and an old job that was not settled says its chain is gone', async (t) => {
+  const primesModule = (await buildExamples()).find(path => path.endsWith('primes.wasm'))!
+  const root = await tempDir('fresh-chain')
+  const nodes: GridNode[] = []
+  const chains: DevChain[] = []
+  t.after(async () => {
+    await Promise.all(nodes.map(stopNode))
+    for (const chain of chains) await chain.close()
+  })
+  // A requester and a provider on a dev chain, on data dirs that outlive it.
+  const grid = async () => {
+    const chain = await startDevChain()
+    chains.push(chain)
+    const flags = ['--rpc', chain.info.rpcUrl, '--token', chain.info.token, '--escrow', chain.info.escrow]
+    const requester = await startNodeProcess('requester', join(root, 'requester'), flags)
+    const provider = await startNodeProcess('provider', join(root, 'provider'), [...flags, '--provide', '--cores', '1', ...requester.multiaddrs.filter(addr => !addr.includes('/ws')).flatMap(addr => ['--bootstrap', addr])])
+    nodes.push(requester, provider)
+    for (const node of [requester, provider]) await fundFromFaucet(chain.info, node.address as Address)
+    await waitFor(async () => (await requester.client.peers()).some(peer => peer.offer !== null), 30_000, 'the provider\'s offer')
+    const conOf = async (node: GridNode) => (await readBalances(createLedgerClient(chain.info, new Uint8Array(32).fill(1)), node.address as Address)).con
+    return { chain, requester, provider, conOf }
+  }
+  const job = (tasks: number) => ({ name: 'paid', runtime: 'wasi', module: primesModule, tasks: primeRanges(tasks * 1_000_000, tasks).map(range => ({ args: primeTaskArgs(range) })), price: PRICE })
+  const price = parseEther(PRICE)
+
+  const first = await grid()
+  const settled = await first.requester.client.submitJob(job(20))
+  await waitFor(async () => isSettled((await first.requester.client.job(settled.job.id)).payment?.state), 120_000, 'the first job to be settled')
+  // A paid job no provider can take: still open when the chain goes.
+  const stranded = await first.requester.client.submitJob({ ...job(1), constraints: { providers: ['12D3KooWNobodyNobodyNobodyNobodyNobodyNobodyNobody1'] } })
+  await Promise.all(nodes.splice(0).map(stopNode))
+  await chains.pop()!.close()
+
+  const second = await grid()
+  const before = await second.conOf(second.provider)
+  const next = await second.requester.client.submitJob(job(30))
+  await waitFor(async () => isSettled((await second.requester.client.job(next.job.id)).payment?.state), 120_000, 'the next job to be settled')
+  assert.equal(await second.conOf(second.provider) - before, price * 30n, 'the provider is paid for the next job only')
+  const line = await readLine(createLedgerClient(second.chain.info, new Uint8Array(32).fill(1)), second.requester.address as Address, second.provider.address as Address)
+  assert.equal(line.paid, price * 30n, 'the new line counts the next job only')
+  // The provider sees its receipt paid once its claim delay is over.
+  await waitFor(async () => (await second.provider.client.wallet()).receipts.every(receipt => receipt.state === 'settled'), 60_000, 'the provider to see its receipt paid')
+  const held = (await second.provider.client.wallet()).receipts
+  assert.deepEqual(held.map(receipt => [receipt.jobId, receipt.cumulativeWei, receipt.state]), [[next.job.id, String(price * 30n), 'settled']], 'the provider holds the new line\'s receipt only')
+  const old = (await second.requester.client.job(stranded.job.id)).payment
+  assert.equal(old?.state, 'finalize-failed')
+  assert.match(old?.error ?? '', /escrow deployment that was to pay it is gone/)
 })

@@ -371,13 +371,14 @@ export class EscrowSettlement implements Settlement {
   }
 
   /**
-   * A paid job's terms (undefined for a free job), read once: they are needed for every accepted
-   * batch. Only asked for jobs that exist, so after their row was stored.
+   * A paid job's terms (undefined for a free job, or one of a gone deployment), read once: they are
+   * needed for every accepted batch. Only asked for jobs that exist, so after their row was stored.
    */
   private termsOf (jobId: string): PaidTerms | undefined {
     if (!this.terms.has(jobId)) {
       const row = this.statements.get.get(jobId)
-      this.terms.set(jobId, row === undefined
+      // A job of an escrow deployment that is gone is paid no more: nothing on this chain is its.
+      this.terms.set(jobId, row === undefined || row.deployment !== this.deployment
         ? null
         : {
             ref: { address: String(row.escrow) as Address, jobKey: String(row.onchain_id), budgetWei: String(row.budget_wei) },
@@ -419,9 +420,11 @@ export class EscrowSettlement implements Settlement {
     return this.owedOnLines.get(provider.toLowerCase()) ?? 0n
   }
 
+  /** Adds a paid job's counts to what its providers' lines owe (a job of a gone deployment owes nothing on them). */
   private addToLines (jobId: string, counts: ReadonlyMap<string, number>): void {
-    const price = this.termsOf(jobId)!.priceWei
-    for (const [address, n] of counts) this.owedOnLines!.set(address, (this.owedOnLines!.get(address) ?? 0n) + price * BigInt(n))
+    const terms = this.termsOf(jobId)
+    if (terms === undefined) return
+    for (const [address, n] of counts) this.owedOnLines!.set(address, (this.owedOnLines!.get(address) ?? 0n) + terms.priceWei * BigInt(n))
   }
 
   /** A paid job's accepted results per provider (lower case), loaded from the store on first use and added to the lines then. */
