@@ -20,10 +20,10 @@ export type RequesterEvent =
   | { type: 'task.retry', jobId: string, idx: number, provider: string, reason: string }
   | { type: 'task.failed', jobId: string, idx: number, provider: string | null, reason: string, message: string }
   | { type: 'job.finished', jobId: string, state: Exclude<JobState, 'running'> }
-  /** A paid job's escrow was finalised: every provider paid what it was owed, the result root recorded. */
+  /** A paid job was settled: every provider paid what its line owed it, the result root recorded. */
   | { type: 'job.settled', jobId: string, paidWei: string, resultRoot: string }
   | { type: 'job.settlement-failed', jobId: string, message: string }
   /** Reserving providers' pay on their payment lines failed; it is tried again shortly and with the next accepted results. */
   | { type: 'job.reservation-failed', jobId: string, message: string }
-  /** Before opening the job's escrow the requester topped up its standing balance there (amounts in wei). */
+  /** Before a job (or a reservation or settlement of it) the requester topped up its standing balance in the escrow (amounts in wei). */
   | { type: 'escrow.deposited', jobId: string, amountWei: string, freeWei: string, gasUsed: string }

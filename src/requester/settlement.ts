@@ -1,7 +1,7 @@
 import type { JobRecord } from './jobRecords.ts'
 import type { AgreementProposalBody, TaskReceipt } from '../net/index.ts'
 
-/** Where agreements tell providers to check that a job is paid for. */
+/** The escrow a job's agreements name, whose payment lines pay its providers, and the job's id there. */
 export type EscrowRef = NonNullable<AgreementProposalBody['escrow']>
 
 /** Whether a job's settlement has landed. */
