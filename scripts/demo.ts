@@ -177,7 +177,7 @@ try {
 if (values.json === true && finalLine !== undefined) console.log(finalLine)
 process.exitCode = exitCode
 
-/** A finished job's results and payment, once the requester has settled its escrow (every provider paid in one transaction). */
+/** A finished job's results and payment, once the requester has settled it (every provider paid in one transaction). */
 async function settled (client: ConunClient, providers: GridNode[], jobId: string) {
   const results = await client.results(jobId)
   if (results.job.state !== 'completed') throw new Error(`job ${results.job.spec.name} ended ${results.job.state}`)
@@ -186,7 +186,7 @@ async function settled (client: ConunClient, providers: GridNode[], jobId: strin
     await new Promise(resolve => setTimeout(resolve, 50))
     payment = (await client.job(jobId)).payment
   }
-  if (payment === null || !isSettled(payment.state)) throw new Error(`job ${results.job.spec.name} was not settled: ${payment?.error ?? 'no escrow'}`)
+  if (payment === null || !isSettled(payment.state)) throw new Error(`job ${results.job.spec.name} was not settled: ${payment?.error ?? 'not a paid job'}`)
   const perProvider = new Map<string, number>()
   for (const task of results.tasks) if (task.provider !== null) perProvider.set(task.provider, (perProvider.get(task.provider) ?? 0) + 1)
   const wallMs = results.job.finishedAt! - results.job.createdAt
