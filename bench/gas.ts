@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto'
 import { keccak256, parseEther, toHex } from 'viem'
 import { claimPayment, conunTokenAbi, createLedgerClient, depositToEscrow, formatCon, fundFromFaucet, onchainJobId, readBalances, readEscrowBalance, reserveLines, resultRoot, sendContract, settleJob, signReceipt, startDevChain } from '../src/ledger/index.ts'
-import { DEFAULT_ESCROW_TOP_UP_WEI, depositDue, HEADROOM_PERCENT, lineReservationsDue, RESERVE_EVERY_RESULTS, reservesAtSettlement } from '../src/requester/index.ts'
+import { DEFAULT_ESCROW_TOP_UP_WEI, depositDue, drawnAtSettlement, HEADROOM_PERCENT, lineReservationsDue, RESERVE_EVERY_RESULTS, reservesAtSettlement } from '../src/requester/index.ts'
 import type { LedgerClient } from '../src/ledger/index.ts'
 import type { Address } from 'viem'
 
@@ -137,7 +137,7 @@ async function paidJob (requester: Requester, providers: readonly Address[], tas
     for (const { provider, amount } of due) requester.reserved.set(provider, amount)
   }
   const owed = [...earned.keys()].map(provider => ({ provider, cumulativeAmount: requester.owed.get(provider)! }))
-  deposit += (await ensureFree(requester, owed.reduce((sum, { provider, cumulativeAmount }) => sum + max(0n, cumulativeAmount - (requester.reserved.get(provider) ?? 0n)), 0n))).gas
+  deposit += (await ensureFree(requester, drawnAtSettlement(new Map(owed.map(({ provider, cumulativeAmount }) => [provider, cumulativeAmount])), requester.reserved))).gas
   let claims = 0
   if (claimers !== undefined) {
     const short = owed.filter(({ provider, cumulativeAmount }) => cumulativeAmount > (requester.reserved.get(provider) ?? 0n)).map(({ provider, cumulativeAmount }) => ({ provider, amount: cumulativeAmount }))
@@ -186,8 +186,4 @@ async function transferPerTask (requester: LedgerClient, providers: readonly Add
 /** A ratio as the table prints it: one decimal below 10. */
 function times (ratio: number): string {
   return `${ratio.toFixed(ratio < 10 ? 1 : 0)}×`
-}
-
-function max (a: bigint, b: bigint): bigint {
-  return a > b ? a : b
 }

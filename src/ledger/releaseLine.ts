@@ -1,6 +1,5 @@
 import { jobEscrowAbi } from './abi.ts'
 import { sendContract } from './ledgerClient.ts'
-import { readLine } from './readLine.ts'
 import type { LedgerClient, SentTransaction } from './ledgerClient.ts'
 import type { Address } from 'viem'
 
@@ -12,11 +11,4 @@ export async function announceRelease (client: LedgerClient, provider: Address):
 /** Once the notice is over, moves what the line to `provider` holds unpaid back to the requester's standing balance. */
 export async function releaseLine (client: LedgerClient, provider: Address): Promise<SentTransaction> {
   return sendContract(client, { address: client.info.escrow, abi: jobEscrowAbi, functionName: 'release', args: [provider] })
-}
-
-/** Seconds until the announced release of the line to `provider` may be done, by the chain's clock; undefined when none was announced. */
-export async function releaseWait (client: LedgerClient, provider: Address): Promise<bigint | undefined> {
-  const [line, head] = await Promise.all([readLine(client, client.account.address, provider), client.public.getBlock()])
-  if (line.releaseAt === 0n) return undefined
-  return line.releaseAt > head.timestamp ? line.releaseAt - head.timestamp : 0n
 }

@@ -125,7 +125,7 @@ export class ProviderPayments {
     if (escrow === null) return { accept: false, reason: 'a paid job needs an escrow' }
     if (escrow.address.toLowerCase() !== this.client.info.escrow.toLowerCase()) return { accept: false, reason: `escrow ${escrow.address} is not the one this provider trusts (${this.client.info.escrow})` }
     try {
-      const [onChain, free] = await Promise.all([readLine(this.client, proposal.requester as Address, this.payout), readEscrowBalance(this.client, proposal.requester as Address)])
+      const [onChain, free] = await Promise.all([this.lineOnChain(proposal.requester as Address), readEscrowBalance(this.client, proposal.requester as Address)])
       if (onChain.releaseAt !== 0n) return { accept: false, reason: 'the requester announced that it takes back what its payment line to this provider holds' }
       if (onChain.reserved - onChain.paid + free < price) return { accept: false, reason: `the requester has ${formatCon(free)} in the escrow, less than one task's price` }
       const line = this.lineFor(proposal.requester as Address, onChain)
@@ -247,7 +247,7 @@ export class ProviderPayments {
     try {
       const working = [...this.lines.values()].filter(line => line.sessions > 0)
       await Promise.all(working.map(async line => {
-        const onChain = await readLine(this.client, line.requester, this.payout).catch(() => undefined)
+        const onChain = await this.lineOnChain(line.requester).catch(() => undefined)
         if (onChain === undefined || this.stopped) return
         this.seeReservation(line, onChain.reserved)
         if (onChain.releaseAt !== 0n) {
@@ -258,6 +258,11 @@ export class ProviderPayments {
     } finally {
       this.checkingLines = false
     }
+  }
+
+  /** The requester's line to this provider as the chain holds it, the client's confirmations deep. */
+  private lineOnChain (requester: Address): Promise<PaymentLine> {
+    return readLine(this.client, requester, this.payout)
   }
 
   private lineOf (proposal: AgreementProposalBody): Line | undefined {
@@ -283,7 +288,7 @@ export class ProviderPayments {
     const key = line.requester.toLowerCase()
     const running = this.refreshing.get(key)
     if (running !== undefined) return running
-    const refresh = readLine(this.client, line.requester, this.payout)
+    const refresh = this.lineOnChain(line.requester)
       .then(onChain => {
         if (onChain.reserved <= line.reservedWei) return
         this.seeReservation(line, onChain.reserved)
@@ -344,7 +349,7 @@ export class ProviderPayments {
     const running = this.settling.get(key)
     if (running !== undefined) return running
     const settling = (async () => {
-      const read = () => readLine(this.client, requester, this.payout)
+      const read = () => this.lineOnChain(requester)
       let onChain = await read()
       const held = this.book.held(requester)
       if (held === undefined || held.state !== 'open') return onChain

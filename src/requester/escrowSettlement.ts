@@ -1,6 +1,6 @@
 import { depositToEscrow, onchainJobId, readBalances, readEscrowBalance, readLine, reserveLines, resultRoot, settleJob, signReceipt } from '../ledger/index.ts'
 import { depositDue } from './escrowTopUp.ts'
-import { lineReservationsDue, reservesAtSettlement } from './reservationsDue.ts'
+import { drawnAtSettlement, lineReservationsDue, reservesAtSettlement } from './reservationsDue.ts'
 import { prepareStatements, transaction } from '../util/index.ts'
 import { LandedWatch } from './landedWatch.ts'
 import { releaseLines } from './releaseLines.ts'
@@ -245,13 +245,12 @@ export class EscrowSettlement implements Settlement {
   }
 
   async releaseLines (): Promise<LineRelease[]> {
-    this.lineOwed('')
     const inUse = new Set<string>()
     for (const row of this.statements.unsettled.all(this.deployment)) {
       const jobId = String(row.job_id)
       if (this.isRunning(jobId)) for (const provider of this.countsOf(jobId).keys()) inUse.add(provider)
     }
-    const released = await releaseLines(this.client, this.owedOnLines!.keys(), inUse)
+    const released = await releaseLines(this.client, this.owedLines().keys(), inUse)
     // What a release took back is read from the chain again when next needed.
     for (const line of released) if (line.state === 'released') this.reserved.delete(line.provider)
     return released
@@ -287,8 +286,8 @@ export class EscrowSettlement implements Settlement {
     })
   }
 
-  /** The reservations the job's providers' lines need now (see lineReservationsDue). */
-  private async reservationsOf (jobId: string, terms: PaidTerms): Promise<Array<{ provider: Address, amount: bigint }>> {
+  /** What the job owes each of its providers, and what their lines owe and have reserved in all. */
+  private async linesOf (jobId: string, terms: PaidTerms): Promise<{ earned: Map<Address, bigint>, owed: Map<Address, bigint>, reserved: Map<Address, bigint> }> {
     const earned = new Map([...this.countsOf(jobId)].map(([provider, n]) => [provider as Address, terms.priceWei * BigInt(n)]))
     const owed = new Map<Address, bigint>()
     const reserved = new Map<Address, bigint>()
@@ -296,6 +295,12 @@ export class EscrowSettlement implements Settlement {
       owed.set(provider, this.lineOwed(provider))
       reserved.set(provider, await this.reservedOn(provider))
     }
+    return { earned, owed, reserved }
+  }
+
+  /** The reservations the job's providers' lines need now (see lineReservationsDue). */
+  private async reservationsOf (jobId: string, terms: PaidTerms): Promise<Array<{ provider: Address, amount: bigint }>> {
+    const { earned, owed, reserved } = await this.linesOf(jobId, terms)
     const earnedNow = [...earned.values()].reduce((sum, amount) => sum + amount, 0n)
     const bound = terms.mostWei > earnedNow ? terms.mostWei : earnedNow
     const budget = BigInt(terms.ref.budgetWei)
@@ -333,16 +338,10 @@ export class EscrowSettlement implements Settlement {
     if (terms === undefined || isSettled(this.stateOf(jobId))) return
     // A reservation in flight is waited for: the settlement then draws on the balance for less.
     await this.reserving
-    const earned = new Map([...this.countsOf(jobId)].filter(([, n]) => n > 0).map(([provider, n]) => [provider as Address, terms.priceWei * BigInt(n)]))
     const root = await resultRoot(this.store.acceptedOutcomes(jobId))
     try {
-      const owed = new Map<Address, bigint>()
-      const reserved = new Map<Address, bigint>()
-      for (const provider of earned.keys()) {
-        owed.set(provider, this.lineOwed(provider))
-        reserved.set(provider, await this.reservedOn(provider))
-      }
-      await this.ensureFree([...owed].reduce((sum, [provider, amount]) => sum + (amount > reserved.get(provider)! ? amount - reserved.get(provider)! : 0n), 0n), jobId)
+      const { earned, owed, reserved } = await this.linesOf(jobId, terms)
+      await this.ensureFree(drawnAtSettlement(owed, reserved), jobId)
       const free = await readEscrowBalance(this.client, this.client.account.address)
       const reserves = reservesAtSettlement(earned, owed, reserved, terms.priceWei, free)
       const sent = await settleJob(this.client, terms.ref.jobKey as Hex, root, [...owed].map(([provider, cumulativeAmount]) => ({ provider, cumulativeAmount, reserveTo: reserves.get(provider)! })))
@@ -407,6 +406,11 @@ export class EscrowSettlement implements Settlement {
 
   /** What `provider` is owed on its line, over every paid job this requester has. */
   private lineOwed (provider: string): bigint {
+    return this.owedLines().get(provider.toLowerCase()) ?? 0n
+  }
+
+  /** What each line owes (by lower-case provider address), summed over the paid jobs on first use. */
+  private owedLines (): Map<string, bigint> {
     if (this.owedOnLines === undefined) {
       this.owedOnLines = new Map()
       for (const row of this.statements.paidJobs.all(this.deployment)) {
@@ -417,7 +421,7 @@ export class EscrowSettlement implements Settlement {
         else this.addToLines(jobId, loaded)
       }
     }
-    return this.owedOnLines.get(provider.toLowerCase()) ?? 0n
+    return this.owedOnLines
   }
 
   /** Adds a paid job's counts to what its providers' lines owe (a job of a gone deployment owes nothing on them). */

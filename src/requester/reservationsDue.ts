@@ -107,7 +107,7 @@ export function settlementMargin (results: number): number {
  */
 export function reservesAtSettlement (earned: ReadonlyMap<Address, bigint>, owed: ReadonlyMap<Address, bigint>, reserved: ReadonlyMap<Address, bigint>, priceWei: bigint, freeWei: bigint): Map<Address, bigint> {
   const floor = (provider: Address) => max(reserved.get(provider) ?? 0n, owed.get(provider) ?? 0n)
-  const drawn = [...earned.keys()].reduce((sum, provider) => sum + max(0n, (owed.get(provider) ?? 0n) - (reserved.get(provider) ?? 0n)), 0n)
+  const drawn = drawnAtSettlement(owed, reserved)
   const margin = (amount: bigint) => priceWei === 0n ? 0n : priceWei * BigInt(settlementMargin(Number(amount / priceWei)))
   const wanted = new Map([...earned].map(([provider, amount]) => [provider, max(0n, (owed.get(provider) ?? 0n) + amount + margin(amount) - floor(provider))]))
   const total = [...wanted.values()].reduce((sum, amount) => sum + amount, 0n)
@@ -116,6 +116,11 @@ export function reservesAtSettlement (earned: ReadonlyMap<Address, bigint>, owed
     const raise = total > available ? amount * available / total : amount
     return [provider, floor(provider) + raise - raise % (priceWei === 0n ? 1n : priceWei)]
   }))
+}
+
+/** What a settlement paying each line in `owed` takes from the balance beyond the lines' reservations. */
+export function drawnAtSettlement (owed: ReadonlyMap<Address, bigint>, reserved: ReadonlyMap<Address, bigint>): bigint {
+  return [...owed].reduce((sum, [provider, amount]) => sum + max(0n, amount - (reserved.get(provider) ?? 0n)), 0n)
 }
 
 const min = (...values: bigint[]) => values.reduce((a, b) => a < b ? a : b)

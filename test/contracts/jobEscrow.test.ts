@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
 import { encodeFunctionData, keccak256, parseEther, parseEventLogs, parseGwei, toHex } from 'viem'
-import { announceRelease, claimPayment, conunTokenAbi, createLedgerClient, depositToEscrow, fundFromFaucet, jobEscrowAbi, LedgerError, loadArtifacts, onchainJobId, readBalances, readEscrowBalance, readLine, receiptDigest, reentrantTokenAbi, releaseLine, releaseWait, reserveLines, sendContract, settleJob, signReceipt, startDevChain, withdrawFromEscrow } from '../../src/ledger/index.ts'
+import { announceRelease, claimPayment, conunTokenAbi, createLedgerClient, depositToEscrow, fundFromFaucet, jobEscrowAbi, LedgerError, loadArtifacts, onchainJobId, readBalances, readEscrowBalance, readLine, receiptDigest, reentrantTokenAbi, releaseLine, reserveLines, sendContract, settleJob, signReceipt, startDevChain, withdrawFromEscrow } from '../../src/ledger/index.ts'
 import type { DevChain, LedgerClient } from '../../src/ledger/index.ts'
 import type { Address } from 'viem'
 
@@ -44,6 +44,12 @@ async function timeTravel (seconds: bigint) {
 const con = async (address: Address) => (await readBalances(requester, address)).con
 const free = (client: LedgerClient = requester) => readEscrowBalance(client, client.account.address)
 const line = (provider: Address, of: LedgerClient = requester) => readLine(requester, of.account.address, provider)
+/** Seconds until the announced release of the requester's line to `provider` may be done; undefined when none was announced. */
+async function releaseWait (client: LedgerClient, provider: Address): Promise<bigint | undefined> {
+  const [{ releaseAt }, head] = await Promise.all([line(provider, client), client.public.getBlock()])
+  if (releaseAt === 0n) return undefined
+  return releaseAt > head.timestamp ? releaseAt - head.timestamp : 0n
+}
 const jobId = (name = `job-${randomBytes(4).toString('hex')}`) => onchainJobId(requester.account.address, name)
 async function refusal (promise: Promise<unknown>): Promise<string | undefined> {
   const error = await promise.then(() => undefined, (e: unknown) => e)
