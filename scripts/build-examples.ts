@@ -2,7 +2,8 @@
  * Compiles every examples/<example>/assembly/<name>.ts (AssemblyScript) to build/examples/<name>.wasm,
  * a WASI preview-1 module, with the AssemblyScript compiler from node_modules: no C toolchain needed.
  * examples/lib/assembly holds what the modules share (imported as ../../lib/assembly/<file>).
- * A module is skipped when its .wasm is newer than every source file in its assembly folder and the library.
+ * A module is skipped when its .wasm is newer than every source file in its assembly folder and the
+ * library, and than the compiler settings (src/sdk/assemblyScriptModule.ts).
  *
  *   node scripts/build-examples.ts [--force]
  */
@@ -17,6 +18,8 @@ const EXAMPLES_DIR = join(ROOT, 'examples')
 export const EXAMPLES_BUILD_DIR = join(ROOT, 'build', 'examples')
 /** Code the modules share, compiled into those that import it; never a module of its own. */
 const LIBRARY_DIR = join(EXAMPLES_DIR, 'lib', 'assembly')
+/** Where the compiler's flags are set: a module built before they changed is out of date. */
+const COMPILER_SETTINGS = join(ROOT, 'src', 'sdk', 'assemblyScriptModule.ts')
 
 export interface BuildExamplesOptions {
   /** Recompile even when the .wasm is up to date. */
@@ -28,7 +31,7 @@ export interface BuildExamplesOptions {
 interface ExampleSource {
   readonly name: string
   readonly entry: string
-  /** Every .ts in the same assembly folder and in the library: an entry may import them. */
+  /** Every .ts in the same assembly folder and in the library (an entry may import them), and the compiler settings. */
   readonly sources: readonly string[]
   readonly wasm: string
 }
@@ -66,7 +69,7 @@ async function findSources (): Promise<ExampleSource[]> {
       if (clash !== undefined) {
         throw new Error(`two example modules are called ${name}: ${relative(ROOT, clash.entry)} and ${relative(ROOT, entry)}`)
       }
-      found.push({ name, entry, sources: [...files, ...library], wasm: join(EXAMPLES_BUILD_DIR, `${name}.wasm`) })
+      found.push({ name, entry, sources: [...files, ...library, COMPILER_SETTINGS], wasm: join(EXAMPLES_BUILD_DIR, `${name}.wasm`) })
     }
   }
   return found

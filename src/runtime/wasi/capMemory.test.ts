@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { capMemory, encodeLeb, PAGE_BYTES } from './capMemory.ts'
+import { capMemory, PAGE_BYTES } from './capMemory.ts'
 import { TaskFailure } from './errors.ts'
+import { encodeLeb } from './wasmBinary.ts'
 import { wasm, type WasmMemory } from './webAssembly.ts'
 
 const HEADER = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]

@@ -296,6 +296,21 @@ describe('createWasiRuntime', () => {
     })
   })
 
+  it('gives a task a zeroed memory, never what the task before it left on the same worker', async () => {
+    await withRuntime(1, async (runtime) => {
+      const runs: string[] = []
+      for (let i = 0; i < 3; i++) {
+        const outcome = await runtime.run(await request('leftovers'))
+        assertExit(outcome)
+        runs.push(text(outcome.stdout).trim())
+      }
+      // The same size every time: the memory never grew, so the worker may hand it on.
+      const pages = /pages=(\d+)/.exec(runs[0]!)?.[1]
+      assert.deepEqual(runs, Array(3).fill(`dirty=0 pages=${pages}`))
+      assert.equal(runtime.stats().workersStarted, 1, 'all three ran on one worker')
+    })
+  })
+
   it('starts a worker when a task needs one and ends it when it sits idle', async () => {
     const runtime = createWasiRuntime({ slots: 2, workDir, workerIdleMs: 200 })
     try {

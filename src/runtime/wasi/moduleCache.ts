@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises'
 import { capMemory, type MemoryDescriptor, PAGE_BYTES } from './capMemory.ts'
 import { TaskFailure } from './errors.ts'
+import { hoistMemory } from './hoistMemory.ts'
 import { wasm, type WasmModule } from './webAssembly.ts'
 
 export interface CompiledModule {
@@ -57,14 +58,17 @@ export class ModuleCache {
 
   async #compile(modulePath: string, maxPages: number): Promise<CompiledModule> {
     const capped = capMemory(await readFile(modulePath), maxPages)
+    const hoisted = hoistMemory(capped)
     this.#compiles++
     let module: WasmModule
     try {
-      module = await wasm.compile(capped.bytes)
+      module = await wasm.compile(hoisted.bytes)
     } catch (err) {
       throw new TaskFailure('invalid-module', err instanceof Error ? err.message : String(err))
     }
-    return { module, memory: checkShape(module, capped.memories) }
+    // Checked against the module's own memories: hoisting changes no export the check reads.
+    const own = checkShape(module, capped.memories)
+    return { module, memory: hoisted.memories[0] ?? own }
   }
 }
 

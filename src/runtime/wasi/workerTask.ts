@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { WASI } from 'node:wasi'
 import { describeRunError, TaskFailure } from './errors.ts'
 import type { RunMessage, WorkerOutcome } from './protocol.ts'
+import { MemoryPool } from './memoryPool.ts'
 import { createSandbox, type Sandbox, type WasiFunction } from './sandboxImports.ts'
 import { nearMemoryCap } from './sandboxRules.ts'
 import { collectOutputs, placeInputs } from './taskFiles.ts'
@@ -15,8 +16,16 @@ const OUT_FD = 4
 
 /** Folders this worker has made; they are emptied after every task and reused by the next. */
 const madeFolders = new Set<string>()
+/** Imported memories (hoisted ones included, see hoistMemory.ts) that tasks gave back. */
+const memories = new MemoryPool()
 
-export function runWorkerTask(task: RunMessage, stdioFds: readonly number[]): WorkerOutcome {
+export interface WorkerTaskRun {
+  readonly outcome: WorkerOutcome
+  /** Bytes of task memory the run left to the garbage collector (0 where the pool kept it). */
+  readonly garbageBytes: number
+}
+
+export function runWorkerTask(task: RunMessage, stdioFds: readonly number[]): WorkerTaskRun {
   const { inDir, outDir } = task
   try {
     prepareFolder(inDir)
@@ -24,7 +33,7 @@ export function runWorkerTask(task: RunMessage, stdioFds: readonly number[]): Wo
     placeInputs(inDir, task.inputs)
     return runModule(task, inDir, outDir, stdioFds)
   } catch (err) {
-    return { status: 'failed', memoryBytes: 0, ...describeRunError(err) }
+    return { outcome: { status: 'failed', memoryBytes: 0, ...describeRunError(err) }, garbageBytes: 0 }
   } finally {
     emptyFolder(inDir)
     emptyFolder(outDir)
@@ -51,7 +60,7 @@ function emptyFolder(dir: string): void {
   }
 }
 
-function runModule(task: RunMessage, inDir: string, outDir: string, stdioFds: readonly number[]): WorkerOutcome {
+function runModule(task: RunMessage, inDir: string, outDir: string, stdioFds: readonly number[]): WorkerTaskRun {
   const [stdin, stdout, stderr] = stdioFds
   const wasi = new WASI({
     version: 'preview1',
@@ -73,9 +82,7 @@ function runModule(task: RunMessage, inDir: string, outDir: string, stdioFds: re
     readOnlyFd: IN_FD,
   })
   const { memory: plan } = task
-  const imported = plan.import
-    ? new wasm.Memory({ initial: plan.initialPages, maximum: plan.maximumPages, shared: plan.shared })
-    : undefined
+  const imported = plan.import ? memories.take(plan) : undefined
   const imports: WasmImports = { wasi_snapshot_preview1: sandbox.imports }
   if (plan.import && imported) imports[plan.import.module] = { ...imports[plan.import.module], [plan.import.name]: imported }
 
@@ -102,7 +109,8 @@ function runModule(task: RunMessage, inDir: string, outDir: string, stdioFds: re
   wasi.finalizeBindings(instance, { memory })
   sandbox.attach(memory)
   try {
-    return finish(task, outDir, memory, sandbox, start as () => unknown)
+    const outcome = finish(task, outDir, memory, sandbox, start as () => unknown)
+    return { outcome, garbageBytes: memory === imported && memories.give(memory, plan) ? 0 : outcome.memoryBytes }
   } finally {
     releaseMemory(wasi)
   }
