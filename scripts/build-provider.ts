@@ -1,9 +1,13 @@
 /**
  * `npm run build:provider`: builds the provider's bundle (build/provider/main.mjs) now, if it is
  * missing or older than its sources, so that providers started next do not each build it (see
- * src/cli/providerBundle.ts). Installs and `npm test` run it; a provider builds it itself otherwise.
+ * src/cli/providerBundle.ts), and strips the WASI worker's modules to JavaScript (see
+ * src/runtime/wasi/workerScript.ts). Installs and `npm test` run it; a provider does both itself otherwise.
  */
 import { freshBundle, PROVIDER_BUNDLE } from '../src/cli/providerBundle.ts'
+import { prepareWorkerScript } from '../src/runtime/index.ts'
+
+prepareWorkerScript()
 
 const built = await freshBundle()
 if (built === undefined) {

@@ -10,6 +10,7 @@ export type {
   TaskUsage,
 } from './types.ts'
 export { createWasiRuntime } from './wasi/createWasiRuntime.ts'
+export { prepareWorkerScript } from './wasi/workerScript.ts'
 export type { WasiRuntime, WasiRuntimeOptions, WasiRuntimeStats } from './wasi/createWasiRuntime.ts'
 export { capMemory, PAGE_BYTES } from './wasi/capMemory.ts'
 export type { CappedModule, MemoryDescriptor } from './wasi/capMemory.ts'

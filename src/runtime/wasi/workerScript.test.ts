@@ -3,8 +3,9 @@ import assert from 'node:assert/strict'
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createRequire, syncBuiltinESMExports } from 'node:module'
 import { fileURLToPath } from 'node:url'
-import { writeWorkerScript } from './workerScript.ts'
+import { prepareWorkerScript, writeWorkerScript } from './workerScript.ts'
 
 test('the worker\'s modules are written as JavaScript that imports only Node\'s modules and each other', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'conun-worker-script-'))
@@ -20,4 +21,21 @@ test('the worker\'s modules are written as JavaScript that imports only Node\'s 
     }
     assert.doesNotMatch(js, /\bimport type\b/, `${file} has its types stripped`)
   }
+})
+
+test('a runtime started after prepareWorkerScript never loads the type stripper', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'conun-worker-script-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  prepareWorkerScript()
+  // The module object of node:module; syncBuiltinESMExports carries the swap to workerScript.ts's import.
+  const nodeModule = createRequire(import.meta.url)('node:module') as { stripTypeScriptTypes: (source: string) => string }
+  const stripper = nodeModule.stripTypeScriptTypes
+  nodeModule.stripTypeScriptTypes = () => assert.fail('the stripper was called')
+  syncBuiltinESMExports()
+  t.after(() => {
+    nodeModule.stripTypeScriptTypes = stripper
+    syncBuiltinESMExports()
+  })
+  writeWorkerScript(dir)
+  assert.ok((await readdir(dir)).includes('workerTask.mjs'))
 })

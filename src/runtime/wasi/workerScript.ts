@@ -1,9 +1,13 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { stripTypeScriptTypes } from 'node:module'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { pathToFileURL } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 
 const SOURCES = new URL('.', import.meta.url)
+/** Stripped modules by the hash of Node's version and their source, for every runtime of this checkout. */
+const STRIPPED_DIR = fileURLToPath(new URL('../../../build/wasi-worker/', import.meta.url))
 const LOCAL_IMPORT = /(\bfrom\s*|\bimport\s*\(?\s*)(['"])\.\/([A-Za-z0-9_]+)\.ts\2/g
 const OTHER_IMPORT = /\bfrom\s*['"](?!node:|\.\/)/
 
@@ -14,6 +18,10 @@ const OTHER_IMPORT = /\bfrom\s*['"](?!node:|\.\/)/
  * isolate: started on worker.ts, a worker took about 46 MB, on JavaScript 20 MB, and a provider
  * runs one per core. Stripping keeps every line and column, so stack traces still point into the
  * sources. The worker may import Node's modules and its own folder only.
+ *
+ * The stripper itself costs the process that loads it about 20 MB for good (its WebAssembly code
+ * and memory), so stripped modules are kept in build/wasi-worker: a provider started after
+ * `npm run build:provider` (installs and `npm test` run it) never loads the stripper.
  */
 export function writeWorkerScript (dir: string): URL {
   mkdirSync(dir, { recursive: true })
@@ -23,7 +31,7 @@ export function writeWorkerScript (dir: string): URL {
     const name = pending.pop()!
     if (written.has(name)) continue
     written.add(name)
-    const js = stripTypeScriptTypes(readFileSync(new URL(name, SOURCES), 'utf8')).replace(LOCAL_IMPORT, (_, lead: string, quote: string, base: string) => {
+    const js = stripped(readFileSync(new URL(name, SOURCES), 'utf8')).replace(LOCAL_IMPORT, (_, lead: string, quote: string, base: string) => {
       pending.push(`${base}.ts`)
       return `${lead}${quote}./${base}.mjs${quote}`
     })
@@ -31,4 +39,34 @@ export function writeWorkerScript (dir: string): URL {
     writeFileSync(join(dir, name.replace(/\.ts$/, '.mjs')), js)
   }
   return pathToFileURL(join(dir, 'worker.mjs'))
+}
+
+/** Strips the worker's modules ahead, so that no provider started afterwards loads the stripper. */
+export function prepareWorkerScript (): void {
+  const dir = mkdtempSync(join(tmpdir(), 'conun-wasi-worker-'))
+  try {
+    writeWorkerScript(dir)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/** The source with its types stripped, from build/wasi-worker where it was stripped before. */
+function stripped (source: string): string {
+  const kept = join(STRIPPED_DIR, `${createHash('sha256').update(`${process.version}\0${source}`).digest('hex')}.mjs`)
+  try {
+    return readFileSync(kept, 'utf8')
+  } catch {
+    // Not stripped yet.
+  }
+  const js = stripTypeScriptTypes(source)
+  try {
+    mkdirSync(STRIPPED_DIR, { recursive: true })
+    const partial = `${kept}.${process.pid}.tmp`
+    writeFileSync(partial, js)
+    renameSync(partial, kept)
+  } catch {
+    // A checkout we may not write to strips again next time; the worker runs all the same.
+  }
+  return js
 }
