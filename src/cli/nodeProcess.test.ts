@@ -31,7 +31,7 @@ describe('node process', () => {
     // --help ends the command right after the relaunch; the report shows what the process ran under.
     const { stdout, reports } = await processesOf(['node', 'start', '--provide', '--help'])
     assert.equal(reports.length, 1, 'one process ran the command')
-    assert.ok(reports[0]!.execArgv.includes('--max-semi-space-size=2'), JSON.stringify(reports[0]))
+    assert.ok(reports[0]!.execArgv.includes('--max-semi-space-size=1'), JSON.stringify(reports[0]))
     assert.ok(reports[0]!.execArgv.includes('--heap-growing-percent=25'), JSON.stringify(reports[0]))
     assert.equal(reports[0]!.arenas, '2')
     assert.equal(reports[0]!.mmapThreshold, '32768')
@@ -58,7 +58,7 @@ describe('node process', () => {
       // No passphrase for a key that is not the devnet's: the command stops after the config is read.
       const { reports } = await processesOf(['node', 'start', '--data-dir', dataDir])
       assert.equal(reports.length, 1, 'one process ran the command')
-      assert.deepEqual(reports[0]!.execArgv.filter(flag => flag.startsWith('--max-semi-space-size')), ['--max-semi-space-size=2'], 'the provider\'s young generation only')
+      assert.deepEqual(reports[0]!.execArgv.filter(flag => flag.startsWith('--max-semi-space-size')), ['--max-semi-space-size=1'], 'the provider\'s young generation only')
       assert.deepEqual(reports[0]!.execArgv.filter(flag => flag.startsWith('--heap-growing-percent')), ['--heap-growing-percent=25'], 'the old generation\'s growth once')
     } finally {
       await rm(dataDir, { recursive: true, force: true })

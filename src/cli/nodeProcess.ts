@@ -6,7 +6,8 @@ import { freshBundle, PROVIDER_BUNDLE } from './providerBundle.ts'
  * a node's process is set up to stay small (issue 16), which only the process's own start can do:
  * - V8's young generation: V8 sizes it for the machine and keeps what a busy node's allocation rate
  *   grew it to (up to 128 MB of new space was seen in a provider on a 24 GiB machine). A provider
- *   gets 2 MB semi-spaces, which cost it no measurable CPU (more scavenges, each shorter); a
+ *   gets 1 MB semi-spaces, which cost it no measurable CPU (more scavenges, each shorter): over
+ *   10,000 small tasks it peaked at 147–149 MB against 151–152 with 2 MB (2026-12-07); a
  *   requester 8 MB: over a 100,000-task job at 900 tasks/s its peak RSS went from 335 to 215 MB,
  *   for about 10 % more CPU per task (bench:scale, 2026-12-06).
  * - V8's old generation: after each full collection V8 lets it grow well past what survived (to
@@ -29,7 +30,7 @@ export type NodeRole = 'node' | 'provider'
 
 const V8_FLAGS: Record<NodeRole, readonly string[]> = {
   node: ['--max-semi-space-size=8', '--heap-growing-percent=25'],
-  provider: ['--max-semi-space-size=2', '--heap-growing-percent=25'],
+  provider: ['--max-semi-space-size=1', '--heap-growing-percent=25'],
 }
 const NODE_ENV = { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '32768' }
 /** Set (to anything) in a provider's environment, it runs from the sources instead of its bundle. */
