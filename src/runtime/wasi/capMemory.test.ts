@@ -2,19 +2,9 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { capMemory, PAGE_BYTES } from './capMemory.ts'
 import { TaskFailure } from './errors.ts'
+import { HEADER, name, section } from './fixtures/wasmBytes.ts'
 import { encodeLeb } from './wasmBinary.ts'
 import { wasm, type WasmMemory } from './webAssembly.ts'
-
-const HEADER = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]
-
-function section(id: number, payload: number[]): number[] {
-  return [id, ...encodeLeb(payload.length), ...payload]
-}
-
-function name(text: string): number[] {
-  const bytes = new TextEncoder().encode(text)
-  return [...encodeLeb(bytes.length), ...bytes]
-}
 
 /** A module defining one memory (and exporting it as "memory"), after a custom section. */
 function definedMemory(min: number, max?: number): Uint8Array {

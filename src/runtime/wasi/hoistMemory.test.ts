@@ -2,19 +2,8 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { capMemory } from './capMemory.ts'
 import { HOISTED_MEMORY, hoistMemory } from './hoistMemory.ts'
-import { encodeLeb } from './wasmBinary.ts'
+import { HEADER, name, section } from './fixtures/wasmBytes.ts'
 import { wasm, type WasmMemory } from './webAssembly.ts'
-
-const HEADER = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]
-
-function section(id: number, payload: number[]): number[] {
-  return [id, ...encodeLeb(payload.length), ...payload]
-}
-
-function name(text: string): number[] {
-  const bytes = new TextEncoder().encode(text)
-  return [...encodeLeb(bytes.length), ...bytes]
-}
 
 const TYPES = section(1, [1, 0x60, 0, 1, 0x7f]) // () -> i32
 const EXPORT_MEMORY = [...name('memory'), 0x02, 0]
