@@ -7,7 +7,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 
 const SOURCES = new URL('.', import.meta.url)
 /** Stripped modules by the hash of Node's version and their source, for every runtime of this checkout. */
-const STRIPPED_DIR = fileURLToPath(new URL('../../../build/wasi-worker/', import.meta.url))
+const STRIPPED = new URL('../../../build/wasi-worker/', SOURCES)
 const LOCAL_IMPORT = /(\bfrom\s*|\bimport\s*\(?\s*)(['"])\.\/([A-Za-z0-9_]+)\.ts\2/g
 const OTHER_IMPORT = /\bfrom\s*['"](?!node:|\.\/)/
 
@@ -53,7 +53,9 @@ export function prepareWorkerScript (): void {
 
 /** The source with its types stripped, from build/wasi-worker where it was stripped before. */
 function stripped (source: string): string {
-  const kept = join(STRIPPED_DIR, `${createHash('sha256').update(`${process.version}\0${source}`).digest('hex')}.mjs`)
+  // A path made here, not when the module loads: the browser's build of the runtime's door loads it too.
+  const strippedDir = fileURLToPath(STRIPPED)
+  const kept = join(strippedDir, `${createHash('sha256').update(`${process.version}\0${source}`).digest('hex')}.mjs`)
   try {
     return readFileSync(kept, 'utf8')
   } catch {
@@ -61,7 +63,7 @@ function stripped (source: string): string {
   }
   const js = stripTypeScriptTypes(source)
   try {
-    mkdirSync(STRIPPED_DIR, { recursive: true })
+    mkdirSync(strippedDir, { recursive: true })
     const partial = `${kept}.${process.pid}.tmp`
     writeFileSync(partial, js)
     renameSync(partial, kept)
