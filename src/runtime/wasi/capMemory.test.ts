@@ -33,13 +33,6 @@ function failureOf(fn: () => unknown): TaskFailure {
 }
 
 describe('capMemory', () => {
-  it('encodes LEB128', () => {
-    assert.deepEqual([...encodeLeb(0)], [0x00])
-    assert.deepEqual([...encodeLeb(127)], [0x7f])
-    assert.deepEqual([...encodeLeb(128)], [0x80, 0x01])
-    assert.deepEqual([...encodeLeb(65536)], [0x80, 0x80, 0x04])
-  })
-
   it('adds a maximum to a memory without one, and V8 enforces it', () => {
     const capped = capMemory(definedMemory(1), 4)
     assert.deepEqual(capped.memories, [{ initialPages: 1, maximumPages: 4, shared: false }])
