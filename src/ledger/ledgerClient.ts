@@ -1,6 +1,7 @@
-import { BaseError, ContractFunctionRevertedError, createPublicClient, createWalletClient, defineChain, encodeFunctionData, http } from 'viem'
+import { BaseError, ContractFunctionRevertedError, createPublicClient, createWalletClient, defineChain, encodeFunctionData } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { LedgerError } from './errors.ts'
+import { rpcTransport } from './rpcTransport.ts'
 import { sendWithReplacement } from './sendWithReplacement.ts'
 import type { TransactionJournal } from './transactionJournal.ts'
 import type { Abi, Account, Address, ContractFunctionArgs, ContractFunctionName, Hex, PublicClient, Transport, WalletClient, Chain } from 'viem'
@@ -44,7 +45,7 @@ export function chainClients (rpcUrl: string, chainId: number, secret: Uint8Arra
     nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
     rpcUrls: { default: { http: [rpcUrl] } },
   })
-  const transport = http(rpcUrl, { retryCount: 2, timeout: 30_000 })
+  const transport = rpcTransport(rpcUrl, { retryCount: 2, timeoutMs: 30_000 })
   // Nonces come from the chain ("pending"); inTurn() keeps one account's sends in order.
   const account = privateKeyToAccount(`0x${Buffer.from(secret).toString('hex')}` as Hex)
   return {

@@ -1,6 +1,6 @@
 import { join } from 'node:path'
-import { createPublicClient, http, parseGwei } from 'viem'
-import { chainClients, createLedgerClient, DEVNET_CHAIN_ID, findDeploymentBlock, fundFromFaucet, startDevChain, TransactionJournal } from '../ledger/index.ts'
+import { createPublicClient, parseGwei } from 'viem'
+import { chainClients, createLedgerClient, DEVNET_CHAIN_ID, findDeploymentBlock, fundFromFaucet, rpcTransport, startDevChain, TransactionJournal } from '../ledger/index.ts'
 import { chainFileOf, writeChainFile } from './chainFile.ts'
 import { ConfigError } from './config.ts'
 import type { NodeConfig } from './config.ts'
@@ -71,7 +71,7 @@ export async function connectChain (config: NodeConfig, key: NodeKey, db: Databa
  */
 export async function assertDevnetEndpoint (config: { readonly devnet: boolean, readonly chain: { readonly rpcUrl: string | null } }): Promise<void> {
   if (!config.devnet || config.chain.rpcUrl === null) return
-  const version = await createPublicClient({ transport: http(config.chain.rpcUrl, { retryCount: 1 }) }).request({ method: 'web3_clientVersion' }).catch(() => '')
+  const version = await createPublicClient({ transport: rpcTransport(config.chain.rpcUrl, { retryCount: 1, timeoutMs: 10_000 }) }).request({ method: 'web3_clientVersion' }).catch(() => '')
   if (!EMBEDDED_CLIENT.test(String(version))) {
     throw new ConfigError(`--devnet (or "devnet": true in config.json) is only for conun's embedded dev chain, and ${config.chain.rpcUrl} is ${String(version) || 'not one'}: ` +
       'drop it and give your own passphrase with --passphrase-file or CONUN_PASSPHRASE (or type it when asked).')
