@@ -19,6 +19,7 @@ import type { Ping } from '@libp2p/ping'
 import { KEEP_ALIVE } from '@libp2p/interface'
 import type { PrivateKey } from '@libp2p/interface'
 import type { Libp2pOptions } from 'libp2p'
+import type { Multiaddr } from '@multiformats/multiaddr'
 
 /** What a relay grants each relayed connection. 0 means no cap; relayed sessions resume when a cap cuts them. */
 export interface RelayServiceLimits {
@@ -101,6 +102,7 @@ export async function hostOptions (config: HostConfig): Promise<Libp2pOptions<Ho
       circuitRelayTransport({ reservationCompletionTimeout: 10_000 }),
       ...(holePunching ? [await webRtcTransport(config)] : []),
     ],
+    connectionGater: { denyDialMultiaddr: async addr => overWebSockets(addr) },
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     peerDiscovery,
@@ -130,6 +132,16 @@ export async function hostOptions (config: HostConfig): Promise<Libp2pOptions<Ho
       ...(config.relayService === undefined ? {} : { relay: relayServer(config.relayService) }),
     },
   }
+}
+
+/**
+ * A node dials other nodes over TCP (or through a relay, or WebRTC), never over WebSockets: a /ws
+ * address is for browser tabs, which can dial nothing else. libp2p tries one only after TCP to the
+ * same node failed, and in Node its client is undici's WebSocket, which loads all of undici into
+ * the process for good: a provider peaked 2–4 MB higher over a job once it had (2026-12-07, issue 16).
+ */
+function overWebSockets (addr: Multiaddr): boolean {
+  return addr.getComponents().some(component => component.name === 'ws' || component.name === 'wss')
 }
 
 /** Loaded only by nodes that hole-punch. */
