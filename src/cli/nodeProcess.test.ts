@@ -33,6 +33,7 @@ describe('node process', () => {
     assert.equal(reports.length, 1, 'one process ran the command')
     assert.ok(reports[0]!.execArgv.includes('--max-semi-space-size=1'), JSON.stringify(reports[0]))
     assert.ok(reports[0]!.execArgv.includes('--heap-growing-percent=25'), JSON.stringify(reports[0]))
+    assert.ok(reports[0]!.execArgv.includes('--no-sparkplug'), JSON.stringify(reports[0]))
     assert.equal(reports[0]!.arenas, '2')
     assert.equal(reports[0]!.mmapThreshold, '32768')
     assert.equal(reports[0]!.script, PROVIDER_BUNDLE.outfile, 'it ran from the provider\'s bundle')
@@ -49,6 +50,7 @@ describe('node process', () => {
     assert.equal(plain.reports.length, 1)
     assert.ok(plain.reports[0]!.execArgv.includes('--max-semi-space-size=8'), JSON.stringify(plain.reports[0]))
     assert.ok(plain.reports[0]!.execArgv.includes('--heap-growing-percent=25'), JSON.stringify(plain.reports[0]))
+    assert.ok(!plain.reports[0]!.execArgv.includes('--no-sparkplug'), 'a requester keeps V8\'s baseline compiler')
     assert.equal(plain.reports[0]!.arenas, '2')
     assert.equal(plain.reports[0]!.mmapThreshold, '32768')
     assert.equal(plain.reports[0]!.script, MAIN, 'a node that does not provide runs from the sources')
@@ -60,6 +62,7 @@ describe('node process', () => {
       assert.equal(reports.length, 1, 'one process ran the command')
       assert.deepEqual(reports[0]!.execArgv.filter(flag => flag.startsWith('--max-semi-space-size')), ['--max-semi-space-size=1'], 'the provider\'s young generation only')
       assert.deepEqual(reports[0]!.execArgv.filter(flag => flag.startsWith('--heap-growing-percent')), ['--heap-growing-percent=25'], 'the old generation\'s growth once')
+      assert.ok(reports[0]!.execArgv.includes('--no-sparkplug'), JSON.stringify(reports[0]))
     } finally {
       await rm(dataDir, { recursive: true, force: true })
     }
