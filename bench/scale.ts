@@ -1,21 +1,21 @@
-// `npm run bench:scale [-- --million] [-- --quick] [-- --sizes N,M]`: how conun holds up as jobs grow, and what a
-// provider costs the machine it runs on (issue 16). One grid of a requester and 2 providers of one
-// core each, every node its own OS process on loopback:
+// `npm run bench:scale [-- --quick] [-- --sizes N,M] [-- --task-ms N]`: how conun holds up as jobs grow, and what a
+// provider costs the machine it runs on (issue 16), all of it in one run by default. One grid of a
+// requester and 2 providers of one core each, every node its own OS process on loopback:
 // - provider: RSS and CPU over 60 s idle in the grid, and peak RSS while running trivial WASI tasks;
-// - requester: trivial-task jobs of 1,000 / 10,000 / 50,000 tasks (and 1,000,000 with --million):
-//   tasks/s, peak RSS, CPU per task, SQLite bytes per task, submit time and the slowest job-status
-//   answer while the job ran; `--sizes 10000,100000` runs those job sizes instead.
+// - requester: trivial-task jobs of 1,000 / 10,000 / 50,000 / 1,000,000 tasks (--quick: 1,000 and
+//   10,000): tasks/s, peak RSS, CPU per task, SQLite bytes per task, submit time and the slowest
+//   job-status answer while the job ran; `--sizes 10000,100000` runs those job sizes instead.
 // - many providers (`--providers N`, default 500, off with --quick or `--providers 0`): N provider
 //   nodes, 100 to an OS process (bench/providerHosts.ts), on one requester: how many connect, the
 //   requester's idle CPU and RSS per provider, the providers' idle CPU and gossip messages received
 //   (over 150 s: a provider announces its offer every 2.5 minutes at idle), and a job of 100 tasks
-//   per provider (50,000 at 500). Its tasks are trivial, unless `--task-ms N` makes each one sleep
-//   N ms: on one machine, trivial tasks keep its cores so busy that a job ends before 500 providers
-//   have answered its agreements, where a real grid's tasks take seconds on machines of their own.
+//   per provider (50,000 at 500) whose tasks each sleep 2 s (`--task-ms N`: N ms; 0: trivial
+//   tasks). A real grid's tasks take seconds on machines of their own; on one machine, trivial
+//   tasks keep its cores so busy that a job ends before 500 providers have answered its agreements.
 // `--providers-only` skips the rest. `--hold N` measures only a job of N tasks held by a requester
 // with no providers (bench/heldJob.ts): submit time, RSS growth, SQLite per task, job status.
 // Otherwise it prints a table, writes out/scale.png, and prints the JSON line
-// of issue 16 last (null: not measured by this run).
+// of issue 16 last (null: not measured by this run), with the run's length in `durationS`.
 import { mkdir, writeFile } from 'node:fs/promises'
 import { cpus } from 'node:os'
 import { join } from 'node:path'
@@ -28,6 +28,8 @@ import { measureHeldJob } from './heldJob.ts'
 import { measureManyProviders } from './manyProviders.ts'
 import { cpuMs, fileBytes, peakRssDuring, rssMb } from './processStats.ts'
 
+const startedAt = performance.now()
+const durationS = () => Math.round((performance.now() - startedAt) / 1000)
 const argv = process.argv.slice(2)
 const args = new Set(argv)
 const quick = args.has('--quick')
@@ -35,7 +37,7 @@ const providersFlag = argv.indexOf('--providers')
 const MANY_PROVIDERS = providersFlag === -1 ? (quick ? 0 : 500) : Number(argv[providersFlag + 1])
 if (!Number.isInteger(MANY_PROVIDERS) || MANY_PROVIDERS < 0) throw new Error('--providers takes a whole number of providers')
 const taskMsFlag = argv.indexOf('--task-ms')
-const TASK_MS = taskMsFlag === -1 ? 0 : Number(argv[taskMsFlag + 1])
+const TASK_MS = taskMsFlag === -1 ? 2000 : Number(argv[taskMsFlag + 1])
 if (!Number.isInteger(TASK_MS) || TASK_MS < 0) throw new Error('--task-ms takes a whole number of milliseconds that each task of the many-providers job sleeps')
 /** Provider nodes per provider-host process: what fits one Node heap and event loop comfortably. */
 const PROVIDERS_PER_PROCESS = 100
@@ -43,7 +45,7 @@ const TASKS_PER_PROVIDER = 100
 const sizesFlag = argv.indexOf('--sizes')
 const SIZES = sizesFlag === -1 ? undefined : String(argv[sizesFlag + 1]).split(',').map(Number)
 if (SIZES !== undefined && !SIZES.every(size => Number.isInteger(size) && size > 0)) throw new Error('--sizes takes job sizes separated by commas, e.g. --sizes 10000,100000')
-const JOB_SIZES = SIZES ?? [...(quick ? [1_000, 10_000] : [1_000, 10_000, 50_000]), ...(args.has('--million') ? [1_000_000] : [])]
+const JOB_SIZES = SIZES ?? (quick ? [1_000, 10_000] : [1_000, 10_000, 50_000, 1_000_000])
 const IDLE_SECONDS = quick ? 20 : 60
 /** After the grid is up, before the idle measurement: the first DHT and gossip rounds are start-up, not idling. */
 const SETTLE_SECONDS = 10
@@ -77,7 +79,7 @@ const many = MANY_PROVIDERS === 0
     return measureManyProviders(MANY_PROVIDERS, { processes: Math.ceil(MANY_PROVIDERS / PROVIDERS_PER_PROCESS), tasks: MANY_PROVIDERS * TASKS_PER_PROVIDER, idleSeconds: 150, task })
   })()
 if (args.has('--providers-only')) {
-  console.log(JSON.stringify({ providers: manyProvidersJson() }))
+  console.log(JSON.stringify({ providers: manyProvidersJson(), durationS: durationS() }))
   process.exit(0)
 }
 
@@ -143,6 +145,7 @@ const picture = linePlot([
 await mkdir('out', { recursive: true })
 await writeFile('out/scale.png', encodePng(picture.width, picture.height, picture.rgb))
 console.log('wrote out/scale.png')
+console.log(`the whole run took ${(durationS() / 60).toFixed(1)} minutes`)
 
 const million = jobs.find(row => row.tasks === 1_000_000)
 const tenThousand = jobs.find(row => row.tasks === 10_000)
@@ -160,6 +163,7 @@ console.log(JSON.stringify({
     peakRssMb: round(Math.max(...jobs.map(row => row.providerPeakRssMb)), 0),
     idleCpuPercent: round(Math.max(...idle.providerCpuPercent), 2),
   },
+  durationS: durationS(),
   jobs: jobs.map(row => ({ ...row, tasksPerSecond: round(row.tasksPerSecond, 0), requesterPeakRssMb: round(row.requesterPeakRssMb, 0), requesterCpuMsPerTask: round(row.requesterCpuMsPerTask, 3), dbBytesPerTask: round(row.dbBytesPerTask, 0), providerPeakRssMb: round(row.providerPeakRssMb, 0), submitMs: round(row.submitMs, 0), slowestStatusMs: round(row.slowestStatusMs, 1) })),
 }))
 
