@@ -68,11 +68,17 @@ test('an endpoint that does not answer in time fails with viem\'s TimeoutError',
   })
 })
 
-test('a response over 10 MB is refused, and a body that is not JSON is an HttpRequestError', async (t) => {
+test('a response over 10 MB is refused, and a body that is not a JSON-RPC answer is an HttpRequestError', async (t) => {
   const huge = await endpoint(t, (_seen, res) => { res.writeHead(200); res.end(Buffer.alloc(11 * 1024 * 1024, 0x20)) })
   await assert.rejects(client(huge.url).getBlockNumber({ cacheTime: 0 }), /larger than 10485760 bytes/)
-  const garbled = await endpoint(t, (_seen, res) => { res.writeHead(200); res.end('<html>not json</html>') })
-  await assert.rejects(client(garbled.url).getBlockNumber({ cacheTime: 0 }), /not json/)
+  for (const body of ['<html>not json</html>', 'null', '[1]', '{"error":"busy"}', '{"jsonrpc":"2.0","id":0}']) {
+    const garbled = await endpoint(t, (_seen, res) => { res.writeHead(200); res.end(body) })
+    await assert.rejects(client(garbled.url).getBlockNumber({ cacheTime: 0 }), (error: BaseError) => {
+      assert.ok(error.walk(e => e instanceof HttpRequestError) instanceof HttpRequestError, `${body}: got ${String(error)}`)
+      assert.match(error.message, /not a JSON-RPC answer|no result/, body)
+      return true
+    })
+  }
 })
 
 test('credentials in the URL are sent as Basic auth and kept out of error messages; only http(s) URLs are taken', async (t) => {

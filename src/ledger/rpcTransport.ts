@@ -46,18 +46,32 @@ export function rpcTransport (url: string, options: RpcTransportOptions): Transp
       if (error instanceof Error && error.name === 'TimeoutError') throw new TimeoutError({ body: message, url: shownUrl })
       throw new HttpRequestError({ body: message, cause: error as Error, url: shownUrl })
     }
-    let data: { result?: unknown, error?: { code: number, message: string, data?: unknown } }
-    try {
-      data = JSON.parse(response.text || '{}')
-    } catch {
-      throw new HttpRequestError({ body: message, status: response.status, details: `not JSON: ${response.text.slice(0, 200)}`, url: shownUrl })
-    }
-    if (data.error !== undefined && typeof data.error === 'object' && data.error !== null && 'code' in data.error) throw new RpcRequestError({ body: message, error: data.error, status: response.status, url: shownUrl })
-    if (response.status < 200 || response.status > 299) throw new HttpRequestError({ body: message, status: response.status, details: response.text.slice(0, 200), url: shownUrl })
+    const data = parseAnswer(response.text)
+    const notAnswer = (details: string) => new HttpRequestError({ body: message, status: response.status, details: `${details}: ${response.text.slice(0, 200)}`, url: shownUrl })
+    if (data === undefined) throw notAnswer('not a JSON-RPC answer')
+    if (data.error !== undefined) throw new RpcRequestError({ body: message, error: data.error, status: response.status, url: shownUrl })
+    if (response.status < 200 || response.status > 299) throw notAnswer(`HTTP ${response.status}`)
+    if (!('result' in data)) throw notAnswer('no result')
     return data.result
   }
 
   return custom({ request }, { retryCount: options.retryCount })
+}
+
+interface RpcAnswer { result?: unknown, error?: { code: number, message: string, data?: unknown } }
+
+/** The answer's JSON object, or undefined where the body is not one (an error in it must have a numeric code). */
+function parseAnswer (text: string): RpcAnswer | undefined {
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch {
+    return undefined
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined
+  const { error } = value as { error?: unknown }
+  if (error !== undefined && (typeof error !== 'object' || error === null || typeof (error as { code?: unknown }).code !== 'number')) return undefined
+  return value as RpcAnswer
 }
 
 function post (endpoint: URL, body: string, options: { agent: HttpAgent, secure: boolean, authorization: string | undefined, timeoutMs: number }): Promise<{ status: number, text: string }> {
