@@ -136,9 +136,9 @@ export async function hostOptions (config: HostConfig): Promise<Libp2pOptions<Ho
 
 /**
  * A node dials other nodes over TCP (or through a relay, or WebRTC), never over WebSockets: a /ws
- * address is for browser tabs, which can dial nothing else. libp2p tries one only after TCP to the
- * same node failed, and in Node its client is undici's WebSocket, which loads all of undici into
- * the process for good: a provider peaked 2–4 MB higher over a job once it had (2026-12-07, issue 16).
+ * address is for browser tabs, which reach nodes no other way. libp2p tries one only after TCP to
+ * the same node failed, and in Node its client is undici's WebSocket, which loads all of undici into
+ * the process for good (with viem's fetch, undici cost a provider 3–4 MB of its peak; 2026-12-07).
  */
 function overWebSockets (addr: Multiaddr): boolean {
   return addr.getComponents().some(component => component.name === 'ws' || component.name === 'wss')
