@@ -9,8 +9,9 @@
 import { Agent as HttpAgent, request as httpRequest } from 'node:http'
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
 import { custom, HttpRequestError, RpcRequestError, stringify, TimeoutError } from 'viem'
+import { readBody } from '../util/index.ts'
 import type { Transport } from 'viem'
-import type { IncomingMessage } from 'node:http'
+import type { ClientRequest, IncomingMessage, RequestOptions } from 'node:http'
 
 /** viem's own limit on a response body. */
 const MAX_RESPONSE_BYTES = 10 * 1024 * 1024
@@ -28,22 +29,22 @@ interface RpcBody { method: string, params?: unknown }
 export function rpcTransport (url: string, options: RpcTransportOptions): Transport {
   const endpoint = new URL(url)
   if (endpoint.protocol !== 'http:' && endpoint.protocol !== 'https:') throw new TypeError(`an RPC URL is http(s), got ${endpoint.protocol}`)
-  const secure = endpoint.protocol === 'https:'
   // Credentials in the URL (https://user:secret@host) become Basic auth, as fetch does; they stay out of error messages.
   const authorization = endpoint.username === '' ? undefined : `Basic ${Buffer.from(`${decodeURIComponent(endpoint.username)}:${decodeURIComponent(endpoint.password)}`).toString('base64')}`
   endpoint.username = ''
   endpoint.password = ''
   const shownUrl = endpoint.href
-  const agent = secure ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true })
+  const http = endpoint.protocol === 'https:' ? { send: httpsRequest, agent: new HttpsAgent({ keepAlive: true }) } : { send: httpRequest, agent: new HttpAgent({ keepAlive: true }) }
   let nextId = 0
 
   async function request (body: RpcBody): Promise<unknown> {
     const message = { jsonrpc: '2.0', id: nextId++, ...body }
+    const signal = AbortSignal.timeout(options.timeoutMs)
     let response: { status: number, text: string }
     try {
-      response = await post(endpoint, stringify(message), { agent, secure, authorization, timeoutMs: options.timeoutMs })
+      response = await post(http.send, endpoint, stringify(message), { agent: http.agent, signal, headers: authorization === undefined ? {} : { authorization } })
     } catch (error) {
-      if (error instanceof Error && error.name === 'TimeoutError') throw new TimeoutError({ body: message, url: shownUrl })
+      if (signal.aborted) throw new TimeoutError({ body: message, url: shownUrl })
       throw new HttpRequestError({ body: message, cause: error as Error, url: shownUrl })
     }
     const data = parseAnswer(response.text)
@@ -74,33 +75,17 @@ function parseAnswer (text: string): RpcAnswer | undefined {
   return value as RpcAnswer
 }
 
-function post (endpoint: URL, body: string, options: { agent: HttpAgent, secure: boolean, authorization: string | undefined, timeoutMs: number }): Promise<{ status: number, text: string }> {
-  return new Promise((resolve, reject) => {
-    // An abort (the timeout) fails with its reason; whatever fails first settles the promise.
-    const fail = (error: Error) => reject(error.name === 'AbortError' && error.cause instanceof Error ? error.cause : error)
-    const send = options.secure ? httpsRequest : httpRequest
-    const req = send(endpoint, {
-      method: 'POST',
-      agent: options.agent,
-      signal: AbortSignal.timeout(options.timeoutMs),
-      headers: {
-        'content-type': 'application/json',
-        'content-length': Buffer.byteLength(body),
-        ...(options.authorization === undefined ? {} : { authorization: options.authorization }),
-      },
-    }, (res: IncomingMessage) => {
-      const chunks: Buffer[] = []
-      let size = 0
-      res.on('data', (chunk: Buffer) => {
-        size += chunk.length
-        if (size > MAX_RESPONSE_BYTES) res.destroy(new Error(`the response is larger than ${MAX_RESPONSE_BYTES} bytes`))
-        else chunks.push(chunk)
-      })
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }))
-      res.on('error', fail)
-      res.on('close', () => { if (!res.complete) fail(new Error('the connection closed before the response ended')) })
-    })
-    req.on('error', fail)
-    req.end(body)
+async function post (send: (url: URL, options: RequestOptions) => ClientRequest, endpoint: URL, body: string, options: Pick<RequestOptions, 'agent' | 'signal' | 'headers'>): Promise<{ status: number, text: string }> {
+  const req = send(endpoint, {
+    ...options,
+    method: 'POST',
+    headers: { ...options.headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
   })
+  const answered = new Promise<IncomingMessage>((resolve, reject) => {
+    req.once('response', resolve)
+    req.on('error', reject)
+  })
+  req.end(body)
+  const res = await answered
+  return { status: res.statusCode ?? 0, text: await readBody(res, MAX_RESPONSE_BYTES) }
 }

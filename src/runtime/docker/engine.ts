@@ -6,6 +6,7 @@ import { request as httpRequest } from 'node:http'
 import type { IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Readable } from 'node:stream'
+import { readBody as readAnswer } from '../../util/index.ts'
 import { DockerEngineError } from './errors.ts'
 
 export const DEFAULT_DOCKER_SOCKET = '/var/run/docker.sock'
@@ -92,20 +93,8 @@ export function createDockerEngine (socketPath: string = DEFAULT_DOCKER_SOCKET):
   }
 }
 
-/** The whole body as text, refusing more than `maxBytes`. */
-export async function readBody (res: IncomingMessage, maxBytes: number): Promise<string> {
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of res as AsyncIterable<Buffer>) {
-    size += chunk.length
-    if (size > maxBytes) {
-      res.destroy()
-      throw new Error(`the Docker daemon answered more than ${maxBytes} bytes`)
-    }
-    chunks.push(chunk)
-  }
-  return Buffer.concat(chunks).toString('utf8')
-}
+/** The whole of the daemon's answer as text, refusing more than `maxBytes`. */
+export const readBody = (res: IncomingMessage, maxBytes: number): Promise<string> => readAnswer(res, maxBytes, 'the Docker daemon\'s answer')
 
 /** True when a Docker Engine answers on the socket (GET /_ping) within `timeoutMs`. */
 export async function detectDocker (socketPath: string = DEFAULT_DOCKER_SOCKET, timeoutMs = 2000): Promise<boolean> {
