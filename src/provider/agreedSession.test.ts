@@ -1,20 +1,26 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { generateNodeKey } from '../identity/index.ts'
 import { EventHub, Semaphore } from '../util/index.ts'
 import { AgreedSession } from './agreedSession.ts'
+import { createWasiRuntime } from '../runtime/index.ts'
+import { buildWasiFixture } from '../runtime/wasi/fixtures/buildFixtures.ts'
 import type { ProviderContext } from './providerContext.ts'
 import type { ProviderEvent } from './providerEvents.ts'
-import type { AgreementProposalBody, TaskAssignment } from '../net/index.ts'
+import type { AgreementProposalBody, OutputRef, TaskAssignment } from '../net/index.ts'
 
 // When a session ends (its escrow gone, the requester said so), no task of it starts afterwards:
 // not one waiting for a slot, nor one whose assignment is read from the stream after the end.
 
 const LIMITS = { memoryBytes: 1 << 20, timeoutMs: 1000, outputBytes: 1 << 20 }
+const WRITING_LIMITS = { memoryBytes: 64 << 20, timeoutMs: 30_000, outputBytes: 16 << 20 }
 
-async function sessionWithSlots (slots: number): Promise<{ session: AgreedSession, events: ProviderEvent[], slots: Semaphore }> {
+async function sessionWithSlots (slots: number, parts: Partial<Pick<ProviderContext, 'runtimes' | 'storage' | 'cache'>> = {}): Promise<{ session: AgreedSession, events: ProviderEvent[], slots: Semaphore }> {
   const key = await generateNodeKey()
   const events = new EventHub<ProviderEvent>()
   const seen: ProviderEvent[] = []
@@ -30,10 +36,11 @@ async function sessionWithSlots (slots: number): Promise<{ session: AgreedSessio
     admit: () => Promise.resolve({ accept: true, maxInFlight: 4 }),
     payments: undefined,
     events,
+    ...parts,
   }
   const agreement: AgreementProposalBody = {
     agreementId: 'a.1', jobId: 'a', chainId: 1, requester: key.address, provider: key.address,
-    specHash: `0x${'0'.repeat(64)}`, runtime: 'wasi', limits: LIMITS, maxInFlight: 4, pricePerTaskWei: '0', escrow: null, expiresAt: Date.now() + 60_000,
+    specHash: `0x${'0'.repeat(64)}`, runtime: 'wasi', limits: WRITING_LIMITS, maxInFlight: 4, pricePerTaskWei: '0', escrow: null, expiresAt: Date.now() + 60_000,
   }
   const requester = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
   const session = new AgreedSession({ agreement, requester, window: 4, context, onEnd: () => {} })
@@ -58,4 +65,43 @@ test('assignments that arrive after the session ended are not taken', async () =
   session.assign([task('1'), task('2')])
   await new Promise(resolve => setTimeout(resolve, 20))
   assert.deepEqual(events, [])
+})
+
+test('a task hands its slot to the next while its outputs are stored, and fails when they cannot be', async () => {
+  const workDir = await mkdtemp(join(tmpdir(), 'conun-session-'))
+  const runtime = createWasiRuntime({ slots: 1, workDir })
+  try {
+    // bigout writes a 10 MB file to /out: too large to ride inside the result, so it is stored.
+    const bigout = await buildWasiFixture('bigout')
+    const stores: Array<PromiseWithResolvers<OutputRef>> = []
+    const { session, events } = await sessionWithSlots(1, {
+      runtimes: new Map([['wasi', runtime]]),
+      cache: { get: () => Promise.resolve(bigout) },
+      storage: {
+        readBytes: () => Promise.reject(new Error('not read')),
+        putBytes: () => { stores.push(Promise.withResolvers<OutputRef>()); return stores.at(-1)!.promise },
+      },
+    })
+    const writing = (taskId: string): TaskAssignment => ({ ...task(taskId), limits: WRITING_LIMITS })
+    session.assign([writing('1'), writing('2')])
+    const until = async (done: () => boolean) => {
+      for (const deadline = Date.now() + 20_000; !done();) {
+        assert.ok(Date.now() < deadline, `timed out; events so far: ${JSON.stringify(events)}`)
+        await new Promise(resolve => setTimeout(resolve, 10))
+      }
+    }
+    await until(() => stores.length === 1)
+    await until(() => events.some(event => event.type === 'task.started' && event.taskId === '2'))
+    assert.equal(events.some(event => event.type === 'task.finished'), false, 'task 2 started while task 1\'s output was still being stored')
+    stores[0]!.reject(new Error('disk full'))
+    await until(() => stores.length === 2)
+    stores[1]!.resolve({ cid: 'bafkqaaa', size: 10_000_000 })
+    await until(() => events.filter(event => event.type === 'task.finished').length === 2)
+    const finished = events.flatMap(event => event.type === 'task.finished' ? [event] : [])
+    assert.deepEqual(finished.map(event => [event.taskId, event.status, event.reason]), [['1', 'failed', 'internal'], ['2', 'exit', undefined]])
+    session.end()
+  } finally {
+    await runtime.close()
+    await rm(workDir, { recursive: true, force: true })
+  }
 })

@@ -1,5 +1,5 @@
 import { MAX_TASK_FRAME_BYTES, signBody, SIGNING_DOMAIN, WireError } from '../net/index.ts'
-import { failedResult, runTask } from './runTask.ts'
+import { failedResult, publishResult, runTask } from './runTask.ts'
 import { nextTurn } from '../util/index.ts'
 import type { ProviderContext } from './providerContext.ts'
 import type { AgreementProposalBody, FramedStream, TaskAssignment, TaskAttempt, TaskResult, toProvider } from '../net/index.ts'
@@ -162,14 +162,20 @@ export class AgreedSession {
         drop()
         return
       }
+      let ran: Awaited<ReturnType<typeof runTask>>
       try {
         this.announceStarted(task.taskId)
         context.events.emit({ type: 'task.started', jobId: terms.jobId, taskId: task.taskId })
-        result = withinAgreement(task, terms)
+        ran = withinAgreement(task, terms)
           ? await runTask(task, { runtime: context.runtimes.get(terms.runtime)!, storage: context.storage, cache: context.cache, source: this.requester }, controller.signal)
           : failedResult(task, 'internal', 'the task asks for more than the agreement allows')
       } finally {
+        // The next task starts while this one's outputs are stored.
         context.slots.release()
+      }
+      try {
+        result = 'taskId' in ran ? ran : await publishResult(task, ran, context.storage)
+      } finally {
         this.running.delete(key)
       }
       const delivered = !controller.signal.aborted

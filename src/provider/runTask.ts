@@ -16,10 +16,13 @@ export interface RunTaskDeps {
 
 const MAX_INLINE_STDIN = 1024 * 1024
 
-/** Fetches what a task needs by CID, runs it in the sandbox and turns the outcome into a result. */
-export async function runTask (task: TaskAssignment, deps: RunTaskDeps, signal: AbortSignal): Promise<TaskResult> {
+/**
+ * Fetches what a task needs by CID and runs it in the sandbox: its outcome, or the result of a
+ * task that never ran. What it returns still has to be published (publishResult), which needs no
+ * sandbox, so the caller can hand its slot to the next task first.
+ */
+export async function runTask (task: TaskAssignment, deps: RunTaskDeps, signal: AbortSignal): Promise<TaskRunOutcome | TaskResult> {
   const fetchOptions = { from: [deps.source], signal }
-  let outcome: TaskRunOutcome
   try {
     const [modulePath, inputs, stdin] = await Promise.all([
       deps.cache.get(task.module.cid, task.module.size, fetchOptions),
@@ -30,20 +33,27 @@ export async function runTask (task: TaskAssignment, deps: RunTaskDeps, signal: 
           ? fromBase64(task.stdin.inline)
           : deps.storage.readBytes(task.stdin.cid, Math.min(task.stdin.size, MAX_INLINE_STDIN * 64), fetchOptions),
     ])
-    outcome = await deps.runtime.run({ moduleCid: task.module.cid, modulePath, args: task.args, env: task.env, stdin, inputs, limits: task.limits, signal })
+    return await deps.runtime.run({ moduleCid: task.module.cid, modulePath, args: task.args, env: task.env, stdin, inputs, limits: task.limits, signal })
   } catch (error) {
     const reason = signal.aborted ? 'cancelled' : 'fetch-failed'
     return failedResult(task, reason, (error as Error).message)
   }
-  const [stdout, stderr] = await Promise.all([publishOutput(deps.storage, outcome.stdout), publishOutput(deps.storage, outcome.stderr)])
-  const usage = { wallMs: Math.round(outcome.usage.wallMs * 1000) / 1000, memoryBytes: outcome.usage.memoryBytes }
-  if (outcome.status === 'failed') {
-    return { taskId: task.taskId, attempt: task.attempt, status: 'failed', reason: outcome.reason, message: outcome.message.slice(0, 4000), stdout, stderr, files: [], usage }
-  }
-  const files = await Promise.all(outcome.files.map(async file => ({ path: file.path, ...(await publishOutput(deps.storage, file.bytes)) })))
-  return { taskId: task.taskId, attempt: task.attempt, status: 'exit', exitCode: outcome.exitCode, stdout, stderr, files, usage }
 }
 
+/** A task's result from its outcome: outputs too large to ride inside it are stored, to be fetched by CID. */
+export async function publishResult (task: TaskAssignment, outcome: TaskRunOutcome, storage: TaskStorage): Promise<TaskResult> {
+  try {
+    const [stdout, stderr] = await Promise.all([publishOutput(storage, outcome.stdout), publishOutput(storage, outcome.stderr)])
+    const usage = { wallMs: Math.round(outcome.usage.wallMs * 1000) / 1000, memoryBytes: outcome.usage.memoryBytes }
+    if (outcome.status === 'failed') {
+      return { taskId: task.taskId, attempt: task.attempt, status: 'failed', reason: outcome.reason, message: outcome.message.slice(0, 4000), stdout, stderr, files: [], usage }
+    }
+    const files = await Promise.all(outcome.files.map(async file => ({ path: file.path, ...(await publishOutput(storage, file.bytes)) })))
+    return { taskId: task.taskId, attempt: task.attempt, status: 'exit', exitCode: outcome.exitCode, stdout, stderr, files, usage }
+  } catch (error) {
+    return failedResult(task, 'internal', `cannot store the task's outputs: ${(error as Error).message}`)
+  }
+}
 
 /** A result for a task that never ran to an outcome of its own. */
 export function failedResult (task: TaskAssignment, reason: NonNullable<TaskResult['reason']>, message: string): TaskResult {
