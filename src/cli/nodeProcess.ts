@@ -1,5 +1,7 @@
 import { realpathSync } from 'node:fs'
+import { keepHeapHeadroom } from './heapHeadroom.ts'
 import { freshBundle, PROVIDER_BUNDLE } from './providerBundle.ts'
+import type { HeapHeadroom } from './heapHeadroom.ts'
 
 /**
  * A node runs for days, and a provider is the program people leave running on their machines, so
@@ -15,7 +17,12 @@ import { freshBundle, PROVIDER_BUNDLE } from './providerBundle.ts'
  *   (a task's state while it is out) pile up there as garbage, so a million-task job's requester
  *   rose by 100 MB and fell back every few minutes. Growing by a quarter makes full collections
  *   come sooner, each on a smaller heap: that job peaked at 232–245 MB instead of 345 (1.13–1.14×
- *   a 10,000-task job's peak), at no cost in tasks/s (bench:scale, 2026-12-07).
+ *   a 10,000-task job's peak), at no cost in tasks/s (bench:scale, 2026-12-07). A node's heap may
+ *   also grow by at least 32 MB (see heapHeadroom.ts): a quarter of a requester's 57 MB let the
+ *   weights and deltas of a training round in flight start a full collection every 200 ms, 18 in
+ *   bench:train's 4 s (b) run, for 1.9 s of the requester's CPU; with the 32 MB, 5 and 0.9 s (64
+ *   MB: 0–1 and 0.7 s, but the million-task job then peaked at 287 MB, 1.42× the 10,000-task
+ *   job's; with 32 MB at 231 MB, 1.19×; 2026-12-08).
  * - V8's baseline compiler (Sparkplug) turns every function that runs a while into machine code,
  *   kept in the code space, and more of it the longer a provider runs: its peak crept 3 MB from
  *   50,000 to 1,000,000 tasks. Hot code still goes to V8's optimizing compilers. Without it a
@@ -38,6 +45,8 @@ const V8_FLAGS: Record<NodeRole, readonly string[]> = {
   provider: ['--max-semi-space-size=1', '--heap-growing-percent=25', '--no-sparkplug'],
 }
 const NODE_ENV = { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '32768' }
+/** A node's heap, set from inside the process once it runs (a provider keeps its fixed 25 %: it stays under 150 MB). */
+const NODE_HEAP_HEADROOM: HeapHeadroom = { percent: 25, minBytes: 32 * 1024 ** 2 }
 /** Set (to anything) in a provider's environment, it runs from the sources instead of its bundle. */
 export const FROM_SOURCES = 'CONUN_PROVIDER_FROM_SOURCES'
 /** Set in the relaunched process's environment to the role it runs as, so that it does not relaunch again. */
@@ -72,6 +81,13 @@ export async function relaunchAs (role: NodeRole): Promise<void> {
     ...process.env,
     [RELAUNCHED]: role,
   })
+}
+
+/** The settings a role takes from inside the process, once relaunched under its flags (see relaunchAs). */
+export function applyRoleSettings (): void {
+  // A growing percent the user gave (a second one on the command line) is theirs to keep.
+  const userPercent = process.execArgv.filter(flag => flag.startsWith('--heap-growing-percent')).length > 1
+  if (relaunchedAs === 'node' && !userPercent) keepHeapHeadroom(NODE_HEAP_HEADROOM)
 }
 
 function isProviderEntry (script: string | undefined): boolean {
