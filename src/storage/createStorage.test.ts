@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generateNodeKey } from '../identity/index.ts'
@@ -29,6 +29,12 @@ test('content put on one node is fetched by CID from another and verified', asyn
   assert.equal(smallRef.size, small.length)
   assert.equal(bigRef.size, big.length)
   assert.equal(smallRef.cid, inlineCid(small), 'a one-block file has the raw sha-256 CID')
+  // The size comes from the bytes added, not from reading the file back: it is what stat says.
+  assert.deepEqual(await a.storage.stat(bigRef.cid), bigRef)
+  assert.deepEqual(await a.storage.putStream((async function * () { yield big.subarray(0, 1000); yield big.subarray(1000) })()), bigRef)
+  await writeFile(join(a.dir, 'big.bin'), big)
+  assert.deepEqual(await a.storage.putFile(join(a.dir, 'big.bin')), bigRef)
+  assert.deepEqual(await a.storage.putBytes(new Uint8Array()), await a.storage.stat((await a.storage.putBytes(new Uint8Array())).cid))
 
   await b.storage.libp2p.dial(a.storage.libp2p.getMultiaddrs()[0]!)
   assert.equal(await b.storage.hasLocally(bigRef.cid), false)

@@ -99,6 +99,18 @@ export async function createStorage<S extends ServiceMap> (dir: string, libp2pOp
     return { cid: cid.toString(), size: await sizeOf(cid) }
   }
 
+  /** Adds a file from a stream, counting its bytes on the way, so its size needs no read of it back. */
+  async function addCounted (source: AsyncIterable<Uint8Array>): Promise<StoredContent> {
+    let size = 0
+    const cid = await fs.addByteStream((async function * () {
+      for await (const chunk of source) {
+        size += chunk.byteLength
+        yield chunk
+      }
+    })())
+    return { cid: cid.toString(), size }
+  }
+
   await serveBlocks(libp2p, blockstore)
 
   /**
@@ -170,13 +182,13 @@ export async function createStorage<S extends ServiceMap> (dir: string, libp2pOp
   const storage: Storage<S> = {
     libp2p,
     async putBytes (bytes) {
-      return stored(await fs.addBytes(bytes))
+      return { cid: (await fs.addBytes(bytes)).toString(), size: bytes.byteLength }
     },
     async putFile (path) {
-      return stored(await fs.addByteStream(createReadStream(path)))
+      return addCounted(createReadStream(path))
     },
     async putStream (source) {
-      return stored(await fs.addByteStream(source))
+      return addCounted(source)
     },
     async putInline (bytes) {
       const cid = parseCid(inlineCid(bytes))
