@@ -40,7 +40,8 @@ describe('heap headroom', () => {
     assert.equal(growingPercent(57 * MB, headroom), 113)
     assert.equal(growingPercent(256 * MB, headroom), 25)
     assert.equal(growingPercent(1024 * MB, headroom), 25)
-    assert.equal(growingPercent(0, headroom) > 1000, true, 'an empty heap still gets a finite percent')
+    assert.equal(growingPercent(0, headroom), 1000, 'a tiny heap gets at most 10×, a percent V8 takes')
+    assert.equal(growingPercent(8 * MB, { percent: 25, minBytes: 32 * MB }), 400)
   })
 
   it('keeps a process that relays buffers from collecting its whole heap again and again', async () => {

@@ -12,9 +12,12 @@ export interface HeapHeadroom {
 /** A 'gc' performance entry: its detail says which kind of collection it was. */
 type GcEntry = PerformanceEntry & { readonly detail?: { readonly kind?: number } }
 
+/** The most a heap is let grow by (10×): a node's heap is never that small but at its start. */
+const MAX_PERCENT = 1000
+
 /** V8's heap growing percent that gives a heap of `liveBytes` the headroom asked for. */
 export function growingPercent (liveBytes: number, headroom: HeapHeadroom): number {
-  return Math.max(headroom.percent, Math.ceil(100 * headroom.minBytes / Math.max(liveBytes, 1)))
+  return Math.max(headroom.percent, Math.min(MAX_PERCENT, Math.ceil(100 * headroom.minBytes / Math.max(liveBytes, 1))))
 }
 
 /**
