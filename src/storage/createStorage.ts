@@ -90,15 +90,6 @@ export async function createStorage<S extends ServiceMap> (dir: string, libp2pOp
 
   const providers = (options?: FetchOptions) => options?.from?.map(peer => peer.toCID())
 
-  async function sizeOf (cid: CID): Promise<number> {
-    const stats = await fs.stat(cid, { offline: true } as never)
-    return Number(stats.size)
-  }
-
-  async function stored (cid: CID): Promise<StoredContent> {
-    return { cid: cid.toString(), size: await sizeOf(cid) }
-  }
-
   /** Adds a file from a stream, counting its bytes on the way, so its size needs no read of it back. */
   async function addCounted (source: AsyncIterable<Uint8Array>): Promise<StoredContent> {
     let size = 0
@@ -198,7 +189,8 @@ export async function createStorage<S extends ServiceMap> (dir: string, libp2pOp
     async stat (cid) {
       const parsed = parseCid(cid)
       try {
-        return await stored(parsed)
+        const stats = await fs.stat(parsed, { offline: true } as never)
+        return { cid: parsed.toString(), size: Number(stats.size) }
       } catch (error) {
         throw new ContentNotFoundError(cid, (error as Error).message)
       }
